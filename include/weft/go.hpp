@@ -1,0 +1,85 @@
+// weft/go.hpp: starting goroutines and what a goroutine can do to itself.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include <weft/detail/closure.hpp>
+
+namespace weft {
+
+// A goroutine's number: main is 1, later goroutines count up; never reused
+// within a process.
+using goroutine_id = std::uint64_t;
+
+struct go_options {
+  // Bytes of stack; 0 means the default (256 KiB). Rounded up to whole pages;
+  // below 16 KiB is misuse (std::invalid_argument). Stacks cannot grow: a
+  // goroutine that overflows ends the program with a message naming it.
+  std::size_t stack_size = 0;
+  // Shown in goroutine dumps and panics; empty means none.
+  std::string name;
+};
+
+namespace detail {
+struct g;
+// Allocates a goroutine with room for a closure of `size` bytes.
+// Throws misuse_error outside weft::run, std::invalid_argument on a bad option.
+g* g_alloc(std::size_t size, std::size_t align, const go_options* opts, void** closure_storage);
+void g_discard(g*) noexcept;  // frees a g whose closure could not be built
+void g_start(g*, void (*invoke)(void*), void (*destroy)(void*) noexcept, void* creation_pc);
+
+template <class F, class... Args>
+void spawn(const go_options* opts, void* pc, F&& f, Args&&... args) {
+  using C = closure<std::decay_t<F>, std::decay_t<Args>...>;
+  void* storage = nullptr;
+  g* gp = g_alloc(sizeof(C), alignof(C), opts, &storage);
+  try {
+    ::new (storage) C(std::forward<F>(f), std::forward<Args>(args)...);
+  } catch (...) {
+    g_discard(gp);
+    throw;
+  }
+  g_start(gp, &C::invoke, &C::destroy, pc);
+}
+}  // namespace detail
+
+// Starts f(args...) as a new goroutine; f and args are moved (or copied) in,
+// never referenced. The new goroutine is queued; the caller goes on.
+// Throws misuse_error when called outside weft::run.
+template <class F, class... Args>
+[[gnu::noinline]] void go(F&& f, Args&&... args) {
+  detail::spawn(nullptr, __builtin_return_address(0), std::forward<F>(f), std::forward<Args>(args)...);
+}
+
+// As go(f, args...) with a stack size and a name.
+template <class F, class... Args>
+[[gnu::noinline]] void go(const go_options& opts, F&& f, Args&&... args) {
+  detail::spawn(&opts, __builtin_return_address(0), std::forward<F>(f), std::forward<Args>(args)...);
+}
+
+namespace this_goroutine {
+
+// Lets other goroutines run; the caller stays runnable.
+void yield();
+// The calling goroutine's id (REQUIRES: inside weft::run).
+goroutine_id get_id();
+// Parks the caller until at least d has passed (d <= 0: just yields).
+void sleep_for(std::chrono::nanoseconds d);
+template <class Rep, class Period>
+void sleep_for(std::chrono::duration<Rep, Period> d) {
+  sleep_for(std::chrono::ceil<std::chrono::nanoseconds>(d));
+}
+// Parks the caller until t.
+void sleep_until(std::chrono::steady_clock::time_point t);
+template <class Clock, class Duration>
+void sleep_until(std::chrono::time_point<Clock, Duration> t) {
+  sleep_for(t - Clock::now());
+}
+
+}  // namespace this_goroutine
+}  // namespace weft

@@ -1,0 +1,37 @@
+// weft/run.hpp: starting and stopping the runtime.
+#pragma once
+
+#include <functional>
+#include <type_traits>
+#include <utility>
+
+namespace weft {
+
+// How weft::run sets up the runtime.
+struct options {
+  // The number of Ps: goroutines running in parallel. 0 means one per
+  // hardware thread. Negative is misuse (std::invalid_argument).
+  int procs = 0;
+};
+
+namespace detail {
+int run_main(std::function<int()> main, const options& opts);
+}
+
+// Starts the runtime with opts, runs main as goroutine 1 and returns what it
+// returns (0 if it returns void) once it has returned. Goroutines still alive
+// then are abandoned, as when a Go program's main returns. run may be called
+// again after it returns, but not while it runs (std::logic_error).
+template <class F>
+int run(F main, options opts = {}) {
+  if constexpr (std::is_void_v<std::invoke_result_t<F&>>) {
+    return detail::run_main([m = std::move(main)]() mutable { m(); return 0; }, opts);
+  } else {
+    return detail::run_main([m = std::move(main)]() mutable { return static_cast<int>(m()); }, opts);
+  }
+}
+
+// True between weft::run's start and its return.
+bool running() noexcept;
+
+}  // namespace weft

@@ -1,0 +1,11 @@
+// weft/weft.hpp: everything in weft's core. See README.md for the tour.
+#pragma once
+
+#include <weft/chan.hpp>
+#include <weft/dump.hpp>
+#include <weft/errors.hpp>
+#include <weft/go.hpp>
+#include <weft/goroutine_local.hpp>
+#include <weft/mutex.hpp>
+#include <weft/run.hpp>
+#include <weft/wait_group.hpp>
