@@ -2,16 +2,22 @@
 #pragma once
 
 #include <functional>
+#include <thread>
 #include <type_traits>
 #include <utility>
 
 namespace weft {
 
+inline int hardware_procs() noexcept {
+  unsigned n = std::thread::hardware_concurrency();
+  return n == 0 ? 1 : static_cast<int>(n);
+}
+
 // How weft::run sets up the runtime.
 struct options {
-  // The number of Ps: goroutines running in parallel. 0 means one per
-  // hardware thread. Negative is misuse (std::invalid_argument).
-  int procs = 0;
+  // The number of Ps: goroutines running in parallel (Go's GOMAXPROCS).
+  // Zero or negative is misuse (std::invalid_argument).
+  int procs = hardware_procs();
 };
 
 namespace detail {

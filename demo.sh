@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# ./demo.sh: installs what weft needs (Debian 12), builds the release preset
+# and runs the examples (examples/run runs each one from build/release/examples/).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")"
+. scripts/deps.sh
+
+weft_step "deps" weft_install_deps
+weft_step "configure release" cmake --preset release
+weft_step "build release" cmake --build --preset release
+if [ ! -x examples/run ]; then
+  echo "demo.sh: examples/run is not there yet" >&2
+  exit 1
+fi
+exec examples/run

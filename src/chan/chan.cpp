@@ -1,0 +1,230 @@
+// src/chan/chan.cpp: channels.
+//
+// A channel is a lock, a ring buffer of `capacity` elements, a closed flag and
+// two FIFO queues of parked goroutines: recvq (receivers waiting for a value)
+// and sendq (senders waiting with a value). Go's invariants, kept here:
+//   - at least one of sendq and recvq is empty (a value and a receiver that
+//     could meet never both wait), except transiently for select (later);
+//   - for buffered channels, count > 0 implies recvq is empty, and
+//     count < capacity implies sendq is empty;
+//   - an unbuffered channel never holds a value: a send meets a waiting
+//     receiver and moves the value straight into the receiver's slot (no
+//     detour through a buffer), or parks with the value on its own stack for
+//     a receiver to take from there.
+// Elements are moved by the core through elem_ops, whose move never throws
+// (chan<T> boxes a T whose move can), so no value is lost or duplicated when
+// a copy or move throws: that can only happen in chan<T> before the core is
+// entered.
+// Waiters live on the waiting goroutine's stack (runtime/park.hpp); the lock
+// is released after the goroutine's context is saved. A waker sets the
+// waiter's outcome (success, or closed) under the lock, then wakes it.
+#include <weft/detail/chan_core.hpp>
+
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "runtime/park.hpp"
+#include <weft/errors.hpp>
+
+namespace weft::detail {
+
+struct chan_core {
+  std::atomic<std::int64_t> refs{1};
+  std::atomic<std::uint32_t> lock{0};
+  const elem_ops* ops;
+  std::size_t capacity;
+  std::size_t count = 0;
+  std::size_t recvx = 0;  // next slot to receive from
+  std::size_t sendx = 0;  // next slot to send into
+  bool closed = false;
+  unsigned char* buf = nullptr;
+  waitq recvq;
+  waitq sendq;
+
+  void* slot(std::size_t i) const { return buf + i * ops->size; }
+};
+
+namespace {
+
+void* alloc_buffer(const elem_ops* ops, std::size_t n) {
+  if (n == 0) return nullptr;
+  std::size_t a = std::max(ops->align, alignof(std::max_align_t));
+  std::size_t bytes = (n * ops->size + a - 1) / a * a;
+  void* p = std::aligned_alloc(a, bytes);
+  if (!p) throw std::bad_alloc();
+  return p;
+}
+
+}  // namespace
+
+chan_core* chan_make(std::size_t capacity, const elem_ops* ops) {
+  auto* c = new chan_core;
+  c->ops = ops;
+  c->capacity = capacity;
+  try {
+    c->buf = static_cast<unsigned char*>(alloc_buffer(ops, capacity));
+  } catch (...) {
+    delete c;
+    throw;
+  }
+  return c;
+}
+
+void chan_retain(chan_core* c) noexcept { c->refs.fetch_add(1, std::memory_order_relaxed); }
+
+void chan_release(chan_core* c) noexcept {
+  if (c->refs.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  for (std::size_t i = 0; i < c->count; ++i) c->ops->destroy(c->slot((c->recvx + i) % c->capacity));
+  std::free(c->buf);
+  delete c;
+}
+
+void block_forever(const char* reason) {
+  if (this_g()) {
+    park(reason, nullptr, nullptr);
+  }
+  std::atomic<std::uint32_t> never{0};
+  for (;;) os::futex_wait(&never, 0, -1);
+}
+
+namespace {
+
+// REQUIRES: c->lock held. Sends elem if that can be done without waiting;
+// releases the lock when it returns true.
+bool send_now(chan_core* c, void* elem) {
+  if (c->closed) {
+    spin_unlock(c->lock);
+    throw closed_channel_error();
+  }
+  if (waiter* r = c->recvq.pop_front()) {
+    c->ops->move_construct(r->elem, elem);
+    r->success = true;
+    spin_unlock(c->lock);
+    wake(r);
+    return true;
+  }
+  if (c->count < c->capacity) {
+    c->ops->move_construct(c->slot(c->sendx), elem);
+    if (++c->sendx == c->capacity) c->sendx = 0;
+    ++c->count;
+    spin_unlock(c->lock);
+    return true;
+  }
+  return false;
+}
+
+// REQUIRES: c->lock held. Receives into out if that can be done without
+// waiting; releases the lock when it returns true (*ok: a value came).
+bool recv_now(chan_core* c, void* out, bool* ok) {
+  if (waiter* s = c->sendq.pop_front()) {
+    if (c->capacity == 0) {
+      c->ops->move_construct(out, s->elem);
+    } else {
+      // Full buffer: take the head, put the sender's value at the tail.
+      void* head = c->slot(c->recvx);
+      c->ops->move_construct(out, head);
+      c->ops->destroy(head);
+      c->ops->move_construct(head, s->elem);
+      if (++c->recvx == c->capacity) c->recvx = 0;
+      c->sendx = c->recvx;
+    }
+    s->success = true;
+    spin_unlock(c->lock);
+    wake(s);
+    *ok = true;
+    return true;
+  }
+  if (c->count > 0) {
+    void* head = c->slot(c->recvx);
+    c->ops->move_construct(out, head);
+    c->ops->destroy(head);
+    if (++c->recvx == c->capacity) c->recvx = 0;
+    --c->count;
+    spin_unlock(c->lock);
+    *ok = true;
+    return true;
+  }
+  if (c->closed) {
+    spin_unlock(c->lock);
+    *ok = false;
+    return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+void chan_send(chan_core* c, void* elem) {
+  if (c == nullptr) block_forever("chan send (nil chan)");
+  spin_lock(c->lock);
+  if (send_now(c, elem)) return;
+  waiter w;
+  init_waiter(w);
+  w.elem = elem;
+  c->sendq.push_back(&w);
+  block_on(w, "chan send", c->lock);
+  if (!w.success) throw closed_channel_error();
+}
+
+bool chan_try_send(chan_core* c, void* elem) {
+  if (c == nullptr) return false;
+  spin_lock(c->lock);
+  if (send_now(c, elem)) return true;
+  spin_unlock(c->lock);
+  return false;
+}
+
+bool chan_recv(chan_core* c, void* out) {
+  if (c == nullptr) block_forever("chan receive (nil chan)");
+  spin_lock(c->lock);
+  bool ok = false;
+  if (recv_now(c, out, &ok)) return ok;
+  waiter w;
+  init_waiter(w);
+  w.elem = out;
+  c->recvq.push_back(&w);
+  block_on(w, "chan receive", c->lock);
+  return w.success;
+}
+
+bool chan_try_recv(chan_core* c, void* out, bool* closed) {
+  *closed = false;
+  if (c == nullptr) return false;
+  spin_lock(c->lock);
+  bool ok = false;
+  if (recv_now(c, out, &ok)) {
+    *closed = !ok;
+    return ok;
+  }
+  spin_unlock(c->lock);
+  return false;
+}
+
+void chan_close(chan_core* c) {
+  if (c == nullptr) throw misuse_error("close of nil channel");
+  spin_lock(c->lock);
+  if (c->closed) {
+    spin_unlock(c->lock);
+    throw misuse_error("close of closed channel");
+  }
+  c->closed = true;
+  waitq woken;
+  while (waiter* r = c->recvq.pop_front()) woken.push_back(r);
+  while (waiter* s = c->sendq.pop_front()) woken.push_back(s);
+  spin_unlock(c->lock);
+  while (waiter* w = woken.pop_front()) wake(w);  // success stays false
+}
+
+std::size_t chan_size(const chan_core* c) noexcept {
+  auto* m = const_cast<chan_core*>(c);
+  spin_lock(m->lock);
+  std::size_t n = m->count;
+  spin_unlock(m->lock);
+  return n;
+}
+
+std::size_t chan_capacity(const chan_core* c) noexcept { return c->capacity; }
+
+}  // namespace weft::detail

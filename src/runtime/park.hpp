@@ -1,0 +1,86 @@
+// src/runtime/park.hpp: one waiter, goroutine or plain thread.
+//
+// weft's primitives (mutex, wait_group, channels) keep queues of waiters that
+// live on the waiting side's stack. A goroutine waiter parks its G; a plain
+// thread (outside weft::run) sleeps on a futex. The queue's lock is released
+// only once the waiter can be woken safely (for a G: after its context is
+// saved, see context.cpp).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#include "platform/futex.hpp"
+#include "platform/spinlock.hpp"
+#include "runtime/runtime.hpp"
+
+namespace weft::detail {
+
+struct waiter {
+  g* gp = nullptr;  // null: a plain thread
+  std::atomic<std::uint32_t> woken{0};
+  waiter* next = nullptr;
+  waiter* prev = nullptr;
+  void* elem = nullptr;   // channels: where the value goes or comes from
+  bool success = false;   // channels: false when woken by close
+};
+
+inline void unlock_word(void* w) { spin_unlock(*static_cast<std::atomic<std::uint32_t>*>(w)); }
+
+// REQUIRES: lock held, w queued where a waker will find it. Returns after
+// wake(&w); lock is released.
+inline void block_on(waiter& w, const char* reason, std::atomic<std::uint32_t>& lock) {
+  if (w.gp) {
+    park(reason, unlock_word, &lock);
+    return;
+  }
+  spin_unlock(lock);
+  while (w.woken.load(std::memory_order_acquire) == 0) os::futex_wait(&w.woken, 0, -1);
+}
+
+// Wakes a waiter taken off a queue. The waiter may return (and its stack
+// frame vanish) as soon as this starts: w is not touched after the wake.
+inline void wake(waiter* w) {
+  if (g* gp = w->gp) {
+    ready(gp);
+    return;
+  }
+  w->woken.store(1, std::memory_order_release);
+  os::futex_wake(&w->woken, 1);
+}
+
+// A waiter for the calling context.
+inline void init_waiter(waiter& w) { w.gp = this_g(); }
+
+// A FIFO of waiters (intrusive, doubly linked so select can unlink).
+struct waitq {
+  waiter* head = nullptr;
+  waiter* tail = nullptr;
+  void push_back(waiter* w) {
+    w->next = nullptr;
+    w->prev = tail;
+    if (tail) tail->next = w; else head = w;
+    tail = w;
+  }
+  void push_front(waiter* w) {
+    w->prev = nullptr;
+    w->next = head;
+    if (head) head->prev = w; else tail = w;
+    head = w;
+  }
+  waiter* pop_front() {
+    waiter* w = head;
+    if (w) {
+      head = w->next;
+      if (head) head->prev = nullptr; else tail = nullptr;
+      w->next = w->prev = nullptr;
+    }
+    return w;
+  }
+  bool empty() const { return head == nullptr; }
+};
+
+// Blocks the caller forever (nil channels).
+[[noreturn]] void block_forever(const char* reason);
+
+}  // namespace weft::detail

@@ -1,0 +1,411 @@
+// src/runtime/proc.cpp: the scheduler.
+//
+// Concepts (docs/GLOSSARY.md): a G is a goroutine, an M an OS thread, a P a
+// processor, the right to run Gs. There are exactly procs Ps; an M needs a P
+// to run a G. Each P has a local run queue (runq.cpp) with a runnext slot, and
+// a timer heap; there is one global run queue.
+//
+// Scheduling. A G gives up its M only at a blocking point: park (channel,
+// lock, sleep), yield, exit. There it picks the next G itself, without
+// leaving its stack (find_runnable_fast: runnext, the local ring, sometimes
+// the global queue, due timers of its P) and switches to it directly; only
+// when its P has nothing does it switch to the M's g0, whose loop
+// (schedule_loop) may steal, wait for timers, or sleep. Every 61st pick on a
+// P looks at the global queue first, so that queue never starves.
+//
+// Spinning. An M without work "spins": it looks for Gs to steal from a random
+// victim (half the victim's ring; runnext only on the last round) and for due
+// timers on every P, before it gives up its P and sleeps. At most half the
+// busy Ps' worth of Ms spin. Idle Ms sleep on a futex and are reused; they are
+// never destroyed while the runtime runs.
+//
+// The submit/spin protocol (Go's, from proc.go). A G made runnable is pushed
+// on a queue and then wakep() runs: if there is an idle P and no M spinning,
+// it starts one spinning M (CAS nmspinning 0 -> 1), so a burst of readies
+// wakes one thread, not many. That spinning M, when it finds work, stops
+// spinning and, if it was the last spinner, calls wakep() in turn, so threads
+// ramp up one at a time while there is work. A spinning M that finds nothing
+// gives up its P, decrements nmspinning and then, after a full fence,
+// re-checks every P's queue and the global queue: a submitter that pushed
+// before that decrement became visible either saw nmspinning != 0 (and relied
+// on the spinner, which will now see its work) or called wakep itself.
+// Work pushed on the submitter's own P is never lost either way: its own M
+// runs it when it next schedules.
+//
+// Timers and idling: an M with nothing to do becomes the timer waiter if none
+// exists and any timer is armed: it sleeps until the earliest timer of all
+// Ps, then takes an idle P and fires due timers. Arming a timer earlier than
+// the waiter's deadline wakes it (time/sleep.cpp). Other idle Ms sleep until
+// startm hands them a P.
+//
+// Deadlock: when the last M goes idle with no timer armed, no G can ever be
+// readied again by the runtime: the program ends with "all goroutines are
+// asleep - deadlock!" and a dump. (A foreign thread that would later ready a
+// goroutine through a weft primitive is invisible to this check; see
+// docs/runtime.md.)
+#include <algorithm>
+#include <atomic>
+#include <string>
+
+#include "platform/futex.hpp"
+#include "runtime/gslab.hpp"
+#include "runtime/runq.hpp"
+#include "runtime/signals.hpp"
+
+namespace weft::detail {
+
+sched_t sched;
+
+namespace {
+
+void acquirep(m* mp, p* pp) {
+  mp->pp = pp;
+  pp->owner = mp;
+}
+
+p* releasep(m* mp) {
+  p* pp = mp->pp;
+  pp->owner = nullptr;
+  mp->pp = nullptr;
+  return pp;
+}
+
+// REQUIRES: sched.lock held.
+void pidle_put(p* pp) {
+  pp->link = sched.pidle;
+  sched.pidle = pp;
+  sched.npidle.fetch_add(1, std::memory_order_seq_cst);
+}
+
+// REQUIRES: sched.lock held.
+p* pidle_get() {
+  p* pp = sched.pidle;
+  if (pp) {
+    sched.pidle = pp->link;
+    sched.npidle.fetch_sub(1, std::memory_order_seq_cst);
+  }
+  return pp;
+}
+
+// REQUIRES: sched.lock held.
+m* midle_get() {
+  m* mp = sched.midle;
+  if (mp) {
+    sched.midle = mp->schedlink;
+    --sched.nmidle;
+  }
+  return mp;
+}
+
+void notewakeup(m* mp) {
+  mp->park_word.store(1, std::memory_order_release);
+  os::futex_wake(&mp->park_word, 1);
+}
+
+void mstart(m* mp);
+
+// Starts an M (reused if one is idle) to run pp, or an idle P if pp is null.
+void startm(p* pp, bool spinning) {
+  m* nm;
+  bool fresh = false;
+  {
+    std::lock_guard lk(sched.lock);
+    if (pp == nullptr) {
+      pp = pidle_get();
+      if (pp == nullptr) {
+        if (spinning) sched.nmspinning.fetch_sub(1, std::memory_order_seq_cst);
+        return;
+      }
+    }
+    nm = midle_get();
+    if (nm == nullptr) {
+      nm = new m;
+      nm->id = sched.mcount++;
+      nm->rand_state = 0x9e3779b97f4a7c15ull * std::uint64_t(nm->id + 1);
+      sched.allm.push_back(nm);
+      fresh = true;
+    }
+    nm->spinning = spinning;
+    nm->nextp = pp;
+  }
+  if (fresh) {
+    nm->thread = std::thread(mstart, nm);
+  } else {
+    trace_ev(nm, ev::m_wake, 0);
+    notewakeup(nm);
+  }
+}
+
+void reset_spinning(m* mp) {
+  mp->spinning = false;
+  if (sched.nmspinning.fetch_sub(1, std::memory_order_seq_cst) == 1) wakep();
+}
+
+bool run_due_timers(p* pp) {
+  if (pp->timers.when0.load(std::memory_order_acquire) == INT64_MAX) return false;
+  std::int64_t now = os::nanotime();
+  if (pp->timers.when0.load(std::memory_order_acquire) > now) return false;
+  return pp->timers.run_due(now) > 0;
+}
+
+// Looks at every other P: due timers first, then half its queue.
+g* steal_work(m* mp) {
+  p* pp = mp->pp;
+  int n = sched.procs;
+  for (int round = 0; round < 4; ++round) {
+    int start = static_cast<int>(fastrand(mp) % std::uint64_t(n));
+    for (int i = 0; i < n; ++i) {
+      p* victim = sched.allp[(start + i) % n];
+      if (victim == pp) continue;
+      if (run_due_timers(victim)) {
+        if (g* gp = runq_get(pp)) return gp;
+      }
+      if (g* gp = runq_steal(pp, victim, round == 3)) {
+        trace_ev(mp, ev::steal, gp->id, std::uint64_t(victim->id));
+        return gp;
+      }
+    }
+  }
+  return nullptr;
+}
+
+std::int64_t earliest_timer() {
+  std::int64_t w = INT64_MAX;
+  for (p* pp : sched.allp) w = std::min(w, pp->timers.when0.load(std::memory_order_acquire));
+  return w;
+}
+
+// REQUIRES: sched.lock held; the caller has just become idle.
+void check_dead() {
+  if (!sched.running.load() || sched.stopping.load()) return;
+  int running = sched.mcount - sched.nmidle - (sched.timer_waiter ? 1 : 0);
+  if (running > 0 || sched.timer_waiter) return;
+  if (sched.runq_size.load() > 0) fatal("scheduler: all Ms idle with a runnable goroutine queued");
+  if (earliest_timer() != INT64_MAX) return;  // the caller will wait for it
+  fatal("all goroutines are asleep - deadlock!");
+}
+
+// The M has no P: sleep until handed one, or until the earliest timer.
+void m_idle(m* mp) {
+  std::int64_t deadline = INT64_MAX;
+  {
+    std::lock_guard lk(sched.lock);
+    if (sched.stopping.load()) return;
+    mp->park_word.store(0, std::memory_order_relaxed);
+    if (sched.timer_waiter == nullptr) deadline = earliest_timer();
+    if (deadline != INT64_MAX) {
+      sched.timer_waiter = mp;
+      sched.waiter_deadline.store(deadline, std::memory_order_release);
+    } else {
+      mp->schedlink = sched.midle;
+      sched.midle = mp;
+      ++sched.nmidle;
+      check_dead();
+    }
+  }
+  trace_ev(mp, ev::m_park, 0);
+  if (deadline == INT64_MAX) {
+    while (mp->park_word.load(std::memory_order_acquire) == 0) os::futex_wait(&mp->park_word, 0, -1);
+    trace_ev(mp, ev::m_wake, 0);
+    p* pp = mp->nextp;
+    mp->nextp = nullptr;
+    if (pp) acquirep(mp, pp);
+    return;
+  }
+  // The timer waiter.
+  for (;;) {
+    std::int64_t left = deadline - os::nanotime();
+    if (left <= 0 || mp->park_word.load(std::memory_order_acquire) != 0) break;
+    os::futex_wait(&mp->park_word, 0, left);
+  }
+  trace_ev(mp, ev::m_wake, 0);
+  p* pp;
+  {
+    std::lock_guard lk(sched.lock);
+    sched.timer_waiter = nullptr;
+    sched.waiter_deadline.store(INT64_MIN, std::memory_order_release);
+    pp = pidle_get();
+  }
+  if (pp) {
+    acquirep(mp, pp);  // schedule_loop fires due timers of every P
+  } else {
+    // Every P is busy: fire due timers anyway; their Gs go to the global queue.
+    std::int64_t now = os::nanotime();
+    for (p* q : sched.allp) q->timers.run_due(now);
+  }
+}
+
+// With a P: a G to run, or null after giving up the P.
+g* find_runnable(m* mp) {
+  for (;;) {
+    if (sched.stopping.load(std::memory_order_relaxed)) return nullptr;
+    p* pp = mp->pp;
+    if (g* gp = find_runnable_fast(pp)) return gp;
+    int busy = sched.procs - sched.npidle.load();
+    if (mp->spinning || 2 * sched.nmspinning.load() < busy) {
+      if (!mp->spinning) {
+        mp->spinning = true;
+        sched.nmspinning.fetch_add(1, std::memory_order_seq_cst);
+      }
+      if (g* gp = steal_work(mp)) return gp;
+    } else {
+      for (p* q : sched.allp) run_due_timers(q);
+      if (g* gp = runq_get(pp)) return gp;
+    }
+    {
+      std::lock_guard lk(sched.lock);
+      if (g* gp = globrunq_get(pp, 0)) return gp;
+      pidle_put(releasep(mp));
+    }
+    if (mp->spinning) {
+      mp->spinning = false;
+      sched.nmspinning.fetch_sub(1, std::memory_order_seq_cst);
+      std::atomic_thread_fence(std::memory_order_seq_cst);
+      bool work = sched.runq_size.load() > 0;
+      for (p* q : sched.allp) work = work || !runq_empty(q);
+      if (work) {
+        std::lock_guard lk(sched.lock);
+        if (p* q = pidle_get()) {
+          acquirep(mp, q);
+          mp->spinning = true;
+          sched.nmspinning.fetch_add(1, std::memory_order_seq_cst);
+          continue;
+        }
+      }
+    }
+    return nullptr;
+  }
+}
+
+void schedule_loop(m* mp) {
+  for (;;) {
+    if (sched.stopping.load(std::memory_order_acquire)) return;
+    if (mp->pp == nullptr) {
+      m_idle(mp);
+      continue;
+    }
+    g* gp = find_runnable(mp);
+    if (gp == nullptr) continue;
+    if (mp->spinning) reset_spinning(mp);
+    switch_to(&mp->g0, gp);
+  }
+}
+
+void mstart(m* mp) {
+  set_this_m(mp);
+  m_init_thread(mp);
+  p* pp = mp->nextp;
+  mp->nextp = nullptr;
+  acquirep(mp, pp);
+  schedule_loop(mp);
+  m_exit_thread(mp);
+}
+
+}  // namespace
+
+g* find_runnable_fast(p* pp) {
+  run_due_timers(pp);
+  if (++pp->schedtick % 61 == 0 && sched.runq_size.load(std::memory_order_relaxed) > 0) {
+    std::lock_guard lk(sched.lock);
+    if (g* gp = globrunq_get(pp, 1)) return gp;
+  }
+  if (g* gp = runq_get(pp)) return gp;
+  if (sched.runq_size.load(std::memory_order_relaxed) > 0) {
+    std::lock_guard lk(sched.lock);
+    return globrunq_get(pp, 0);
+  }
+  return nullptr;
+}
+
+std::uint64_t fastrand(m* mp) noexcept {
+  std::uint64_t x = mp->rand_state;
+  x ^= x << 13;
+  x ^= x >> 7;
+  x ^= x << 17;
+  mp->rand_state = x;
+  return x;
+}
+
+void wakep() {
+  if (sched.npidle.load(std::memory_order_seq_cst) == 0) return;
+  std::int32_t zero = 0;
+  if (sched.nmspinning.load(std::memory_order_seq_cst) != 0 ||
+      !sched.nmspinning.compare_exchange_strong(zero, 1, std::memory_order_seq_cst))
+    return;
+  startm(nullptr, true);
+}
+
+void ready(g* gp) {
+  std::uint32_t expected = g_waiting;
+  while (!gp->status.compare_exchange_weak(expected, g_runnable, std::memory_order_acq_rel)) {
+    if (expected == (g_waiting | scan_bit)) {
+      cpu_relax();  // a dump is reading its stack
+    } else if (expected != g_waiting) {
+      fatal("ready of goroutine " + std::to_string(gp->id) + " in state " + std::to_string(expected));
+    }
+    expected = g_waiting;
+  }
+  m* mp = this_m();
+  if (mp) trace_ev(mp, ev::go_unblock, gp->id, mp->curg ? mp->curg->id : 0);
+  if (mp && mp->pp) {
+    runq_put(mp->pp, gp, true);
+  } else {
+    std::lock_guard lk(sched.lock);
+    globrunq_put(gp);
+  }
+  wakep();
+}
+
+void park(const char* reason, void (*unlock)(void*), void* arg) {
+  m* mp = this_m();
+  g* gp = mp->curg;
+  gp->wait_reason = reason;
+  gp->wait_since = os::nanotime_coarse();
+  mp->action = after_switch::park;
+  mp->park_unlock = unlock;
+  mp->park_arg = arg;
+  g* next = find_runnable_fast(mp->pp);
+  switch_to(gp, next ? next : &mp->g0);
+}
+
+void yield_now() {
+  m* mp = this_m();
+  g* gp = mp->curg;
+  g* next = find_runnable_fast(mp->pp);
+  if (next == nullptr) return;  // nothing else wants this P
+  mp->action = after_switch::yield;
+  switch_to(gp, next);
+}
+
+void goexit() {
+  m* mp = this_m();
+  g* gp = mp->curg;
+  if (gp->destroy) gp->destroy(gp->closure);
+  gp->destroy = nullptr;
+  g_clear_locals(gp);
+  sched.live_goroutines.fetch_sub(1, std::memory_order_relaxed);
+  mp = this_m();  // goroutine-local destructors may have blocked
+  gp->status.store(g_dead, std::memory_order_relaxed);
+  mp->action = after_switch::exit;
+  g* next = find_runnable_fast(mp->pp);
+  switch_to(gp, next ? next : &mp->g0);
+  __builtin_unreachable();
+}
+
+// Runs the scheduler on the calling thread as M0 until the runtime stops.
+void run_m0(m* m0) {
+  set_this_m(m0);
+  m_init_thread(m0);
+  schedule_loop(m0);
+  m_exit_thread(m0);
+  set_this_m(nullptr);
+}
+
+void start_m(p* pp) { startm(pp, false); }
+
+void wake_all_for_stop() {
+  std::lock_guard lk(sched.lock);
+  for (m* mp : sched.allm) notewakeup(mp);
+}
+
+}  // namespace weft::detail

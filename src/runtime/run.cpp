@@ -1,0 +1,203 @@
+// src/runtime/run.cpp: weft::run, weft::go and this_goroutine: the public
+// entry points of the runtime core, on top of proc.cpp.
+#include <cstdlib>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <thread>
+
+#include "platform/futex.hpp"
+#include "runtime/gslab.hpp"
+#include "runtime/runq.hpp"
+#include "runtime/signals.hpp"
+#include <weft/errors.hpp>
+#include <weft/goroutine_local.hpp>
+#include <weft/run.hpp>
+
+namespace weft {
+
+namespace detail {
+
+namespace {
+
+std::mutex run_lock;  // one weft::run at a time
+
+m* require_goroutine(const char* what) {
+  m* mp = this_m();
+  if (mp == nullptr || mp->curg == nullptr)
+    throw misuse_error(std::string("weft: ") + what +
+                       " called outside a goroutine: start the runtime with weft::run(main) and call it from there");
+  return mp;
+}
+
+struct main_closure {
+  std::function<int()>* fn;
+  static void invoke(void* self) {
+    auto* c = static_cast<main_closure*>(self);
+    int code = (*c->fn)();
+    sched.exit_code = code;
+    // Like Go: when main returns, the program is done.
+    sched.stopping.store(true, std::memory_order_release);
+    wake_all_for_stop();
+  }
+  static void destroy(void*) noexcept {}
+};
+
+void teardown() {
+  for (p* pp : sched.allp) {
+    gflush(pp);
+    delete pp;
+  }
+  gslab_reset_all();
+  stacks_release_all();
+  for (m* mp : sched.allm) delete mp;
+  sched.allp.clear();
+  sched.allm.clear();
+  sched.runq_head = sched.runq_tail = nullptr;
+  sched.runq_size = 0;
+  sched.pidle = nullptr;
+  sched.npidle = 0;
+  sched.midle = nullptr;
+  sched.nmidle = 0;
+  sched.mcount = 0;
+  sched.nmspinning = 0;
+  sched.timer_waiter = nullptr;
+  sched.waiter_deadline = INT64_MIN;
+  sched.live_goroutines = 0;
+}
+
+}  // namespace
+
+int run_main(std::function<int()> main, const options& opts) {
+  if (opts.procs <= 0)
+    throw std::invalid_argument("weft::run: options.procs must be at least 1, not " + std::to_string(opts.procs));
+  if (this_m() != nullptr) throw std::logic_error("weft::run called from inside weft::run");
+  std::unique_lock once(run_lock, std::try_to_lock);
+  if (!once.owns_lock()) throw std::logic_error("weft::run called while another weft::run is running");
+
+  install_runtime_signals();
+  sched.procs = opts.procs;
+  sched.exit_code = 0;
+  sched.stopping.store(false);
+  sched.next_goid.store(1);
+  sched.waiter_deadline.store(INT64_MIN);
+  for (int i = 0; i < opts.procs; ++i) {
+    p* pp = new p;
+    pp->id = i;
+    sched.allp.push_back(pp);
+  }
+  m* m0 = new m;
+  m0->id = sched.mcount++;
+  m0->rand_state = 0x2545f4914f6cdd1dull;
+  sched.allm.push_back(m0);
+  // P0 is M0's; the rest start idle.
+  for (int i = opts.procs - 1; i >= 1; --i) {
+    sched.allp[i]->link = sched.pidle;
+    sched.pidle = sched.allp[i];
+  }
+  sched.npidle.store(opts.procs - 1);
+  p* p0 = sched.allp[0];
+  m0->pp = p0;
+  p0->owner = m0;
+
+  g* main_g = galloc(p0);
+  main_g->closure = ::new (main_g->inline_buf) main_closure{&main};
+  main_g->invoke = &main_closure::invoke;
+  main_g->destroy = &main_closure::destroy;
+  main_g->id = sched.next_goid.fetch_add(1);
+  main_g->stack_request = stack_class_for(main_stack_size);
+  main_g->creation_pc = __builtin_return_address(0);
+  main_g->name = new std::string("main");
+  main_g->status.store(g_runnable);
+  sched.live_goroutines.store(1);
+  runq_put(p0, main_g, false);
+  sched.running.store(true);
+
+  run_m0(m0);  // returns once main has returned
+
+  // Other Ms finish the G they run (if it never blocks, this waits for it).
+  for (m* mp : sched.allm) {
+    if (mp->thread.joinable()) mp->thread.join();
+  }
+  sched.running.store(false);
+  int code = sched.exit_code;
+  main_g = nullptr;
+  teardown();
+  return code;
+}
+
+g* g_alloc(std::size_t size, std::size_t align, const go_options* opts, void** closure_storage) {
+  m* mp = this_m();
+  if (mp == nullptr || mp->pp == nullptr || !sched.running.load(std::memory_order_relaxed))
+    throw misuse_error("weft::go called outside weft::run: start the runtime with weft::run(main) and start goroutines from there");
+  std::uint8_t cls = stack_class_for(opts ? opts->stack_size : 0);
+  g* gp = galloc(mp->pp);
+  gp->stack_request = cls;
+  if (size <= sizeof gp->inline_buf && align <= alignof(std::max_align_t)) {
+    gp->closure = gp->inline_buf;
+  } else {
+    std::size_t a = std::max<std::size_t>(align, alignof(std::max_align_t));
+    gp->closure = std::aligned_alloc(a, (size + a - 1) / a * a);
+    if (gp->closure == nullptr) {
+      gfree(mp->pp, gp);
+      throw std::bad_alloc();
+    }
+  }
+  if (opts && !opts->name.empty()) gp->name = new std::string(opts->name);
+  *closure_storage = gp->closure;
+  return gp;
+}
+
+void g_discard(g* gp) noexcept { gfree(this_m()->pp, gp); }
+
+void g_start(g* gp, void (*invoke)(void*), void (*destroy)(void*) noexcept, void* creation_pc) {
+  m* mp = this_m();
+  gp->invoke = invoke;
+  gp->destroy = destroy;
+  gp->creation_pc = creation_pc;
+  gp->parent_id = mp->curg ? mp->curg->id : 0;
+  gp->id = sched.next_goid.fetch_add(1, std::memory_order_relaxed);
+  gp->status.store(g_runnable, std::memory_order_relaxed);
+  sched.live_goroutines.fetch_add(1, std::memory_order_relaxed);
+  trace_ev(mp, ev::go_create, gp->parent_id, gp->id);
+  runq_put(mp->pp, gp, true);
+  wakep();
+}
+
+void* gls_get(std::size_t key) {
+  g* gp = require_goroutine("goroutine_local::get")->curg;
+  if (gp->gls)
+    for (const gls_slot& s : *gp->gls)
+      if (s.key == key) return s.value;
+  return nullptr;
+}
+
+void gls_set(std::size_t key, void* value, void (*destroy)(void*)) {
+  g* gp = require_goroutine("goroutine_local::get")->curg;
+  if (!gp->gls) gp->gls = new std::vector<gls_slot>;
+  gp->gls->push_back(gls_slot{key, value, destroy});
+}
+
+std::size_t gls_new_key() {
+  static std::atomic<std::size_t> next{1};
+  return next.fetch_add(1);
+}
+
+}  // namespace detail
+
+bool running() noexcept { return detail::sched.running.load(std::memory_order_acquire); }
+
+namespace this_goroutine {
+
+void yield() {
+  if (detail::this_g() == nullptr) {
+    std::this_thread::yield();
+    return;
+  }
+  detail::yield_now();
+}
+
+goroutine_id get_id() { return detail::require_goroutine("this_goroutine::get_id")->curg->id; }
+
+}  // namespace this_goroutine
+}  // namespace weft

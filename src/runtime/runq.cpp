@@ -1,0 +1,147 @@
+// src/runtime/runq.cpp: the run queues.
+//
+// Each P has a bounded ring of 256 Gs. Only the owner pushes, at tail; the
+// owner and stealers pop at head with a CAS. The owner publishes a slot with a
+// release store of tail; a consumer reads head (acquire), tail (acquire), the
+// slots (relaxed), then claims them by CAS on head: if the CAS succeeds no
+// one else took them and the owner cannot have overwritten them (it only
+// writes slots between tail and head + 256). Slots are atomics so that this
+// benign race is not undefined behaviour (and TSan agrees).
+//
+// runnext holds the G readied by the running G. It runs next, ahead of the
+// queue, and inherits the time slice: a ping-pong pair on one P alternates
+// without ever touching the ring. When the ring is full, half of it moves to
+// the global queue under sched.lock, so a burst of spawns costs one lock per
+// 128 Gs.
+#include "runtime/runq.hpp"
+
+#include <algorithm>
+
+namespace weft::detail {
+
+namespace {
+
+// Moves gp and half of pp's ring to the global queue. False if a stealer
+// took from the ring meanwhile (the caller retries the fast path).
+bool runq_put_slow(p* pp, g* gp, std::uint32_t h, std::uint32_t t) {
+  constexpr std::uint32_t n = runq_size / 2;
+  g* batch[n + 1];
+  if (t - h != runq_size) fatal("runq_put_slow: queue is not full");
+  for (std::uint32_t i = 0; i < n; ++i) batch[i] = pp->runq[(h + i) % runq_size].load(std::memory_order_relaxed);
+  if (!pp->runq_head.compare_exchange_strong(h, h + n, std::memory_order_release, std::memory_order_relaxed))
+    return false;
+  batch[n] = gp;
+  for (std::uint32_t i = 0; i < n; ++i) batch[i]->schedlink = batch[i + 1];
+  batch[n]->schedlink = nullptr;
+  std::lock_guard lk(sched.lock);
+  globrunq_put_batch(batch[0], batch[n], n + 1);
+  return true;
+}
+
+}  // namespace
+
+void runq_put(p* pp, g* gp, bool next) {
+  if (next) {
+    gp = pp->runnext.exchange(gp, std::memory_order_acq_rel);
+    if (gp == nullptr) return;  // the previous runnext, if any, goes to the ring
+  }
+  for (;;) {
+    std::uint32_t h = pp->runq_head.load(std::memory_order_acquire);
+    std::uint32_t t = pp->runq_tail.load(std::memory_order_relaxed);
+    if (t - h < runq_size) {
+      pp->runq[t % runq_size].store(gp, std::memory_order_relaxed);
+      pp->runq_tail.store(t + 1, std::memory_order_release);
+      return;
+    }
+    if (runq_put_slow(pp, gp, h, t)) return;
+  }
+}
+
+g* runq_get(p* pp) {
+  g* next = pp->runnext.load(std::memory_order_relaxed);
+  if (next != nullptr && pp->runnext.compare_exchange_strong(next, nullptr, std::memory_order_acquire))
+    return next;
+  for (;;) {
+    std::uint32_t h = pp->runq_head.load(std::memory_order_acquire);
+    std::uint32_t t = pp->runq_tail.load(std::memory_order_relaxed);
+    if (t == h) return nullptr;
+    g* gp = pp->runq[h % runq_size].load(std::memory_order_relaxed);
+    if (pp->runq_head.compare_exchange_weak(h, h + 1, std::memory_order_release, std::memory_order_relaxed))
+      return gp;
+  }
+}
+
+bool runq_empty(const p* pp) {
+  // Read head, tail, runnext, then tail again: a G moving from runnext to
+  // the ring between the reads would otherwise look like an empty P.
+  for (;;) {
+    std::uint32_t h = pp->runq_head.load(std::memory_order_acquire);
+    std::uint32_t t = pp->runq_tail.load(std::memory_order_acquire);
+    g* next = pp->runnext.load(std::memory_order_acquire);
+    if (t == pp->runq_tail.load(std::memory_order_acquire)) return h == t && next == nullptr;
+  }
+}
+
+g* runq_steal(p* pp, p* victim, bool steal_next) {
+  std::uint32_t t = pp->runq_tail.load(std::memory_order_relaxed);
+  for (;;) {
+    std::uint32_t h = victim->runq_head.load(std::memory_order_acquire);
+    std::uint32_t vt = victim->runq_tail.load(std::memory_order_acquire);
+    std::uint32_t n = vt - h;
+    n -= n / 2;
+    if (n == 0) {
+      if (!steal_next) return nullptr;
+      g* next = victim->runnext.load(std::memory_order_relaxed);
+      if (next != nullptr && victim->runnext.compare_exchange_strong(next, nullptr, std::memory_order_acquire))
+        return next;
+      return nullptr;
+    }
+    if (n > runq_size / 2) continue;  // read an inconsistent head/tail pair
+    for (std::uint32_t i = 0; i < n; ++i) {
+      g* gp = victim->runq[(h + i) % runq_size].load(std::memory_order_relaxed);
+      pp->runq[(t + i) % runq_size].store(gp, std::memory_order_relaxed);
+    }
+    if (victim->runq_head.compare_exchange_strong(h, h + n, std::memory_order_acq_rel, std::memory_order_relaxed)) {
+      // Keep the last one to run now; publish the rest.
+      g* gp = pp->runq[(t + n - 1) % runq_size].load(std::memory_order_relaxed);
+      if (n > 1) pp->runq_tail.store(t + n - 1, std::memory_order_release);
+      return gp;
+    }
+  }
+}
+
+void globrunq_put(g* gp) {
+  gp->schedlink = nullptr;
+  globrunq_put_batch(gp, gp, 1);
+}
+
+void globrunq_put_batch(g* head, g* tail, std::int32_t n) {
+  tail->schedlink = nullptr;
+  if (sched.runq_tail) {
+    sched.runq_tail->schedlink = head;
+  } else {
+    sched.runq_head = head;
+  }
+  sched.runq_tail = tail;
+  sched.runq_size.fetch_add(n, std::memory_order_release);
+}
+
+g* globrunq_get(p* pp, std::int32_t max) {
+  std::int32_t size = sched.runq_size.load(std::memory_order_relaxed);
+  if (size == 0) return nullptr;
+  std::int32_t n = std::min(size, size / sched.procs + 1);
+  if (max > 0) n = std::min(n, max);
+  n = std::min<std::int32_t>(n, runq_size / 2);
+  sched.runq_size.fetch_sub(n, std::memory_order_relaxed);
+  g* gp = sched.runq_head;
+  sched.runq_head = gp->schedlink;
+  for (std::int32_t i = 1; i < n; ++i) {
+    g* more = sched.runq_head;
+    sched.runq_head = more->schedlink;
+    runq_put(pp, more, false);
+  }
+  if (sched.runq_head == nullptr) sched.runq_tail = nullptr;
+  return gp;
+}
+
+}  // namespace weft::detail

@@ -1,0 +1,189 @@
+// src/runtime/runtime.hpp: the runtime's internal types: G, M, P and sched.
+// The protocol that moves them around is described at the top of proc.cpp;
+// the words are defined in docs/GLOSSARY.md.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "platform/spinlock.hpp"
+#include "runtime/stack.hpp"
+#include "runtime/trace_events.hpp"
+#include "time/timer.hpp"
+#include <weft/go.hpp>
+
+namespace weft::detail {
+
+struct m;
+struct p;
+
+// G states. A G is published to other Ms (in a run queue or a wait queue)
+// only once its context is saved, so "runnable" and "waiting" always mean a
+// resumable context. scan_bit is set by a goroutine dump while it reads a
+// waiting G's stack; ready() waits for it to clear.
+enum gstatus : std::uint32_t {
+  g_free = 0,      // on a free list, or never used
+  g_runnable = 1,  // in a run queue
+  g_running = 2,   // on an M
+  g_waiting = 3,   // parked
+  g_dead = 4,      // finished, not yet recycled
+};
+constexpr std::uint32_t scan_bit = 0x100;
+
+// The C++ exception-handling globals of one context (libstdc++ and libc++abi
+// share this layout: the caught-exceptions stack and the uncaught count).
+struct eh_globals {
+  void* caught = nullptr;
+  unsigned int uncaught = 0;
+};
+
+struct gls_slot {
+  std::size_t key;
+  void* value;
+  void (*destroy)(void*);
+};
+
+// A goroutine. Lives in a slab (gslab.cpp) and is recycled, never freed, so
+// that a dump can walk every G without locks on the spawn path.
+struct g {
+  // Hot: touched by every switch.
+  void* ctx = nullptr;  // saved Boost.Context fcontext while not running
+  g* schedlink = nullptr;
+  std::atomic<std::uint32_t> status{g_free};
+  bool is_g0 = false;
+  bool ever_ran = false;
+  stack stk;
+  eh_globals eh;
+  void* asan_fake_stack = nullptr;
+  void* tsan_fiber = nullptr;
+  goroutine_id id = 0;
+
+  // The body.
+  void (*invoke)(void*) = nullptr;
+  void (*destroy)(void*) noexcept = nullptr;
+  void* closure = nullptr;  // inline_buf or heap
+  alignas(16) unsigned char inline_buf[64];
+
+  // Cold: for dumps, panics and goroutine_local.
+  std::size_t stack_request = 0;
+  const char* wait_reason = nullptr;
+  std::int64_t wait_since = 0;
+  void* creation_pc = nullptr;
+  goroutine_id parent_id = 0;
+  std::string* name = nullptr;
+  std::vector<gls_slot>* gls = nullptr;
+};
+
+// What the context that runs next must do for the one that switched away
+// (see finish_switch in context.cpp).
+enum class after_switch : std::uint8_t { none, park, yield, exit };
+
+// A machine: an OS thread. g0 is its scheduler context on the thread's own stack.
+struct m {
+  int id = 0;
+  g g0;
+  g* curg = nullptr;
+  p* pp = nullptr;
+  p* nextp = nullptr;  // handed over by startm before the wake-up
+  bool spinning = false;
+  std::atomic<std::uint32_t> park_word{0};
+  m* schedlink = nullptr;
+  std::thread thread;
+  std::uint64_t rand_state = 0;
+
+  // The pending action for the previous context (set just before a switch).
+  g* prev = nullptr;
+  after_switch action = after_switch::none;
+  void (*park_unlock)(void*) = nullptr;
+  void* park_arg = nullptr;
+
+  trace_buffer trace;
+};
+
+constexpr std::uint32_t runq_size = 256;
+
+// A processor: what an M needs to run Gs: run queues, timers, caches.
+struct p {
+  int id = 0;
+  m* owner = nullptr;
+  p* link = nullptr;  // idle list
+  std::uint32_t schedtick = 0;
+
+  // The local run queue: a ring the owner pushes at tail and everyone pops
+  // at head with CAS. runnext: the G readied by the running G, run next.
+  alignas(64) std::atomic<std::uint32_t> runq_head{0};
+  alignas(64) std::atomic<std::uint32_t> runq_tail{0};
+  std::atomic<g*> runq[runq_size] = {};
+  std::atomic<g*> runnext{nullptr};
+
+  timer_heap timers;
+  stack_cache stacks;
+  g* gfree = nullptr;  // recycled Gs, owner only
+  int ngfree = 0;
+};
+
+// The global scheduler state.
+struct sched_t {
+  std::mutex lock;  // guards the global run queue and the idle lists
+  g* runq_head = nullptr;
+  g* runq_tail = nullptr;
+  std::atomic<std::int32_t> runq_size{0};
+
+  p* pidle = nullptr;
+  std::atomic<std::int32_t> npidle{0};
+  m* midle = nullptr;
+  int nmidle = 0;
+  int mcount = 0;
+  std::atomic<std::int32_t> nmspinning{0};
+  std::vector<p*> allp;
+  std::vector<m*> allm;
+  int procs = 0;
+
+  // The one idle M that sleeps until the earliest timer (timer.cpp).
+  m* timer_waiter = nullptr;
+  std::atomic<std::int64_t> waiter_deadline{INT64_MAX};
+
+  std::atomic<bool> running{false};
+  std::atomic<bool> stopping{false};
+  int exit_code = 0;
+  std::atomic<std::uint64_t> next_goid{1};
+  std::atomic<std::int64_t> live_goroutines{0};
+};
+
+extern sched_t sched;
+
+// Per-thread state is reached only through these non-inlined accessors: a
+// goroutine may resume on another thread, and a compiler may keep a TLS
+// address in a register across a call it cannot see switching threads.
+m* this_m() noexcept;
+void set_this_m(m*) noexcept;
+g* this_g() noexcept;  // null outside a goroutine
+
+// proc.cpp: the scheduler.
+void ready(g* gp);                                      // waiting -> runnable
+void park(const char* reason, void (*unlock)(void*), void* arg);  // running -> waiting
+void yield_now();
+[[noreturn]] void goexit();
+void wakep();
+std::uint64_t fastrand(m* mp) noexcept;
+g* find_runnable_fast(p* pp);  // never blocks; safe on a parking G's stack
+void run_m0(m* m0);            // the calling thread becomes M0 until stop
+void start_m(p* pp);           // starts an M (new or idle) to run pp
+void wake_all_for_stop();
+
+// context.cpp: switching.
+void switch_to(g* from, g* to);
+void finish_switch(void* from_ctx);
+void prepare_first_run(p* pp, g* gp);
+
+
+// fatal.cpp: the one way out.
+[[noreturn]] void fatal(const std::string& msg, bool dump_all = true);
+[[noreturn]] void panic_exception(g* gp, std::exception_ptr e);
+
+}  // namespace weft::detail

@@ -1,0 +1,272 @@
+// src/runtime/stack.cpp: goroutine stacks.
+//
+// A goroutine's stack is fixed-size (C++ frames cannot be moved, so stacks
+// cannot grow as Go's do); the default is 64 KiB, go_options.stack_size asks
+// for more. Sizes are rounded up to a power of two (a size class).
+//
+// Memory. Stacks are carved from slabs: one mmap of many stack slots, each
+// [guard page][stack]. Nothing is committed until touched, so a parked
+// goroutine that used 2 KiB of stack costs one page. A goroutine gets a stack
+// only when it first runs (proc.cpp), so a million queued goroutines cost
+// only their Gs. Finished goroutines give their stack to their P's cache;
+// the next goroutine to start takes the warm stack back (a fresh page costs
+// 10-20 us to fault in on the VMs we measure on; a warm one costs nothing).
+// Caches overflow into a global pool; above a watermark the global pool gives
+// the memory back to the kernel with MADV_DONTNEED (the reservation stays,
+// and the stack is reused cold before new slots are carved).
+//
+// Guard pages and vm.max_map_count. One mmap per stack plus an mprotect'ed
+// guard would cost two mappings per goroutine: a stock kernel allows 65530,
+// so a million goroutines would be impossible. Slabs hold at least 64 MiB of
+// slots, so a million 64 KiB stacks take about a thousand mappings. Guards are
+// installed with MADV_GUARD_INSTALL (Linux 6.13+), which marks page-table
+// entries and adds no mapping. On older kernels guards fall back to mprotect,
+// which splits the slab's mapping: we spend at most half of the mappings the
+// kernel still allows on such guards; stacks past that budget run unguarded,
+// with a canary word at their lowest address checked at every switch-out.
+// That catches an overflow late (after it wrote below the stack) rather than
+// at the faulting instruction: the trade-off is stated in docs/runtime.md.
+#include "runtime/stack.hpp"
+
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <mutex>
+#include <new>
+#include <stdexcept>
+#include <string>
+
+namespace weft::detail {
+
+namespace {
+
+#ifndef MADV_GUARD_INSTALL
+constexpr int MADV_GUARD_INSTALL = 102;
+#endif
+
+constexpr std::size_t slab_min_bytes = 64u << 20;
+constexpr std::size_t slab_min_slots = 16;
+constexpr std::size_t cache_max = 64;               // per P per class
+constexpr std::size_t pool_hot_max_bytes = 256u << 20;  // global, before DONTNEED
+
+struct slab {
+  char* base;
+  std::size_t bytes;
+  std::size_t slot_bytes;
+  std::size_t next_slot;
+  std::size_t slots;
+};
+
+struct pool_t {
+  std::mutex lock;
+  std::deque<slab> slabs;
+  slab* current[stack_classes] = {};
+  std::vector<stack> hot[stack_classes];
+  std::vector<stack> cold[stack_classes];
+  std::size_t hot_bytes = 0;
+  int guard_mode = -1;  // -1 unknown, 0 madvise, 1 mprotect
+  long mprotect_budget = 0;
+  stack_stats stats;
+};
+
+pool_t& pool() {
+  static pool_t* p = new pool_t;  // outlives every weft::run
+  return *p;
+}
+
+long read_max_map_count() {
+  long v = 65530;
+  if (FILE* f = std::fopen("/proc/sys/vm/max_map_count", "r")) {
+    if (std::fscanf(f, "%ld", &v) != 1) v = 65530;
+    std::fclose(f);
+  }
+  return v;
+}
+
+long count_mappings() {
+  long n = 0;
+  if (FILE* f = std::fopen("/proc/self/maps", "r")) {
+    for (int c; (c = std::fgetc(f)) != EOF;) n += (c == '\n');
+    std::fclose(f);
+  }
+  return n;
+}
+
+// Makes the page at `at` a guard. REQUIRES: pool lock held.
+bool install_guard(pool_t& pl, char* at) {
+  if (pl.guard_mode == -1) {
+    pl.guard_mode = madvise(at, page_size, MADV_GUARD_INSTALL) == 0 ? 0 : 1;
+    if (pl.guard_mode == 0) {
+      ++pl.stats.guarded_by_madvise;
+      return true;
+    }
+    pl.mprotect_budget = (read_max_map_count() - count_mappings()) / 4;
+  } else if (pl.guard_mode == 0) {
+    if (madvise(at, page_size, MADV_GUARD_INSTALL) == 0) {
+      ++pl.stats.guarded_by_madvise;
+      return true;
+    }
+    return false;
+  }
+  if (pl.mprotect_budget <= 0) return false;
+  if (mprotect(at, page_size, PROT_NONE) != 0) return false;
+  --pl.mprotect_budget;
+  ++pl.stats.guarded_by_mprotect;
+  return true;
+}
+
+// REQUIRES: pool lock held.
+stack carve(pool_t& pl, std::uint8_t cls) {
+  std::size_t size = stack_class_size(cls);
+  slab* s = pl.current[cls];
+  if (s == nullptr || s->next_slot == s->slots) {
+    std::size_t slot_bytes = size + page_size;
+    std::size_t slots = std::max(slab_min_slots, slab_min_bytes / slot_bytes);
+    std::size_t bytes = slots * slot_bytes;
+    void* base = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (base == MAP_FAILED) throw std::bad_alloc();
+    madvise(base, bytes, MADV_NOHUGEPAGE);  // a huge page would commit 2 MiB per touched stack
+    pl.slabs.push_back(slab{static_cast<char*>(base), bytes, slot_bytes, 0, slots});
+    s = &pl.slabs.back();  // a deque: earlier slabs stay where they are
+    pl.current[cls] = s;
+    ++pl.stats.slabs;
+  }
+  char* slot = s->base + s->next_slot++ * s->slot_bytes;
+  stack st;
+  st.lo = slot + page_size;
+  st.hi = st.lo + size;
+  st.cls = cls;
+  st.guarded = install_guard(pl, slot);
+  if (!st.guarded) {
+    std::memcpy(st.lo, &stack_canary, sizeof stack_canary);
+    ++pl.stats.unguarded;
+  }
+  ++pl.stats.stacks_carved;
+  return st;
+}
+
+}  // namespace
+
+std::uint8_t stack_class_for(std::size_t request) {
+  if (request == 0) request = default_stack_size;
+  if (request < min_stack_size)
+    throw std::invalid_argument("weft: go_options.stack_size " + std::to_string(request) +
+                                " is below the minimum of " + std::to_string(min_stack_size) + " bytes");
+  std::uint8_t cls = 0;
+  while (stack_class_size(cls) < request) {
+    if (++cls == stack_classes)
+      throw std::invalid_argument("weft: go_options.stack_size " + std::to_string(request) +
+                                  " is above the maximum of 1 GiB");
+  }
+  return cls;
+}
+
+std::size_t stack_class_size(std::uint8_t cls) noexcept { return min_stack_size << cls; }
+
+stack stack_get(stack_cache* cache, std::uint8_t cls) {
+  auto& mine = cache->free[cls];
+  if (!mine.empty()) {
+    stack s = mine.back();
+    mine.pop_back();
+    return s;
+  }
+  pool_t& pl = pool();
+  std::lock_guard lk(pl.lock);
+  // Refill half a cache at a time so the global lock is rare.
+  for (std::size_t i = 0; i < cache_max / 2; ++i) {
+    if (!pl.hot[cls].empty()) {
+      mine.push_back(pl.hot[cls].back());
+      pl.hot[cls].pop_back();
+      pl.hot_bytes -= stack_class_size(cls);
+    } else if (!pl.cold[cls].empty()) {
+      mine.push_back(pl.cold[cls].back());
+      pl.cold[cls].pop_back();
+    } else if (i == 0) {
+      mine.push_back(carve(pl, cls));
+    } else {
+      break;
+    }
+  }
+  stack s = mine.back();
+  mine.pop_back();
+  return s;
+}
+
+void stack_put(stack_cache* cache, stack s) noexcept {
+  auto& mine = cache->free[s.cls];
+  if (mine.size() < cache_max) {
+    try {
+      mine.push_back(s);
+      return;
+    } catch (...) {
+    }
+  }
+  pool_t& pl = pool();
+  std::lock_guard lk(pl.lock);
+  std::size_t size = s.size();
+  try {
+    if (pl.hot_bytes + size <= pool_hot_max_bytes) {
+      pl.hot[s.cls].push_back(s);
+      pl.hot_bytes += size;
+    } else {
+      madvise(s.lo, size, MADV_DONTNEED);  // give the memory back; keep the reservation
+      if (!s.guarded) std::memcpy(s.lo, &stack_canary, sizeof stack_canary);
+      pl.cold[s.cls].push_back(s);
+    }
+  } catch (...) {
+    // Out of memory for the pool's bookkeeping: the stack is leaked, not reused.
+  }
+}
+
+void stack_flush(stack_cache* cache) noexcept {
+  pool_t& pl = pool();
+  std::lock_guard lk(pl.lock);
+  for (auto& v : cache->free) {
+    for (const stack& s : v) {
+      try {
+        pl.hot[s.cls].push_back(s);
+        pl.hot_bytes += s.size();
+      } catch (...) {
+      }
+    }
+    v.clear();
+  }
+}
+
+bool stack_canary_intact(const stack& s) noexcept {
+  std::uint64_t v;
+  std::memcpy(&v, s.lo, sizeof v);
+  return v == stack_canary;
+}
+
+void stacks_release_all() noexcept {
+  pool_t& pl = pool();
+  std::lock_guard lk(pl.lock);
+  for (auto& s : pl.slabs) munmap(s.base, s.bytes);
+  pl.slabs.clear();
+  for (auto& c : pl.current) c = nullptr;
+  for (auto& v : pl.hot) v.clear();
+  for (auto& v : pl.cold) v.clear();
+  pl.hot_bytes = 0;
+  int mode = pl.guard_mode;
+  pl.stats = stack_stats{};
+  pl.guard_mode = mode;
+  if (mode == 1) pl.mprotect_budget = (read_max_map_count() - count_mappings()) / 4;
+}
+
+stack_stats stacks_stats() noexcept {
+  pool_t& pl = pool();
+  std::lock_guard lk(pl.lock);
+  stack_stats st = pl.stats;
+  for (int c = 0; c < stack_classes; ++c) {
+    st.pooled_hot += pl.hot[c].size();
+    st.pooled_cold += pl.cold[c].size();
+  }
+  return st;
+}
+
+}  // namespace weft::detail

@@ -1,0 +1,53 @@
+// src/runtime/stack.hpp: goroutine stacks. Design at the top of stack.cpp.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace weft::detail {
+
+constexpr std::size_t page_size = 4096;
+constexpr std::size_t min_stack_size = 16 * 1024;
+constexpr std::size_t default_stack_size = 64 * 1024;
+constexpr std::size_t main_stack_size = 1024 * 1024;
+constexpr int stack_classes = 17;  // 16 KiB << 0 .. 16 KiB << 16 (1 GiB)
+
+// A usable stack [lo, hi). When guarded, the page below lo faults.
+struct stack {
+  char* lo = nullptr;
+  char* hi = nullptr;
+  std::uint8_t cls = 0;
+  bool guarded = false;
+  std::size_t size() const noexcept { return std::size_t(hi - lo); }
+};
+
+// A P's private cache of free stacks, per size class.
+struct stack_cache {
+  std::vector<stack> free[stack_classes];
+};
+
+// The size class for a requested size (0: the default). Throws
+// std::invalid_argument below min_stack_size or above 1 GiB.
+std::uint8_t stack_class_for(std::size_t request);
+std::size_t stack_class_size(std::uint8_t cls) noexcept;
+
+stack stack_get(stack_cache* cache, std::uint8_t cls);  // throws std::bad_alloc
+void stack_put(stack_cache* cache, stack s) noexcept;
+void stack_flush(stack_cache* cache) noexcept;  // gives a cache back to the global pool
+
+// Unguarded stacks (when the kernel cannot add guard pages) carry a canary
+// at lo, checked when their goroutine switches out.
+constexpr std::uint64_t stack_canary = 0x57e5f7ac4c0ffee5ull;
+bool stack_canary_intact(const stack& s) noexcept;
+
+// Unmaps every slab. REQUIRES: no goroutine runs (end of weft::run).
+void stacks_release_all() noexcept;
+
+struct stack_stats {
+  std::size_t slabs = 0, stacks_carved = 0, guarded_by_madvise = 0, guarded_by_mprotect = 0, unguarded = 0,
+              pooled_hot = 0, pooled_cold = 0;
+};
+stack_stats stacks_stats() noexcept;
+
+}  // namespace weft::detail

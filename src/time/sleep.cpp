@@ -1,0 +1,77 @@
+// src/time/sleep.cpp: this_goroutine::sleep_for and sleep_until.
+//
+// A sleeping goroutine arms a timer that lives on its own stack, on its own
+// P's heap. The timer is armed in the park's after-switch step, once the G's
+// context is saved, so a timer fired at once by another M can never ready a
+// G that is still running.
+#include <algorithm>
+#include <mutex>
+#include <thread>
+
+#include "platform/futex.hpp"
+#include "runtime/runtime.hpp"
+#include <weft/go.hpp>
+
+namespace weft {
+
+namespace detail {
+
+namespace {
+
+void fire_ready(timer* t) { ready(static_cast<g*>(t->arg)); }
+
+void wake_waiter_for(std::int64_t when) {
+  if (when >= sched.waiter_deadline.load(std::memory_order_acquire)) return;
+  std::lock_guard lk(sched.lock);
+  if (sched.timer_waiter && when < sched.waiter_deadline.load(std::memory_order_relaxed)) {
+    m* w = sched.timer_waiter;
+    w->park_word.store(1, std::memory_order_release);
+    os::futex_wake(&w->park_word, 1);
+  }
+}
+
+void arm_after_park(void* arg) {
+  auto* t = static_cast<timer*>(arg);
+  m* mp = this_m();
+  std::int64_t when = t->when;
+  if (mp->pp->timers.add(t)) wake_waiter_for(when);  // t may already have fired: use the copy
+}
+
+}  // namespace
+
+void sleep_until_ns(std::int64_t when) {
+  g* gp = this_g();
+  std::int64_t now = os::nanotime();
+  if (gp == nullptr) {
+    if (when > now) std::this_thread::sleep_for(std::chrono::nanoseconds(when - now));
+    return;
+  }
+  if (when <= now) {
+    yield_now();
+    return;
+  }
+  timer t;
+  t.when = when;
+  t.fire = fire_ready;
+  t.arg = gp;
+  park("sleep", arm_after_park, &t);
+}
+
+}  // namespace detail
+
+namespace this_goroutine {
+
+void sleep_for(std::chrono::nanoseconds d) {
+  std::int64_t now = detail::os::nanotime();
+  std::int64_t n = d.count();
+  std::int64_t when = n > INT64_MAX - now ? INT64_MAX - 1 : now + std::max<std::int64_t>(n, 0);
+  detail::sleep_until_ns(when);
+}
+
+void sleep_until(std::chrono::steady_clock::time_point t) {
+  // steady_clock is CLOCK_MONOTONIC in libstdc++ and libc++: same epoch as nanotime.
+  detail::sleep_until_ns(std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count());
+}
+
+}  // namespace this_goroutine
+}  // namespace weft

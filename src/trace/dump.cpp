@@ -1,0 +1,110 @@
+// src/trace/dump.cpp: what every goroutine is doing.
+//
+// Every G ever allocated lives in a G slab (runtime/gslab.cpp), so the dump
+// walks the slabs. A waiting G's stack is unwound from its saved context.
+// To keep it from being resumed meanwhile, the dump sets scan_bit on its
+// status with a CAS (waiting -> waiting|scan); ready() waits for the bit to
+// clear. A runnable G may be picked up by an M at any moment and a running
+// one is on another thread's CPU: their stacks are not read (Go says the same:
+// "goroutine running on other thread; stack unavailable").
+#include <ostream>
+#include <sstream>
+#include <string>
+
+#include "platform/futex.hpp"
+#include "runtime/gslab.hpp"
+#include "trace/dump_internal.hpp"
+#include "trace/stacktrace.hpp"
+#include <weft/dump.hpp>
+
+namespace weft::detail {
+
+namespace {
+
+constexpr int max_frames = 64;
+
+std::string state_of(g* gp, std::uint32_t st) {
+  switch (st & ~scan_bit) {
+    case g_runnable: return "runnable";
+    case g_running: return "running";
+    case g_waiting: {
+      std::string s = gp->wait_reason ? gp->wait_reason : "waiting";
+      std::int64_t waited = os::nanotime_coarse() - gp->wait_since;
+      if (waited >= 60'000'000'000) {
+        s += ", " + std::to_string(waited / 60'000'000'000) + " minutes";
+      } else if (waited >= 1'000'000'000) {
+        s += ", " + std::to_string(waited / 1'000'000'000) + " s";
+      } else if (waited >= 10'000'000) {
+        s += ", " + std::to_string(waited / 1'000'000) + " ms";
+      }
+      return s;
+    }
+    case g_dead: return "dead";
+    default: return "free";
+  }
+}
+
+struct dump_ctx {
+  std::ostream* out;
+  g* self;
+};
+
+void dump_one(g* gp, void* arg) {
+  auto* c = static_cast<dump_ctx*>(arg);
+  std::uint32_t st = gp->status.load(std::memory_order_acquire);
+  if (st == g_free || st == g_dead || gp->is_g0) return;
+  void* pcs[max_frames];
+  int n = 0;
+  if (gp == c->self) {
+    n = trace::capture_here(pcs, max_frames, 3);
+  } else if (st == g_waiting) {
+    std::uint32_t expected = g_waiting;
+    if (gp->status.compare_exchange_strong(expected, g_waiting | scan_bit, std::memory_order_acquire)) {
+      if (gp->ctx) n = trace::capture_fcontext(gp->ctx, pcs, max_frames);
+      gp->status.fetch_and(~scan_bit, std::memory_order_release);
+      st = g_waiting;
+    } else {
+      st = expected;
+    }
+  }
+  describe_goroutine(*c->out, gp, pcs, n);
+  if (n == 0 && gp != c->self) {
+    *c->out << (st == g_running ? "\tgoroutine running on another thread; stack unavailable\n"
+                                : "\tstack not captured in this state\n");
+  }
+  *c->out << "\n";
+}
+
+}  // namespace
+
+void describe_goroutine(std::ostream& out, g* gp, void* const* pcs, int n) {
+  std::uint32_t st = gp->status.load(std::memory_order_relaxed);
+  out << "goroutine " << gp->id;
+  if (gp->name) out << " \"" << *gp->name << "\"";
+  out << " [" << (gp == this_g() ? std::string("running") : state_of(gp, st)) << "]:\n";
+  trace::print_trace(out, pcs, n);
+  if (gp->creation_pc) {
+    trace::frame f = trace::symbolize(gp->creation_pc);
+    out << "created by " << f.function;
+    if (gp->parent_id) out << " in goroutine " << gp->parent_id;
+    out << "\n";
+    if (!f.file.empty()) out << "\t" << f.file << ":" << f.line << "\n";
+  }
+}
+
+void dump_all_goroutines(std::ostream& out, g* self) {
+  dump_ctx c{&out, self};
+  for_each_g(dump_one, &c);
+}
+
+}  // namespace weft::detail
+
+namespace weft {
+
+void dump_goroutines(std::ostream& out) {
+  std::ostringstream buf;  // one write: the dump is not interleaved with other output
+  detail::dump_all_goroutines(buf, detail::this_g());
+  out << buf.str();
+}
+
+}  // namespace weft

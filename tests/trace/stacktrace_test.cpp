@@ -1,0 +1,317 @@
+// tests/trace/stacktrace_test.cpp: capture (this thread, a parked fcontext, a
+// signal's ucontext), symbolization and the printed format.
+//
+// These tests need DWARF line info: build with -g (every preset does).
+#include "trace/stacktrace.hpp"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/mman.h>
+
+#include <boost/context/detail/fcontext.hpp>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define WEFT_TEST_ASAN 1
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define WEFT_TEST_TSAN 1
+#endif
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define WEFT_TEST_ASAN 1
+#endif
+#if __has_feature(thread_sanitizer)
+#define WEFT_TEST_TSAN 1
+#endif
+#endif
+#if defined(WEFT_TEST_ASAN)
+#include <sanitizer/common_interface_defs.h>
+#endif
+#if defined(WEFT_TEST_TSAN)
+#include <sanitizer/tsan_interface.h>
+#endif
+
+namespace trace = weft::detail::trace;
+namespace ctx = boost::context::detail;
+
+namespace {
+
+constexpr int kMax = 64;
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+std::vector<trace::frame> symbolize_all(void* const* pcs, int n) {
+  std::vector<trace::frame> out;
+  for (int i = 0; i < n; ++i) out.push_back(trace::symbolize(pcs[i]));
+  return out;
+}
+
+std::string dump(const std::vector<trace::frame>& frames) {
+  std::string s;
+  for (const auto& f : frames) s += f.function + " at " + f.file + ":" + std::to_string(f.line) + "\n";
+  return s;
+}
+
+// Index of the first frame whose function contains `name`, or -1.
+int find_frame(const std::vector<trace::frame>& frames, const std::string& name) {
+  for (std::size_t i = 0; i < frames.size(); ++i)
+    if (frames[i].function.find(name) != std::string::npos) return static_cast<int>(i);
+  return -1;
+}
+
+// ---- capture_here ----
+
+int g_marker_line = 0;
+
+[[gnu::noinline]] int weft_test_marker_fn(void** pcs, int skip) {
+  // Keep the call out of tail position so this frame stays on the stack.
+  g_marker_line = __LINE__ + 1;
+  int n = trace::capture_here(pcs, kMax, skip);
+  asm volatile("" : "+r"(n)::"memory");
+  return n;
+}
+
+TEST(StackTrace, CaptureHereFindsCallerWithFileAndLine) {
+  void* pcs[kMax];
+  const int n = weft_test_marker_fn(pcs, 0);
+  ASSERT_GT(n, 1);
+  const auto frames = symbolize_all(pcs, n);
+  // skip=0: the caller of capture_here is frame 0.
+  ASSERT_NE(frames[0].function.find("weft_test_marker_fn"), std::string::npos) << dump(frames);
+  EXPECT_TRUE(ends_with(frames[0].file, "stacktrace_test.cpp"))
+      << "no DWARF line info? build the test with -g\n" << dump(frames);
+  EXPECT_GE(frames[0].line, g_marker_line - 1) << dump(frames);
+  EXPECT_LE(frames[0].line, g_marker_line + 1) << dump(frames);
+  EXPECT_GT(frames[0].offset, 0u);
+  // This test body is the next frame, also in this file.
+  EXPECT_NE(find_frame(frames, "CaptureHereFindsCallerWithFileAndLine"), -1) << dump(frames);
+}
+
+TEST(StackTrace, CaptureHereSkipsFrames) {
+  void* pcs[kMax];
+  const int n = weft_test_marker_fn(pcs, 1);
+  ASSERT_GT(n, 0);
+  const auto frames = symbolize_all(pcs, n);
+  EXPECT_EQ(find_frame(frames, "weft_test_marker_fn"), -1) << dump(frames);
+  EXPECT_NE(frames[0].function.find("CaptureHereSkipsFrames"), std::string::npos) << dump(frames);
+}
+
+TEST(StackTrace, CaptureHereRespectsMax) {
+  void* pcs[2] = {nullptr, nullptr};
+  EXPECT_EQ(trace::capture_here(pcs, 2, 0), 2);
+  EXPECT_EQ(trace::capture_here(pcs, 0, 0), 0);
+}
+
+// ---- capture_fcontext ----
+
+constexpr std::size_t kStackSize = 64 * 1024;
+
+// State shared between the test (the creator) and the fcontext.
+struct fiber {
+  ctx::fcontext_t creator = nullptr;
+  bool finished = false;
+  void* asan_fake_stack = nullptr;                    // the fiber's, while it is switched out
+  const void* creator_stack_bottom = nullptr;         // ASan: the creator's stack
+  std::size_t creator_stack_size = 0;
+  void* tsan_creator = nullptr;                       // TSan fibers
+  void* tsan_self = nullptr;
+};
+
+// Leaves the fiber for the creator; `last`: the fiber never runs again.
+ctx::transfer_t fiber_jump_to_creator(fiber* f, ctx::fcontext_t to, bool last) {
+#if defined(WEFT_TEST_ASAN)
+  __sanitizer_start_switch_fiber(last ? nullptr : &f->asan_fake_stack, f->creator_stack_bottom,
+                                 f->creator_stack_size);
+#else
+  (void)last;
+#endif
+#if defined(WEFT_TEST_TSAN)
+  __tsan_switch_to_fiber(f->tsan_creator, 0);
+#endif
+  ctx::transfer_t t = ctx::jump_fcontext(to, f);
+#if defined(WEFT_TEST_ASAN)
+  __sanitizer_finish_switch_fiber(f->asan_fake_stack, nullptr, nullptr);
+#endif
+  return t;
+}
+
+// The creator's side of a switch into the fiber.
+ctx::transfer_t creator_jump_to_fiber(fiber* f, ctx::fcontext_t to, void* stack_bottom) {
+#if defined(WEFT_TEST_ASAN)
+  void* fake_stack = nullptr;
+  __sanitizer_start_switch_fiber(&fake_stack, stack_bottom, kStackSize);
+#else
+  (void)stack_bottom;
+#endif
+#if defined(WEFT_TEST_TSAN)
+  __tsan_switch_to_fiber(f->tsan_self, 0);
+#endif
+  ctx::transfer_t t = ctx::jump_fcontext(to, f);
+#if defined(WEFT_TEST_ASAN)
+  __sanitizer_finish_switch_fiber(fake_stack, nullptr, nullptr);
+#endif
+  return t;
+}
+
+[[gnu::noinline]] void weft_test_parked_fn(fiber* f) {
+  // Parks: the creator unwinds us here, then resumes us.
+  ctx::transfer_t t = fiber_jump_to_creator(f, f->creator, false);
+  f->creator = t.fctx;
+  asm volatile("" ::: "memory");
+}
+
+[[gnu::noinline]] void weft_test_entry_fn(ctx::transfer_t t) {
+  auto* f = static_cast<fiber*>(t.data);
+  f->creator = t.fctx;
+#if defined(WEFT_TEST_ASAN)
+  __sanitizer_finish_switch_fiber(nullptr, &f->creator_stack_bottom, &f->creator_stack_size);
+#endif
+  weft_test_parked_fn(f);
+  f->finished = true;
+  fiber_jump_to_creator(f, f->creator, true);
+  __builtin_trap();  // never resumed; returning would _exit the process
+}
+
+TEST(StackTrace, CaptureFcontextUnwindsParkedStack) {
+  void* stack = mmap(nullptr, kStackSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(stack, MAP_FAILED);
+  fiber f;
+#if defined(WEFT_TEST_TSAN)
+  f.tsan_creator = __tsan_get_current_fiber();
+  f.tsan_self = __tsan_create_fiber(0);
+#endif
+  void* top = static_cast<char*>(stack) + kStackSize;
+  ctx::fcontext_t fc = ctx::make_fcontext(top, kStackSize, weft_test_entry_fn);
+
+  // Run it until it parks in weft_test_parked_fn.
+  ctx::transfer_t t = creator_jump_to_fiber(&f, fc, stack);
+  ASSERT_FALSE(f.finished);
+
+  void* pcs[kMax];
+  const int n = trace::capture_fcontext(t.fctx, pcs, kMax);
+  const auto frames = symbolize_all(pcs, n);
+  const int parked = find_frame(frames, "weft_test_parked_fn");
+  const int entry = find_frame(frames, "weft_test_entry_fn");
+  EXPECT_NE(parked, -1) << dump(frames);
+  EXPECT_NE(entry, -1) << dump(frames);
+  EXPECT_LT(parked, entry) << dump(frames);
+  if (parked != -1) {
+    EXPECT_TRUE(ends_with(frames[static_cast<std::size_t>(parked)].file, "stacktrace_test.cpp"))
+        << dump(frames);
+  }
+  // The walk must end on the fiber's stack: nothing from the creator's side.
+  EXPECT_EQ(find_frame(frames, "CaptureFcontextUnwindsParkedStack"), -1) << dump(frames);
+  EXPECT_EQ(trace::capture_fcontext(t.fctx, pcs, 1), 1);
+
+  // Resume it; it finishes and jumps back a final time.
+  t = creator_jump_to_fiber(&f, t.fctx, stack);
+  EXPECT_TRUE(f.finished);
+#if defined(WEFT_TEST_TSAN)
+  __tsan_destroy_fiber(f.tsan_self);
+#endif
+  munmap(stack, kStackSize);
+}
+
+TEST(StackTrace, CaptureFcontextOfNullIsEmpty) {
+  void* pcs[4];
+  EXPECT_EQ(trace::capture_fcontext(nullptr, pcs, 4), 0);
+}
+
+// ---- capture_ucontext ----
+
+void* g_signal_pcs[kMax];
+int g_signal_n = 0;
+int g_trap_line = 0;
+
+void on_sigill(int, siginfo_t*, void* uc) {
+  g_signal_n = trace::capture_ucontext(uc, g_signal_pcs, kMax);
+  // Step over the 2-byte ud2 so the interrupted function carries on.
+  static_cast<ucontext_t*>(uc)->uc_mcontext.gregs[REG_RIP] += 2;
+}
+
+[[gnu::noinline]] void weft_test_signal_fn() {
+  g_trap_line = __LINE__ + 1;
+  asm volatile("ud2" ::: "memory");
+  asm volatile("" ::: "memory");
+}
+
+TEST(StackTrace, CaptureUcontextStartsAtInterruptedInstruction) {
+  struct sigaction sa;
+  struct sigaction old;
+  std::memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = on_sigill;
+  sa.sa_flags = SA_SIGINFO;
+  sigemptyset(&sa.sa_mask);
+  ASSERT_EQ(sigaction(SIGILL, &sa, &old), 0);
+  weft_test_signal_fn();
+  sigaction(SIGILL, &old, nullptr);
+
+  ASSERT_GT(g_signal_n, 1);
+  const trace::frame top = trace::symbolize(g_signal_pcs[0], false);
+  EXPECT_NE(top.function.find("weft_test_signal_fn"), std::string::npos) << top.function;
+  EXPECT_EQ(top.line, g_trap_line);
+  const auto frames = symbolize_all(g_signal_pcs, g_signal_n);
+  EXPECT_NE(find_frame(frames, "CaptureUcontextStartsAtInterruptedInstruction"), -1) << dump(frames);
+}
+
+// ---- symbolize / print_trace ----
+
+TEST(StackTrace, SymbolizeGarbageIsUnknown) {
+  for (std::uintptr_t pc : {std::uintptr_t{0}, std::uintptr_t{0x10}, ~std::uintptr_t{0}}) {
+    const trace::frame f = trace::symbolize(reinterpret_cast<void*>(pc));
+    EXPECT_EQ(f.function, "?");
+    EXPECT_EQ(f.file, "");
+    EXPECT_EQ(f.line, 0);
+    EXPECT_EQ(f.pc, pc);
+  }
+}
+
+TEST(StackTrace, PrintTraceFormat) {
+  void* pcs[kMax];
+  const int n = weft_test_marker_fn(pcs, 0);
+  ASSERT_GT(n, 1);
+  std::ostringstream out;
+  trace::print_trace(out, pcs, n);
+  const std::string s = out.str();
+
+  // Two lines a frame: "function(...)" and "\tfile:line +0xoff" (or "\t?:0 ... pc=0x...").
+  std::vector<std::string> lines;
+  std::istringstream in(s);
+  for (std::string l; std::getline(in, l);) lines.push_back(l);
+  ASSERT_EQ(lines.size(), static_cast<std::size_t>(2 * n)) << s;
+  ASSERT_EQ(s.back(), '\n');
+  const std::regex where(R"(\t(\S+:[0-9]+ \+0x[0-9a-f]+|\?:0( \+0x[0-9a-f]+)? pc=0x[0-9a-f]+))");
+  for (std::size_t i = 0; i < lines.size(); i += 2) {
+    EXPECT_FALSE(lines[i].empty()) << s;
+    EXPECT_NE(lines[i][0], '\t') << s;
+    EXPECT_EQ(lines[i].back(), ')') << s;
+    EXPECT_TRUE(std::regex_match(lines[i + 1], where)) << lines[i + 1];
+  }
+  EXPECT_NE(lines[0].find("weft_test_marker_fn("), std::string::npos) << s;
+  const std::regex first(R"(\t/\S*stacktrace_test\.cpp:([0-9]+) \+0x[0-9a-f]+)");
+  std::smatch m;
+  ASSERT_TRUE(std::regex_match(lines[1], m, first)) << s;
+  EXPECT_NEAR(std::stoi(m[1].str()), g_marker_line, 1) << s;
+}
+
+TEST(StackTrace, PrintTraceUnknownAndEmpty) {
+  void* garbage[] = {reinterpret_cast<void*>(0x10)};
+  std::ostringstream out;
+  trace::print_trace(out, garbage, 1);
+  EXPECT_EQ(out.str(), "?(...)\n\t?:0 pc=0x10\n");
+
+  std::ostringstream empty;
+  trace::print_trace(empty, garbage, 0);
+  EXPECT_EQ(empty.str(), "");
+}
+
+}  // namespace
