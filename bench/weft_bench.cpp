@@ -11,7 +11,8 @@
 // -size smoke (or -smoke) divides each workload's N or R by 100, for CI; its
 // lines carry extra=size:smoke and are not comparable with full runs. -stack
 // sets go_options::stack_size for every goroutine a workload starts (default:
-// weft's own, 256 KiB); lines name the stack size (extra=stack:256KiB).
+// weft's own, 64 KiB; the runtime rounds sizes up to a power of two); lines
+// name the stack size asked for (extra=stack:64KiB).
 //
 // A failed check prints `bench=NAME impl=weft procs=P FAILED: reason` on
 // stderr and exits 1; a usage error exits 2.

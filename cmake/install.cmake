@@ -27,7 +27,6 @@ set(WEFT_INSTALL_CMAKEDIR ${CMAKE_INSTALL_LIBDIR}/cmake/weft
 # a consumer of weft::weft must compile as C++20 or later whatever its own
 # default. (This belongs beside add_library(weft) in CMakeLists.txt; setting it
 # here twice is harmless.)
-target_compile_features(weft PUBLIC cxx_std_20)
 
 install(TARGETS weft
   EXPORT weftTargets

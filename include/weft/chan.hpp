@@ -1,9 +1,11 @@
 // weft/chan.hpp: Go's channels.
 #pragma once
 
+#include <concepts>
 #include <cstddef>
 #include <iterator>
 #include <optional>
+#include <stdexcept>
 #include <utility>
 
 #include <weft/detail/chan_core.hpp>
@@ -24,7 +26,10 @@ class chan {
   using value_type = T;
 
   chan() : core_(detail::chan_make(0, &detail::elem_ops_for<E>)) {}
-  explicit chan(std::size_t capacity) : core_(detail::chan_make(capacity, &detail::elem_ops_for<E>)) {}
+  // Any integer type, so that chan<T> ch(0) is unbuffered rather than nil.
+  // A negative capacity is misuse (std::invalid_argument).
+  template <std::integral I>
+  explicit chan(I capacity) : core_(detail::chan_make(checked(capacity), &detail::elem_ops_for<E>)) {}
   chan(std::nullptr_t) noexcept : core_(nullptr) {}
   chan(const chan& o) noexcept : core_(o.core_) { if (core_) detail::chan_retain(core_); }
   chan(chan&& o) noexcept : core_(std::exchange(o.core_, nullptr)) {}
@@ -92,6 +97,13 @@ class chan {
   detail::chan_core* core() const noexcept { return core_; }
 
  private:
+  template <class I>
+  static std::size_t checked(I capacity) {
+    if constexpr (std::is_signed_v<I>) {
+      if (capacity < 0) throw std::invalid_argument("weft::chan: negative capacity");
+    }
+    return static_cast<std::size_t>(capacity);
+  }
   static E box(T&& v) {
     if constexpr (std::is_same_v<E, T>) return std::move(v);
     else return std::make_unique<T>(std::move(v));

@@ -22,7 +22,7 @@ struct go_options {
   // goroutine that overflows ends the program with a message naming it.
   std::size_t stack_size = 0;
   // Shown in goroutine dumps and panics; empty means none.
-  std::string name;
+  std::string name = {};
 };
 
 namespace detail {
@@ -52,6 +52,7 @@ void spawn(const go_options* opts, void* pc, F&& f, Args&&... args) {
 // never referenced. The new goroutine is queued; the caller goes on.
 // Throws misuse_error when called outside weft::run.
 template <class F, class... Args>
+  requires(!std::is_same_v<std::remove_cvref_t<F>, go_options>)
 [[gnu::noinline]] void go(F&& f, Args&&... args) {
   detail::spawn(nullptr, __builtin_return_address(0), std::forward<F>(f), std::forward<Args>(args)...);
 }

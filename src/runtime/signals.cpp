@@ -113,7 +113,7 @@ void quit_thread() {
   }
   std::ostringstream out;
   out << "SIGQUIT: quit\n\n";
-  dump_all_goroutines(out, nullptr);
+  dump_all_goroutines(out, nullptr, nullptr, 0);
   write_all(out.str());
   _exit(2);
 }

@@ -196,29 +196,69 @@ stack stack_get(stack_cache* cache, std::uint8_t cls) {
   return s;
 }
 
+namespace {
+
+// Gives the memory of a batch of stacks back to the kernel, merging stacks
+// that sit next to each other in a slab into one madvise (one TLB shootdown
+// instead of one per stack). Guard markers survive MADV_DONTNEED.
+void release_memory(std::vector<stack>& batch) noexcept {
+  std::sort(batch.begin(), batch.end(), [](const stack& a, const stack& b) { return a.lo < b.lo; });
+  std::size_t i = 0;
+  while (i < batch.size()) {
+    char* from = batch[i].lo;
+    char* to = batch[i].hi;
+    std::size_t j = i + 1;
+    while (j < batch.size() && batch[j].lo == to + page_size) to = batch[j++].hi;
+    madvise(from, std::size_t(to - from), MADV_DONTNEED);
+    for (std::size_t k = i; k < j; ++k)
+      if (!batch[k].guarded) std::memcpy(batch[k].lo, &stack_canary, sizeof stack_canary);
+    i = j;
+  }
+}
+
+}  // namespace
+
 void stack_put(stack_cache* cache, stack s) noexcept {
   auto& mine = cache->free[s.cls];
-  if (mine.size() < cache_max) {
+  try {
+    mine.push_back(s);
+  } catch (...) {
+    return;  // out of memory for bookkeeping: the stack is leaked, not reused
+  }
+  if (mine.size() <= cache_max) return;
+  // Spill half of the cache to the global pool under one lock.
+  pool_t& pl = pool();
+  std::vector<stack> to_release;
+  {
+    std::lock_guard lk(pl.lock);
     try {
-      mine.push_back(s);
-      return;
+      while (mine.size() > cache_max / 2) {
+        stack x = mine.back();
+        mine.pop_back();
+        pl.hot[x.cls].push_back(x);
+        pl.hot_bytes += x.size();
+      }
+      if (pl.hot_bytes > pool_hot_max_bytes) {
+        // Above the watermark: the oldest hot stacks go back to the kernel.
+        for (auto& v : pl.hot) {
+          std::size_t take = 0;
+          while (take < v.size() && pl.hot_bytes > pool_hot_max_bytes / 2) {
+            pl.hot_bytes -= v[take].size();
+            ++take;
+          }
+          to_release.insert(to_release.end(), v.begin(), v.begin() + std::ptrdiff_t(take));
+          v.erase(v.begin(), v.begin() + std::ptrdiff_t(take));
+        }
+      }
     } catch (...) {
     }
   }
-  pool_t& pl = pool();
+  if (to_release.empty()) return;
+  release_memory(to_release);
   std::lock_guard lk(pl.lock);
-  std::size_t size = s.size();
   try {
-    if (pl.hot_bytes + size <= pool_hot_max_bytes) {
-      pl.hot[s.cls].push_back(s);
-      pl.hot_bytes += size;
-    } else {
-      madvise(s.lo, size, MADV_DONTNEED);  // give the memory back; keep the reservation
-      if (!s.guarded) std::memcpy(s.lo, &stack_canary, sizeof stack_canary);
-      pl.cold[s.cls].push_back(s);
-    }
+    for (const stack& x : to_release) pl.cold[x.cls].push_back(x);
   } catch (...) {
-    // Out of memory for the pool's bookkeeping: the stack is leaked, not reused.
   }
 }
 

@@ -9,7 +9,9 @@
 // "goroutine running on other thread; stack unavailable").
 #include <ostream>
 #include <sstream>
+#include <algorithm>
 #include <string>
+#include <thread>
 
 #include "platform/futex.hpp"
 #include "runtime/gslab.hpp"
@@ -47,16 +49,19 @@ std::string state_of(g* gp, std::uint32_t st) {
 struct dump_ctx {
   std::ostream* out;
   g* self;
+  void* const* self_pcs;
+  int self_n;
 };
 
 void dump_one(g* gp, void* arg) {
   auto* c = static_cast<dump_ctx*>(arg);
   std::uint32_t st = gp->status.load(std::memory_order_acquire);
   if (st == g_free || st == g_dead || gp->is_g0) return;
-  void* pcs[max_frames];
+  void* pcs[max_frames] = {};
   int n = 0;
   if (gp == c->self) {
-    n = trace::capture_here(pcs, max_frames, 3);
+    n = std::min(c->self_n, max_frames);
+    std::copy(c->self_pcs, c->self_pcs + n, pcs);
   } else if (st == g_waiting) {
     std::uint32_t expected = g_waiting;
     if (gp->status.compare_exchange_strong(expected, g_waiting | scan_bit, std::memory_order_acquire)) {
@@ -81,7 +86,7 @@ void describe_goroutine(std::ostream& out, g* gp, void* const* pcs, int n) {
   std::uint32_t st = gp->status.load(std::memory_order_relaxed);
   out << "goroutine " << gp->id;
   if (gp->name) out << " \"" << *gp->name << "\"";
-  out << " [" << (gp == this_g() ? std::string("running") : state_of(gp, st)) << "]:\n";
+  out << " [" << state_of(gp, st) << "]:\n";
   trace::print_trace(out, pcs, n);
   if (gp->creation_pc) {
     trace::frame f = trace::symbolize(gp->creation_pc);
@@ -92,9 +97,17 @@ void describe_goroutine(std::ostream& out, g* gp, void* const* pcs, int n) {
   }
 }
 
-void dump_all_goroutines(std::ostream& out, g* self) {
-  dump_ctx c{&out, self};
+void dump_all_goroutines(std::ostream& out, g* self, void* const* self_pcs, int self_n) {
+  dump_ctx c{&out, self, self_pcs, self_n};
   for_each_g(dump_one, &c);
+}
+
+void on_system_stack(void (*fn)(void*), void* arg) {
+  if (this_g() == nullptr) {
+    fn(arg);
+    return;
+  }
+  std::thread(fn, arg).join();
 }
 
 }  // namespace weft::detail
@@ -102,8 +115,11 @@ void dump_all_goroutines(std::ostream& out, g* self) {
 namespace weft {
 
 void dump_goroutines(std::ostream& out) {
+  void* pcs[64];
+  int n = detail::trace::capture_here(pcs, 64, 1);
+  detail::g* self = detail::this_g();
   std::ostringstream buf;  // one write: the dump is not interleaved with other output
-  detail::dump_all_goroutines(buf, detail::this_g());
+  detail::on_system_stack([&] { detail::dump_all_goroutines(buf, self, pcs, n); });
   out << buf.str();
 }
 

@@ -9,8 +9,17 @@ namespace weft::detail {
 
 // Writes one goroutine: header, the given trace, its creation site.
 void describe_goroutine(std::ostream& out, g* gp, void* const* pcs, int n);
-// Writes every goroutine; `self` (may be null) is the caller's own, whose
-// trace is taken here.
-void dump_all_goroutines(std::ostream& out, g* self);
+// Writes every goroutine. `self` (may be null) is the caller's own
+// goroutine, whose trace the caller captured (self_pcs, self_n).
+void dump_all_goroutines(std::ostream& out, g* self, void* const* self_pcs, int self_n);
+
+// Runs fn where stack is plentiful. Symbolizing (libdw) needs far more stack
+// than a goroutine's 64 KiB, so on a goroutine fn runs on a helper thread
+// that the caller waits for; elsewhere it runs in place.
+void on_system_stack(void (*fn)(void*), void* arg);
+template <class F>
+void on_system_stack(F&& f) {
+  on_system_stack([](void* a) { (*static_cast<F*>(a))(); }, &f);
+}
 
 }  // namespace weft::detail

@@ -1,56 +1,69 @@
 // src/trace/stacktrace.cpp: stack traces for goroutine dumps and panics.
 //
-// Capture and symbolization are separate steps. Capture is cheap and
-// allocation-free (an array of pcs) and stays async-signal-safe, so it works
-// in a fatal-signal handler and while the scheduler holds its locks.
-// Symbolization is slow and allocates, and runs only when a trace is printed.
+// Capture and symbolization are separate. Capture fills an array of pcs,
+// allocates nothing and uses only libunwind calls documented as safe in a
+// signal handler, so it works in a fatal-signal handler and under scheduler
+// locks. Symbolization is slow, allocates and locks; it runs when a trace is
+// printed.
 //
-// Why libunwind for capture: it walks the .eh_frame CFI every function already
-// carries (the tables C++ exceptions use). So it is exact through code built
-// without frame pointers (libc, libstdc++) and through signal frames, and it
-// guesses from the rbp chain only where CFI is missing. glibc's backtrace() and
-// _Unwind_Backtrace start only from the calling thread. libunwind starts from
+// Why libunwind: it unwinds with the .eh_frame CFI that every function carries
+// for C++ exceptions, so it is exact through code without frame pointers
+// (libc, libstdc++) and through signal frames. Unlike backtrace() and
+// _Unwind_Backtrace, which start only from the calling thread, it starts from
 // any register set: a signal's ucontext, or a parked goroutine's saved
-// registers. Rejected: a frame-pointer walk of our own (wrong in code without
-// frame pointers, and the brief is not to write an unwinder).
+// registers. Rejected: our own frame-pointer walk (it loses frames in code
+// built without frame pointers).
+// Why libdw: a Go-style trace needs file:line, which means DWARF. Dwfl finds
+// each module's ELF and separate debuginfo and maps an address to a symbol and
+// a line. Rejected: backtrace_symbols (dynamic symbols only, no lines) and an
+// addr2line subprocess (a fork in a dying process, and slow).
 //
-// Why libdw for symbols: a Go-style trace needs file:line, and that is DWARF.
-// Dwfl reads /proc/self/maps, finds each module's ELF and its separate
-// debuginfo (build-id, /usr/lib/debug) and maps an address to a symbol and a
-// line. Rejected: backtrace_symbols (dynamic symbols only, no lines) and
-// addr2line in a subprocess (fork in a dying process, slow).
+// The fcontext trick: jump_fcontext pushes the callee-saved registers and the
+// resume address on the goroutine's own stack, and the fcontext_t is the stack
+// pointer after those pushes. That is the whole register state a DWARF unwinder
+// needs for the frame that called jump_fcontext: rip = the return address,
+// rsp = fctx+0x40, and rbp, rbx and r12-r15 as saved. We copy them into a
+// ucontext_t (libunwind's unw_context_t on x86_64) and unw_init_local it. This
+// is valid because "local" only means "same address space". The goroutine must
+// stay parked while we read its stack.
 //
-// The fcontext trick: a goroutine parked by Boost.Context's jump_fcontext has
-// its callee-saved registers and its resume address pushed on its own stack,
-// and the fcontext_t is the stack pointer after those pushes. Those are exactly
-// the registers a DWARF unwinder needs for the frame that called jump_fcontext
-// (rip = the return address, rsp = fctx+0x40, rbp/rbx/r12-r15 as saved). We
-// copy them into a ucontext_t (libunwind's unw_context_t on x86_64) and let
-// unw_init_local treat it as a context of this thread, which is valid
-// because "local" only means "same address space". The goroutine must stay
-// parked while we read its stack.
+// The walk (walk() below) steps past a frame only if libunwind has unwind info
+// for it, and the stack pointer must grow at every step (except out of a signal
+// frame, which may switch stacks). So the walk ends at the bottom of an fcontext
+// stack (make_fcontext's trampoline has no CFI and an rbp that points at code)
+// and at garbage return addresses. It still trusts the memory of a frame that
+// has CFI: libunwind does not validate addresses for local contexts.
 //
-// Invariants of the walk (walk() below): a frame is stepped past only if
-// libunwind has unwind info for it, and the stack pointer must grow with every
-// step (except out of a signal frame, where it may jump to another stack). The
-// bottom of an fcontext stack, make_fcontext's trampoline, has no CFI and an rbp
-// that points at code, so the walk ends there instead of following garbage.
-// Symbolization uses one Dwfl session behind a mutex. It is reported again
-// when the dynamic loader's dlopen/dlclose counters (dl_iterate_phdr's
-// dlpi_adds/dlpi_subs) have changed. That covers a pc in a newly loaded module
-// and a module reloaded at an old address, and a garbage pc does not cost a
-// reread of /proc/self/maps.
+// Symbolization: one Dwfl session behind a mutex, leaked. It departs from the
+// textbook setup in four ways, each for a reason:
+// - Modules come from the dynamic loader (dl_iterate_phdr + dwfl_report_elf),
+//   not dwfl_linux_proc_report. libdw mmaps the files it reads, so
+//   /proc/self/maps then shows, say, a private mapping of libc.so.6 next to the
+//   real one. A second report merges the two and gets libc's address wrong.
+// - Modules are reported again when the loader's dlopen/dlclose counters
+//   (dlpi_adds/dlpi_subs) change. This covers a library loaded later and one
+//   reloaded at an old address, and a garbage pc triggers no report.
+// - Debuginfo is looked up only on this machine: by build-id under
+//   /usr/lib/debug (Debian's -dbgsym packages), then by .gnu_debuglink. Never
+//   debuginfod: libdw would dlopen libdebuginfod (libcurl, TLS, Kerberos, about
+//   30 libraries) and might go to the network while we print a panic.
+// - A CU is found through .debug_aranges if there is one, else through our own
+//   table of CU ranges. clang emits no .debug_aranges (unless -gdwarf-aranges),
+//   and without it libdw 0.188 finds no line.
 #define UNW_LOCAL_ONLY
 #include "trace/stacktrace.hpp"
 
 #include <cxxabi.h>
+#include <dwarf.h>
 #include <elfutils/libdwfl.h>
 #include <libunwind.h>
 #include <link.h>
 #include <ucontext.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cinttypes>
+#include <climits>
 #include <cstddef>
 #include <cstdio>
 #include <cstdlib>
@@ -59,9 +72,13 @@
 #include <memory>
 #include <mutex>
 #include <ostream>
+#include <unordered_map>
+#include <vector>
 
 namespace weft::detail::trace {
 namespace {
+
+// ---- capture ----
 
 // Walks outward from the frame `cur` is on and stores up to `max` pcs, dropping
 // the first `skip`. `from_signal`: frame 0 is an interrupted instruction that
@@ -72,12 +89,13 @@ int walk(unw_cursor_t* cur, void** pcs, int max, int skip, bool from_signal) {
     unw_word_t ip = 0;
     unw_word_t sp = 0;
     if (unw_get_reg(cur, UNW_REG_IP, &ip) < 0 || unw_get_reg(cur, UNW_REG_SP, &sp) < 0) break;
-    if (ip == 0 && !(from_signal && depth == 0)) break;  // end of the chain
+    const bool may_guess = from_signal && depth == 0;
+    if (ip == 0 && !may_guess) break;  // end of the chain
     if (depth >= skip) pcs[n++] = reinterpret_cast<void*>(ip);
     if (n == max) break;
     unw_proc_info_t info;
     const bool known = ip != 0 && unw_get_proc_info(cur, &info) == 0;
-    if (!known && !(from_signal && depth == 0)) break;  // cannot step past it safely
+    if (!known && !may_guess) break;  // cannot step past it safely
     // unw_is_signal_frame reads the code at ip, so ask only about a known pc.
     const bool signal_frame = known && unw_is_signal_frame(cur) > 0;
     if (unw_step(cur) <= 0) break;
@@ -88,71 +106,172 @@ int walk(unw_cursor_t* cur, void** pcs, int max, int skip, bool from_signal) {
   return n;
 }
 
-// The dynamic loader's counts of loaded and unloaded objects; they change on
-// every dlopen and dlclose.
+// ---- the loader's view of the process ----
+
+struct loaded_object {
+  std::string path;
+  std::uintptr_t bias = 0;  // dlpi_addr: link-time address + bias = run-time address
+};
+
 struct loader_generation {
-  unsigned long long adds = 0;
+  unsigned long long adds = 0;  // dlpi_adds/dlpi_subs: bumped by every dlopen/dlclose
   unsigned long long subs = 0;
   bool operator==(const loader_generation&) const = default;
 };
 
-loader_generation current_loader_generation() {
-  loader_generation g;
+// Reads the loader's counters and, if `objects` is given, its list of objects.
+loader_generation read_loader(std::vector<loaded_object>* objects) {
+  struct state {
+    loader_generation gen;
+    std::vector<loaded_object>* objects;
+  } st{{}, objects};
   dl_iterate_phdr(
       [](dl_phdr_info* info, std::size_t size, void* data) -> int {
+        auto* s = static_cast<state*>(data);
         if (size >= offsetof(dl_phdr_info, dlpi_subs) + sizeof info->dlpi_subs) {
-          auto* out = static_cast<loader_generation*>(data);
-          out->adds = info->dlpi_adds;
-          out->subs = info->dlpi_subs;
+          s->gen.adds = info->dlpi_adds;
+          s->gen.subs = info->dlpi_subs;
         }
-        return 1;  // the counters are global: the first object is enough
+        if (s->objects == nullptr) return 1;  // the counters are global
+        // The main program has an empty name; the vDSO has a name but no file.
+        if (info->dlpi_name != nullptr && info->dlpi_name[0] != '\0')
+          s->objects->push_back({info->dlpi_name, info->dlpi_addr});
+        else if (s->objects->empty())
+          s->objects->push_back({"", info->dlpi_addr});
+        return 0;
       },
-      &g);
-  return g;
+      &st);
+  return st.gen;
 }
 
-// One Dwfl session for the process. Leaked on purpose: traces are printed
-// on the way out (fatal errors, atexit), after static destructors may have run.
+std::string main_program_path() {
+  char buf[PATH_MAX];
+  const ssize_t len = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  return len > 0 ? std::string(buf, static_cast<std::size_t>(len)) : std::string("/proc/self/exe");
+}
+
+// ---- debuginfo: local only ----
+
+bool exists(const std::string& path) { return access(path.c_str(), R_OK) == 0; }
+
+int find_debuginfo_locally(Dwfl_Module* mod, void** userdata, const char* modname,
+                           Dwarf_Addr base, const char* file, const char* debuglink,
+                           GElf_Word crc, char** debuginfo_file) {
+  const int fd = dwfl_build_id_find_debuginfo(mod, userdata, modname, base, file, debuglink, crc,
+                                              debuginfo_file);
+  if (fd >= 0 || file == nullptr || debuglink == nullptr) return fd;
+  // .gnu_debuglink: let libdw search (and check the CRC) only if a candidate
+  // exists, because once its search fails it asks debuginfod.
+  try {
+    std::string dir(file);
+    dir.erase(dir.find_last_of('/') + 1);
+    const std::string name(debuglink);
+    if (name[0] == '/' ? exists(name)  // a dwz alt file is named by absolute path
+                       : exists(dir + name) || exists(dir + ".debug/" + name) ||
+                             exists("/usr/lib/debug" + dir + name))
+      return dwfl_standard_find_debuginfo(mod, userdata, modname, base, file, debuglink, crc,
+                                          debuginfo_file);
+  } catch (...) {
+  }
+  return -1;
+}
+
+// ---- the Dwfl session ----
+
 class session {
  public:
-  // Runs f(dwfl) under the lock, with modules reported for the current
-  // process; dwfl is null if libdw could not start.
+  // Runs f(dwfl, *this) under the lock with modules reported for the current
+  // set of loaded objects; dwfl is null if libdw could not start.
   template <class F>
   void with_dwfl(F&& f) {
     std::lock_guard<std::mutex> lock(mu_);
     refresh_locked();
-    f(dwfl_);
+    f(dwfl_, *this);
+  }
+
+  // REQUIRES: called from with_dwfl. Sets f.file and f.line for the
+  // module-relative `addr` through the module's CU ranges.
+  bool line_by_cu_ranges(Dwfl_Module* mod, Dwarf_Addr addr, frame& f) {
+    auto it = cu_ranges_.find(mod);
+    if (it == cu_ranges_.end()) it = cu_ranges_.emplace(mod, build_cu_ranges(mod)).first;
+    const std::vector<cu_range>& ranges = it->second;
+    auto next = std::upper_bound(ranges.begin(), ranges.end(), addr,
+                                 [](Dwarf_Addr a, const cu_range& r) { return a < r.lo; });
+    if (next == ranges.begin()) return false;
+    cu_range r = *(next - 1);
+    if (addr >= r.hi) return false;
+    Dwarf_Line* line = dwarf_getsrc_die(&r.cu, addr);
+    if (line == nullptr) return false;
+    const char* file = dwarf_linesrc(line, nullptr, nullptr);
+    if (file == nullptr) return false;
+    f.file = file;
+    dwarf_lineno(line, &f.line);
+    return true;
   }
 
  private:
+  struct cu_range {
+    Dwarf_Addr lo;  // module-relative (DWARF) addresses
+    Dwarf_Addr hi;
+    Dwarf_Die cu;
+  };
+
+  static std::vector<cu_range> build_cu_ranges(Dwfl_Module* mod) {
+    std::vector<cu_range> ranges;
+    Dwarf_Addr bias = 0;
+    Dwarf* dw = dwfl_module_getdwarf(mod, &bias);
+    if (dw == nullptr) return ranges;
+    Dwarf_CU* cu = nullptr;
+    Dwarf_Die cudie;
+    std::uint8_t unit_type = 0;
+    while (dwarf_get_units(dw, cu, &cu, nullptr, &unit_type, &cudie, nullptr) == 0) {
+      if (unit_type != DW_UT_compile && unit_type != DW_UT_partial) continue;
+      Dwarf_Addr range_base = 0;
+      Dwarf_Addr lo = 0;
+      Dwarf_Addr hi = 0;
+      for (ptrdiff_t off = 0; (off = dwarf_ranges(&cudie, off, &range_base, &lo, &hi)) > 0;)
+        if (lo < hi) ranges.push_back({lo, hi, cudie});
+    }
+    std::sort(ranges.begin(), ranges.end(),
+              [](const cu_range& a, const cu_range& b) { return a.lo < b.lo; });
+    return ranges;
+  }
+
   void refresh_locked() {
-    const loader_generation gen = current_loader_generation();
+    const loader_generation gen = read_loader(nullptr);
     if (dwfl_ == nullptr) {
       dwfl_ = dwfl_begin(&callbacks_);
       if (dwfl_ == nullptr) return;
-    } else if (reported_ && gen == generation_) {
+    } else if (gen == generation_) {
       return;
     }
+    std::vector<loaded_object> objects;
+    generation_ = read_loader(&objects);
+    cu_ranges_.clear();  // modules may go away in dwfl_report_end
     dwfl_report_begin(dwfl_);
-    const int rc = dwfl_linux_proc_report(dwfl_, getpid());
+    for (loaded_object& o : objects) {
+      if (o.path.empty()) o.path = main_program_path();
+      // Fails harmlessly for objects without a file (the vDSO).
+      dwfl_report_elf(dwfl_, o.path.c_str(), o.path.c_str(), -1, o.bias, true);
+    }
     dwfl_report_end(dwfl_, nullptr, nullptr);
-    reported_ = rc == 0;
-    generation_ = gen;
   }
 
   std::mutex mu_;
   Dwfl* dwfl_ = nullptr;            // GUARDED_BY(mu_)
-  bool reported_ = false;           // GUARDED_BY(mu_)
   loader_generation generation_;    // GUARDED_BY(mu_): at the last report
+  std::unordered_map<Dwfl_Module*, std::vector<cu_range>> cu_ranges_;  // GUARDED_BY(mu_)
   char* debuginfo_path_ = nullptr;  // libdw's default search path
-  const Dwfl_Callbacks callbacks_ = {
-      dwfl_linux_proc_find_elf, dwfl_standard_find_debuginfo, nullptr, &debuginfo_path_};
+  const Dwfl_Callbacks callbacks_ = {dwfl_linux_proc_find_elf, find_debuginfo_locally, nullptr,
+                                     &debuginfo_path_};
 };
 
 session& the_session() {
-  static session* s = new session;
+  static session* s = new session;  // leaked: traces print during exit too
   return *s;
 }
+
+// ---- formatting ----
 
 // Demangles a symbol, dropping a symbol version ("f@@GLIBC_2.34" -> "f").
 std::string demangle(const char* symbol) {
@@ -166,10 +285,10 @@ std::string demangle(const char* symbol) {
   return name;
 }
 
-std::string hex(std::uintptr_t v) {
+void append_hex(std::string& s, std::uintptr_t v) {
   char buf[2 + 2 * sizeof v + 1];
   std::snprintf(buf, sizeof buf, "0x%" PRIxPTR, v);
-  return buf;
+  s.append(buf);
 }
 
 void write(std::ostream& out, const std::string& s) {
@@ -222,11 +341,11 @@ int capture_ucontext(void* ucontext, void** pcs, int max) {
 frame symbolize(void* pc, bool is_return_address) {
   frame f;
   f.pc = reinterpret_cast<std::uintptr_t>(pc);
-  f.function = "?";
+  f.function.push_back('?');  // not = "?": a false -Wrestrict from GCC 12 at -O3
   // A return address is the instruction after the call, which may belong to
   // the next line or even the next function.
   const Dwarf_Addr addr = is_return_address && f.pc > 0 ? f.pc - 1 : f.pc;
-  the_session().with_dwfl([&](Dwfl* dwfl) {
+  the_session().with_dwfl([&](Dwfl* dwfl, session& s) {
     if (dwfl == nullptr) return;
     Dwfl_Module* mod = dwfl_addrmodule(dwfl, addr);
     if (mod == nullptr) return;
@@ -241,8 +360,11 @@ frame symbolize(void* pc, bool is_return_address) {
       if (const char* file = dwfl_lineinfo(line, nullptr, &lineno, nullptr, nullptr, nullptr)) {
         f.file = file;
         f.line = lineno;
+        return;
       }
     }
+    Dwarf_Addr bias = 0;
+    if (dwfl_module_getdwarf(mod, &bias) != nullptr) s.line_by_cu_ranges(mod, addr - bias, f);
   });
   return f;
 }
@@ -250,32 +372,42 @@ frame symbolize(void* pc, bool is_return_address) {
 void print_trace(std::ostream& out, void* const* pcs, int n) {
   if (pcs == nullptr) return;
   try {
+    std::string s;
     for (int i = 0; i < n; ++i) {
       const frame f = symbolize(pcs[i]);
-      std::string s = f.function;
+      s.clear();
+      s.append(f.function);
       // Go writes the arguments; a demangled C++ name already carries its
       // parameter types, so "(...)" goes only after bare names.
-      if (s.find('(') == std::string::npos) s += "(...)";
-      s += "\n\t";
+      if (f.function.find('(') == std::string::npos) s.append("(...)");
+      s.append("\n\t");
       if (!f.file.empty()) {
-        s += f.file + ":" + std::to_string(f.line) + " +" + hex(f.offset);
+        s.append(f.file).append(":").append(std::to_string(f.line)).append(" +");
+        append_hex(s, f.offset);
       } else {
-        s += "?:0";
-        if (f.function != "?") s += " +" + hex(f.offset);
-        s += " pc=" + hex(f.pc);
+        s.append("?:0");
+        if (f.function != "?") {
+          s.append(" +");
+          append_hex(s, f.offset);
+        }
+        s.append(" pc=");
+        append_hex(s, f.pc);
       }
-      s += "\n";
+      s.append("\n");
       write(out, s);
-    }
-  } catch (const std::exception& e) {
-    try {
-      write(out, std::string("\t<symbolizer failed: ") + e.what() + ">\n");
-    } catch (...) {
     }
   } catch (...) {
     try {
-      write(out, "\t<symbolizer failed: unknown exception>\n");
-    } catch (...) {
+      std::string msg("\t<symbolizer failed: ");
+      try {
+        throw;
+      } catch (const std::exception& e) {
+        msg.append(e.what());
+      } catch (...) {
+        msg.append("unknown exception");
+      }
+      write(out, msg.append(">\n"));
+    } catch (...) {  // the stream itself throws: nothing more to do
     }
   }
 }

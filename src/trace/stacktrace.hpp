@@ -20,10 +20,11 @@ struct frame {
   int line = 0;
   std::uintptr_t offset = 0;  // pc - start of function
 };
-// Symbolizes one return address (look up pc-1 for return addresses so the line is the call's). Thread-safe (one cached Dwfl session behind a mutex; re-report modules when a pc falls outside every known module, e.g. after dlopen).
+// Symbolizes one return address (look up pc-1 for return addresses so the line is the call's). Thread-safe (one cached Dwfl session behind a mutex; modules are re-reported when the dynamic loader's dlopen/dlclose counters change, so a pc in a library loaded later is found). Not async-signal-safe.
 frame symbolize(void* pc, bool is_return_address = true);
 // Prints a trace in Go's style, one frame per two lines:
 //   function(...)\n\t/path/file.cpp:123 +0x1f\n
+// A demangled C++ name already ends in its parameter types and is printed as is; "(...)" follows bare names (C functions, "?"). An unknown file prints as "\t?:0 +0x1f pc=0x7f...".
 // Frames whose function is inside weft's own runtime plumbing may be kept; the caller decides what to skip. Returns nothing; never throws (catches and prints "\t<symbolizer failed: ...>").
 void print_trace(std::ostream& out, void* const* pcs, int n);
 }  // namespace weft::detail::trace

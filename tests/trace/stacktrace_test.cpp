@@ -1,19 +1,27 @@
 // tests/trace/stacktrace_test.cpp: capture (this thread, a parked fcontext, a
 // signal's ucontext), symbolization and the printed format.
 //
-// These tests need DWARF line info: build with -g (every preset does).
+// File and line checks run only when this binary carries DWARF line info
+// (built with -g); without it the function names are still checked.
 #include "trace/stacktrace.hpp"
 
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/mman.h>
 
+#include <dlfcn.h>
+#include <elf.h>
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <boost/context/detail/fcontext.hpp>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
-#include <regex>
 #include <sstream>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -44,6 +52,30 @@ namespace ctx = boost::context::detail;
 namespace {
 
 constexpr int kMax = 64;
+
+// Whether this executable has a .debug_line section (was built with -g): looks
+// for the name in the section-name string table.
+bool has_line_info() {
+  static const bool has = [] {
+    std::string names;
+    const int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+    Elf64_Ehdr eh;
+    Elf64_Shdr sh;
+    const auto full = [](ssize_t got, std::size_t want) { return got == static_cast<ssize_t>(want); };
+    if (fd >= 0 && full(pread(fd, &eh, sizeof eh, 0), sizeof eh) &&
+        full(pread(fd, &sh, sizeof sh, static_cast<off_t>(eh.e_shoff + eh.e_shstrndx * sizeof sh)),
+             sizeof sh)) {
+      names.resize(sh.sh_size);
+      if (!full(pread(fd, names.data(), names.size(), static_cast<off_t>(sh.sh_offset)), names.size()))
+        names.clear();
+    }
+    if (fd >= 0) close(fd);
+    const bool h = names.find(std::string(".debug_line\0", 12)) != std::string::npos;
+    if (!h) std::fprintf(stderr, "note: no .debug_line in this test binary; file:line checks skipped\n");
+    return h;
+  }();
+  return has;
+}
 
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
@@ -87,10 +119,11 @@ TEST(StackTrace, CaptureHereFindsCallerWithFileAndLine) {
   const auto frames = symbolize_all(pcs, n);
   // skip=0: the caller of capture_here is frame 0.
   ASSERT_NE(frames[0].function.find("weft_test_marker_fn"), std::string::npos) << dump(frames);
-  EXPECT_TRUE(ends_with(frames[0].file, "stacktrace_test.cpp"))
-      << "no DWARF line info? build the test with -g\n" << dump(frames);
-  EXPECT_GE(frames[0].line, g_marker_line - 1) << dump(frames);
-  EXPECT_LE(frames[0].line, g_marker_line + 1) << dump(frames);
+  if (has_line_info()) {
+    EXPECT_TRUE(ends_with(frames[0].file, "stacktrace_test.cpp")) << dump(frames);
+    EXPECT_GE(frames[0].line, g_marker_line - 1) << dump(frames);
+    EXPECT_LE(frames[0].line, g_marker_line + 1) << dump(frames);
+  }
   EXPECT_GT(frames[0].offset, 0u);
   // This test body is the next frame, also in this file.
   EXPECT_NE(find_frame(frames, "CaptureHereFindsCallerWithFileAndLine"), -1) << dump(frames);
@@ -105,10 +138,12 @@ TEST(StackTrace, CaptureHereSkipsFrames) {
   EXPECT_NE(frames[0].function.find("CaptureHereSkipsFrames"), std::string::npos) << dump(frames);
 }
 
-TEST(StackTrace, CaptureHereRespectsMax) {
+TEST(StackTrace, CaptureRespectsMaxAndNull) {
   void* pcs[2] = {nullptr, nullptr};
   EXPECT_EQ(trace::capture_here(pcs, 2, 0), 2);
   EXPECT_EQ(trace::capture_here(pcs, 0, 0), 0);
+  EXPECT_EQ(trace::capture_fcontext(nullptr, pcs, 2), 0);
+  EXPECT_EQ(trace::capture_ucontext(nullptr, pcs, 2), 0);
 }
 
 // ---- capture_fcontext ----
@@ -204,7 +239,7 @@ TEST(StackTrace, CaptureFcontextUnwindsParkedStack) {
   EXPECT_NE(parked, -1) << dump(frames);
   EXPECT_NE(entry, -1) << dump(frames);
   EXPECT_LT(parked, entry) << dump(frames);
-  if (parked != -1) {
+  if (parked != -1 && has_line_info()) {
     EXPECT_TRUE(ends_with(frames[static_cast<std::size_t>(parked)].file, "stacktrace_test.cpp"))
         << dump(frames);
   }
@@ -221,9 +256,31 @@ TEST(StackTrace, CaptureFcontextUnwindsParkedStack) {
   munmap(stack, kStackSize);
 }
 
-TEST(StackTrace, CaptureFcontextOfNullIsEmpty) {
-  void* pcs[4];
-  EXPECT_EQ(trace::capture_fcontext(nullptr, pcs, 4), 0);
+// A saved context whose stack holds garbage: the walk must stop, not crash.
+TEST(StackTrace, CaptureFcontextStopsOnGarbage) {
+  void* real[kMax];
+  ASSERT_GT(weft_test_marker_fn(real, 0), 0);  // real[0]: a return address with CFI
+  alignas(16) std::uint64_t buf[64];
+  for (auto& w : buf) w = 0x4141414141414141;
+  void* pcs[kMax];
+
+  // A resume address that is no code at all.
+  buf[7] = 0x10;
+  EXPECT_EQ(trace::capture_fcontext(buf, pcs, kMax), 1);
+  EXPECT_EQ(pcs[0], reinterpret_cast<void*>(0x10));
+
+  // Real code, but the frame above it is garbage.
+  buf[7] = reinterpret_cast<std::uintptr_t>(real[0]);
+  buf[6] = reinterpret_cast<std::uintptr_t>(&buf[40]);  // rbp: a readable frame record
+  const int n = trace::capture_fcontext(buf, pcs, kMax);
+  EXPECT_GE(n, 1);
+  EXPECT_LE(n, 3);
+  EXPECT_EQ(pcs[0], real[0]);
+
+  // A context that never ran resumes at make_fcontext's trampoline (no CFI).
+  alignas(16) char fresh[256];
+  ctx::fcontext_t fc = ctx::make_fcontext(fresh + sizeof fresh, sizeof fresh, weft_test_entry_fn);
+  EXPECT_LE(trace::capture_fcontext(fc, pcs, kMax), 1);
 }
 
 // ---- capture_ucontext ----
@@ -258,12 +315,40 @@ TEST(StackTrace, CaptureUcontextStartsAtInterruptedInstruction) {
   ASSERT_GT(g_signal_n, 1);
   const trace::frame top = trace::symbolize(g_signal_pcs[0], false);
   EXPECT_NE(top.function.find("weft_test_signal_fn"), std::string::npos) << top.function;
-  EXPECT_EQ(top.line, g_trap_line);
+  if (has_line_info()) {
+    EXPECT_EQ(top.line, g_trap_line);
+  }
   const auto frames = symbolize_all(g_signal_pcs, g_signal_n);
   EXPECT_NE(find_frame(frames, "CaptureUcontextStartsAtInterruptedInstruction"), -1) << dump(frames);
 }
 
 // ---- symbolize / print_trace ----
+
+TEST(StackTrace, SymbolizeSeesLibraryLoadedLater) {
+  trace::symbolize(reinterpret_cast<void*>(&weft_test_signal_fn));  // the session exists
+  void* lib = dlopen("libcrypt.so.1", RTLD_NOW | RTLD_LOCAL);
+  if (lib == nullptr) GTEST_SKIP() << "libcrypt.so.1 not installed: " << dlerror();
+  void* fn = dlsym(lib, "crypt");
+  ASSERT_NE(fn, nullptr);
+  EXPECT_EQ(trace::symbolize(fn, false).function, "crypt");
+  dlclose(lib);
+}
+
+TEST(StackTrace, SymbolizeFromManyThreads) {
+  void* pcs[kMax];
+  const int n = weft_test_marker_fn(pcs, 0);
+  const auto want = symbolize_all(pcs, n);
+  std::vector<std::thread> threads;
+  std::atomic<int> mismatches{0};
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&] {
+      for (int round = 0; round < 50; ++round)
+        for (int i = 0; i < n; ++i)
+          if (trace::symbolize(pcs[i]).function != want[static_cast<std::size_t>(i)].function) ++mismatches;
+    });
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(mismatches.load(), 0);
+}
 
 TEST(StackTrace, SymbolizeGarbageIsUnknown) {
   for (std::uintptr_t pc : {std::uintptr_t{0}, std::uintptr_t{0x10}, ~std::uintptr_t{0}}) {
@@ -275,6 +360,25 @@ TEST(StackTrace, SymbolizeGarbageIsUnknown) {
   }
 }
 
+// Parses the second line of a frame: "\t<file>:<line> +0x<off>", or
+// "\t?:0 [+0x<off> ]pc=0x<pc>" when the file is unknown. Returns the line, or
+// -1 if the line has neither form.
+int parse_where(const std::string& l) {
+  const char* c = l.c_str();
+  char file[512];
+  int line = 0;
+  unsigned long long x = 0;
+  int end = -1;
+  if (std::sscanf(c, "\t?:0 +0x%llx pc=0x%llx%n", &x, &x, &end) == 2 && c[end] == '\0') return 0;
+  end = -1;
+  if (std::sscanf(c, "\t?:0 pc=0x%llx%n", &x, &end) == 1 && c[end] == '\0') return 0;
+  end = -1;
+  if (std::sscanf(c, "\t%511[^:]:%d +0x%llx%n", file, &line, &x, &end) == 3 && c[end] == '\0' &&
+      file[0] != '?')
+    return line;
+  return -1;
+}
+
 TEST(StackTrace, PrintTraceFormat) {
   void* pcs[kMax];
   const int n = weft_test_marker_fn(pcs, 0);
@@ -283,24 +387,23 @@ TEST(StackTrace, PrintTraceFormat) {
   trace::print_trace(out, pcs, n);
   const std::string s = out.str();
 
-  // Two lines a frame: "function(...)" and "\tfile:line +0xoff" (or "\t?:0 ... pc=0x...").
+  // Two lines a frame: "function(...)" and "\tfile:line +0xoff".
   std::vector<std::string> lines;
   std::istringstream in(s);
   for (std::string l; std::getline(in, l);) lines.push_back(l);
   ASSERT_EQ(lines.size(), static_cast<std::size_t>(2 * n)) << s;
   ASSERT_EQ(s.back(), '\n');
-  const std::regex where(R"(\t(\S+:[0-9]+ \+0x[0-9a-f]+|\?:0( \+0x[0-9a-f]+)? pc=0x[0-9a-f]+))");
   for (std::size_t i = 0; i < lines.size(); i += 2) {
     EXPECT_FALSE(lines[i].empty()) << s;
     EXPECT_NE(lines[i][0], '\t') << s;
     EXPECT_EQ(lines[i].back(), ')') << s;
-    EXPECT_TRUE(std::regex_match(lines[i + 1], where)) << lines[i + 1];
+    EXPECT_GE(parse_where(lines[i + 1]), 0) << "bad line: " << lines[i + 1];
   }
   EXPECT_NE(lines[0].find("weft_test_marker_fn("), std::string::npos) << s;
-  const std::regex first(R"(\t/\S*stacktrace_test\.cpp:([0-9]+) \+0x[0-9a-f]+)");
-  std::smatch m;
-  ASSERT_TRUE(std::regex_match(lines[1], m, first)) << s;
-  EXPECT_NEAR(std::stoi(m[1].str()), g_marker_line, 1) << s;
+  if (!has_line_info()) return;
+  EXPECT_EQ(lines[1].compare(0, 2, "\t/"), 0) << s;
+  EXPECT_NE(lines[1].find("stacktrace_test.cpp:"), std::string::npos) << s;
+  EXPECT_NEAR(parse_where(lines[1]), g_marker_line, 1) << s;
 }
 
 TEST(StackTrace, PrintTraceUnknownAndEmpty) {

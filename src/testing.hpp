@@ -1,0 +1,30 @@
+// src/testing.hpp: what tests may see of the runtime's internals. Never
+// installed; include it only from tests/ and bench/.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "runtime/stack.hpp"
+#include "runtime/trace_events.hpp"
+
+namespace weft::testing {
+
+using detail::ev;
+using detail::trace_event;
+
+// Scheduler event tracing (runtime/trace_events.hpp).
+inline void trace_start() { detail::trace_start(); }
+inline std::vector<trace_event> trace_stop() { return detail::trace_stop(); }
+
+// The M running the caller (-1 outside the runtime).
+int current_m_id() noexcept;
+// Goroutines started and not yet finished.
+std::int64_t live_goroutines() noexcept;
+// How many Ms (threads) the runtime has started in this weft::run.
+int m_count() noexcept;
+
+inline detail::stack_stats stack_stats() { return detail::stacks_stats(); }
+
+}  // namespace weft::testing

@@ -1,0 +1,209 @@
+// Tests of weft::run, weft::go and this_goroutine basics.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <memory>
+#include <set>
+#include <stdexcept>
+#include <string>
+
+#include "testing.hpp"
+#include "weft_test_util.hpp"
+#include <weft/weft.hpp>
+
+namespace {
+
+TEST(Run, ReturnsMainsValue) {
+  EXPECT_EQ(weft::run([] { return 42; }, weft::options{.procs = 1}), 42);
+  EXPECT_EQ(weft::run([] {}, weft::options{.procs = 2}), 0);
+}
+
+TEST(Run, CanRunAgainAfterReturn) {
+  for (int i = 0; i < 5; ++i) {
+    int got = weft::run(
+        [i] {
+          weft::wait_group wg;
+          std::atomic<int> n{0};
+          wg.add(10);
+          for (int k = 0; k < 10; ++k) weft::go([&] { n++; wg.done(); });
+          wg.wait();
+          return n.load() + i;
+        },
+        weft::options{.procs = 1 + i % 3});
+    EXPECT_EQ(got, 10 + i);
+  }
+}
+
+TEST(Run, DefaultProcsIsHardwareThreads) {
+  EXPECT_EQ(weft::options{}.procs, weft::hardware_procs());
+  EXPECT_GE(weft::options{}.procs, 1);
+}
+
+TEST(Run, RejectsProcsBelowOne) {
+  EXPECT_THROW(weft::run([] {}, weft::options{.procs = 0}), std::invalid_argument);
+  EXPECT_THROW(weft::run([] {}, weft::options{.procs = -3}), std::invalid_argument);
+}
+
+TEST(Run, NestedRunIsMisuse) {
+  bool threw = false;
+  weft::run([&] {
+    try {
+      weft::run([] {});
+    } catch (const std::logic_error&) {
+      threw = true;
+    }
+  }, weft::options{.procs = 1});
+  EXPECT_TRUE(threw);
+}
+
+TEST(Run, RunningIsTrueOnlyInside) {
+  EXPECT_FALSE(weft::running());
+  bool inside = false;
+  weft::run([&] { inside = weft::running(); }, weft::options{.procs = 1});
+  EXPECT_TRUE(inside);
+  EXPECT_FALSE(weft::running());
+}
+
+TEST(Go, OutsideRunIsMisuse) {
+  try {
+    weft::go([] {});
+    FAIL() << "weft::go outside weft::run did not throw";
+  } catch (const weft::misuse_error& e) {
+    EXPECT_NE(std::string(e.what()).find("outside weft::run"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Go, StackSizeBelowMinimumIsMisuse) {
+  bool threw = false;
+  weft::run([&] {
+    try {
+      weft::go(weft::go_options{.stack_size = 1024}, [] {});
+    } catch (const std::invalid_argument& e) {
+      threw = std::string(e.what()).find("below the minimum") != std::string::npos;
+    }
+  }, weft::options{.procs = 1});
+  EXPECT_TRUE(threw);
+}
+
+TEST(Go, MovesArgumentsIn) {
+  int got = 0;
+  weft::run([&] {
+    weft::wait_group wg;
+    wg.add(1);
+    auto p = std::make_unique<int>(7);
+    weft::go([&got, &wg](std::unique_ptr<int> q, int k) { got = *q * k; wg.done(); }, std::move(p), 6);
+    EXPECT_EQ(p, nullptr);
+    wg.wait();
+  }, weft::options{.procs = 2});
+  EXPECT_EQ(got, 42);
+}
+
+struct counted {
+  static inline std::atomic<int> alive{0};
+  counted() { alive++; }
+  counted(const counted&) { alive++; }
+  counted(counted&&) noexcept { alive++; }
+  ~counted() { alive--; }
+};
+
+TEST(Go, DestroysTheClosureOnceWhenTheGoroutineEnds) {
+  weft::run([] {
+    weft::wait_group wg;
+    wg.add(100);
+    for (int i = 0; i < 100; ++i) weft::go([c = counted{}, &wg] { (void)c; wg.done(); });
+    wg.wait();
+    weft::this_goroutine::sleep_for(std::chrono::milliseconds(5));  // let the last ones exit
+  }, weft::options{.procs = 2});
+  EXPECT_EQ(counted::alive.load(), 0);
+}
+
+TEST(Go, LargeClosuresAreHeapAllocatedAndWork) {
+  long sum = 0;
+  weft::run([&] {
+    weft::wait_group wg;
+    wg.add(1);
+    std::array<long, 64> big{};
+    for (int i = 0; i < 64; ++i) big[i] = i;
+    weft::go([big, &sum, &wg] {
+      for (long v : big) sum += v;
+      wg.done();
+    });
+    wg.wait();
+  }, weft::options{.procs = 1});
+  EXPECT_EQ(sum, 63 * 64 / 2);
+}
+
+TEST(GoroutineId, MainIsOneAndIdsAreUnique) {
+  weft::run([] {
+    EXPECT_EQ(weft::this_goroutine::get_id(), 1u);
+    std::set<weft::goroutine_id> seen;
+    weft::mutex mu;
+    weft::wait_group wg;
+    const int n = 1000;
+    wg.add(n);
+    for (int i = 0; i < n; ++i) {
+      weft::go([&] {
+        auto id = weft::this_goroutine::get_id();
+        std::lock_guard lk(mu);
+        seen.insert(id);
+        wg.done();
+      });
+    }
+    wg.wait();
+    EXPECT_EQ(seen.size(), std::size_t(n));
+    EXPECT_EQ(seen.count(1), 0u);
+  }, weft::options{.procs = 4});
+}
+
+TEST(GoroutineId, OutsideAGoroutineIsMisuse) {
+  EXPECT_THROW(weft::this_goroutine::get_id(), weft::misuse_error);
+}
+
+TEST(Yield, LetsOthersRunOnOneP) {
+  std::vector<int> order;
+  weft::run([&] {
+    weft::wait_group wg;
+    wg.add(2);
+    for (int who = 0; who < 2; ++who) {
+      weft::go([&, who] {
+        for (int i = 0; i < 3; ++i) {
+          order.push_back(who);
+          weft::this_goroutine::yield();
+        }
+        wg.done();
+      });
+    }
+    wg.wait();
+  }, weft::options{.procs = 1});
+  // With one P, yield alternates the two goroutines.
+  ASSERT_EQ(order.size(), 6u);
+  for (std::size_t i = 1; i < order.size(); ++i) EXPECT_NE(order[i], order[i - 1]) << "at " << i;
+}
+
+TEST(Run, MainReturningAbandonsParkedGoroutines) {
+  int code = weft::run([] {
+    weft::chan<int> never;
+    for (int i = 0; i < 10; ++i) weft::go([never]() mutable { never.recv(); });
+    weft::this_goroutine::yield();
+    return 3;
+  }, weft::options{.procs = 2});
+  EXPECT_EQ(code, 3);
+  // And the runtime is usable again.
+  EXPECT_EQ(weft::run([] { return 4; }, weft::options{.procs = 1}), 4);
+}
+
+TEST(Spawn, AMillionQueuedGoroutinesCostOnlyTheirGs) {
+  if (weft_test::sanitized) GTEST_SKIP() << "a million goroutines is too slow under sanitizers";
+  weft::run([] {
+    weft::wait_group wg;
+    const int n = 1000000;
+    wg.add(n);
+    for (int i = 0; i < n; ++i) weft::go([&wg] { wg.done(); });
+    // None has run yet (procs=1, main never blocked): no stack was carved for them.
+    EXPECT_LT(weft::testing::stack_stats().stacks_carved, 100u);
+    wg.wait();
+    EXPECT_LT(weft::testing::stack_stats().stacks_carved, 1000u);
+  }, weft::options{.procs = 1});
+}
+
+}  // namespace

@@ -1,0 +1,131 @@
+// The scheduler: every G runs exactly once through any interleaving of push,
+// pop and steal; tracing records what happened; Ms are reused.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <memory>
+#include <vector>
+
+#include "testing.hpp"
+#include "weft_test_util.hpp"
+#include <weft/weft.hpp>
+
+namespace {
+
+// Spawned from several goroutines at once, with bursts larger than a local
+// ring (256) so that overflow to the global queue and stealing both happen.
+TEST(Sched, EveryGoroutineRunsExactlyOnce) {
+  for (int procs : weft_test::all_procs()) {
+    for (int iter = 0; iter < weft_test::scaled(20); ++iter) {
+      const int spawners = 8, per = 2000;
+      auto runs = std::make_unique<std::atomic<int>[]>(spawners * per);
+      weft::run([&] {
+        weft::wait_group wg;
+        wg.add(spawners * per);
+        for (int s = 0; s < spawners; ++s) {
+          weft::go([&, s] {
+            for (int i = 0; i < per; ++i) {
+              weft::go([&, k = s * per + i] {
+                runs[k].fetch_add(1);
+                if (k % 7 == 0) weft::this_goroutine::yield();
+                wg.done();
+              });
+              if (i % 500 == 0) weft::this_goroutine::yield();
+            }
+          });
+        }
+        wg.wait();
+      }, weft::options{.procs = procs});
+      for (int k = 0; k < spawners * per; ++k) ASSERT_EQ(runs[k].load(), 1) << "goroutine " << k << " procs=" << procs;
+    }
+  }
+}
+
+// At procs=2 a goroutine that never blocks must not keep the others from
+// running: an idle M is woken and steals them. The spinner below waits,
+// without yielding, until a goroutine it spawned has run somewhere else; on
+// one P that could never happen, so the bounded wait would fail.
+TEST(Sched, WorkSpreadsToOtherPs) {
+  bool stolen = false;
+  weft::run([&] {
+    std::atomic<bool> ran{false};
+    int my_m = weft::testing::current_m_id();
+    weft::wait_group wg;
+    wg.add(1);
+    weft::go([&] {
+      if (weft::testing::current_m_id() != my_m) ran = true;
+      wg.done();
+    });
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!ran && std::chrono::steady_clock::now() < until) {
+    }
+    stolen = ran;
+    wg.wait();
+  }, weft::options{.procs = 2});
+  EXPECT_TRUE(stolen) << "a runnable goroutine waited 10 s while a P was idle";
+}
+
+TEST(Sched, IdleMsAreReusedNotMultiplied) {
+  int ms = 0;
+  weft::run([&] {
+    for (int round = 0; round < weft_test::scaled(200); ++round) {
+      weft::wait_group wg;
+      wg.add(4);
+      for (int i = 0; i < 4; ++i) weft::go([&] { weft::this_goroutine::sleep_for(std::chrono::microseconds(50)); wg.done(); });
+      wg.wait();
+    }
+    ms = weft::testing::m_count();
+  }, weft::options{.procs = 2});
+  // One M per P, plus at most a timer waiter and a spinning spare: never one per round.
+  EXPECT_LE(ms, 4);
+}
+
+TEST(Trace, RecordsCreateStartBlockUnblockEnd) {
+  std::vector<weft::testing::trace_event> events;
+  weft::goroutine_id child = 0;
+  weft::run([&] {
+    weft::testing::trace_start();
+    weft::chan<int> c;
+    weft::wait_group wg;
+    wg.add(1);
+    weft::go([&] {
+      child = weft::this_goroutine::get_id();
+      c.recv();
+      wg.done();
+    });
+    weft::this_goroutine::yield();
+    c.send(1);
+    wg.wait();
+    weft::this_goroutine::sleep_for(std::chrono::milliseconds(2));
+    events = weft::testing::trace_stop();
+  }, weft::options{.procs = 1});
+  auto has = [&](weft::testing::ev e, weft::goroutine_id g) {
+    for (auto& x : events)
+      if (x.type == e && (x.type == weft::testing::ev::go_create ? x.arg : x.g) == g) return true;
+    return false;
+  };
+  ASSERT_NE(child, 0u);
+  EXPECT_TRUE(has(weft::testing::ev::go_create, child));
+  EXPECT_TRUE(has(weft::testing::ev::go_start, child));
+  EXPECT_TRUE(has(weft::testing::ev::go_block, child));
+  EXPECT_TRUE(has(weft::testing::ev::go_unblock, child));
+  EXPECT_TRUE(has(weft::testing::ev::go_end, child));
+  for (std::size_t i = 1; i < events.size(); ++i) EXPECT_LE(events[i - 1].ts, events[i].ts);
+}
+
+TEST(Trace, OffRecordsNothing) {
+  std::vector<weft::testing::trace_event> events;
+  weft::run([&] {
+    weft::testing::trace_start();
+    events = weft::testing::trace_stop();
+    weft::wait_group wg;
+    wg.add(10);
+    for (int i = 0; i < 10; ++i) weft::go([&] { wg.done(); });
+    wg.wait();
+    weft::testing::trace_start();
+    events = weft::testing::trace_stop();
+  }, weft::options{.procs = 2});
+  EXPECT_TRUE(events.empty());
+}
+
+}  // namespace

@@ -1,0 +1,94 @@
+// sleep_for / sleep_until: never early, many sleepers, no false deadlock.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+
+#include "weft_test_util.hpp"
+#include <weft/weft.hpp>
+
+namespace {
+
+using namespace std::chrono_literals;
+using clk = std::chrono::steady_clock;
+
+TEST(Sleep, NeverEarly) {
+  for (int procs : weft_test::all_procs()) {
+    std::atomic<int> early{0};
+    weft::run([&] {
+      weft::wait_group wg;
+      const int n = 200;
+      wg.add(n);
+      for (int i = 0; i < n; ++i) {
+        weft::go([&, i] {
+          auto d = std::chrono::microseconds(100 + 37 * (i % 50));
+          auto t0 = clk::now();
+          weft::this_goroutine::sleep_for(d);
+          if (clk::now() - t0 < d) early++;
+          wg.done();
+        });
+      }
+      wg.wait();
+    }, weft::options{.procs = procs});
+    EXPECT_EQ(early.load(), 0) << "procs=" << procs;
+  }
+}
+
+TEST(Sleep, SleepUntilWakesAfterTheDeadline) {
+  weft::run([] {
+    auto t = clk::now() + 20ms;
+    weft::this_goroutine::sleep_until(t);
+    EXPECT_GE(clk::now(), t);
+    EXPECT_LT(clk::now(), t + 500ms);
+  }, weft::options{.procs = 2});
+}
+
+TEST(Sleep, ZeroOrNegativeReturnsAtOnce) {
+  weft::run([] {
+    auto t0 = clk::now();
+    weft::this_goroutine::sleep_for(0ms);
+    weft::this_goroutine::sleep_for(-5ms);
+    weft::this_goroutine::sleep_until(clk::now() - 1s);
+    EXPECT_LT(clk::now() - t0, 50ms);
+  }, weft::options{.procs = 1});
+}
+
+// Every goroutine blocked but one sleeping: not a deadlock.
+TEST(Sleep, PendingTimerIsNotADeadlock) {
+  bool done = false;
+  weft::run([&] {
+    weft::chan<int> c;
+    weft::go([c]() mutable {
+      weft::this_goroutine::sleep_for(50ms);
+      c.send(1);
+    });
+    done = c.recv() == 1;
+  }, weft::options{.procs = 2});
+  EXPECT_TRUE(done);
+}
+
+TEST(Sleep, ManySleepersAllWake) {
+  std::atomic<int> woke{0};
+  weft::run([&] {
+    weft::wait_group wg;
+    const int n = weft_test::scaled(20000);
+    wg.add(n);
+    for (int i = 0; i < n; ++i) {
+      weft::go([&] {
+        for (int k = 0; k < 3; ++k) weft::this_goroutine::sleep_for(1ms);
+        woke++;
+        wg.done();
+      });
+    }
+    wg.wait();
+  }, weft::options{.procs = 2});
+  EXPECT_EQ(woke.load(), weft_test::scaled(20000));
+}
+
+TEST(Sleep, OutsideTheRuntimeSleepsTheThread) {
+  auto t0 = clk::now();
+  weft::this_goroutine::sleep_for(5ms);
+  EXPECT_GE(clk::now() - t0, 5ms);
+}
+
+}  // namespace
