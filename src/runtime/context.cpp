@@ -19,6 +19,7 @@
 // std::uncaught_exceptions see the goroutine's own state; ASan and TSan are
 // told (sanitizers.hpp); an unguarded stack's canary is checked.
 #include <boost/context/detail/fcontext.hpp>
+#include <cxxabi.h>
 
 #include <string>
 
@@ -27,7 +28,6 @@
 #include "runtime/runq.hpp"
 #include "runtime/sanitizers.hpp"
 
-extern "C" void* __cxa_get_globals() noexcept;
 
 namespace weft::detail {
 
@@ -85,7 +85,7 @@ void switch_to(g* from, g* to) {
     mp->curg = to;
     trace_ev(mp, ev::go_start, to->id);
   }
-  auto* eh = static_cast<eh_globals*>(__cxa_get_globals());
+  auto* eh = reinterpret_cast<eh_globals*>(abi::__cxa_get_globals());
   from->eh = *eh;
   *eh = to->eh;
   if (mp->action != after_switch::exit) check_canary(from);

@@ -602,26 +602,27 @@ TEST(Chan, SizeAndCapacity) {
 }
 
 // DESIGN.md: "chan<T> ch(n): buffered (ch(0) is unbuffered)". The literal 0
-// is also a null pointer constant, so chan(std::nullptr_t) must not make
-// ch(0) ambiguous.
-template <class C>
-constexpr bool constructible_from_literal_zero = requires { C(0); };
-
-template <class C>
-void check_literal_zero_capacity() {
-  EXPECT_TRUE(constructible_from_literal_zero<C>)
-      << "weft::chan<int> ch(0) does not compile (ambiguous with chan(std::nullptr_t))";
-  if constexpr (constructible_from_literal_zero<C>) {
-    weft::run([] {
-      C z(0);
-      EXPECT_FALSE(z == nullptr);
-      EXPECT_EQ(z.capacity(), 0u);
-      EXPECT_FALSE(z.try_send(1));
-    });
-  }
+// is also a null pointer constant: it must still mean capacity 0, not nil.
+TEST(Chan, LiteralZeroCapacityIsUnbuffered) {
+  weft::run([] {
+    weft::chan<int> z(0);
+    EXPECT_FALSE(z == nullptr) << "chan(0) made a nil channel";
+    EXPECT_EQ(z.capacity(), 0u);
+    EXPECT_FALSE(z.try_send(1)) << "no receiver: an unbuffered send cannot complete";
+    z.close();  // a nil channel would throw "close of nil channel"
+    EXPECT_EQ(z.recv(), std::nullopt);
+    weft::chan<int> b(3);  // an int capacity
+    EXPECT_EQ(b.capacity(), 3u);
+  });
 }
 
-TEST(Chan, LiteralZeroCapacityIsUnbuffered) { check_literal_zero_capacity<weft::chan<int>>(); }
+TEST(Chan, NegativeCapacityIsInvalid) {
+  weft::run([] {
+    EXPECT_THROW(weft::chan<int>(-1), std::invalid_argument);
+    int n = -5;
+    EXPECT_THROW(weft::chan<int> c(n), std::invalid_argument);
+  });
+}
 
 // ---------------------------------------------------------------------------
 // Sharing and comparison
