@@ -17,7 +17,7 @@ namespace weft {
 using goroutine_id = std::uint64_t;
 
 struct go_options {
-  // Bytes of stack; 0 means the default (256 KiB). Rounded up to whole pages;
+  // Bytes of stack; 0 means the default (64 KiB). Rounded up to a power of two;
   // below 16 KiB is misuse (std::invalid_argument). Stacks cannot grow: a
   // goroutine that overflows ends the program with a message naming it.
   std::size_t stack_size = 0;

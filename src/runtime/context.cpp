@@ -61,7 +61,12 @@ WEFT_TLS_ACCESSOR m* this_m() noexcept {
   asm volatile("" : "+r"(r));  // the value, not its address, leaves this function
   return r;
 }
-WEFT_TLS_ACCESSOR void set_this_m(m* mp) noexcept { tls_m = mp; }
+WEFT_TLS_ACCESSOR void set_this_m(m* mp) noexcept {
+  tls_m = mp;
+  // Looked up once per thread: __cxa_get_globals is a call into libstdc++
+  // and a TLS lookup, too slow for every switch.
+  if (mp) mp->eh = reinterpret_cast<eh_globals*>(abi::__cxa_get_globals());
+}
 WEFT_TLS_ACCESSOR g* this_g() noexcept {
   m* mp = tls_m;
   return mp ? mp->curg : nullptr;
@@ -85,7 +90,7 @@ void switch_to(g* from, g* to) {
     mp->curg = to;
     trace_ev(mp, ev::go_start, to->id);
   }
-  auto* eh = reinterpret_cast<eh_globals*>(abi::__cxa_get_globals());
+  eh_globals* eh = mp->eh;
   from->eh = *eh;
   *eh = to->eh;
   if (mp->action != after_switch::exit) check_canary(from);

@@ -58,14 +58,16 @@ sched_t sched;
 
 namespace {
 
+constexpr std::int64_t spin_before_idle_ns = 50'000;
+
 void acquirep(m* mp, p* pp) {
   mp->pp = pp;
-  pp->owner = mp;
+  pp->owner.store(mp, std::memory_order_relaxed);
 }
 
 p* releasep(m* mp) {
   p* pp = mp->pp;
-  pp->owner = nullptr;
+  pp->owner.store(nullptr, std::memory_order_relaxed);
   mp->pp = nullptr;
   return pp;
 }
@@ -97,10 +99,7 @@ m* midle_get() {
   return mp;
 }
 
-void notewakeup(m* mp) {
-  mp->park_word.store(1, std::memory_order_release);
-  os::futex_wake(&mp->park_word, 1);
-}
+void notewakeup(m* mp) { mp->park.wakeup(); }
 
 void mstart(m* mp);
 
@@ -191,7 +190,7 @@ void m_idle(m* mp) {
   {
     std::lock_guard lk(sched.lock);
     if (sched.stopping.load()) return;
-    mp->park_word.store(0, std::memory_order_relaxed);
+    mp->park.clear();
     if (sched.timer_waiter == nullptr) deadline = earliest_timer();
     if (deadline != INT64_MAX) {
       sched.timer_waiter = mp;
@@ -204,8 +203,9 @@ void m_idle(m* mp) {
     }
   }
   trace_ev(mp, ev::m_park, 0);
+  stacks_scavenge(os::nanotime());  // idle time is when memory goes back
   if (deadline == INT64_MAX) {
-    while (mp->park_word.load(std::memory_order_acquire) == 0) os::futex_wait(&mp->park_word, 0, -1);
+    mp->park.sleep_until(INT64_MAX);
     trace_ev(mp, ev::m_wake, 0);
     p* pp = mp->nextp;
     mp->nextp = nullptr;
@@ -213,11 +213,7 @@ void m_idle(m* mp) {
     return;
   }
   // The timer waiter.
-  for (;;) {
-    std::int64_t left = deadline - os::nanotime();
-    if (left <= 0 || mp->park_word.load(std::memory_order_acquire) != 0) break;
-    os::futex_wait(&mp->park_word, 0, left);
-  }
+  mp->park.sleep_until(deadline);
   trace_ev(mp, ev::m_wake, 0);
   p* pp;
   {
@@ -247,7 +243,16 @@ g* find_runnable(m* mp) {
         mp->spinning = true;
         sched.nmspinning.fetch_add(1, std::memory_order_seq_cst);
       }
-      if (g* gp = steal_work(mp)) return gp;
+      // Keep spinning a little while before giving the P up: work tends to
+      // come in bursts, and while this M spins (nmspinning > 0) a submitter's
+      // wakep costs a load instead of a wake-up (sched lock, an idle P and M,
+      // and cache misses on all of them for the submitting thread).
+      std::int64_t spin_until = os::nanotime() + spin_before_idle_ns;
+      do {
+        if (g* gp = steal_work(mp)) return gp;
+        if (g* gp = find_runnable_fast(pp)) return gp;
+        for (int i = 0; i < 64; ++i) cpu_relax();
+      } while (!sched.stopping.load(std::memory_order_relaxed) && os::nanotime() < spin_until);
     } else {
       for (p* q : sched.allp) run_due_timers(q);
       if (g* gp = runq_get(pp)) return gp;
@@ -305,7 +310,9 @@ void mstart(m* mp) {
 
 g* find_runnable_fast(p* pp) {
   run_due_timers(pp);
-  if (++pp->schedtick % 61 == 0 && sched.runq_size.load(std::memory_order_relaxed) > 0) {
+  std::uint32_t tick = pp->schedtick.load(std::memory_order_relaxed) + 1;
+  pp->schedtick.store(tick, std::memory_order_relaxed);
+  if (tick % 61 == 0 && sched.runq_size.load(std::memory_order_relaxed) > 0) {
     std::lock_guard lk(sched.lock);
     if (g* gp = globrunq_get(pp, 1)) return gp;
   }

@@ -98,7 +98,7 @@ int run_main(std::function<int()> main, const options& opts) {
   sched.npidle.store(opts.procs - 1);
   p* p0 = sched.allp[0];
   m0->pp = p0;
-  p0->owner = m0;
+  p0->owner.store(m0);
 
   g* main_g = galloc(p0);
   main_g->closure = ::new (main_g->inline_buf) main_closure{&main};

@@ -17,6 +17,8 @@
 
 #include <algorithm>
 
+#include "platform/futex.hpp"
+
 namespace weft::detail {
 
 namespace {
@@ -42,6 +44,13 @@ bool runq_put_slow(p* pp, g* gp, std::uint32_t h, std::uint32_t t) {
 
 void runq_put(p* pp, g* gp, bool next) {
   if (next) {
+    // Only the owner stores a G into runnext; stealers only take one out
+    // (CAS non-null -> null). So an empty runnext stays empty until we fill
+    // it, and a plain release store will do: no RMW on the ping-pong path.
+    if (pp->runnext.load(std::memory_order_relaxed) == nullptr) {
+      pp->runnext.store(gp, std::memory_order_release);
+      return;
+    }
     gp = pp->runnext.exchange(gp, std::memory_order_acq_rel);
     if (gp == nullptr) return;  // the previous runnext, if any, goes to the ring
   }
@@ -59,8 +68,15 @@ void runq_put(p* pp, g* gp, bool next) {
 
 g* runq_get(p* pp) {
   g* next = pp->runnext.load(std::memory_order_relaxed);
-  if (next != nullptr && pp->runnext.compare_exchange_strong(next, nullptr, std::memory_order_acquire))
-    return next;
+  if (next != nullptr) {
+    // With one P there is no stealer (only an M holding a P steals), so the
+    // owner may take runnext without a CAS.
+    if (sched.procs == 1) {
+      pp->runnext.store(nullptr, std::memory_order_relaxed);
+      return next;
+    }
+    if (pp->runnext.compare_exchange_strong(next, nullptr, std::memory_order_acquire)) return next;
+  }
   for (;;) {
     std::uint32_t h = pp->runq_head.load(std::memory_order_acquire);
     std::uint32_t t = pp->runq_tail.load(std::memory_order_relaxed);
@@ -92,8 +108,21 @@ g* runq_steal(p* pp, p* victim, bool steal_next) {
     if (n == 0) {
       if (!steal_next) return nullptr;
       g* next = victim->runnext.load(std::memory_order_relaxed);
-      if (next != nullptr && victim->runnext.compare_exchange_strong(next, nullptr, std::memory_order_acquire))
-        return next;
+      if (next == nullptr) return nullptr;
+      if (victim->owner.load(std::memory_order_relaxed) != nullptr) {
+        // The victim is running and has just readied `next`: it usually
+        // switches to it within a few microseconds (a channel ping-pong).
+        // Taking it now would split the pair across threads, so wait ~3 us
+        // first, as Go does; and if the victim scheduled anything meanwhile,
+        // it is not stuck: leave its runnext to it.
+        std::uint32_t tick = victim->schedtick.load(std::memory_order_relaxed);
+        std::int64_t until = os::nanotime() + 3000;
+        while (os::nanotime() < until) cpu_relax();
+        if (victim->schedtick.load(std::memory_order_relaxed) != tick) return nullptr;
+        next = victim->runnext.load(std::memory_order_relaxed);
+        if (next == nullptr) return nullptr;
+      }
+      if (victim->runnext.compare_exchange_strong(next, nullptr, std::memory_order_acquire)) return next;
       return nullptr;
     }
     if (n > runq_size / 2) continue;  // read an inconsistent head/tail pair

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "platform/spinlock.hpp"
+#include "runtime/note.hpp"
 #include "runtime/stack.hpp"
 #include "runtime/trace_events.hpp"
 #include "time/timer.hpp"
@@ -91,7 +92,8 @@ struct m {
   p* pp = nullptr;
   p* nextp = nullptr;  // handed over by startm before the wake-up
   bool spinning = false;
-  std::atomic<std::uint32_t> park_word{0};
+  eh_globals* eh = nullptr;  // this thread's C++ exception globals (fixed per thread)
+  note park;  // idle sleep (note.hpp)
   m* schedlink = nullptr;
   std::thread thread;
   std::uint64_t rand_state = 0;
@@ -110,9 +112,9 @@ constexpr std::uint32_t runq_size = 256;
 // A processor: what an M needs to run Gs: run queues, timers, caches.
 struct p {
   int id = 0;
-  m* owner = nullptr;
+  std::atomic<m*> owner{nullptr};  // the M running on it; null while idle
   p* link = nullptr;  // idle list
-  std::uint32_t schedtick = 0;
+  std::atomic<std::uint32_t> schedtick{0};  // picks so far; written by the owner only
 
   // The local run queue: a ring the owner pushes at tail and everyone pops
   // at head with CAS. runnext: the G readied by the running G, run next.

@@ -58,7 +58,7 @@ inline void fiber_destroy(void* f) {
   (void)f;
 #endif
 }
-inline void fiber_switch(void* f) {
+[[gnu::always_inline]] inline void fiber_switch(void* f) {
 #if defined(WEFT_TSAN)
   if (f) __tsan_switch_to_fiber(f, 0);
 #else

@@ -11,9 +11,13 @@
 // only their Gs. Finished goroutines give their stack to their P's cache;
 // the next goroutine to start takes the warm stack back (a fresh page costs
 // 10-20 us to fault in on the VMs we measure on; a warm one costs nothing).
-// Caches overflow into a global pool; above a watermark the global pool gives
-// the memory back to the kernel with MADV_DONTNEED (the reservation stays,
-// and the stack is reused cold before new slots are carved).
+// Caches overflow into a global pool. The pool gives memory back to the
+// kernel (MADV_DONTNEED: the reservation stays, and such a cold stack is
+// reused before new slots are carved) in two ways: at once for stacks above
+// a cap, and, when an M goes idle, for stacks that sat unused in the pool
+// for 100-200 ms (two generations: `hot` and `aged`). Releasing on a busy
+// path instead would make a program that frees and starts goroutines in
+// waves (skynet) fault the same pages in again and again.
 //
 // Guard pages and vm.max_map_count. One mmap per stack plus an mprotect'ed
 // guard would cost two mappings per goroutine: a stock kernel allows 65530,
@@ -51,7 +55,8 @@ constexpr int MADV_GUARD_INSTALL = 102;
 constexpr std::size_t slab_min_bytes = 64u << 20;
 constexpr std::size_t slab_min_slots = 16;
 constexpr std::size_t cache_max = 64;               // per P per class
-constexpr std::size_t pool_hot_max_bytes = 256u << 20;  // global, before DONTNEED
+constexpr std::size_t pool_max_stacks = 16384;           // hot + aged, before DONTNEED
+constexpr std::int64_t scavenge_period_ns = 100'000'000;  // a generation in the pool
 
 struct slab {
   char* base;
@@ -65,9 +70,11 @@ struct pool_t {
   std::mutex lock;
   std::deque<slab> slabs;
   slab* current[stack_classes] = {};
-  std::vector<stack> hot[stack_classes];
-  std::vector<stack> cold[stack_classes];
-  std::size_t hot_bytes = 0;
+  std::vector<stack> hot[stack_classes];   // freed recently
+  std::vector<stack> aged[stack_classes];  // freed a generation ago
+  std::vector<stack> cold[stack_classes];  // memory given back
+  std::size_t warm_count = 0;              // hot + aged
+  std::int64_t last_scavenge = 0;
   int guard_mode = -1;  // -1 unknown, 0 madvise, 1 mprotect
   long mprotect_budget = 0;
   stack_stats stats;
@@ -178,18 +185,17 @@ stack stack_get(stack_cache* cache, std::uint8_t cls) {
   std::lock_guard lk(pl.lock);
   // Refill half a cache at a time so the global lock is rare.
   for (std::size_t i = 0; i < cache_max / 2; ++i) {
-    if (!pl.hot[cls].empty()) {
-      mine.push_back(pl.hot[cls].back());
-      pl.hot[cls].pop_back();
-      pl.hot_bytes -= stack_class_size(cls);
-    } else if (!pl.cold[cls].empty()) {
-      mine.push_back(pl.cold[cls].back());
-      pl.cold[cls].pop_back();
-    } else if (i == 0) {
-      mine.push_back(carve(pl, cls));
-    } else {
+    std::vector<stack>* from = !pl.hot[cls].empty()    ? &pl.hot[cls]
+                               : !pl.aged[cls].empty() ? &pl.aged[cls]
+                               : !pl.cold[cls].empty() ? &pl.cold[cls]
+                                                        : nullptr;
+    if (from == nullptr) {
+      if (i == 0) mine.push_back(carve(pl, cls));
       break;
     }
+    if (from != &pl.cold[cls]) --pl.warm_count;
+    mine.push_back(from->back());
+    from->pop_back();
   }
   stack s = mine.back();
   mine.pop_back();
@@ -216,6 +222,17 @@ void release_memory(std::vector<stack>& batch) noexcept {
   }
 }
 
+// Releases the memory of `batch` and files the stacks as cold.
+void give_back(pool_t& pl, std::vector<stack>& batch) noexcept {
+  if (batch.empty()) return;
+  release_memory(batch);
+  std::lock_guard lk(pl.lock);
+  try {
+    for (const stack& x : batch) pl.cold[x.cls].push_back(x);
+  } catch (...) {
+  }
+}
+
 }  // namespace
 
 void stack_put(stack_cache* cache, stack s) noexcept {
@@ -235,31 +252,37 @@ void stack_put(stack_cache* cache, stack s) noexcept {
       while (mine.size() > cache_max / 2) {
         stack x = mine.back();
         mine.pop_back();
-        pl.hot[x.cls].push_back(x);
-        pl.hot_bytes += x.size();
-      }
-      if (pl.hot_bytes > pool_hot_max_bytes) {
-        // Above the watermark: the oldest hot stacks go back to the kernel.
-        for (auto& v : pl.hot) {
-          std::size_t take = 0;
-          while (take < v.size() && pl.hot_bytes > pool_hot_max_bytes / 2) {
-            pl.hot_bytes -= v[take].size();
-            ++take;
-          }
-          to_release.insert(to_release.end(), v.begin(), v.begin() + std::ptrdiff_t(take));
-          v.erase(v.begin(), v.begin() + std::ptrdiff_t(take));
+        if (pl.warm_count < pool_max_stacks) {
+          pl.hot[x.cls].push_back(x);
+          ++pl.warm_count;
+        } else {
+          to_release.push_back(x);
         }
       }
     } catch (...) {
     }
   }
-  if (to_release.empty()) return;
-  release_memory(to_release);
-  std::lock_guard lk(pl.lock);
-  try {
-    for (const stack& x : to_release) pl.cold[x.cls].push_back(x);
-  } catch (...) {
+  give_back(pl, to_release);
+}
+
+void stacks_scavenge(std::int64_t now) noexcept {
+  pool_t& pl = pool();
+  std::vector<stack> to_release;
+  {
+    std::lock_guard lk(pl.lock);
+    if (now - pl.last_scavenge < scavenge_period_ns) return;
+    pl.last_scavenge = now;
+    try {
+      for (int c = 0; c < stack_classes; ++c) {
+        to_release.insert(to_release.end(), pl.aged[c].begin(), pl.aged[c].end());
+        pl.warm_count -= pl.aged[c].size();
+        pl.aged[c].clear();
+        std::swap(pl.aged[c], pl.hot[c]);
+      }
+    } catch (...) {
+    }
   }
+  give_back(pl, to_release);
 }
 
 void stack_flush(stack_cache* cache) noexcept {
@@ -269,7 +292,7 @@ void stack_flush(stack_cache* cache) noexcept {
     for (const stack& s : v) {
       try {
         pl.hot[s.cls].push_back(s);
-        pl.hot_bytes += s.size();
+        ++pl.warm_count;
       } catch (...) {
       }
     }
@@ -290,8 +313,9 @@ void stacks_release_all() noexcept {
   pl.slabs.clear();
   for (auto& c : pl.current) c = nullptr;
   for (auto& v : pl.hot) v.clear();
+  for (auto& v : pl.aged) v.clear();
   for (auto& v : pl.cold) v.clear();
-  pl.hot_bytes = 0;
+  pl.warm_count = 0;
   int mode = pl.guard_mode;
   pl.stats = stack_stats{};
   pl.guard_mode = mode;
@@ -303,7 +327,7 @@ stack_stats stacks_stats() noexcept {
   std::lock_guard lk(pl.lock);
   stack_stats st = pl.stats;
   for (int c = 0; c < stack_classes; ++c) {
-    st.pooled_hot += pl.hot[c].size();
+    st.pooled_hot += pl.hot[c].size() + pl.aged[c].size();
     st.pooled_cold += pl.cold[c].size();
   }
   return st;

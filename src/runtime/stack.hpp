@@ -41,6 +41,10 @@ void stack_flush(stack_cache* cache) noexcept;  // gives a cache back to the glo
 constexpr std::uint64_t stack_canary = 0x57e5f7ac4c0ffee5ull;
 bool stack_canary_intact(const stack& s) noexcept;
 
+// Gives back the memory of stacks that sat unused in the global pool for a
+// generation (100-200 ms). Cheap when called often; called by idle Ms.
+void stacks_scavenge(std::int64_t now_ns) noexcept;
+
 // Unmaps every slab. REQUIRES: no goroutine runs (end of weft::run).
 void stacks_release_all() noexcept;
 

@@ -24,9 +24,7 @@ void wake_waiter_for(std::int64_t when) {
   if (when >= sched.waiter_deadline.load(std::memory_order_acquire)) return;
   std::lock_guard lk(sched.lock);
   if (sched.timer_waiter && when < sched.waiter_deadline.load(std::memory_order_relaxed)) {
-    m* w = sched.timer_waiter;
-    w->park_word.store(1, std::memory_order_release);
-    os::futex_wake(&w->park_word, 1);
+    sched.timer_waiter->park.wakeup();
   }
 }
 

@@ -144,9 +144,11 @@ TEST(GoroutineId, MainIsOneAndIdsAreUnique) {
     for (int i = 0; i < n; ++i) {
       weft::go([&] {
         auto id = weft::this_goroutine::get_id();
-        std::lock_guard lk(mu);
-        seen.insert(id);
-        wg.done();
+        {
+          std::lock_guard lk(mu);
+          seen.insert(id);
+        }
+        wg.done();  // after the unlock: main destroys mu once wait returns
       });
     }
     wg.wait();

@@ -1,0 +1,59 @@
+// src/runtime/note.hpp: the sleep/wake-up of an idle M.
+//
+// An M with nothing to do sleeps on its note until startm (or a timer) wakes
+// it. Waking a thread asleep in the kernel costs the waker a system call
+// (microseconds on a VM), and the scheduler wakes Ms speculatively whenever
+// work appears (wakep), often just after the M went idle. So a sleeper first
+// spins for a few microseconds; a wake-up that arrives then is one atomic
+// exchange, and only a sleeper that reached the kernel is woken with futex.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#include "platform/futex.hpp"
+#include "platform/spinlock.hpp"
+
+namespace weft::detail {
+
+class note {
+ public:
+  static constexpr std::int64_t spin_ns = 20'000;
+
+  // REQUIRES: no sleeper. Arms the note for the next sleep.
+  void clear() noexcept { word_.store(empty, std::memory_order_relaxed); }
+
+  void wakeup() noexcept {
+    if (word_.exchange(woken, std::memory_order_acq_rel) == in_kernel) os::futex_wake(&word_, 1);
+  }
+
+  // Sleeps until wakeup() or until `deadline` (os::nanotime; INT64_MAX: no
+  // limit). True if woken.
+  bool sleep_until(std::int64_t deadline) noexcept {
+    std::int64_t now = os::nanotime();
+    std::int64_t spin_until = now + spin_ns < deadline ? now + spin_ns : deadline;
+    while (now < spin_until) {
+      for (int i = 0; i < 32; ++i) {
+        if (word_.load(std::memory_order_acquire) == woken) return true;
+        cpu_relax();
+      }
+      now = os::nanotime();
+    }
+    for (;;) {
+      std::uint32_t v = empty;
+      if (!word_.compare_exchange_strong(v, in_kernel, std::memory_order_acq_rel) && v == woken) return true;
+      if (deadline != INT64_MAX) {
+        now = os::nanotime();
+        if (now >= deadline) return word_.load(std::memory_order_acquire) == woken;
+      }
+      os::futex_wait(&word_, in_kernel, deadline == INT64_MAX ? -1 : deadline - now);
+      if (word_.load(std::memory_order_acquire) == woken) return true;
+    }
+  }
+
+ private:
+  static constexpr std::uint32_t empty = 0, woken = 1, in_kernel = 2;
+  std::atomic<std::uint32_t> word_{empty};
+};
+
+}  // namespace weft::detail
