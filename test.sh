@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
-# ./test.sh [PRESET...]: installs what weft needs (Debian 12), then builds and
-# runs the tests under each preset: release, asan (ASan+UBSan) and tsan (TSan)
-# by default. Environment: WEFT_SKIP_DEPS=1 skips the package step;
+# ./test.sh [--long] [PRESET...]: installs what weft needs (Debian 12), then
+# builds and runs the tests under each preset: release, asan (ASan+UBSan) and
+# tsan (TSan) by default. --long also runs the long stress tests (ctest label
+# "long", e.g. a million parked goroutines) on the release build.
+# Environment: WEFT_SKIP_DEPS=1 skips the package step;
 # CTEST_JOBS (default 2) and CTEST_TIMEOUT (default 300 s) tune ctest.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 . scripts/deps.sh
 
-presets=("$@")
+long=0
+presets=()
+for a in "$@"; do
+  if [ "$a" = --long ]; then long=1; else presets+=("$a"); fi
+done
 [ ${#presets[@]} -eq 0 ] && presets=(release asan tsan)
 
 # sanitizer_runner PRESET FLAGS...: prints the command prefix that the preset's
@@ -68,7 +74,9 @@ run_ctest() {
       read -r -a runner <<<"$(sanitizer_runner tsan -fsanitize=thread)"
       ;;
   esac
-  "${runner[@]}" ctest --preset "$preset" -j "${CTEST_JOBS:-2}" --timeout "${CTEST_TIMEOUT:-300}" --no-tests=error
+  # The long stress runs (label "long") are not part of the default run:
+  # ./test.sh --long, and CI, run them on the release build.
+  "${runner[@]}" ctest --preset "$preset" -j "${CTEST_JOBS:-2}" --timeout "${CTEST_TIMEOUT:-300}" --no-tests=error -LE long
 }
 
 weft_step "deps" weft_install_deps
@@ -77,4 +85,9 @@ for preset in "${presets[@]}"; do
   weft_step "build $preset" cmake --build --preset "$preset"
   weft_step "test $preset" run_ctest "$preset"
 done
-echo "test.sh: all presets passed: ${presets[*]}"
+if [ "$long" = 1 ]; then
+  weft_step "configure release" cmake --preset release
+  weft_step "build release" cmake --build --preset release
+  weft_step "long stress (release)" ctest --preset release -L long --timeout 900 --no-tests=error
+fi
+echo "test.sh: all presets passed: ${presets[*]}$([ "$long" = 1 ] && echo ' (and the long stress runs)')"
