@@ -73,9 +73,9 @@ WEFT_TLS_ACCESSOR g* this_g() noexcept {
 }
 
 void prepare_first_run(p* pp, g* gp) {
-  gp->stk = stack_get(&pp->stacks, static_cast<std::uint8_t>(gp->stack_request));
+  gp->stk = stack_get(&pp->stacks, gp->stack_request);
   gp->ctx = bctx::make_fcontext(gp->stk.hi, gp->stk.size(), g_entry);
-  gp->tsan_fiber = san::fiber_create();
+  gp->san = san::fiber_create();
   gp->eh = eh_globals{};
 }
 
@@ -94,9 +94,9 @@ void switch_to(g* from, g* to) {
   from->eh = *eh;
   *eh = to->eh;
   if (mp->action != after_switch::exit) check_canary(from);
-  san::start_switch(mp->action == after_switch::exit ? nullptr : &from->asan_fake_stack, to->stk.lo,
+  san::start_switch(mp->action == after_switch::exit ? nullptr : &from->san, to->stk.lo,
                     to->stk.size());
-  san::fiber_switch(to->tsan_fiber);
+  san::fiber_switch(to->san);
   bctx::transfer_t t = bctx::jump_fcontext(to->ctx, nullptr);
   finish_switch(t.fctx);
 }
@@ -104,7 +104,7 @@ void switch_to(g* from, g* to) {
 void finish_switch(void* from_ctx) {
   m* mp = this_m();  // not the M we left from, possibly
   g* self = mp->curg ? mp->curg : &mp->g0;
-  san::finish_switch(self->asan_fake_stack);
+  san::finish_switch(self->san);
   g* prev = mp->prev;
   prev->ctx = from_ctx;
   after_switch action = mp->action;
@@ -126,8 +126,8 @@ void finish_switch(void* from_ctx) {
       runq_put(mp->pp, prev, false);
       break;
     case after_switch::exit:
-      san::fiber_destroy(prev->tsan_fiber);
-      prev->tsan_fiber = nullptr;
+      san::fiber_destroy(prev->san);
+      prev->san = nullptr;
       stack_put(&mp->pp->stacks, prev->stk);
       prev->stk = stack{};
       prev->ctx = nullptr;

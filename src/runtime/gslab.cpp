@@ -56,17 +56,15 @@ void reset(g* gp) {
   gp->schedlink = nullptr;
   gp->ever_ran = false;
   gp->eh = eh_globals{};
-  gp->asan_fake_stack = nullptr;
+  gp->san = nullptr;
   gp->invoke = nullptr;
   gp->destroy = nullptr;
   if (gp->closure && gp->closure != gp->inline_buf) std::free(gp->closure);
   gp->closure = nullptr;
   gp->wait_reason = nullptr;
   gp->creation_pc = nullptr;
-  delete gp->name;
-  gp->name = nullptr;
-  delete gp->gls;
-  gp->gls = nullptr;
+  delete gp->extra;
+  gp->extra = nullptr;
   gp->status.store(g_free, std::memory_order_relaxed);
 }
 
@@ -134,9 +132,9 @@ void gflush(p* pp) {
 
 void g_clear_locals(g* gp) {
   // A destructor may itself use goroutine_local: drain until empty.
-  while (gp->gls && !gp->gls->empty()) {
-    gls_slot slot = gp->gls->back();
-    gp->gls->pop_back();
+  while (gp->extra && !gp->extra->gls.empty()) {
+    gls_slot slot = gp->extra->gls.back();
+    gp->extra->gls.pop_back();
     if (slot.destroy && slot.value) slot.destroy(slot.value);
   }
 }

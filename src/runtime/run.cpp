@@ -107,7 +107,7 @@ int run_main(std::function<int()> main, const options& opts) {
   main_g->id = sched.next_goid.fetch_add(1);
   main_g->stack_request = stack_class_for(main_stack_size);
   main_g->creation_pc = __builtin_return_address(0);
-  main_g->name = new std::string("main");
+  main_g->extras().name = "main";
   main_g->status.store(g_runnable);
   sched.live_goroutines.store(1);
   runq_put(p0, main_g, false);
@@ -143,7 +143,7 @@ g* g_alloc(std::size_t size, std::size_t align, const go_options* opts, void** c
       throw std::bad_alloc();
     }
   }
-  if (opts && !opts->name.empty()) gp->name = new std::string(opts->name);
+  if (opts && !opts->name.empty()) gp->extras().name = opts->name;
   *closure_storage = gp->closure;
   return gp;
 }
@@ -157,7 +157,8 @@ void g_start(g* gp, void (*invoke)(void*), void (*destroy)(void*) noexcept, void
   gp->creation_pc = creation_pc;
   gp->parent_id = mp->curg ? mp->curg->id : 0;
   gp->id = sched.next_goid.fetch_add(1, std::memory_order_relaxed);
-  gp->status.store(g_runnable, std::memory_order_relaxed);
+  // Release: a goroutine dump that sees the new status sees the fields above.
+  gp->status.store(g_runnable, std::memory_order_release);
   sched.live_goroutines.fetch_add(1, std::memory_order_relaxed);
   trace_ev(mp, ev::go_create, gp->parent_id, gp->id);
   runq_put(mp->pp, gp, true);
@@ -166,16 +167,15 @@ void g_start(g* gp, void (*invoke)(void*), void (*destroy)(void*) noexcept, void
 
 void* gls_get(std::size_t key) {
   g* gp = require_goroutine("goroutine_local::get")->curg;
-  if (gp->gls)
-    for (const gls_slot& s : *gp->gls)
+  if (gp->extra)
+    for (const gls_slot& s : gp->extra->gls)
       if (s.key == key) return s.value;
   return nullptr;
 }
 
 void gls_set(std::size_t key, void* value, void (*destroy)(void*)) {
   g* gp = require_goroutine("goroutine_local::get")->curg;
-  if (!gp->gls) gp->gls = new std::vector<gls_slot>;
-  gp->gls->push_back(gls_slot{key, value, destroy});
+  gp->extras().gls.push_back(gls_slot{key, value, destroy});
 }
 
 std::size_t gls_new_key() {

@@ -49,6 +49,12 @@ struct gls_slot {
   void (*destroy)(void*);
 };
 
+// What few goroutines have: kept out of g to keep g at three cache lines.
+struct g_extra {
+  std::string name;
+  std::vector<gls_slot> gls;
+};
+
 // A goroutine. Lives in a slab (gslab.cpp) and is recycled, never freed, so
 // that a dump can walk every G without locks on the spawn path.
 struct g {
@@ -58,26 +64,32 @@ struct g {
   std::atomic<std::uint32_t> status{g_free};
   bool is_g0 = false;
   bool ever_ran = false;
+  std::uint8_t stack_request = 0;  // the size class it will get
   stack stk;
   eh_globals eh;
-  void* asan_fake_stack = nullptr;
-  void* tsan_fiber = nullptr;
+  // ASan: the fake-stack slot of this stack; TSan: this goroutine's fiber.
+  // (The two sanitizers never share a build.)
+  void* san = nullptr;
   goroutine_id id = 0;
 
   // The body.
   void (*invoke)(void*) = nullptr;
   void (*destroy)(void*) noexcept = nullptr;
   void* closure = nullptr;  // inline_buf or heap
-  alignas(16) unsigned char inline_buf[64];
+  alignas(16) unsigned char inline_buf[48];
 
   // Cold: for dumps, panics and goroutine_local.
-  std::size_t stack_request = 0;
   const char* wait_reason = nullptr;
   std::int64_t wait_since = 0;
   void* creation_pc = nullptr;
   goroutine_id parent_id = 0;
-  std::string* name = nullptr;
-  std::vector<gls_slot>* gls = nullptr;
+  g_extra* extra = nullptr;  // only for named goroutines and goroutine_local users
+
+  const std::string* name() const noexcept { return extra && !extra->name.empty() ? &extra->name : nullptr; }
+  g_extra& extras() {
+    if (!extra) extra = new g_extra;
+    return *extra;
+  }
 };
 
 // What the context that runs next must do for the one that switched away

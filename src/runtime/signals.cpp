@@ -77,7 +77,7 @@ void on_fault(int sig, siginfo_t* info, void* uc) {
     std::ostringstream out;
     std::size_t size = gp->stk.size();
     out << "weft: fatal error: goroutine " << gp->id;
-    if (gp->name) out << " \"" << *gp->name << "\"";
+    if (gp->name()) out << " \"" << *gp->name() << "\"";
     out << " overflowed its " << size << "-byte stack\n"
         << "  raise it with weft::go(weft::go_options{.stack_size = " << size * 4 << "}, ...)\n\n";
     void* pcs[64];
@@ -135,7 +135,7 @@ void m_init_thread(m* mp) {
   g* g0 = &mp->g0;
   g0->is_g0 = true;
   g0->status.store(g_running, std::memory_order_relaxed);
-  g0->tsan_fiber = san::fiber_current();
+  g0->san = san::fiber_current();
   pthread_attr_t attr;
   if (pthread_getattr_np(pthread_self(), &attr) == 0) {
     void* addr = nullptr;

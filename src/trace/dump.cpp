@@ -85,7 +85,7 @@ void dump_one(g* gp, void* arg) {
 void describe_goroutine(std::ostream& out, g* gp, void* const* pcs, int n) {
   std::uint32_t st = gp->status.load(std::memory_order_relaxed);
   out << "goroutine " << gp->id;
-  if (gp->name) out << " \"" << *gp->name << "\"";
+  if (gp->name()) out << " \"" << *gp->name() << "\"";
   out << " [" << state_of(gp, st) << "]:\n";
   trace::print_trace(out, pcs, n);
   if (gp->creation_pc) {
