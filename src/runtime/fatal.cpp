@@ -36,28 +36,6 @@ void claim_death() {
   }
 }
 
-void describe_panic(std::ostream& out, g* gp, void** pcs, int n) {
-  // Show the goroutine from the throw down: drop the terminate machinery
-  // above __cxa_throw and the runtime's entry frames below the body.
-  int first = 0;
-  for (int i = 0; i < n; ++i) {
-    std::string f = trace::symbolize(pcs[i]).function;
-    if (f.rfind("__cxa_throw", 0) == 0 || f.rfind("__cxa_rethrow", 0) == 0 ||
-        f.rfind("std::rethrow_exception", 0) == 0) {
-      first = i + 1;
-      break;
-    }
-  }
-  int last = n;
-  for (int i = first; i < n; ++i) {
-    if (trace::symbolize(pcs[i]).function.find("weft::detail::(anonymous namespace)::g_entry") == 0) {
-      last = i;
-      break;
-    }
-  }
-  describe_goroutine(out, gp, pcs + first, last - first);
-}
-
 std::string demangled_type(const std::type_info* ti) {
   if (ti == nullptr) return "unknown exception";
   int status = 0;
@@ -100,7 +78,8 @@ void panic_exception(g* gp, std::exception_ptr e) {
   out << "weft: panic: " << what << " [" << type << "]\n\n";
   void* pcs[64];
   int n = trace::capture_here(pcs, 64, 0);
-  on_system_stack([&] { describe_panic(out, gp, pcs, n); });
+  // describe_goroutine drops the terminate machinery above __cxa_throw.
+  on_system_stack([&] { describe_goroutine(out, gp, pcs, n); });
   std::string s = out.str();
   if (::write(2, s.data(), s.size()) < 0) {
   }

@@ -82,12 +82,30 @@ void dump_one(g* gp, void* arg) {
 
 }  // namespace
 
+void trim_runtime_frames(void* const* pcs, int n, int* first, int* last) {
+  *first = 0;
+  *last = n;
+  for (int i = 0; i < n; ++i) {
+    std::string f = trace::symbolize(pcs[i]).function;
+    if (f.rfind("weft::detail::switch_to", 0) == 0 || f.rfind("__cxa_throw", 0) == 0 ||
+        f.rfind("__cxa_rethrow", 0) == 0 || f.rfind("std::rethrow_exception", 0) == 0) {
+      *first = i + 1;
+    } else if (f.rfind("weft::detail::(anonymous namespace)::g_entry", 0) == 0) {
+      *last = i;
+      break;
+    }
+  }
+  if (*first > *last) *first = *last;
+}
+
 void describe_goroutine(std::ostream& out, g* gp, void* const* pcs, int n) {
   std::uint32_t st = gp->status.load(std::memory_order_relaxed);
   out << "goroutine " << gp->id;
   if (gp->name()) out << " \"" << *gp->name() << "\"";
   out << " [" << state_of(gp, st) << "]:\n";
-  trace::print_trace(out, pcs, n);
+  int first = 0, last = n;
+  trim_runtime_frames(pcs, n, &first, &last);
+  trace::print_trace(out, pcs + first, last - first);
   if (gp->creation_pc) {
     trace::frame f = trace::symbolize(gp->creation_pc);
     out << "created by " << f.function;

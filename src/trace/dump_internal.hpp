@@ -7,6 +7,12 @@
 
 namespace weft::detail {
 
+// Narrows pcs[first, last) to the goroutine's own frames: drops the
+// runtime's switching frames at the top (up to and including switch_to, or
+// __cxa_throw for a panic) and its entry frames at the bottom (g_entry and
+// below).
+void trim_runtime_frames(void* const* pcs, int n, int* first, int* last);
+
 // Writes one goroutine: header, the given trace, its creation site.
 void describe_goroutine(std::ostream& out, g* gp, void* const* pcs, int n);
 // Writes every goroutine. `self` (may be null) is the caller's own
