@@ -179,7 +179,9 @@ void check_dead() {
   if (!sched.running.load() || sched.stopping.load()) return;
   int running = sched.mcount - sched.nmidle - (sched.timer_waiter ? 1 : 0);
   if (running > 0 || sched.timer_waiter) return;
-  if (sched.runq_size.load() > 0) fatal("scheduler: all Ms idle with a runnable goroutine queued");
+  // Queued work with every M idle: a G was readied where no P is held (a
+  // plain thread) and its wakep is on the way. Not a deadlock.
+  if (sched.runq_size.load() > 0) return;
   if (earliest_timer() != INT64_MAX) return;  // the caller will wait for it
   fatal("all goroutines are asleep - deadlock!");
 }

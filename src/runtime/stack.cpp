@@ -57,6 +57,7 @@ constexpr std::size_t slab_min_slots = 16;
 constexpr std::size_t cache_max = 64;               // per P per class
 constexpr std::size_t pool_max_stacks = 16384;           // hot + aged, before DONTNEED
 constexpr std::int64_t scavenge_period_ns = 100'000'000;  // a generation in the pool
+constexpr std::size_t release_batch = 4096;
 
 struct slab {
   char* base;
@@ -73,6 +74,7 @@ struct pool_t {
   std::vector<stack> hot[stack_classes];   // freed recently
   std::vector<stack> aged[stack_classes];  // freed a generation ago
   std::vector<stack> cold[stack_classes];  // memory given back
+  std::vector<stack> over_cap;             // past the cap, memory not yet given back
   std::size_t warm_count = 0;              // hot + aged
   std::int64_t last_scavenge = 0;
   int guard_mode = -1;  // -1 unknown, 0 madvise, 1 mprotect
@@ -256,9 +258,13 @@ void stack_put(stack_cache* cache, stack s) noexcept {
           pl.hot[x.cls].push_back(x);
           ++pl.warm_count;
         } else {
-          to_release.push_back(x);
+          pl.over_cap.push_back(x);
         }
       }
+      // Over the cap, memory goes back in large batches: one madvise per
+      // run of neighbouring stacks, so a wave of exits (a million goroutines
+      // released at once) costs a few thousand calls, not one per stack.
+      if (pl.over_cap.size() >= release_batch) std::swap(to_release, pl.over_cap);
     } catch (...) {
     }
   }
@@ -273,6 +279,7 @@ void stacks_scavenge(std::int64_t now) noexcept {
     if (now - pl.last_scavenge < scavenge_period_ns) return;
     pl.last_scavenge = now;
     try {
+      std::swap(to_release, pl.over_cap);
       for (int c = 0; c < stack_classes; ++c) {
         to_release.insert(to_release.end(), pl.aged[c].begin(), pl.aged[c].end());
         pl.warm_count -= pl.aged[c].size();
@@ -315,6 +322,7 @@ void stacks_release_all() noexcept {
   for (auto& v : pl.hot) v.clear();
   for (auto& v : pl.aged) v.clear();
   for (auto& v : pl.cold) v.clear();
+  pl.over_cap.clear();
   pl.warm_count = 0;
   int mode = pl.guard_mode;
   pl.stats = stack_stats{};
