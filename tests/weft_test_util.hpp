@@ -1,7 +1,14 @@
 // tests/weft_test_util.hpp: helpers shared by weft's tests.
 #pragma once
 
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <sstream>
+#include <string>
 #include <vector>
+
+#include <weft/weft.hpp>
 
 namespace weft_test {
 
@@ -26,5 +33,54 @@ constexpr bool sanitized = false;
 
 // Scales a loop count down under sanitizers (10x slower).
 constexpr int scaled(int n) { return sanitized ? (n / 10 > 0 ? n / 10 : 1) : n; }
+// The gentler cut the channel, sync and stress suites use: a quarter.
+constexpr int sanitizer_divisor = sanitized ? 4 : 1;
+
+inline weft::options procs_opt(int procs) {
+  weft::options o;
+  o.procs = procs;
+  return o;
+}
+
+inline weft::go_options named(const char* name) {
+  weft::go_options o;
+  o.name = name;
+  return o;
+}
+
+// How many goroutines called `name` are parked (neither running nor
+// runnable), read from weft::dump_goroutines: lines look like
+//   goroutine 7 "name" [chan receive]:
+inline int count_parked(const std::string& name) {
+  std::ostringstream out;
+  weft::dump_goroutines(out);
+  std::istringstream in(out.str());
+  const std::string tag = "\"" + name + "\" [";
+  int n = 0;
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("goroutine ", 0) != 0) continue;
+    std::size_t at = line.find(tag);
+    if (at == std::string::npos) continue;
+    std::string state = line.substr(at + tag.size());
+    if (state.rfind("running", 0) == 0 || state.rfind("runnable", 0) == 0) continue;
+    ++n;
+  }
+  return n;
+}
+
+// Waits (as a goroutine) until n goroutines called `name` are parked.
+inline bool wait_parked(const std::string& name, int n) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (count_parked(name) < n) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    weft::this_goroutine::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
+
+// Names parameterized tests by procs: .../procs4.
+inline std::string procs_name(const ::testing::TestParamInfo<int>& info) {
+  return "procs" + std::to_string(info.param);
+}
 
 }  // namespace weft_test

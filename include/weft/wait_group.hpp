@@ -23,8 +23,11 @@ class wait_group {
   void wait();
 
  private:
-  std::atomic<std::int64_t> count_{0};
-  std::atomic<std::uint32_t> lock_{0};  // guards waiters_
+  // High 32 bits: the count (signed); low 32: waiters registered in this
+  // round. One word, so that the add that reaches zero sees every waiter.
+  std::atomic<std::uint64_t> state_{0};
+  std::atomic<std::uint32_t> lock_{0};  // guards permits_ and waiters_
+  std::uint32_t permits_ = 0;           // wake-ups owed to registered waiters
   void* waiters_ = nullptr;             // parked goroutines, intrusive list
 };
 

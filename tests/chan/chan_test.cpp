@@ -25,72 +25,23 @@
 #include <unordered_set>
 #include <vector>
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define WEFT_TEST_SANITIZED 1
-#endif
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define WEFT_TEST_SANITIZED 1
-#endif
-#endif
+#include "weft_test_util.hpp"
 
 namespace {
 
+using weft_test::count_parked;
+using weft_test::named;
+using weft_test::procs_name;
+using weft_test::procs_opt;
+using weft_test::wait_parked;
+
 using namespace std::chrono_literals;
 
-#if defined(WEFT_TEST_SANITIZED)
-constexpr int kScale = 4;  // sanitizers: a quarter of the work
-#else
-constexpr int kScale = 1;
-#endif
+constexpr int kScale = weft_test::sanitizer_divisor;
 
 constexpr int scaled(int n) { return std::max(1, n / kScale); }
 
-weft::options procs_opt(int procs) {
-  weft::options o;
-  o.procs = procs;
-  return o;
-}
-
-weft::go_options named(const char* name) {
-  weft::go_options o;
-  o.name = name;
-  return o;
-}
-
-// How many goroutines called `name` are parked (neither running nor
-// runnable), read from weft::dump_goroutines: lines look like
-//   goroutine 7 "name" [chan receive]:
-int count_parked(const std::string& name) {
-  std::ostringstream out;
-  weft::dump_goroutines(out);
-  std::istringstream in(out.str());
-  const std::string tag = "\"" + name + "\" [";
-  int n = 0;
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind("goroutine ", 0) != 0) continue;
-    std::size_t at = line.find(tag);
-    if (at == std::string::npos) continue;
-    std::string state = line.substr(at + tag.size());
-    if (state.rfind("running", 0) == 0 || state.rfind("runnable", 0) == 0) continue;
-    ++n;
-  }
-  return n;
-}
-
-// Waits (as a goroutine) until n goroutines called `name` are parked.
-bool wait_parked(const std::string& name, int n) {
-  auto deadline = std::chrono::steady_clock::now() + 20s;
-  while (count_parked(name) < n) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    weft::this_goroutine::sleep_for(1ms);
-  }
-  return true;
-}
-
 class ChanProcs : public ::testing::TestWithParam<int> {};
-
-std::string procs_name(const ::testing::TestParamInfo<int>& info) { return "procs" + std::to_string(info.param); }
 
 constexpr int kCapacities[] = {0, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 199};
 

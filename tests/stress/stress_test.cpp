@@ -20,36 +20,22 @@
 #include <string>
 #include <vector>
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define WEFT_TEST_SANITIZED 1
-#endif
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define WEFT_TEST_SANITIZED 1
-#endif
-#endif
+#include "weft_test_util.hpp"
 
 namespace {
 
-#if defined(WEFT_TEST_SANITIZED)
-constexpr int kIterations = 4;
-constexpr int kScale = 4;
-#else
-constexpr int kIterations = 20;
-constexpr int kScale = 1;
-#endif
+using weft_test::count_parked;
+using weft_test::named;
+using weft_test::procs_name;
+using weft_test::procs_opt;
+using weft_test::wait_parked;
+
+constexpr int kIterations = weft_test::sanitized ? 4 : 20;
+constexpr int kScale = weft_test::sanitizer_divisor;
 
 constexpr int scaled(int n) { return n / kScale > 0 ? n / kScale : 1; }
 
-weft::options procs_opt(int procs) {
-  weft::options o;
-  o.procs = procs;
-  return o;
-}
-
 class Stress : public ::testing::TestWithParam<int> {};
-
-std::string procs_name(const ::testing::TestParamInfo<int>& info) { return "procs" + std::to_string(info.param); }
 
 TEST_P(Stress, RingOfGoroutinesOverUnbufferedChannels) {
   const int procs = GetParam();

@@ -15,70 +15,23 @@
 #include <type_traits>
 #include <vector>
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define WEFT_TEST_SANITIZED 1
-#endif
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define WEFT_TEST_SANITIZED 1
-#endif
-#endif
+#include "weft_test_util.hpp"
 
 namespace {
 
+using weft_test::count_parked;
+using weft_test::named;
+using weft_test::procs_name;
+using weft_test::procs_opt;
+using weft_test::wait_parked;
+
 using namespace std::chrono_literals;
 
-#if defined(WEFT_TEST_SANITIZED)
-constexpr int kScale = 4;
-#else
-constexpr int kScale = 1;
-#endif
+constexpr int kScale = weft_test::sanitizer_divisor;
 
 constexpr int scaled(int n) { return n / kScale > 0 ? n / kScale : 1; }
 
-weft::options procs_opt(int procs) {
-  weft::options o;
-  o.procs = procs;
-  return o;
-}
-
-weft::go_options named(const char* name) {
-  weft::go_options o;
-  o.name = name;
-  return o;
-}
-
-// How many goroutines called `name` are parked, from weft::dump_goroutines
-// (lines like: goroutine 7 "name" [mutex.lock]:).
-int count_parked(const std::string& name) {
-  std::ostringstream out;
-  weft::dump_goroutines(out);
-  std::istringstream in(out.str());
-  const std::string tag = "\"" + name + "\" [";
-  int n = 0;
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind("goroutine ", 0) != 0) continue;
-    std::size_t at = line.find(tag);
-    if (at == std::string::npos) continue;
-    std::string state = line.substr(at + tag.size());
-    if (state.rfind("running", 0) == 0 || state.rfind("runnable", 0) == 0) continue;
-    ++n;
-  }
-  return n;
-}
-
-bool wait_parked(const std::string& name, int n) {
-  auto deadline = std::chrono::steady_clock::now() + 20s;
-  while (count_parked(name) < n) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    weft::this_goroutine::sleep_for(1ms);
-  }
-  return true;
-}
-
 class MutexProcs : public ::testing::TestWithParam<int> {};
-
-std::string procs_name(const ::testing::TestParamInfo<int>& info) { return "procs" + std::to_string(info.param); }
 
 static_assert(!std::is_copy_constructible_v<weft::mutex>);
 static_assert(!std::is_move_constructible_v<weft::mutex>);
