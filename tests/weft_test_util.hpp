@@ -34,7 +34,7 @@ constexpr bool sanitized = false;
 // Scales a loop count down under sanitizers (10x slower).
 constexpr int scaled(int n) { return sanitized ? (n / 10 > 0 ? n / 10 : 1) : n; }
 // The gentler cut the channel, sync and stress suites use: a quarter.
-constexpr int sanitizer_divisor = sanitized ? 4 : 1;
+constexpr int quartered(int n) { return sanitized ? (n / 4 > 0 ? n / 4 : 1) : n; }
 
 inline weft::options procs_opt(int procs) {
   weft::options o;

@@ -37,9 +37,7 @@ using weft_test::wait_parked;
 
 using namespace std::chrono_literals;
 
-constexpr int kScale = weft_test::sanitizer_divisor;
-
-constexpr int scaled(int n) { return std::max(1, n / kScale); }
+using weft_test::quartered;
 
 class ChanProcs : public ::testing::TestWithParam<int> {};
 
@@ -51,7 +49,7 @@ constexpr int kCapacities[] = {0, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 199};
 TEST_P(ChanProcs, EveryValueDeliveredExactlyOnceAcrossCapacities) {
   const int procs = GetParam();
   constexpr int kSenders = 4, kReceivers = 4;
-  const int per = scaled(250);
+  const int per = quartered(250);
   for (int cap : kCapacities) {
     SCOPED_TRACE("capacity " + std::to_string(cap));
     std::vector<std::vector<int>> got(kReceivers);
@@ -104,7 +102,7 @@ TEST_P(ChanProcs, EveryValueDeliveredExactlyOnceAcrossCapacities) {
 TEST_P(ChanProcs, FifoPerSender) {
   const int procs = GetParam();
   constexpr int kSenders = 4;
-  const int per = scaled(500);
+  const int per = quartered(500);
   for (int cap : {0, 1, 16}) {
     SCOPED_TRACE("capacity " + std::to_string(cap));
     std::vector<int> got;
@@ -140,7 +138,7 @@ TEST_P(ChanProcs, FifoPerSender) {
 
 TEST_P(ChanProcs, SingleSenderOrderIsTotal) {
   const int procs = GetParam();
-  const int n = scaled(2000);
+  const int n = quartered(2000);
   for (int cap : {0, 3, 64}) {
     SCOPED_TRACE("capacity " + std::to_string(cap));
     std::vector<int> got;
@@ -349,7 +347,7 @@ TEST(Chan, SendOnClosedThrowsWithGoMessage) {
 
 TEST_P(ChanProcs, RangeForStopsAtClose) {
   const int procs = GetParam();
-  const int n = scaled(1000);
+  const int n = quartered(1000);
   for (int cap : {0, 1, 10}) {
     SCOPED_TRACE("capacity " + std::to_string(cap));
     std::vector<int> got;
@@ -465,7 +463,7 @@ TEST_P(ChanProcs, TryOpsUnderContention) {
   // also uses try ops. Every value is delivered exactly once; a try op that
   // blocked would hang procs=1.
   const int procs = GetParam();
-  const int per = scaled(1000);
+  const int per = quartered(1000);
   constexpr int kSenders = 2, kReceivers = 2;
   enum mode { try_send_only, try_recv_only, both_try };
   for (int cap : {0, 1, 8}) {

@@ -35,9 +35,7 @@ using weft_test::wait_parked;
 
 using namespace std::chrono_literals;
 
-constexpr int kScale = weft_test::sanitizer_divisor;
-
-constexpr int scaled(int n) { return std::max(1, n / kScale); }
+using weft_test::quartered;
 
 class ChanProcs : public ::testing::TestWithParam<int> {};
 
@@ -105,7 +103,7 @@ TEST(Chan, Equality) {
 
 TEST_P(ChanProcs, MoveOnlyElements) {
   const int procs = GetParam();
-  const int n = scaled(1000);
+  const int n = quartered(1000);
   for (int cap : {0, 1, 8}) {
     SCOPED_TRACE("capacity " + std::to_string(cap));
     std::vector<int> got;
@@ -163,7 +161,7 @@ int big_id(const Big& b) { return static_cast<int>(b[0]) | (static_cast<int>(b[1
 
 TEST_P(ChanProcs, LargeElements) {
   const int procs = GetParam();
-  const int per = scaled(200);
+  const int per = quartered(200);
   constexpr int kSenders = 2, kReceivers = 2;
   for (int cap : {0, 2, 32}) {
     SCOPED_TRACE("capacity " + std::to_string(cap));
@@ -274,7 +272,7 @@ template <bool NothrowMove>
 void throwing_copies(int procs) {
   using T = Tracked<NothrowMove>;
   constexpr int kSenders = 3, kReceivers = 3;
-  const int per = scaled(300);
+  const int per = quartered(300);
   for (int cap : {0, 1, 7}) {
     SCOPED_TRACE("capacity " + std::to_string(cap));
     T::book().reset();

@@ -31,9 +31,7 @@ using weft_test::procs_opt;
 using weft_test::wait_parked;
 
 constexpr int kIterations = weft_test::sanitized ? 4 : 20;
-constexpr int kScale = weft_test::sanitizer_divisor;
-
-constexpr int scaled(int n) { return n / kScale > 0 ? n / kScale : 1; }
+using weft_test::quartered;
 
 class Stress : public ::testing::TestWithParam<int> {};
 
@@ -86,7 +84,7 @@ TEST_P(Stress, RingOfGoroutinesOverUnbufferedChannels) {
 TEST_P(Stress, PipelineOfEightStages) {
   const int procs = GetParam();
   constexpr int kStages = 8;
-  const int n = scaled(2000);
+  const int n = quartered(2000);
   for (int it = 0; it < kIterations; ++it) {
     SCOPED_TRACE("iteration " + std::to_string(it));
     std::vector<long> out;
@@ -133,7 +131,7 @@ TEST_P(Stress, PipelineOfEightStages) {
 TEST_P(Stress, MutexCounterWithRandomYields) {
   const int procs = GetParam();
   constexpr int kGoroutines = 64;
-  const int per = scaled(200);
+  const int per = quartered(200);
   for (int it = 0; it < kIterations; ++it) {
     SCOPED_TRACE("iteration " + std::to_string(it));
     long counter = 0;
@@ -169,7 +167,7 @@ TEST_P(Stress, MutexCounterWithRandomYields) {
 
 TEST_P(Stress, FanInOfShortLivedGoroutines) {
   const int procs = GetParam();
-  const int kGoroutines = scaled(2000);
+  const int kGoroutines = quartered(2000);
   for (int it = 0; it < kIterations; ++it) {
     SCOPED_TRACE("iteration " + std::to_string(it));
     long sum = 0;

@@ -27,9 +27,7 @@ using weft_test::wait_parked;
 
 using namespace std::chrono_literals;
 
-constexpr int kScale = weft_test::sanitizer_divisor;
-
-constexpr int scaled(int n) { return n / kScale > 0 ? n / kScale : 1; }
+using weft_test::quartered;
 
 class MutexProcs : public ::testing::TestWithParam<int> {};
 
@@ -39,7 +37,7 @@ static_assert(!std::is_move_constructible_v<weft::mutex>);
 TEST_P(MutexProcs, MutualExclusionUnderContention) {
   const int procs = GetParam();
   constexpr int kGoroutines = 16;
-  const int per = scaled(2000);
+  const int per = quartered(2000);
   long counter = 0;  // plain: only the mutex protects it
   std::atomic<int> overlaps{0};
   weft::run(
@@ -74,7 +72,7 @@ TEST_P(MutexProcs, MutualExclusionUnderContention) {
 TEST_P(MutexProcs, StandardLockWrappers) {
   const int procs = GetParam();
   constexpr int kGoroutines = 8;
-  const int per = scaled(1000);
+  const int per = quartered(1000);
   long a_count = 0, b_count = 0, both = 0;
   weft::run(
       [&] {
@@ -279,7 +277,7 @@ TEST(Mutex, BlockedGoroutineDoesNotBlockItsThread) {
 
 TEST(Mutex, PlainThreadsOutsideRun) {
   constexpr int kThreads = 8;
-  const int per = scaled(20000);
+  const int per = quartered(20000);
   weft::mutex mu;
   long counter = 0;
   std::atomic<int> overlaps{0};

@@ -26,9 +26,7 @@ using weft_test::wait_parked;
 
 using namespace std::chrono_literals;
 
-constexpr int kScale = weft_test::sanitizer_divisor;
-
-constexpr int scaled(int n) { return n / kScale > 0 ? n / kScale : 1; }
+using weft_test::quartered;
 
 class WaitGroupProcs : public ::testing::TestWithParam<int> {};
 
@@ -173,7 +171,7 @@ TEST(WaitGroup, NegativeCounterThrowsMisuse) {
 
 TEST_P(WaitGroupProcs, ReuseAfterZero) {
   const int procs = GetParam();
-  const int rounds = scaled(50);
+  const int rounds = quartered(50);
   constexpr int kPerRound = 8;
   std::vector<int> seen;
   weft::run(
