@@ -18,22 +18,13 @@ namespace detail {
 
 namespace {
 
-void fire_ready(timer* t) { ready(static_cast<g*>(t->arg)); }
-
-void wake_waiter_for(std::int64_t when) {
-  if (when >= sched.waiter_deadline.load(std::memory_order_acquire)) return;
-  std::lock_guard lk(sched.lock);
-  if (sched.timer_waiter && when < sched.waiter_deadline.load(std::memory_order_relaxed)) {
-    sched.timer_waiter->park.wakeup();
-  }
+void fire_ready(timer* t) {
+  g* gp = static_cast<g*>(t->arg);
+  timer_fire_done(t);
+  ready(gp);
 }
 
-void arm_after_park(void* arg) {
-  auto* t = static_cast<timer*>(arg);
-  m* mp = this_m();
-  std::int64_t when = t->when;
-  if (mp->pp->timers.add(t)) wake_waiter_for(when);  // t may already have fired: use the copy
-}
+void arm_after_park(void* arg) { timer_start(static_cast<timer*>(arg)); }
 
 }  // namespace
 

@@ -9,9 +9,19 @@
 //
 // when0 caches the earliest deadline so that the scheduler's check costs one
 // relaxed load when nothing is due.
+//
+// Cancelling: a timer records the heap it is armed on (t->heap, changed only
+// under that heap's lock), so timer_stop from any thread finds it and removes
+// it at once (O(log n)): a stopped timer costs no memory and no work later.
+// The heap's array gives memory back when it falls to a quarter of its
+// capacity. A timer taken to fire is marked `firing` until its fire function
+// calls timer_fire_done, so an owner that lost the race with a fire can wait
+// for it to finish before freeing the timer (timer_wait_fire).
 #include "time/timer.hpp"
 
 #include <mutex>
+
+#include "runtime/runtime.hpp"
 
 namespace weft::detail {
 
@@ -61,9 +71,15 @@ void remove_at(std::vector<timer*>& h, std::size_t i) {
 
 }  // namespace
 
+// Keeps a heap that was large and is now mostly cancelled from holding on to
+// its peak: the million-timer case.
+void maybe_shrink(std::vector<timer*>& h) {
+  if (h.capacity() > 1024 && h.size() < h.capacity() / 4) h.shrink_to_fit();
+}
+
 bool timer_heap::add(timer* t) {
   std::lock_guard lk(lock);
-  t->heap = this;
+  t->heap.store(this, std::memory_order_relaxed);
   items.push_back(t);
   sift_up(items, items.size() - 1);
   bool earliest = items[0] == t;
@@ -71,15 +87,6 @@ bool timer_heap::add(timer* t) {
   return earliest;
 }
 
-bool timer_heap::remove(timer* t) {
-  std::lock_guard lk(lock);
-  if (t->heap != this || t->index < 0) return false;
-  remove_at(items, static_cast<std::size_t>(t->index));
-  t->index = -1;
-  t->heap = nullptr;
-  when0.store(items.empty() ? INT64_MAX : items[0]->when, std::memory_order_release);
-  return true;
-}
 
 int timer_heap::run_due(std::int64_t now) {
   int fired = 0;
@@ -94,7 +101,9 @@ int timer_heap::run_due(std::int64_t now) {
       t = items[0];
       remove_at(items, 0);
       t->index = -1;
-      t->heap = nullptr;
+      t->firing.store(1, std::memory_order_relaxed);
+      t->heap.store(nullptr, std::memory_order_release);
+      maybe_shrink(items);
     }
     t->fire(t);  // may free t: do not touch it afterwards
     ++fired;
@@ -104,6 +113,46 @@ int timer_heap::run_due(std::int64_t now) {
 std::size_t timer_heap::size() {
   std::lock_guard lk(lock);
   return items.size();
+}
+
+namespace {
+
+void wake_waiter_for(std::int64_t when) {
+  if (when >= sched.waiter_deadline.load(std::memory_order_acquire)) return;
+  std::lock_guard lk(sched.lock);
+  if (sched.timer_waiter && when < sched.waiter_deadline.load(std::memory_order_relaxed)) {
+    sched.timer_waiter->park.wakeup();
+  }
+}
+
+}  // namespace
+
+void timer_start(timer* t) {
+  m* mp = this_m();
+  p* pp = mp && mp->pp ? mp->pp : sched.allp.at(0);
+  std::int64_t when = t->when;
+  if (pp->timers.add(t)) wake_waiter_for(when);  // t may already have fired: use the copy
+}
+
+bool timer_stop(timer* t) {
+  for (;;) {
+    timer_heap* h = t->heap.load(std::memory_order_acquire);
+    if (h == nullptr) return false;
+    std::lock_guard lk(h->lock);
+    if (t->heap.load(std::memory_order_relaxed) != h) continue;  // fired, or moved: look again
+    remove_at(h->items, static_cast<std::size_t>(t->index));
+    t->index = -1;
+    t->heap.store(nullptr, std::memory_order_relaxed);
+    h->when0.store(h->items.empty() ? INT64_MAX : h->items[0]->when, std::memory_order_release);
+    maybe_shrink(h->items);
+    return true;
+  }
+}
+
+void timer_wait_fire(timer* t) {
+  while (t->firing.load(std::memory_order_acquire) != 0) {
+    if (this_g()) yield_now(); else cpu_relax();
+  }
 }
 
 }  // namespace weft::detail

@@ -1,4 +1,5 @@
-// src/time/timer.hpp: the per-P timer heap. Design at the top of timer.cpp.
+// src/time/timer.hpp: one-shot runtime timers on per-P heaps. Design at the
+// top of timer.cpp.
 #pragma once
 
 #include <atomic>
@@ -11,13 +12,17 @@ namespace weft::detail {
 
 struct timer_heap;
 
-// A one-shot timer. The owner keeps it alive until it fires or is removed.
+// A one-shot timer. Its owner keeps it alive while it is armed and while its
+// fire function runs (timer_stop and timer_wait_fire tell when that is over).
 struct timer {
   std::int64_t when = 0;  // os::nanotime()
+  // Runs on a scheduler thread (maybe one without a P), outside any lock:
+  // must not block. Its last touch of t must be timer_fire_done(t).
   void (*fire)(timer*) = nullptr;
   void* arg = nullptr;
-  std::int32_t index = -1;       // in heap, -1 when not armed
-  timer_heap* heap = nullptr;    // where it is armed
+  std::int32_t index = -1;                 // in heap; GUARDED_BY(heap->lock)
+  std::atomic<timer_heap*> heap{nullptr};  // where armed; changes under that heap's lock
+  std::atomic<std::uint32_t> firing{0};    // 1 from removal by run_due to timer_fire_done
 };
 
 struct timer_heap {
@@ -29,11 +34,22 @@ struct timer_heap {
 
   // Arms t. Returns true if t became the earliest.
   bool add(timer* t);
-  // Disarms t if armed here; true if it was.
-  bool remove(timer* t);
   // Fires every timer due at `now` (outside the lock). Returns how many.
   int run_due(std::int64_t now);
   std::size_t size();
 };
+
+// Arms t (when, fire, arg set; not armed) on the calling M's P, or on P 0
+// when called from a plain thread while weft::run is active, and wakes the
+// timer waiter if t is now the earliest timer. The runtime must be running.
+void timer_start(timer* t);
+// Disarms t. True if it was armed (it will not fire); false if it was not
+// armed, or was already taken to fire (its fire function may still be
+// running: see timer_wait_fire). Never waits.
+bool timer_stop(timer* t);
+// Waits until a fire function that is running on t has called
+// timer_fire_done. Call only while holding nothing the fire function takes.
+void timer_wait_fire(timer* t);
+inline void timer_fire_done(timer* t) { t->firing.store(0, std::memory_order_release); }
 
 }  // namespace weft::detail
