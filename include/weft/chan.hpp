@@ -6,9 +6,11 @@
 #include <iterator>
 #include <optional>
 #include <stdexcept>
+#include <stop_token>
 #include <utility>
 
 #include <weft/detail/chan_core.hpp>
+#include <weft/detail/select_core.hpp>
 #include <weft/errors.hpp>
 
 namespace weft {
@@ -39,24 +41,38 @@ class chan {
   // Blocks until a receiver or buffer slot takes v. Throws
   // closed_channel_error ("send on closed channel") if the channel is closed.
   void send(T v) {
-    E e = box(std::move(v));
+    E e = detail::chan_box(std::move(v));
     detail::chan_send(core_, &e);
+  }
+  // Like send, but gives up when stop is requested on token first: then
+  // returns false and v is dropped.
+  bool send(T v, const std::stop_token& token) {
+    E e = detail::chan_box(std::move(v));
+    return detail::chan_send_or_stop(core_, &e, token);
   }
   // Sends only if that cannot block; false (and v untouched) otherwise.
   // Throws closed_channel_error if the channel is closed.
   bool try_send(T v) {
-    E e = box(std::move(v));
+    E e = detail::chan_box(std::move(v));
     return detail::chan_try_send(core_, &e);
   }
   // Blocks for a value; std::nullopt once the channel is closed and drained.
   std::optional<T> recv() {
-    slot s;
+    detail::chan_slot<T> s;
     if (!detail::chan_recv(core_, s.ptr())) return std::nullopt;
+    return s.take();
+  }
+  // Like recv, but gives up when stop is requested on token first: then
+  // returns std::nullopt too (token.stop_requested() tells the two apart).
+  std::optional<T> recv(const std::stop_token& token) {
+    detail::chan_slot<T> s;
+    bool ok = false;
+    if (!detail::chan_recv_or_stop(core_, s.ptr(), token, &ok) || !ok) return std::nullopt;
     return s.take();
   }
   // Receives only if that cannot block.
   std::optional<T> try_recv() {
-    slot s;
+    detail::chan_slot<T> s;
     bool closed = false;
     if (!detail::chan_try_recv(core_, s.ptr(), &closed)) return std::nullopt;
     return s.take();
@@ -104,22 +120,6 @@ class chan {
     }
     return static_cast<std::size_t>(capacity);
   }
-  static E box(T&& v) {
-    if constexpr (std::is_same_v<E, T>) return std::move(v);
-    else return std::make_unique<T>(std::move(v));
-  }
-  // Raw storage the core constructs an E into.
-  struct slot {
-    alignas(E) unsigned char buf[sizeof(E)];
-    void* ptr() { return buf; }
-    T take() {
-      E* e = std::launder(reinterpret_cast<E*>(buf));
-      struct guard { E* e; ~guard() { e->~E(); } } g{e};
-      if constexpr (std::is_same_v<E, T>) return std::move(*e);
-      else return std::move(**e);
-    }
-  };
-
   detail::chan_core* core_;
 };
 

@@ -8,4 +8,6 @@
 #include <weft/goroutine_local.hpp>
 #include <weft/mutex.hpp>
 #include <weft/run.hpp>
+#include <weft/scope.hpp>
+#include <weft/select.hpp>
 #include <weft/wait_group.hpp>

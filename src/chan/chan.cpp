@@ -4,7 +4,10 @@
 // two FIFO queues of parked goroutines: recvq (receivers waiting for a value)
 // and sendq (senders waiting with a value). Go's invariants, kept here:
 //   - at least one of sendq and recvq is empty (a value and a receiver that
-//     could meet never both wait), except transiently for select (later);
+//     could meet never both wait), except for waiters of one select that
+//     has both a send and a receive case on this channel (it cannot meet
+//     itself), and waiters of selects already won elsewhere, which wakers
+//     skip and drop (pop_claimed);
 //   - for buffered channels, count > 0 implies recvq is empty, and
 //     count < capacity implies sendq is empty;
 //   - an unbuffered channel never holds a value: a send meets a waiting
@@ -18,33 +21,16 @@
 // Waiters live on the waiting goroutine's stack (runtime/park.hpp); the lock
 // is released after the goroutine's context is saved. A waker sets the
 // waiter's outcome (success, or closed) under the lock, then wakes it.
-#include <weft/detail/chan_core.hpp>
+#include "chan/chan_internal.hpp"
 
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <new>
 
-#include "runtime/park.hpp"
 #include <weft/errors.hpp>
 
 namespace weft::detail {
-
-struct chan_core {
-  std::atomic<std::int64_t> refs{1};
-  std::atomic<std::uint32_t> lock{0};
-  const elem_ops* ops;
-  std::size_t capacity;
-  std::size_t count = 0;
-  std::size_t recvx = 0;  // next slot to receive from
-  std::size_t sendx = 0;  // next slot to send into
-  bool closed = false;
-  unsigned char* buf = nullptr;
-  waitq recvq;
-  waitq sendq;
-
-  void* slot(std::size_t i) const { return buf + i * ops->size; }
-};
 
 namespace {
 
@@ -89,36 +75,27 @@ void block_forever(const char* reason) {
   for (;;) os::futex_wait(&never, 0, -1);
 }
 
-namespace {
-
-// REQUIRES: c->lock held. Sends elem if that can be done without waiting;
-// releases the lock when it returns true.
-bool send_now(chan_core* c, void* elem) {
-  if (c->closed) {
-    spin_unlock(c->lock);
-    throw closed_channel_error();
-  }
-  if (waiter* r = c->recvq.pop_front()) {
+chan_step send_locked(chan_core* c, void* elem, waiter** to_wake) {
+  *to_wake = nullptr;
+  if (c->closed) return chan_step::closed;
+  if (waiter* r = c->recvq.pop_claimed()) {
     c->ops->move_construct(r->elem, elem);
     r->success = true;
-    spin_unlock(c->lock);
-    wake(r);
-    return true;
+    *to_wake = r;
+    return chan_step::done;
   }
   if (c->count < c->capacity) {
     c->ops->move_construct(c->slot(c->sendx), elem);
     if (++c->sendx == c->capacity) c->sendx = 0;
     ++c->count;
-    spin_unlock(c->lock);
-    return true;
+    return chan_step::done;
   }
-  return false;
+  return chan_step::would_block;
 }
 
-// REQUIRES: c->lock held. Receives into out if that can be done without
-// waiting; releases the lock when it returns true (*ok: a value came).
-bool recv_now(chan_core* c, void* out, bool* ok) {
-  if (waiter* s = c->sendq.pop_front()) {
+chan_step recv_locked(chan_core* c, void* out, waiter** to_wake) {
+  *to_wake = nullptr;
+  if (waiter* s = c->sendq.pop_claimed()) {
     if (c->capacity == 0) {
       c->ops->move_construct(out, s->elem);
     } else {
@@ -131,10 +108,8 @@ bool recv_now(chan_core* c, void* out, bool* ok) {
       c->sendx = c->recvx;
     }
     s->success = true;
-    spin_unlock(c->lock);
-    wake(s);
-    *ok = true;
-    return true;
+    *to_wake = s;
+    return chan_step::done;
   }
   if (c->count > 0) {
     void* head = c->slot(c->recvx);
@@ -142,16 +117,17 @@ bool recv_now(chan_core* c, void* out, bool* ok) {
     c->ops->destroy(head);
     if (++c->recvx == c->capacity) c->recvx = 0;
     --c->count;
-    spin_unlock(c->lock);
-    *ok = true;
-    return true;
+    return chan_step::done;
   }
-  if (c->closed) {
-    spin_unlock(c->lock);
-    *ok = false;
-    return true;
-  }
-  return false;
+  return c->closed ? chan_step::closed : chan_step::would_block;
+}
+
+namespace {
+
+// Releases c's lock, then wakes the counterpart of a completed step.
+void unlock_and_wake(chan_core* c, waiter* w) {
+  spin_unlock(c->lock);
+  if (w) wake(w);
 }
 
 }  // namespace
@@ -159,19 +135,29 @@ bool recv_now(chan_core* c, void* out, bool* ok) {
 void chan_send(chan_core* c, void* elem) {
   if (c == nullptr) block_forever("chan send (nil chan)");
   spin_lock(c->lock);
-  if (send_now(c, elem)) return;
-  waiter w;
-  init_waiter(w);
-  w.elem = elem;
-  c->sendq.push_back(&w);
-  block_on(w, "chan send", c->lock);
-  if (!w.success) throw closed_channel_error();
+  waiter* w = nullptr;
+  switch (send_locked(c, elem, &w)) {
+    case chan_step::done: unlock_and_wake(c, w); return;
+    case chan_step::closed: spin_unlock(c->lock); throw closed_channel_error();
+    case chan_step::would_block: break;
+  }
+  waiter self;
+  init_waiter(self);
+  self.elem = elem;
+  c->sendq.push_back(&self);
+  block_on(self, "chan send", c->lock);
+  if (!self.success) throw closed_channel_error();
 }
 
 bool chan_try_send(chan_core* c, void* elem) {
   if (c == nullptr) return false;
   spin_lock(c->lock);
-  if (send_now(c, elem)) return true;
+  waiter* w = nullptr;
+  switch (send_locked(c, elem, &w)) {
+    case chan_step::done: unlock_and_wake(c, w); return true;
+    case chan_step::closed: spin_unlock(c->lock); throw closed_channel_error();
+    case chan_step::would_block: break;
+  }
   spin_unlock(c->lock);
   return false;
 }
@@ -179,27 +165,29 @@ bool chan_try_send(chan_core* c, void* elem) {
 bool chan_recv(chan_core* c, void* out) {
   if (c == nullptr) block_forever("chan receive (nil chan)");
   spin_lock(c->lock);
-  bool ok = false;
-  if (recv_now(c, out, &ok)) return ok;
-  waiter w;
-  init_waiter(w);
-  w.elem = out;
-  c->recvq.push_back(&w);
-  block_on(w, "chan receive", c->lock);
-  return w.success;
+  waiter* w = nullptr;
+  switch (recv_locked(c, out, &w)) {
+    case chan_step::done: unlock_and_wake(c, w); return true;
+    case chan_step::closed: spin_unlock(c->lock); return false;
+    case chan_step::would_block: break;
+  }
+  waiter self;
+  init_waiter(self);
+  self.elem = out;
+  c->recvq.push_back(&self);
+  block_on(self, "chan receive", c->lock);
+  return self.success;
 }
 
 bool chan_try_recv(chan_core* c, void* out, bool* closed) {
   *closed = false;
   if (c == nullptr) return false;
   spin_lock(c->lock);
-  bool ok = false;
-  if (recv_now(c, out, &ok)) {
-    *closed = !ok;
-    return ok;
-  }
-  spin_unlock(c->lock);
-  return false;
+  waiter* w = nullptr;
+  chan_step step = recv_locked(c, out, &w);
+  unlock_and_wake(c, w);
+  *closed = step == chan_step::closed;
+  return step == chan_step::done;
 }
 
 void chan_close(chan_core* c) {
@@ -210,9 +198,11 @@ void chan_close(chan_core* c) {
     throw misuse_error("close of closed channel");
   }
   c->closed = true;
+  // Claimed under the lock, woken after it: a select that another case won
+  // meanwhile is skipped (it unlinks its other waiters itself).
   waitq woken;
-  while (waiter* r = c->recvq.pop_front()) woken.push_back(r);
-  while (waiter* s = c->sendq.pop_front()) woken.push_back(s);
+  while (waiter* r = c->recvq.pop_claimed()) woken.push_back(r);
+  while (waiter* s = c->sendq.pop_claimed()) woken.push_back(s);
   spin_unlock(c->lock);
   while (waiter* w = woken.pop_front()) wake(w);  // success stays false
 }

@@ -16,6 +16,16 @@
 
 namespace weft::detail {
 
+struct waiter;
+
+// What the waiters of one blocked select share: only the first waker to
+// claim `done` may complete an operation with one of them (chan/select.cpp).
+struct select_state {
+  std::atomic<std::uint32_t> done{0};
+  waiter* fired = nullptr;              // the claimed waiter; set before its wake
+  std::atomic<std::uint32_t> woken{0};  // plain threads sleep on this
+};
+
 struct waiter {
   g* gp = nullptr;  // null: a plain thread
   std::atomic<std::uint32_t> woken{0};
@@ -23,7 +33,19 @@ struct waiter {
   waiter* prev = nullptr;
   void* elem = nullptr;   // channels: where the value goes or comes from
   bool success = false;   // channels: false when woken by close
+  select_state* sel = nullptr;  // non-null: one case of a blocked select
 };
+
+// A waker found w on a queue (and popped it). False if w belongs to a select
+// that another case has already won: skip it. REQUIRES: the queue's lock.
+inline bool claim(waiter* w) {
+  select_state* s = w->sel;
+  if (s == nullptr) return true;
+  std::uint32_t expected = 0;
+  if (!s->done.compare_exchange_strong(expected, 1, std::memory_order_acq_rel)) return false;
+  s->fired = w;
+  return true;
+}
 
 inline void unlock_word(void* w) { spin_unlock(*static_cast<std::atomic<std::uint32_t>*>(w)); }
 
@@ -45,8 +67,9 @@ inline void wake(waiter* w) {
     ready(gp);
     return;
   }
-  w->woken.store(1, std::memory_order_release);
-  os::futex_wake(&w->woken, 1);
+  std::atomic<std::uint32_t>* word = w->sel ? &w->sel->woken : &w->woken;
+  word->store(1, std::memory_order_release);
+  os::futex_wake(word, 1);
 }
 
 // A waiter for the calling context.
@@ -76,6 +99,23 @@ struct waitq {
       w->next = w->prev = nullptr;
     }
     return w;
+  }
+  // The first waiter that can be claimed (claim()), skipping and dropping
+  // those of selects already won elsewhere.
+  waiter* pop_claimed() {
+    while (waiter* w = pop_front()) {
+      if (claim(w)) return w;
+    }
+    return nullptr;
+  }
+  // Unlinks w if it is still queued here (a waker may have popped it).
+  void remove(waiter* w) {
+    if (w->prev) w->prev->next = w->next;
+    else if (head == w) head = w->next;
+    else return;  // not queued: popped ones have both links cleared
+    if (w->next) w->next->prev = w->prev;
+    else tail = w->prev;
+    w->next = w->prev = nullptr;
   }
   bool empty() const { return head == nullptr; }
 };

@@ -43,4 +43,25 @@ std::size_t chan_capacity(const chan_core*) noexcept;
 template <class T>
 using chan_elem_t = std::conditional_t<std::is_nothrow_move_constructible_v<T>, T, std::unique_ptr<T>>;
 
+template <class T>
+chan_elem_t<T> chan_box(T&& v) {
+  if constexpr (std::is_same_v<chan_elem_t<T>, T>) return std::move(v);
+  else return std::make_unique<T>(std::move(v));
+}
+
+// Raw storage the core constructs a chan_elem_t<T> into; take() moves the
+// value out as a T and destroys the element.
+template <class T>
+struct chan_slot {
+  using E = chan_elem_t<T>;
+  alignas(E) unsigned char buf[sizeof(E)];
+  void* ptr() { return buf; }
+  T take() {
+    E* e = std::launder(reinterpret_cast<E*>(buf));
+    struct guard { E* e; ~guard() { e->~E(); } } g{e};
+    if constexpr (std::is_same_v<E, T>) return std::move(*e);
+    else return std::move(**e);
+  }
+};
+
 }  // namespace weft::detail

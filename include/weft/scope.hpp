@@ -1,0 +1,188 @@
+// weft/scope.hpp: structured concurrency. Goroutines started through a scope
+// are joined before the scope ends; the first exception one of them throws
+// requests stop on the others (through the scope's std::stop_token) and is
+// rethrown by the scope. What Go needs errgroup.WithContext for, C++ gets
+// through RAII:
+//
+//   weft::scope s;
+//   for (auto& url : urls) s.go([](std::stop_token st, std::string u) { fetch(st, u); }, url);
+//   s.wait();  // joins all; rethrows the first failure
+//
+// Design. A scope is a wait_group (one count per goroutine started through
+// it), a std::stop_source, and a slot for the first exception. The
+// goroutine's body catches whatever escapes f, so an exception in a scope's
+// goroutine is a result, not a panic (goroutines started by weft::go keep
+// the panic behaviour). The body destroys f and its arguments before it
+// counts itself done, so their destructors, too, happen before wait()
+// returns; goroutine_local values are the exception (they die when the
+// goroutine exits, after the count).
+//
+// Rejected: passing the exception through a channel (allocates, and needs a
+// receiver); a stop_source per wait() round (resetting it would race with
+// goroutines reading the token; stop is sticky instead, as in std::jthread).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <new>
+#include <optional>
+#include <stop_token>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+#include <weft/detail/closure.hpp>
+#include <weft/go.hpp>
+#include <weft/wait_group.hpp>
+
+namespace weft {
+
+class scope;
+
+namespace detail {
+template <class F, class... Args>
+struct scope_closure;
+}  // namespace detail
+
+// Joins the goroutines started through it. Not copyable or movable (its
+// goroutines refer to it).
+//
+// Exceptions: the first exception that escapes one of the scope's goroutines
+// is kept and request_stop() is called; later ones are dropped (usually they
+// are the others' reactions to the stop). wait() rethrows the kept exception
+// once and clears it (when several callers wait at once, one of them gets
+// it).
+//
+// Reuse: wait() may be called again, and go() may be called after wait();
+// the next wait() (or the destructor) joins those goroutines and rethrows an
+// exception kept since the previous wait(). Stop is sticky: once requested
+// it stays requested, and goroutines started later see it at once.
+//
+// The destructor joins every goroutine of the scope, then:
+//   - if an exception is kept (wait() was not called, or goroutines failed
+//     after the last wait()) and no exception newer than the scope is
+//     unwinding (std::uncaught_exceptions() is not above its value at
+//     construction), it rethrows it: the destructor is noexcept(false);
+//   - if the scope is being destroyed by an unwinding exception, it first
+//     requests stop (so goroutines waiting on the token end and the join
+//     cannot hang on them), and drops any kept exception.
+class scope {
+ public:
+  scope() : uncaught_(std::uncaught_exceptions()) {}
+  scope(const scope&) = delete;
+  scope& operator=(const scope&) = delete;
+  ~scope() noexcept(false);
+
+  // Starts f as a goroutine of this scope: f(token, args...) if f is
+  // invocable so (token: get_stop_token()), else f(args...). f and args are
+  // decay-copied (moved when given rvalues), as by weft::go. Same rule as
+  // weft::go outside a goroutine: called from a plain thread (outside
+  // weft::run, or a std::thread inside it) it throws misuse_error, and
+  // nothing is started. May be called by the scope's own goroutines, also
+  // while another goroutine is in wait(): that wait() joins them too.
+  template <class F, class... Args>
+    requires(!std::is_same_v<std::remove_cvref_t<F>, go_options>)
+  [[gnu::noinline]] void go(F&& f, Args&&... args) {
+    start(nullptr, __builtin_return_address(0), std::forward<F>(f), std::forward<Args>(args)...);
+  }
+  // As go(f, args...) with a stack size and a name (see go_options).
+  template <class F, class... Args>
+  [[gnu::noinline]] void go(const go_options& opts, F&& f, Args&&... args) {
+    start(&opts, __builtin_return_address(0), std::forward<F>(f), std::forward<Args>(args)...);
+  }
+
+  // The token every goroutine of this scope gets.
+  std::stop_token get_stop_token() const noexcept { return stop_.get_token(); }
+  // Requests stop on every goroutine of the scope, without an error.
+  // Returns true if this call made the request.
+  bool request_stop() noexcept { return stop_.request_stop(); }
+
+  // Parks the caller until every goroutine started through the scope so far
+  // has finished, including those they start through it meanwhile; then
+  // rethrows the kept exception, if any. Plain threads may call it.
+  // REQUIRES: not called by one of the scope's own goroutines (it would
+  // wait for itself).
+  void wait();
+
+ private:
+  template <class F, class... Args>
+  friend struct detail::scope_closure;
+
+  template <class F, class... Args>
+  void start(const go_options* opts, void* pc, F&& f, Args&&... args);
+
+  // Keeps e if no exception is kept yet, and requests stop.
+  void fail(std::exception_ptr e) noexcept;
+  // Takes the kept exception (null if none).
+  std::exception_ptr take_error() noexcept;
+
+  wait_group wg_;
+  std::stop_source stop_;
+  std::atomic<std::uint32_t> error_lock_{0};  // guards error_
+  std::exception_ptr error_;
+  int uncaught_;  // std::uncaught_exceptions() at construction
+};
+
+namespace detail {
+
+// A scope goroutine's closure: the user's f and arguments (destroyed as soon
+// as f returns, before the goroutine counts itself done) and its scope.
+template <class F, class... Args>
+struct scope_closure {
+  scope* owner;
+  std::optional<closure<F, Args...>> body;  // empty once invoke has run it
+
+  template <class FF, class... AA>
+  explicit scope_closure(scope* s, FF&& f, AA&&... a) : owner(s) {
+    body.emplace(std::forward<FF>(f), std::forward<AA>(a)...);
+  }
+
+  static void invoke(void* self) {
+    auto* c = static_cast<scope_closure*>(self);
+    scope* s = c->owner;
+    try {
+      std::apply(
+          [&](Args&... a) {
+            if constexpr (std::is_invocable_v<F, std::stop_token, Args...>)
+              std::invoke(std::move(c->body->fn), s->get_stop_token(), std::move(a)...);
+            else
+              std::invoke(std::move(c->body->fn), std::move(a)...);
+          },
+          c->body->args);
+    } catch (...) {
+      s->fail(std::current_exception());
+    }
+    c->body.reset();
+    s->wg_.done();  // the last touch of *s: wait() may return and the scope vanish
+  }
+  // Runs after invoke (then a no-op), or at the end of weft::run for a
+  // goroutine that never ran.
+  static void destroy(void* self) noexcept { static_cast<scope_closure*>(self)->~scope_closure(); }
+};
+
+}  // namespace detail
+
+template <class F, class... Args>
+void scope::start(const go_options* opts, void* pc, F&& f, Args&&... args) {
+  using C = detail::scope_closure<std::decay_t<F>, std::decay_t<Args>...>;
+  static_assert(std::is_invocable_v<std::decay_t<F>, std::stop_token, std::decay_t<Args>...> ||
+                    std::is_invocable_v<std::decay_t<F>, std::decay_t<Args>...>,
+                "weft::scope::go: f is invocable neither as f(std::stop_token, args...) nor as f(args...)");
+  void* storage = nullptr;
+  detail::g* gp = detail::g_alloc(sizeof(C), alignof(C), opts, &storage);
+  C* c = nullptr;
+  try {
+    c = ::new (storage) C(this, std::forward<F>(f), std::forward<Args>(args)...);
+    // Counted before it can run, so its done() never precedes this add.
+    wg_.add(1);
+  } catch (...) {
+    if (c) C::destroy(c);
+    detail::g_discard(gp);
+    throw;
+  }
+  detail::g_start(gp, &C::invoke, &C::destroy, pc);
+}
+
+}  // namespace weft

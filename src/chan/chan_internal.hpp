@@ -1,0 +1,44 @@
+// src/chan/chan_internal.hpp: the channel's state and its locked steps,
+// shared by chan.cpp (single operations) and select.cpp. Design at the top
+// of chan.cpp.
+#pragma once
+
+#include <weft/detail/chan_core.hpp>
+
+#include <atomic>
+#include <cstdint>
+
+#include "runtime/park.hpp"
+
+namespace weft::detail {
+
+struct chan_core {
+  std::atomic<std::int64_t> refs{1};
+  std::atomic<std::uint32_t> lock{0};
+  const elem_ops* ops;
+  std::size_t capacity;
+  std::size_t count = 0;  // GUARDED_BY(lock), as is everything below
+  std::size_t recvx = 0;  // next slot to receive from
+  std::size_t sendx = 0;  // next slot to send into
+  bool closed = false;
+  unsigned char* buf = nullptr;
+  waitq recvq;
+  waitq sendq;
+
+  void* slot(std::size_t i) const { return buf + i * ops->size; }
+};
+
+enum class chan_step : std::uint8_t {
+  done,         // the operation happened
+  would_block,  // nothing changed
+  closed,       // send: the channel is closed (nothing moved); recv: closed and drained
+};
+
+// REQUIRES: c->lock held; stays held. Sends elem (moving from it) if that
+// needs no waiting. *to_wake: a receiver to wake once the lock is released.
+chan_step send_locked(chan_core* c, void* elem, waiter** to_wake);
+// REQUIRES: c->lock held; stays held. Receives into out (constructing it) if
+// that needs no waiting. *to_wake: a sender to wake once the lock is released.
+chan_step recv_locked(chan_core* c, void* out, waiter** to_wake);
+
+}  // namespace weft::detail

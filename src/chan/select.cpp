@@ -1,0 +1,244 @@
+// src/chan/select.cpp: select over any number of channel operations.
+//
+// Go's selectgo, in three passes over the cases:
+//   1. Lock every channel involved, in a fixed global order (by address;
+//      each channel once, however many cases name it), so that two selects
+//      over the same channels can never deadlock. Visit the cases in a
+//      random order (a fresh permutation per select) and perform the first
+//      one that needs no waiting. That random poll order is what makes the
+//      choice among ready cases uniform, and no case can starve another.
+//      With a default case and nothing ready, unlock and take the default.
+//   2. Otherwise queue one waiter per case, all pointing at one
+//      select_state, and park; the channels are unlocked only after the
+//      goroutine's context is saved (park's after-switch step).
+//   3. A waker pops one of the waiters and must claim the select_state
+//      (a CAS on `done`) before completing an operation with it; a waiter
+//      whose select was already claimed is skipped and dropped by every
+//      other waker (waitq::pop_claimed), so exactly one case completes: no
+//      double delivery. Once woken, the select locks every channel again and
+//      unlinks its other waiters (waitq::remove tolerates ones already
+//      dropped), which also guarantees that no waker still touches a waiter
+//      on this stack when select returns.
+// No lost wake-ups: a case becomes ready only under its channel's lock, and
+// from the moment the select checked it (pass 1) until it parks (pass 2) it
+// holds every lock.
+//
+// Stop cases (on_stop): pass 1 reads token.stop_requested(). Before
+// blocking, each such case gets a private unbuffered channel that a
+// std::stop_callback closes; the select then runs again with the case
+// receiving from that channel, so a stop wakes it through the same claim
+// protocol as any close. Rejected: waking the select from the callback
+// directly, which races with the goroutine not yet parked (a callback may
+// even run inline in its constructor). The private channel costs one
+// allocation, only when a select with a stop case actually blocks.
+#include <weft/detail/select_core.hpp>
+
+#include <algorithm>
+#include <memory>
+#include <vector>
+
+#include "chan/chan_internal.hpp"
+#include <weft/errors.hpp>
+
+namespace weft::detail {
+
+namespace {
+
+// n elements: on the stack for small selects, on the heap for big ones.
+template <class T>
+class scratch {
+ public:
+  explicit scratch(int n) {
+    if (n > kSmall) {
+      big_ = std::make_unique<T[]>(static_cast<std::size_t>(n));
+      data_ = big_.get();
+    }
+  }
+  T& operator[](int i) { return data_[i]; }
+  T* data() { return data_; }
+
+ private:
+  static constexpr int kSmall = 8;
+  T small_[kSmall]{};
+  std::unique_ptr<T[]> big_;
+  T* data_ = small_;
+};
+
+std::uint64_t select_rand() {
+  if (m* mp = this_m()) return fastrand(mp);
+  thread_local std::uint64_t x = 0x9e3779b97f4a7c15ull ^ reinterpret_cast<std::uintptr_t>(&x);
+  x ^= x << 13;
+  x ^= x >> 7;
+  x ^= x << 17;
+  return x;
+}
+
+// The distinct channels of a select, sorted: the global lock order.
+struct lock_set {
+  chan_core** chans;
+  int n;
+};
+
+void lock_all(const lock_set& ls) {
+  for (int i = 0; i < ls.n; ++i) spin_lock(ls.chans[i]->lock);
+}
+
+void unlock_all(const lock_set& ls) {
+  for (int i = ls.n - 1; i >= 0; --i) spin_unlock(ls.chans[i]->lock);
+}
+
+void unlock_all_after_park(void* arg) { unlock_all(*static_cast<const lock_set*>(arg)); }
+
+// A stop case's private channel, closed by the stop callback.
+struct stop_watch {
+  struct chan_ref {
+    chan_core* c = chan_make(0, &elem_ops_for<char>);
+    ~chan_ref() { chan_release(c); }
+  };
+  struct closer {
+    chan_core* c;
+    void operator()() noexcept { chan_close(c); }
+  };
+  chan_ref chan;  // declared first: outlives the callback
+  std::stop_callback<closer> callback;
+  explicit stop_watch(const std::stop_token& t) : callback(t, closer{chan.c}) {}
+};
+
+waitq& queue_for(chan_core* c, select_dir dir) { return dir == select_dir::send ? c->sendq : c->recvq; }
+
+}  // namespace
+
+int select_core(select_arm* arms, int n, bool has_default) {
+  scratch<int> poll(n);
+  for (int i = 0; i < n; ++i) {  // inside-out Fisher-Yates: a uniform permutation
+    int j = static_cast<int>(select_rand() % std::uint64_t(i + 1));
+    poll[i] = poll[j];
+    poll[j] = i;
+  }
+  scratch<chan_core*> chans(n);  // the channel each case works on now, or null
+  scratch<chan_core*> order(n);
+  std::vector<std::unique_ptr<stop_watch>> watches;  // per stop case, once blocking
+  char stop_sink;  // stop channels never carry a value; recv needs somewhere to put none
+  bool watching = false;
+
+  for (;;) {
+    int nlocks = 0;
+    for (int i = 0; i < n; ++i) {
+      const select_arm& a = arms[i];
+      chans[i] = nullptr;
+      if (a.dir == select_dir::recv || a.dir == select_dir::send) chans[i] = a.chan;
+      if (a.dir == select_dir::stop && watching && watches[std::size_t(i)]) chans[i] = watches[std::size_t(i)]->chan.c;
+      if (chans[i]) order[nlocks++] = chans[i];
+    }
+    std::sort(order.data(), order.data() + nlocks);
+    nlocks = static_cast<int>(std::unique(order.data(), order.data() + nlocks) - order.data());
+    lock_set locks{order.data(), nlocks};
+
+    // Pass 1: the first ready case in poll order.
+    lock_all(locks);
+    for (int k = 0; k < n; ++k) {
+      int i = poll[k];
+      select_arm& a = arms[i];
+      if (a.dir == select_dir::stop && !watching) {
+        if (a.token->stop_requested()) {
+          unlock_all(locks);
+          return i;
+        }
+        continue;
+      }
+      chan_core* c = chans[i];
+      if (c == nullptr) continue;
+      waiter* w = nullptr;
+      chan_step step;
+      if (a.dir == select_dir::send) {
+        step = send_locked(c, a.elem, &w);
+        if (step == chan_step::closed) {
+          unlock_all(locks);
+          throw closed_channel_error();
+        }
+      } else {
+        step = recv_locked(c, a.dir == select_dir::stop ? &stop_sink : a.elem, &w);
+        a.ok = step == chan_step::done;
+      }
+      if (step == chan_step::would_block) continue;
+      unlock_all(locks);
+      if (w) wake(w);
+      return i;
+    }
+    if (has_default) {
+      unlock_all(locks);
+      return -1;
+    }
+    if (!watching) {
+      bool any = false;
+      for (int i = 0; i < n; ++i) any |= arms[i].dir == select_dir::stop && arms[i].token->stop_possible();
+      if (any) {
+        unlock_all(locks);
+        watches.resize(std::size_t(n));
+        for (int i = 0; i < n; ++i) {
+          if (arms[i].dir == select_dir::stop && arms[i].token->stop_possible())
+            watches[std::size_t(i)] = std::make_unique<stop_watch>(*arms[i].token);
+        }
+        watching = true;
+        continue;  // pass 1 again, now with the stop channels
+      }
+    }
+    if (nlocks == 0) block_forever("select (no cases)");
+
+    // Pass 2: a waiter on every case's channel, then park.
+    select_state state;
+    scratch<waiter> waiters(n);
+    g* gp = this_g();
+    for (int i = 0; i < n; ++i) {
+      if (chans[i] == nullptr) continue;
+      waiter& w = waiters[i];
+      w.gp = gp;
+      w.sel = &state;
+      w.elem = arms[i].dir == select_dir::stop ? &stop_sink : arms[i].elem;
+      queue_for(chans[i], arms[i].dir).push_back(&w);
+    }
+    if (gp) {
+      park("select", unlock_all_after_park, &locks);
+    } else {
+      unlock_all(locks);
+      while (state.woken.load(std::memory_order_acquire) == 0) os::futex_wait(&state.woken, 0, -1);
+    }
+
+    // Pass 3: unlink the cases that lost.
+    waiter* fired = state.fired;
+    lock_all(locks);
+    for (int i = 0; i < n; ++i) {
+      if (chans[i] && &waiters[i] != fired) queue_for(chans[i], arms[i].dir).remove(&waiters[i]);
+    }
+    unlock_all(locks);
+    int i = static_cast<int>(fired - waiters.data());
+    select_arm& a = arms[i];
+    if (a.dir == select_dir::send && !fired->success) throw closed_channel_error();
+    if (a.dir == select_dir::recv) a.ok = fired->success;
+    return i;
+  }
+}
+
+bool chan_recv_or_stop(chan_core* c, void* out, const std::stop_token& token, bool* ok) {
+  select_arm arms[2];
+  arms[0].dir = select_dir::recv;
+  arms[0].chan = c;
+  arms[0].elem = out;
+  arms[1].dir = select_dir::stop;
+  arms[1].token = &token;
+  if (select_core(arms, 2, false) == 1) return false;
+  *ok = arms[0].ok;
+  return true;
+}
+
+bool chan_send_or_stop(chan_core* c, void* elem, const std::stop_token& token) {
+  select_arm arms[2];
+  arms[0].dir = select_dir::send;
+  arms[0].chan = c;
+  arms[0].elem = elem;
+  arms[1].dir = select_dir::stop;
+  arms[1].token = &token;
+  return select_core(arms, 2, false) == 0;
+}
+
+}  // namespace weft::detail
