@@ -93,12 +93,22 @@ std::int64_t vm_rss();
 // The result line of r for this process's config.
 std::string line(const result& r);
 
-// ---- workloads, in files named after the Go peer's (peers/go/*.go)
+// ---- workloads, in files named after what they load: the Go peer's file
+// (peers/go/*.go) or the src/ subsystem (chan, sync, time)
 
 // sched_bench.cpp: goroutine creation, switching and parking.
 std::vector<result> bench_spawn();
 std::vector<result> bench_pingpong();
 std::vector<result> bench_skynet();
 std::vector<result> bench_parked();
+
+// chan_bench.cpp: a contended buffered channel.
+std::vector<result> bench_chan_mpmc();
+
+// sync_bench.cpp: a contended mutex.
+std::vector<result> bench_mutex();
+
+// timer_bench.cpp: many goroutines sleeping at once.
+std::vector<result> bench_timers();
 
 }  // namespace bench

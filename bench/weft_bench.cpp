@@ -36,12 +36,14 @@ namespace bench {
 namespace {
 
 // Every workload weft-bench has, in the order that -bench all runs them (the
-// Go peer's order). Still to come: chan_mpmc, mutex, timers, locked_server,
-// tcp_echo.
+// Go peer's order). Still to come: locked_server, tcp_echo.
 const workload workloads[] = {
     {"spawn", bench_spawn},
     {"pingpong", bench_pingpong},
     {"skynet", bench_skynet},
+    {"chan_mpmc", bench_chan_mpmc},
+    {"mutex", bench_mutex},
+    {"timers", bench_timers},
     {"parked", bench_parked},
 };
 
