@@ -200,6 +200,7 @@ int select_core(select_arm* arms, int n, bool has_default) {
     if (gp) {
       park("select", unlock_all_after_park, &locks);
     } else {
+      sched.plain_threads_seen.store(true);
       unlock_all(locks);
       while (state.woken.load(std::memory_order_acquire) == 0) os::futex_wait(&state.woken, 0, -1);
     }

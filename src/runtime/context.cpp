@@ -119,6 +119,9 @@ void finish_switch(void* from_ctx) {
       prev->status.store(g_waiting, std::memory_order_release);
       trace_ev(mp, ev::go_block, prev->id);
       if (unlock) unlock(arg);  // from here on, prev may be readied
+      // Timers that park skipped (fire functions may take the lock just
+      // released), before this context goes on.
+      if (mp->pp) run_due_timers(mp->pp);
       break;
     }
     case after_switch::yield:

@@ -56,6 +56,7 @@ inline void block_on(waiter& w, const char* reason, std::atomic<std::uint32_t>& 
     park(reason, unlock_word, &lock);
     return;
   }
+  sched.plain_threads_seen.store(true);
   spin_unlock(lock);
   while (w.woken.load(std::memory_order_acquire) == 0) os::futex_wait(&w.woken, 0, -1);
 }
@@ -67,6 +68,8 @@ inline void wake(waiter* w) {
     ready(gp);
     return;
   }
+  // A plain thread that weft wakes goes on and may ready a G later.
+  sched.plain_threads_seen.store(true);
   std::atomic<std::uint32_t>* word = w->sel ? &w->sel->woken : &w->woken;
   word->store(1, std::memory_order_release);
   os::futex_wake(word, 1);

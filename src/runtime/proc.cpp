@@ -140,12 +140,6 @@ void reset_spinning(m* mp) {
   if (sched.nmspinning.fetch_sub(1, std::memory_order_seq_cst) == 1) wakep();
 }
 
-bool run_due_timers(p* pp) {
-  if (pp->timers.when0.load(std::memory_order_acquire) == INT64_MAX) return false;
-  std::int64_t now = os::nanotime();
-  if (pp->timers.when0.load(std::memory_order_acquire) > now) return false;
-  return pp->timers.run_due(now) > 0;
-}
 
 // Looks at every other P: due timers first, then half its queue.
 g* steal_work(m* mp) {
@@ -177,11 +171,12 @@ std::int64_t earliest_timer() {
 // REQUIRES: sched.lock held; the caller has just become idle.
 void check_dead() {
   if (!sched.running.load() || sched.stopping.load()) return;
+  if (sched.plain_threads_seen.load()) return;  // see docs/runtime.md, Deadlock
   int running = sched.mcount - sched.nmidle - (sched.timer_waiter ? 1 : 0);
   if (running > 0 || sched.timer_waiter) return;
   // Queued work with every M idle: a G was readied where no P is held (a
   // plain thread) and its wakep is on the way. Not a deadlock.
-  if (sched.runq_size.load() > 0) return;
+  if (sched.has_global_work()) return;
   if (earliest_timer() != INT64_MAX) return;  // the caller will wait for it
   fatal("all goroutines are asleep - deadlock!");
 }
@@ -268,7 +263,7 @@ g* find_runnable(m* mp) {
       mp->spinning = false;
       sched.nmspinning.fetch_sub(1, std::memory_order_seq_cst);
       std::atomic_thread_fence(std::memory_order_seq_cst);
-      bool work = sched.runq_size.load() > 0;
+      bool work = sched.has_global_work();
       for (p* q : sched.allp) work = work || !runq_empty(q);
       if (work) {
         std::lock_guard lk(sched.lock);
@@ -310,16 +305,24 @@ void mstart(m* mp) {
 
 }  // namespace
 
-g* find_runnable_fast(p* pp) {
-  run_due_timers(pp);
+bool run_due_timers(p* pp) {
+  if (pp->timers.when0.load(std::memory_order_acquire) == INT64_MAX) return false;
+  std::int64_t now = os::nanotime();
+  if (pp->timers.when0.load(std::memory_order_acquire) > now) return false;
+  return pp->timers.run_due(now) > 0;
+}
+
+g* find_runnable_fast(p* pp, bool run_timers) {
+  if (run_timers) run_due_timers(pp);
   std::uint32_t tick = pp->schedtick.load(std::memory_order_relaxed) + 1;
   pp->schedtick.store(tick, std::memory_order_relaxed);
-  if (tick % 61 == 0 && sched.runq_size.load(std::memory_order_relaxed) > 0) {
+  if (tick % 61 == 0 && sched.has_global_work()) {
     std::lock_guard lk(sched.lock);
-    if (g* gp = globrunq_get(pp, 1)) return gp;
+    // Every other time, unstarted Gs first: neither queue starves.
+    if (g* gp = globrunq_get(pp, 1, tick % 122 == 0)) return gp;
   }
   if (g* gp = runq_get(pp)) return gp;
-  if (sched.runq_size.load(std::memory_order_relaxed) > 0) {
+  if (sched.has_global_work()) {
     std::lock_guard lk(sched.lock);
     return globrunq_get(pp, 0);
   }
@@ -345,6 +348,8 @@ void wakep() {
 }
 
 void ready(g* gp) {
+  m* mp = this_m();
+  if (mp == nullptr) sched.plain_threads_seen.store(true);
   std::uint32_t expected = g_waiting;
   while (!gp->status.compare_exchange_weak(expected, g_runnable, std::memory_order_acq_rel)) {
     if (expected == (g_waiting | scan_bit)) {
@@ -354,7 +359,6 @@ void ready(g* gp) {
     }
     expected = g_waiting;
   }
-  m* mp = this_m();
   if (mp) trace_ev(mp, ev::go_unblock, gp->id, mp->curg ? mp->curg->id : 0);
   if (mp && mp->pp) {
     runq_put(mp->pp, gp, true);
@@ -373,7 +377,10 @@ void park(const char* reason, void (*unlock)(void*), void* arg) {
   mp->action = after_switch::park;
   mp->park_unlock = unlock;
   mp->park_arg = arg;
-  g* next = find_runnable_fast(mp->pp);
+  // No timers here: this G still holds what park_unlock releases (a
+  // channel's lock), and a fire function may need it. finish_switch runs
+  // them once it is released.
+  g* next = find_runnable_fast(mp->pp, false);
   switch_to(gp, next ? next : &mp->g0);
 }
 

@@ -53,8 +53,10 @@ void teardown() {
   for (m* mp : sched.allm) delete mp;
   sched.allp.clear();
   sched.allm.clear();
-  sched.runq_head = sched.runq_tail = nullptr;
-  sched.runq_size = 0;
+  for (gqueue* q : {&sched.runq, &sched.freshq}) {
+    q->head = q->tail = nullptr;
+    q->size = 0;
+  }
   sched.pidle = nullptr;
   sched.npidle = 0;
   sched.midle = nullptr;
@@ -79,6 +81,7 @@ int run_main(std::function<int()> main, const options& opts) {
   sched.procs = opts.procs;
   sched.exit_code = 0;
   sched.stopping.store(false);
+  sched.plain_threads_seen.store(false);
   sched.next_goid.store(1);
   sched.waiter_deadline.store(INT64_MIN);
   for (int i = 0; i < opts.procs; ++i) {

@@ -141,12 +141,22 @@ struct p {
   int ngfree = 0;
 };
 
+// A global FIFO of Gs linked through schedlink. head and tail are guarded by
+// sched.lock; size may be read without it (a hint).
+struct gqueue {
+  g* head = nullptr;
+  g* tail = nullptr;
+  std::atomic<std::int32_t> size{0};
+};
+
 // The global scheduler state.
 struct sched_t {
-  std::mutex lock;  // guards the global run queue and the idle lists
-  g* runq_head = nullptr;
-  g* runq_tail = nullptr;
-  std::atomic<std::int32_t> runq_size{0};
+  std::mutex lock;  // guards the global queues and the idle lists
+  gqueue runq;      // Gs that ran before and are runnable again
+  gqueue freshq;    // Gs that never ran, beyond what the rings hold (runq.cpp)
+  bool has_global_work() const {
+    return runq.size.load(std::memory_order_relaxed) + freshq.size.load(std::memory_order_relaxed) > 0;
+  }
 
   p* pidle = nullptr;
   std::atomic<std::int32_t> npidle{0};
@@ -162,6 +172,10 @@ struct sched_t {
   m* timer_waiter = nullptr;
   std::atomic<std::int64_t> waiter_deadline{INT64_MAX};
 
+  // A plain thread has blocked in, or been woken from, a weft primitive, or
+  // readied a G during this run: it may ready one later, so deadlock
+  // detection is off.
+  std::atomic<bool> plain_threads_seen{false};
   std::atomic<bool> running{false};
   std::atomic<bool> stopping{false};
   int exit_code = 0;
@@ -185,7 +199,8 @@ void yield_now();
 [[noreturn]] void goexit();
 void wakep();
 std::uint64_t fastrand(m* mp) noexcept;
-g* find_runnable_fast(p* pp);  // never blocks; safe on a parking G's stack
+g* find_runnable_fast(p* pp, bool run_timers = true);  // never blocks; safe on a parking G's stack
+bool run_due_timers(p* pp);  // fires pp's due timers; true if any fired
 void run_m0(m* m0);            // the calling thread becomes M0 until stop
 void start_m(p* pp);           // starts an M (new or idle) to run pp
 void wake_all_for_stop();

@@ -17,16 +17,23 @@ namespace {
 using weft::detail::g;
 using weft::detail::p;
 
-// Takes everything left in the global queue (test only: nothing else runs).
-std::vector<g*> drain_global() {
+// Takes everything left in a global queue (test only: nothing else runs).
+std::vector<g*> drain(weft::detail::gqueue& q) {
   std::vector<g*> out;
   std::lock_guard lk(weft::detail::sched.lock);
-  while (g* gp = weft::detail::sched.runq_head) {
-    weft::detail::sched.runq_head = gp->schedlink;
+  while (g* gp = q.head) {
+    q.head = gp->schedlink;
     out.push_back(gp);
   }
-  weft::detail::sched.runq_tail = nullptr;
-  weft::detail::sched.runq_size = 0;
+  q.tail = nullptr;
+  q.size = 0;
+  return out;
+}
+
+// Both global queues: Gs that ran, then Gs that never ran.
+std::vector<g*> drain_global() {
+  std::vector<g*> out = drain(weft::detail::sched.runq);
+  for (g* gp : drain(weft::detail::sched.freshq)) out.push_back(gp);
   return out;
 }
 
@@ -62,6 +69,38 @@ TEST(Runq, OverflowMovesHalfToTheGlobalQueue) {
   std::size_t local = 0;
   while (weft::detail::runq_get(pp.get())) ++local;
   EXPECT_EQ(local + global.size(), gs.size());
+}
+
+// An overflowing ring sends Gs that never ran to the fresh queue, the others
+// to the run queue; refilling takes the run queue first.
+TEST(Runq, OverflowSeparatesUnstartedGsAndRefillPrefersStartedOnes) {
+  weft::detail::sched.procs = 1;
+  auto pp = std::make_unique<p>();
+  std::vector<g> gs(weft::detail::runq_size + 1);
+  for (std::size_t i = 0; i < gs.size(); ++i) gs[i].ever_ran = i % 2 == 0;
+  for (auto& x : gs) weft::detail::runq_put(pp.get(), &x, false);
+  std::size_t started = static_cast<std::size_t>(weft::detail::sched.runq.size.load());
+  std::size_t fresh = static_cast<std::size_t>(weft::detail::sched.freshq.size.load());
+  EXPECT_EQ(started + fresh, weft::detail::runq_size / 2 + 1);
+  EXPECT_GT(started, 0u);
+  EXPECT_GT(fresh, 0u);
+  while (weft::detail::runq_get(pp.get())) {}  // empty the ring
+  {
+    std::lock_guard lk(weft::detail::sched.lock);
+    for (std::size_t i = 0; i < started; ++i) {
+      g* gp = weft::detail::globrunq_get(pp.get(), 1);
+      ASSERT_NE(gp, nullptr);
+      EXPECT_TRUE(gp->ever_ran);
+    }
+    g* gp = weft::detail::globrunq_get(pp.get(), 1);  // the run queue is empty now
+    ASSERT_NE(gp, nullptr);
+    EXPECT_FALSE(gp->ever_ran);
+    g* first_fresh = weft::detail::globrunq_get(pp.get(), 1, true);
+    ASSERT_NE(first_fresh, nullptr);
+    EXPECT_FALSE(first_fresh->ever_ran);
+  }
+  for (g* gp : drain(weft::detail::sched.runq)) EXPECT_TRUE(gp->ever_ran);
+  for (g* gp : drain(weft::detail::sched.freshq)) EXPECT_FALSE(gp->ever_ran);
 }
 
 TEST(Runq, EveryGExactlyOnceUnderStealing) {
