@@ -27,4 +27,8 @@ int m_count() noexcept;
 
 inline detail::stack_stats stack_stats() { return detail::stacks_stats(); }
 
+// Timers armed on all Ps' heaps (sleepers and channel timers alike).
+// REQUIRES: inside weft::run.
+std::size_t armed_timers() noexcept;
+
 }  // namespace weft::testing

@@ -10,4 +10,5 @@
 #include <weft/run.hpp>
 #include <weft/scope.hpp>
 #include <weft/select.hpp>
+#include <weft/timer.hpp>
 #include <weft/wait_group.hpp>

@@ -19,4 +19,10 @@ int m_count() noexcept {
   return detail::sched.mcount;
 }
 
+std::size_t armed_timers() noexcept {
+  std::size_t n = 0;
+  for (detail::p* pp : detail::sched.allp) n += pp->timers.size();
+  return n;
+}
+
 }  // namespace weft::testing

@@ -17,6 +17,11 @@
 // capacity. A timer taken to fire is marked `firing` until its fire function
 // calls timer_fire_done, so an owner that lost the race with a fire can wait
 // for it to finish before freeing the timer (timer_wait_fire).
+//
+// Where fire functions run: on a scheduler thread, never while a parking G
+// still holds the lock it waits under (park skips timers; finish_switch runs
+// them once that lock is released), so a fire function may take a channel's
+// or a wait queue's lock.
 #include "time/timer.hpp"
 
 #include <mutex>
@@ -88,6 +93,7 @@ bool timer_heap::add(timer* t) {
 }
 
 
+
 int timer_heap::run_due(std::int64_t now) {
   int fired = 0;
   for (;;) {
@@ -110,6 +116,17 @@ int timer_heap::run_due(std::int64_t now) {
   }
 }
 
+timer_heap::~timer_heap() {
+  // Armed sleepers' timers live on their (abandoned) stacks, which are
+  // released after the Ps: reading them here is safe.
+  for (timer* t : items) {
+    if (t->drop == nullptr) continue;
+    t->index = -1;
+    t->heap.store(nullptr, std::memory_order_relaxed);
+    t->drop(t);
+  }
+}
+
 std::size_t timer_heap::size() {
   std::lock_guard lk(lock);
   return items.size();
@@ -129,9 +146,17 @@ void wake_waiter_for(std::int64_t when) {
 
 void timer_start(timer* t) {
   m* mp = this_m();
-  p* pp = mp && mp->pp ? mp->pp : sched.allp.at(0);
+  bool own_p = mp && mp->pp;
+  p* pp = own_p ? mp->pp : sched.allp.at(0);
   std::int64_t when = t->when;
-  if (pp->timers.add(t)) wake_waiter_for(when);  // t may already have fired: use the copy
+  if (pp->timers.add(t)) {
+    wake_waiter_for(when);  // t may already have fired: use the copy
+    // A caller without a P (a plain thread) will not look at P 0's heap
+    // itself, and every M may be idle with no timer waiter (one becomes the
+    // waiter only when it idles with a timer armed): get an M going, which
+    // fires t or becomes the waiter for it.
+    if (!own_p) wakep();
+  }
 }
 
 bool timer_stop(timer* t) {

@@ -17,15 +17,27 @@ struct timer_heap;
 struct timer {
   std::int64_t when = 0;  // os::nanotime()
   // Runs on a scheduler thread (maybe one without a P), outside any lock:
-  // must not block. Its last touch of t must be timer_fire_done(t).
+  // must not block. Its last touch of t must be timer_fire_done(t), except
+  // that it may re-arm t (timer_start) after timer_fire_done if its owner's
+  // own protocol keeps t alive (time/chan_timer.cpp does).
   void (*fire)(timer*) = nullptr;
   void* arg = nullptr;
   std::int32_t index = -1;                 // in heap; GUARDED_BY(heap->lock)
   std::atomic<timer_heap*> heap{nullptr};  // where armed; changes under that heap's lock
   std::atomic<std::uint32_t> firing{0};    // 1 from removal by run_due to timer_fire_done
+  // Called instead of fire for a timer still armed when its heap is
+  // destroyed (the end of weft::run), so a timer the heap owns can be freed.
+  // Null: the heap forgets the timer.
+  void (*drop)(timer*) = nullptr;
 };
 
 struct timer_heap {
+  timer_heap() = default;
+  timer_heap(const timer_heap&) = delete;
+  timer_heap& operator=(const timer_heap&) = delete;
+  // REQUIRES: no M runs (weft::run's teardown). Calls drop on what is left.
+  ~timer_heap();
+
   spinlock lock;
   std::vector<timer*> items;  // 4-ary min-heap on when; GUARDED_BY(lock)
   // The earliest `when`, INT64_MAX when empty: read without the lock by the
@@ -41,7 +53,8 @@ struct timer_heap {
 
 // Arms t (when, fire, arg set; not armed) on the calling M's P, or on P 0
 // when called from a plain thread while weft::run is active, and wakes the
-// timer waiter if t is now the earliest timer. The runtime must be running.
+// timer waiter if t is now the earliest timer (from a plain thread, also an
+// idle M). The runtime must be running.
 void timer_start(timer* t);
 // Disarms t. True if it was armed (it will not fire); false if it was not
 // armed, or was already taken to fire (its fire function may still be
