@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <stop_token>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -81,6 +82,15 @@ template <class Clock, class Duration>
 void sleep_until(std::chrono::time_point<Clock, Duration> t) {
   sleep_for(t - Clock::now());
 }
+// As sleep_for and sleep_until, but cut short when stop is requested on
+// token: true if the whole time passed, false if stop came first (at once
+// when it was already requested). Works on plain threads too.
+bool sleep_for(std::chrono::nanoseconds d, const std::stop_token& token);
+template <class Rep, class Period>
+bool sleep_for(std::chrono::duration<Rep, Period> d, const std::stop_token& token) {
+  return sleep_for(std::chrono::ceil<std::chrono::nanoseconds>(d), token);
+}
+bool sleep_until(std::chrono::steady_clock::time_point t, const std::stop_token& token);
 
 }  // namespace this_goroutine
 }  // namespace weft

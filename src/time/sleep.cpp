@@ -10,7 +10,9 @@
 
 #include "platform/futex.hpp"
 #include "runtime/runtime.hpp"
+#include "time/timer.hpp"
 #include <weft/go.hpp>
+#include <weft/timer.hpp>
 
 namespace weft {
 
@@ -50,17 +52,9 @@ void sleep_until_ns(std::int64_t when) {
 
 namespace this_goroutine {
 
-void sleep_for(std::chrono::nanoseconds d) {
-  std::int64_t now = detail::os::nanotime();
-  std::int64_t n = d.count();
-  std::int64_t when = n > INT64_MAX - now ? INT64_MAX - 1 : now + std::max<std::int64_t>(n, 0);
-  detail::sleep_until_ns(when);
-}
+void sleep_for(std::chrono::nanoseconds d) { detail::sleep_until_ns(detail::deadline_after(d)); }
 
-void sleep_until(std::chrono::steady_clock::time_point t) {
-  // steady_clock is CLOCK_MONOTONIC in libstdc++ and libc++: same epoch as nanotime.
-  detail::sleep_until_ns(std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count());
-}
+void sleep_until(std::chrono::steady_clock::time_point t) { detail::sleep_until_ns(detail::deadline_at(t)); }
 
 }  // namespace this_goroutine
 }  // namespace weft

@@ -32,63 +32,65 @@ namespace weft::detail {
 
 namespace {
 
-void place(std::vector<timer*>& h, std::size_t i, timer* t) {
-  h[i] = t;
-  t->index = static_cast<std::int32_t>(i);
+using heap_vec = std::vector<timer_heap::entry>;
+
+void place(heap_vec& h, std::size_t i, timer_heap::entry e) {
+  h[i] = e;
+  e.t->index = static_cast<std::int32_t>(i);
 }
 
-void sift_up(std::vector<timer*>& h, std::size_t i) {
-  timer* t = h[i];
+void sift_up(heap_vec& h, std::size_t i) {
+  timer_heap::entry e = h[i];
   while (i > 0) {
     std::size_t parent = (i - 1) / 4;
-    if (h[parent]->when <= t->when) break;
+    if (h[parent].when <= e.when) break;
     place(h, i, h[parent]);
     i = parent;
   }
-  place(h, i, t);
+  place(h, i, e);
 }
 
-void sift_down(std::vector<timer*>& h, std::size_t i) {
-  timer* t = h[i];
+void sift_down(heap_vec& h, std::size_t i) {
+  timer_heap::entry e = h[i];
   std::size_t n = h.size();
   for (;;) {
     std::size_t c = 4 * i + 1;
     if (c >= n) break;
     std::size_t best = c;
     for (std::size_t k = c + 1; k < c + 4 && k < n; ++k)
-      if (h[k]->when < h[best]->when) best = k;
-    if (h[best]->when >= t->when) break;
+      if (h[k].when < h[best].when) best = k;
+    if (h[best].when >= e.when) break;
     place(h, i, h[best]);
     i = best;
   }
-  place(h, i, t);
+  place(h, i, e);
 }
 
-void remove_at(std::vector<timer*>& h, std::size_t i) {
-  timer* last = h.back();
+void remove_at(heap_vec& h, std::size_t i) {
+  timer_heap::entry last = h.back();
   h.pop_back();
   if (i < h.size()) {
     place(h, i, last);
     sift_down(h, i);
-    sift_up(h, static_cast<std::size_t>(last->index));
+    sift_up(h, static_cast<std::size_t>(last.t->index));
   }
+}
+
+// Keeps a heap that was large and is now mostly cancelled from holding on to
+// its peak: the million-timer case.
+void maybe_shrink(heap_vec& h) {
+  if (h.capacity() > 1024 && h.size() < h.capacity() / 4) h.shrink_to_fit();
 }
 
 }  // namespace
 
-// Keeps a heap that was large and is now mostly cancelled from holding on to
-// its peak: the million-timer case.
-void maybe_shrink(std::vector<timer*>& h) {
-  if (h.capacity() > 1024 && h.size() < h.capacity() / 4) h.shrink_to_fit();
-}
-
 bool timer_heap::add(timer* t) {
   std::lock_guard lk(lock);
   t->heap.store(this, std::memory_order_relaxed);
-  items.push_back(t);
+  items.push_back({t->when, t});
   sift_up(items, items.size() - 1);
-  bool earliest = items[0] == t;
-  when0.store(items[0]->when, std::memory_order_release);
+  bool earliest = items[0].t == t;
+  when0.store(items[0].when, std::memory_order_release);
   return earliest;
 }
 
@@ -100,11 +102,11 @@ int timer_heap::run_due(std::int64_t now) {
     timer* t;
     {
       std::lock_guard lk(lock);
-      if (items.empty() || items[0]->when > now) {
-        when0.store(items.empty() ? INT64_MAX : items[0]->when, std::memory_order_release);
+      if (items.empty() || items[0].when > now) {
+        when0.store(items.empty() ? INT64_MAX : items[0].when, std::memory_order_release);
         return fired;
       }
-      t = items[0];
+      t = items[0].t;
       remove_at(items, 0);
       t->index = -1;
       t->firing.store(1, std::memory_order_relaxed);
@@ -119,7 +121,8 @@ int timer_heap::run_due(std::int64_t now) {
 timer_heap::~timer_heap() {
   // Armed sleepers' timers live on their (abandoned) stacks, which are
   // released after the Ps: reading them here is safe.
-  for (timer* t : items) {
+  for (entry e : items) {
+    timer* t = e.t;
     if (t->drop == nullptr) continue;
     t->index = -1;
     t->heap.store(nullptr, std::memory_order_relaxed);
@@ -168,7 +171,7 @@ bool timer_stop(timer* t) {
     remove_at(h->items, static_cast<std::size_t>(t->index));
     t->index = -1;
     t->heap.store(nullptr, std::memory_order_relaxed);
-    h->when0.store(h->items.empty() ? INT64_MAX : h->items[0]->when, std::memory_order_release);
+    h->when0.store(h->items.empty() ? INT64_MAX : h->items[0].when, std::memory_order_release);
     maybe_shrink(h->items);
     return true;
   }

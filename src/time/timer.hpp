@@ -39,7 +39,13 @@ struct timer_heap {
   ~timer_heap();
 
   spinlock lock;
-  std::vector<timer*> items;  // 4-ary min-heap on when; GUARDED_BY(lock)
+  // A heap slot keeps a copy of its timer's deadline: sifting compares
+  // without touching the timers (on goroutine stacks, all over memory).
+  struct entry {
+    std::int64_t when;
+    timer* t;
+  };
+  std::vector<entry> items;  // 4-ary min-heap on when; GUARDED_BY(lock)
   // The earliest `when`, INT64_MAX when empty: read without the lock by the
   // scheduler to decide whether to look at all.
   std::atomic<std::int64_t> when0{INT64_MAX};
@@ -64,5 +70,9 @@ bool timer_stop(timer* t);
 // timer_fire_done. Call only while holding nothing the fire function takes.
 void timer_wait_fire(timer* t);
 inline void timer_fire_done(timer* t) { t->firing.store(0, std::memory_order_release); }
+
+// Parks the calling goroutine (or sleeps the plain thread) until `when`
+// (os::nanotime()); sleep.cpp.
+void sleep_until_ns(std::int64_t when);
 
 }  // namespace weft::detail

@@ -3,6 +3,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <stop_token>
+#include <thread>
 
 #include "weft_test_util.hpp"
 #include <weft/weft.hpp>
@@ -89,6 +91,45 @@ TEST(Sleep, OutsideTheRuntimeSleepsTheThread) {
   auto t0 = clk::now();
   weft::this_goroutine::sleep_for(5ms);
   EXPECT_GE(clk::now() - t0, 5ms);
+}
+
+// A stop token cuts a sleep short; without a stop the whole time passes.
+TEST(Sleep, StopTokenCutsTheSleepShort) {
+  for (int procs : weft_test::all_procs()) {
+    weft::run([&] {
+      std::stop_source src;
+      weft::chan<bool> result(1);
+      auto t0 = clk::now();
+      weft::go([&, result]() mutable { result.send(weft::this_goroutine::sleep_for(10s, src.get_token())); });
+      weft::this_goroutine::sleep_for(5ms);
+      src.request_stop();
+      EXPECT_EQ(result.recv(), false);
+      EXPECT_LT(clk::now() - t0, 5s) << "procs=" << procs;
+
+      EXPECT_FALSE(weft::this_goroutine::sleep_for(1s, src.get_token()));  // already requested: at once
+      std::stop_source other;
+      auto t1 = clk::now();
+      EXPECT_TRUE(weft::this_goroutine::sleep_for(3ms, other.get_token()));
+      EXPECT_GE(clk::now() - t1, 3ms);
+      EXPECT_TRUE(weft::this_goroutine::sleep_until(clk::now() + 1ms, std::stop_token{}));
+    }, weft::options{.procs = procs});
+  }
+}
+
+TEST(Sleep, StopTokenWorksOnAPlainThread) {
+  std::stop_source src;
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(5ms);
+    src.request_stop();
+  });
+  auto t0 = clk::now();
+  EXPECT_FALSE(weft::this_goroutine::sleep_for(10s, src.get_token()));
+  EXPECT_LT(clk::now() - t0, 5s);
+  stopper.join();
+  std::stop_source other;
+  auto t1 = clk::now();
+  EXPECT_TRUE(weft::this_goroutine::sleep_for(2ms, other.get_token()));
+  EXPECT_GE(clk::now() - t1, 2ms);
 }
 
 }  // namespace
