@@ -8,7 +8,9 @@ namespace weft {
 
 // Meets Lockable, so std::lock_guard, std::unique_lock and std::scoped_lock
 // work. A goroutine that finds it locked spins briefly, then parks; unlock
-// hands the lock to waiters in FIFO order once they wake. Not recursive.
+// wakes waiters in FIFO order. Like Go's sync.Mutex it is fair in the end: a
+// waiter kept waiting for more than 1 ms turns on starvation mode, in which
+// unlock hands the mutex straight to the longest waiter. Not recursive.
 // Outside weft::run it works between plain threads too (they sleep instead).
 class mutex {
  public:
@@ -18,6 +20,7 @@ class mutex {
   ~mutex() = default;
 
   void lock();
+  // Takes the mutex if it is free; never waits.
   bool try_lock() noexcept;
   // Unlocking a mutex that is not locked is misuse ("unlock of unlocked mutex").
   void unlock();
@@ -25,7 +28,7 @@ class mutex {
  private:
   void lock_slow();
   void unlock_slow();
-  // bit 0: locked; bit 1: a waiter was woken and is on its way; bits 2..: waiters.
+  // bit 0: locked; bit 1: waiters are queued; bit 2: starvation mode.
   std::atomic<std::uint32_t> state_{0};
   std::atomic<std::uint32_t> qlock_{0};  // guards the queue below
   void* head_ = nullptr;

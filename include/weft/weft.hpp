@@ -2,13 +2,17 @@
 #pragma once
 
 #include <weft/chan.hpp>
+#include <weft/condition_variable.hpp>
 #include <weft/dump.hpp>
 #include <weft/errors.hpp>
 #include <weft/go.hpp>
 #include <weft/goroutine_local.hpp>
 #include <weft/mutex.hpp>
+#include <weft/once.hpp>
 #include <weft/run.hpp>
 #include <weft/scope.hpp>
 #include <weft/select.hpp>
+#include <weft/semaphore.hpp>
+#include <weft/shared_mutex.hpp>
 #include <weft/timer.hpp>
 #include <weft/wait_group.hpp>

@@ -1,10 +1,13 @@
 // tests/sync/mutex_test.cpp: weft::mutex. Mutual exclusion under contention,
 // the standard lock wrappers, try_lock, misuse, a goroutine blocked on a
-// mutex leaving its thread to others, and plain threads outside weft::run.
+// mutex leaving its thread to others, plain threads outside weft::run, and
+// starvation mode (a goroutine that relocks in a loop cannot keep another
+// out).
 #include <weft/weft.hpp>
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <mutex>
@@ -323,6 +326,136 @@ TEST(Mutex, PlainThreadHoldsLongThenReleases) {
   waiter.join();
   EXPECT_EQ(holder_released, 1);
   EXPECT_EQ(waiter_got, 2);
+}
+
+// Go's TestMutexFairness: a hog locks, holds the mutex for 100 us, unlocks
+// and at once locks again, in a loop; another goroutine wants the mutex 10
+// times. Without starvation mode the hog, already running, wins every race
+// against the waiter it woke. With it, a waiter passed over for 1 ms gets
+// the mutex handed to it. `yield_after_unlock` is the hog's variant that
+// yields between unlock and lock (the brief's wording of Go's test; Go's
+// hog only polls a channel there). A watchdog stops the hog if the other
+// goroutine makes no progress for 1 s, so a failure ends instead of hanging.
+struct fairness_result {
+  int acquired = 0;
+  bool stalled = false;
+  std::chrono::nanoseconds max_wait{0};
+  std::chrono::nanoseconds total_wait{0};
+};
+
+fairness_result mutex_fairness(int procs, bool yield_after_unlock) {
+  constexpr int kWants = 10;
+  fairness_result res;
+  weft::run(
+      [&] {
+        weft::mutex mu;
+        std::atomic<bool> stop{false};
+        std::atomic<int> progress{0};
+        weft::wait_group wg;
+        wg.add(2);
+        weft::go([&] {
+          while (!stop.load()) {
+            mu.lock();
+            weft::this_goroutine::sleep_for(100us);
+            mu.unlock();
+            if (yield_after_unlock) weft::this_goroutine::yield();
+          }
+          wg.done();
+        });
+        weft::go([&] {
+          for (int i = 0; i < kWants; ++i) {
+            weft::this_goroutine::sleep_for(100us);
+            auto t0 = std::chrono::steady_clock::now();
+            mu.lock();
+            auto waited = std::chrono::steady_clock::now() - t0;
+            mu.unlock();
+            res.total_wait += waited;
+            res.max_wait = std::max<std::chrono::nanoseconds>(res.max_wait, waited);
+            progress.store(i + 1);
+          }
+          stop.store(true);
+          wg.done();
+        });
+        int last = -1;
+        auto last_change = std::chrono::steady_clock::now();
+        while (!stop.load()) {
+          weft::this_goroutine::sleep_for(10ms);
+          int p = progress.load();
+          auto now = std::chrono::steady_clock::now();
+          if (p != last) {
+            last = p;
+            last_change = now;
+          } else if (now - last_change > 1s) {
+            res.stalled = true;
+            stop.store(true);  // the hog stops, the waiter gets the mutex
+          }
+        }
+        wg.wait();
+        res.acquired = progress.load();
+      },
+      procs_opt(procs));
+  return res;
+}
+
+TEST_P(MutexProcs, StarvationModeLetsAWaiterIn) {
+  for (bool yield_after_unlock : {false, true}) {
+    SCOPED_TRACE(yield_after_unlock ? "hog yields after unlock" : "hog relocks at once");
+    fairness_result r = mutex_fairness(GetParam(), yield_after_unlock);
+    EXPECT_FALSE(r.stalled) << "the waiter made no progress for 1 s";
+    EXPECT_EQ(r.acquired, 10);
+    // Starvation mode begins after 1 ms; allow for the 100 us holds, timer
+    // slack and a shared 2-core machine (sanitizers: 5x).
+    auto bound = weft_test::sanitized ? 50ms : 10ms;
+    EXPECT_LT(r.total_wait / 10, bound) << "average wait " << r.total_wait.count() / 10 << " ns";
+    EXPECT_LT(r.max_wait, 1s) << "max wait " << r.max_wait.count() << " ns";
+  }
+}
+
+TEST(Mutex, StarvationModeHandsOffInFifoOrder) {
+  // procs=1, so the order is deterministic. Main holds the mutex; W1, W2, W3
+  // queue behind it in that order. Once W1 has waited more than 1 ms and
+  // lost a race, unlock hands the mutex to the queue's head: main cannot
+  // take it back with try_lock right after unlocking (as it could in normal
+  // mode, W1 not having run yet), and main's own lock queues behind W3.
+  std::vector<std::string> order;
+  std::mutex order_mu;  // one P, but TSan should see it too
+  auto note = [&](const std::string& s) {
+    std::lock_guard lk(order_mu);
+    order.push_back(s);
+  };
+  bool barged = true;
+  weft::run(
+      [&] {
+        weft::mutex mu;
+        weft::wait_group wg;
+        mu.lock();
+        for (const char* name : {"W1", "W2", "W3"}) {
+          wg.add(1);
+          weft::go(named(name), [&, name] {
+            mu.lock();
+            note(name);
+            mu.unlock();
+            wg.done();
+          });
+          EXPECT_TRUE(wait_parked(name, 1));
+        }
+        weft::this_goroutine::sleep_for(2ms);  // W1 has waited more than 1 ms
+        mu.unlock();  // normal mode: W1 is woken to compete for it...
+        mu.lock();    // ...and loses to us: it has not run yet
+        weft::this_goroutine::sleep_for(1ms);  // W1 finds it held: starvation mode, back to the front
+        EXPECT_TRUE(wait_parked("W1", 1));
+        mu.unlock();  // hands it to W1
+        barged = mu.try_lock();
+        if (barged) mu.unlock();
+        mu.lock();  // behind W2 and W3
+        note("main");
+        mu.unlock();
+        wg.wait();
+      },
+      procs_opt(1));
+  EXPECT_FALSE(barged) << "try_lock took a mutex handed to a starving waiter";
+  std::vector<std::string> want{"W1", "W2", "W3", "main"};
+  EXPECT_EQ(order, want);
 }
 
 INSTANTIATE_TEST_SUITE_P(Procs, MutexProcs, ::testing::Values(1, 2, 4, 8), procs_name);
