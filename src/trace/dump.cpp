@@ -59,12 +59,16 @@ void dump_one(g* gp, void* arg) {
   if (st == g_free || st == g_dead || gp->is_g0) return;
   void* pcs[max_frames] = {};
   int n = 0;
+  std::string state;
   if (gp == c->self) {
     n = std::min(c->self_n, max_frames);
     std::copy(c->self_pcs, c->self_pcs + n, pcs);
   } else if (st == g_waiting) {
     std::uint32_t expected = g_waiting;
     if (gp->status.compare_exchange_strong(expected, g_waiting | scan_bit, std::memory_order_acquire)) {
+      // The wait reason too is read while the scan bit holds the G parked:
+      // once it is cleared the G may run and park again, rewriting it.
+      state = state_of(gp, g_waiting);
       if (gp->ctx) n = trace::capture_fcontext(gp->ctx, pcs, max_frames);
       gp->status.fetch_and(~scan_bit, std::memory_order_release);
       st = g_waiting;
@@ -72,7 +76,9 @@ void dump_one(g* gp, void* arg) {
       st = expected;
     }
   }
-  describe_goroutine(*c->out, gp, pcs, n);
+  if (state.empty() && (st & ~scan_bit) != g_waiting) state = state_of(gp, st);
+  if (state.empty()) state = "waiting";  // it parked again meanwhile; its reason is its own business now
+  describe_goroutine(*c->out, gp, pcs, n, &state);
   if (n == 0 && gp != c->self) {
     *c->out << (st == g_running ? "\tgoroutine running on another thread; stack unavailable\n"
                                 : "\tstack not captured in this state\n");
@@ -98,11 +104,11 @@ void trim_runtime_frames(void* const* pcs, int n, int* first, int* last) {
   if (*first > *last) *first = *last;
 }
 
-void describe_goroutine(std::ostream& out, g* gp, void* const* pcs, int n) {
+void describe_goroutine(std::ostream& out, g* gp, void* const* pcs, int n, const std::string* state) {
   std::uint32_t st = gp->status.load(std::memory_order_relaxed);
   out << "goroutine " << gp->id;
   if (gp->name()) out << " \"" << *gp->name() << "\"";
-  out << " [" << state_of(gp, st) << "]:\n";
+  out << " [" << (state ? *state : state_of(gp, st)) << "]:\n";
   int first = 0, last = n;
   trim_runtime_frames(pcs, n, &first, &last);
   trace::print_trace(out, pcs + first, last - first);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <iosfwd>
+#include <string>
 
 #include "runtime/runtime.hpp"
 
@@ -14,7 +15,9 @@ namespace weft::detail {
 void trim_runtime_frames(void* const* pcs, int n, int* first, int* last);
 
 // Writes one goroutine: header, the given trace, its creation site.
-void describe_goroutine(std::ostream& out, g* gp, void* const* pcs, int n);
+// state: what to print as the state (a waiting G's reason must be read while
+// it is held parked); null: read it from gp now (the caller's own G).
+void describe_goroutine(std::ostream& out, g* gp, void* const* pcs, int n, const std::string* state = nullptr);
 // Writes every goroutine. `self` (may be null) is the caller's own
 // goroutine, whose trace the caller captured (self_pcs, self_n).
 void dump_all_goroutines(std::ostream& out, g* self, void* const* self_pcs, int self_n);
