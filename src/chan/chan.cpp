@@ -137,7 +137,10 @@ void chan_send(chan_core* c, void* elem) {
   spin_lock(c->lock);
   waiter* w = nullptr;
   switch (send_locked(c, elem, &w)) {
-    case chan_step::done: unlock_and_wake(c, w); return;
+    case chan_step::done:
+      unlock_and_wake(c, w);
+      preempt_check();  // a send that did not block is a yield point
+      return;
     case chan_step::closed: spin_unlock(c->lock); throw closed_channel_error();
     case chan_step::would_block: break;
   }
@@ -167,7 +170,10 @@ bool chan_recv(chan_core* c, void* out) {
   spin_lock(c->lock);
   waiter* w = nullptr;
   switch (recv_locked(c, out, &w)) {
-    case chan_step::done: unlock_and_wake(c, w); return true;
+    case chan_step::done:
+      unlock_and_wake(c, w);
+      preempt_check();  // so is a receive
+      return true;
     case chan_step::closed: spin_unlock(c->lock); return false;
     case chan_step::would_block: break;
   }

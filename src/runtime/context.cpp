@@ -20,6 +20,7 @@
 // told (sanitizers.hpp); an unguarded stack's canary is checked.
 #include <boost/context/detail/fcontext.hpp>
 #include <cxxabi.h>
+#include <mutex>
 
 #include <string>
 
@@ -128,6 +129,15 @@ void finish_switch(void* from_ctx) {
       prev->status.store(g_runnable, std::memory_order_release);
       runq_put(mp->pp, prev, false);
       break;
+    case after_switch::requeue: {
+      prev->status.store(g_runnable, std::memory_order_release);
+      {
+        std::lock_guard lk(sched.lock);
+        globrunq_put(prev);
+      }
+      wakep();
+      break;
+    }
     case after_switch::exit:
       san::fiber_destroy(prev->san);
       prev->san = nullptr;

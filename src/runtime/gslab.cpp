@@ -19,6 +19,23 @@
 namespace weft::detail {
 
 namespace {
+// Guards every g::extra pointer's creation and deletion (and dumps' reads of
+// a name): rare events, so one lock for all Gs.
+spinlock extra_lock;
+}  // namespace
+
+g_extra& g::extras() {
+  std::lock_guard lk(extra_lock);
+  if (!extra) extra = new g_extra;
+  return *extra;
+}
+
+std::string g_name(g* gp) {
+  std::lock_guard lk(extra_lock);
+  return gp->extra ? gp->extra->name : std::string();
+}
+
+namespace {
 
 constexpr std::size_t chunk_bytes = 2u << 20;
 constexpr std::size_t gs_per_chunk = chunk_bytes / sizeof(g);
@@ -63,8 +80,11 @@ void reset(g* gp) {
   gp->closure = nullptr;
   gp->wait_reason = nullptr;
   gp->creation_pc = nullptr;
-  delete gp->extra;
-  gp->extra = nullptr;
+  if (gp->extra) {
+    std::lock_guard lk(extra_lock);
+    delete gp->extra;
+    gp->extra = nullptr;
+  }
   gp->status.store(g_free, std::memory_order_relaxed);
 }
 

@@ -56,10 +56,6 @@ namespace weft::detail {
 
 sched_t sched;
 
-namespace {
-
-constexpr std::int64_t spin_before_idle_ns = 50'000;
-
 void acquirep(m* mp, p* pp) {
   mp->pp = pp;
   pp->owner.store(mp, std::memory_order_relaxed);
@@ -88,6 +84,11 @@ p* pidle_get() {
   }
   return pp;
 }
+
+namespace {
+
+constexpr std::int64_t spin_before_idle_ns = 50'000;
+constexpr std::int64_t idle_m_exit_ns = 2'000'000'000;
 
 // REQUIRES: sched.lock held.
 m* midle_get() {
@@ -178,7 +179,30 @@ void check_dead() {
   // plain thread) and its wakep is on the way. Not a deadlock.
   if (sched.has_global_work()) return;
   if (earliest_timer() != INT64_MAX) return;  // the caller will wait for it
+  // sysmon may have just taken a due timer off its heap and be readying its G
+  // (it holds no P and is not an M): read after the timers, see sysmon.cpp.
+  if (sched.sysmon_acting.load()) return;
   fatal("all goroutines are asleep - deadlock!");
+}
+
+// An M idle for idle_m_exit_ns leaves (its thread ends) if more than procs
+// Ms are idle: a storm of blocking calls does not leave its threads behind.
+// REQUIRES: mp sleeps on the idle list or was just taken off it (then it
+// stays: the taker wakes it).
+bool leave_idle_pool(m* mp) {
+  if (!mp->thread.joinable()) return false;  // M0: the thread that called weft::run
+  std::lock_guard lk(sched.lock);
+  if (sched.nmidle <= sched.procs || sched.stopping.load()) return false;
+  m** link = &sched.midle;
+  while (*link && *link != mp) link = &(*link)->schedlink;
+  if (*link == nullptr) return false;  // taken by startm: its wake-up is on the way
+  *link = mp->schedlink;
+  --sched.nmidle;
+  --sched.mcount;
+  std::erase(sched.allm, mp);
+  mp->thread.detach();
+  mp->exiting = true;
+  return true;
 }
 
 // The M has no P: sleep until handed one, or until the earliest timer.
@@ -202,7 +226,9 @@ void m_idle(m* mp) {
   trace_ev(mp, ev::m_park, 0);
   stacks_scavenge(os::nanotime());  // idle time is when memory goes back
   if (deadline == INT64_MAX) {
-    mp->park.sleep_until(INT64_MAX);
+    while (!mp->park.sleep_until(os::nanotime() + idle_m_exit_ns)) {
+      if (leave_idle_pool(mp)) return;
+    }
     trace_ev(mp, ev::m_wake, 0);
     p* pp = mp->nextp;
     mp->nextp = nullptr;
@@ -284,6 +310,7 @@ void schedule_loop(m* mp) {
     if (sched.stopping.load(std::memory_order_acquire)) return;
     if (mp->pp == nullptr) {
       m_idle(mp);
+      if (mp->exiting) return;
       continue;
     }
     g* gp = find_runnable(mp);
@@ -301,6 +328,7 @@ void mstart(m* mp) {
   acquirep(mp, pp);
   schedule_loop(mp);
   m_exit_thread(mp);
+  if (mp->exiting) delete mp;  // left the idle pool: nobody else knows it any more
 }
 
 }  // namespace
@@ -316,6 +344,7 @@ g* find_runnable_fast(p* pp, bool run_timers) {
   if (run_timers) run_due_timers(pp);
   std::uint32_t tick = pp->schedtick.load(std::memory_order_relaxed) + 1;
   pp->schedtick.store(tick, std::memory_order_relaxed);
+  pp->preempt.store(false, std::memory_order_relaxed);
   if (tick % 61 == 0 && sched.has_global_work()) {
     std::lock_guard lk(sched.lock);
     // Every other time, unstarted Gs first: neither queue starves.
@@ -418,6 +447,22 @@ void run_m0(m* m0) {
 }
 
 void start_m(p* pp) { startm(pp, false); }
+
+void handoffp(p* pp) {
+  bool work = !runq_empty(pp) || sched.has_global_work() ||
+              pp->timers.when0.load(std::memory_order_acquire) != INT64_MAX;
+  if (work) {
+    startm(pp, false);
+    return;
+  }
+  std::lock_guard lk(sched.lock);
+  pidle_put(pp);
+}
+
+void preempt_check() noexcept {
+  m* mp = this_m();
+  if (mp && mp->curg && mp->pp && mp->pp->preempt.load(std::memory_order_relaxed)) yield_now();
+}
 
 void wake_all_for_stop() {
   std::lock_guard lk(sched.lock);

@@ -115,8 +115,10 @@ int run_main(std::function<int()> main, const options& opts) {
   sched.live_goroutines.store(1);
   runq_put(p0, main_g, false);
   sched.running.store(true);
+  sysmon_start();
 
   run_m0(m0);  // returns once main has returned
+  sysmon_stop();  // before the joins: it may still hand a P to a new M
 
   // Other Ms finish the G they run (if it never blocks, this waits for it).
   for (m* mp : sched.allm) {

@@ -85,16 +85,17 @@ struct g {
   goroutine_id parent_id = 0;
   g_extra* extra = nullptr;  // only for named goroutines and goroutine_local users
 
+  // REQUIRES: gp is this thread's own G, or one not yet started: others
+  // (dumps) use g_name, which cannot race with the G exiting.
   const std::string* name() const noexcept { return extra && !extra->name.empty() ? &extra->name : nullptr; }
-  g_extra& extras() {
-    if (!extra) extra = new g_extra;
-    return *extra;
-  }
+  g_extra& extras();
 };
 
 // What the context that runs next must do for the one that switched away
 // (see finish_switch in context.cpp).
-enum class after_switch : std::uint8_t { none, park, yield, exit };
+// requeue: back to the global run queue (an M that lost its P in a blocking
+// call and found no other).
+enum class after_switch : std::uint8_t { none, park, yield, exit, requeue };
 
 // A machine: an OS thread. g0 is its scheduler context on the thread's own stack.
 struct m {
@@ -104,6 +105,7 @@ struct m {
   p* pp = nullptr;
   p* nextp = nullptr;  // handed over by startm before the wake-up
   bool spinning = false;
+  bool exiting = false;  // left the idle pool; its thread ends (proc.cpp)
   eh_globals* eh = nullptr;  // this thread's C++ exception globals (fixed per thread)
   note park;  // idle sleep (note.hpp)
   m* schedlink = nullptr;
@@ -134,6 +136,21 @@ struct p {
   alignas(64) std::atomic<std::uint32_t> runq_tail{0};
   std::atomic<g*> runq[runq_size] = {};
   std::atomic<g*> runnext{nullptr};
+
+  // weft::blocking (blocking.cpp): the M whose G is in a blocking call
+  // while it still holds this P, else null. sysmon takes the P away by a CAS
+  // to null and hands it to another M; the returning M keeps the P only if
+  // its own CAS (itself -> null) wins.
+  std::atomic<m*> in_blocking{nullptr};
+  std::atomic<std::uint32_t> blocking_tick{0};  // blocking calls entered; the owner writes
+  // Set by sysmon when one G has run for more than 10 ms without a pick;
+  // cleared at the next pick. Honoured at weft's yield points.
+  std::atomic<bool> preempt{false};
+  // sysmon's bookkeeping (sysmon thread only): what it saw last, and since when.
+  std::uint32_t sysmon_schedtick = 0;
+  std::uint32_t sysmon_blocking_tick = 0;
+  std::int64_t sysmon_run_since = 0;
+  std::int64_t sysmon_blocking_since = 0;
 
   timer_heap timers;
   stack_cache stacks;
@@ -176,6 +193,8 @@ struct sched_t {
   // readied a G during this run: it may ready one later, so deadlock
   // detection is off.
   std::atomic<bool> plain_threads_seen{false};
+  // sysmon is firing timers or handing off a P (sysmon.cpp, check_dead).
+  std::atomic<bool> sysmon_acting{false};
   std::atomic<bool> running{false};
   std::atomic<bool> stopping{false};
   int exit_code = 0;
@@ -184,6 +203,10 @@ struct sched_t {
 };
 
 extern sched_t sched;
+
+// A copy of gp's name ("" if none), safe against gp exiting meanwhile
+// (gslab.cpp: `extra` is created and freed under a lock dumps take too).
+std::string g_name(g* gp);
 
 // Per-thread state is reached only through these non-inlined accessors: a
 // goroutine may resume on another thread, and a compiler may keep a TLS
@@ -203,6 +226,18 @@ g* find_runnable_fast(p* pp, bool run_timers = true);  // never blocks; safe on 
 bool run_due_timers(p* pp);  // fires pp's due timers; true if any fired
 void run_m0(m* m0);            // the calling thread becomes M0 until stop
 void start_m(p* pp);           // starts an M (new or idle) to run pp
+void acquirep(m* mp, p* pp);
+p* releasep(m* mp);
+void pidle_put(p* pp);  // REQUIRES: sched.lock held
+p* pidle_get();         // REQUIRES: sched.lock held
+// Gives away a P whose M lost it (sysmon, from a blocking call): to a new or
+// idle M if it has work or timers, else to the idle list.
+void handoffp(p* pp);
+// sysmon (sysmon.cpp): started by run_main, stopped before the Ms are joined.
+void sysmon_start();
+void sysmon_stop();
+// A yield point: yields if sysmon flagged the running G as a long runner.
+void preempt_check() noexcept;
 void wake_all_for_stop();
 
 // context.cpp: switching.

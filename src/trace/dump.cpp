@@ -107,7 +107,7 @@ void trim_runtime_frames(void* const* pcs, int n, int* first, int* last) {
 void describe_goroutine(std::ostream& out, g* gp, void* const* pcs, int n, const std::string* state) {
   std::uint32_t st = gp->status.load(std::memory_order_relaxed);
   out << "goroutine " << gp->id;
-  if (gp->name()) out << " \"" << *gp->name() << "\"";
+  if (std::string name = g_name(gp); !name.empty()) out << " \"" << name << "\"";
   out << " [" << (state ? *state : state_of(gp, st)) << "]:\n";
   int first = 0, last = n;
   trim_runtime_frames(pcs, n, &first, &last);

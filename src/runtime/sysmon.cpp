@@ -1,0 +1,144 @@
+// src/runtime/sysmon.cpp: sysmon, the runtime's watchdog thread.
+//
+// One thread without a P, started by weft::run, that looks at every P now
+// and then and fixes what nobody else would notice:
+//   - a P held by a G in a blocking call (weft::blocking) for a whole look
+//     (>= 20 us): takes it away and hands it off (blocking.cpp has the
+//     protocol), so the P's other Gs run on another M;
+//   - a P whose queue has work while Ps are idle and no M spins (its M is
+//     busy with one long G): wakes an M to steal it;
+//   - a timer overdue by more than 1 ms (every M busy): fires it here;
+//   - a P that has run one G for more than 10 ms: flags it (p.preempt), and
+//     the G yields at its next yield point (channel operations, select).
+//     weft cannot preempt a loop that never reaches one: see
+//     docs/runtime.md, Preemption.
+// It sleeps 20 us between looks while it finds things to do, and backs off
+// (doubling after 1 ms of nothing, up to 10 ms) when it does not, so an idle
+// or purely computing program pays almost nothing for it.
+//
+// sysmon has an m of its own (no P, not in sched.allm): a G it readies (a
+// timer) goes to the global run queue, as from any M without a P.
+#include <atomic>
+#include <mutex>
+#include <thread>
+
+#include "platform/futex.hpp"
+#include "runtime/runq.hpp"
+#include "runtime/runtime.hpp"
+
+namespace weft::detail {
+
+namespace {
+
+constexpr std::int64_t min_delay_ns = 20'000;
+constexpr std::int64_t max_delay_ns = 10'000'000;
+constexpr int idle_looks_before_backoff = 50;  // 1 ms at the shortest delay
+constexpr std::int64_t blocking_retake_ns = 20'000;
+constexpr std::int64_t long_run_ns = 10'000'000;
+constexpr std::int64_t overdue_timer_ns = 1'000'000;
+
+std::thread sysmon_thread;
+std::atomic<std::uint32_t> sysmon_stopping{0};
+m sysmon_m;
+
+// Takes the Ps of blocking calls seen on two looks at least 20 us apart.
+int retake_blocking(std::int64_t now) {
+  int taken = 0;
+  for (p* pp : sched.allp) {
+    m* in_call = pp->in_blocking.load(std::memory_order_acquire);
+    if (in_call == nullptr) continue;
+    std::uint32_t tick = pp->blocking_tick.load(std::memory_order_relaxed);
+    if (tick != pp->sysmon_blocking_tick) {  // a call not seen before
+      pp->sysmon_blocking_tick = tick;
+      pp->sysmon_blocking_since = now;
+      continue;
+    }
+    if (now - pp->sysmon_blocking_since < blocking_retake_ns) continue;
+    if (!pp->in_blocking.compare_exchange_strong(in_call, nullptr, std::memory_order_acq_rel)) continue;
+    pp->owner.store(nullptr, std::memory_order_relaxed);
+    handoffp(pp);
+    ++taken;
+  }
+  return taken;
+}
+
+// Work queued on a P whose M is busy, while another P idles with nobody
+// looking: wake an M to steal it.
+bool wake_for_stranded_work() {
+  if (sched.npidle.load(std::memory_order_acquire) == 0) return false;
+  if (sched.nmspinning.load(std::memory_order_acquire) > 0) return false;
+  bool stranded = sched.has_global_work();
+  for (p* pp : sched.allp) stranded = stranded || (pp->owner.load(std::memory_order_relaxed) && !runq_empty(pp));
+  if (stranded) wakep();
+  return stranded;
+}
+
+bool fire_overdue_timers(std::int64_t now) {
+  bool fired = false;
+  for (p* pp : sched.allp) {
+    if (pp->timers.when0.load(std::memory_order_acquire) < now - overdue_timer_ns) {
+      fired = pp->timers.run_due(now) > 0 || fired;
+    }
+  }
+  return fired;
+}
+
+void flag_long_runners(std::int64_t now) {
+  for (p* pp : sched.allp) {
+    if (pp->owner.load(std::memory_order_relaxed) == nullptr ||
+        pp->in_blocking.load(std::memory_order_relaxed) != nullptr) {
+      pp->sysmon_run_since = 0;
+      continue;
+    }
+    std::uint32_t tick = pp->schedtick.load(std::memory_order_relaxed);
+    if (tick != pp->sysmon_schedtick || pp->sysmon_run_since == 0) {
+      pp->sysmon_schedtick = tick;
+      pp->sysmon_run_since = now;
+      continue;
+    }
+    if (now - pp->sysmon_run_since > long_run_ns) pp->preempt.store(true, std::memory_order_relaxed);
+  }
+}
+
+void sysmon_loop() {
+  set_this_m(&sysmon_m);
+  std::int64_t delay = min_delay_ns;
+  int idle_looks = 0;
+  while (sysmon_stopping.load(std::memory_order_acquire) == 0) {
+    os::futex_wait(&sysmon_stopping, 0, delay);
+    if (sysmon_stopping.load(std::memory_order_acquire) != 0) break;
+    std::int64_t now = os::nanotime();
+    // Between taking a timer off its heap and queueing its G, that G is
+    // visible nowhere: the deadlock check must not conclude anything then.
+    sched.sysmon_acting.store(true);
+    bool acted = retake_blocking(now) > 0;
+    acted = wake_for_stranded_work() || acted;
+    acted = fire_overdue_timers(now) || acted;
+    sched.sysmon_acting.store(false);
+    flag_long_runners(now);
+    if (acted) {
+      delay = min_delay_ns;
+      idle_looks = 0;
+    } else if (++idle_looks > idle_looks_before_backoff) {
+      delay = std::min(delay * 2, max_delay_ns);
+    }
+  }
+  set_this_m(nullptr);
+}
+
+}  // namespace
+
+void sysmon_start() {
+  sysmon_m.id = -1;
+  sysmon_m.rand_state = 0x5851f42d4c957f2dull;
+  sysmon_stopping.store(0, std::memory_order_release);
+  sysmon_thread = std::thread(sysmon_loop);
+}
+
+void sysmon_stop() {
+  sysmon_stopping.store(1, std::memory_order_release);
+  os::futex_wake(&sysmon_stopping, 1);
+  if (sysmon_thread.joinable()) sysmon_thread.join();
+}
+
+}  // namespace weft::detail
