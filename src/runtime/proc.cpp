@@ -49,6 +49,7 @@
 
 #include "platform/futex.hpp"
 #include "runtime/gslab.hpp"
+#include "net/netpoll.hpp"
 #include "runtime/runq.hpp"
 #include "runtime/signals.hpp"
 
@@ -182,6 +183,7 @@ void check_dead() {
   // sysmon may have just taken a due timer off its heap and be readying its G
   // (it holds no P and is not an M): read after the timers, see sysmon.cpp.
   if (sched.sysmon_acting.load()) return;
+  if (netpoll_waiters() > 0) return;  // I/O may still come
   fatal("all goroutines are asleep - deadlock!");
 }
 
@@ -208,13 +210,20 @@ bool leave_idle_pool(m* mp) {
 // The M has no P: sleep until handed one, or until the earliest timer.
 void m_idle(m* mp) {
   std::int64_t deadline = INT64_MAX;
+  bool poll = false;
+  bool waiter = false;
   {
     std::lock_guard lk(sched.lock);
     if (sched.stopping.load()) return;
     mp->park.clear();
-    if (sched.timer_waiter == nullptr) deadline = earliest_timer();
-    if (deadline != INT64_MAX) {
+    if (sched.timer_waiter == nullptr) {
+      deadline = earliest_timer();
+      poll = netpoll_active() && netpoll_waiters() > 0;
+    }
+    waiter = deadline != INT64_MAX || poll;
+    if (waiter) {
       sched.timer_waiter = mp;
+      sched.waiter_polls = poll;
       sched.waiter_deadline.store(deadline, std::memory_order_release);
     } else {
       mp->schedlink = sched.midle;
@@ -225,7 +234,7 @@ void m_idle(m* mp) {
   }
   trace_ev(mp, ev::m_park, 0);
   stacks_scavenge(os::nanotime());  // idle time is when memory goes back
-  if (deadline == INT64_MAX) {
+  if (!waiter) {
     while (!mp->park.sleep_until(os::nanotime() + idle_m_exit_ns)) {
       if (leave_idle_pool(mp)) return;
     }
@@ -235,13 +244,21 @@ void m_idle(m* mp) {
     if (pp) acquirep(mp, pp);
     return;
   }
-  // The timer waiter.
-  mp->park.sleep_until(deadline);
+  // The waiter: for the earliest timer, in the network poller if anyone
+  // waits for I/O (its wake-ups come through netpoll_break then).
+  if (poll) {
+    std::int64_t now = os::nanotime();
+    netpoll(deadline == INT64_MAX ? -1 : std::max<std::int64_t>(deadline - now, 0));
+    sched.last_poll.store(os::nanotime(), std::memory_order_relaxed);
+  } else {
+    mp->park.sleep_until(deadline);
+  }
   trace_ev(mp, ev::m_wake, 0);
   p* pp;
   {
     std::lock_guard lk(sched.lock);
     sched.timer_waiter = nullptr;
+    sched.waiter_polls = false;
     sched.waiter_deadline.store(INT64_MIN, std::memory_order_release);
     pp = pidle_get();
   }
@@ -279,6 +296,11 @@ g* find_runnable(m* mp) {
     } else {
       for (p* q : sched.allp) run_due_timers(q);
       if (g* gp = runq_get(pp)) return gp;
+    }
+    // I/O that became ready, unless the waiter M is already polling.
+    if (netpoll_active() && netpoll_waiters() > 0 && !sched.waiter_polls_now()) {
+      sched.last_poll.store(os::nanotime(), std::memory_order_relaxed);
+      if (netpoll(0) > 0) continue;  // readied onto this P
     }
     {
       std::lock_guard lk(sched.lock);
@@ -467,6 +489,7 @@ void preempt_check() noexcept {
 void wake_all_for_stop() {
   std::lock_guard lk(sched.lock);
   for (m* mp : sched.allm) notewakeup(mp);
+  if (sched.waiter_polls) netpoll_break();
 }
 
 }  // namespace weft::detail

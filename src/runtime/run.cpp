@@ -6,6 +6,7 @@
 #include <string>
 #include <thread>
 
+#include "net/netpoll.hpp"
 #include "platform/futex.hpp"
 #include "runtime/gslab.hpp"
 #include "runtime/runq.hpp"
@@ -115,6 +116,7 @@ int run_main(std::function<int()> main, const options& opts) {
   sched.live_goroutines.store(1);
   runq_put(p0, main_g, false);
   sched.running.store(true);
+  netpoll_init();
   sysmon_start();
 
   run_m0(m0);  // returns once main has returned
@@ -125,6 +127,7 @@ int run_main(std::function<int()> main, const options& opts) {
     if (mp->thread.joinable()) mp->thread.join();
   }
   sched.running.store(false);
+  netpoll_shutdown();
   int code = sched.exit_code;
   main_g = nullptr;
   teardown();

@@ -185,8 +185,15 @@ struct sched_t {
   std::vector<m*> allm;
   int procs = 0;
 
-  // The one idle M that sleeps until the earliest timer (timer.cpp).
+  // The one idle M that sleeps until the earliest timer (timer.cpp), in the
+  // network poller (waiter_polls) when anyone waits for I/O.
   m* timer_waiter = nullptr;
+  bool waiter_polls = false;  // GUARDED_BY(lock)
+  bool waiter_polls_now() {
+    std::lock_guard lk(lock);
+    return waiter_polls;
+  }
+  std::atomic<std::int64_t> last_poll{0};  // os::nanotime() of the last netpoll
   std::atomic<std::int64_t> waiter_deadline{INT64_MAX};
 
   // A plain thread has blocked in, or been woken from, a weft primitive, or

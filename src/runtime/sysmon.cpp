@@ -8,6 +8,7 @@
 //   - a P whose queue has work while Ps are idle and no M spins (its M is
 //     busy with one long G): wakes an M to steal it;
 //   - a timer overdue by more than 1 ms (every M busy): fires it here;
+//   - I/O nobody polled for in 10 ms (every M busy): polls for it;
 //   - a P that has run one G for more than 10 ms: flags it (p.preempt), and
 //     the G yields at its next yield point (channel operations, select).
 //     weft cannot preempt a loop that never reaches one: see
@@ -22,6 +23,7 @@
 #include <mutex>
 #include <thread>
 
+#include "net/netpoll.hpp"
 #include "platform/futex.hpp"
 #include "runtime/runq.hpp"
 #include "runtime/runtime.hpp"
@@ -36,6 +38,7 @@ constexpr int idle_looks_before_backoff = 50;  // 1 ms at the shortest delay
 constexpr std::int64_t blocking_retake_ns = 20'000;
 constexpr std::int64_t long_run_ns = 10'000'000;
 constexpr std::int64_t overdue_timer_ns = 1'000'000;
+constexpr std::int64_t overdue_poll_ns = 10'000'000;
 
 std::thread sysmon_thread;
 std::atomic<std::uint32_t> sysmon_stopping{0};
@@ -83,6 +86,15 @@ bool fire_overdue_timers(std::int64_t now) {
   return fired;
 }
 
+// Every M busy for 10 ms and someone waits for I/O: poll for them.
+bool poll_if_nobody_did(std::int64_t now) {
+  if (!netpoll_active() || netpoll_waiters() == 0) return false;
+  if (now - sched.last_poll.load(std::memory_order_relaxed) < overdue_poll_ns) return false;
+  if (sched.waiter_polls_now()) return false;
+  sched.last_poll.store(now, std::memory_order_relaxed);
+  return netpoll(0) > 0;
+}
+
 void flag_long_runners(std::int64_t now) {
   for (p* pp : sched.allp) {
     if (pp->owner.load(std::memory_order_relaxed) == nullptr ||
@@ -114,6 +126,7 @@ void sysmon_loop() {
     bool acted = retake_blocking(now) > 0;
     acted = wake_for_stranded_work() || acted;
     acted = fire_overdue_timers(now) || acted;
+    acted = poll_if_nobody_did(now) || acted;
     sched.sysmon_acting.store(false);
     flag_long_runners(now);
     if (acted) {

@@ -26,6 +26,7 @@
 
 #include <mutex>
 
+#include "net/netpoll.hpp"
 #include "runtime/runtime.hpp"
 
 namespace weft::detail {
@@ -142,6 +143,7 @@ void wake_waiter_for(std::int64_t when) {
   std::lock_guard lk(sched.lock);
   if (sched.timer_waiter && when < sched.waiter_deadline.load(std::memory_order_relaxed)) {
     sched.timer_waiter->park.wakeup();
+    if (sched.waiter_polls) netpoll_break();
   }
 }
 
