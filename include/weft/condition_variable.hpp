@@ -11,6 +11,7 @@
 #include <type_traits>
 #include <utility>
 
+#include <weft/detail/saturated.hpp>
 #include <weft/mutex.hpp>
 
 namespace weft {
@@ -61,12 +62,12 @@ class condition_variable {
   }
   template <class Rep, class Period>
   std::cv_status wait_for(std::unique_lock<mutex>& lk, const std::chrono::duration<Rep, Period>& d) {
-    return wait_core(lk, deadline_after(saturated_ns(d)), nullptr) == outcome::timeout ? std::cv_status::timeout
+    return wait_core(lk, deadline_after(detail::saturated_ns(d)), nullptr) == outcome::timeout ? std::cv_status::timeout
                                                                                       : std::cv_status::no_timeout;
   }
   template <class Rep, class Period, class Pred>
   bool wait_for(std::unique_lock<mutex>& lk, const std::chrono::duration<Rep, Period>& d, Pred pred) {
-    return wait_until_ns(lk, deadline_after(saturated_ns(d)), nullptr, pred);
+    return wait_until_ns(lk, deadline_after(detail::saturated_ns(d)), nullptr, pred);
   }
 
   // As std::condition_variable_any: wait until pred() holds or stop is
@@ -89,7 +90,7 @@ class condition_variable {
   template <class Rep, class Period, class Pred>
   bool wait_for(std::unique_lock<mutex>& lk, std::stop_token st, const std::chrono::duration<Rep, Period>& d,
                 Pred pred) {
-    return wait_until_ns(lk, deadline_after(saturated_ns(d)), &st, pred);
+    return wait_until_ns(lk, deadline_after(detail::saturated_ns(d)), &st, pred);
   }
 
  private:
@@ -110,20 +111,13 @@ class condition_variable {
     }
     return pred();
   }
-  template <class Rep, class Period>
-  static std::chrono::nanoseconds saturated_ns(const std::chrono::duration<Rep, Period>& d) {
-    using ld_ns = std::chrono::duration<long double, std::nano>;
-    if (ld_ns(d) >= ld_ns(std::chrono::nanoseconds::max())) return std::chrono::nanoseconds::max();
-    if (ld_ns(d) <= ld_ns(std::chrono::nanoseconds::min())) return std::chrono::nanoseconds::min();
-    return std::chrono::ceil<std::chrono::nanoseconds>(d);
-  }
   template <class Clock, class Duration>
   static std::int64_t deadline_of(const std::chrono::time_point<Clock, Duration>& t) {
     if constexpr (std::is_same_v<Clock, std::chrono::steady_clock>) {
-      std::int64_t ns = saturated_ns(t.time_since_epoch()).count();
+      std::int64_t ns = detail::saturated_ns(t.time_since_epoch()).count();
       return ns == INT64_MAX ? no_deadline : ns;
     } else {
-      return deadline_after(saturated_ns(t - Clock::now()));
+      return deadline_after(detail::saturated_ns(t - Clock::now()));
     }
   }
 

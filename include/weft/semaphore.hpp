@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <type_traits>
 
+#include <weft/detail/saturated.hpp>
 #include <weft/errors.hpp>
 
 namespace weft {
@@ -87,7 +88,7 @@ class counting_semaphore {
   template <class Rep, class Period>
   bool try_acquire_for(const std::chrono::duration<Rep, Period>& d) {
     if (core_.try_acquire()) return true;
-    return core_.acquire_until(detail::semaphore_core::deadline_after(saturated_ns(d)), "semaphore.acquire");
+    return core_.acquire_until(detail::semaphore_core::deadline_after(detail::saturated_ns(d)), "semaphore.acquire");
   }
   // Takes a permit, waiting until t at the latest. Other clocks than
   // steady_clock are converted once, at the call.
@@ -95,7 +96,7 @@ class counting_semaphore {
   bool try_acquire_until(const std::chrono::time_point<Clock, Duration>& t) {
     if (core_.try_acquire()) return true;
     if constexpr (std::is_same_v<Clock, std::chrono::steady_clock>) {
-      std::int64_t when = saturated_ns(t.time_since_epoch()).count();
+      std::int64_t when = detail::saturated_ns(t.time_since_epoch()).count();
       return core_.acquire_until(when, "semaphore.acquire");
     } else {
       return try_acquire_for(t - Clock::now());
@@ -106,13 +107,6 @@ class counting_semaphore {
   static constexpr std::ptrdiff_t checked(std::ptrdiff_t desired) {
     if (desired < 0 || desired > LeastMaxValue) throw misuse_error("sync: semaphore count out of range");
     return desired;
-  }
-  template <class Rep, class Period>
-  static std::chrono::nanoseconds saturated_ns(const std::chrono::duration<Rep, Period>& d) {
-    using ld_ns = std::chrono::duration<long double, std::nano>;
-    if (ld_ns(d) >= ld_ns(std::chrono::nanoseconds::max())) return std::chrono::nanoseconds::max();
-    if (ld_ns(d) <= ld_ns(std::chrono::nanoseconds::min())) return std::chrono::nanoseconds::min();
-    return std::chrono::ceil<std::chrono::nanoseconds>(d);
   }
 
   detail::semaphore_core core_;
