@@ -34,6 +34,7 @@
 #include <weft/detail/select_core.hpp>
 
 #include <algorithm>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -130,7 +131,7 @@ int select_core(select_arm* arms, int n, bool has_default) {
       if (a.dir == select_dir::stop && watching && watches[std::size_t(i)]) chans[i] = watches[std::size_t(i)]->chan.c;
       if (chans[i]) order[nlocks++] = chans[i];
     }
-    std::sort(order.data(), order.data() + nlocks);
+    std::sort(order.data(), order.data() + nlocks, std::less<chan_core*>());  // a total order on pointers
     nlocks = static_cast<int>(std::unique(order.data(), order.data() + nlocks) - order.data());
     lock_set locks{order.data(), nlocks};
 
