@@ -79,7 +79,7 @@ void reset(g* gp) {
   if (gp->closure && gp->closure != gp->inline_buf) std::free(gp->closure);
   gp->closure = nullptr;
   gp->wait_reason = nullptr;
-  gp->creation_pc = nullptr;
+  gp->creation_pc.store(nullptr, std::memory_order_relaxed);
   if (gp->extra) {
     std::lock_guard lk(extra_lock);
     delete gp->extra;

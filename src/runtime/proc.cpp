@@ -130,7 +130,11 @@ void startm(p* pp, bool spinning) {
     nm->nextp = pp;
   }
   if (fresh) {
-    nm->thread = std::thread(mstart, nm);
+    // Stored under the lock: the new thread may detach itself (under the
+    // lock too) as soon as it has run (leave_idle_pool).
+    std::thread t(mstart, nm);
+    std::lock_guard lk(sched.lock);
+    nm->thread = std::move(t);
   } else {
     trace_ev(nm, ev::m_wake, 0);
     notewakeup(nm);
@@ -192,8 +196,8 @@ void check_dead() {
 // REQUIRES: mp sleeps on the idle list or was just taken off it (then it
 // stays: the taker wakes it).
 bool leave_idle_pool(m* mp) {
-  if (!mp->thread.joinable()) return false;  // M0: the thread that called weft::run
   std::lock_guard lk(sched.lock);
+  if (!mp->thread.joinable()) return false;  // M0: the thread that called weft::run
   if (sched.nmidle <= sched.procs || sched.stopping.load()) return false;
   m** link = &sched.midle;
   while (*link && *link != mp) link = &(*link)->schedlink;

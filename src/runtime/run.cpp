@@ -110,7 +110,7 @@ int run_main(std::function<int()> main, const options& opts) {
   main_g->destroy = &main_closure::destroy;
   main_g->id = sched.next_goid.fetch_add(1);
   main_g->stack_request = stack_class_for(main_stack_size);
-  main_g->creation_pc = __builtin_return_address(0);
+  main_g->creation_pc.store(__builtin_return_address(0), std::memory_order_relaxed);
   main_g->extras().name = "main";
   main_g->status.store(g_runnable);
   sched.live_goroutines.store(1);
@@ -162,13 +162,13 @@ void g_start(g* gp, void (*invoke)(void*), void (*destroy)(void*) noexcept, void
   m* mp = this_m();
   gp->invoke = invoke;
   gp->destroy = destroy;
-  gp->creation_pc = creation_pc;
-  gp->parent_id = mp->curg ? mp->curg->id : 0;
+  gp->creation_pc.store(creation_pc, std::memory_order_relaxed);
+  gp->parent_id.store(mp->curg ? mp->curg->id : 0, std::memory_order_relaxed);
   gp->id = sched.next_goid.fetch_add(1, std::memory_order_relaxed);
   // Release: a goroutine dump that sees the new status sees the fields above.
   gp->status.store(g_runnable, std::memory_order_release);
   sched.live_goroutines.fetch_add(1, std::memory_order_relaxed);
-  trace_ev(mp, ev::go_create, gp->parent_id, gp->id);
+  trace_ev(mp, ev::go_create, gp->parent_id.load(std::memory_order_relaxed), gp->id);
   runq_put(mp->pp, gp, true);
   wakep();
 }

@@ -81,8 +81,10 @@ struct g {
   // Cold: for dumps, panics and goroutine_local.
   const char* wait_reason = nullptr;
   std::int64_t wait_since = 0;
-  void* creation_pc = nullptr;
-  goroutine_id parent_id = 0;
+  // Atomics (relaxed: plain moves on x86) because dumps read them while
+  // another M may be recycling the G.
+  std::atomic<void*> creation_pc{nullptr};
+  std::atomic<goroutine_id> parent_id{0};
   g_extra* extra = nullptr;  // only for named goroutines and goroutine_local users
 
   // REQUIRES: gp is this thread's own G, or one not yet started: others

@@ -112,10 +112,10 @@ void describe_goroutine(std::ostream& out, g* gp, void* const* pcs, int n, const
   int first = 0, last = n;
   trim_runtime_frames(pcs, n, &first, &last);
   trace::print_trace(out, pcs + first, last - first);
-  if (gp->creation_pc) {
-    trace::frame f = trace::symbolize(gp->creation_pc);
+  if (void* pc = gp->creation_pc.load(std::memory_order_relaxed)) {
+    trace::frame f = trace::symbolize(pc);
     out << "created by " << f.function;
-    if (gp->parent_id) out << " in goroutine " << gp->parent_id;
+    if (goroutine_id parent = gp->parent_id.load(std::memory_order_relaxed)) out << " in goroutine " << parent;
     out << "\n";
     if (!f.file.empty()) out << "\t" << f.file << ":" << f.line << "\n";
   }
