@@ -94,7 +94,7 @@ std::int64_t vm_rss();
 std::string line(const result& r);
 
 // ---- workloads, in files named after what they load: the Go peer's file
-// (peers/go/*.go) or the src/ subsystem (chan, sync, time)
+// (peers/go/*.go) or the src/ subsystem (chan, sync, time, net)
 
 // sched_bench.cpp: goroutine creation, switching and parking.
 std::vector<result> bench_spawn();
@@ -110,5 +110,8 @@ std::vector<result> bench_mutex();
 
 // timer_bench.cpp: many goroutines sleeping at once.
 std::vector<result> bench_timers();
+
+// net_bench.cpp: an echo server and its clients over loopback.
+std::vector<result> bench_tcp_echo();
 
 }  // namespace bench

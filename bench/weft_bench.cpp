@@ -36,7 +36,7 @@ namespace bench {
 namespace {
 
 // Every workload weft-bench has, in the order that -bench all runs them (the
-// Go peer's order). Still to come: locked_server, tcp_echo.
+// Go peer's order). Still to come: locked_server.
 const workload workloads[] = {
     {"spawn", bench_spawn},
     {"pingpong", bench_pingpong},
@@ -45,6 +45,7 @@ const workload workloads[] = {
     {"mutex", bench_mutex},
     {"timers", bench_timers},
     {"parked", bench_parked},
+    {"tcp_echo", bench_tcp_echo},
 };
 
 config the_config;

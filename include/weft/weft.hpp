@@ -9,6 +9,7 @@
 #include <weft/go.hpp>
 #include <weft/goroutine_local.hpp>
 #include <weft/mutex.hpp>
+#include <weft/net.hpp>
 #include <weft/once.hpp>
 #include <weft/run.hpp>
 #include <weft/scope.hpp>

@@ -1,0 +1,91 @@
+// src/net/conn.cpp: weft::net::conn: reading and writing a connected
+// socket. The life of its socket (references, close, deadlines) is netfd.cpp's.
+//
+// read and write try the system call first and wait only on EAGAIN: with
+// edge-triggered polling a fresh socket usually has room to write, and a
+// reply is often there by the time it is read. write loops until every
+// byte is out (send with MSG_NOSIGNAL: a peer that has gone away is EPIPE,
+// never SIGPIPE).
+#include <weft/net.hpp>
+
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <utility>
+
+#include "net/netfd.hpp"
+#include "platform/socket.hpp"
+
+namespace weft::net {
+
+using detail::fd_op;
+using detail::poll_mode;
+
+conn::conn(conn&& other) noexcept : fd_(std::exchange(other.fd_, nullptr)) {}
+
+conn& conn::operator=(conn&& other) noexcept {
+  if (this != &other) {
+    detail::netfd_destroy(fd_);
+    fd_ = std::exchange(other.fd_, nullptr);
+  }
+  return *this;
+}
+
+conn::~conn() { detail::netfd_destroy(fd_); }
+
+std::size_t conn::read(std::span<std::byte> buf) {
+  fd_op op(fd_, "read", fd_ ? &fd_->read_mu : nullptr);
+  if (buf.empty()) return 0;
+  for (;;) {
+    op.check_deadline(poll_mode::read);
+    long n = detail::os::sock_recv(fd_->sysfd, buf.data(), buf.size());
+    if (n >= 0) return static_cast<std::size_t>(n);
+    if (n == -EINTR) continue;
+    if (n != -EAGAIN) op.fail(static_cast<int>(-n));
+    op.wait(poll_mode::read);
+  }
+}
+
+std::size_t conn::read_full(std::span<std::byte> buf) {
+  std::size_t got = 0;
+  while (got < buf.size()) {
+    std::size_t n = read(buf.subspan(got));
+    if (n == 0) break;
+    got += n;
+  }
+  return got;
+}
+
+void conn::write(std::span<const std::byte> buf) {
+  fd_op op(fd_, "write", fd_ ? &fd_->write_mu : nullptr);
+  std::size_t done = 0;
+  while (done < buf.size()) {
+    op.check_deadline(poll_mode::write);
+    long n = detail::os::sock_send(fd_->sysfd, buf.data() + done, buf.size() - done);
+    if (n >= 0) {
+      done += static_cast<std::size_t>(n);
+      continue;
+    }
+    if (n == -EINTR) continue;
+    if (n != -EAGAIN) op.fail(static_cast<int>(-n));
+    op.wait(poll_mode::write);
+  }
+}
+
+void conn::write(std::string_view s) { write(std::as_bytes(std::span<const char>(s.data(), s.size()))); }
+
+void conn::close_write() {
+  fd_op op(fd_, "close_write", nullptr);
+  if (int r = detail::os::sock_shutdown(fd_->sysfd, SHUT_WR); r < 0) op.fail(-r);
+}
+
+void conn::close() { detail::netfd_close(fd_); }
+
+void conn::set_deadline(time_point t) { detail::netfd_set_deadline(fd_, "set_deadline", true, true, t); }
+void conn::set_read_deadline(time_point t) { detail::netfd_set_deadline(fd_, "set_read_deadline", true, false, t); }
+void conn::set_write_deadline(time_point t) { detail::netfd_set_deadline(fd_, "set_write_deadline", false, true, t); }
+
+std::string conn::local_address() const { return fd_ ? fd_->laddr : std::string(); }
+std::string conn::remote_address() const { return fd_ ? fd_->raddr : std::string(); }
+
+}  // namespace weft::net

@@ -1,0 +1,79 @@
+// src/net/netfd.hpp: the state behind a weft::net::conn or listener: one
+// non-blocking socket registered with the netpoller. Design in netfd.cpp.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include <weft/mutex.hpp>
+#include <weft/net.hpp>
+
+#include "net/fd_mutex.hpp"
+#include "net/netpoll.hpp"
+
+namespace weft::detail {
+
+struct netfd {
+  int sysfd = -1;
+  poll_desc* pd = nullptr;
+  fd_mutex refs;           // operations inside; closing
+  weft::mutex read_mu;     // one reader (or acceptor) at a time: netpoll_wait allows one waiter per mode
+  weft::mutex write_mu;    // one writer at a time, and a write's bytes stay together
+  std::atomic<std::int64_t> read_deadline{INT64_MAX};  // os::nanotime; INT64_MAX: none
+  std::atomic<std::int64_t> write_deadline{INT64_MAX};
+  std::string net;         // "tcp", "tcp4", "tcp6", "unix": for messages
+  std::string laddr;       // formatted local address
+  std::string raddr;       // formatted peer address ("" for a listener)
+  std::string unlink_path; // a Unix listener's socket file, removed on close
+};
+
+// Takes sysfd (non-blocking) and registers it with the netpoller. On
+// failure closes sysfd and throws.
+netfd* netfd_new(int sysfd, std::string net);
+// Closes: no new operations, wakes the waiting ones, waits until none is
+// inside, then deregisters and closes the socket. A second call returns at
+// once. fd may be null.
+void netfd_close(netfd* fd);
+// Closes and frees.
+void netfd_destroy(netfd* fd) noexcept;
+
+// "weft::net::OP NET LOCAL->REMOTE" (just LOCAL for a listener).
+std::string describe(const char* op, const netfd* fd);
+[[noreturn]] void throw_op(const char* op, const netfd* fd, int err);
+
+// One operation inside fd: holds a reference (so the socket stays open) and
+// the mode's lock for as long as it lives. Throws the closed error if fd is
+// null or closing.
+class fd_op {
+ public:
+  fd_op(netfd* fd, const char* op, weft::mutex* mode_lock);
+  ~fd_op();
+  fd_op(const fd_op&) = delete;
+  fd_op& operator=(const fd_op&) = delete;
+
+  // Throws timed_out if the deadline for mode has passed.
+  void check_deadline(poll_mode mode) const;
+  // Parks until the socket may be ready for mode; throws on a deadline or close.
+  void wait(poll_mode mode) const;
+  [[noreturn]] void fail(int err) const { throw_op(op_, fd_, err); }
+
+ private:
+  netfd* fd_;
+  const char* op_;
+  weft::mutex* lock_;
+};
+
+// Sets the deadline(s) of fd (time_point::max(): none).
+void netfd_set_deadline(netfd* fd, const char* op, bool read, bool write, weft::net::time_point t);
+// steady_clock time to os::nanotime nanoseconds (max(): INT64_MAX).
+std::int64_t to_nanotime(weft::net::time_point t) noexcept;
+
+// weft::net's private door into conn and listener.
+struct net_access {
+  static weft::net::conn make_conn(netfd* fd) noexcept { return weft::net::conn(fd); }
+  static weft::net::listener make_listener(netfd* fd) noexcept { return weft::net::listener(fd); }
+};
+
+}  // namespace weft::detail

@@ -1,0 +1,59 @@
+// src/platform/file.cpp: the file system calls, returning -errno.
+#include "platform/file.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace weft::detail::os {
+namespace {
+
+template <class F>
+auto checked(F call) noexcept {
+  int saved = errno;
+  auto r = call();
+  if (r < 0) r = -static_cast<decltype(r)>(errno);
+  errno = saved;
+  return r;
+}
+
+}  // namespace
+
+int file_open(const char* path, int flags, unsigned mode) noexcept {
+  return checked([&] { return ::open(path, flags | O_CLOEXEC, static_cast<mode_t>(mode)); });
+}
+
+long file_read(int fd, void* buf, std::size_t len) noexcept {
+  return checked([&] { return static_cast<long>(::read(fd, buf, len)); });
+}
+
+long file_write(int fd, const void* buf, std::size_t len) noexcept {
+  return checked([&] { return static_cast<long>(::write(fd, buf, len)); });
+}
+
+long file_pread(int fd, void* buf, std::size_t len, std::int64_t offset) noexcept {
+  return checked([&] { return static_cast<long>(::pread(fd, buf, len, static_cast<off_t>(offset))); });
+}
+
+long file_pwrite(int fd, const void* buf, std::size_t len, std::int64_t offset) noexcept {
+  return checked([&] { return static_cast<long>(::pwrite(fd, buf, len, static_cast<off_t>(offset))); });
+}
+
+std::int64_t file_size(int fd) noexcept {
+  struct stat st {};
+  int r = checked([&] { return ::fstat(fd, &st); });
+  return r < 0 ? r : static_cast<std::int64_t>(st.st_size);
+}
+
+int file_sync(int fd) noexcept {
+  return checked([&] { return ::fsync(fd); });
+}
+
+int file_close(int fd) noexcept {
+  int r = checked([&] { return ::close(fd); });
+  return r == -EINTR ? 0 : r;
+}
+
+}  // namespace weft::detail::os
