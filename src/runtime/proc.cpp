@@ -127,7 +127,7 @@ void startm(p* pp, bool spinning) {
       fresh = true;
     }
     nm->spinning = spinning;
-    nm->nextp = pp;
+    nm->nextp.store(pp, std::memory_order_release);
   }
   if (fresh) {
     // Stored under the lock: the new thread may detach itself (under the
@@ -243,8 +243,7 @@ void m_idle(m* mp) {
       if (leave_idle_pool(mp)) return;
     }
     trace_ev(mp, ev::m_wake, 0);
-    p* pp = mp->nextp;
-    mp->nextp = nullptr;
+    p* pp = mp->nextp.exchange(nullptr, std::memory_order_acq_rel);
     if (pp) acquirep(mp, pp);
     return;
   }
@@ -349,8 +348,7 @@ void schedule_loop(m* mp) {
 void mstart(m* mp) {
   set_this_m(mp);
   m_init_thread(mp);
-  p* pp = mp->nextp;
-  mp->nextp = nullptr;
+  p* pp = mp->nextp.exchange(nullptr, std::memory_order_acq_rel);
   acquirep(mp, pp);
   schedule_loop(mp);
   m_exit_thread(mp);

@@ -105,7 +105,9 @@ struct m {
   g g0;
   g* curg = nullptr;
   p* pp = nullptr;
-  p* nextp = nullptr;  // handed over by startm before the wake-up
+  // Handed over by startm before the wake-up. Atomic: startm writes it under
+  // sched.lock, the woken M reads it without (the note orders them).
+  std::atomic<p*> nextp{nullptr};
   bool spinning = false;
   bool exiting = false;  // left the idle pool; its thread ends (proc.cpp)
   eh_globals* eh = nullptr;  // this thread's C++ exception globals (fixed per thread)
