@@ -7,20 +7,9 @@
 
 #include <cerrno>
 
+#include "platform/checked.hpp"
+
 namespace weft::detail::os {
-namespace {
-
-template <class F>
-auto checked(F call) noexcept {
-  int saved = errno;
-  auto r = call();
-  if (r < 0) r = -static_cast<decltype(r)>(errno);
-  errno = saved;
-  return r;
-}
-
-}  // namespace
-
 int file_open(const char* path, int flags, unsigned mode) noexcept {
   return checked([&] { return ::open(path, flags | O_CLOEXEC, static_cast<mode_t>(mode)); });
 }

@@ -6,21 +6,9 @@
 
 #include <cerrno>
 
+#include "platform/checked.hpp"
+
 namespace weft::detail::os {
-namespace {
-
-// The call's result, or -errno; errno is restored either way.
-template <class F>
-auto checked(F call) noexcept {
-  int saved = errno;
-  auto r = call();
-  if (r < 0) r = -static_cast<decltype(r)>(errno);
-  errno = saved;
-  return r;
-}
-
-}  // namespace
-
 int sock_open(int family) noexcept {
   return checked([&] { return ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0); });
 }
