@@ -27,7 +27,12 @@ namespace weft::detail {
 void blocking_enter() noexcept {
   m* mp = this_m();
   if (mp == nullptr || mp->curg == nullptr || mp->pp == nullptr) return;  // a plain thread
+  // For dumps: the call site (inside the caller's inlined weft::blocking).
+  mp->curg->blocking_pc.store(__builtin_return_address(0), std::memory_order_relaxed);
   p* pp = mp->pp;
+  // A bound M's private P is its alone and sysmon never looks at it: nothing
+  // to hand off.
+  if (pp->is_private) return;
   pp->blocking_tick.store(pp->blocking_tick.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   pp->in_blocking.store(mp, std::memory_order_release);
 }
@@ -35,7 +40,9 @@ void blocking_enter() noexcept {
 void blocking_exit() noexcept {
   m* mp = this_m();
   if (mp == nullptr || mp->curg == nullptr || mp->pp == nullptr) return;
+  mp->curg->blocking_pc.store(nullptr, std::memory_order_relaxed);
   p* pp = mp->pp;
+  if (pp->is_private) return;
   m* expected = mp;
   if (pp->in_blocking.compare_exchange_strong(expected, nullptr, std::memory_order_acq_rel)) return;
   // sysmon handed the P off while we were away.
@@ -52,6 +59,9 @@ void blocking_exit() noexcept {
   // No P: this G waits in the global queue; this M goes idle (its g0 finds
   // no P and sleeps in m_idle).
   g* gp = mp->curg;
+  // A locked M's G, once queued, comes back with a P through the M's note
+  // (schedule_locked): arm it before the G can be seen.
+  if (mp->kind == m_kind::locked) mp->park.clear();
   mp->action = after_switch::requeue;
   switch_to(gp, &mp->g0);
 }

@@ -79,6 +79,10 @@ void reset(g* gp) {
   if (gp->closure && gp->closure != gp->inline_buf) std::free(gp->closure);
   gp->closure = nullptr;
   gp->wait_reason = nullptr;
+  gp->home = nullptr;
+  gp->lock_count = 0;
+  gp->locker = nullptr;
+  gp->blocking_pc.store(nullptr, std::memory_order_relaxed);
   gp->creation_pc.store(nullptr, std::memory_order_relaxed);
   if (gp->extra) {
     std::lock_guard lk(extra_lock);

@@ -46,6 +46,7 @@
 #include <algorithm>
 #include <atomic>
 #include <string>
+#include <thread>
 
 #include "platform/futex.hpp"
 #include "runtime/gslab.hpp"
@@ -121,7 +122,8 @@ void startm(p* pp, bool spinning) {
     nm = midle_get();
     if (nm == nullptr) {
       nm = new m;
-      nm->id = sched.mcount++;
+      nm->id = sched.next_m_id++;
+      ++sched.mcount;
       nm->rand_state = 0x9e3779b97f4a7c15ull * std::uint64_t(nm->id + 1);
       sched.allm.push_back(nm);
       fresh = true;
@@ -197,7 +199,7 @@ void check_dead() {
 // stays: the taker wakes it).
 bool leave_idle_pool(m* mp) {
   std::lock_guard lk(sched.lock);
-  if (!mp->thread.joinable()) return false;  // M0: the thread that called weft::run
+  if (mp->is_m0) return false;  // the thread that called weft::run
   if (sched.nmidle <= sched.procs || sched.stopping.load()) return false;
   m** link = &sched.midle;
   while (*link && *link != mp) link = &(*link)->schedlink;
@@ -333,6 +335,19 @@ g* find_runnable(m* mp) {
 void schedule_loop(m* mp) {
   for (;;) {
     if (sched.stopping.load(std::memory_order_acquire)) return;
+    if (mp->kind == m_kind::locked) {
+      if (!schedule_locked(mp)) return;
+      continue;
+    }
+    if (mp->kind == m_kind::bound) {
+      if (!schedule_bound(mp)) return;
+      continue;
+    }
+    if (g* gp = mp->handoff_g) {  // picked on a G's stack (pick_next)
+      mp->handoff_g = nullptr;
+      startlockedm(mp, gp);
+      continue;
+    }
     if (mp->pp == nullptr) {
       m_idle(mp);
       if (mp->exiting) return;
@@ -341,6 +356,10 @@ void schedule_loop(m* mp) {
     g* gp = find_runnable(mp);
     if (gp == nullptr) continue;
     if (mp->spinning) reset_spinning(mp);
+    if (gp->home != nullptr && gp->home != mp) {  // a lock_os_thread G: its own M runs it
+      startlockedm(mp, gp);
+      continue;
+    }
     switch_to(&mp->g0, gp);
   }
 }
@@ -366,15 +385,29 @@ bool run_due_timers(p* pp) {
 
 g* find_runnable_fast(p* pp, bool run_timers) {
   if (run_timers) run_due_timers(pp);
+  if (pp->is_private) return bound_pick(pp);  // only its own Gs, never the global queues
+  // A G in runnext inherits the time slice of the G that readied it (Go's
+  // inheritTime): schedtick counts slices, not picks, so a pair that keeps
+  // readying each other is one slice, which sysmon ends after 10 ms
+  // (p.preempt). Then the ring and the global queue go first: otherwise
+  // such a pair would starve every other G of its P.
+  bool slice_over = pp->preempt.load(std::memory_order_relaxed);
+  if (slice_over) {
+    pp->preempt.store(false, std::memory_order_relaxed);
+  } else if (g* gp = runnext_take(pp)) {
+    return gp;
+  }
   std::uint32_t tick = pp->schedtick.load(std::memory_order_relaxed) + 1;
   pp->schedtick.store(tick, std::memory_order_relaxed);
-  pp->preempt.store(false, std::memory_order_relaxed);
-  if (tick % 61 == 0 && sched.has_global_work()) {
+  if ((slice_over || tick % 61 == 0) && sched.has_global_work()) {
     std::lock_guard lk(sched.lock);
     // Every other time, unstarted Gs first: neither queue starves.
     if (g* gp = globrunq_get(pp, 1, tick % 122 == 0)) return gp;
   }
-  if (g* gp = runq_get(pp)) return gp;
+  if (g* gp = runq_get_ring(pp)) return gp;
+  if (slice_over) {
+    if (g* gp = runnext_take(pp)) return gp;
+  }
   if (sched.has_global_work()) {
     std::lock_guard lk(sched.lock);
     return globrunq_get(pp, 0);
@@ -413,7 +446,11 @@ void ready(g* gp) {
     expected = g_waiting;
   }
   if (mp) trace_ev(mp, ev::go_unblock, gp->id, mp->curg ? mp->curg->id : 0);
-  if (mp && mp->pp) {
+  if (m* home = gp->home) {
+    ready_home(mp, gp, home);
+    return;
+  }
+  if (mp && mp->pp && !mp->pp->is_private) {
     runq_put(mp->pp, gp, true);
   } else {
     std::lock_guard lk(sched.lock);
@@ -421,6 +458,29 @@ void ready(g* gp) {
   }
   wakep();
 }
+
+namespace {
+
+// The G to switch to from a G that parks, yields or exits, or null for g0.
+// A locked M always goes to g0 (it gives its P away there); a G another M
+// must run (lock_os_thread) is left to g0 to hand on: handing the P away now
+// would pull it from under the finish_switch step that still uses it.
+g* pick_next(m* mp, bool run_timers) {
+  if (mp->kind == m_kind::locked) {
+    // Armed before the G can be readied (in finish_switch, on g0): the
+    // wake-up that hands this M a P must not be lost (schedule_locked).
+    mp->park.clear();
+    return nullptr;
+  }
+  g* gp = find_runnable_fast(mp->pp, run_timers);
+  if (gp && gp->home != nullptr && gp->home != mp) {
+    mp->handoff_g = gp;
+    return nullptr;
+  }
+  return gp;
+}
+
+}  // namespace
 
 void park(const char* reason, void (*unlock)(void*), void* arg) {
   m* mp = this_m();
@@ -433,15 +493,20 @@ void park(const char* reason, void (*unlock)(void*), void* arg) {
   // No timers here: this G still holds what park_unlock releases (a
   // channel's lock), and a fire function may need it. finish_switch runs
   // them once it is released.
-  g* next = find_runnable_fast(mp->pp, false);
+  g* next = pick_next(mp, false);
   switch_to(gp, next ? next : &mp->g0);
 }
 
 void yield_now() {
   m* mp = this_m();
   g* gp = mp->curg;
-  g* next = find_runnable_fast(mp->pp);
-  if (next == nullptr) return;  // nothing else wants this P
+  g* next = pick_next(mp, true);
+  if (next == nullptr) {
+    bool others = mp->handoff_g != nullptr ||
+                  (mp->kind == m_kind::locked && (!runq_empty(mp->pp) || sched.has_global_work()));
+    if (!others) return;  // nothing else wants this P
+    next = &mp->g0;
+  }
   mp->action = after_switch::yield;
   switch_to(gp, next);
 }
@@ -455,8 +520,9 @@ void goexit() {
   sched.live_goroutines.fetch_sub(1, std::memory_order_relaxed);
   mp = this_m();  // goroutine-local destructors may have blocked
   gp->status.store(g_dead, std::memory_order_relaxed);
+  if (gp->home != nullptr) thread_control_exit(mp, gp);
   mp->action = after_switch::exit;
-  g* next = find_runnable_fast(mp->pp);
+  g* next = pick_next(mp, true);
   switch_to(gp, next ? next : &mp->g0);
   __builtin_unreachable();
 }
@@ -471,6 +537,23 @@ void run_m0(m* m0) {
 }
 
 void start_m(p* pp) { startm(pp, false); }
+
+bool m_leave(m* mp) {
+  for (;;) {
+    std::unique_lock lk(sched.lock);
+    if (mp->is_m0 || sched.stopping.load()) return false;
+    if (!mp->thread.joinable()) {  // startm stores the thread just after starting it
+      lk.unlock();
+      std::this_thread::yield();
+      continue;
+    }
+    --sched.mcount;
+    std::erase(sched.allm, mp);
+    mp->thread.detach();
+    mp->exiting = true;
+    return true;
+  }
+}
 
 void handoffp(p* pp) {
   bool work = !runq_empty(pp) || sched.has_global_work() ||

@@ -49,6 +49,12 @@ void teardown() {
     gflush(pp);
     delete pp;
   }
+  for (p* pp : sched.private_ps) {
+    gflush(pp);
+    delete pp;
+  }
+  sched.private_ps.clear();
+  sched.private_free = nullptr;
   gslab_reset_all();
   stacks_release_all();
   for (m* mp : sched.allm) delete mp;
@@ -63,6 +69,7 @@ void teardown() {
   sched.midle = nullptr;
   sched.nmidle = 0;
   sched.mcount = 0;
+  sched.next_m_id = 0;
   sched.nmspinning = 0;
   sched.timer_waiter = nullptr;
   sched.waiter_deadline = INT64_MIN;
@@ -91,7 +98,9 @@ int run_main(std::function<int()> main, const options& opts) {
     sched.allp.push_back(pp);
   }
   m* m0 = new m;
-  m0->id = sched.mcount++;
+  m0->id = sched.next_m_id++;
+  ++sched.mcount;
+  m0->is_m0 = true;
   m0->rand_state = 0x2545f4914f6cdd1dull;
   sched.allm.push_back(m0);
   // P0 is M0's; the rest start idle.
@@ -169,7 +178,12 @@ void g_start(g* gp, void (*invoke)(void*), void (*destroy)(void*) noexcept, void
   gp->status.store(g_runnable, std::memory_order_release);
   sched.live_goroutines.fetch_add(1, std::memory_order_relaxed);
   trace_ev(mp, ev::go_create, gp->parent_id.load(std::memory_order_relaxed), gp->id);
-  runq_put(mp->pp, gp, true);
+  if (mp->pp->is_private) {  // a bound M runs only its own Gs
+    std::lock_guard lk(sched.lock);
+    globrunq_put_batch(sched.freshq, gp, gp, 1);
+  } else {
+    runq_put(mp->pp, gp, true);
+  }
   wakep();
 }
 

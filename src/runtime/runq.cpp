@@ -88,17 +88,25 @@ void runq_put(p* pp, g* gp, bool next) {
   }
 }
 
-g* runq_get(p* pp) {
+g* runnext_take(p* pp) {
   g* next = pp->runnext.load(std::memory_order_relaxed);
-  if (next != nullptr) {
-    // With one P there is no stealer (only an M holding a P steals), so the
-    // owner may take runnext without a CAS.
-    if (sched.procs == 1) {
-      pp->runnext.store(nullptr, std::memory_order_relaxed);
-      return next;
-    }
-    if (pp->runnext.compare_exchange_strong(next, nullptr, std::memory_order_acquire)) return next;
+  if (next == nullptr) return nullptr;
+  // With one P there is no stealer (only an M holding a P steals), and
+  // nobody steals from a private P, so the owner may take it without a CAS.
+  if (sched.procs == 1 || pp->is_private) {
+    pp->runnext.store(nullptr, std::memory_order_relaxed);
+    return next;
   }
+  if (pp->runnext.compare_exchange_strong(next, nullptr, std::memory_order_acquire)) return next;
+  return nullptr;
+}
+
+g* runq_get(p* pp) {
+  if (g* gp = runnext_take(pp)) return gp;
+  return runq_get_ring(pp);
+}
+
+g* runq_get_ring(p* pp) {
   for (;;) {
     std::uint32_t h = pp->runq_head.load(std::memory_order_acquire);
     std::uint32_t t = pp->runq_tail.load(std::memory_order_relaxed);

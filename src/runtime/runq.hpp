@@ -9,6 +9,8 @@ namespace weft::detail {
 void runq_put(p* pp, g* gp, bool next);
 // Owner only: runnext first, then the head.
 g* runq_get(p* pp);
+g* runnext_take(p* pp);  // owner only: runnext alone
+g* runq_get_ring(p* pp);  // owner only: the ring's head alone
 bool runq_empty(const p* pp);
 // Steals half of victim's queue into pp's (which must be empty) and returns
 // one G to run. steal_next: also take victim's runnext.

@@ -22,6 +22,7 @@ namespace weft::detail {
 
 struct m;
 struct p;
+struct locker_state;
 
 // G states. A G is published to other Ms (in a run queue or a wait queue)
 // only once its context is saved, so "runnable" and "waiting" always mean a
@@ -78,6 +79,16 @@ struct g {
   void* closure = nullptr;  // inline_buf or heap
   alignas(16) unsigned char inline_buf[48];
 
+  // Thread controls (thread_control.cpp). home: the only M this G may run
+  // on (lock_os_thread, dedicate_os_thread, thread_locker), else null.
+  // Changed only by the G itself while it runs; read by ready() after it
+  // parked.
+  m* home = nullptr;
+  std::uint32_t lock_count = 0;   // lock_os_thread nesting
+  locker_state* locker = nullptr;  // the thread_locker it holds
+  // Inside weft::blocking: where it was called from (for dumps), else null.
+  std::atomic<void*> blocking_pc{nullptr};
+
   // Cold: for dumps, panics and goroutine_local.
   const char* wait_reason = nullptr;
   std::int64_t wait_since = 0;
@@ -93,11 +104,28 @@ struct g {
   g_extra& extras();
 };
 
+// A global FIFO of Gs linked through schedlink. head and tail are guarded by
+// sched.lock (a bound M's inbox: by its inbox_lock); size may be read without it (a hint).
+struct gqueue {
+  g* head = nullptr;
+  g* tail = nullptr;
+  std::atomic<std::int32_t> size{0};
+};
+
 // What the context that runs next must do for the one that switched away
 // (see finish_switch in context.cpp).
 // requeue: back to the global run queue (an M that lost its P in a blocking
 // call and found no other).
 enum class after_switch : std::uint8_t { none, park, yield, exit, requeue };
+
+// What an M may run (thread_control.cpp).
+//   normal: any G, with one of the procs Ps.
+//   locked: only lockedg (lock_os_thread), with one of the procs Ps; while
+//           lockedg waits the M gives its P away and sleeps until a P is
+//           handed to it together with its G (nextp).
+//   bound:  only Gs whose home is this M (dedicate_os_thread, thread_locker),
+//           on a private P outside allp; other Ms hand it Gs through inbox.
+enum class m_kind : std::uint8_t { normal, locked, bound };
 
 // A machine: an OS thread. g0 is its scheduler context on the thread's own stack.
 struct m {
@@ -110,6 +138,20 @@ struct m {
   std::atomic<p*> nextp{nullptr};
   bool spinning = false;
   bool exiting = false;  // left the idle pool; its thread ends (proc.cpp)
+  long tid = 0;          // gettid()
+  m_kind kind = m_kind::normal;
+  g* lockedg = nullptr;  // kind locked: the G (lock_os_thread)
+  // kind normal: a G with another home that this M picked on a G's stack;
+  // its g0 hands it on (proc.cpp, startlockedm).
+  g* handoff_g = nullptr;
+  // kind bound (thread_control.cpp).
+  p* own_p = nullptr;              // the private P
+  spinlock inbox_lock;             // guards inbox
+  gqueue inbox;                    // Gs readied by other Ms
+  // Its last G left (or its locked G exited): g0 unbinds the M. Owner only.
+  bool retire = false;
+  bool leave_on_retire = false;  // then the thread ends (not for M0)
+  bool is_m0 = false;            // the thread that called weft::run
   eh_globals* eh = nullptr;  // this thread's C++ exception globals (fixed per thread)
   note park;  // idle sleep (note.hpp)
   m* schedlink = nullptr;
@@ -130,6 +172,7 @@ constexpr std::uint32_t runq_size = 256;
 // A processor: what an M needs to run Gs: run queues, timers, caches.
 struct p {
   int id = 0;
+  bool is_private = false;  // a bound M's own P, outside allp (thread_control.cpp)
   std::atomic<m*> owner{nullptr};  // the M running on it; null while idle
   p* link = nullptr;  // idle list
   std::atomic<std::uint32_t> schedtick{0};  // picks so far; written by the owner only
@@ -162,14 +205,6 @@ struct p {
   int ngfree = 0;
 };
 
-// A global FIFO of Gs linked through schedlink. head and tail are guarded by
-// sched.lock; size may be read without it (a hint).
-struct gqueue {
-  g* head = nullptr;
-  g* tail = nullptr;
-  std::atomic<std::int32_t> size{0};
-};
-
 // The global scheduler state.
 struct sched_t {
   std::mutex lock;  // guards the global queues and the idle lists
@@ -184,9 +219,12 @@ struct sched_t {
   m* midle = nullptr;
   int nmidle = 0;
   int mcount = 0;
+  int next_m_id = 0;
   std::atomic<std::int32_t> nmspinning{0};
   std::vector<p*> allp;
   std::vector<m*> allm;
+  std::vector<p*> private_ps;  // every private P made this run; GUARDED_BY(lock)
+  p* private_free = nullptr;   // idle private Ps, linked through p.link; GUARDED_BY(lock)
   int procs = 0;
 
   // The one idle M that sleeps until the earliest timer (timer.cpp), in the
@@ -250,6 +288,24 @@ void sysmon_stop();
 // A yield point: yields if sysmon flagged the running G as a long runner.
 void preempt_check() noexcept;
 void wake_all_for_stop();
+// The M takes the calling thread's leave: removed from allm, its thread
+// detached; the caller returns out of schedule_loop and the thread ends.
+// False for M0 (the thread that called weft::run), which cannot end.
+bool m_leave(m* mp);
+
+// thread_control.cpp: the g0 side of locked and bound Ms (schedule_loop
+// calls them), and ready()'s routing of Gs with a home.
+// Returns false when the M should leave schedule_loop (stop, or its thread ends).
+bool schedule_locked(m* mp);
+bool schedule_bound(m* mp);
+void ready_home(m* self, g* gp, m* home);
+g* bound_pick(p* own);  // the next G of a bound M (its P's ring, then its inbox)
+// goexit of a G that uses a thread control: ends the program if it holds a
+// thread_locker, else marks its M to unbind.
+void thread_control_exit(m* mp, g* gp);
+// A normal M hands its P to the locked M of gp, which it picked; the M is
+// left without a P.
+void startlockedm(m* mp, g* gp);
 
 // context.cpp: switching.
 void switch_to(g* from, g* to);

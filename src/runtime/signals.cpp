@@ -132,6 +132,7 @@ void on_terminate() {
 }  // namespace
 
 void m_init_thread(m* mp) {
+  mp->tid = static_cast<long>(gettid());
   g* g0 = &mp->g0;
   g0->is_g0 = true;
   g0->status.store(g_running, std::memory_order_relaxed);

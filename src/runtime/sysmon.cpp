@@ -45,11 +45,14 @@ std::atomic<std::uint32_t> sysmon_stopping{0};
 m sysmon_m;
 
 // Takes the Ps of blocking calls seen on two looks at least 20 us apart.
-int retake_blocking(std::int64_t now) {
+// *waiting: a blocking call holds a P that other Gs wait for; sysmon must
+// keep looking often, or a loop of 1 ms calls would never be seen twice.
+int retake_blocking(std::int64_t now, bool* waiting) {
   int taken = 0;
   for (p* pp : sched.allp) {
     m* in_call = pp->in_blocking.load(std::memory_order_acquire);
     if (in_call == nullptr) continue;
+    if (!runq_empty(pp) || sched.has_global_work()) *waiting = true;
     std::uint32_t tick = pp->blocking_tick.load(std::memory_order_relaxed);
     if (tick != pp->sysmon_blocking_tick) {  // a call not seen before
       pp->sysmon_blocking_tick = tick;
@@ -123,7 +126,8 @@ void sysmon_loop() {
     // Between taking a timer off its heap and queueing its G, that G is
     // visible nowhere: the deadlock check must not conclude anything then.
     sched.sysmon_acting.store(true);
-    bool acted = retake_blocking(now) > 0;
+    bool waiting = false;
+    bool acted = retake_blocking(now, &waiting) > 0 || waiting;
     acted = wake_for_stranded_work() || acted;
     acted = fire_overdue_timers(now) || acted;
     acted = poll_if_nobody_did(now) || acted;

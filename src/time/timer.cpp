@@ -151,7 +151,9 @@ void wake_waiter_for(std::int64_t when) {
 
 void timer_start(timer* t) {
   m* mp = this_m();
-  bool own_p = mp && mp->pp;
+  // A bound M's private P is not looked at by other Ms: its timers go to P 0
+  // like a plain thread's, and their fire wakes the bound M through ready().
+  bool own_p = mp && mp->pp && !mp->pp->is_private;
   p* pp = own_p ? mp->pp : sched.allp.at(0);
   std::int64_t when = t->when;
   if (pp->timers.add(t)) {

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <thread>
 #include <memory>
 #include <vector>
 
@@ -78,6 +80,51 @@ TEST(Sched, IdleMsAreReusedNotMultiplied) {
   }, weft::options{.procs = 2});
   // One M per P, plus at most a timer waiter and a spinning spare: never one per round.
   EXPECT_LE(ms, 4);
+}
+
+// Two goroutines that keep readying each other run from runnext and share
+// one time slice; after 10 ms sysmon ends it and the P's other goroutines
+// get their turn (at procs 1 they would otherwise wait forever).
+TEST(Sched, PingPongPairDoesNotStarveTheRestOfItsP) {
+  std::atomic<bool> stop{false};
+  std::atomic<long long> waited_ms{-1};
+  std::thread watchdog([&] {
+    for (int i = 0; i < 500 && !stop.load(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    stop.store(true);  // let the pair finish if the third never ran
+  });
+  weft::run(
+      [&] {
+        weft::chan<int> ping, pong, ran;
+        weft::wait_group pair;
+        pair.add(2);
+        weft::go([&] {
+          for (int i = 0; !stop.load(); ++i) {
+            ping.send(i);
+            pong.recv();
+          }
+          ping.close();
+          pair.done();
+        });
+        weft::go([&] {
+          while (auto v = ping.recv()) pong.send(*v);
+          pair.done();
+        });
+        weft::go([&] {
+          auto start = std::chrono::steady_clock::now();
+          weft::this_goroutine::yield();  // to the back of the P's queue, behind the pair
+          waited_ms.store(
+              std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count());
+          ran.send(1);
+        });
+        ran.recv();
+        stop.store(true);
+        pair.wait();
+        return 0;
+      },
+      weft_test::procs_opt(1));
+  watchdog.join();
+  ASSERT_GE(waited_ms.load(), 0) << "a goroutine queued behind a ping-pong pair never ran (5 s)";
+  EXPECT_LT(waited_ms.load(), 1000);
 }
 
 TEST(Trace, RecordsCreateStartBlockUnblockEnd) {
