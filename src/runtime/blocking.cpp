@@ -24,11 +24,13 @@
 
 namespace weft::detail {
 
-void blocking_enter() noexcept {
+void blocking_enter(const call_site& where) noexcept {
   m* mp = this_m();
   if (mp == nullptr || mp->curg == nullptr || mp->pp == nullptr) return;  // a plain thread
-  // For dumps: the call site (inside the caller's inlined weft::blocking).
-  mp->curg->blocking_pc.store(__builtin_return_address(0), std::memory_order_relaxed);
+  g* gp = mp->curg;
+  gp->blocking_function.store(where.function, std::memory_order_relaxed);
+  gp->blocking_line.store(where.line, std::memory_order_relaxed);
+  gp->blocking_file.store(where.file, std::memory_order_relaxed);
   p* pp = mp->pp;
   // A bound M's private P is its alone and sysmon never looks at it: nothing
   // to hand off.
@@ -40,7 +42,7 @@ void blocking_enter() noexcept {
 void blocking_exit() noexcept {
   m* mp = this_m();
   if (mp == nullptr || mp->curg == nullptr || mp->pp == nullptr) return;
-  mp->curg->blocking_pc.store(nullptr, std::memory_order_relaxed);
+  mp->curg->blocking_file.store(nullptr, std::memory_order_relaxed);
   p* pp = mp->pp;
   if (pp->is_private) return;
   m* expected = mp;

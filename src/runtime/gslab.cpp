@@ -82,7 +82,9 @@ void reset(g* gp) {
   gp->home = nullptr;
   gp->lock_count = 0;
   gp->locker = nullptr;
-  gp->blocking_pc.store(nullptr, std::memory_order_relaxed);
+  gp->blocking_file.store(nullptr, std::memory_order_relaxed);
+  gp->home_tid.store(0, std::memory_order_relaxed);
+  gp->control.store(0, std::memory_order_relaxed);
   gp->creation_pc.store(nullptr, std::memory_order_relaxed);
   if (gp->extra) {
     std::lock_guard lk(extra_lock);

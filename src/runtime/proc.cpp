@@ -371,7 +371,10 @@ void mstart(m* mp) {
   acquirep(mp, pp);
   schedule_loop(mp);
   m_exit_thread(mp);
-  if (mp->exiting) delete mp;  // left the idle pool: nobody else knows it any more
+  if (mp->exiting) {  // left: nobody else finds it any more
+    while (mp->wakers.load(std::memory_order_acquire) != 0) cpu_relax();  // a waker still at its note
+    delete mp;
+  }
 }
 
 }  // namespace

@@ -86,8 +86,15 @@ struct g {
   m* home = nullptr;
   std::uint32_t lock_count = 0;   // lock_os_thread nesting
   locker_state* locker = nullptr;  // the thread_locker it holds
-  // Inside weft::blocking: where it was called from (for dumps), else null.
-  std::atomic<void*> blocking_pc{nullptr};
+  // For dumps, which read them from another thread: the home's thread id
+  // and which control set it (thread_control.cpp, control_names).
+  std::atomic<long> home_tid{0};
+  std::atomic<std::uint8_t> control{0};
+  // Inside weft::blocking: where it was called from (for dumps; static
+  // strings, weft/blocking.hpp's call_site), else null.
+  std::atomic<const char*> blocking_file{nullptr};
+  std::atomic<const char*> blocking_function{nullptr};
+  std::atomic<std::uint32_t> blocking_line{0};
 
   // Cold: for dumps, panics and goroutine_local.
   const char* wait_reason = nullptr;
@@ -126,6 +133,8 @@ enum class after_switch : std::uint8_t { none, park, yield, exit, requeue };
 //   bound:  only Gs whose home is this M (dedicate_os_thread, thread_locker),
 //           on a private P outside allp; other Ms hand it Gs through inbox.
 enum class m_kind : std::uint8_t { normal, locked, bound };
+// Which thread control gave a G its home (g.control; for dumps).
+enum class control : std::uint8_t { none, locked, dedicated, locker };
 
 // A machine: an OS thread. g0 is its scheduler context on the thread's own stack.
 struct m {
@@ -152,6 +161,9 @@ struct m {
   bool retire = false;
   bool leave_on_retire = false;  // then the thread ends (not for M0)
   bool is_m0 = false;            // the thread that called weft::run
+  // Threads between handing this M a G or a P and waking its note: an M
+  // that leaves waits for them before it is freed (thread_control.cpp).
+  std::atomic<std::int32_t> wakers{0};
   eh_globals* eh = nullptr;  // this thread's C++ exception globals (fixed per thread)
   note park;  // idle sleep (note.hpp)
   m* schedlink = nullptr;

@@ -113,6 +113,13 @@ void become_bound(m* mp, bool leave_on_retire) {
 
 void ready_self(void* arg) { ready(static_cast<g*>(arg)); }
 
+// gp's home and what dumps say of it (dump_control_line).
+void set_home(g* gp, m* home, control c) {
+  gp->home = home;
+  gp->home_tid.store(home ? home->tid : 0, std::memory_order_relaxed);
+  gp->control.store(static_cast<std::uint8_t>(home ? c : control::none), std::memory_order_relaxed);
+}
+
 // The running G goes to its (new) home, or to the ordinary threads if its
 // home is null: it parks, and its own park step readies it (ready routes it).
 void move_self(m* mp, const char* why) {
@@ -131,6 +138,17 @@ bool unbind(m* mp) {
   return !(mp->leave_on_retire && m_leave(mp));
 }
 
+// Held by a thread that hands a G or a P to another M and then wakes it:
+// taken before the hand-over is visible, so the M cannot run the G, see it
+// exit and free itself (mstart) while the note is still being woken.
+struct waking {
+  m* mp;
+  explicit waking(m* target) : mp(target) { mp->wakers.fetch_add(1, std::memory_order_acq_rel); }
+  ~waking() { mp->wakers.fetch_sub(1, std::memory_order_release); }
+  waking(const waking&) = delete;
+  waking& operator=(const waking&) = delete;
+};
+
 }  // namespace
 
 // ---- the scheduler's side
@@ -141,6 +159,7 @@ void ready_home(m* self, g* gp, m* home) {
       runq_put(self->pp, gp, true);
       return;
     }
+    waking w(home);
     {
       std::lock_guard lk(home->inbox_lock);
       gp->schedlink = nullptr;
@@ -161,6 +180,7 @@ void ready_home(m* self, g* gp, m* home) {
       pp = pidle_get();
     }
     if (pp) {
+      waking w(home);
       home->nextp.store(pp, std::memory_order_release);
       home->park.wakeup();
       return;
@@ -178,6 +198,7 @@ void ready_home(m* self, g* gp, m* home) {
 void startlockedm(m* mp, g* gp) {
   m* home = gp->home;
   p* pp = releasep(mp);
+  waking w(home);
   home->nextp.store(pp, std::memory_order_release);
   home->park.wakeup();
 }
@@ -239,7 +260,7 @@ void thread_control_exit(m* mp, g* gp) {
   } else {
     mp->leave_on_retire = false;  // dedicated: the thread returns to the pool
   }
-  gp->home = nullptr;
+  set_home(gp, nullptr, control::none);
   gp->lock_count = 0;
   mp->retire = true;
 }
@@ -255,7 +276,7 @@ void lock_os_thread() {
   if (gp->lock_count++ > 0) return;
   mp->kind = m_kind::locked;
   mp->lockedg = gp;
-  gp->home = mp;
+  set_home(gp, mp, control::locked);
 }
 
 void unlock_os_thread() {
@@ -264,7 +285,7 @@ void unlock_os_thread() {
   if (gp->lock_count == 0 || --gp->lock_count > 0) return;
   mp->kind = m_kind::normal;
   mp->lockedg = nullptr;
-  gp->home = nullptr;
+  set_home(gp, nullptr, control::none);
 }
 
 void dedicate_os_thread() {
@@ -272,7 +293,7 @@ void dedicate_os_thread() {
   g* gp = mp->curg;
   require_no_control(mp, gp, "dedicate_os_thread");
   become_bound(mp, /*leave_on_retire=*/false);
-  gp->home = mp;
+  set_home(gp, mp, control::dedicated);
 }
 
 void undedicate_os_thread() {
@@ -280,7 +301,7 @@ void undedicate_os_thread() {
   g* gp = mp->curg;
   if (mp->kind != m_kind::bound || gp->locker)
     throw misuse_error("weft::undedicate_os_thread: " + goroutine_words(gp) + " is not dedicated (dedicate_os_thread)");
-  gp->home = nullptr;
+  set_home(gp, nullptr, control::none);
   // With an idle P at hand this very thread becomes an ordinary one.
   p* shared = nullptr;
   if (sched.npidle.load(std::memory_order_seq_cst) > 0) {
@@ -327,10 +348,10 @@ void thread_locker::lock() {
     become_bound(mp, /*leave_on_retire=*/true);
     state_->mp = mp;
     state_->tid.store(mp->tid, std::memory_order_relaxed);
-    gp->home = mp;
+    set_home(gp, mp, control::locker);
     return;
   }
-  gp->home = state_->mp;
+  set_home(gp, state_->mp, control::locker);
   lk.unlock();
   move_self(mp, "thread_locker.lock");
 }
@@ -350,7 +371,7 @@ void thread_locker::unlock() {
     }
   }
   gp->locker = nullptr;
-  gp->home = nullptr;
+  set_home(gp, nullptr, control::none);
   if (last) mp->retire = true;
   move_self(mp, "thread_locker.unlock");
 }

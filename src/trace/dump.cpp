@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "platform/futex.hpp"
 #include "runtime/gslab.hpp"
@@ -46,12 +47,58 @@ std::string state_of(g* gp, std::uint32_t st) {
   }
 }
 
+// "f at file.cpp:12" while gp is inside weft::blocking, else "".
+std::string blocking_call(g* gp) {
+  const char* file = gp->blocking_file.load(std::memory_order_relaxed);
+  if (file == nullptr) return "";
+  const char* fn = gp->blocking_function.load(std::memory_order_relaxed);
+  return std::string(fn ? fn : "?") + " at " + file + ":" + std::to_string(gp->blocking_line.load(std::memory_order_relaxed));
+}
+
+// Who runs on a thread that goroutines are tied to (thread controls): the
+// dump names it beside every goroutine that waits for that thread.
+struct thread_holder {
+  long tid;
+  goroutine_id id;
+  std::string blocking_call;  // "" when not in weft::blocking
+};
+
 struct dump_ctx {
   std::ostream* out;
   g* self;
   void* const* self_pcs;
   int self_n;
+  std::vector<thread_holder> holders;
 };
+
+void find_holder(g* gp, void* arg) {
+  auto* c = static_cast<dump_ctx*>(arg);
+  long tid = gp->home_tid.load(std::memory_order_relaxed);
+  if (tid == 0 || gp->is_g0 || gp->status.load(std::memory_order_acquire) != g_running) return;
+  c->holders.push_back({tid, gp->id, blocking_call(gp)});
+}
+
+// The thread-control line of gp, if it has one:
+//   locked to thread 1234 (lock_os_thread)
+//   waits for thread 1234 (thread_locker), held by goroutine 9 in a blocking call from f at x.cpp:12
+void control_line(std::ostream& out, g* gp, std::uint32_t st, const dump_ctx& c) {
+  long tid = gp->home_tid.load(std::memory_order_relaxed);
+  if (tid == 0) return;
+  static const char* const names[] = {"", "lock_os_thread", "dedicate_os_thread", "thread_locker"};
+  std::uint8_t kind = gp->control.load(std::memory_order_relaxed);
+  const char* name = kind < 4 ? names[kind] : "";
+  if ((st & ~scan_bit) != g_runnable) {
+    out << "	tied to thread " << tid << " (" << name << ")\n";
+    return;
+  }
+  out << "	waits for thread " << tid << " (" << name << ")";
+  for (const thread_holder& h : c.holders) {
+    if (h.tid != tid) continue;
+    out << ", held by goroutine " << h.id;
+    if (!h.blocking_call.empty()) out << " in a blocking call from " << h.blocking_call;
+  }
+  out << "\n";
+}
 
 void dump_one(g* gp, void* arg) {
   auto* c = static_cast<dump_ctx*>(arg);
@@ -78,8 +125,13 @@ void dump_one(g* gp, void* arg) {
   }
   if (state.empty() && (st & ~scan_bit) != g_waiting) state = state_of(gp, st);
   if (state.empty()) state = "waiting";  // it parked again meanwhile; its reason is its own business now
+  std::string blocking = st == g_running ? blocking_call(gp) : "";
+  if (!blocking.empty()) state += ", in a blocking call";
   describe_goroutine(*c->out, gp, pcs, n, &state);
-  if (n == 0 && gp != c->self) {
+  control_line(*c->out, gp, st, *c);
+  if (!blocking.empty()) {
+    *c->out << "\tin weft::blocking called from " << blocking << "\n";
+  } else if (n == 0 && gp != c->self) {
     *c->out << (st == g_running ? "\tgoroutine running on another thread; stack unavailable\n"
                                 : "\tstack not captured in this state\n");
   }
@@ -122,7 +174,8 @@ void describe_goroutine(std::ostream& out, g* gp, void* const* pcs, int n, const
 }
 
 void dump_all_goroutines(std::ostream& out, g* self, void* const* self_pcs, int self_n) {
-  dump_ctx c{&out, self, self_pcs, self_n};
+  dump_ctx c{&out, self, self_pcs, self_n, {}};
+  for_each_g(find_holder, &c);
   for_each_g(dump_one, &c);
 }
 

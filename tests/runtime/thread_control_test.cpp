@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <sstream>
 #include <chrono>
 #include <string>
 #include <thread>
@@ -20,6 +21,10 @@ namespace {
 using namespace std::chrono_literals;
 
 long tid() { return static_cast<long>(gettid()); }
+
+struct goroutine_id_holder {
+  weft::goroutine_id waiter = 0, holder = 0;
+};
 
 bool thread_exists(long t) { return access(("/proc/self/task/" + std::to_string(t)).c_str(), F_OK) == 0; }
 
@@ -180,7 +185,7 @@ TEST_P(ThreadControl, DedicatedGoroutineDoesNotTakeOneOfTheProcs) {
       [&] {
         weft::chan<int> started;
         weft::wait_group wg;
-        wg.add(static_cast<int>(GetParam()) + 1);
+        wg.add(GetParam() + 2);  // the dedicated one, the busy ones, main
         weft::go([&] {
           weft::dedicate_os_thread();
           started.send(1);
@@ -382,7 +387,7 @@ TEST_P(ThreadControl, ThreadLockersLockedAndUnlockedRepeatedly) {
 // goroutine leaves it becomes an ordinary scheduler thread again.
 TEST_P(ThreadControl, ThreadLockerOnTheThreadOfRun) {
   long bound = 0, joined_on = 0;
-  int ran = 0;
+  std::atomic<int> ran{0};
   weft::run(
       [&] {
         weft::thread_locker tl;
@@ -406,7 +411,57 @@ TEST_P(ThreadControl, ThreadLockerOnTheThreadOfRun) {
       weft_test::procs_opt(GetParam()));
   EXPECT_EQ(bound, static_cast<long>(getpid()));
   EXPECT_EQ(joined_on, bound);
-  EXPECT_EQ(ran, 50);
+  EXPECT_EQ(ran.load(), 50);
+}
+
+// The risk of a shared thread made visible: the dump says who holds the
+// locker's thread, in which call, and who waits for it.
+TEST(ThreadControlDump, ShowsWhoHoldsALockedThreadAndWhoWaits) {
+  std::string dump;
+  goroutine_id_holder ids;
+  int call_line = 0;
+  weft::run(
+      [&] {
+        weft::thread_locker tl;
+        weft::chan<int> poke, in_call, done;
+        weft::wait_group wg;
+        wg.add(2);
+        weft::go(weft::go_options{.name = "waiter"}, [&] {
+          tl.lock();
+          ids.waiter = weft::this_goroutine::get_id();
+          in_call.send(0);
+          poke.recv();  // readied while the holder blocks the thread
+          tl.unlock();
+          wg.done();
+        });
+        in_call.recv();
+        weft::go(weft::go_options{.name = "holder"}, [&] {
+          tl.lock();
+          ids.holder = weft::this_goroutine::get_id();
+          in_call.send(1);
+          call_line = __LINE__ + 1;
+          weft::blocking([] { std::this_thread::sleep_for(300ms); });
+          tl.unlock();
+          wg.done();
+        });
+        in_call.recv();
+        weft::this_goroutine::sleep_for(20ms);  // the holder is in its call now
+        poke.send(1);
+        weft::this_goroutine::sleep_for(20ms);
+        std::ostringstream out;
+        weft::dump_goroutines(out);
+        dump = out.str();
+        wg.wait();
+        return 0;
+      },
+      weft_test::procs_opt(2));
+  EXPECT_NE(dump.find("\"holder\" [running, in a blocking call]"), std::string::npos) << dump;
+  EXPECT_NE(dump.find("in weft::blocking called from"), std::string::npos) << dump;
+  std::string site = "thread_control_test.cpp:" + std::to_string(call_line) + "\n";
+  EXPECT_NE(dump.find(site), std::string::npos) << dump;
+  std::string waits = "(thread_locker), held by goroutine " + std::to_string(ids.holder) + " in a blocking call from";
+  EXPECT_NE(dump.find(waits), std::string::npos) << dump;
+  EXPECT_NE(dump.find("\"waiter\" [runnable]"), std::string::npos) << dump;
 }
 
 TEST(ThreadControlMisuse, EachMisuseThrowsMisuseError) {
