@@ -47,12 +47,16 @@ struct config {
 const config& cfg();
 
 // One measurement. extra holds the workload's own "key:value" pairs; keys
-// ending in _ns, _us, _ms or _per_s are metrics that compare pairs.
+// ending in _ns, _us, _ms or _per_s are metrics that compare pairs (and
+// bench/median takes medians of; other keys are notes). A measurement that
+// failed while its workload's others did not carries the reason in failed:
+// it is reported as a FAILED line instead of a result line (exit status 1).
 struct result {
   std::string bench;
   double value;
   std::string unit;
   std::vector<std::string> extra = {};
+  std::string failed = {};
 };
 
 // A workload's result failed its check: reported as FAILED, exit status 1.
@@ -111,7 +115,16 @@ std::vector<result> bench_mutex();
 // timer_bench.cpp: many goroutines sleeping at once.
 std::vector<result> bench_timers();
 
+// thread_bench.cpp: a server goroutine tied to its OS thread (weft/thread.hpp).
+std::vector<result> bench_locked_server();
+
 // net_bench.cpp: an echo server and its clients over loopback.
 std::vector<result> bench_tcp_echo();
+
+// ---- weft-only workloads: no peer of the kit has them (bench/run runs them
+// with weft-bench alone)
+
+// blocking_bench.cpp: weft::blocking, short and 1 ms calls, against plain ones.
+std::vector<result> bench_blocking();
 
 }  // namespace bench

@@ -13,6 +13,12 @@
 //                      themselves in user space, at the cost of any
 //                      goroutine switch.
 //
+// A goroutine whose thread changes (thread_locker::lock and unlock move it;
+// so does any park of an ordinary goroutine) must not carry the address of a
+// thread_local across the move: errno read just after tl.lock() in the same
+// function may be the old thread's (the compiler may compute &errno once).
+// Read it in a separate, non-inlined function. See docs/runtime.md.
+//
 // A goroutine uses one control at a time; mixing them, unlocking what it did
 // not lock and exiting while holding a thread_locker throw or end the
 // program with a message that says which (weft::misuse_error). All of them
