@@ -143,9 +143,20 @@ void startm(p* pp, bool spinning) {
   }
 }
 
+// The last spinner found work: another M starts spinning, in case more work
+// came meanwhile (submitters skip wakep while anyone spins). Only if some is
+// visible: the same fence-then-look as a spinner that gives up (find_runnable),
+// so work pushed after the look sees nmspinning == 0 and wakes an M itself.
+// Waking one anyway costs a futex wake and a thread spinning for nothing; when
+// the work comes one G at a time from a thread without a P (a dedicated
+// goroutine's replies) that was a wake-up per request.
 void reset_spinning(m* mp) {
   mp->spinning = false;
-  if (sched.nmspinning.fetch_sub(1, std::memory_order_seq_cst) == 1) wakep();
+  if (sched.nmspinning.fetch_sub(1, std::memory_order_seq_cst) != 1) return;
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  bool work = sched.has_global_work();
+  for (p* q : sched.allp) work = work || !runq_empty(q);
+  if (work) wakep();
 }
 
 
