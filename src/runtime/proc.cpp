@@ -10,21 +10,24 @@
 // leaving its stack (find_runnable_fast: runnext, the local ring, sometimes
 // the global queue, due timers of its P) and switches to it directly; only
 // when its P has nothing does it switch to the M's g0, whose loop
-// (schedule_loop) may steal, wait for timers, or sleep. Every 61st pick on a
-// P looks at the global queue first, so that queue never starves.
+// (schedule_loop) may steal, wait for timers, or sleep. A G taken from
+// runnext shares the time slice of the G that readied it; every 61st slice
+// on a P looks at the global queue first, and a slice sysmon ends (10 ms)
+// puts the ring and the global queue before runnext, so nothing starves.
 //
 // Spinning. An M without work "spins": it looks for Gs to steal from a random
 // victim (half the victim's ring; runnext only on the last round) and for due
 // timers on every P, before it gives up its P and sleeps. At most half the
-// busy Ps' worth of Ms spin. Idle Ms sleep on a futex and are reused; they are
-// never destroyed while the runtime runs.
+// busy Ps' worth of Ms spin. Idle Ms sleep on a futex and are reused; more
+// than procs of them idle for 2 s leave, and so do the threads of thread
+// controls that end (thread_control.cpp).
 //
 // The submit/spin protocol (Go's, from proc.go). A G made runnable is pushed
 // on a queue and then wakep() runs: if there is an idle P and no M spinning,
 // it starts one spinning M (CAS nmspinning 0 -> 1), so a burst of readies
 // wakes one thread, not many. That spinning M, when it finds work, stops
-// spinning and, if it was the last spinner, calls wakep() in turn, so threads
-// ramp up one at a time while there is work. A spinning M that finds nothing
+// spinning and, if it was the last spinner and more work is visible, calls
+// wakep() in turn, so threads ramp up one at a time while there is work. A spinning M that finds nothing
 // gives up its P, decrements nmspinning and then, after a full fence,
 // re-checks every P's queue and the global queue: a submitter that pushed
 // before that decrement became visible either saw nmspinning != 0 (and relied
