@@ -113,7 +113,7 @@ void become_bound(m* mp, bool leave_on_retire) {
 
 void ready_self(void* arg) { ready(static_cast<g*>(arg)); }
 
-// gp's home and what dumps say of it (dump_control_line).
+// gp's home, and what dumps say of it (trace/dump.cpp, control_line).
 void set_home(g* gp, m* home, control c) {
   gp->home = home;
   gp->home_tid.store(home ? home->tid : 0, std::memory_order_relaxed);
