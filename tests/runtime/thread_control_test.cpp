@@ -98,7 +98,7 @@ TEST_P(ThreadControl, LockedGoroutineRunsOnlyOnItsThreadAndAlone) {
       [&] {
         others.start(8);
         weft::chan<int> ping, pong;
-        weft::go([&] {
+        weft::go([ping, pong]() mutable {  // own handles: main may return first
           for (int i = 0; i < steps; ++i) pong.send(*ping.recv());
         });
         weft::chan<int> done;
@@ -227,7 +227,7 @@ TEST_P(ThreadControl, DedicatedGoroutineRunsOnlyOnItsThreadAndAlone) {
       [&] {
         others.start(8);
         weft::chan<int> req, rep;
-        weft::go([&] {
+        weft::go([req, rep]() mutable {  // own handles: main may return while it sees the close
           while (auto v = req.recv()) rep.send(*v + 1);
         });
         weft::chan<int> done;
@@ -301,7 +301,7 @@ TEST_P(ThreadControl, ThreadLockerKeepsItsGoroutinesOnOneThreadAndOthersOff) {
         others.start(8);
         std::vector<weft::chan<int>> ring(n);
         weft::chan<int> outside_req, outside_rep;
-        weft::go([&] {
+        weft::go([outside_req, outside_rep]() mutable {  // own handles: main may return first
           while (auto v = outside_req.recv()) outside_rep.send(*v);
         });
         weft::wait_group wg;
