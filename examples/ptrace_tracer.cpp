@@ -11,8 +11,7 @@
 // conditional breakpoints that was about 2/3 of the time (golang/go#21827).
 // #49848 asked for N goroutines locked to one thread, so that an event loop
 // and an expression evaluator could both make their requests directly. Go
-// has no such API; weft has it as thread_locker, the shape Ian Lance Taylor
-// sketched in that issue. Here:
+// declined it; weft has it as thread_locker. Here:
 //
 //   event loop  locks tl first, which binds tl to its thread, and forks the
 //               child there, so that thread is the tracer. It runs the child
