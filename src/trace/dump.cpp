@@ -79,7 +79,7 @@ void find_holder(g* gp, void* arg) {
 }
 
 // The thread-control line of gp, if it has one:
-//   locked to thread 1234 (lock_os_thread)
+//   tied to thread 1234 (lock_os_thread)
 //   waits for thread 1234 (thread_locker), held by goroutine 9 in a blocking call from f at x.cpp:12
 void control_line(std::ostream& out, g* gp, std::uint32_t st, const dump_ctx& c) {
   long tid = gp->home_tid.load(std::memory_order_relaxed);
@@ -88,10 +88,10 @@ void control_line(std::ostream& out, g* gp, std::uint32_t st, const dump_ctx& c)
   std::uint8_t kind = gp->control.load(std::memory_order_relaxed);
   const char* name = kind < 4 ? names[kind] : "";
   if ((st & ~scan_bit) != g_runnable) {
-    out << "	tied to thread " << tid << " (" << name << ")\n";
+    out << "\ttied to thread " << tid << " (" << name << ")\n";
     return;
   }
-  out << "	waits for thread " << tid << " (" << name << ")";
+  out << "\twaits for thread " << tid << " (" << name << ")";
   for (const thread_holder& h : c.holders) {
     if (h.tid != tid) continue;
     out << ", held by goroutine " << h.id;
