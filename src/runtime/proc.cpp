@@ -464,8 +464,7 @@ void ready(g* gp) {
   }
   if (mp) trace_ev(mp, ev::go_unblock, gp->id, mp->curg ? mp->curg->id : 0);
   if (m* home = gp->home) {
-    ready_home(mp, gp, home);
-    return;
+    if (ready_home(mp, gp, home)) return;
   }
   if (mp && mp->pp && !mp->pp->is_private) {
     runq_put(mp->pp, gp, true);

@@ -23,13 +23,6 @@ namespace {
 
 std::mutex run_lock;  // one weft::run at a time
 
-m* require_goroutine(const char* what) {
-  m* mp = this_m();
-  if (mp == nullptr || mp->curg == nullptr)
-    throw misuse_error(std::string("weft: ") + what +
-                       " called outside a goroutine: start the runtime with weft::run(main) and call it from there");
-  return mp;
-}
 
 struct main_closure {
   std::function<int()>* fn;
@@ -77,6 +70,14 @@ void teardown() {
 }
 
 }  // namespace
+
+m* require_goroutine(const char* what) {
+  m* mp = this_m();
+  if (mp == nullptr || mp->curg == nullptr)
+    throw misuse_error(std::string("weft: ") + what +
+                       " called outside a goroutine: start the runtime with weft::run(main) and call it from there");
+  return mp;
+}
 
 int run_main(std::function<int()> main, const options& opts) {
   if (opts.procs <= 0)

@@ -304,13 +304,18 @@ void wake_all_for_stop();
 // detached; the caller returns out of schedule_loop and the thread ends.
 // False for M0 (the thread that called weft::run), which cannot end.
 bool m_leave(m* mp);
+// The calling thread's M, if it runs a goroutine; else throws misuse_error
+// naming `what` (run.cpp).
+m* require_goroutine(const char* what);
 
 // thread_control.cpp: the g0 side of locked and bound Ms (schedule_loop
 // calls them), and ready()'s routing of Gs with a home.
 // Returns false when the M should leave schedule_loop (stop, or its thread ends).
 bool schedule_locked(m* mp);
 bool schedule_bound(m* mp);
-void ready_home(m* self, g* gp, m* home);
+// Hands gp to its home M; false if it is to be queued like any G (a locked
+// G with no idle P: the M that picks it hands over its own, startlockedm).
+bool ready_home(m* self, g* gp, m* home);
 g* bound_pick(p* own);  // the next G of a bound M (its P's ring, then its inbox)
 // goexit of a G that uses a thread control: ends the program if it holds a
 // thread_locker, else marks its M to unbind.

@@ -55,13 +55,6 @@ struct locker_state {
 
 namespace {
 
-m* require_goroutine(const char* what) {
-  m* mp = this_m();
-  if (mp == nullptr || mp->curg == nullptr)
-    throw misuse_error(std::string("weft::") + what + " called outside a goroutine: call it from a goroutine under weft::run");
-  return mp;
-}
-
 std::string goroutine_words(g* gp) { return "goroutine " + std::to_string(gp->id); }
 
 // The control gp uses now, in words, or null.
@@ -127,14 +120,19 @@ void move_self(m* mp, const char* why) {
   park(why, ready_self, gp);
 }
 
-// A bound M with no G left: back to ordinary, its private P to the pool.
-// False if the thread ends.
-bool unbind(m* mp) {
+// The running bound M becomes an ordinary one without a P; its private P
+// goes back to the pool.
+void become_ordinary(m* mp) {
   p* own = releasep(mp);
   mp->own_p = nullptr;
   mp->kind = m_kind::normal;
   mp->retire = false;
   private_p_put(own);
+}
+
+// A bound M with no G left: back to ordinary. False if the thread ends.
+bool unbind(m* mp) {
+  become_ordinary(mp);
   return !(mp->leave_on_retire && m_leave(mp));
 }
 
@@ -153,11 +151,11 @@ struct waking {
 
 // ---- the scheduler's side
 
-void ready_home(m* self, g* gp, m* home) {
+bool ready_home(m* self, g* gp, m* home) {
   if (gp->lock_count == 0) {  // bound: dedicated or holding a thread_locker
     if (self == home && self->pp == home->own_p) {
       runq_put(self->pp, gp, true);
-      return;
+      return true;
     }
     waking w(home);
     {
@@ -169,7 +167,7 @@ void ready_home(m* self, g* gp, m* home) {
     // (and wakes) its armed note.
     std::atomic_thread_fence(std::memory_order_seq_cst);
     home->park.wakeup();
-    return;
+    return true;
   }
   // Locked: hand the M an idle P if there is one; else the G waits in a run
   // queue until an M picks it and hands over its own P (startlockedm).
@@ -183,16 +181,10 @@ void ready_home(m* self, g* gp, m* home) {
       waking w(home);
       home->nextp.store(pp, std::memory_order_release);
       home->park.wakeup();
-      return;
+      return true;
     }
   }
-  if (self && self->pp && !self->pp->is_private) {
-    runq_put(self->pp, gp, true);
-  } else {
-    std::lock_guard lk(sched.lock);
-    globrunq_put(gp);
-  }
-  wakep();
+  return false;
 }
 
 void startlockedm(m* mp, g* gp) {
@@ -309,10 +301,7 @@ void undedicate_os_thread() {
     shared = pidle_get();
   }
   if (shared) {
-    p* own = releasep(mp);
-    mp->own_p = nullptr;
-    mp->kind = m_kind::normal;
-    private_p_put(own);
+    become_ordinary(mp);
     acquirep(mp, shared);
     return;
   }
