@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "runtime/stack.hpp"
@@ -26,6 +27,14 @@ std::int64_t live_goroutines() noexcept;
 int m_count() noexcept;
 
 inline detail::stack_stats stack_stats() { return detail::stacks_stats(); }
+
+// Wakes every M asleep on the idle list, as a late waker would (a thread
+// that readied a G for an M that was bound then and is idle now). Returns
+// how many it woke.
+int wake_idle_ms() noexcept;
+// What is wrong with the idle lists (an M listed twice, an M listed while
+// it holds a P, counts that do not match), or "" if nothing.
+std::string idle_list_problems();
 
 // Timers armed on all Ps' heaps (sleepers and channel timers alike).
 // REQUIRES: inside weft::run.

@@ -23,6 +23,11 @@ class note {
   // REQUIRES: no sleeper. Arms the note for the next sleep.
   void clear() noexcept { word_.store(empty, std::memory_order_relaxed); }
 
+  // REQUIRES: no sleeper. Disarms a wake-up already seen, to sleep again:
+  // an exchange, so whatever the waker stored before its wakeup() is
+  // visible after this even if that wake-up came after the one seen.
+  void clear_after_wakeup() noexcept { word_.exchange(empty, std::memory_order_acq_rel); }
+
   void wakeup() noexcept {
     if (word_.exchange(woken, std::memory_order_acq_rel) == in_kernel) os::futex_wake(&word_, 1);
   }

@@ -255,13 +255,25 @@ void m_idle(m* mp) {
   trace_ev(mp, ev::m_park, 0);
   stacks_scavenge(os::nanotime());  // idle time is when memory goes back
   if (!waiter) {
-    while (!mp->park.sleep_until(os::nanotime() + idle_m_exit_ns)) {
-      if (leave_idle_pool(mp)) return;
+    // Only startm (which takes this M off midle and stores nextp first) and
+    // the stop end this sleep. Other wake-ups are stale: a thread that
+    // handed this M a G while it was bound or locked (ready_home,
+    // startlockedm) may reach its wakeup() only after the M has run that G,
+    // dropped its control and come here. Returning for one would leave the
+    // M on midle while it runs, and a later startm would hand it a second P.
+    for (;;) {
+      bool woken = mp->park.sleep_until(os::nanotime() + idle_m_exit_ns);
+      // Disarmed before nextp is looked at: startm stores nextp before it
+      // wakes, so a wake-up this erases has its P seen just below.
+      if (woken) mp->park.clear_after_wakeup();
+      if (p* pp = mp->nextp.exchange(nullptr, std::memory_order_acq_rel)) {
+        trace_ev(mp, ev::m_wake, 0);
+        acquirep(mp, pp);
+        return;
+      }
+      if (sched.stopping.load(std::memory_order_acquire)) return;
+      if (!woken && leave_idle_pool(mp)) return;
     }
-    trace_ev(mp, ev::m_wake, 0);
-    p* pp = mp->nextp.exchange(nullptr, std::memory_order_acq_rel);
-    if (pp) acquirep(mp, pp);
-    return;
   }
   // The waiter: for the earliest timer, in the network poller if anyone
   // waits for I/O (its wake-ups come through netpoll_break then).

@@ -2,6 +2,8 @@
 #include "testing.hpp"
 
 #include <mutex>
+#include <set>
+#include <string>
 
 #include "runtime/runtime.hpp"
 
@@ -17,6 +19,32 @@ std::int64_t live_goroutines() noexcept { return detail::sched.live_goroutines.l
 int m_count() noexcept {
   std::lock_guard lk(detail::sched.lock);
   return detail::sched.mcount;
+}
+
+int wake_idle_ms() noexcept {
+  std::lock_guard lk(detail::sched.lock);
+  int n = 0;
+  for (detail::m* mp = detail::sched.midle; mp && n < detail::sched.nmidle; mp = mp->schedlink, ++n) mp->park.wakeup();
+  return n;
+}
+
+std::string idle_list_problems() {
+  std::lock_guard lk(detail::sched.lock);
+  std::string problems;
+  std::set<detail::m*> seen;
+  int listed = 0;
+  // Bounded: a list with a cycle (an M pushed twice) must not hang the test.
+  for (detail::m* mp = detail::sched.midle; mp && listed <= detail::sched.mcount; mp = mp->schedlink, ++listed) {
+    if (!seen.insert(mp).second) problems += "M" + std::to_string(mp->id) + " is on the idle list twice; ";
+    if (mp->pp) problems += "M" + std::to_string(mp->id) + " is on the idle list holding P" + std::to_string(mp->pp->id) + "; ";
+  }
+  if (listed != detail::sched.nmidle)
+    problems += "the idle list holds " + std::to_string(listed) + " Ms, nmidle says " + std::to_string(detail::sched.nmidle) + "; ";
+  int idle_ps = 0;
+  for (detail::p* pp = detail::sched.pidle; pp && idle_ps <= detail::sched.procs; pp = pp->link) ++idle_ps;
+  if (idle_ps != detail::sched.npidle.load())
+    problems += "the idle P list holds " + std::to_string(idle_ps) + " Ps, npidle says " + std::to_string(detail::sched.npidle.load()) + "; ";
+  return problems;
 }
 
 std::size_t armed_timers() noexcept {

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <thread>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "testing.hpp"
@@ -80,6 +81,41 @@ TEST(Sched, IdleMsAreReusedNotMultiplied) {
   }, weft::options{.procs = 2});
   // One M per P, plus at most a timer waiter and a spinning spare: never one per round.
   EXPECT_LE(ms, 4);
+}
+
+// A thread that readies a G for a bound or locked M may reach its wakeup()
+// only after that M has run the G, dropped its control and gone idle. Such
+// a late wake-up must not take an idle M off its sleep: it would run while
+// still on the idle list, and a later startm would hand it a second P (at
+// procs 1: the only P lost, every goroutine stuck). The late wake-ups are
+// made here on purpose, at every round, after blocking calls have left
+// spare Ms idle.
+TEST(Sched, LateWakeUpOfAnIdleMIsIgnored) {
+  for (int procs : weft_test::all_procs()) {
+    int woken = 0;
+    std::string problems;
+    weft::run(
+        [&] {
+          for (int round = 0; round < weft_test::scaled(40) && problems.empty(); ++round) {
+            weft::wait_group wg;
+            wg.add(4);
+            for (int i = 0; i < 4; ++i)
+              weft::go([&] {
+                weft::blocking([] { std::this_thread::sleep_for(std::chrono::milliseconds(1)); });
+                wg.done();
+              });
+            wg.wait();
+            weft::this_goroutine::sleep_for(std::chrono::milliseconds(1));  // the spare Ms go idle
+            woken += weft::testing::wake_idle_ms();
+            weft::this_goroutine::sleep_for(std::chrono::milliseconds(1));
+            problems = weft::testing::idle_list_problems();
+          }
+          return 0;
+        },
+        weft_test::procs_opt(procs));
+    EXPECT_GT(woken, 0) << "procs " << procs << ": no M was idle to wake; the test did not test anything";
+    EXPECT_EQ(problems, "") << "procs " << procs;
+  }
 }
 
 // Two goroutines that keep readying each other run from runnext and share
