@@ -584,14 +584,24 @@ bool m_leave(m* mp) {
 }
 
 void handoffp(p* pp) {
-  bool work = !runq_empty(pp) || sched.has_global_work() ||
-              pp->timers.when0.load(std::memory_order_acquire) != INT64_MAX;
+  bool work = !runq_empty(pp) || pp->timers.when0.load(std::memory_order_acquire) != INT64_MAX;
+  if (!work) {
+    // The global queue is looked at under the lock it is filled under: a G
+    // queued after this look finds the P idle when its wakep looks.
+    std::lock_guard lk(sched.lock);
+    work = sched.has_global_work();
+    if (!work) pidle_put(pp);
+  }
   if (work) {
     startm(pp, false);
     return;
   }
-  std::lock_guard lk(sched.lock);
-  pidle_put(pp);
+  // A timer armed on pp after the look by a thread that does not run pp (a
+  // bound M, a plain thread: timer_start) relied on wakep, which may have
+  // seen no idle P yet. Fence, then look again, as timer_start fences
+  // between arming and its wakep.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (pp->timers.when0.load(std::memory_order_relaxed) != INT64_MAX) wakep();
 }
 
 void preempt_check() noexcept {

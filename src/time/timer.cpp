@@ -162,7 +162,11 @@ void timer_start(timer* t) {
     // itself, and every M may be idle with no timer waiter (one becomes the
     // waiter only when it idles with a timer armed): get an M going, which
     // fires t or becomes the waiter for it.
-    if (!own_p) wakep();
+    if (!own_p) {
+      // Pairs with handoffp's fence: either it sees t, or this sees its P idle.
+      std::atomic_thread_fence(std::memory_order_seq_cst);
+      wakep();
+    }
   }
 }
 
