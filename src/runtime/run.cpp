@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "net/netpoll.hpp"
 #include "platform/futex.hpp"
@@ -133,7 +134,15 @@ int run_main(std::function<int()> main, const options& opts) {
   sysmon_stop();  // before the joins: it may still hand a P to a new M
 
   // Other Ms finish the G they run (if it never blocks, this waits for it).
-  for (m* mp : sched.allm) {
+  // allm is read under the lock: main may have returned on another M, and
+  // a thread that took the lock before it saw stopping may still be taking
+  // itself off allm (m_leave); after that nobody does.
+  std::vector<m*> ms;
+  {
+    std::lock_guard lk(sched.lock);
+    ms = sched.allm;
+  }
+  for (m* mp : ms) {
     if (mp->thread.joinable()) mp->thread.join();
   }
   sched.running.store(false);
