@@ -409,7 +409,20 @@ bool run_due_timers(p* pp) {
   if (pp->timers.when0.load(std::memory_order_acquire) == INT64_MAX) return false;
   std::int64_t now = os::nanotime();
   if (pp->timers.when0.load(std::memory_order_acquire) > now) return false;
-  return pp->timers.run_due(now) > 0;
+  // The fired timers' Gs go to this M's ring: fire no more than it has room
+  // for (but one at least, so that due timers always move). The rest stay
+  // due on the heap and fire at the next schedule, or on a thief's P
+  // (steal_work). Firing all at once (100k sleepers due together)
+  // overflowed the ring into the global queue again and again: at procs 2
+  // both Ms then queued for its lock.
+  m* mp = this_m();
+  int room = INT32_MAX;
+  if (mp && mp->pp && !mp->pp->is_private) {
+    p* own = mp->pp;
+    std::uint32_t used = own->runq_tail.load(std::memory_order_relaxed) - own->runq_head.load(std::memory_order_relaxed);
+    room = used < runq_size ? static_cast<int>(runq_size - used) : 1;
+  }
+  return pp->timers.run_due(now, room) > 0;
 }
 
 g* find_runnable_fast(p* pp, bool run_timers) {

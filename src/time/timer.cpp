@@ -97,13 +97,13 @@ bool timer_heap::add(timer* t) {
 
 
 
-int timer_heap::run_due(std::int64_t now) {
+int timer_heap::run_due(std::int64_t now, int max) {
   int fired = 0;
   for (;;) {
     timer* t;
     {
       std::lock_guard lk(lock);
-      if (items.empty() || items[0].when > now) {
+      if (items.empty() || items[0].when > now || fired == max) {
         when0.store(items.empty() ? INT64_MAX : items[0].when, std::memory_order_release);
         return fired;
       }

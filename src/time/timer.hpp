@@ -52,8 +52,9 @@ struct timer_heap {
 
   // Arms t. Returns true if t became the earliest.
   bool add(timer* t);
-  // Fires every timer due at `now` (outside the lock). Returns how many.
-  int run_due(std::int64_t now);
+  // Fires the timers due at `now` (outside the lock), at most `max` of
+  // them, earliest first. Returns how many.
+  int run_due(std::int64_t now, int max = INT32_MAX);
   std::size_t size();
 };
 

@@ -87,6 +87,45 @@ TEST(Sleep, ManySleepersAllWake) {
   EXPECT_EQ(woke.load(), weft_test::scaled(20000));
 }
 
+// A scheduler fires no more due timers than its run queue has room for
+// (proc.cpp, run_due_timers): with the queues kept full by goroutines that
+// only yield, due timers must still fire.
+TEST(Sleep, SleepersWakeWhileRunQueuesAreFull) {
+  for (int procs : weft_test::all_procs()) {
+    const int sleepers = weft_test::scaled(2000), yielders = 300 * procs;
+    std::atomic<int> woke{0};
+    std::atomic<bool> stop{false};
+    std::thread watchdog([&] {
+      for (int i = 0; i < 2000 && !stop.load(); ++i) std::this_thread::sleep_for(10ms);
+      stop.store(true);  // let the yielders end if the sleepers never did
+    });
+    weft::run(
+        [&] {
+          weft::wait_group yielding, sleeping;
+          yielding.add(yielders);
+          for (int i = 0; i < yielders; ++i)
+            weft::go([&] {
+              while (!stop.load(std::memory_order_relaxed)) weft::this_goroutine::yield();
+              yielding.done();
+            });
+          sleeping.add(sleepers);
+          for (int i = 0; i < sleepers; ++i)
+            weft::go([&] {
+              for (int k = 0; k < 3; ++k) weft::this_goroutine::sleep_for(1ms);
+              woke++;
+              sleeping.done();
+            });
+          sleeping.wait();
+          stop.store(true);
+          yielding.wait();
+          return 0;
+        },
+        weft_test::procs_opt(procs));
+    watchdog.join();
+    EXPECT_EQ(woke.load(), sleepers) << "procs " << procs << ": sleepers still asleep after 20 s";
+  }
+}
+
 TEST(Sleep, OutsideTheRuntimeSleepsTheThread) {
   auto t0 = clk::now();
   weft::this_goroutine::sleep_for(5ms);
