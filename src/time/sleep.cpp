@@ -28,6 +28,14 @@ void fire_ready(timer* t) {
 
 void arm_after_park(void* arg) { timer_start(static_cast<timer*>(arg)); }
 
+void park_until(g* gp, std::int64_t when) {
+  timer t;
+  t.when = when;
+  t.fire = fire_ready;
+  t.arg = gp;
+  park("sleep", arm_after_park, &t);
+}
+
 }  // namespace
 
 void sleep_until_ns(std::int64_t when) {
@@ -41,18 +49,23 @@ void sleep_until_ns(std::int64_t when) {
     yield_now();
     return;
   }
-  timer t;
-  t.when = when;
-  t.fire = fire_ready;
-  t.arg = gp;
-  park("sleep", arm_after_park, &t);
+  park_until(gp, when);
 }
 
 }  // namespace detail
 
 namespace this_goroutine {
 
-void sleep_for(std::chrono::nanoseconds d) { detail::sleep_until_ns(detail::deadline_after(d)); }
+// One clock read, not two: a positive duration's deadline is in the future
+// by construction (a timer already due when armed simply fires at once).
+void sleep_for(std::chrono::nanoseconds d) {
+  detail::g* gp = detail::this_g();
+  if (gp == nullptr || d.count() <= 0) {
+    detail::sleep_until_ns(detail::deadline_after(d));
+    return;
+  }
+  detail::park_until(gp, detail::deadline_after(d));
+}
 
 void sleep_until(std::chrono::steady_clock::time_point t) { detail::sleep_until_ns(detail::deadline_at(t)); }
 
