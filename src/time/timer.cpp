@@ -4,8 +4,10 @@
 // heap, fewer cache misses on sift-down). A goroutine that sleeps arms a timer
 // on its own P; the scheduler fires due timers of its own P at every schedule
 // and of every P when it looks for work before going idle, so timers of an
-// idle P still fire. One idle M, the timer waiter, sleeps until the earliest
-// timer of all Ps (proc.cpp); arming an earlier timer wakes it.
+// idle P still fire; at most as many at a time as its run queue has room for
+// (run_due_timers), so their Gs stay off the global queue. One idle M, the
+// timer waiter, sleeps until the earliest timer of all Ps (proc.cpp); arming
+// an earlier timer wakes it.
 //
 // when0 caches the earliest deadline so that the scheduler's check costs one
 // relaxed load when nothing is due.
