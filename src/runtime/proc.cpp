@@ -27,11 +27,12 @@
 // it starts one spinning M (CAS nmspinning 0 -> 1), so a burst of readies
 // wakes one thread, not many. That spinning M, when it finds work, stops
 // spinning and, if it was the last spinner and more work is visible, calls
-// wakep() in turn, so threads ramp up one at a time while there is work. A spinning M that finds nothing
-// gives up its P, decrements nmspinning and then, after a full fence,
-// re-checks every P's queue and the global queue: a submitter that pushed
-// before that decrement became visible either saw nmspinning != 0 (and relied
-// on the spinner, which will now see its work) or called wakep itself.
+// wakep() in turn, so threads ramp up one at a time while there is work. A
+// spinning M that finds nothing gives up its P, decrements nmspinning and
+// then, after a full fence, re-checks every P's queue and the global queue:
+// a submitter that pushed before that decrement became visible either saw
+// nmspinning != 0 (and relied on the spinner, which will now see its work)
+// or called wakep itself.
 // Work pushed on the submitter's own P is never lost either way: its own M
 // runs it when it next schedules.
 //
@@ -417,11 +418,7 @@ bool run_due_timers(p* pp) {
   // both Ms then queued for its lock.
   m* mp = this_m();
   int room = INT32_MAX;
-  if (mp && mp->pp && !mp->pp->is_private) {
-    p* own = mp->pp;
-    std::uint32_t used = own->runq_tail.load(std::memory_order_relaxed) - own->runq_head.load(std::memory_order_relaxed);
-    room = used < runq_size ? static_cast<int>(runq_size - used) : 1;
-  }
+  if (mp && mp->pp && !mp->pp->is_private) room = std::max(static_cast<int>(runq_room(mp->pp)), 1);
   return pp->timers.run_due(now, room) > 0;
 }
 

@@ -24,7 +24,6 @@ namespace {
 
 std::mutex run_lock;  // one weft::run at a time
 
-
 struct main_closure {
   std::function<int()>* fn;
   static void invoke(void* self) {

@@ -128,6 +128,11 @@ bool runq_empty(const p* pp) {
   }
 }
 
+std::uint32_t runq_room(const p* pp) {
+  std::uint32_t used = pp->runq_tail.load(std::memory_order_relaxed) - pp->runq_head.load(std::memory_order_relaxed);
+  return used < runq_size ? runq_size - used : 0;
+}
+
 g* runq_steal(p* pp, p* victim, bool steal_next) {
   std::uint32_t t = pp->runq_tail.load(std::memory_order_relaxed);
   for (;;) {

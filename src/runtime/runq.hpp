@@ -12,6 +12,8 @@ g* runq_get(p* pp);
 g* runnext_take(p* pp);  // owner only: runnext alone
 g* runq_get_ring(p* pp);  // owner only: the ring's head alone
 bool runq_empty(const p* pp);
+// Owner only: free slots in pp's ring (stealers may free more meanwhile).
+std::uint32_t runq_room(const p* pp);
 // Steals half of victim's queue into pp's (which must be empty) and returns
 // one G to run. steal_next: also take victim's runnext.
 g* runq_steal(p* pp, p* victim, bool steal_next);
