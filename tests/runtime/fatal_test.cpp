@@ -59,8 +59,10 @@ TEST_F(Fatal, AllGoroutinesAsleepIsADeadlock) {
         c.recv();
       }, weft::options{.procs = 2}),
       ::testing::ExitedWithCode(2),
-      "fatal error: all goroutines are asleep - deadlock!.*goroutine 1 \"main\" \\[chan receive.*"
-      "stuck-sender\" \\[chan receive");
+      // Both goroutines, in either order: the dump's order is not specified.
+      "fatal error: all goroutines are asleep - deadlock!"
+      "(.*goroutine 1 \"main\" \\[chan receive.*stuck-sender\" \\[chan receive"
+      "|.*stuck-sender\" \\[chan receive.*goroutine 1 \"main\" \\[chan receive)");
 }
 
 TEST_F(Fatal, WaitingOnAWaitGroupForeverIsADeadlock) {
