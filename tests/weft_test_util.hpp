@@ -4,7 +4,12 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
 #include <sstream>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -82,5 +87,40 @@ inline bool wait_parked(const std::string& name, int n) {
 inline std::string procs_name(const ::testing::TestParamInfo<int>& info) {
   return "procs" + std::to_string(info.param);
 }
+
+// Turns a hang into a failure: if not destroyed within `limit`, prints what
+// hung and ends the test program (status 3). For regressions whose bug was
+// a hang (ctest's timeout would say less, and later).
+class watchdog {
+ public:
+  watchdog(std::chrono::milliseconds limit, std::string what) : what_(std::move(what)) {
+    thread_ = std::thread([this, limit] {
+      std::unique_lock lk(mu_);
+      if (!cv_.wait_for(lk, limit, [this] { return done_; })) {
+        std::fprintf(stderr, "watchdog: %s (still running after %lld ms)\n", what_.c_str(),
+                     static_cast<long long>(limit.count()));
+        std::fflush(stderr);
+        std::_Exit(3);
+      }
+    });
+  }
+  ~watchdog() {
+    {
+      std::lock_guard lk(mu_);
+      done_ = true;
+    }
+    cv_.notify_one();
+    thread_.join();
+  }
+  watchdog(const watchdog&) = delete;
+  watchdog& operator=(const watchdog&) = delete;
+
+ private:
+  std::string what_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  std::thread thread_;
+};
 
 }  // namespace weft_test
