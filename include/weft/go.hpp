@@ -10,11 +10,12 @@
 #include <utility>
 
 #include <weft/detail/closure.hpp>
+#include <weft/detail/saturated.hpp>
 
 namespace weft {
 
 // A goroutine's number: main is 1, later goroutines count up; never reused
-// within a process.
+// within one weft::run (a later weft::run starts again from 1).
 using goroutine_id = std::uint64_t;
 
 struct go_options {
@@ -70,17 +71,18 @@ namespace this_goroutine {
 void yield();
 // The calling goroutine's id (REQUIRES: inside weft::run).
 goroutine_id get_id();
-// Parks the caller until at least d has passed (d <= 0: just yields).
+// Parks the caller until at least d has passed (d <= 0: just yields). A
+// duration too long for nanoseconds (hours::max()) means forever.
 void sleep_for(std::chrono::nanoseconds d);
 template <class Rep, class Period>
 void sleep_for(std::chrono::duration<Rep, Period> d) {
-  sleep_for(std::chrono::ceil<std::chrono::nanoseconds>(d));
+  sleep_for(detail::saturated_ns(d));
 }
 // Parks the caller until t.
 void sleep_until(std::chrono::steady_clock::time_point t);
 template <class Clock, class Duration>
 void sleep_until(std::chrono::time_point<Clock, Duration> t) {
-  sleep_for(t - Clock::now());
+  sleep_for(detail::saturated_until(t));
 }
 // As sleep_for and sleep_until, but cut short when stop is requested on
 // token: true if the whole time passed, false if stop came first (at once
@@ -88,7 +90,7 @@ void sleep_until(std::chrono::time_point<Clock, Duration> t) {
 bool sleep_for(std::chrono::nanoseconds d, const std::stop_token& token);
 template <class Rep, class Period>
 bool sleep_for(std::chrono::duration<Rep, Period> d, const std::stop_token& token) {
-  return sleep_for(std::chrono::ceil<std::chrono::nanoseconds>(d), token);
+  return sleep_for(detail::saturated_ns(d), token);
 }
 bool sleep_until(std::chrono::steady_clock::time_point t, const std::stop_token& token);
 

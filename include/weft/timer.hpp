@@ -23,6 +23,7 @@
 #include <utility>
 
 #include <weft/chan.hpp>
+#include <weft/detail/saturated.hpp>
 
 namespace weft {
 
@@ -49,7 +50,7 @@ void chan_timer_release(chan_timer*) noexcept;  // stops it; frees it once the h
 // channel is dropped; it cannot be stopped: use weft::timer for that.
 template <class Rep, class Period>
 chan<std::chrono::steady_clock::time_point> after(std::chrono::duration<Rep, Period> d) {
-  return detail::chan_timer_after(detail::deadline_after(std::chrono::ceil<std::chrono::nanoseconds>(d)));
+  return detail::chan_timer_after(detail::deadline_after(detail::saturated_ns(d)));
 }
 
 // A one-shot timer (Go's time.Timer). Movable, not copyable; the destructor
@@ -61,7 +62,7 @@ class timer {
   // Fires once, d from now (d <= 0: at once).
   template <class Rep, class Period>
   explicit timer(std::chrono::duration<Rep, Period> d)
-      : t_(detail::chan_timer_make(detail::deadline_after(std::chrono::ceil<std::chrono::nanoseconds>(d)))) {}
+      : t_(detail::chan_timer_make(detail::deadline_after(detail::saturated_ns(d)))) {}
   // Fires once, at deadline (a past one: at once).
   explicit timer(clock::time_point deadline) : t_(detail::chan_timer_make(detail::deadline_at(deadline))) {}
   timer(timer&& o) noexcept : t_(std::exchange(o.t_, nullptr)) {}
@@ -88,7 +89,7 @@ class timer {
   // now. Misuse on a moved-from timer.
   template <class Rep, class Period>
   bool reset(std::chrono::duration<Rep, Period> d) {
-    return detail::chan_timer_reset(t_, detail::deadline_after(std::chrono::ceil<std::chrono::nanoseconds>(d)));
+    return detail::chan_timer_reset(t_, detail::deadline_after(detail::saturated_ns(d)));
   }
   bool reset(clock::time_point deadline) { return detail::chan_timer_reset(t_, detail::deadline_at(deadline)); }
 
@@ -107,7 +108,7 @@ class ticker {
 
   template <class Rep, class Period>
   explicit ticker(std::chrono::duration<Rep, Period> period)
-      : t_(detail::chan_ticker_make(std::chrono::ceil<std::chrono::nanoseconds>(period))) {}
+      : t_(detail::chan_ticker_make(detail::saturated_ns(period))) {}
   ticker(ticker&& o) noexcept : t_(std::exchange(o.t_, nullptr)) {}
   ticker& operator=(ticker&& o) noexcept {
     if (this != &o) {
@@ -132,7 +133,7 @@ class ticker {
   // period from now. Misuse on a moved-from ticker.
   template <class Rep, class Period>
   void reset(std::chrono::duration<Rep, Period> period) {
-    detail::chan_ticker_reset(t_, std::chrono::ceil<std::chrono::nanoseconds>(period));
+    detail::chan_ticker_reset(t_, detail::saturated_ns(period));
   }
 
  private:
