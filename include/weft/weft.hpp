@@ -16,6 +16,7 @@
 #include <weft/select.hpp>
 #include <weft/semaphore.hpp>
 #include <weft/shared_mutex.hpp>
+#include <weft/stop_callback.hpp>
 #include <weft/thread.hpp>
 #include <weft/timer.hpp>
 #include <weft/wait_group.hpp>

@@ -48,12 +48,20 @@ class fd_mutex {
   void wait_drained() {
     if (inside_at_close_ != 0) drained_.acquire();
   }
+  // The closer is done (closed_ opens for good).
+  void close_finished() { closed_.release(); }
+  // Parks until the closer is done. REQUIRES: close has begun.
+  void wait_closed() {
+    closed_.acquire();
+    closed_.release();  // for whoever waits next
+  }
 
  private:
   static constexpr std::uint32_t closing_bit = 1u << 31;
   std::atomic<std::uint32_t> state_{0};
   std::uint32_t inside_at_close_ = 0;  // written and read by the one closer
   weft::binary_semaphore drained_{0};
+  weft::binary_semaphore closed_{0};
 };
 
 }  // namespace weft::detail

@@ -13,7 +13,8 @@
 // in flight; netpoll_close; ::close. The netfd itself stays allocated until
 // its conn or listener is destroyed: a goroutine that still holds the object
 // finds the closing bit and throws "use of closed network connection"
-// instead of touching freed memory.
+// instead of touching freed memory. Destroying waits for a close that
+// another goroutine has begun to finish.
 //
 // Deadlines are kept twice: in the netpoller, which wakes a waiter when its
 // deadline passes, and here, so that an operation whose deadline has passed
@@ -47,6 +48,10 @@ netfd* netfd_new(int sysfd, std::string net) {
 
 void netfd_close(netfd* fd) {
   if (!fd || !fd->refs.begin_close()) return;
+  struct finished {
+    netfd* fd;
+    ~finished() { fd->refs.close_finished(); }
+  } done{fd};
   netpoll_evict(fd->pd);
   fd->refs.wait_drained();
   netpoll_close(fd->pd);
@@ -60,6 +65,10 @@ void netfd_destroy(netfd* fd) noexcept {
   if (!fd) return;
   try {
     netfd_close(fd);
+    // Another goroutine's close may still be inside (parked until the
+    // operations drain: a stop callback that closes the conn its owner is
+    // reading, say); freeing the netfd under it crashed it.
+    fd->refs.wait_closed();
   } catch (...) {
     // Parking in close can only fail on misuse of the runtime; the socket
     // is leaked rather than closed under a goroutine still inside it.

@@ -67,6 +67,10 @@ class file_op {
 
 void close_file(osfile* f) {
   if (!f || !f->refs.begin_close()) return;
+  struct finished {
+    osfile* f;
+    ~finished() { f->refs.close_finished(); }
+  } done{f};
   f->refs.wait_drained();
   int fd = std::exchange(f->sysfd, -1);
   // close(2) of a regular file may flush (NFS): it blocks like any other call.
@@ -77,6 +81,7 @@ void destroy(osfile* f) noexcept {
   if (!f) return;
   try {
     close_file(f);
+    f->refs.wait_closed();  // a close begun by another goroutine may still be inside
   } catch (...) {
     return;  // leaked rather than freed under a call still inside
   }
