@@ -13,6 +13,7 @@
 
 #include <weft/chan.hpp>
 #include <weft/detail/select_core.hpp>
+#include <weft/errors.hpp>
 
 namespace weft {
 
@@ -45,23 +46,50 @@ class recv_case : public select_case_base {
   chan_slot<T> slot_;
 };
 
+// The value is sent at most once: after that the element is moved-from (a
+// null box for a T whose move may throw), so arming the case again is
+// misuse. The dynamic form (select_case) sends a fresh copy of a copyable
+// T each time instead (arm_copy).
 template <class T, class F>
 class send_case : public select_case_base {
  public:
   send_case(chan_core* c, T v, F f) : c_(c), v_(chan_box(std::move(v))), f_(std::move(f)) {}
   select_arm arm() {
-    select_arm a;
-    a.dir = select_dir::send;
-    a.chan = c_;
-    a.elem = &v_;
-    return a;
+    if (sent_)
+      throw misuse_error("weft::select: a send case was chosen again after it sent its value; "
+                         "make a new case for each value");
+    return arm_of(&v_);
   }
-  void complete(const select_arm&) { f_(); }
+  // Arms a copy of the value; the case's own value is never moved.
+  select_arm arm_copy()
+    requires std::is_copy_constructible_v<T>
+  {
+    copy_.reset();
+    copy_.emplace(chan_box(T(value())));
+    return arm_of(&*copy_);
+  }
+  void complete(const select_arm&) {
+    sent_ = true;
+    f_();
+  }
   chan_core* core() const noexcept { return c_; }
 
  private:
+  select_arm arm_of(void* elem) {
+    select_arm a;
+    a.dir = select_dir::send;
+    a.chan = c_;
+    a.elem = elem;
+    return a;
+  }
+  const T& value() const {
+    if constexpr (std::is_same_v<chan_elem_t<T>, T>) return v_;
+    else return *v_;
+  }
   chan_core* c_;
   chan_elem_t<T> v_;
+  std::optional<chan_elem_t<T>> copy_;  // arm_copy's element
+  bool sent_ = false;
   F f_;
 };
 
@@ -175,8 +203,10 @@ std::size_t select(Cases&&... cases) {
 inline void select() { detail::select_core(nullptr, 0, false); }
 
 // A case for the dynamic form (Go's reflect.Select): made from any on_*
-// case; keeps its channel alive. A send case sends its value once; chosen
-// again, it sends a moved-from value.
+// case; keeps its channel alive. A send case of a copyable T sends a copy
+// of its value each time it is chosen, as Go's does; one of a move-only T
+// sends its value once, and a select that finds it spent throws
+// misuse_error.
 class select_case {
  public:
   template <class C>
@@ -200,7 +230,10 @@ class select_case {
     ~model() override {
       if (detail::chan_core* core = c_.core()) detail::chan_release(core);
     }
-    detail::select_arm arm() override { return c_.arm(); }
+    detail::select_arm arm() override {
+      if constexpr (requires { c_.arm_copy(); }) return c_.arm_copy();
+      else return c_.arm();
+    }
     void complete(const detail::select_arm& a) override { c_.complete(a); }
     bool is_default() const noexcept override { return detail::is_default_case<C>; }
     C c_;

@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <stop_token>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -483,5 +484,52 @@ TEST_P(SelectProcs, OppositeOrdersDoNotDeadlock) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Procs, SelectProcs, ::testing::Values(1, 2, 4, 8), procs_name);
+
+// Issue 11, defect 7: a dynamic send case of a T whose move may throw (the
+// channel boxes it) sent a null box when chosen a second time, and the
+// receiver crashed. A copyable T is now sent afresh each time; a move-only
+// one is spent after one send and a second choice is misuse.
+struct throwing_move {
+  std::string s;
+  explicit throwing_move(std::string v) : s(std::move(v)) {}
+  throwing_move(const throwing_move&) = default;
+  throwing_move(throwing_move&& o) noexcept(false) : s(std::move(o.s)) {}
+};
+
+TEST(SelectDynamic, SendCaseOfABoxedTypeSendsItsValueEachTime) {
+  weft::run([] {
+    weft::chan<throwing_move> ch(4);
+    std::vector<weft::select_case> cases;
+    cases.emplace_back(weft::on_send(ch, throwing_move("x")));
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(weft::select(cases), 0u);
+    for (int i = 0; i < 3; ++i) {
+      auto v = ch.recv();
+      ASSERT_TRUE(v.has_value());
+      EXPECT_EQ(v->s, "x");
+    }
+    weft::chan<std::string> plain(2);
+    std::vector<weft::select_case> plain_cases;
+    plain_cases.emplace_back(weft::on_send(plain, std::string("y")));
+    weft::select(plain_cases);
+    weft::select(plain_cases);
+    EXPECT_EQ(plain.recv(), "y");
+    EXPECT_EQ(plain.recv(), "y");  // not a moved-from string
+  }, weft::options{.procs = 1});
+}
+
+TEST(SelectDynamic, SendCaseOfAMoveOnlyTypeIsSpentAfterOneSend) {
+  weft::run([] {
+    weft::chan<std::unique_ptr<int>> ch(2);
+    std::vector<weft::select_case> cases;
+    cases.emplace_back(weft::on_send(ch, std::make_unique<int>(5)));
+    weft::select(cases);
+    EXPECT_THROW(weft::select(cases), weft::misuse_error);
+    EXPECT_EQ(**ch.recv(), 5);
+    EXPECT_EQ(ch.size(), 0u);
+    auto once = weft::on_send(ch, std::make_unique<int>(6));  // the variadic form too
+    weft::select(once);
+    EXPECT_THROW(weft::select(once), weft::misuse_error);
+  }, weft::options{.procs = 1});
+}
 
 }  // namespace
