@@ -29,7 +29,9 @@ class chan {
 
   chan() : core_(detail::chan_make(0, &detail::elem_ops_for<E>)) {}
   // Any integer type, so that chan<T> ch(0) is unbuffered rather than nil.
-  // A negative capacity is misuse (std::invalid_argument).
+  // A negative capacity is misuse (std::invalid_argument); one whose buffer
+  // size overflows throws std::length_error ("makechan: size out of range"),
+  // and one too big to allocate std::bad_alloc.
   template <std::integral I>
   explicit chan(I capacity) : core_(detail::chan_make(checked(capacity), &detail::elem_ops_for<E>)) {}
   chan(std::nullptr_t) noexcept : core_(nullptr) {}
@@ -51,7 +53,8 @@ class chan {
     return detail::chan_send_or_stop(core_, &e, token);
   }
   // Sends only if that cannot block; false (and v untouched) otherwise.
-  // Throws closed_channel_error if the channel is closed.
+  // Throws closed_channel_error if the channel is closed. A yield point, as
+  // try_recv and select are: a goroutine looping on them lets others run.
   bool try_send(T v) {
     E e = detail::chan_box(std::move(v));
     return detail::chan_try_send(core_, &e);

@@ -27,6 +27,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <stdexcept>
+#include <string>
 
 #include <weft/errors.hpp>
 
@@ -37,6 +39,11 @@ namespace {
 void* alloc_buffer(const elem_ops* ops, std::size_t n) {
   if (n == 0) return nullptr;
   std::size_t a = std::max(ops->align, alignof(std::max_align_t));
+  // n * size rounded up to a must not wrap: a wrapped size allocates a
+  // small buffer that sends then write past (Go checks the same).
+  if (ops->size != 0 && n > (SIZE_MAX - a) / ops->size)
+    throw std::length_error("makechan: size out of range (capacity " + std::to_string(n) + " of " +
+                            std::to_string(ops->size) + "-byte elements)");
   std::size_t bytes = (n * ops->size + a - 1) / a * a;
   void* p = std::aligned_alloc(a, bytes);
   if (!p) throw std::bad_alloc();
@@ -68,6 +75,7 @@ void chan_release(chan_core* c) noexcept {
 }
 
 void block_forever(const char* reason) {
+  forbid_parking_in_blocking(reason);
   if (this_g()) {
     park(reason, nullptr, nullptr);
   }
@@ -144,6 +152,10 @@ void chan_send(chan_core* c, void* elem) {
     case chan_step::closed: spin_unlock(c->lock); throw closed_channel_error();
     case chan_step::would_block: break;
   }
+  if (parking_forbidden()) {
+    spin_unlock(c->lock);
+    throw_parking_forbidden("chan send");
+  }
   waiter self;
   init_waiter(self);
   self.elem = elem;
@@ -153,6 +165,12 @@ void chan_send(chan_core* c, void* elem) {
 }
 
 bool chan_try_send(chan_core* c, void* elem) {
+  bool sent = chan_try_send_no_yield(c, elem);
+  preempt_check();  // a loop of try_send (or of a select with a default) must yield
+  return sent;
+}
+
+bool chan_try_send_no_yield(chan_core* c, void* elem) {
   if (c == nullptr) return false;
   spin_lock(c->lock);
   waiter* w = nullptr;
@@ -177,6 +195,10 @@ bool chan_recv(chan_core* c, void* out) {
     case chan_step::closed: spin_unlock(c->lock); return false;
     case chan_step::would_block: break;
   }
+  if (parking_forbidden()) {
+    spin_unlock(c->lock);
+    throw_parking_forbidden("chan receive");
+  }
   waiter self;
   init_waiter(self);
   self.elem = out;
@@ -186,6 +208,12 @@ bool chan_recv(chan_core* c, void* out) {
 }
 
 bool chan_try_recv(chan_core* c, void* out, bool* closed) {
+  bool got = chan_try_recv_no_yield(c, out, closed);
+  preempt_check();
+  return got;
+}
+
+bool chan_try_recv_no_yield(chan_core* c, void* out, bool* closed) {
   *closed = false;
   if (c == nullptr) return false;
   spin_lock(c->lock);

@@ -143,6 +143,7 @@ int select_core(select_arm* arms, int n, bool has_default) {
       if (a.dir == select_dir::stop && !watching) {
         if (a.token->stop_requested()) {
           unlock_all(locks);
+          preempt_check();
           return i;
         }
         continue;
@@ -164,10 +165,12 @@ int select_core(select_arm* arms, int n, bool has_default) {
       if (step == chan_step::would_block) continue;
       unlock_all(locks);
       if (w) wake(w);
+      preempt_check();  // a select that did not block is a yield point
       return i;
     }
     if (has_default) {
       unlock_all(locks);
+      preempt_check();  // Go's `for { select { ...; default: } }` must not starve the others
       return -1;
     }
     if (!watching) {
@@ -185,6 +188,10 @@ int select_core(select_arm* arms, int n, bool has_default) {
       }
     }
     if (nlocks == 0) block_forever("select (no cases)");
+    if (parking_forbidden()) {
+      unlock_all(locks);
+      throw_parking_forbidden("select");
+    }
 
     // Pass 2: a waiter on every case's channel, then park.
     select_state state;

@@ -382,6 +382,10 @@ poll_result netpoll_wait(poll_desc* pd, poll_mode mode) {
     throw misuse_error("netpoll_wait: two waiters for " + std::string(mode == poll_mode::read ? "reading" : "writing") +
                        " fd " + std::to_string(fd) + " at once");
   }
+  if (parking_forbidden()) {
+    spin_unlock(pd->lock.word());
+    throw_parking_forbidden(mode == poll_mode::read ? "a read" : "a write");
+  }
   poll_waiter w;
   init_waiter(w);
   s.w = &w;

@@ -13,14 +13,25 @@
 // another M owns it now). It takes an idle P if there is one and goes on;
 // otherwise it puts its G on the global run queue and becomes an idle M.
 //
-// REQUIRES inside f: nothing that uses the P (parking weft calls, weft::go):
-// the P may belong to another M by then. Documented in weft/blocking.hpp.
+// Nesting: a blocking call made inside another (nothing forbids it) is part
+// of the outer one. Only the outermost enter marks the P and only the
+// outermost exit takes the mark back (g.blocking_depth): an inner exit that
+// took it would leave the outer call running unmarked, and the outer exit's
+// CAS would then fail and give away a P that nobody had handed off.
+//
+// Inside f nothing may use the P (the P may belong to another M by then):
+// the parking primitives check g.blocking_depth before they queue a waiter
+// and throw misuse_error (forbid_parking_in_blocking); park itself ends the
+// program if one slips through; yield points (preempt_check) are skipped.
+// Documented in weft/blocking.hpp.
 #include <weft/blocking.hpp>
 
 #include <mutex>
+#include <string>
 
 #include "runtime/runtime.hpp"
 #include "runtime/trace_events.hpp"
+#include <weft/errors.hpp>
 
 namespace weft::detail {
 
@@ -28,6 +39,7 @@ void blocking_enter(const call_site& where) noexcept {
   m* mp = this_m();
   if (mp == nullptr || mp->curg == nullptr || mp->pp == nullptr) return;  // a plain thread
   g* gp = mp->curg;
+  if (gp->blocking_depth++ != 0) return;  // nested: the outermost call holds the mark
   gp->blocking_function.store(where.function, std::memory_order_relaxed);
   gp->blocking_line.store(where.line, std::memory_order_relaxed);
   gp->blocking_file.store(where.file, std::memory_order_relaxed);
@@ -42,6 +54,7 @@ void blocking_enter(const call_site& where) noexcept {
 void blocking_exit() noexcept {
   m* mp = this_m();
   if (mp == nullptr || mp->curg == nullptr || mp->pp == nullptr) return;
+  if (--mp->curg->blocking_depth != 0) return;  // an inner call of a nested pair
   mp->curg->blocking_file.store(nullptr, std::memory_order_relaxed);
   p* pp = mp->pp;
   if (pp->is_private) return;
@@ -66,6 +79,17 @@ void blocking_exit() noexcept {
   if (mp->kind == m_kind::locked) mp->park.clear();
   mp->action = after_switch::requeue;
   switch_to(gp, &mp->g0);
+}
+
+bool parking_forbidden() noexcept {
+  g* gp = this_g();
+  return gp != nullptr && gp->blocking_depth != 0;
+}
+
+void throw_parking_forbidden(const char* what) {
+  throw misuse_error(std::string(what) +
+                     " inside weft::blocking: the function given to weft::blocking must not park (channels, "
+                     "locks, sleep, yield); do the weft calls before or after it");
 }
 
 }  // namespace weft::detail

@@ -504,6 +504,11 @@ namespace {
 // must run (lock_os_thread) is left to g0 to hand on: handing the P away now
 // would pull it from under the finish_switch step that still uses it.
 g* pick_next(m* mp, bool run_timers) {
+  // Once main has returned, every G that gives up its M goes to g0, which
+  // sees the stop and leaves: Gs that keep readying each other (a ping-pong
+  // pair) would otherwise switch among themselves forever and weft::run
+  // would never return.
+  if (sched.stopping.load(std::memory_order_relaxed)) return nullptr;
   if (mp->kind == m_kind::locked) {
     // Armed before the G can be readied (in finish_switch, on g0): the
     // wake-up that hands this M a P must not be lost (schedule_locked).
@@ -523,6 +528,10 @@ g* pick_next(m* mp, bool run_timers) {
 void park(const char* reason, void (*unlock)(void*), void* arg) {
   m* mp = this_m();
   g* gp = mp->curg;
+  // The primitives throw before they get here (forbid_parking_in_blocking);
+  // one that does not would park on a P that sysmon may hand to another M.
+  if (gp->blocking_depth != 0)
+    fatal(std::string("goroutine ") + std::to_string(gp->id) + " parked (" + reason + ") inside weft::blocking");
   gp->wait_reason = reason;
   gp->wait_since = os::nanotime_coarse();
   mp->action = after_switch::park;
@@ -540,7 +549,7 @@ void yield_now() {
   g* gp = mp->curg;
   g* next = pick_next(mp, true);
   if (next == nullptr) {
-    bool others = mp->handoff_g != nullptr ||
+    bool others = mp->handoff_g != nullptr || sched.stopping.load(std::memory_order_relaxed) ||
                   (mp->kind == m_kind::locked && (!runq_empty(mp->pp) || sched.has_global_work()));
     if (!others) return;  // nothing else wants this P
     next = &mp->g0;
@@ -616,11 +625,17 @@ void handoffp(p* pp) {
 
 void preempt_check() noexcept {
   m* mp = this_m();
-  if (mp && mp->curg && mp->pp && mp->pp->preempt.load(std::memory_order_relaxed)) yield_now();
+  if (mp && mp->curg && mp->pp && mp->pp->preempt.load(std::memory_order_relaxed) &&
+      mp->curg->blocking_depth == 0)
+    yield_now();
 }
 
 void wake_all_for_stop() {
   std::lock_guard lk(sched.lock);
+  // A G that loops on non-blocking operations (select with a default,
+  // try_recv) meets only yield points: flag every P so that it yields, and
+  // pick_next then sends its M to g0, which sees the stop.
+  for (p* pp : sched.allp) pp->preempt.store(true, std::memory_order_relaxed);
   for (m* mp : sched.allm) notewakeup(mp);
   if (sched.waiter_polls) netpoll_break();
 }

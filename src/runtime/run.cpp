@@ -225,6 +225,7 @@ void yield() {
     std::this_thread::yield();
     return;
   }
+  detail::forbid_parking_in_blocking("this_goroutine::yield");
   detail::yield_now();
 }
 

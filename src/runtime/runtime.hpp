@@ -85,6 +85,9 @@ struct g {
   // parked.
   m* home = nullptr;
   std::uint32_t lock_count = 0;   // lock_os_thread nesting
+  // weft::blocking nesting (blocking.cpp): only the outermost call marks the
+  // P; while it is > 0 the G must not park or yield. Owner only.
+  std::uint32_t blocking_depth = 0;
   locker_state* locker = nullptr;  // the thread_locker it holds
   // For dumps, which read them from another thread: the home's thread id
   // and which control set it (thread_control.cpp, control_names).
@@ -297,8 +300,19 @@ void handoffp(p* pp);
 // sysmon (sysmon.cpp): started by run_main, stopped before the Ms are joined.
 void sysmon_start();
 void sysmon_stop();
-// A yield point: yields if sysmon flagged the running G as a long runner.
+// A yield point: yields if sysmon flagged the running G as a long runner
+// (or the runtime is stopping). Not inside weft::blocking.
 void preempt_check() noexcept;
+// blocking.cpp: parking (or yielding) inside weft::blocking would leave the
+// P marked as blocked while other Gs run on it: misuse. parking_forbidden()
+// tells whether the calling goroutine is inside weft::blocking;
+// throw_parking_forbidden throws the misuse_error that names `what`.
+bool parking_forbidden() noexcept;
+[[noreturn]] void throw_parking_forbidden(const char* what);
+// The check the parking primitives make before they queue a waiter.
+inline void forbid_parking_in_blocking(const char* what) {
+  if (parking_forbidden()) throw_parking_forbidden(what);
+}
 void wake_all_for_stop();
 // The M takes the calling thread's leave: removed from allm, its thread
 // detached; the caller returns out of schedule_loop and the thread ends.

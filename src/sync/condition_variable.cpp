@@ -108,6 +108,7 @@ void condition_variable::notify_all() noexcept {
 condition_variable::outcome condition_variable::wait_core(std::unique_lock<mutex>& lk, std::int64_t deadline,
                                                           const std::stop_token* st) {
   if (!lk.owns_lock()) throw misuse_error("sync: condition_variable wait without its mutex locked");
+  detail::forbid_parking_in_blocking("condition_variable.wait");
   users_.fetch_add(1, std::memory_order_relaxed);
   sync_waiter w;
   detail::init_waiter(w);

@@ -81,6 +81,7 @@ void mutex::lock_slow() {
     if (try_lock()) return;
     detail::cpu_relax();
   }
+  detail::forbid_parking_in_blocking("mutex.lock");
   mutex_waiter w;
   detail::init_waiter(w);
   bool woken_before = false;

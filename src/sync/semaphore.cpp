@@ -41,6 +41,7 @@ void semaphore_core::unlink(void* self, sync_waiter* w) {
 
 bool semaphore_core::acquire_slow(const char* reason, std::int64_t deadline) {
   if (deadline != INT64_MAX && os::nanotime() >= deadline) return false;
+  forbid_parking_in_blocking(reason);
   sync_waiter w;
   init_waiter(w);
   w.lock = &lock_;

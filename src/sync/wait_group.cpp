@@ -78,6 +78,10 @@ void wait_group::wait() {
     detail::spin_unlock(lock_);
     return;
   }
+  if (detail::parking_forbidden()) {
+    detail::spin_unlock(lock_);
+    detail::throw_parking_forbidden("wait_group.wait");
+  }
   w.next = static_cast<waiter*>(waiters_);
   waiters_ = &w;
   detail::block_on(w, "wait_group.wait", lock_);

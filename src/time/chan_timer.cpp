@@ -89,7 +89,7 @@ std::int64_t next_tick(std::int64_t when, std::int64_t period, std::int64_t now)
 void deliver(chan_timer* ct, std::int64_t when) {
   time_point v = to_time_point(std::max(os::nanotime(), when));
   try {
-    chan_try_send(ct->ch.core(), &v);  // full: a tick nobody took yet; drop this one
+    chan_try_send_no_yield(ct->ch.core(), &v);  // full: a tick nobody took yet; drop this one
   } catch (const closed_channel_error&) {
   }
 }
@@ -99,7 +99,7 @@ bool drain(chan_timer* ct) {
   bool any = false;
   time_point v;
   bool closed = false;
-  while (chan_try_recv(ct->ch.core(), &v, &closed)) any = true;
+  while (chan_try_recv_no_yield(ct->ch.core(), &v, &closed)) any = true;
   return any;
 }
 

@@ -45,6 +45,7 @@ void sleep_until_ns(std::int64_t when) {
     if (when > now) std::this_thread::sleep_for(std::chrono::nanoseconds(when - now));
     return;
   }
+  forbid_parking_in_blocking("this_goroutine::sleep");
   if (when <= now) {
     yield_now();
     return;
@@ -64,6 +65,7 @@ void sleep_for(std::chrono::nanoseconds d) {
     detail::sleep_until_ns(detail::deadline_after(d));
     return;
   }
+  detail::forbid_parking_in_blocking("this_goroutine::sleep_for");
   detail::park_until(gp, detail::deadline_after(d));
 }
 

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cstdint>
 #include <chrono>
 #include <cstddef>
 #include <memory>
@@ -439,5 +440,23 @@ TEST(Chan, NilChannelBlocksForever) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Procs, ChanProcs, ::testing::Values(1, 2, 4, 8), procs_name);
+
+// Issue 11, defect 5: a capacity whose buffer size overflows constructed a
+// tiny buffer that sends then wrote past. It must throw, as Go's makechan
+// panics ("makechan: size out of range").
+TEST(ChanCapacity, OverflowingBufferSizeThrows) {
+  EXPECT_THROW(weft::chan<int>(SIZE_MAX), std::length_error);
+  EXPECT_THROW(weft::chan<int>(SIZE_MAX / 2), std::length_error);
+  using big = std::array<char, 4096>;
+  EXPECT_THROW(weft::chan<big>(SIZE_MAX / 1024), std::length_error);
+  try {
+    weft::chan<int> c(SIZE_MAX);
+  } catch (const std::length_error& e) {
+    EXPECT_NE(std::string(e.what()).find("makechan: size out of range"), std::string::npos) << e.what();
+  }
+  // A capacity that fits still works.
+  weft::chan<int> ok(1000);
+  EXPECT_EQ(ok.capacity(), 1000u);
+}
 
 }  // namespace

@@ -180,4 +180,96 @@ TEST(Blocking, ALongRunnerYieldsAtItsNextChannelOperation) {
   EXPECT_TRUE(ran_while_looping) << "the long runner never yielded";
 }
 
+// Issue 11, defect 2: a blocking call inside another is part of the outer
+// one. Each nesting used to lose the P: procs 1 hung at once, procs 2 in a
+// loop. The inner calls last long enough for sysmon to hand the P off
+// during them, and the program needs every P afterwards.
+TEST(Blocking, NestedCallsDoNotLoseTheProcessor) {
+  for (int procs : {1, 2}) {
+    weft_test::watchdog dog(20s, "nested weft::blocking calls hung (a P was lost)");
+    std::atomic<int> sum{0};
+    weft::run([&] {
+      const int n = weft_test::scaled(200);
+      weft::wait_group wg;
+      wg.add(n);
+      for (int i = 0; i < n; ++i) {
+        weft::go([&, i] {
+          int v = weft::blocking([i] {
+            return weft::blocking([i] {
+              if (i % 4 == 0) std::this_thread::sleep_for(2ms);  // long enough for a hand-off
+              return 1;
+            });
+          });
+          sum += v;
+          wg.done();
+        });
+      }
+      wg.wait();
+      // Every P is still there: procs goroutines spinning at once all finish.
+      std::atomic<int> spinning{0};
+      weft::wait_group all;
+      all.add(procs);
+      for (int i = 0; i < procs; ++i) {
+        weft::go([&] {
+          spinning++;
+          while (spinning.load() < procs) weft::this_goroutine::yield();
+          all.done();
+        });
+      }
+      all.wait();
+    }, procs_opt(procs));
+    EXPECT_EQ(sum.load(), weft_test::scaled(200)) << "procs " << procs;
+  }
+}
+
+// Issue 11, defect 8: parking inside weft::blocking hung silently. Each
+// parking primitive now throws a std::logic_error that says what to do, and
+// the runtime goes on working.
+TEST(Blocking, ParkingInsideACallIsMisuse) {
+  weft_test::watchdog dog(20s, "parking inside weft::blocking hung");
+  weft::run([] {
+    weft::chan<int> unbuffered;
+    weft::mutex mu;
+    weft::wait_group wg;
+    weft::condition_variable cv;
+    weft::counting_semaphore<4> sem(0);
+    auto expect_misuse = [](auto f, const char* what) {
+      try {
+        weft::blocking(f);
+        ADD_FAILURE() << what << " inside weft::blocking did not throw";
+      } catch (const std::logic_error& e) {
+        EXPECT_NE(std::string(e.what()).find("inside weft::blocking"), std::string::npos) << e.what();
+      }
+    };
+    expect_misuse([&] { unbuffered.send(1); }, "send");
+    expect_misuse([&] { unbuffered.recv(); }, "recv");
+    expect_misuse([&] { weft::select(weft::on_recv(unbuffered, [] {})); }, "select");
+    expect_misuse([] { weft::this_goroutine::sleep_for(1ms); }, "sleep_for");
+    expect_misuse([] { weft::this_goroutine::yield(); }, "yield");
+    mu.lock();
+    weft::go([&] {
+      weft::this_goroutine::sleep_for(50ms);
+      mu.unlock();
+    });
+    expect_misuse([&] { mu.lock(); }, "mutex.lock");
+    wg.add(1);
+    expect_misuse([&] { wg.wait(); }, "wait_group.wait");
+    wg.done();
+    expect_misuse([&] { sem.acquire(); }, "semaphore.acquire");
+    weft::mutex cv_mu;
+    expect_misuse([&] {
+      std::unique_lock lk(cv_mu);
+      cv.wait(lk);
+    }, "condition_variable.wait");
+    // What does not park is fine inside, and afterwards everything works.
+    weft::chan<int> buffered(1);
+    EXPECT_TRUE(weft::blocking([&] { return buffered.try_send(5); }));
+    EXPECT_EQ(buffered.recv(), 5);
+    weft::go([unbuffered]() mutable { unbuffered.send(9); });
+    EXPECT_EQ(unbuffered.recv(), 9);
+    weft::this_goroutine::sleep_for(60ms);
+    std::lock_guard lk(mu);  // unlocked by the goroutine above
+  }, procs_opt(1));
+}
+
 }  // namespace

@@ -211,3 +211,56 @@ TEST(Spawn, AMillionQueuedGoroutinesCostOnlyTheirGs) {
 }
 
 }  // namespace
+
+// Issue 11, defect 3: once main has returned, goroutines that keep readying
+// each other switch G to G without the scheduler's loop; they must still
+// notice the stop, or weft::run never returns.
+TEST(Run, ReturnsWhileGoroutinesKeepReadyingEachOther) {
+  // Abandoned goroutines stay queued on their channels: one pair per run.
+  static weft::chan<int> pings[4], pongs[4];
+  int round = 0;
+  for (int procs : weft_test::all_procs()) {
+    weft_test::watchdog dog(std::chrono::seconds(20), "weft::run did not return under a ping-pong pair");
+    weft::chan<int>* ping = &pings[round];
+    weft::chan<int>* pong = &pongs[round++];
+    int code = weft::run([ping, pong] {
+      weft::go([ping, pong] {
+        for (;;) {
+          ping->send(1);
+          pong->recv();
+        }
+      });
+      weft::go([ping, pong] {
+        for (;;) {
+          ping->recv();
+          pong->send(1);
+        }
+      });
+      weft::this_goroutine::sleep_for(std::chrono::milliseconds(5));
+      return 7;
+    }, weft_test::procs_opt(procs));
+    EXPECT_EQ(code, 7) << "procs " << procs;
+  }
+}
+
+// The same for a goroutine that only makes non-blocking channel operations:
+// it meets yield points but never parks.
+TEST(Run, ReturnsWhileAGoroutineLoopsOnNonBlockingOperations) {
+  for (int procs : weft_test::all_procs()) {
+    weft_test::watchdog dog(std::chrono::seconds(20), "weft::run did not return under a try_send/try_recv loop");
+    static weft::chan<int> box(1);
+    int code = weft::run([] {
+      for (int i = 0; i < 3; ++i) {
+        weft::go([] {
+          for (;;) {
+            box.try_send(1);
+            box.try_recv();
+          }
+        });
+      }
+      weft::this_goroutine::sleep_for(std::chrono::milliseconds(5));
+      return 8;
+    }, weft_test::procs_opt(procs));
+    EXPECT_EQ(code, 8) << "procs " << procs;
+  }
+}

@@ -34,6 +34,12 @@ void chan_send(chan_core*, void* elem);            // moves from elem; throws cl
 bool chan_try_send(chan_core*, void* elem);        // moves from elem only on success
 bool chan_recv(chan_core*, void* out);             // constructs *out; false: closed and drained
 bool chan_try_recv(chan_core*, void* out, bool* closed);
+// As chan_try_send and chan_try_recv, which are yield points (a goroutine
+// that loops on them must let others run), but never yield: for the
+// runtime's own code that holds a lock or runs on a scheduler's stack
+// (timers' fire functions).
+bool chan_try_send_no_yield(chan_core*, void* elem);
+bool chan_try_recv_no_yield(chan_core*, void* out, bool* closed);
 void chan_close(chan_core*);
 std::size_t chan_size(const chan_core*) noexcept;
 std::size_t chan_capacity(const chan_core*) noexcept;
