@@ -13,6 +13,7 @@ WEFT_DEB_PACKAGES=(
   libboost-context-dev              # the machine-level context switch
   libunwind-dev libdw-dev           # goroutine stack traces, symbolized
   libgtest-dev libgmock-dev googletest
+  libmsgpack-cxx-dev                # weft::codec: values that cross processes
   golang-go libboost-fiber-dev      # benchmark peers only
   python3                           # bench/run's result tooling
 )

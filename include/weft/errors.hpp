@@ -4,6 +4,7 @@
 #include <stdexcept>
 #include <string>
 
+
 namespace weft {
 
 // Thrown by send on a closed channel ("send on closed channel", as in Go).
@@ -18,6 +19,31 @@ class closed_channel_error : public std::logic_error {
 class misuse_error : public std::logic_error {
  public:
   explicit misuse_error(const std::string& what) : std::logic_error(what) {}
+};
+
+// Why a remote operation failed when the failure is the system's, not the
+// program's (DESIGN.md, "Errors").
+enum class remote_errc {
+  unreachable,      // no server or peer at that address (refused, no answer to the handshake)
+  timeout,          // no answer in time
+  refused,          // the peer answered no: version, capability, a name opened with another type
+  unauthorized,     // authentication failed
+  lost,             // the connection broke, or the peer was declared dead
+  protocol,         // the peer sent bytes that do not follow the protocol (or cannot be decoded)
+  unknown_outcome,  // the request was sent and the connection broke: it may or may not have run
+};
+
+const char* to_string(remote_errc) noexcept;
+
+// A remote operation failed because the system did (DESIGN.md): kind()
+// tells which way.
+class remote_error : public std::runtime_error {
+ public:
+  remote_error(remote_errc kind, const std::string& what) : std::runtime_error(what), kind_(kind) {}
+  remote_errc kind() const noexcept { return kind_; }
+
+ private:
+  remote_errc kind_;
 };
 
 }  // namespace weft
