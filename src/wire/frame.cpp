@@ -1,0 +1,81 @@
+// src/wire/frame.cpp: the length-prefixed framing (design in frame.hpp).
+#include "wire/frame.hpp"
+
+#include <cstring>
+#include <stdexcept>
+
+#include "weft/runtime/v1/runtime.pb.h"
+
+namespace weft::wire {
+
+namespace {
+
+void put_u32(std::uint32_t v, char* p) {
+  p[0] = static_cast<char>(v >> 24);
+  p[1] = static_cast<char>(v >> 16);
+  p[2] = static_cast<char>(v >> 8);
+  p[3] = static_cast<char>(v);
+}
+
+std::uint32_t get_u32(const char* p) {
+  auto b = [p](int i) { return static_cast<std::uint32_t>(static_cast<unsigned char>(p[i])); };
+  return b(0) << 24 | b(1) << 16 | b(2) << 8 | b(3);
+}
+
+}  // namespace
+
+void append_frame(std::string_view payload, std::string& out) {
+  char h[header_size];
+  put_u32(static_cast<std::uint32_t>(payload.size()), h);
+  out.append(h, header_size);
+  out.append(payload);
+}
+
+void append_frame(const frame& f, std::string& out, std::uint32_t max_frame) {
+  std::size_t n = f.ByteSizeLong();
+  if (n > max_frame)
+    throw std::length_error("weft: a frame of " + std::to_string(n) + " bytes is above the limit of " +
+                            std::to_string(max_frame));
+  std::size_t at = out.size();
+  out.resize(at + header_size + n);
+  put_u32(static_cast<std::uint32_t>(n), out.data() + at);
+  f.SerializeWithCachedSizesToArray(reinterpret_cast<std::uint8_t*>(out.data() + at + header_size));
+}
+
+void frame_decoder::compact() {
+  if (start_ == 0) return;
+  std::memmove(buf_.data(), buf_.data() + start_, end_ - start_);
+  end_ -= start_;
+  start_ = 0;
+}
+
+char* frame_decoder::prepare(std::size_t n) {
+  if (start_ > 0 && (start_ == end_ || start_ > buf_.size() / 2)) compact();
+  if (buf_.size() < end_ + n) buf_.resize(end_ + n);
+  return buf_.data() + end_;
+}
+
+void frame_decoder::commit(std::size_t k) { end_ += k; }
+
+void frame_decoder::feed(std::string_view bytes) {
+  std::memcpy(prepare(bytes.size()), bytes.data(), bytes.size());
+  commit(bytes.size());
+}
+
+frame_decoder::status frame_decoder::next(std::string_view* payload) {
+  std::size_t have = end_ - start_;
+  if (have < header_size) return status::need_more;
+  std::uint32_t n = get_u32(buf_.data() + start_);
+  announced_ = n;
+  if (n == 0 || n > max_frame_) return status::too_large;
+  if (have < header_size + n) return status::need_more;
+  *payload = std::string_view(buf_.data() + start_ + header_size, n);
+  start_ += header_size + n;
+  return status::ready;
+}
+
+bool parse_frame(std::string_view payload, frame& f) {
+  return f.ParseFromArray(payload.data(), static_cast<int>(payload.size()));
+}
+
+}  // namespace weft::wire
