@@ -125,16 +125,28 @@ int main() {
                 audits.load() > 0 ? "at least one" : "none");
     ok = ok && b.ledger_opened == 1 && b.audit() == 10000 && bad_audits.load() == 0 && audits.load() > 0;
 
-    // A buyer waits until ten depositors have saved enough.
+    // A buyer waits until ten depositors have saved enough. `everyone`
+    // joins all eleven before s goes out of scope: a depositor still inside
+    // notify_all, or a buyer still unlocking s.mu, must find s alive.
     savings s;
-    weft::chan<long> bought(1);
+    long left = -1;
+    weft::wait_group everyone;
+    everyone.add(11);
     weft::go([&] {
       s.spend(1000);
-      std::lock_guard lk(s.mu);
-      bought.send(s.balance);  // a goroutine may park holding a weft::mutex
+      {
+        std::lock_guard lk(s.mu);
+        left = s.balance;
+      }
+      everyone.done();  // the last touch of anything shared
     });
-    for (int d = 0; d < 10; ++d) weft::go([&] { s.deposit(100); });
-    long left = *bought.recv();
+    for (int d = 0; d < 10; ++d) {
+      weft::go([&] {
+        s.deposit(100);
+        everyone.done();
+      });
+    }
+    everyone.wait();
     std::printf("the buyer waited for 1000 in savings, bought, and left %ld\n", left);
     ok = ok && left == 0;
 
