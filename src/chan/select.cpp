@@ -29,8 +29,9 @@
 // receiving from that channel, so a stop wakes it through the same claim
 // protocol as any close. Rejected: waking the select from the callback
 // directly, which races with the goroutine not yet parked (a callback may
-// even run inline in its constructor). The private channel costs one
-// allocation, only when a select with a stop case actually blocks.
+// even run inline in its constructor). The private channel costs a few
+// allocations (the watch list, each watch and its channel), only when a
+// select with a stop case actually blocks.
 #include <weft/detail/select_core.hpp>
 
 #include <algorithm>
