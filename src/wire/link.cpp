@@ -1,0 +1,100 @@
+// src/wire/link.cpp: the outbox, the writer and the reader (design in
+// link.hpp).
+#include "wire/link.hpp"
+
+#include <mutex>
+#include <system_error>
+#include <utility>
+
+#include <weft/errors.hpp>
+
+#include "weft/runtime/v1/runtime.pb.h"
+
+namespace weft::wire {
+
+link::link(net::conn c, std::string peer, std::uint32_t max_frame)
+    : conn_(std::move(c)), peer_(std::move(peer)), max_frame_(max_frame), decoder_(max_frame) {}
+
+void link::send(const frame& f) {
+  if (closed()) throw remote_error(remote_errc::lost, "weft: link to " + peer_ + " is closed");
+  bool ring, full;
+  {
+    std::lock_guard lk(lock_);
+    ring = outbox_.empty();
+    append_frame(f, outbox_, max_frame_);
+    full = outbox_.size() > max_outbox;
+  }
+  if (full) {
+    close();
+    throw remote_error(remote_errc::lost, "weft: " + peer_ + " is not reading: more than " +
+                                              std::to_string(max_outbox >> 20) + " MiB wait to be sent to it");
+  }
+  if (ring) doorbell_.try_send(true);
+}
+
+void link::write_loop() {
+  std::string batch;
+  while (!closed()) {
+    {
+      std::lock_guard lk(lock_);
+      batch.swap(outbox_);
+    }
+    if (batch.empty()) {
+      if (!doorbell_.recv()) break;  // closed
+      continue;
+    }
+    try {
+      conn_.write(batch);
+    } catch (const std::system_error&) {
+      close();
+      break;
+    }
+    bytes_out_.fetch_add(batch.size(), std::memory_order_relaxed);
+    batch.clear();
+    if (batch.capacity() > (1u << 20)) batch.shrink_to_fit();  // a burst is over
+  }
+}
+
+bool link::receive(frame& f) {
+  for (;;) {
+    std::string_view payload;
+    switch (decoder_.next(&payload)) {
+      case frame_decoder::status::ready:
+        if (!parse_frame(payload, f))
+          throw remote_error(remote_errc::protocol, "weft: " + peer_ + " sent a frame that is not a weft.runtime.v1.Frame");
+        return true;
+      case frame_decoder::status::too_large:
+        throw remote_error(remote_errc::protocol, "weft: " + peer_ + " announced a frame of " +
+                                                      std::to_string(decoder_.announced()) + " bytes (limit " +
+                                                      std::to_string(max_frame_) + ")");
+      case frame_decoder::status::need_more: break;
+    }
+    constexpr std::size_t chunk = 64 * 1024;
+    char* at = decoder_.prepare(chunk);
+    std::size_t n;
+    try {
+      n = conn_.read(std::span<std::byte>(reinterpret_cast<std::byte*>(at), chunk));
+    } catch (const std::system_error& e) {
+      if (closed()) return false;
+      throw remote_error(remote_errc::lost, "weft: reading from " + peer_ + ": " + e.what());
+    }
+    if (n == 0) {
+      if (decoder_.buffered() != 0)
+        throw remote_error(remote_errc::lost, "weft: " + peer_ + " closed the connection in the middle of a frame");
+      return false;
+    }
+    decoder_.commit(n);
+    bytes_in_.fetch_add(n, std::memory_order_relaxed);
+  }
+}
+
+void link::close() noexcept {
+  if (closed_.exchange(true, std::memory_order_acq_rel)) return;
+  try {
+    doorbell_.close();
+  } catch (...) {
+  }
+  conn_.close();
+}
+
+}  // namespace weft::wire

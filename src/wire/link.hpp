@@ -1,0 +1,67 @@
+// src/wire/link.hpp: frames over a connection, for a stub or a server.
+//
+// Many goroutines send frames on one connection and one goroutine reads.
+// send() never parks: it appends the encoded frame to an outbox under a
+// spinlock and rings a doorbell (a channel of capacity one). A writer
+// goroutine (write_loop) takes the whole outbox at once and writes it with
+// one system call, so frames queued while a write is in flight leave
+// together in the next: under load, many replies per write.
+//
+// Bounded memory: an outbox above max_outbox (a peer that stopped reading)
+// fails the send (remote_error{lost}) and closes the link. The reader
+// buffers at most one frame plus one read (frame.hpp).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include <weft/chan.hpp>
+#include <weft/net.hpp>
+
+#include "platform/spinlock.hpp"
+#include "wire/frame.hpp"
+
+namespace weft::wire {
+
+class link {
+ public:
+  static constexpr std::size_t max_outbox = 64u << 20;
+
+  link(net::conn c, std::string peer, std::uint32_t max_frame = default_max_frame);
+  link(const link&) = delete;
+  link& operator=(const link&) = delete;
+
+  // Queues f for the writer. Throws remote_error{lost} if the link is
+  // closed or its outbox is full (then it closes the link).
+  void send(const frame& f);
+  // Reads the next frame; false once the peer has closed. Throws
+  // remote_error{protocol} for a frame that is too large or not a Frame,
+  // remote_error{lost} when reading fails. One reader at a time.
+  bool receive(frame& f);
+  // Writes what send queues until close(); run it in its own goroutine.
+  // Returns when the link is closed or a write fails (then it closes it).
+  void write_loop();
+  // Ends the link: the writer returns, a parked reader wakes (receive
+  // throws or returns false). Idempotent.
+  void close() noexcept;
+  bool closed() const noexcept { return closed_.load(std::memory_order_acquire); }
+  const std::string& peer() const noexcept { return peer_; }
+  std::uint32_t max_frame() const noexcept { return max_frame_; }
+  // Bytes written and read so far (for instrumentation).
+  std::uint64_t bytes_out() const noexcept { return bytes_out_.load(std::memory_order_relaxed); }
+  std::uint64_t bytes_in() const noexcept { return bytes_in_.load(std::memory_order_relaxed); }
+
+ private:
+  net::conn conn_;
+  std::string peer_;
+  std::uint32_t max_frame_;
+  detail::spinlock lock_;
+  std::string outbox_;  // GUARDED_BY(lock_)
+  chan<bool> doorbell_{1};
+  std::atomic<bool> closed_{false};
+  frame_decoder decoder_;
+  std::atomic<std::uint64_t> bytes_out_{0}, bytes_in_{0};
+};
+
+}  // namespace weft::wire
