@@ -1,6 +1,8 @@
 // weft/go.hpp: starting goroutines and what a goroutine can do to itself.
 #pragma once
 
+#include <weft/detail/cxx20.hpp>
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>

@@ -25,6 +25,8 @@
 // inside.
 #pragma once
 
+#include <weft/detail/cxx20.hpp>
+
 #include <chrono>
 #include <cstddef>
 #include <span>

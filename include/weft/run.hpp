@@ -1,6 +1,8 @@
 // weft/run.hpp: starting and stopping the runtime.
 #pragma once
 
+#include <weft/detail/cxx20.hpp>
+
 #include <functional>
 #include <thread>
 #include <type_traits>

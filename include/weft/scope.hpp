@@ -22,6 +22,8 @@
 // goroutines reading the token; stop is sticky instead, as in std::jthread).
 #pragma once
 
+#include <weft/detail/cxx20.hpp>
+
 #include <atomic>
 #include <cstdint>
 #include <exception>

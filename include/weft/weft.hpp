@@ -1,6 +1,8 @@
 // weft/weft.hpp: everything in weft's core. See README.md for the tour.
 #pragma once
 
+#include <weft/detail/cxx20.hpp>
+
 #include <weft/blocking.hpp>
 #include <weft/chan.hpp>
 #include <weft/condition_variable.hpp>
