@@ -164,27 +164,49 @@ struct scope_closure {
   static void destroy(void* self) noexcept { static_cast<scope_closure*>(self)->~scope_closure(); }
 };
 
+// As go_fits (go.hpp) for scope::go, where f may also take the scope's
+// std::stop_token first.
+template <class F, class... Args>
+consteval bool scope_fits() {
+  constexpr bool copies = closure_copies<F, Args...>;
+  static_assert(copies,
+                "weft::scope::go: f or an argument cannot be copied or moved into the goroutine "
+                "(pass a move-only value with std::move)");
+  constexpr bool calls =
+      !copies || closure_calls<F, std::stop_token, Args...> || closure_calls<F, Args...>;
+  constexpr bool by_ref = copies && !calls &&
+                          (closure_calls_lvalues<F, std::stop_token, Args...> || closure_calls_lvalues<F, Args...>);
+  static_assert(calls || by_ref,
+                "weft::scope::go: f cannot be called with these arguments, neither as f(std::stop_token, "
+                "args...) nor as f(args...): check their number and types (the goroutine calls f with a "
+                "copy of each one)");
+  static_assert(!by_ref,
+                "weft::scope::go: f takes a parameter by non-const reference, but the goroutine gets a "
+                "copy of each argument: pass std::ref(x) to share x (x must outlive the goroutine), or "
+                "take the parameter by value");
+  return copies && calls;
+}
+
 }  // namespace detail
 
 template <class F, class... Args>
 void scope::start(const go_options* opts, void* pc, F&& f, Args&&... args) {
-  using C = detail::scope_closure<std::decay_t<F>, std::decay_t<Args>...>;
-  static_assert(std::is_invocable_v<std::decay_t<F>, std::stop_token, std::decay_t<Args>...> ||
-                    std::is_invocable_v<std::decay_t<F>, std::decay_t<Args>...>,
-                "weft::scope::go: f is invocable neither as f(std::stop_token, args...) nor as f(args...)");
-  void* storage = nullptr;
-  detail::g* gp = detail::g_alloc(sizeof(C), alignof(C), opts, &storage);
-  C* c = nullptr;
-  try {
-    c = ::new (storage) C(this, std::forward<F>(f), std::forward<Args>(args)...);
-    // Counted before it can run, so its done() never precedes this add.
-    wg_.add(1);
-  } catch (...) {
-    if (c) C::destroy(c);
-    detail::g_discard(gp);
-    throw;
+  if constexpr (detail::scope_fits<F, Args...>()) {
+    using C = detail::scope_closure<std::decay_t<F>, std::decay_t<Args>...>;
+    void* storage = nullptr;
+    detail::g* gp = detail::g_alloc(sizeof(C), alignof(C), opts, &storage);
+    C* c = nullptr;
+    try {
+      c = ::new (storage) C(this, std::forward<F>(f), std::forward<Args>(args)...);
+      // Counted before it can run, so its done() never precedes this add.
+      wg_.add(1);
+    } catch (...) {
+      if (c) C::destroy(c);
+      detail::g_discard(gp);
+      throw;
+    }
+    detail::g_start(gp, &C::invoke, &C::destroy, pc);
   }
-  detail::g_start(gp, &C::invoke, &C::destroy, pc);
 }
 
 }  // namespace weft
