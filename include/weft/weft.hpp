@@ -12,6 +12,7 @@
 #include <weft/goroutine_local.hpp>
 #include <weft/mutex.hpp>
 #include <weft/net.hpp>
+#include <weft/net_io.hpp>
 #include <weft/once.hpp>
 #include <weft/run.hpp>
 #include <weft/scope.hpp>
