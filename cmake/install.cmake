@@ -5,7 +5,7 @@
 #   P/lib/libweft.a                         the library (static by default)
 #   P/lib/cmake/weft/weft{Config,ConfigVersion,Targets*}.cmake
 #                                           find_package(weft) -> weft::weft
-#   P/lib/pkgconfig/weft.pc                 pkg-config --cflags --libs [--static] weft
+#   P/lib/pkgconfig/weft.pc                 pkg-config --cflags --libs weft (--static too)
 # ("lib" is CMAKE_INSTALL_LIBDIR: lib/<multiarch> when the prefix is /usr on Debian.)
 #
 # A static libweft.a links Boost.Context, libunwind, libdw and libdl privately;
@@ -83,19 +83,41 @@ else()
   set(WEFT_PC_LIBDIR "\${prefix}/${CMAKE_INSTALL_LIBDIR}")
   set(WEFT_PC_INCLUDEDIR "\${prefix}/${CMAKE_INSTALL_INCLUDEDIR}")
 endif()
+# What linking libweft needs besides itself. A static libweft.a carries none
+# of its dependencies, so a plain `pkg-config --libs weft` (no --static) must
+# name them all: they go in Libs and Requires, not the .private fields,
+# which pkg-config reads only with --static. A shared libweft.so links them
+# itself, so then they are private.
 # Debian ships no boost_context.pc, so Boost.Context goes in by name (with its
 # directory when that is not one the linker searches anyway).
-set(WEFT_PC_LIBS_PRIVATE "-lboost_context")
+set(weft_pc_deps "-lboost_context")
 if(Boost_LIBRARY_DIRS)
   foreach(dir ${Boost_LIBRARY_DIRS})
     if(NOT dir IN_LIST CMAKE_CXX_IMPLICIT_LINK_DIRECTORIES)
-      string(PREPEND WEFT_PC_LIBS_PRIVATE "-L${dir} ")
+      string(PREPEND weft_pc_deps "-L${dir} ")
     endif()
   endforeach()
 endif()
 foreach(lib ${CMAKE_DL_LIBS})
-  string(APPEND WEFT_PC_LIBS_PRIVATE " -l${lib}")
+  string(APPEND weft_pc_deps " -l${lib}")
 endforeach()
+# As the weft target's PUBLIC link option (CMakeLists.txt): libgcc_s is a
+# needed library ahead of libunwind, whose _Unwind_* would otherwise take
+# C++ exceptions away from the unwinder libstdc++ expects. Every consumer
+# needs this, static or shared, and it must come before -lunwind, which
+# pkg-config puts after these (Requires come after Libs).
+set(weft_pc_gcc_s "-Wl,--push-state,--no-as-needed,-lgcc_s,--pop-state -pthread")
+if(WEFT_STATIC)
+  set(WEFT_PC_LIBS "${weft_pc_deps} ${weft_pc_gcc_s}")
+  set(WEFT_PC_REQUIRES "libunwind libdw")
+  set(WEFT_PC_REQUIRES_PRIVATE "")
+  set(WEFT_PC_LIBS_PRIVATE "")
+else()
+  set(WEFT_PC_LIBS "${weft_pc_gcc_s}")
+  set(WEFT_PC_REQUIRES "")
+  set(WEFT_PC_REQUIRES_PRIVATE "libunwind libdw")
+  set(WEFT_PC_LIBS_PRIVATE "${weft_pc_deps}")
+endif()
 configure_file(${CMAKE_CURRENT_LIST_DIR}/weft.pc.in ${PROJECT_BINARY_DIR}/weft.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/weft.pc
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig

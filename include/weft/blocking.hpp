@@ -1,6 +1,8 @@
 // weft/blocking.hpp: running a blocking call without stalling other goroutines.
 #pragma once
 
+#include <weft/detail/cxx20.hpp>
+
 #include <type_traits>
 #include <utility>
 

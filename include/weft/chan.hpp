@@ -1,6 +1,8 @@
 // weft/chan.hpp: Go's channels.
 #pragma once
 
+#include <weft/detail/cxx20.hpp>
+
 #include <concepts>
 #include <cstddef>
 #include <iterator>

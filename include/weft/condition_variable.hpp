@@ -2,6 +2,8 @@
 // std::condition_variable_any's stop_token waits.
 #pragma once
 
+#include <weft/detail/cxx20.hpp>
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>  // std::cv_status

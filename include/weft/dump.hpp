@@ -1,6 +1,8 @@
 // weft/dump.hpp: seeing what every goroutine is doing.
 #pragma once
 
+#include <weft/detail/cxx20.hpp>
+
 #include <iosfwd>
 
 namespace weft {

@@ -1,6 +1,8 @@
 // weft/errors.hpp: the exceptions weft's public API throws.
 #pragma once
 
+#include <weft/detail/cxx20.hpp>
+
 #include <stdexcept>
 #include <string>
 

@@ -1,6 +1,8 @@
 // weft/go.hpp: starting goroutines and what a goroutine can do to itself.
 #pragma once
 
+#include <weft/detail/cxx20.hpp>
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -35,18 +37,42 @@ g* g_alloc(std::size_t size, std::size_t align, const go_options* opts, void** c
 void g_discard(g*) noexcept;  // frees a g whose closure could not be built
 void g_start(g*, void (*invoke)(void*), void (*destroy)(void*) noexcept, void* creation_pc);
 
+// Whether weft::go can run f(args...): each static_assert names one way it
+// cannot, and at most one of them fires. The caller instantiates nothing
+// more when this is false, so that the message is the only error (the
+// closure's std::apply would add pages of std::tuple errors below it).
+template <class F, class... Args>
+consteval bool go_fits() {
+  constexpr bool copies = closure_copies<F, Args...>;
+  static_assert(copies,
+                "weft::go: f or an argument cannot be copied or moved into the goroutine "
+                "(pass a move-only value with std::move)");
+  constexpr bool calls = !copies || closure_calls<F, Args...>;
+  constexpr bool by_ref = copies && !calls && closure_calls_lvalues<F, Args...>;
+  static_assert(calls || by_ref,
+                "weft::go: f cannot be called with these arguments: check their number and types "
+                "(the goroutine calls f with a copy of each one)");
+  static_assert(!by_ref,
+                "weft::go: f takes a parameter by non-const reference, but the goroutine gets a copy "
+                "of each argument: pass std::ref(x) to share x (x must outlive the goroutine), "
+                "or take the parameter by value");
+  return copies && calls;
+}
+
 template <class F, class... Args>
 void spawn(const go_options* opts, void* pc, F&& f, Args&&... args) {
-  using C = closure<std::decay_t<F>, std::decay_t<Args>...>;
-  void* storage = nullptr;
-  g* gp = g_alloc(sizeof(C), alignof(C), opts, &storage);
-  try {
-    ::new (storage) C(std::forward<F>(f), std::forward<Args>(args)...);
-  } catch (...) {
-    g_discard(gp);
-    throw;
+  if constexpr (go_fits<F, Args...>()) {
+    using C = closure<std::decay_t<F>, std::decay_t<Args>...>;
+    void* storage = nullptr;
+    g* gp = g_alloc(sizeof(C), alignof(C), opts, &storage);
+    try {
+      ::new (storage) C(std::forward<F>(f), std::forward<Args>(args)...);
+    } catch (...) {
+      g_discard(gp);
+      throw;
+    }
+    g_start(gp, &C::invoke, &C::destroy, pc);
   }
-  g_start(gp, &C::invoke, &C::destroy, pc);
 }
 }  // namespace detail
 

@@ -6,6 +6,8 @@
 // own T, created on first use and destroyed when the goroutine ends.
 #pragma once
 
+#include <weft/detail/cxx20.hpp>
+
 #include <cstddef>
 #include <memory>
 

@@ -1,6 +1,8 @@
 // weft/mutex.hpp: a mutual-exclusion lock that parks goroutines, not threads.
 #pragma once
 
+#include <weft/detail/cxx20.hpp>
+
 #include <atomic>
 #include <cstdint>
 

@@ -23,7 +23,12 @@
 // themselves, and so are writers); close() from any goroutine wakes the ones
 // blocked in accept, read or write on that object, and returns once none is
 // inside.
+//
+// Buffered reading (read_line, read_until, read_full: Go's bufio.Reader)
+// and copy (io.Copy) are in <weft/net_io.hpp>.
 #pragma once
+
+#include <weft/detail/cxx20.hpp>
 
 #include <chrono>
 #include <cstddef>

@@ -9,6 +9,8 @@
 // runs its own function. Header-only: there is nothing else to it.
 #pragma once
 
+#include <weft/detail/cxx20.hpp>
+
 #include <atomic>
 #include <functional>
 #include <mutex>

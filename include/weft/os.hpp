@@ -13,6 +13,8 @@
 // call is inside.
 #pragma once
 
+#include <weft/detail/cxx20.hpp>
+
 #include <fcntl.h>
 
 #include <cstddef>

@@ -1,6 +1,9 @@
 // weft/run.hpp: starting and stopping the runtime.
 #pragma once
 
+#include <weft/detail/cxx20.hpp>
+
+#include <cstddef>
 #include <functional>
 #include <thread>
 #include <type_traits>
@@ -39,5 +42,10 @@ int run(F main, options opts = {}) {
 
 // True between weft::run's start and its return.
 bool running() noexcept;
+
+// How many goroutines exist right now (Go's runtime.NumGoroutine): started
+// and not yet returned, main and parked ones included; 0 outside weft::run.
+// A snapshot: others may start or end while the caller looks at it.
+std::size_t num_goroutines() noexcept;
 
 }  // namespace weft

@@ -1,6 +1,8 @@
 // weft/select.hpp: Go's select.
 #pragma once
 
+#include <weft/detail/cxx20.hpp>
+
 #include <concepts>
 #include <cstddef>
 #include <memory>

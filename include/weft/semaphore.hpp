@@ -2,6 +2,8 @@
 // goroutines.
 #pragma once
 
+#include <weft/detail/cxx20.hpp>
+
 #include <atomic>
 #include <chrono>
 #include <cstddef>

@@ -2,6 +2,8 @@
 // sync.RWMutex.
 #pragma once
 
+#include <weft/detail/cxx20.hpp>
+
 #include <atomic>
 #include <cstdint>
 

@@ -25,6 +25,8 @@
 // must be called from a goroutine.
 #pragma once
 
+#include <weft/detail/cxx20.hpp>
+
 namespace weft {
 
 namespace detail {

@@ -18,6 +18,8 @@
 // that the timer cannot prevent; it then drops its values.
 #pragma once
 
+#include <weft/detail/cxx20.hpp>
+
 #include <chrono>
 #include <cstdint>
 #include <utility>

@@ -1,6 +1,8 @@
 // weft/wait_group.hpp: Go's sync.WaitGroup.
 #pragma once
 
+#include <weft/detail/cxx20.hpp>
+
 #include <atomic>
 #include <cstdint>
 

@@ -1,6 +1,8 @@
 // weft/weft.hpp: everything in weft's core. See README.md for the tour.
 #pragma once
 
+#include <weft/detail/cxx20.hpp>
+
 #include <weft/blocking.hpp>
 #include <weft/chan.hpp>
 #include <weft/condition_variable.hpp>
@@ -10,6 +12,7 @@
 #include <weft/goroutine_local.hpp>
 #include <weft/mutex.hpp>
 #include <weft/net.hpp>
+#include <weft/net_io.hpp>
 #include <weft/once.hpp>
 #include <weft/run.hpp>
 #include <weft/scope.hpp>

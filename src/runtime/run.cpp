@@ -218,6 +218,14 @@ std::size_t gls_new_key() {
 
 bool running() noexcept { return detail::sched.running.load(std::memory_order_acquire); }
 
+std::size_t num_goroutines() noexcept {
+  if (!running()) return 0;
+  // Relaxed: a snapshot; g_start and goexit change it on other threads
+  // meanwhile, and nothing else is read along with it.
+  const std::int64_t n = detail::sched.live_goroutines.load(std::memory_order_relaxed);
+  return n > 0 ? static_cast<std::size_t>(n) : 0;
+}
+
 namespace this_goroutine {
 
 void yield() {

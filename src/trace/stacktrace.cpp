@@ -291,6 +291,10 @@ void append_hex(std::string& s, std::uintptr_t v) {
   s.append(buf);
 }
 
+// How many frames of a run of identical ones print_trace shows before one
+// line sums up the rest.
+constexpr int run_shown = 3;
+
 void write(std::ostream& out, const std::string& s) {
   out.write(s.data(), static_cast<std::streamsize>(s.size()));
 }
@@ -373,7 +377,24 @@ void print_trace(std::ostream& out, void* const* pcs, int n) {
   if (pcs == nullptr) return;
   try {
     std::string s;
+    int in_run = 0;  // frames before this one with the same pc, back to back
     for (int i = 0; i < n; ++i) {
+      in_run = i > 0 && pcs[i] == pcs[i - 1] ? in_run + 1 : 0;
+      // A function recursing through one call site (a stack overflow shows
+      // 64 of them) prints its first few frames, then one line for the rest.
+      if (in_run == run_shown) {
+        int run_end = i;
+        while (run_end < n && pcs[run_end] == pcs[i]) ++run_end;
+        if (run_end - i > 1) {
+          const frame f = symbolize(pcs[i]);
+          s.assign("... ").append(std::to_string(run_end - i)).append(" more frames of ").append(f.function);
+          if (f.function.find('(') == std::string::npos) s.append("(...)");
+          s.append("\n");
+          write(out, s);
+          i = run_end - 1;
+          continue;
+        }
+      }
       const frame f = symbolize(pcs[i]);
       s.clear();
       s.append(f.function);

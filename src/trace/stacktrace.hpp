@@ -25,6 +25,7 @@ frame symbolize(void* pc, bool is_return_address = true);
 // Prints a trace in Go's style, one frame per two lines:
 //   function(...)\n\t/path/file.cpp:123 +0x1f\n
 // A demangled C++ name already ends in its parameter types and is printed as is; "(...)" follows bare names (C functions, "?"). An unknown file prints as "\t?:0 +0x1f pc=0x7f...".
+// Repeats are elided: of a run of frames with one pc (recursion through one call site), the first three print and one line stands for the rest: "... 60 more frames of recurse(int)".
 // Frames whose function is inside weft's own runtime plumbing may be kept; the caller decides what to skip. Returns nothing; never throws (catches and prints "\t<symbolizer failed: ...>").
 void print_trace(std::ostream& out, void* const* pcs, int n);
 }  // namespace weft::detail::trace

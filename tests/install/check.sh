@@ -5,7 +5,9 @@
 # fresh temporary prefix, then builds tests/install/consumer against it twice,
 # the two ways a user would:
 #   1. CMake: find_package(weft) with CMAKE_PREFIX_PATH=<prefix>, weft::weft;
-#   2. pkg-config: g++ main.cpp $(pkg-config --cflags --libs --static weft);
+#   2. pkg-config: g++ main.cpp $(pkg-config --cflags --libs weft), and the
+#      same with --static (both must link: the library is static, so even
+#      the plain form names what it needs);
 # and runs each program, which exits 0 only if weft worked.
 # Set KEEP=1 to keep the temporary directory.
 set -euo pipefail
@@ -37,12 +39,14 @@ cmake -S "$consumer" -B "$tmp/consumer-build" "${generator[@]}" \
 cmake --build "$tmp/consumer-build"
 "$tmp/consumer-build/weft_consumer"
 
-echo "== install check: pkg-config consumer"
 pcdir=$(dirname "$(find "$prefix" -name weft.pc -print -quit)")
-flags=$(PKG_CONFIG_PATH=$pcdir pkg-config --cflags --libs --static weft)
-echo "pkg-config --cflags --libs --static weft: $flags"
-# shellcheck disable=SC2086 # the flags are meant to split
-${CXX:-g++} -std=c++20 -O2 "$consumer/main.cpp" -o "$tmp/weft_consumer_pc" $flags
-"$tmp/weft_consumer_pc"
+for form in "" "--static"; do
+  echo "== install check: pkg-config consumer${form:+ ($form)}"
+  flags=$(PKG_CONFIG_PATH=$pcdir pkg-config --cflags --libs $form weft)
+  echo "pkg-config --cflags --libs${form:+ $form} weft: $flags"
+  # shellcheck disable=SC2086 # the flags are meant to split
+  ${CXX:-g++} -std=c++20 -O2 "$consumer/main.cpp" -o "$tmp/weft_consumer_pc" $flags
+  "$tmp/weft_consumer_pc"
+done
 
 echo "install check: passed"

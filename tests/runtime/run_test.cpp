@@ -34,6 +34,36 @@ TEST(Run, CanRunAgainAfterReturn) {
   }
 }
 
+TEST(Run, NumGoroutinesCountsTheLiveOnes) {
+  EXPECT_EQ(weft::num_goroutines(), 0u);  // no runtime
+  for (int procs : weft_test::all_procs()) {
+    weft::run(
+        [] {
+          EXPECT_EQ(weft::num_goroutines(), 1u);  // main
+          constexpr std::size_t k = 100;
+          weft::chan<int> release;
+          weft::wait_group done;
+          done.add(k);
+          for (std::size_t i = 0; i < k; ++i)
+            weft::go([release, &done]() mutable {
+              release.recv();
+              done.done();
+            });
+          // Queued, running or parked: all alive until they return.
+          EXPECT_EQ(weft::num_goroutines(), k + 1);
+          release.close();
+          done.wait();
+          // Each still has to return after its done(); the count follows.
+          auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+          while (weft::num_goroutines() > 1 && std::chrono::steady_clock::now() < deadline)
+            weft::this_goroutine::sleep_for(std::chrono::milliseconds(1));
+          EXPECT_EQ(weft::num_goroutines(), 1u);
+        },
+        weft_test::procs_opt(procs));
+    EXPECT_EQ(weft::num_goroutines(), 0u) << "after run, procs " << procs;
+  }
+}
+
 TEST(Run, DefaultProcsIsHardwareThreads) {
   EXPECT_EQ(weft::options{}.procs, weft::hardware_procs());
   EXPECT_GE(weft::options{}.procs, 1);

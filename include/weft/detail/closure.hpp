@@ -11,6 +11,20 @@
 
 namespace weft::detail {
 
+// What a goroutine's closure needs of f and args (the checks behind the
+// static_asserts of weft::go and scope::go, which name the failure):
+// f and each argument decay-copied (or moved) into the closure ...
+template <class F, class... Args>
+inline constexpr bool closure_copies =
+    std::is_constructible_v<std::decay_t<F>, F> && (std::is_constructible_v<std::decay_t<Args>, Args> && ...);
+// ... then f called once, with those copies as rvalues, as invoke does.
+template <class F, class... Args>
+inline constexpr bool closure_calls = std::is_invocable_v<std::decay_t<F>, std::decay_t<Args>...>;
+// Callable with the copies as lvalues but not as rvalues: f takes a
+// parameter by non-const reference (the caller wants std::ref).
+template <class F, class... Args>
+inline constexpr bool closure_calls_lvalues = std::is_invocable_v<std::decay_t<F>, std::decay_t<Args>&...>;
+
 // A function and its moved-in arguments, invoked once.
 template <class F, class... Args>
 struct closure {
