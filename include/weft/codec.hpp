@@ -25,6 +25,8 @@
 // list does not cover.
 #pragma once
 
+#include <weft/detail/cxx20.hpp>
+
 #define MSGPACK_NO_BOOST 1
 #include <msgpack.hpp>
 

@@ -17,6 +17,8 @@
 // condition_variable) is safe with std::stop_callback too.
 #pragma once
 
+#include <weft/detail/cxx20.hpp>
+
 #include <atomic>
 #include <concepts>
 #include <cstdint>
