@@ -28,7 +28,7 @@ set(WEFT_INSTALL_CMAKEDIR ${CMAKE_INSTALL_LIBDIR}/cmake/weft
 # default. (This belongs beside add_library(weft) in CMakeLists.txt; setting it
 # here twice is harmless.)
 
-install(TARGETS weft
+install(TARGETS weft weft_remote_required
   EXPORT weftTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT Development
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT Runtime
@@ -109,13 +109,13 @@ endforeach()
 set(weft_pc_gcc_s "-Wl,--push-state,--no-as-needed,-lgcc_s,--pop-state -pthread")
 if(WEFT_STATIC)
   set(WEFT_PC_LIBS "${weft_pc_deps} ${weft_pc_gcc_s}")
-  set(WEFT_PC_REQUIRES "libunwind libdw")
+  set(WEFT_PC_REQUIRES "libunwind libdw protobuf")
   set(WEFT_PC_REQUIRES_PRIVATE "")
   set(WEFT_PC_LIBS_PRIVATE "")
 else()
   set(WEFT_PC_LIBS "${weft_pc_gcc_s}")
   set(WEFT_PC_REQUIRES "")
-  set(WEFT_PC_REQUIRES_PRIVATE "libunwind libdw")
+  set(WEFT_PC_REQUIRES_PRIVATE "libunwind libdw protobuf")
   set(WEFT_PC_LIBS_PRIVATE "${weft_pc_deps}")
 endif()
 configure_file(${CMAKE_CURRENT_LIST_DIR}/weft.pc.in ${PROJECT_BINARY_DIR}/weft.pc @ONLY)

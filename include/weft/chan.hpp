@@ -37,6 +37,8 @@ class chan {
   template <std::integral I>
   explicit chan(I capacity) : core_(detail::chan_make(checked(capacity), &detail::elem_ops_for<E>)) {}
   chan(std::nullptr_t) noexcept : core_(nullptr) {}
+  // Takes over a reference to core (remote.hpp's in-process channels).
+  chan(detail::adopt_core_t, detail::chan_core* core) noexcept : core_(core) {}
   chan(const chan& o) noexcept : core_(o.core_) { if (core_) detail::chan_retain(core_); }
   chan(chan&& o) noexcept : core_(std::exchange(o.core_, nullptr)) {}
   chan& operator=(chan o) noexcept { std::swap(core_, o.core_); return *this; }

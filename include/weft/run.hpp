@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <functional>
+#include <string>
 #include <thread>
 #include <type_traits>
 #include <utility>
@@ -21,11 +22,26 @@ struct options {
   // The number of Ps: goroutines running in parallel (Go's GOMAXPROCS).
   // Zero or negative is misuse (std::invalid_argument).
   int procs = hardware_procs();
+  // The runtime server to attach to: "unix:/path" or "tcp:host:port".
+  // Empty: the environment variable WEFT_RUNTIME; both empty: none (remote
+  // channels and variables then live in the process). weft::run attaches
+  // before main runs; a server that cannot be reached, or is lost later,
+  // ends the program (exit 2, "weft: fatal error: runtime server ...").
+  std::string runtime = {};
 };
 
 namespace detail {
 int run_main(std::function<int()> main, const options& opts);
-}
+// weft::run's entry: attaches to the runtime server (src/remote/attach.cpp),
+// then runs main. required: the program was linked with
+// weft::remote_required and refuses to run without a server.
+int run_attached(std::function<int()> main, const options& opts, bool required);
+#ifdef WEFT_REMOTE_REQUIRED
+inline constexpr bool runtime_server_required = true;
+#else
+inline constexpr bool runtime_server_required = false;
+#endif
+}  // namespace detail
 
 // Starts the runtime with opts, runs main as goroutine 1 and returns what it
 // returns (0 if it returns void) once it has returned. Goroutines still alive
@@ -34,9 +50,11 @@ int run_main(std::function<int()> main, const options& opts);
 template <class F>
 int run(F main, options opts = {}) {
   if constexpr (std::is_void_v<std::invoke_result_t<F&>>) {
-    return detail::run_main([m = std::move(main)]() mutable { m(); return 0; }, opts);
+    return detail::run_attached([m = std::move(main)]() mutable { m(); return 0; }, opts,
+                                detail::runtime_server_required);
   } else {
-    return detail::run_main([m = std::move(main)]() mutable { return static_cast<int>(m()); }, opts);
+    return detail::run_attached([m = std::move(main)]() mutable { return static_cast<int>(m()); }, opts,
+                                detail::runtime_server_required);
   }
 }
 

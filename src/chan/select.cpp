@@ -23,6 +23,24 @@
 // from the moment the select checked it (pass 1) until it parks (pass 2) it
 // holds every lock.
 //
+// External cases (remote channels, docs/protocol.md "The select commit
+// protocol"): another party (the runtime server, through the stub's
+// reader) says when the operation can be done, from outside every channel
+// lock. In pass 2 each external case is armed (it sends an OFFER request,
+// which never parks) while the channel locks are held, like a local waiter
+// is queued. A party with an offer calls select_external_ready, which
+// claims the same `done` word under the select's `gate` lock and records
+// the winner in ext_fired; it wakes the select only if `parked`. The select
+// sets `parked` under the gate and releases the gate (with the channel
+// locks) only after its context is saved, or, finding `done` already
+// claimed, does not park at all. The winner of the claim commits (accepts
+// the offer); every other party releases (declines). After waking, the
+// select disarms every external case: later offers are declined. In a
+// select with a default, pass 1 cannot wait for the server: before it, each
+// external case polls (OFFER_NOW, a round trip without locks) and holds an
+// offer if the operation can be done now; a held offer counts as a ready
+// case, accepted if chosen and released otherwise.
+//
 // Stop cases (on_stop): pass 1 reads token.stop_requested(). Before
 // blocking, each such case gets a private unbuffered channel that a
 // std::stop_callback closes; the select then runs again with the case
@@ -89,7 +107,18 @@ void unlock_all(const lock_set& ls) {
   for (int i = ls.n - 1; i >= 0; --i) spin_unlock(ls.chans[i]->lock);
 }
 
-void unlock_all_after_park(void* arg) { unlock_all(*static_cast<const lock_set*>(arg)); }
+// What a parking select releases once its context is saved: the channel
+// locks and the gate of its external cases.
+struct park_locks {
+  const lock_set* locks;
+  std::atomic<std::uint32_t>* gate;
+};
+
+void unlock_after_park(void* arg) {
+  auto* pl = static_cast<park_locks*>(arg);
+  spin_unlock(*pl->gate);
+  unlock_all(*pl->locks);
+}
 
 // A stop case's private channel, closed by the stop callback.
 struct stop_watch {
@@ -108,6 +137,51 @@ struct stop_watch {
 
 waitq& queue_for(chan_core* c, select_dir dir) { return dir == select_dir::send ? c->sendq : c->recvq; }
 
+// The external cases of one select: polls them up front when the select has
+// a default (then a held offer is a ready case), and disarms them at the end.
+class external_set {
+ public:
+  external_set(select_arm* arms, int n, bool has_default) : arms_(arms), n_(n) {
+    for (int i = 0; i < n; ++i) any_ |= arms[i].dir == select_dir::external;
+    if (!any_ || !has_default) return;
+    held_.assign(static_cast<std::size_t>(n), false);
+    try {
+      for (int i = 0; i < n; ++i) {
+        if (arms[i].dir == select_dir::external) held_[std::size_t(i)] = arms[i].ext->poll_now();
+      }
+    } catch (...) {
+      release_all();
+      throw;
+    }
+  }
+  ~external_set() { release_all(); }
+  bool any() const noexcept { return any_; }
+  bool holds(int i) const noexcept { return !held_.empty() && held_[std::size_t(i)]; }
+  // Commits case i's held offer and releases the others.
+  void take(int i) {
+    held_[std::size_t(i)] = false;
+    release_all();
+    arms_[i].ext->accept_held();
+  }
+  void release_all() noexcept {
+    for (std::size_t i = 0; i < held_.size(); ++i) {
+      if (held_[i]) arms_[i].ext->release_held();
+      held_[i] = false;
+    }
+  }
+  void disarm_all() noexcept {
+    for (int i = 0; i < n_; ++i) {
+      if (arms_[i].dir == select_dir::external) arms_[i].ext->disarm();
+    }
+  }
+
+ private:
+  select_arm* arms_;
+  int n_;
+  bool any_ = false;
+  std::vector<bool> held_;  // empty unless polled
+};
+
 }  // namespace
 
 int select_core(select_arm* arms, int n, bool has_default) {
@@ -122,6 +196,7 @@ int select_core(select_arm* arms, int n, bool has_default) {
   std::vector<std::unique_ptr<stop_watch>> watches;  // per stop case, once blocking
   char stop_sink;  // stop channels never carry a value; recv needs somewhere to put none
   bool watching = false;
+  external_set ext(arms, n, has_default);  // polls the external cases of a select with a default
 
   for (;;) {
     int nlocks = 0;
@@ -144,10 +219,19 @@ int select_core(select_arm* arms, int n, bool has_default) {
       if (a.dir == select_dir::stop && !watching) {
         if (a.token->stop_requested()) {
           unlock_all(locks);
+          ext.release_all();
           preempt_check();
           return i;
         }
         continue;
+      }
+      if (a.dir == select_dir::external) {
+        if (!ext.holds(i)) continue;
+        unlock_all(locks);
+        ext.take(i);  // accept this one, release the others
+        a.ext->complete(a);
+        preempt_check();
+        return i;
       }
       chan_core* c = chans[i];
       if (c == nullptr) continue;
@@ -166,11 +250,13 @@ int select_core(select_arm* arms, int n, bool has_default) {
       if (step == chan_step::would_block) continue;
       unlock_all(locks);
       if (w) wake(w);
+      ext.release_all();
       preempt_check();  // a select that did not block is a yield point
       return i;
     }
     if (has_default) {
       unlock_all(locks);
+      ext.release_all();
       preempt_check();  // Go's `for { select { ...; default: } }` must not starve the others
       return -1;
     }
@@ -188,17 +274,23 @@ int select_core(select_arm* arms, int n, bool has_default) {
         continue;  // pass 1 again, now with the stop channels
       }
     }
-    if (nlocks == 0) block_forever("select (no cases)");
+    if (nlocks == 0 && !ext.any()) block_forever("select (no cases)");
     if (parking_forbidden()) {
       unlock_all(locks);
       throw_parking_forbidden("select");
     }
 
-    // Pass 2: a waiter on every case's channel, then park.
+    // Pass 2: a waiter on every case's channel, every external case armed,
+    // then park.
     select_state state;
     scratch<waiter> waiters(n);
     g* gp = this_g();
+    state.gp = gp;
     for (int i = 0; i < n; ++i) {
+      if (arms[i].dir == select_dir::external) {
+        arms[i].ext->arm(&state, i);
+        continue;
+      }
       if (chans[i] == nullptr) continue;
       waiter& w = waiters[i];
       w.gp = gp;
@@ -206,27 +298,65 @@ int select_core(select_arm* arms, int n, bool has_default) {
       w.elem = arms[i].dir == select_dir::stop ? &stop_sink : arms[i].elem;
       queue_for(chans[i], arms[i].dir).push_back(&w);
     }
-    if (gp) {
-      park("select", unlock_all_after_park, &locks);
+    park_locks pl{&locks, &state.gate};
+    spin_lock(state.gate);
+    if (state.done.load(std::memory_order_acquire) != 0) {  // an external case won while we armed the rest
+      spin_unlock(state.gate);
+      unlock_all(locks);
+    } else if (gp) {
+      state.parked = true;
+      park("select", unlock_after_park, &pl);
     } else {
       sched.plain_threads_seen.store(true);
+      state.parked = true;
+      spin_unlock(state.gate);
       unlock_all(locks);
       while (state.woken.load(std::memory_order_acquire) == 0) os::futex_wait(&state.woken, 0, -1);
     }
 
-    // Pass 3: unlink the cases that lost.
+    // Pass 3: unlink the cases that lost; disarm the external ones.
     waiter* fired = state.fired;
     lock_all(locks);
     for (int i = 0; i < n; ++i) {
       if (chans[i] && &waiters[i] != fired) queue_for(chans[i], arms[i].dir).remove(&waiters[i]);
     }
     unlock_all(locks);
+    ext.disarm_all();
+    spin_lock(state.gate);  // orders ext_fired's write before our read when no wake-up did
+    int ext_fired = state.ext_fired;
+    spin_unlock(state.gate);
+    if (ext_fired >= 0) {
+      arms[ext_fired].ext->complete(arms[ext_fired]);
+      return ext_fired;
+    }
     int i = static_cast<int>(fired - waiters.data());
     select_arm& a = arms[i];
     if (a.dir == select_dir::send && !fired->success) throw closed_channel_error();
     if (a.dir == select_dir::recv) a.ok = fired->success;
     return i;
   }
+}
+
+bool select_external_ready(select_state* st, int index) {
+  spin_lock(st->gate);
+  std::uint32_t expected = 0;
+  bool won = st->done.compare_exchange_strong(expected, 1, std::memory_order_acq_rel);
+  bool wake_it = false;
+  g* gp = st->gp;
+  if (won) {
+    st->ext_fired = index;
+    wake_it = st->parked;
+  }
+  spin_unlock(st->gate);
+  if (!wake_it) return won;  // not parked yet: the select sees `done` before it parks
+  if (gp) {
+    ready(gp);
+  } else {
+    sched.plain_threads_seen.store(true);
+    st->woken.store(1, std::memory_order_release);
+    os::futex_wake(&st->woken, 1);
+  }
+  return won;
 }
 
 bool chan_recv_or_stop(chan_core* c, void* out, const std::stop_token& token, bool* ok) {

@@ -24,6 +24,14 @@ struct select_state {
   std::atomic<std::uint32_t> done{0};
   waiter* fired = nullptr;              // the claimed waiter; set before its wake
   std::atomic<std::uint32_t> woken{0};  // plain threads sleep on this
+  // External cases (remote channels) are won from outside any channel lock
+  // (select.cpp, "External cases"): under `gate`, the winner records its
+  // case in ext_fired and wakes the select only if `parked` is set (the
+  // select sets it under the gate and releases the gate after it parked).
+  std::atomic<std::uint32_t> gate{0};
+  bool parked = false;   // GUARDED_BY(gate)
+  int ext_fired = -1;    // GUARDED_BY(gate): the external case that won
+  g* gp = nullptr;       // the selecting goroutine; null: a plain thread
 };
 
 struct waiter {

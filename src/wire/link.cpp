@@ -29,7 +29,15 @@ void link::send(const frame& f) {
     throw remote_error(remote_errc::lost, "weft: " + peer_ + " is not reading: more than " +
                                               std::to_string(max_outbox >> 20) + " MiB wait to be sent to it");
   }
-  if (ring) doorbell_.try_send(true);
+  if (ring) {
+    // Not doorbell_.try_send: that is a yield point, and send() is called
+    // with locks held (a select arming its remote cases).
+    bool v = true;
+    try {
+      weft::detail::chan_try_send_no_yield(doorbell_.core(), &v);
+    } catch (const closed_channel_error&) {  // closed meanwhile: the writer has gone
+    }
+  }
 }
 
 void link::write_loop() {

@@ -13,8 +13,10 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include <weft/chan.hpp>
 #include <weft/net.hpp>
@@ -39,6 +41,11 @@ class link {
   // remote_error{protocol} for a frame that is too large or not a Frame,
   // remote_error{lost} when reading fails. One reader at a time.
   bool receive(frame& f);
+  // Writes bytes at once, bypassing the outbox: for a handshake, before
+  // the writer runs. Throws std::system_error.
+  void write_now(std::string_view bytes) { conn_.write(bytes); }
+  // Clears the connection's deadlines (the handshake's).
+  void clear_deadline() { conn_.set_deadline(std::chrono::steady_clock::time_point::max()); }
   // Writes what send queues until close(); run it in its own goroutine.
   // Returns when the link is closed or a write fails (then it closes it).
   void write_loop();

@@ -26,6 +26,7 @@ inline constexpr elem_ops elem_ops_for = {
     [](void* p) noexcept { static_cast<E*>(p)->~E(); }};
 
 struct chan_core;
+struct adopt_core_t {};
 chan_core* chan_make(std::size_t capacity, const elem_ops* ops);
 void chan_retain(chan_core*) noexcept;
 void chan_release(chan_core*) noexcept;

@@ -1,0 +1,247 @@
+// src/remote/stub.cpp: the stub's connection (design in stub.hpp).
+#include "remote/stub.hpp"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <mutex>
+#include <system_error>
+
+#include <weft/errors.hpp>
+#include <weft/go.hpp>
+#include <weft/run.hpp>
+
+#include "platform/futex.hpp"
+#include "runtime/runtime.hpp"
+#include "wire/version.hpp"
+
+namespace weft::remote::detail {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr auto attach_timeout = 1s;
+constexpr std::int64_t ping_after_ns = 250'000'000;
+constexpr std::int64_t silent_limit_ns = 1'000'000'000;
+
+stub* the_stub = nullptr;
+
+std::string read_link(const char* path) {
+  char buf[4096];
+  ssize_t n = ::readlink(path, buf, sizeof buf - 1);
+  return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
+}
+
+std::string host_name() {
+  char buf[256] = {};
+  ::gethostname(buf, sizeof buf - 1);
+  return buf;
+}
+
+std::vector<std::string> own_argv() {
+  std::ifstream in("/proc/self/cmdline", std::ios::binary);
+  std::vector<std::string> argv;
+  for (std::string a; std::getline(in, a, '\0');) argv.push_back(a);
+  return argv;
+}
+
+remote_errc errc_of(v1::Error::Code c) {
+  switch (c) {
+    case v1::Error::VERSION:
+    case v1::Error::REFUSED:
+    case v1::Error::NOT_FOUND: return remote_errc::refused;
+    case v1::Error::UNAUTHORIZED: return remote_errc::unauthorized;
+    case v1::Error::PROTOCOL:
+    case v1::Error::TOO_LARGE: return remote_errc::protocol;
+    default: return remote_errc::lost;
+  }
+}
+
+}  // namespace
+
+stub* current() noexcept { return the_stub; }
+void set_current(stub* s) noexcept { the_stub = s; }
+
+void throw_error(const v1::Error& e, const std::string& what) {
+  throw remote_error(errc_of(e.code()), what + ": " + e.message());
+}
+
+stub::stub(const wire::endpoint& server) : address_(server.text()) {
+  auto unreachable = [&](const std::string& why) {
+    return remote_error(remote_errc::unreachable, "runtime server " + address_ + ": " + why);
+  };
+  net::conn c;
+  try {
+    c = wire::dial(server, attach_timeout);
+  } catch (const std::system_error& e) {
+    throw unreachable(e.code().message());
+  }
+  c.set_deadline(std::chrono::steady_clock::now() + attach_timeout);
+  link_ = std::make_unique<wire::link>(std::move(c), "runtime server " + address_);
+
+  v1::Frame hello;
+  v1::Hello* h = hello.mutable_hello();
+  h->set_magic(wire::magic);
+  h->mutable_version()->set_major(wire::version_major);
+  h->mutable_version()->set_minor(wire::version_minor);
+  h->set_role(v1::Hello::STUB);
+  v1::ProcessInfo* p = h->mutable_process();
+  p->set_pid(::getpid());
+  p->set_host(host_name());
+  p->set_binary_path(read_link("/proc/self/exe"));
+  for (const std::string& a : own_argv()) p->add_argv(a);
+  // Written straight to the socket: the writer goroutine is not running yet.
+  std::string out;
+  wire::append_frame(hello, out);
+  v1::Frame reply;
+  try {
+    link_->write_now(out);
+    if (!link_->receive(reply)) throw unreachable("closed the connection during the handshake");
+  } catch (const remote_error& e) {
+    if (e.kind() == remote_errc::protocol) throw;
+    throw unreachable(e.what());
+  } catch (const std::system_error& e) {
+    throw unreachable(e.code() == std::errc::timed_out ? "no answer to the handshake within 1 s"
+                                                       : e.code().message());
+  }
+  if (reply.has_error()) throw_error(reply.error(), "runtime server " + address_ + " refused the handshake");
+  if (!reply.has_welcome())
+    throw remote_error(remote_errc::protocol, "runtime server " + address_ + " answered Hello with something else");
+  const v1::Welcome& w = reply.welcome();
+  if (w.version().major() != wire::version_major)
+    throw remote_error(remote_errc::refused, "runtime server " + address_ + " speaks weft runtime protocol " +
+                                                 std::to_string(w.version().major()) + "." +
+                                                 std::to_string(w.version().minor()) + ", this program " +
+                                                 wire::version_text());
+  if (!w.challenge().empty())
+    throw remote_error(remote_errc::unauthorized, "runtime server " + address_ +
+                                                      " requires the cluster key, which this stub cannot send yet");
+  capabilities_.assign(w.capabilities().begin(), w.capabilities().end());
+  process_id_ = w.process_id();
+  link_->clear_deadline();
+  last_heard_.store(weft::detail::os::nanotime(), std::memory_order_relaxed);
+}
+
+stub::~stub() { link_->close(); }
+
+void stub::start() {
+  weft::go(weft::go_options{.name = "weft: runtime stub writer"}, [this] { link_->write_loop(); });
+  weft::go(weft::go_options{.name = "weft: runtime stub reader"}, [this] { read_loop(); });
+  weft::go(weft::go_options{.name = "weft: runtime stub heartbeat"}, [this] { heartbeat_loop(); });
+}
+
+void stub::detach() noexcept {
+  if (detaching_.exchange(true)) return;
+  try {
+    v1::Frame bye;
+    bye.mutable_goodbye()->set_reason("weft::run returned");
+    link_->send(bye);
+  } catch (...) {
+  }
+  link_->close();
+}
+
+bool stub::has_capability(const std::string& c) const {
+  for (const std::string& have : capabilities_)
+    if (have == c) return true;
+  return false;
+}
+
+std::uint64_t stub::start_request(v1::Frame req, std::shared_ptr<pending> p) {
+  std::uint64_t id = next_id_.fetch_add(1, std::memory_order_relaxed);
+  req.set_id(id);
+  {
+    std::lock_guard lk(lock_);
+    pending_.emplace(id, std::move(p));
+  }
+  try {
+    link_->send(req);
+  } catch (...) {
+    take(id, true);
+    throw;
+  }
+  return id;
+}
+
+v1::Frame stub::call(v1::Frame req) {
+  auto p = std::make_shared<pending>();
+  start_request(std::move(req), p);
+  p->done.acquire();
+  return std::move(p->reply);
+}
+
+void stub::send(const v1::Frame& f) { link_->send(f); }
+
+std::shared_ptr<pending> stub::take(std::uint64_t id, bool final) {
+  std::lock_guard lk(lock_);
+  auto it = pending_.find(id);
+  if (it == pending_.end()) return nullptr;
+  std::shared_ptr<pending> p = it->second;
+  if (final) pending_.erase(it);
+  return p;
+}
+
+void stub::lost(const std::string& why) {
+  weft::detail::fatal("runtime server " + address_ + ": " + why, false);
+}
+
+void stub::read_loop() {
+  v1::Frame f;
+  for (;;) {
+    try {
+      if (!link_->receive(f)) {
+        if (detaching_.load()) return;
+        lost("the server closed the connection");
+      }
+    } catch (const remote_error& e) {
+      if (detaching_.load()) return;
+      lost(e.what());
+    }
+    last_heard_.store(weft::detail::os::nanotime(), std::memory_order_relaxed);
+    if (f.id() == 0) {
+      if (f.has_ping()) {
+        v1::Frame pong;
+        pong.mutable_pong()->set_nonce(f.ping().nonce());
+        try {
+          link_->send(pong);
+        } catch (const remote_error&) {
+        }
+      } else if (f.has_error()) {
+        lost(f.error().message());
+      }
+      continue;  // Pong, Goodbye (the server's close follows), TraceEvents
+    }
+    std::shared_ptr<pending> p = take(f.id(), false);
+    if (!p) continue;  // a late reply to a request the stub gave up on
+    if (p->on_reply) {
+      if (p->on_reply(f)) take(f.id(), true);
+      continue;
+    }
+    take(f.id(), true);
+    p->reply = std::move(f);
+    p->done.release();
+    f = v1::Frame();
+  }
+}
+
+void stub::heartbeat_loop() {
+  std::uint64_t nonce = 0;
+  while (!detaching_.load() && !link_->closed()) {
+    weft::this_goroutine::sleep_for(std::chrono::nanoseconds(ping_after_ns / 2));
+    std::int64_t silent = weft::detail::os::nanotime() - last_heard_.load(std::memory_order_relaxed);
+    if (detaching_.load()) return;
+    if (silent > silent_limit_ns) lost("no answer for 1 s");
+    if (silent > ping_after_ns) {
+      v1::Frame ping;
+      ping.mutable_ping()->set_nonce(++nonce);
+      try {
+        link_->send(ping);
+      } catch (const remote_error&) {
+      }
+    }
+  }
+}
+
+}  // namespace weft::remote::detail
