@@ -14,6 +14,8 @@ WEFT_DEB_PACKAGES=(
   libunwind-dev libdw-dev           # goroutine stack traces, symbolized
   libgtest-dev libgmock-dev googletest
   libmsgpack-cxx-dev                # weft::codec: values that cross processes
+  libprotobuf-dev protobuf-compiler # the runtime protocol's messages (proto/)
+  clang-format                      # scripts/check_format
   golang-go libboost-fiber-dev      # benchmark peers only
   python3                           # bench/run's result tooling
 )
