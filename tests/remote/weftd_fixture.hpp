@@ -1,0 +1,104 @@
+// tests/remote/weftd_fixture.hpp: a real weftd for a test: started on a
+// private Unix socket before the test, SIGKILLed (if still alive) and its
+// socket removed after. WEFT_TEST_WEFTD is the binary's path (CMake).
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+extern char** environ;
+
+namespace weft_test {
+
+inline bool unix_socket_answers(const std::string& path) {
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::strncpy(a.sun_path, path.c_str(), sizeof a.sun_path - 1);
+  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  ::close(fd);
+  return ok;
+}
+
+// Spawns argv with extra environment entries; returns the pid.
+inline pid_t spawn_process(const std::vector<std::string>& argv, const std::vector<std::string>& env_extra = {}) {
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  std::vector<std::string> env(env_extra);
+  for (char** e = environ; *e; ++e) env.emplace_back(*e);
+  std::vector<char*> envp;
+  for (std::string& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  pid_t pid = -1;
+  if (posix_spawn(&pid, args[0], nullptr, nullptr, args.data(), envp.data()) != 0) return -1;
+  return pid;
+}
+
+// Waits up to `limit` for pid; returns its wait status, or -1 on timeout.
+inline int wait_status(pid_t pid, std::chrono::milliseconds limit) {
+  auto end = std::chrono::steady_clock::now() + limit;
+  int st = 0;
+  while (std::chrono::steady_clock::now() < end) {
+    pid_t r = ::waitpid(pid, &st, WNOHANG);
+    if (r == pid) return st;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return -1;
+}
+
+class weftd_test : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    socket_ = "/tmp/weft-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter()++) + ".sock";
+    pid_ = spawn_process({WEFT_TEST_WEFTD, "--listen", "unix:" + socket_});
+    ASSERT_GT(pid_, 0) << "could not start " << WEFT_TEST_WEFTD;
+    auto end = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!unix_socket_answers(socket_)) {
+      ASSERT_LT(std::chrono::steady_clock::now(), end) << "weftd did not listen on " << socket_;
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  }
+  void TearDown() override {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    ::unlink(socket_.c_str());
+  }
+  // Ends the server for real (SIGKILL), as a crash would.
+  void kill_server() {
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+  std::string address() const { return "unix:" + socket_; }
+  weft::options attached(int procs = 2) const {
+    weft::options o;
+    o.procs = procs;
+    o.runtime = address();
+    return o;
+  }
+
+ private:
+  static int& counter() {
+    static int n = 0;
+    return n;
+  }
+  std::string socket_;
+  pid_t pid_ = -1;
+};
+
+}  // namespace weft_test
