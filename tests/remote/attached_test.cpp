@@ -18,6 +18,7 @@
 #include "remote/weftd_fixture.hpp"
 #include "weft_test_util.hpp"
 
+#if defined(WEFT_TEST_WEFTD) && defined(WEFT_TEST_PIPELINE)
 namespace {
 
 using namespace std::chrono_literals;
@@ -172,3 +173,6 @@ TEST_F(attached, AnAttachedProcessEndsWithinASecondOfTheServersDeath) {
 }
 
 }  // namespace
+#else
+TEST(attached, NeedsWeftd) { GTEST_SKIP() << "weftd is not part of this build"; }
+#endif
