@@ -15,10 +15,11 @@
 #include <thread>
 #include <vector>
 
-#include "remote/weftd_fixture.hpp"
 #include "weft_test_util.hpp"
 
 #if defined(WEFT_TEST_WEFTD) && defined(WEFT_TEST_PIPELINE)
+#include "remote/weftd_fixture.hpp"
+
 namespace {
 
 using namespace std::chrono_literals;
