@@ -81,7 +81,7 @@
 #include "platform/futex.hpp"
 #include "runtime/park.hpp"
 #include "runtime/runtime.hpp"
-#include "time/timer.hpp"
+#include "runtime/timer.hpp"
 #include <weft/errors.hpp>
 
 namespace weft::detail {

@@ -15,7 +15,7 @@
 #include "runtime/note.hpp"
 #include "runtime/stack.hpp"
 #include "runtime/trace_events.hpp"
-#include "time/timer.hpp"
+#include "runtime/timer.hpp"
 #include <weft/go.hpp>
 
 namespace weft::detail {
