@@ -11,7 +11,7 @@
 #include <weft/net.hpp>
 
 #include "net/fd_mutex.hpp"
-#include "net/netpoll.hpp"
+#include "runtime/netpoll.hpp"
 
 namespace weft::detail {
 

@@ -54,7 +54,7 @@
 
 #include "platform/futex.hpp"
 #include "runtime/gslab.hpp"
-#include "net/netpoll.hpp"
+#include "runtime/netpoll.hpp"
 #include "runtime/runq.hpp"
 #include "runtime/signals.hpp"
 

@@ -7,7 +7,7 @@
 #include <thread>
 #include <vector>
 
-#include "net/netpoll.hpp"
+#include "runtime/netpoll.hpp"
 #include "platform/futex.hpp"
 #include "runtime/gslab.hpp"
 #include "runtime/runq.hpp"

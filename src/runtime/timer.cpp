@@ -28,7 +28,7 @@
 
 #include <mutex>
 
-#include "net/netpoll.hpp"
+#include "runtime/netpoll.hpp"
 #include "runtime/runtime.hpp"
 
 namespace weft::detail {

@@ -1,4 +1,4 @@
-// tests/net/netpoll_test.cpp: the network poller (src/net/netpoll.cpp). A
+// tests/net/netpoll_test.cpp: the network poller (src/runtime/netpoll.cpp). A
 // wait parks until the fd is ready (goroutines and plain threads, inside and
 // outside weft::run); an edge before the wait returns at once; write waits
 // on a full buffer; deadlines: past, 20 ms (never early), moved while
@@ -22,7 +22,7 @@
 #include <thread>
 #include <vector>
 
-#include "net/netpoll.hpp"
+#include "runtime/netpoll.hpp"
 #include "platform/futex.hpp"
 #include "runtime/runtime.hpp"
 #include "weft_test_util.hpp"
