@@ -10,7 +10,7 @@
 #include <weft/mutex.hpp>
 #include <weft/net.hpp>
 
-#include "net/fd_mutex.hpp"
+#include "poll/fd_mutex.hpp"
 #include "runtime/netpoll.hpp"
 
 namespace weft::detail {
