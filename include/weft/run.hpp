@@ -21,8 +21,12 @@ struct options {
 };
 
 namespace detail {
-int run_main(std::function<int()> main, const options& opts);
-}
+struct trace_hooks;
+// The goroutine dumps of the runtime's fatal reports (src/trace/). weft::run
+// hands them to the runtime, which sits below trace and cannot name it.
+const trace_hooks* trace_hooks_for_runtime() noexcept;
+int run_main(std::function<int()> main, const options& opts, const trace_hooks* dumps);
+}  // namespace detail
 
 // Starts the runtime with opts, runs main as goroutine 1 and returns what it
 // returns (0 if it returns void) once it has returned. Goroutines still alive
@@ -31,9 +35,11 @@ int run_main(std::function<int()> main, const options& opts);
 template <class F>
 int run(F main, options opts = {}) {
   if constexpr (std::is_void_v<std::invoke_result_t<F&>>) {
-    return detail::run_main([m = std::move(main)]() mutable { m(); return 0; }, opts);
+    return detail::run_main([m = std::move(main)]() mutable { m(); return 0; }, opts,
+                             detail::trace_hooks_for_runtime());
   } else {
-    return detail::run_main([m = std::move(main)]() mutable { return static_cast<int>(m()); }, opts);
+    return detail::run_main([m = std::move(main)]() mutable { return static_cast<int>(m()); }, opts,
+                             detail::trace_hooks_for_runtime());
   }
 }
 

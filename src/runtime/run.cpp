@@ -79,13 +79,14 @@ m* require_goroutine(const char* what) {
   return mp;
 }
 
-int run_main(std::function<int()> main, const options& opts) {
+int run_main(std::function<int()> main, const options& opts, const trace_hooks* dumps) {
   if (opts.procs <= 0)
     throw std::invalid_argument("weft::run: options.procs must be at least 1, not " + std::to_string(opts.procs));
   if (this_m() != nullptr) throw std::logic_error("weft::run called from inside weft::run");
   std::unique_lock once(run_lock, std::try_to_lock);
   if (!once.owns_lock()) throw std::logic_error("weft::run called while another weft::run is running");
 
+  set_trace_hooks(dumps);
   install_runtime_signals();
   sched.procs = opts.procs;
   sched.exit_code = 0;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "platform/spinlock.hpp"
+#include "runtime/fatal.hpp"
 #include "runtime/note.hpp"
 #include "runtime/stack.hpp"
 #include "runtime/trace_events.hpp"
@@ -328,10 +329,5 @@ void startlockedm(m* mp, g* gp);
 void switch_to(g* from, g* to);
 void finish_switch(void* from_ctx);
 void prepare_first_run(p* pp, g* gp);
-
-
-// fatal.cpp: the one way out.
-[[noreturn]] void fatal(const std::string& msg, bool dump_all = true);
-[[noreturn]] void panic_exception(g* gp, std::exception_ptr e);
 
 }  // namespace weft::detail

@@ -29,13 +29,10 @@
 #include <cstring>
 #include <exception>
 #include <mutex>
-#include <sstream>
 #include <string>
 #include <thread>
 
 #include "runtime/sanitizers.hpp"
-#include "trace/dump_internal.hpp"
-#include "trace/stacktrace.hpp"
 
 namespace weft::detail {
 
@@ -45,17 +42,6 @@ constexpr std::size_t altstack_size = 256 * 1024;  // symbolizing needs room
 struct sigaction old_segv, old_bus;
 std::terminate_handler old_terminate = nullptr;
 int quit_pipe[2] = {-1, -1};
-
-void write_all(const std::string& s) {
-  const char* p = s.data();
-  std::size_t left = s.size();
-  while (left > 0) {
-    ssize_t n = ::write(2, p, left);
-    if (n <= 0) return;
-    p += n;
-    left -= std::size_t(n);
-  }
-}
 
 bool is_overflow(g* gp, void* addr, void* uc) {
   if (gp == nullptr || gp->stk.lo == nullptr) return false;
@@ -73,19 +59,7 @@ bool is_overflow(g* gp, void* addr, void* uc) {
 
 void on_fault(int sig, siginfo_t* info, void* uc) {
   g* gp = this_g();
-  if (is_overflow(gp, info->si_addr, uc)) {
-    std::ostringstream out;
-    std::size_t size = gp->stk.size();
-    out << "weft: fatal error: goroutine " << gp->id;
-    if (gp->name()) out << " \"" << *gp->name() << "\"";
-    out << " overflowed its " << size << "-byte stack\n"
-        << "  raise it with weft::go(weft::go_options{.stack_size = " << size * 4 << "}, ...)\n\n";
-    void* pcs[64];
-    int n = trace::capture_ucontext(uc, pcs, 64);
-    describe_goroutine(out, gp, pcs, n);
-    write_all(out.str());
-    _exit(2);
-  }
+  if (is_overflow(gp, info->si_addr, uc)) fatal_stack_overflow(gp, uc);
   // Not ours: hand the signal to whoever was there before.
   struct sigaction& old = sig == SIGBUS ? old_bus : old_segv;
   if (old.sa_flags & SA_SIGINFO) {
@@ -111,11 +85,7 @@ void quit_thread() {
   char b;
   while (::read(quit_pipe[0], &b, 1) != 1) {
   }
-  std::ostringstream out;
-  out << "SIGQUIT: quit\n\n";
-  dump_all_goroutines(out, nullptr, nullptr, 0);
-  write_all(out.str());
-  _exit(2);
+  fatal_sigquit();
 }
 
 void on_terminate() {
