@@ -39,7 +39,7 @@
 // Timers and idling: an M with nothing to do becomes the timer waiter if none
 // exists and any timer is armed: it sleeps until the earliest timer of all
 // Ps, then takes an idle P and fires due timers. Arming a timer earlier than
-// the waiter's deadline wakes it (time/sleep.cpp). Other idle Ms sleep until
+// the waiter's deadline wakes it (timer.cpp). Other idle Ms sleep until
 // startm hands them a P.
 //
 // Deadlock: when the last M goes idle with no timer armed, no G can ever be
