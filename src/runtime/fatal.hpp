@@ -5,13 +5,15 @@
 #include <exception>
 #include <iosfwd>
 #include <string>
+#include <type_traits>
 
 namespace weft::detail {
 
 struct g;
 
-// Prints "weft: fatal error: MSG" and a dump of every goroutine, exits 2.
-[[noreturn]] void fatal(const std::string& msg, bool dump_all = true);
+// Every unrecoverable error: prints "weft: fatal error: MSG" and a dump of
+// every goroutine, exits 2. MSG may span lines.
+[[noreturn]] void fatal(const std::string& msg);
 // An exception escaped gp: prints the panic and gp's trace, exits 2.
 [[noreturn]] void panic_exception(g* gp, std::exception_ptr e);
 // From the SIGSEGV handler (on the alternate signal stack): gp ran off its
@@ -46,7 +48,8 @@ void set_trace_hooks(const trace_hooks* h) noexcept;
 void on_system_stack(void (*fn)(void*), void* arg);
 template <class F>
 void on_system_stack(F&& f) {
-  on_system_stack([](void* a) { (*static_cast<F*>(a))(); }, &f);
+  using fn_t = std::remove_reference_t<F>;
+  on_system_stack([](void* a) { (*static_cast<fn_t*>(a))(); }, static_cast<void*>(&f));
 }
 
 }  // namespace weft::detail

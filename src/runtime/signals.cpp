@@ -5,13 +5,13 @@
 // below it and gets SIGSEGV. The handler runs on the M's alternate signal
 // stack (the goroutine's own is exhausted), checks that the fault is the
 // current goroutine's guard page (or that its stack pointer left its stack),
-// and reports which goroutine overflowed, its stack size and how to raise it,
-// with a trace, then exits 2. Any other SIGSEGV goes to the handler that was
+// and has fatal.cpp report which goroutine overflowed, its stack size and how
+// to raise it, with a trace, and exit 2. Any other SIGSEGV goes to the handler that was
 // installed before weft's (ASan's, or the default: a core dump).
 //
 // SIGQUIT: the handler only writes a byte to a pipe; a small thread that
-// exists for that purpose writes the goroutine dump to stderr and exits 2, as
-// a Go program does. Dumping from inside the handler would call malloc and
+// exists for that purpose has fatal.cpp write the goroutine dump to stderr
+// and exit 2, as a Go program does. Dumping from inside the handler would call malloc and
 // take locks in whatever state the interrupted thread left them.
 //
 // Panics: an exception that escapes a goroutine reaches std::terminate with
@@ -95,6 +95,8 @@ void on_terminate() {
     if (e) panic_exception(gp, e);
     fatal("std::terminate called in goroutine " + std::to_string(gp->id) + " with no active exception");
   }
+  // Not a goroutine: the program's own failure, for the handler that was
+  // there before weft's (fatal.cpp's one exception).
   if (old_terminate) old_terminate();
   std::abort();
 }
