@@ -140,12 +140,9 @@ void finish_switch(void* from_ctx) {
     }
     case after_switch::exit:
       san::fiber_destroy(prev->san);
-      prev->san = nullptr;
       stack_put(&mp->pp->stacks, prev->stk);
-      prev->stk = stack{};
-      prev->ctx = nullptr;
       trace_ev(mp, ev::go_end, prev->id);
-      gfree(mp->pp, prev);
+      gfree(mp->pp, prev);  // g_reset: forgets the stack, context and fiber
       break;
   }
 }

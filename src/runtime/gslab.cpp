@@ -68,10 +68,14 @@ void carve_chunk(gslab_t& s) {
   s.chunks.push_back(gs);
 }
 
-void reset(g* gp) {
+}  // namespace
+
+void g_reset(g* gp) {
   gp->ctx = nullptr;
   gp->schedlink = nullptr;
   gp->ever_ran = false;
+  gp->stack_request = 0;
+  gp->stk = stack{};
   gp->eh = eh_globals{};
   gp->san = nullptr;
   gp->invoke = nullptr;
@@ -83,9 +87,12 @@ void reset(g* gp) {
   gp->lock_count = 0;
   gp->locker = nullptr;
   gp->blocking_file.store(nullptr, std::memory_order_relaxed);
+  gp->blocking_function.store(nullptr, std::memory_order_relaxed);
+  gp->blocking_line.store(0, std::memory_order_relaxed);
   gp->home_tid.store(0, std::memory_order_relaxed);
   gp->control.store(0, std::memory_order_relaxed);
   gp->creation_pc.store(nullptr, std::memory_order_relaxed);
+  gp->parent_id.store(0, std::memory_order_relaxed);
   if (gp->extra) {
     std::lock_guard lk(extra_lock);
     delete gp->extra;
@@ -93,8 +100,6 @@ void reset(g* gp) {
   }
   gp->status.store(g_free, std::memory_order_relaxed);
 }
-
-}  // namespace
 
 g* galloc(p* pp) {
   if (pp->gfree == nullptr) {
@@ -118,7 +123,7 @@ g* galloc(p* pp) {
 }
 
 void gfree(p* pp, g* gp) {
-  reset(gp);
+  g_reset(gp);
   if (pp == nullptr) {
     gslab_t& s = slab();
     std::lock_guard lk(s.lock);
@@ -189,8 +194,7 @@ void gslab_reset_all() {
         // closure; one that ran is left as Go leaves it (its frames are gone).
         if (!gp->ever_ran && gp->destroy) gp->destroy(gp->closure);
         g_clear_locals(gp);
-        gp->stk = stack{};
-        reset(gp);
+        g_reset(gp);  // its stack is unmapped with the slabs (stacks_release_all)
       }
       gp->schedlink = s.free;
       s.free = gp;
