@@ -46,30 +46,41 @@ void teardown() {
     gflush(pp);
     delete pp;
   }
-  sched.private_ps.clear();
-  sched.private_free = nullptr;
   gslab_reset_all();
   stacks_release_all();
   for (m* mp : sched.allm) delete mp;
-  sched.allp.clear();
-  sched.allm.clear();
+  sched_reset(0);  // nothing left pointing at the Ps and Ms just freed
+}
+
+}  // namespace
+
+void sched_reset(int procs) {
   for (gqueue* q : {&sched.runq, &sched.freshq}) {
     q->head = q->tail = nullptr;
-    q->size = 0;
+    q->size.store(0, std::memory_order_relaxed);
   }
   sched.pidle = nullptr;
-  sched.npidle = 0;
+  sched.npidle.store(0);
   sched.midle = nullptr;
   sched.nmidle = 0;
   sched.mcount = 0;
   sched.next_m_id = 0;
-  sched.nmspinning = 0;
+  sched.nmspinning.store(0);
+  sched.allp.clear();
+  sched.allm.clear();
+  sched.private_ps.clear();
+  sched.private_free = nullptr;
+  sched.procs = procs;
   sched.timer_waiter = nullptr;
-  sched.waiter_deadline = INT64_MIN;
-  sched.live_goroutines = 0;
+  sched.waiter_polls = false;
+  sched.last_poll.store(0);
+  sched.waiter_deadline.store(INT64_MIN);  // no waiter: nobody to wake early
+  sched.plain_threads_seen.store(false);
+  sched.sysmon_acting.store(false);
+  sched.exit_code = 0;
+  sched.next_goid.store(1);
+  sched.live_goroutines.store(0);
 }
-
-}  // namespace
 
 m* require_goroutine(const char* what) {
   m* mp = this_m();
@@ -88,12 +99,8 @@ int run_main(std::function<int()> main, const options& opts, const trace_hooks* 
 
   set_trace_hooks(dumps);
   install_runtime_signals();
-  sched.procs = opts.procs;
-  sched.exit_code = 0;
+  sched_reset(opts.procs);
   sched.stopping.store(false);
-  sched.plain_threads_seen.store(false);
-  sched.next_goid.store(1);
-  sched.waiter_deadline.store(INT64_MIN);
   for (int i = 0; i < opts.procs; ++i) {
     p* pp = new p;
     pp->id = i;

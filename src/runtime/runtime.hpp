@@ -266,6 +266,12 @@ struct sched_t {
 
 extern sched_t sched;
 
+// The one reset of sched (run.cpp): every field back to its value at the
+// start of a run with `procs` Ps, except the lock and the running and
+// stopping flags, which weft::run sets itself. REQUIRES: no M runs, and the
+// Ps and Ms of an earlier run are freed (the lists are only cleared).
+void sched_reset(int procs);
+
 // A copy of gp's name ("" if none), safe against gp exiting meanwhile
 // (gslab.cpp: `extra` is created and freed under a lock dumps take too).
 std::string g_name(g* gp);
