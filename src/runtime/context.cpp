@@ -142,7 +142,7 @@ void finish_switch(void* from_ctx) {
       san::fiber_destroy(prev->san);
       stack_put(&mp->pp->stacks, prev->stk);
       trace_ev(mp, ev::go_end, prev->id);
-      gfree(mp->pp, prev);  // g_reset: forgets the stack, context and fiber
+      g_put(mp->pp, prev);  // g_reset: forgets the stack, context and fiber
       break;
   }
 }

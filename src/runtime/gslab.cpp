@@ -98,11 +98,11 @@ void g_reset(g* gp) {
     delete gp->extra;
     gp->extra = nullptr;
   }
-  gp->status.store(g_free, std::memory_order_relaxed);
+  gp->status.store(g_unused, std::memory_order_relaxed);
 }
 
-g* galloc(p* pp) {
-  if (pp->gfree == nullptr) {
+g* g_get(p* pp) {
+  if (pp->free_gs == nullptr) {
     gslab_t& s = slab();
     std::lock_guard lk(s.lock);
     if (s.free == nullptr) carve_chunk(s);
@@ -110,19 +110,19 @@ g* galloc(p* pp) {
       g* gp = s.free;
       s.free = gp->schedlink;
       --s.nfree;
-      gp->schedlink = pp->gfree;
-      pp->gfree = gp;
-      ++pp->ngfree;
+      gp->schedlink = pp->free_gs;
+      pp->free_gs = gp;
+      ++pp->nfree_gs;
     }
   }
-  g* gp = pp->gfree;
-  pp->gfree = gp->schedlink;
-  --pp->ngfree;
+  g* gp = pp->free_gs;
+  pp->free_gs = gp->schedlink;
+  --pp->nfree_gs;
   gp->schedlink = nullptr;
   return gp;
 }
 
-void gfree(p* pp, g* gp) {
+void g_put(p* pp, g* gp) {
   g_reset(gp);
   if (pp == nullptr) {
     gslab_t& s = slab();
@@ -132,15 +132,15 @@ void gfree(p* pp, g* gp) {
     ++s.nfree;
     return;
   }
-  gp->schedlink = pp->gfree;
-  pp->gfree = gp;
-  if (++pp->ngfree > local_max) {
+  gp->schedlink = pp->free_gs;
+  pp->free_gs = gp;
+  if (++pp->nfree_gs > local_max) {
     gslab_t& s = slab();
     std::lock_guard lk(s.lock);
-    while (pp->ngfree > local_max / 2) {
-      g* x = pp->gfree;
-      pp->gfree = x->schedlink;
-      --pp->ngfree;
+    while (pp->nfree_gs > local_max / 2) {
+      g* x = pp->free_gs;
+      pp->free_gs = x->schedlink;
+      --pp->nfree_gs;
       x->schedlink = s.free;
       s.free = x;
       ++s.nfree;
@@ -148,17 +148,17 @@ void gfree(p* pp, g* gp) {
   }
 }
 
-void gflush(p* pp) {
+void g_flush(p* pp) {
   gslab_t& s = slab();
   std::lock_guard lk(s.lock);
-  while (pp->gfree) {
-    g* x = pp->gfree;
-    pp->gfree = x->schedlink;
+  while (pp->free_gs) {
+    g* x = pp->free_gs;
+    pp->free_gs = x->schedlink;
     x->schedlink = s.free;
     s.free = x;
     ++s.nfree;
   }
-  pp->ngfree = 0;
+  pp->nfree_gs = 0;
 }
 
 void g_clear_locals(g* gp) {
@@ -189,7 +189,7 @@ void gslab_reset_all() {
   for (g* c : s.chunks) {
     for (std::size_t i = 0; i < gs_per_chunk; ++i) {
       g* gp = &c[i];
-      if (gp->status.load(std::memory_order_relaxed) != g_free) {
+      if (gp->status.load(std::memory_order_relaxed) != g_unused) {
         // Abandoned when main returned. A G that never ran still owns its
         // closure; one that ran is left as Go leaves it (its frames are gone).
         if (!gp->ever_ran && gp->destroy) gp->destroy(gp->closure);

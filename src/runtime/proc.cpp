@@ -574,8 +574,6 @@ void run_m0(m* m0) {
   set_this_m(nullptr);
 }
 
-void start_m(p* pp) { startm(pp, false); }
-
 bool m_leave(m* mp) {
   for (;;) {
     std::unique_lock lk(sched.lock);

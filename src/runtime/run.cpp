@@ -39,11 +39,11 @@ struct main_closure {
 
 void teardown() {
   for (p* pp : sched.allp) {
-    gflush(pp);
+    g_flush(pp);
     delete pp;
   }
   for (p* pp : sched.private_ps) {
-    gflush(pp);
+    g_flush(pp);
     delete pp;
   }
   gslab_reset_all();
@@ -122,7 +122,7 @@ int run_main(std::function<int()> main, const options& opts, const trace_hooks* 
   m0->pp = p0;
   p0->owner.store(m0);
 
-  g* main_g = galloc(p0);
+  g* main_g = g_get(p0);
   main_g->closure = ::new (main_g->inline_buf) main_closure{&main};
   main_g->invoke = &main_closure::invoke;
   main_g->destroy = &main_closure::destroy;
@@ -165,7 +165,7 @@ g* g_alloc(std::size_t size, std::size_t align, const go_options* opts, void** c
   if (mp == nullptr || mp->pp == nullptr || !sched.running.load(std::memory_order_relaxed))
     throw misuse_error("weft::go called outside weft::run: start the runtime with weft::run(main) and start goroutines from there");
   std::uint8_t cls = stack_class_for(opts ? opts->stack_size : 0);
-  g* gp = galloc(mp->pp);
+  g* gp = g_get(mp->pp);
   gp->stack_request = cls;
   if (size <= sizeof gp->inline_buf && align <= alignof(std::max_align_t)) {
     gp->closure = gp->inline_buf;
@@ -173,7 +173,7 @@ g* g_alloc(std::size_t size, std::size_t align, const go_options* opts, void** c
     std::size_t a = std::max<std::size_t>(align, alignof(std::max_align_t));
     gp->closure = std::aligned_alloc(a, (size + a - 1) / a * a);
     if (gp->closure == nullptr) {
-      gfree(mp->pp, gp);
+      g_put(mp->pp, gp);
       throw std::bad_alloc();
     }
   }
@@ -182,7 +182,7 @@ g* g_alloc(std::size_t size, std::size_t align, const go_options* opts, void** c
   return gp;
 }
 
-void g_discard(g* gp) noexcept { gfree(this_m()->pp, gp); }
+void g_discard(g* gp) noexcept { g_put(this_m()->pp, gp); }
 
 void g_start(g* gp, void (*invoke)(void*), void (*destroy)(void*) noexcept, void* creation_pc) {
   m* mp = this_m();

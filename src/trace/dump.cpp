@@ -107,7 +107,7 @@ void control_line(std::ostream& out, g* gp, std::uint32_t st, const dump_ctx& c)
 void dump_one(g* gp, void* arg) {
   auto* c = static_cast<dump_ctx*>(arg);
   std::uint32_t st = gp->status.load(std::memory_order_acquire);
-  if (st == g_free || st == g_dead || gp->is_g0) return;
+  if (st == g_unused || st == g_dead || gp->is_g0) return;
   void* pcs[max_frames] = {};
   int n = 0;
   std::string state;
