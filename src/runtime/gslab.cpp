@@ -9,12 +9,12 @@
 // the list of all goroutines, so spawning registers nothing anywhere.
 #include "runtime/gslab.hpp"
 
-#include <sys/mman.h>
-
 #include <cstdlib>
 #include <mutex>
 #include <new>
 #include <vector>
+
+#include "platform/memory.hpp"
 
 namespace weft::detail {
 
@@ -55,9 +55,10 @@ gslab_t& slab() {
 
 // REQUIRES: slab lock held.
 void carve_chunk(gslab_t& s) {
-  void* mem = mmap(nullptr, chunk_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (mem == MAP_FAILED) throw std::bad_alloc();
-  madvise(mem, chunk_bytes, MADV_HUGEPAGE);
+  int err = 0;
+  void* mem = os::mem_map(chunk_bytes, false, &err);
+  if (mem == nullptr) throw std::bad_alloc();
+  os::mem_huge_pages(mem, chunk_bytes, true);
   g* gs = static_cast<g*>(mem);
   for (std::size_t i = 0; i < gs_per_chunk; ++i) {
     g* gp = ::new (&gs[i]) g;
