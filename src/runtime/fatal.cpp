@@ -20,10 +20,7 @@
 // includes trace; a report made before any weft::run has no traces.
 #include "runtime/fatal.hpp"
 
-#include <unistd.h>
-
 #include <atomic>
-#include <cerrno>
 #include <cstdio>
 #include <exception>
 #include <iostream>
@@ -34,6 +31,7 @@
 
 #include <cxxabi.h>
 
+#include "platform/process.hpp"
 #include "runtime/runtime.hpp"
 
 namespace weft::detail {
@@ -56,22 +54,10 @@ struct dump {
   bool in_signal_handler = false;
 };
 
-void write_all(const std::string& s) {
-  const char* p = s.data();
-  std::size_t left = s.size();
-  while (left > 0) {
-    ssize_t n = ::write(2, p, left);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;
-    p += n;
-    left -= std::size_t(n);
-  }
-}
-
 // The one exit. headline: the report's first line(s), ending in "\n".
 [[noreturn]] void die(const std::string& headline, const dump& d) {
   if (dying.exchange(true)) {
-    for (;;) pause();  // another thread reports and exits
+    os::sleep_forever();  // another thread reports and exits
   }
   std::ostringstream out;
   out << headline;
@@ -91,13 +77,14 @@ void write_all(const std::string& s) {
       on_system_stack(write_dump);
     }
   }
-  write_all(out.str());
+  std::string text = out.str();
+  os::write_stderr(text.data(), text.size());
   if (!d.in_signal_handler) {
     std::cout.flush();
     std::cerr.flush();
     std::fflush(nullptr);
   }
-  _exit(2);
+  os::exit_now(2);
 }
 
 std::string demangled_type(const std::type_info* ti) {
