@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "platform/checked.hpp"
+#include "platform/faults.hpp"
 
 namespace weft::detail::os {
 
@@ -19,6 +20,10 @@ constexpr int MADV_GUARD_INSTALL = 102;
 }  // namespace
 
 void* mem_map(std::size_t bytes, bool no_reserve, int* err) noexcept {
+  if (fault f; take_fault(fault_point::mmap, &f)) {
+    *err = f.err != 0 ? f.err : ENOMEM;
+    return nullptr;
+  }
   int saved = errno;
   int flags = MAP_PRIVATE | MAP_ANONYMOUS | (no_reserve ? MAP_NORESERVE : 0);
   void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, flags, -1, 0);

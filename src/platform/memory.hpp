@@ -10,7 +10,7 @@ namespace weft::detail::os {
 // Maps `bytes` of private, anonymous, read-write memory, committed only as
 // it is touched; no_reserve: no swap space is set aside for it either
 // (MAP_NORESERVE), for reservations much larger than what is used. Returns
-// null on failure, with *err = the errno (ENOMEM).
+// null on failure, with *err = the errno (ENOMEM). A fault point (faults.hpp).
 void* mem_map(std::size_t bytes, bool no_reserve, int* err) noexcept;
 int mem_unmap(void* addr, std::size_t bytes) noexcept;
 // Asks for transparent huge pages (true) or none (false) over the range.
