@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# ./test.sh [--long] [PRESET...]: installs what weft needs (Debian 12), then
-# builds and runs the tests under each preset: release, asan (ASan+UBSan) and
-# tsan (TSan) by default. --long also runs the long stress tests (ctest label
-# "long", e.g. a million parked goroutines) on the release build.
+# ./test.sh [--long] [PRESET...]: installs what weft needs (Debian 12), checks
+# that src/ keeps its layers (scripts/check_layers), then builds and runs the
+# tests under each preset: release, asan (ASan+UBSan) and tsan (TSan) by
+# default. --long also runs the long stress tests (ctest label "long", e.g. a
+# million parked goroutines) on the release build.
 # Environment: WEFT_SKIP_DEPS=1 skips the package step;
 # CTEST_JOBS (default 2) and CTEST_TIMEOUT (default 300 s) tune ctest.
 set -euo pipefail
@@ -80,6 +81,8 @@ run_ctest() {
 }
 
 weft_step "deps" weft_install_deps
+# Before any build: an include that breaks the layers fails at once.
+weft_step "layers" scripts/check_layers
 for preset in "${presets[@]}"; do
   weft_step "configure $preset" cmake --preset "$preset"
   weft_step "build $preset" cmake --build --preset "$preset"

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "platform/faults.hpp"
 #include "runtime/stack.hpp"
 #include "runtime/trace_events.hpp"
 
@@ -39,5 +40,22 @@ std::string idle_list_problems();
 // Timers armed on all Ps' heaps (sleepers and channel timers alike).
 // REQUIRES: inside weft::run.
 std::size_t armed_timers() noexcept;
+
+// Fault injection (platform/faults.hpp): the next `count` calls at a fault
+// point (mmap, accept, read, write) fail with errno err without reaching
+// the kernel, or, with err == 0, move at most max_bytes (read, write).
+using detail::os::fault_point;
+inline void inject_faults(fault_point point, int count, int err, std::size_t max_bytes = 1) noexcept {
+  detail::os::inject_faults(point, count, err, max_bytes);
+}
+inline void clear_faults() noexcept { detail::os::clear_faults(); }
+inline int faults_left(fault_point point) noexcept { return detail::os::faults_left(point); }
+// Disarms every fault point when the scope ends (a failed assertion too).
+struct fault_scope {
+  fault_scope() = default;
+  fault_scope(const fault_scope&) = delete;
+  fault_scope& operator=(const fault_scope&) = delete;
+  ~fault_scope() { clear_faults(); }
+};
 
 }  // namespace weft::testing

@@ -31,9 +31,13 @@ struct options {
 };
 
 namespace detail {
-int run_main(std::function<int()> main, const options& opts);
+struct trace_hooks;
+// The goroutine dumps of the runtime's fatal reports (src/trace/). The
+// runtime sits below trace and cannot name it: its caller hands them over.
+const trace_hooks* trace_hooks_for_runtime() noexcept;
+int run_main(std::function<int()> main, const options& opts, const trace_hooks* dumps);
 // weft::run's entry: attaches to the runtime server (src/remote/attach.cpp),
-// then runs main. required: the program was linked with
+// then runs main through run_main. required: the program was linked with
 // weft::remote_required and refuses to run without a server.
 int run_attached(std::function<int()> main, const options& opts, bool required);
 #ifdef WEFT_REMOTE_REQUIRED

@@ -10,8 +10,8 @@
 #include <weft/mutex.hpp>
 #include <weft/net.hpp>
 
-#include "net/fd_mutex.hpp"
-#include "net/netpoll.hpp"
+#include "poll/fd_mutex.hpp"
+#include "runtime/netpoll.hpp"
 
 namespace weft::detail {
 

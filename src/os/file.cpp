@@ -4,7 +4,7 @@
 // always ready, and a read may still wait for the disk), so each system
 // call runs inside weft::blocking: the goroutine keeps its thread for the
 // call while its processor goes to other goroutines. The descriptor is
-// shared between goroutines as a socket's is (net/fd_mutex.hpp): calls take
+// shared between goroutines as a socket's is (poll/fd_mutex.hpp): calls take
 // a reference, close waits for the calls inside to leave before it closes
 // the number, so no call lands on a reused descriptor. Calls that use the
 // file offset (read, write) take turns under io_mu, so that a write's bytes
@@ -23,7 +23,7 @@
 #include <weft/blocking.hpp>
 #include <weft/mutex.hpp>
 
-#include "net/fd_mutex.hpp"
+#include "poll/fd_mutex.hpp"
 #include "platform/file.hpp"
 
 namespace weft::detail {

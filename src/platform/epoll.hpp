@@ -1,7 +1,7 @@
-// src/platform/epoll.hpp: epoll and eventfd, behind one seam (net/netpoll.cpp
-// is the only user). Thin: each function is one system call, reports
-// failure as -errno (or a std::system_error naming the operation and the
-// fd), and leaves the caller's errno as it was.
+// src/platform/epoll.hpp: epoll and eventfd, behind one seam
+// (runtime/netpoll.cpp is the only user). Thin: each function is one system
+// call, reports failure as -errno (or a std::system_error naming the
+// operation and the fd), and leaves the caller's errno as it was.
 #pragma once
 
 #include <cstdint>

@@ -15,19 +15,21 @@ int file_open(const char* path, int flags, unsigned mode) noexcept {
 }
 
 long file_read(int fd, void* buf, std::size_t len) noexcept {
-  return checked([&] { return static_cast<long>(::read(fd, buf, len)); });
+  return checked_io(fault_point::read, len, [&](std::size_t n) { return ::read(fd, buf, n); });
 }
 
 long file_write(int fd, const void* buf, std::size_t len) noexcept {
-  return checked([&] { return static_cast<long>(::write(fd, buf, len)); });
+  return checked_io(fault_point::write, len, [&](std::size_t n) { return ::write(fd, buf, n); });
 }
 
 long file_pread(int fd, void* buf, std::size_t len, std::int64_t offset) noexcept {
-  return checked([&] { return static_cast<long>(::pread(fd, buf, len, static_cast<off_t>(offset))); });
+  return checked_io(fault_point::read, len,
+                    [&](std::size_t n) { return ::pread(fd, buf, n, static_cast<off_t>(offset)); });
 }
 
 long file_pwrite(int fd, const void* buf, std::size_t len, std::int64_t offset) noexcept {
-  return checked([&] { return static_cast<long>(::pwrite(fd, buf, len, static_cast<off_t>(offset))); });
+  return checked_io(fault_point::write, len,
+                    [&](std::size_t n) { return ::pwrite(fd, buf, n, static_cast<off_t>(offset)); });
 }
 
 std::int64_t file_size(int fd) noexcept {

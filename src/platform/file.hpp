@@ -1,7 +1,7 @@
 // src/platform/file.hpp: the file system calls weft::os::file makes, behind
 // one seam. As in socket.hpp, each returns its result or -errno and leaves
 // errno alone. All of them may block in the kernel: callers wrap them in
-// weft::blocking.
+// weft::blocking. The reads and writes are fault points (faults.hpp).
 #pragma once
 
 #include <sys/types.h>

@@ -22,6 +22,7 @@ int sock_listen(int fd, int backlog) noexcept {
 }
 
 int sock_accept(int fd) noexcept {
+  if (fault f; take_fault(fault_point::accept, &f)) return -(f.err != 0 ? f.err : EMFILE);
   return checked([&] { return ::accept4(fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC); });
 }
 
@@ -30,11 +31,11 @@ int sock_connect(int fd, const sockaddr* sa, socklen_t len) noexcept {
 }
 
 long sock_send(int fd, const void* buf, std::size_t len) noexcept {
-  return checked([&] { return static_cast<long>(::send(fd, buf, len, MSG_NOSIGNAL)); });
+  return checked_io(fault_point::write, len, [&](std::size_t n) { return ::send(fd, buf, n, MSG_NOSIGNAL); });
 }
 
 long sock_recv(int fd, void* buf, std::size_t len) noexcept {
-  return checked([&] { return static_cast<long>(::recv(fd, buf, len, 0)); });
+  return checked_io(fault_point::read, len, [&](std::size_t n) { return ::recv(fd, buf, n, 0); });
 }
 
 int sock_shutdown(int fd, int how) noexcept {

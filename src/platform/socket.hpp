@@ -17,7 +17,8 @@ namespace weft::detail::os {
 int sock_open(int family) noexcept;  // SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC
 int sock_bind(int fd, const sockaddr* sa, socklen_t len) noexcept;
 int sock_listen(int fd, int backlog) noexcept;
-// The new socket is non-blocking and close-on-exec (accept4).
+// The new socket is non-blocking and close-on-exec (accept4). A fault point
+// (faults.hpp), as are sock_send and sock_recv.
 int sock_accept(int fd) noexcept;
 int sock_connect(int fd, const sockaddr* sa, socklen_t len) noexcept;
 // send with MSG_NOSIGNAL: a write to a closed peer fails with -EPIPE instead

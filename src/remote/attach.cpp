@@ -41,7 +41,7 @@ int run_attached(std::function<int()> main, const options& opts, bool required) 
   }
   if (address.empty()) {
     if (required) refuse("this program requires a runtime server (set WEFT_RUNTIME)");
-    return run_main(std::move(main), opts);
+    return run_main(std::move(main), opts, trace_hooks_for_runtime());
   }
   wire::endpoint server;
   try {
@@ -54,7 +54,7 @@ int run_attached(std::function<int()> main, const options& opts, bool required) 
     try {
       stub = std::make_unique<remote::detail::stub>(server);
     } catch (const remote_error& e) {
-      fatal(e.what(), false);
+      fatal(e.what());
     }
     stub->start();
     remote::detail::set_current(stub.get());
@@ -66,7 +66,7 @@ int run_attached(std::function<int()> main, const options& opts, bool required) 
       }
     } guard{stub.get()};
     return main();
-  }, opts);
+  }, opts, trace_hooks_for_runtime());
   return code;
 }
 

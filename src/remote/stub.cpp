@@ -184,7 +184,7 @@ std::shared_ptr<pending> stub::take(std::uint64_t id, bool final) {
 }
 
 void stub::lost(const std::string& why) {
-  weft::detail::fatal("runtime server " + address_ + ": " + why, false);
+  weft::detail::fatal("runtime server " + address_ + ": " + why);
 }
 
 void stub::read_loop() {

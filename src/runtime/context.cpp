@@ -21,7 +21,7 @@
 #include <boost/context/detail/fcontext.hpp>
 #include <cxxabi.h>
 #include <mutex>
-
+#include <new>
 #include <string>
 
 #include "platform/futex.hpp"
@@ -74,7 +74,15 @@ WEFT_TLS_ACCESSOR g* this_g() noexcept {
 }
 
 void prepare_first_run(p* pp, g* gp) {
-  gp->stk = stack_get(&pp->stacks, gp->stack_request);
+  try {
+    gp->stk = stack_get(&pp->stacks, gp->stack_request);
+  } catch (const std::bad_alloc&) {
+    // weft::go returned long ago: nobody is left to throw to. Go, too, ends
+    // the program when it has no memory for a stack.
+    std::string name = g_name(gp);
+    fatal("out of memory: no " + std::to_string(stack_class_size(gp->stack_request)) + "-byte stack for goroutine " +
+          std::to_string(gp->id) + (name.empty() ? "" : " \"" + name + "\""));
+  }
   gp->ctx = bctx::make_fcontext(gp->stk.hi, gp->stk.size(), g_entry);
   gp->san = san::fiber_create();
   gp->eh = eh_globals{};
@@ -140,12 +148,9 @@ void finish_switch(void* from_ctx) {
     }
     case after_switch::exit:
       san::fiber_destroy(prev->san);
-      prev->san = nullptr;
       stack_put(&mp->pp->stacks, prev->stk);
-      prev->stk = stack{};
-      prev->ctx = nullptr;
       trace_ev(mp, ev::go_end, prev->id);
-      gfree(mp->pp, prev);
+      g_put(mp->pp, prev);  // g_reset: forgets the stack, context and fiber
       break;
   }
 }

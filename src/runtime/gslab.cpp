@@ -9,12 +9,12 @@
 // the list of all goroutines, so spawning registers nothing anywhere.
 #include "runtime/gslab.hpp"
 
-#include <sys/mman.h>
-
 #include <cstdlib>
 #include <mutex>
 #include <new>
 #include <vector>
+
+#include "platform/memory.hpp"
 
 namespace weft::detail {
 
@@ -55,9 +55,10 @@ gslab_t& slab() {
 
 // REQUIRES: slab lock held.
 void carve_chunk(gslab_t& s) {
-  void* mem = mmap(nullptr, chunk_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (mem == MAP_FAILED) throw std::bad_alloc();
-  madvise(mem, chunk_bytes, MADV_HUGEPAGE);
+  int err = 0;
+  void* mem = os::mem_map(chunk_bytes, false, &err);
+  if (mem == nullptr) throw std::bad_alloc();
+  os::mem_huge_pages(mem, chunk_bytes, true);
   g* gs = static_cast<g*>(mem);
   for (std::size_t i = 0; i < gs_per_chunk; ++i) {
     g* gp = ::new (&gs[i]) g;
@@ -68,10 +69,14 @@ void carve_chunk(gslab_t& s) {
   s.chunks.push_back(gs);
 }
 
-void reset(g* gp) {
+}  // namespace
+
+void g_reset(g* gp) {
   gp->ctx = nullptr;
   gp->schedlink = nullptr;
   gp->ever_ran = false;
+  gp->stack_request = 0;
+  gp->stk = stack{};
   gp->eh = eh_globals{};
   gp->san = nullptr;
   gp->invoke = nullptr;
@@ -83,21 +88,22 @@ void reset(g* gp) {
   gp->lock_count = 0;
   gp->locker = nullptr;
   gp->blocking_file.store(nullptr, std::memory_order_relaxed);
+  gp->blocking_function.store(nullptr, std::memory_order_relaxed);
+  gp->blocking_line.store(0, std::memory_order_relaxed);
   gp->home_tid.store(0, std::memory_order_relaxed);
   gp->control.store(0, std::memory_order_relaxed);
   gp->creation_pc.store(nullptr, std::memory_order_relaxed);
+  gp->parent_id.store(0, std::memory_order_relaxed);
   if (gp->extra) {
     std::lock_guard lk(extra_lock);
     delete gp->extra;
     gp->extra = nullptr;
   }
-  gp->status.store(g_free, std::memory_order_relaxed);
+  gp->status.store(g_unused, std::memory_order_relaxed);
 }
 
-}  // namespace
-
-g* galloc(p* pp) {
-  if (pp->gfree == nullptr) {
+g* g_get(p* pp) {
+  if (pp->free_gs == nullptr) {
     gslab_t& s = slab();
     std::lock_guard lk(s.lock);
     if (s.free == nullptr) carve_chunk(s);
@@ -105,20 +111,20 @@ g* galloc(p* pp) {
       g* gp = s.free;
       s.free = gp->schedlink;
       --s.nfree;
-      gp->schedlink = pp->gfree;
-      pp->gfree = gp;
-      ++pp->ngfree;
+      gp->schedlink = pp->free_gs;
+      pp->free_gs = gp;
+      ++pp->nfree_gs;
     }
   }
-  g* gp = pp->gfree;
-  pp->gfree = gp->schedlink;
-  --pp->ngfree;
+  g* gp = pp->free_gs;
+  pp->free_gs = gp->schedlink;
+  --pp->nfree_gs;
   gp->schedlink = nullptr;
   return gp;
 }
 
-void gfree(p* pp, g* gp) {
-  reset(gp);
+void g_put(p* pp, g* gp) {
+  g_reset(gp);
   if (pp == nullptr) {
     gslab_t& s = slab();
     std::lock_guard lk(s.lock);
@@ -127,15 +133,15 @@ void gfree(p* pp, g* gp) {
     ++s.nfree;
     return;
   }
-  gp->schedlink = pp->gfree;
-  pp->gfree = gp;
-  if (++pp->ngfree > local_max) {
+  gp->schedlink = pp->free_gs;
+  pp->free_gs = gp;
+  if (++pp->nfree_gs > local_max) {
     gslab_t& s = slab();
     std::lock_guard lk(s.lock);
-    while (pp->ngfree > local_max / 2) {
-      g* x = pp->gfree;
-      pp->gfree = x->schedlink;
-      --pp->ngfree;
+    while (pp->nfree_gs > local_max / 2) {
+      g* x = pp->free_gs;
+      pp->free_gs = x->schedlink;
+      --pp->nfree_gs;
       x->schedlink = s.free;
       s.free = x;
       ++s.nfree;
@@ -143,17 +149,17 @@ void gfree(p* pp, g* gp) {
   }
 }
 
-void gflush(p* pp) {
+void g_flush(p* pp) {
   gslab_t& s = slab();
   std::lock_guard lk(s.lock);
-  while (pp->gfree) {
-    g* x = pp->gfree;
-    pp->gfree = x->schedlink;
+  while (pp->free_gs) {
+    g* x = pp->free_gs;
+    pp->free_gs = x->schedlink;
     x->schedlink = s.free;
     s.free = x;
     ++s.nfree;
   }
-  pp->ngfree = 0;
+  pp->nfree_gs = 0;
 }
 
 void g_clear_locals(g* gp) {
@@ -184,13 +190,12 @@ void gslab_reset_all() {
   for (g* c : s.chunks) {
     for (std::size_t i = 0; i < gs_per_chunk; ++i) {
       g* gp = &c[i];
-      if (gp->status.load(std::memory_order_relaxed) != g_free) {
+      if (gp->status.load(std::memory_order_relaxed) != g_unused) {
         // Abandoned when main returned. A G that never ran still owns its
         // closure; one that ran is left as Go leaves it (its frames are gone).
         if (!gp->ever_ran && gp->destroy) gp->destroy(gp->closure);
         g_clear_locals(gp);
-        gp->stk = stack{};
-        reset(gp);
+        g_reset(gp);  // its stack is unmapped with the slabs (stacks_release_all)
       }
       gp->schedlink = s.free;
       s.free = gp;

@@ -5,10 +5,16 @@
 
 namespace weft::detail {
 
-g* galloc(p* pp);            // a free G, status g_free, fields reset
-void gfree(p* pp, g* gp);    // back to pp's free list (pp may be null)
-void gflush(p* pp);          // pp's free list to the global one
+// Gs are cached per P (p.free_gs) as stacks are (stack_get, stack_put).
+g* g_get(p* pp);             // an unused G (status g_unused, fields reset)
+void g_put(p* pp, g* gp);    // resets gp, back to pp's cache (pp may be null: the global list)
+void g_flush(p* pp);         // pp's cache to the global list
 void g_clear_locals(g* gp);  // runs goroutine_local destructors
+// The one place a G's fields go back to those of a fresh G (status g_unused,
+// no stack, context, closure, name or thread control); g_put and
+// gslab_reset_all call it. Frees a heap closure. REQUIRES: its stack was
+// given back (or is abandoned), its goroutine_locals cleared.
+void g_reset(g* gp);
 // Calls fn on every G ever allocated, including free ones.
 void for_each_g(void (*fn)(g*, void*), void* arg);
 // End of weft::run: every G back to free; closures of never-run Gs destroyed.

@@ -39,7 +39,7 @@
 // Timers and idling: an M with nothing to do becomes the timer waiter if none
 // exists and any timer is armed: it sleeps until the earliest timer of all
 // Ps, then takes an idle P and fires due timers. Arming a timer earlier than
-// the waiter's deadline wakes it (time/sleep.cpp). Other idle Ms sleep until
+// the waiter's deadline wakes it (timer.cpp). Other idle Ms sleep until
 // startm hands them a P.
 //
 // Deadlock: when the last M goes idle with no timer armed, no G can ever be
@@ -54,7 +54,7 @@
 
 #include "platform/futex.hpp"
 #include "runtime/gslab.hpp"
-#include "net/netpoll.hpp"
+#include "runtime/netpoll.hpp"
 #include "runtime/runq.hpp"
 #include "runtime/signals.hpp"
 
@@ -582,8 +582,6 @@ void run_m0(m* m0) {
   m_exit_thread(m0);
   set_this_m(nullptr);
 }
-
-void start_m(p* pp) { startm(pp, false); }
 
 bool m_leave(m* mp) {
   for (;;) {

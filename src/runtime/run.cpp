@@ -7,7 +7,7 @@
 #include <thread>
 #include <vector>
 
-#include "net/netpoll.hpp"
+#include "runtime/netpoll.hpp"
 #include "platform/futex.hpp"
 #include "runtime/gslab.hpp"
 #include "runtime/runq.hpp"
@@ -39,37 +39,48 @@ struct main_closure {
 
 void teardown() {
   for (p* pp : sched.allp) {
-    gflush(pp);
+    g_flush(pp);
     delete pp;
   }
   for (p* pp : sched.private_ps) {
-    gflush(pp);
+    g_flush(pp);
     delete pp;
   }
-  sched.private_ps.clear();
-  sched.private_free = nullptr;
   gslab_reset_all();
   stacks_release_all();
   for (m* mp : sched.allm) delete mp;
-  sched.allp.clear();
-  sched.allm.clear();
+  sched_reset(0);  // nothing left pointing at the Ps and Ms just freed
+}
+
+}  // namespace
+
+void sched_reset(int procs) {
   for (gqueue* q : {&sched.runq, &sched.freshq}) {
     q->head = q->tail = nullptr;
-    q->size = 0;
+    q->size.store(0, std::memory_order_relaxed);
   }
   sched.pidle = nullptr;
-  sched.npidle = 0;
+  sched.npidle.store(0);
   sched.midle = nullptr;
   sched.nmidle = 0;
   sched.mcount = 0;
   sched.next_m_id = 0;
-  sched.nmspinning = 0;
+  sched.nmspinning.store(0);
+  sched.allp.clear();
+  sched.allm.clear();
+  sched.private_ps.clear();
+  sched.private_free = nullptr;
+  sched.procs = procs;
   sched.timer_waiter = nullptr;
-  sched.waiter_deadline = INT64_MIN;
-  sched.live_goroutines = 0;
+  sched.waiter_polls = false;
+  sched.last_poll.store(0);
+  sched.waiter_deadline.store(INT64_MIN);  // no waiter: nobody to wake early
+  sched.plain_threads_seen.store(false);
+  sched.sysmon_acting.store(false);
+  sched.exit_code = 0;
+  sched.next_goid.store(1);
+  sched.live_goroutines.store(0);
 }
-
-}  // namespace
 
 m* require_goroutine(const char* what) {
   m* mp = this_m();
@@ -79,20 +90,17 @@ m* require_goroutine(const char* what) {
   return mp;
 }
 
-int run_main(std::function<int()> main, const options& opts) {
+int run_main(std::function<int()> main, const options& opts, const trace_hooks* dumps) {
   if (opts.procs <= 0)
     throw std::invalid_argument("weft::run: options.procs must be at least 1, not " + std::to_string(opts.procs));
   if (this_m() != nullptr) throw std::logic_error("weft::run called from inside weft::run");
   std::unique_lock once(run_lock, std::try_to_lock);
   if (!once.owns_lock()) throw std::logic_error("weft::run called while another weft::run is running");
 
+  set_trace_hooks(dumps);
   install_runtime_signals();
-  sched.procs = opts.procs;
-  sched.exit_code = 0;
+  sched_reset(opts.procs);
   sched.stopping.store(false);
-  sched.plain_threads_seen.store(false);
-  sched.next_goid.store(1);
-  sched.waiter_deadline.store(INT64_MIN);
   for (int i = 0; i < opts.procs; ++i) {
     p* pp = new p;
     pp->id = i;
@@ -114,7 +122,7 @@ int run_main(std::function<int()> main, const options& opts) {
   m0->pp = p0;
   p0->owner.store(m0);
 
-  g* main_g = galloc(p0);
+  g* main_g = g_get(p0);
   main_g->closure = ::new (main_g->inline_buf) main_closure{&main};
   main_g->invoke = &main_closure::invoke;
   main_g->destroy = &main_closure::destroy;
@@ -157,7 +165,7 @@ g* g_alloc(std::size_t size, std::size_t align, const go_options* opts, void** c
   if (mp == nullptr || mp->pp == nullptr || !sched.running.load(std::memory_order_relaxed))
     throw misuse_error("weft::go called outside weft::run: start the runtime with weft::run(main) and start goroutines from there");
   std::uint8_t cls = stack_class_for(opts ? opts->stack_size : 0);
-  g* gp = galloc(mp->pp);
+  g* gp = g_get(mp->pp);
   gp->stack_request = cls;
   if (size <= sizeof gp->inline_buf && align <= alignof(std::max_align_t)) {
     gp->closure = gp->inline_buf;
@@ -165,7 +173,7 @@ g* g_alloc(std::size_t size, std::size_t align, const go_options* opts, void** c
     std::size_t a = std::max<std::size_t>(align, alignof(std::max_align_t));
     gp->closure = std::aligned_alloc(a, (size + a - 1) / a * a);
     if (gp->closure == nullptr) {
-      gfree(mp->pp, gp);
+      g_put(mp->pp, gp);
       throw std::bad_alloc();
     }
   }
@@ -174,7 +182,7 @@ g* g_alloc(std::size_t size, std::size_t align, const go_options* opts, void** c
   return gp;
 }
 
-void g_discard(g* gp) noexcept { gfree(this_m()->pp, gp); }
+void g_discard(g* gp) noexcept { g_put(this_m()->pp, gp); }
 
 void g_start(g* gp, void (*invoke)(void*), void (*destroy)(void*) noexcept, void* creation_pc) {
   m* mp = this_m();

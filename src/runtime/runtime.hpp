@@ -12,10 +12,11 @@
 #include <vector>
 
 #include "platform/spinlock.hpp"
+#include "runtime/fatal.hpp"
 #include "runtime/note.hpp"
 #include "runtime/stack.hpp"
 #include "runtime/trace_events.hpp"
-#include "time/timer.hpp"
+#include "runtime/timer.hpp"
 #include <weft/go.hpp>
 
 namespace weft::detail {
@@ -29,7 +30,7 @@ struct locker_state;
 // resumable context. scan_bit is set by a goroutine dump while it reads a
 // waiting G's stack; ready() waits for it to clear.
 enum gstatus : std::uint32_t {
-  g_free = 0,      // on a free list, or never used
+  g_unused = 0,    // not a goroutine: on a free list, or never used
   g_runnable = 1,  // in a run queue
   g_running = 2,   // on an M
   g_waiting = 3,   // parked
@@ -62,7 +63,7 @@ struct g {
   // Hot: touched by every switch.
   void* ctx = nullptr;  // saved Boost.Context fcontext while not running
   g* schedlink = nullptr;
-  std::atomic<std::uint32_t> status{g_free};
+  std::atomic<std::uint32_t> status{g_unused};
   bool is_g0 = false;
   bool ever_ran = false;
   std::uint8_t stack_request = 0;  // the size class it will get
@@ -216,8 +217,8 @@ struct p {
 
   timer_heap timers;
   stack_cache stacks;
-  g* gfree = nullptr;  // recycled Gs, owner only
-  int ngfree = 0;
+  g* free_gs = nullptr;  // unused Gs for its next goroutines (gslab.cpp), owner only
+  int nfree_gs = 0;
 };
 
 // The global scheduler state.
@@ -268,6 +269,12 @@ struct sched_t {
 
 extern sched_t sched;
 
+// The one reset of sched (run.cpp): every field back to its value at the
+// start of a run with `procs` Ps, except the lock and the running and
+// stopping flags, which weft::run sets itself. REQUIRES: no M runs, and the
+// Ps and Ms of an earlier run are freed (the lists are only cleared).
+void sched_reset(int procs);
+
 // A copy of gp's name ("" if none), safe against gp exiting meanwhile
 // (gslab.cpp: `extra` is created and freed under a lock dumps take too).
 std::string g_name(g* gp);
@@ -289,7 +296,6 @@ std::uint64_t fastrand(m* mp) noexcept;
 g* find_runnable_fast(p* pp, bool run_timers = true);  // never blocks; safe on a parking G's stack
 bool run_due_timers(p* pp);  // fires pp's due timers; true if any fired
 void run_m0(m* m0);            // the calling thread becomes M0 until stop
-void start_m(p* pp);           // starts an M (new or idle) to run pp
 void acquirep(m* mp, p* pp);
 p* releasep(m* mp);
 void pidle_put(p* pp);  // REQUIRES: sched.lock held
@@ -342,10 +348,5 @@ void startlockedm(m* mp, g* gp);
 void switch_to(g* from, g* to);
 void finish_switch(void* from_ctx);
 void prepare_first_run(p* pp, g* gp);
-
-
-// fatal.cpp: the one way out.
-[[noreturn]] void fatal(const std::string& msg, bool dump_all = true);
-[[noreturn]] void panic_exception(g* gp, std::exception_ptr e);
 
 }  // namespace weft::detail

@@ -32,11 +32,7 @@
 // at the faulting instruction: the trade-off is stated in docs/runtime.md.
 #include "runtime/stack.hpp"
 
-#include <sys/mman.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <deque>
 #include <mutex>
@@ -44,13 +40,11 @@
 #include <stdexcept>
 #include <string>
 
+#include "platform/memory.hpp"
+
 namespace weft::detail {
 
 namespace {
-
-#ifndef MADV_GUARD_INSTALL
-constexpr int MADV_GUARD_INSTALL = 102;
-#endif
 
 constexpr std::size_t slab_min_bytes = 64u << 20;
 constexpr std::size_t slab_min_slots = 16;
@@ -87,42 +81,24 @@ pool_t& pool() {
   return *p;
 }
 
-long read_max_map_count() {
-  long v = 65530;
-  if (FILE* f = std::fopen("/proc/sys/vm/max_map_count", "r")) {
-    if (std::fscanf(f, "%ld", &v) != 1) v = 65530;
-    std::fclose(f);
-  }
-  return v;
-}
-
-long count_mappings() {
-  long n = 0;
-  if (FILE* f = std::fopen("/proc/self/maps", "r")) {
-    for (int c; (c = std::fgetc(f)) != EOF;) n += (c == '\n');
-    std::fclose(f);
-  }
-  return n;
-}
-
 // Makes the page at `at` a guard. REQUIRES: pool lock held.
 bool install_guard(pool_t& pl, char* at) {
   if (pl.guard_mode == -1) {
-    pl.guard_mode = madvise(at, page_size, MADV_GUARD_INSTALL) == 0 ? 0 : 1;
+    pl.guard_mode = os::mem_guard_install(at, page_size) == 0 ? 0 : 1;
     if (pl.guard_mode == 0) {
       ++pl.stats.guarded_by_madvise;
       return true;
     }
-    pl.mprotect_budget = (read_max_map_count() - count_mappings()) / 4;
+    pl.mprotect_budget = (os::max_map_count() - os::mapping_count()) / 4;
   } else if (pl.guard_mode == 0) {
-    if (madvise(at, page_size, MADV_GUARD_INSTALL) == 0) {
+    if (os::mem_guard_install(at, page_size) == 0) {
       ++pl.stats.guarded_by_madvise;
       return true;
     }
     return false;
   }
   if (pl.mprotect_budget <= 0) return false;
-  if (mprotect(at, page_size, PROT_NONE) != 0) return false;
+  if (os::mem_protect_none(at, page_size) != 0) return false;
   --pl.mprotect_budget;
   ++pl.stats.guarded_by_mprotect;
   return true;
@@ -136,9 +112,10 @@ stack carve(pool_t& pl, std::uint8_t cls) {
     std::size_t slot_bytes = size + page_size;
     std::size_t slots = std::max(slab_min_slots, slab_min_bytes / slot_bytes);
     std::size_t bytes = slots * slot_bytes;
-    void* base = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (base == MAP_FAILED) throw std::bad_alloc();
-    madvise(base, bytes, MADV_NOHUGEPAGE);  // a huge page would commit 2 MiB per touched stack
+    int err = 0;
+    void* base = os::mem_map(bytes, true, &err);
+    if (base == nullptr) throw std::bad_alloc();
+    os::mem_huge_pages(base, bytes, false);  // a huge page would commit 2 MiB per touched stack
     pl.slabs.push_back(slab{static_cast<char*>(base), bytes, slot_bytes, 0, slots});
     s = &pl.slabs.back();  // a deque: earlier slabs stay where they are
     pl.current[cls] = s;
@@ -217,7 +194,7 @@ void release_memory(std::vector<stack>& batch) noexcept {
     char* to = batch[i].hi;
     std::size_t j = i + 1;
     while (j < batch.size() && batch[j].lo == to + page_size) to = batch[j++].hi;
-    madvise(from, std::size_t(to - from), MADV_DONTNEED);
+    os::mem_release(from, std::size_t(to - from));
     for (std::size_t k = i; k < j; ++k)
       if (!batch[k].guarded) std::memcpy(batch[k].lo, &stack_canary, sizeof stack_canary);
     i = j;
@@ -316,7 +293,7 @@ bool stack_canary_intact(const stack& s) noexcept {
 void stacks_release_all() noexcept {
   pool_t& pl = pool();
   std::lock_guard lk(pl.lock);
-  for (auto& s : pl.slabs) munmap(s.base, s.bytes);
+  for (auto& s : pl.slabs) os::mem_unmap(s.base, s.bytes);
   pl.slabs.clear();
   for (auto& c : pl.current) c = nullptr;
   for (auto& v : pl.hot) v.clear();
@@ -327,7 +304,7 @@ void stacks_release_all() noexcept {
   int mode = pl.guard_mode;
   pl.stats = stack_stats{};
   pl.guard_mode = mode;
-  if (mode == 1) pl.mprotect_budget = (read_max_map_count() - count_mappings()) / 4;
+  if (mode == 1) pl.mprotect_budget = (os::max_map_count() - os::mapping_count()) / 4;
 }
 
 stack_stats stacks_stats() noexcept {

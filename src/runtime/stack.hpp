@@ -32,7 +32,9 @@ struct stack_cache {
 std::uint8_t stack_class_for(std::size_t request);
 std::size_t stack_class_size(std::uint8_t cls) noexcept;
 
-stack stack_get(stack_cache* cache, std::uint8_t cls);  // throws std::bad_alloc
+// Throws std::bad_alloc when no memory can be mapped for a new slab (its
+// one caller, prepare_first_run, turns that into a fatal error).
+stack stack_get(stack_cache* cache, std::uint8_t cls);
 void stack_put(stack_cache* cache, stack s) noexcept;
 void stack_flush(stack_cache* cache) noexcept;  // gives a cache back to the global pool
 

@@ -23,7 +23,7 @@
 #include <mutex>
 #include <thread>
 
-#include "net/netpoll.hpp"
+#include "runtime/netpoll.hpp"
 #include "platform/futex.hpp"
 #include "runtime/runq.hpp"
 #include "runtime/runtime.hpp"

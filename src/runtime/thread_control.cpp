@@ -23,7 +23,7 @@
 // P); readied by anyone else it goes to the M's inbox and the M's note is
 // woken. Gs that are not bound never go to a private P: those a bound G
 // starts or readies go to the global queues. Timers a bound G arms go to
-// P 0's heap (time/timer.cpp); their fire readies the G through ready().
+// P 0's heap (runtime/timer.cpp); their fire readies the G through ready().
 //
 // Binding and moving. dedicate_os_thread and a thread_locker's first lock
 // turn the calling M into a bound M in place: it takes a private P and hands

@@ -17,7 +17,7 @@
 #include "sync/timed_wait.hpp"
 
 #include "platform/futex.hpp"
-#include "time/timer.hpp"
+#include "runtime/timer.hpp"
 
 namespace weft::detail {
 

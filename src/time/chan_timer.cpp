@@ -1,7 +1,7 @@
 // src/time/chan_timer.cpp: timers that send on a channel: weft::after,
 // weft::timer and weft::ticker (include/weft/timer.hpp).
 //
-// A chan_timer is a runtime timer (time/timer.hpp: a node on a P's heap), a
+// A chan_timer is a runtime timer (runtime/timer.hpp: a node on a P's heap), a
 // channel of capacity one, and a small state machine under the chan_timer's
 // own lock. The user's handle (timer or ticker) and the heap share it:
 //   owned      a handle refers to it;

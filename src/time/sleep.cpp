@@ -10,7 +10,8 @@
 
 #include "platform/futex.hpp"
 #include "runtime/runtime.hpp"
-#include "time/timer.hpp"
+#include "runtime/timer.hpp"
+#include "time/sleep.hpp"
 #include <weft/go.hpp>
 #include <weft/timer.hpp>
 

@@ -14,7 +14,8 @@
 
 #include "platform/futex.hpp"
 #include "runtime/runtime.hpp"
-#include "time/timer.hpp"
+#include "runtime/timer.hpp"
+#include "time/sleep.hpp"
 #include <weft/chan.hpp>
 #include <weft/detail/select_core.hpp>
 #include <weft/timer.hpp>

@@ -7,11 +7,14 @@
 // clear. A runnable G may be picked up by an M at any moment and a running
 // one is on another thread's CPU: their stacks are not read (Go says the same:
 // "goroutine running on other thread; stack unavailable").
+//
+// The runtime's fatal reports (runtime/fatal.cpp) print these dumps without
+// naming trace, a layer above them: trace_hooks_for_runtime hands it the
+// functions, and weft::run passes them down.
 #include <ostream>
 #include <sstream>
 #include <algorithm>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "platform/futex.hpp"
@@ -19,6 +22,7 @@
 #include "trace/dump_internal.hpp"
 #include "trace/stacktrace.hpp"
 #include <weft/dump.hpp>
+#include <weft/run.hpp>
 
 namespace weft::detail {
 
@@ -103,7 +107,7 @@ void control_line(std::ostream& out, g* gp, std::uint32_t st, const dump_ctx& c)
 void dump_one(g* gp, void* arg) {
   auto* c = static_cast<dump_ctx*>(arg);
   std::uint32_t st = gp->status.load(std::memory_order_acquire);
-  if (st == g_free || st == g_dead || gp->is_g0) return;
+  if (st == g_unused || st == g_dead || gp->is_g0) return;
   void* pcs[max_frames] = {};
   int n = 0;
   std::string state;
@@ -179,12 +183,14 @@ void dump_all_goroutines(std::ostream& out, g* self, void* const* self_pcs, int 
   for_each_g(dump_one, &c);
 }
 
-void on_system_stack(void (*fn)(void*), void* arg) {
-  if (this_g() == nullptr) {
-    fn(arg);
-    return;
-  }
-  std::thread(fn, arg).join();
+const trace_hooks* trace_hooks_for_runtime() noexcept {
+  static constexpr trace_hooks hooks{
+      trace::capture_here,
+      trace::capture_ucontext,
+      [](std::ostream& out, g* gp, void* const* pcs, int n) { describe_goroutine(out, gp, pcs, n); },
+      dump_all_goroutines,
+  };
+  return &hooks;
 }
 
 }  // namespace weft::detail

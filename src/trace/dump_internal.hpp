@@ -1,4 +1,5 @@
-// src/trace/dump_internal.hpp: goroutine dumps, for fatal paths and SIGQUIT.
+// src/trace/dump_internal.hpp: goroutine dumps, for fatal paths and SIGQUIT
+// (through runtime/fatal.hpp's trace_hooks) and weft::dump_goroutines.
 #pragma once
 
 #include <iosfwd>
@@ -21,14 +22,5 @@ void describe_goroutine(std::ostream& out, g* gp, void* const* pcs, int n, const
 // Writes every goroutine. `self` (may be null) is the caller's own
 // goroutine, whose trace the caller captured (self_pcs, self_n).
 void dump_all_goroutines(std::ostream& out, g* self, void* const* self_pcs, int self_n);
-
-// Runs fn where stack is plentiful. Symbolizing (libdw) needs far more stack
-// than a goroutine's 64 KiB, so on a goroutine fn runs on a helper thread
-// that the caller waits for; elsewhere it runs in place.
-void on_system_stack(void (*fn)(void*), void* arg);
-template <class F>
-void on_system_stack(F&& f) {
-  on_system_stack([](void* a) { (*static_cast<F*>(a))(); }, &f);
-}
 
 }  // namespace weft::detail

@@ -1,7 +1,9 @@
 // tests/os/file_test.cpp: weft::os::file. A write/read round trip; read at
 // end of file returns 0; read_at/write_at leave the offset alone and may run
 // from many goroutines at once; errors name the operation and the path;
-// closed and moved-from files fail cleanly; it works on a plain thread too.
+// closed and moved-from files fail cleanly; it works on a plain thread too;
+// writes the OS cuts short still write every byte, and EINTR is retried
+// (through the platform's fault points, platform/faults.hpp).
 #include <weft/os.hpp>
 #include <weft/weft.hpp>
 
@@ -14,6 +16,7 @@
 #include <system_error>
 #include <thread>
 
+#include "testing.hpp"
 #include "weft_test_util.hpp"
 
 namespace {
@@ -146,6 +149,51 @@ TEST(File, PlainThread) {
     EXPECT_EQ(f.read_at(std::as_writable_bytes(std::span(buf)), 0), 5u);
     EXPECT_EQ(std::string(buf, 5), "plain");
   }).join();
+  ::unlink(path.c_str());
+}
+
+TEST(File, ShortWritesAndReadsMoveEveryByte) {
+  weft::testing::fault_scope scope;
+  using weft::testing::fault_point;
+  std::string path = temp_path("short");
+  std::string data(10000, '\0');
+  for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>('A' + i % 26);
+  weft::run([&] {
+    os::file f = os::file::create(path);
+    weft::testing::inject_faults(fault_point::write, 500, 0, 11);  // 11 bytes a call, 500 times
+    f.write(data);
+    EXPECT_EQ(weft::testing::faults_left(fault_point::write), 0);
+    EXPECT_EQ(f.size(), static_cast<std::int64_t>(data.size()));
+    weft::testing::inject_faults(fault_point::write, 100, 0, 5);
+    f.write_at(bytes("0123456789"), 100);
+    EXPECT_EQ(weft::testing::faults_left(fault_point::write), 98);
+    weft::testing::clear_faults();
+    data.replace(100, 10, "0123456789");
+    weft::testing::inject_faults(fault_point::read, 300, 0, 13);
+    std::string back(data.size(), '\0');
+    EXPECT_EQ(f.read_at(std::as_writable_bytes(std::span(back.data(), back.size())), 0), data.size());
+    EXPECT_EQ(weft::testing::faults_left(fault_point::read), 0);
+    EXPECT_TRUE(back == data);
+  }, procs_opt(2));
+  ::unlink(path.c_str());
+}
+
+TEST(File, EintrIsRetried) {
+  weft::testing::fault_scope scope;
+  using weft::testing::fault_point;
+  std::string path = temp_path("eintr");
+  weft::run([&] {
+    os::file f = os::file::create(path);
+    weft::testing::inject_faults(fault_point::write, 3, EINTR);
+    f.write("interrupted");
+    EXPECT_EQ(weft::testing::faults_left(fault_point::write), 0);
+    os::file g = os::file::open(path, O_RDONLY);
+    weft::testing::inject_faults(fault_point::read, 3, EINTR);
+    char buf[32];
+    std::size_t n = g.read(std::as_writable_bytes(std::span(buf)));
+    EXPECT_EQ(weft::testing::faults_left(fault_point::read), 0);
+    EXPECT_EQ(std::string(buf, n), "interrupted");
+  }, procs_opt(1));
   ::unlink(path.c_str());
 }
 

@@ -2,7 +2,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cerrno>
 #include <memory>
+#include <new>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -238,6 +240,44 @@ TEST(Spawn, AMillionQueuedGoroutinesCostOnlyTheirGs) {
     wg.wait();
     EXPECT_LT(weft::testing::stack_stats().stacks_carved, 1000u);
   }, weft::options{.procs = 1});
+}
+
+// No memory for more Gs (a new G slab's mmap fails): weft::go throws
+// std::bad_alloc to its caller, who may go on; the runtime stays usable.
+TEST(Spawn, NoMemoryForGsMakesGoThrowBadAlloc) {
+  weft::testing::fault_scope scope;
+  int spawned = 0;
+  bool threw = false;
+  weft::run([&] {
+    weft::chan<int> gate;
+    weft::wait_group wg;
+    // procs 1: the new goroutines stay queued (no stacks mapped) until main
+    // parks, so the first mmap from here on is for a G slab: once the free
+    // Gs are used up (about 10,000 in a fresh process; a million more when
+    // an earlier test in this process queued that many).
+    weft::testing::inject_faults(weft::testing::fault_point::mmap, 1, ENOMEM);
+    try {
+      for (; spawned < (1 << 22); ++spawned) {
+        wg.add(1);
+        weft::go([&wg, gate]() mutable {
+          gate.recv();
+          wg.done();
+        });
+      }
+    } catch (const std::bad_alloc&) {
+      wg.done();  // the one that was not started
+      threw = true;
+    }
+    EXPECT_EQ(weft::testing::faults_left(weft::testing::fault_point::mmap), 0);
+    wg.add(1);
+    weft::go([&wg, gate]() mutable {  // with memory again
+      gate.recv();
+      wg.done();
+    });
+    gate.close();
+    wg.wait();
+  }, weft::options{.procs = 1});
+  EXPECT_TRUE(threw) << "no std::bad_alloc after " << spawned << " goroutines";
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-// src/time/timer.cpp: timers, kept per P.
+// src/runtime/timer.cpp: timers, kept per P.
 //
 // Each P owns a 4-ary min-heap of timers (Go's layout: shallower than a binary
 // heap, fewer cache misses on sift-down). A goroutine that sleeps arms a timer
@@ -24,11 +24,11 @@
 // still holds the lock it waits under (park skips timers; finish_switch runs
 // them once that lock is released), so a fire function may take a channel's
 // or a wait queue's lock.
-#include "time/timer.hpp"
+#include "runtime/timer.hpp"
 
 #include <mutex>
 
-#include "net/netpoll.hpp"
+#include "runtime/netpoll.hpp"
 #include "runtime/runtime.hpp"
 
 namespace weft::detail {

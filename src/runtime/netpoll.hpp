@@ -1,8 +1,8 @@
-// src/net/netpoll.hpp: the network poller, the seam between file
+// src/runtime/netpoll.hpp: the network poller, the seam between file
 // descriptors and the scheduler. Design at the top of netpoll.cpp.
 //
 // Two sides:
-//   - fd users (net/conn.cpp, os/file.cpp): register a non-blocking fd,
+//   - fd users (net/netfd.cpp): register a non-blocking fd,
 //     try the system call, and on EAGAIN park the goroutine in
 //     netpoll_wait until the fd is ready, its deadline passes or it is
 //     closed.

@@ -1,4 +1,4 @@
-// src/time/timer.hpp: one-shot runtime timers on per-P heaps. Design at the
+// src/runtime/timer.hpp: one-shot runtime timers on per-P heaps. Design at the
 // top of timer.cpp.
 #pragma once
 
@@ -71,9 +71,5 @@ bool timer_stop(timer* t);
 // timer_fire_done. Call only while holding nothing the fire function takes.
 void timer_wait_fire(timer* t);
 inline void timer_fire_done(timer* t) { t->firing.store(0, std::memory_order_release); }
-
-// Parks the calling goroutine (or sleeps the plain thread) until `when`
-// (os::nanotime()); sleep.cpp.
-void sleep_until_ns(std::int64_t when);
 
 }  // namespace weft::detail

@@ -1,5 +1,11 @@
-// src/net/fd_mutex.hpp: keeps a descriptor open while operations are inside
+// src/poll/fd_mutex.hpp: keeps a descriptor open while operations are inside
 // it: Go's fdMutex, reduced to its reference count and closing bit.
+//
+// src/poll/ is the poll-descriptor layer that net/ (sockets) and os/ (files)
+// share, as Go's internal/poll is: what every user-facing descriptor needs
+// whatever it is. The netpoller itself (runtime/netpoll.hpp) is below it, in
+// the runtime that drives it; net/ and os/ are above it and never include
+// each other.
 //
 // Why: close() may come from any goroutine while another is inside read on
 // the same descriptor. Closing the number under it would let the reader's

@@ -1,9 +1,10 @@
-// tests/net/netpoll_test.cpp: the network poller (src/net/netpoll.cpp). A
-// wait parks until the fd is ready (goroutines and plain threads, inside and
-// outside weft::run); an edge before the wait returns at once; write waits
-// on a full buffer; deadlines: past, 20 ms (never early), moved while
-// waiting; evict wakes both modes with `closing`; 1000 fds each woken once;
-// evict racing readiness and deadlines at procs 1..8; netpoll_break.
+// tests/runtime/netpoll_test.cpp: the network poller
+// (src/runtime/netpoll.cpp). A wait parks until the fd is ready (goroutines
+// and plain threads, inside and outside weft::run); an edge before the wait
+// returns at once; write waits on a full buffer; deadlines: past, 20 ms
+// (never early), moved while waiting; evict wakes both modes with `closing`;
+// 1000 fds each woken once; evict racing readiness and deadlines at procs
+// 1..8; netpoll_break.
 //
 // Until the scheduler polls by itself, a poller goroutine or thread stands
 // in for it (netpoll(0) in a loop); the tests stay valid once it does.
@@ -22,7 +23,7 @@
 #include <thread>
 #include <vector>
 
-#include "net/netpoll.hpp"
+#include "runtime/netpoll.hpp"
 #include "platform/futex.hpp"
 #include "runtime/runtime.hpp"
 #include "weft_test_util.hpp"

@@ -1,4 +1,4 @@
-// src/net/netpoll.cpp: the network poller.
+// src/runtime/netpoll.cpp: the network poller.
 //
 // Concepts. An fd user registers a non-blocking fd (netpoll_open) and gets a
 // poll_desc: the fd's readiness state, kept per mode (read, write). One
@@ -69,7 +69,7 @@
 // space's width; an index into chunks does not. One timer per deadline
 // (armed while any deadline is pending, as Go does): a timer only matters to
 // a parked goroutine, so idle connections with deadlines cost no heap slots.
-#include "net/netpoll.hpp"
+#include "runtime/netpoll.hpp"
 
 #include <atomic>
 #include <cstdint>
@@ -81,7 +81,7 @@
 #include "platform/futex.hpp"
 #include "runtime/park.hpp"
 #include "runtime/runtime.hpp"
-#include "time/timer.hpp"
+#include "runtime/timer.hpp"
 #include <weft/errors.hpp>
 
 namespace weft::detail {

@@ -1,0 +1,44 @@
+// src/platform/process.cpp: gettid, pthread_getattr_np, write(2), _exit.
+#include "platform/process.hpp"
+
+#include <pthread.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace weft::detail::os {
+
+long thread_id() noexcept { return static_cast<long>(::gettid()); }
+
+bool thread_stack(char** lo, char** hi) noexcept {
+  pthread_attr_t attr;
+  if (pthread_getattr_np(pthread_self(), &attr) != 0) return false;
+  void* addr = nullptr;
+  std::size_t size = 0;
+  bool ok = pthread_attr_getstack(&attr, &addr, &size) == 0;
+  pthread_attr_destroy(&attr);
+  if (!ok) return false;
+  *lo = static_cast<char*>(addr);
+  *hi = *lo + size;
+  return true;
+}
+
+void write_stderr(const char* p, std::size_t n) noexcept {
+  int saved = errno;
+  while (n > 0) {
+    ssize_t w = ::write(2, p, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) break;
+    p += w;
+    n -= static_cast<std::size_t>(w);
+  }
+  errno = saved;
+}
+
+void exit_now(int code) noexcept { ::_exit(code); }
+
+void sleep_forever() noexcept {
+  for (;;) ::pause();
+}
+
+}  // namespace weft::detail::os

@@ -1,0 +1,97 @@
+// src/platform/signals.cpp: sigaction, sigaltstack and the signal pipe.
+#include "platform/signals.hpp"
+
+#include <fcntl.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+
+#include "platform/checked.hpp"
+#include "platform/memory.hpp"
+
+namespace weft::detail::os {
+
+int sig_handle_fault(int sig, fault_handler h, struct sigaction* old) noexcept {
+  struct sigaction sa{};
+  sa.sa_sigaction = h;
+  sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+  sigemptyset(&sa.sa_mask);
+  return checked([&] { return ::sigaction(sig, &sa, old); });
+}
+
+int sig_handle(int sig, void (*h)(int)) noexcept {
+  struct sigaction sa{};
+  sa.sa_handler = h;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  return checked([&] { return ::sigaction(sig, &sa, nullptr); });
+}
+
+void sig_forward(int sig, siginfo_t* info, void* ucontext, const struct sigaction& old) noexcept {
+  if (old.sa_flags & SA_SIGINFO) {
+    if (old.sa_sigaction) {
+      old.sa_sigaction(sig, info, ucontext);
+      return;
+    }
+  } else if (old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN) {
+    old.sa_handler(sig);
+    return;
+  }
+  ::signal(sig, SIG_DFL);
+  ::raise(sig);
+}
+
+int altstack_install(std::size_t bytes) noexcept {
+  int err = 0;
+  void* alt = mem_map(bytes, false, &err);
+  if (alt == nullptr) return -err;
+  stack_t ss{};
+  ss.ss_sp = alt;
+  ss.ss_size = bytes;
+  int r = checked([&] { return ::sigaltstack(&ss, nullptr); });
+  if (r < 0) mem_unmap(alt, bytes);
+  return r;
+}
+
+void altstack_remove() noexcept {
+  stack_t ss{};
+  ss.ss_flags = SS_DISABLE;
+  stack_t old{};
+  int r = checked([&] { return ::sigaltstack(&ss, &old); });
+  if (r == 0 && old.ss_sp && !(old.ss_flags & SS_DISABLE)) mem_unmap(old.ss_sp, old.ss_size);
+}
+
+void* ucontext_stack_pointer(void* ucontext) noexcept {
+#if defined(__x86_64__)
+  auto sp = static_cast<ucontext_t*>(ucontext)->uc_mcontext.gregs[REG_RSP];
+  return reinterpret_cast<void*>(static_cast<std::uintptr_t>(sp));
+#else
+  (void)ucontext;
+  return nullptr;
+#endif
+}
+
+int signal_pipe(int fds[2]) noexcept {
+  return checked([&] { return ::pipe2(fds, O_CLOEXEC); });
+}
+
+void signal_notify(int write_fd) noexcept {
+  int saved = errno;
+  char b = 'q';
+  while (::write(write_fd, &b, 1) < 0 && errno == EINTR) {
+  }
+  errno = saved;
+}
+
+bool signal_wait(int read_fd) noexcept {
+  char b;
+  for (;;) {
+    ssize_t n = ::read(read_fd, &b, 1);
+    if (n == 1) return true;
+    if (n == 0 || errno != EINTR) return false;
+  }
+}
+
+}  // namespace weft::detail::os

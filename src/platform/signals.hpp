@@ -1,0 +1,41 @@
+// src/platform/signals.hpp: signal handling and per-thread signal stacks,
+// behind one seam (runtime/signals.cpp is the user). Calls that can fail
+// return 0 or -errno and leave errno alone.
+#pragma once
+
+#include <signal.h>
+
+#include <cstddef>
+
+namespace weft::detail::os {
+
+using fault_handler = void (*)(int sig, siginfo_t* info, void* ucontext);
+
+// Handles sig (SIGSEGV, SIGBUS) with h on the thread's alternate signal
+// stack; the action it replaces goes to *old, for sig_forward.
+int sig_handle_fault(int sig, fault_handler h, struct sigaction* old) noexcept;
+// Handles sig with a plain handler; interrupted system calls restart.
+int sig_handle(int sig, void (*h)(int)) noexcept;
+// From inside a fault handler: passes the fault on to `old` (what
+// sig_handle_fault replaced); when that was the default action, restores
+// it and raises sig again, which ends the process (a core dump).
+void sig_forward(int sig, siginfo_t* info, void* ucontext, const struct sigaction& old) noexcept;
+
+// Gives the calling thread an alternate signal stack of `bytes` (mapped
+// here), on which fault handlers run when its own stack is exhausted.
+int altstack_install(std::size_t bytes) noexcept;
+// Removes and unmaps the calling thread's alternate stack, if it has one.
+void altstack_remove() noexcept;
+
+// The stack pointer saved in a fault handler's ucontext (null where the
+// architecture is not known).
+void* ucontext_stack_pointer(void* ucontext) noexcept;
+
+// A close-on-exec pipe through which a signal handler wakes a thread:
+// signal_notify writes a byte (async-signal-safe), signal_wait blocks until
+// it reads one. False / -errno on failure.
+int signal_pipe(int fds[2]) noexcept;
+void signal_notify(int write_fd) noexcept;
+bool signal_wait(int read_fd) noexcept;
+
+}  // namespace weft::detail::os
