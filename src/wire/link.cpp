@@ -29,7 +29,22 @@ void link::send(const frame& f) {
     throw remote_error(remote_errc::lost, "weft: " + peer_ + " is not reading: more than " +
                                               std::to_string(max_outbox >> 20) + " MiB wait to be sent to it");
   }
-  if (ring) doorbell_.try_send(true);
+  if (ring) ring_doorbell();
+}
+
+// close() may close the doorbell between a caller's check of closed() and
+// its ring; the frame is then lost with the link, which is what a send on a
+// closing link means, and must not surface as closed_channel_error.
+void link::ring_doorbell() noexcept {
+  try {
+    doorbell_.try_send(true);
+  } catch (...) {
+  }
+}
+
+void link::close_when_flushed() noexcept {
+  closing_.store(true, std::memory_order_release);
+  ring_doorbell();
 }
 
 void link::write_loop() {
@@ -40,6 +55,10 @@ void link::write_loop() {
       batch.swap(outbox_);
     }
     if (batch.empty()) {
+      if (closing_.load(std::memory_order_acquire)) {
+        close();
+        break;
+      }
       if (!doorbell_.recv()) break;  // closed
       continue;
     }
