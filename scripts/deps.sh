@@ -14,6 +14,7 @@ WEFT_DEB_PACKAGES=(
   libunwind-dev libdw-dev           # goroutine stack traces, symbolized
   libgtest-dev libgmock-dev googletest
   libmsgpack-cxx-dev                # weft::codec: values that cross processes
+  libcli11-dev                      # weftd's (and later weft's) command-line parsing
   golang-go libboost-fiber-dev      # benchmark peers only
   python3                           # bench/run's result tooling
 )
