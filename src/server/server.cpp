@@ -51,6 +51,15 @@ void server::listen() {
 std::string server::address() const { return address_; }
 
 void server::serve() {
+  {
+    std::lock_guard lk(mu_);
+    if (stopping_) return;
+    accepting_.add(1);
+  }
+  struct done {
+    weft::wait_group& wg;
+    ~done() { wg.done(); }
+  } leaving{accepting_};  // stop() waits for this loop to be out of ln_ and mu_
   // Accept failures that are not the listener closing (out of file
   // descriptors, a connection reset before accept) back off and go on,
   // as Go's net/http server does: 5 ms doubling to 1 s.
@@ -94,6 +103,7 @@ void server::stop() {
     // before its link dies, so every pointer here is alive.
     for (wire::link* l : links) l->close();
   }
+  accepting_.wait();
   wg_.wait();
 }
 

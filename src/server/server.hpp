@@ -96,7 +96,8 @@ class server {
   // REQUIRES: inside weft::run, after listen().
   void serve();
   // Stops accepting (a Unix socket file is removed), ends every
-  // connection and waits until their goroutines are done. Idempotent.
+  // connection and waits until serve() and the connections' goroutines
+  // are done. Idempotent.
   void stop();
 
   server_state& state() noexcept { return st_; }
@@ -113,6 +114,7 @@ class server {
   weft::mutex mu_;
   bool stopping_ = false;                 // GUARDED_BY(mu_)
   std::unordered_set<wire::link*> live_;  // GUARDED_BY(mu_)
+  weft::wait_group accepting_;            // serve() is running
   weft::wait_group wg_;                   // one per connection goroutine
 };
 
