@@ -16,6 +16,7 @@ WEFT_DEB_PACKAGES=(
   libmsgpack-cxx-dev                # weft::codec: values that cross processes
   libprotobuf-dev protobuf-compiler # the runtime protocol's messages (proto/)
   clang-format                      # scripts/check_format
+  libcli11-dev                      # weftd's (and later weft's) command-line parsing
   golang-go libboost-fiber-dev      # benchmark peers only
   python3                           # bench/run's result tooling
 )

@@ -116,6 +116,13 @@ void startm(p* pp, bool spinning) {
   bool fresh = false;
   {
     std::lock_guard lk(sched.lock);
+    // Stopping: run_main joins the Ms it sees in allm under this lock, so
+    // none may be added now (Gs that ready each other after main returned
+    // still call wakep until their M sees the stop).
+    if (sched.stopping.load(std::memory_order_relaxed)) {
+      if (spinning) sched.nmspinning.fetch_sub(1, std::memory_order_seq_cst);
+      return;
+    }
     if (pp == nullptr) {
       pp = pidle_get();
       if (pp == nullptr) {
@@ -621,19 +628,19 @@ void handoffp(p* pp) {
   if (pp->timers.when0.load(std::memory_order_relaxed) != INT64_MAX) wakep();
 }
 
+// A G that loops on non-blocking operations (select with a default,
+// try_recv) meets only yield points: it yields when sysmon flagged its P,
+// and once the runtime stops (sysmon is gone by then, and a P's flag may
+// have been spent by a pick just before the stop), so that pick_next sends
+// its M to g0, which sees the stop.
 void preempt_check() noexcept {
   m* mp = this_m();
-  if (mp && mp->curg && mp->pp && mp->pp->preempt.load(std::memory_order_relaxed) &&
-      mp->curg->blocking_depth == 0)
-    yield_now();
+  if (!mp || !mp->curg || !mp->pp || mp->curg->blocking_depth != 0) return;
+  if (mp->pp->preempt.load(std::memory_order_relaxed) || sched.stopping.load(std::memory_order_relaxed)) yield_now();
 }
 
 void wake_all_for_stop() {
   std::lock_guard lk(sched.lock);
-  // A G that loops on non-blocking operations (select with a default,
-  // try_recv) meets only yield points: flag every P so that it yields, and
-  // pick_next then sends its M to g0, which sees the stop.
-  for (p* pp : sched.allp) pp->preempt.store(true, std::memory_order_relaxed);
   for (m* mp : sched.allm) notewakeup(mp);
   if (sched.waiter_polls) netpoll_break();
 }

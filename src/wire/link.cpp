@@ -29,15 +29,25 @@ void link::send(const frame& f) {
     throw remote_error(remote_errc::lost, "weft: " + peer_ + " is not reading: more than " +
                                               std::to_string(max_outbox >> 20) + " MiB wait to be sent to it");
   }
-  if (ring) {
-    // Not doorbell_.try_send: that is a yield point, and send() is called
-    // with locks held (a select arming its remote cases).
-    bool v = true;
-    try {
-      weft::detail::chan_try_send_no_yield(doorbell_.core(), &v);
-    } catch (const closed_channel_error&) {  // closed meanwhile: the writer has gone
-    }
+  if (ring) ring_doorbell();
+}
+
+// Not doorbell_.try_send: that is a yield point, and send() is called with
+// locks held (a select arming its remote cases). close() may close the
+// doorbell between a caller's check of closed() and its ring; the frame is
+// then lost with the link, which is what a send on a closing link means,
+// and must not surface as closed_channel_error.
+void link::ring_doorbell() noexcept {
+  bool v = true;
+  try {
+    weft::detail::chan_try_send_no_yield(doorbell_.core(), &v);
+  } catch (...) {
   }
+}
+
+void link::close_when_flushed() noexcept {
+  closing_.store(true, std::memory_order_release);
+  ring_doorbell();
 }
 
 void link::write_loop() {
@@ -48,6 +58,10 @@ void link::write_loop() {
       batch.swap(outbox_);
     }
     if (batch.empty()) {
+      if (closing_.load(std::memory_order_acquire)) {
+        close();
+        break;
+      }
       if (!doorbell_.recv()) break;  // closed
       continue;
     }

@@ -52,6 +52,11 @@ class link {
   // Ends the link: the writer returns, a parked reader wakes (receive
   // throws or returns false). Idempotent.
   void close() noexcept;
+  // Ends the link once the writer has written what is queued (a last
+  // Error the peer should read before the connection goes). A peer that
+  // does not read keeps the writer in write(): whoever calls this bounds
+  // the wait and then calls close().
+  void close_when_flushed() noexcept;
   bool closed() const noexcept { return closed_.load(std::memory_order_acquire); }
   const std::string& peer() const noexcept { return peer_; }
   std::uint32_t max_frame() const noexcept { return max_frame_; }
@@ -60,6 +65,7 @@ class link {
   std::uint64_t bytes_in() const noexcept { return bytes_in_.load(std::memory_order_relaxed); }
 
  private:
+  void ring_doorbell() noexcept;
   net::conn conn_;
   std::string peer_;
   std::uint32_t max_frame_;
@@ -67,6 +73,7 @@ class link {
   std::string outbox_;  // GUARDED_BY(lock_)
   chan<bool> doorbell_{1};
   std::atomic<bool> closed_{false};
+  std::atomic<bool> closing_{false};  // close_when_flushed was called
   frame_decoder decoder_;
   std::atomic<std::uint64_t> bytes_out_{0}, bytes_in_{0};
 };

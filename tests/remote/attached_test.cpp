@@ -23,9 +23,9 @@
 namespace {
 
 using namespace std::chrono_literals;
-using attached = weft_test::weftd_test;
+using Attached = weft_test::weftd_test;
 
-TEST_F(attached, ChannelsAndVariablesWork) {
+TEST_F(Attached, ChannelsAndVariablesWork) {
   weft::run([] {
     EXPECT_TRUE(weft::remote::attached());
     weft::remote::chan<std::string> c("t.words", 2);
@@ -66,7 +66,7 @@ TEST_F(attached, ChannelsAndVariablesWork) {
 
 // Many goroutines select between one remote channel and one local channel
 // each; producers feed both. Every value must arrive exactly once.
-TEST_F(attached, SelectAcrossRemoteAndLocalLosesAndDuplicatesNothing) {
+TEST_F(Attached, SelectAcrossRemoteAndLocalLosesAndDuplicatesNothing) {
   std::atomic<int> received{0};
   std::vector<std::atomic<int>> seen(2000);
   weft::run([&] {
@@ -108,7 +108,7 @@ TEST_F(attached, SelectAcrossRemoteAndLocalLosesAndDuplicatesNothing) {
   }, attached(4));
 }
 
-TEST_F(attached, SelectWithDefaultAndStopToken) {
+TEST_F(Attached, SelectWithDefaultAndStopToken) {
   weft::run([] {
     weft::remote::chan<int> c("t.poll", 1);
     EXPECT_EQ(weft::select(weft::on_recv(c, [] {}), weft::on_default()), 1u);  // nothing there
@@ -131,7 +131,7 @@ TEST_F(attached, SelectWithDefaultAndStopToken) {
 }
 
 // Two processes: the example's producer and consumer, attached to one weftd.
-TEST_F(attached, TwoProcessesShareAChannel) {
+TEST_F(Attached, TwoProcessesShareAChannel) {
   std::string env = "WEFT_RUNTIME=" + address();
   pid_t consumer = weft_test::spawn_process({WEFT_TEST_PIPELINE, "consume", "300"}, {env});
   pid_t producer = weft_test::spawn_process({WEFT_TEST_PIPELINE, "produce", "300"}, {env});
@@ -143,7 +143,7 @@ TEST_F(attached, TwoProcessesShareAChannel) {
   EXPECT_TRUE(WIFEXITED(cs) && WEXITSTATUS(cs) == 0) << "consumer status " << cs;
 }
 
-TEST_F(attached, AKilledServerEndsTheProgramWithinASecond) {
+TEST_F(Attached, AKilledServerEndsTheProgramWithinASecond) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_EXIT(
       {
@@ -158,7 +158,7 @@ TEST_F(attached, AKilledServerEndsTheProgramWithinASecond) {
 }
 
 // DESIGN.md: a program whose server dies ends within 1 s, exit status 2.
-TEST_F(attached, AnAttachedProcessEndsWithinASecondOfTheServersDeath) {
+TEST_F(Attached, AnAttachedProcessEndsWithinASecondOfTheServersDeath) {
   pid_t consumer = weft_test::spawn_process({WEFT_TEST_PIPELINE, "consume", "10"}, {"WEFT_RUNTIME=" + address()});
   ASSERT_GT(consumer, 0);
   std::this_thread::sleep_for(300ms);  // attached and waiting for jobs

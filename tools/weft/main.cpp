@@ -5,6 +5,7 @@
 //                                                  passthrough runtime server
 #include <CLI/CLI.hpp>
 
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -21,8 +22,9 @@ int main(int argc, char** argv) {
                 "status as running it directly");
   rc->add_option("--trace", remote.trace_file, "Also record the program's runtime events in FILE (Chrome/Perfetto JSON)");
   rc->add_option("--weftd", remote.weftd, "The weftd binary to start (default: next to weft, else on PATH)");
-  rc->add_option("program", remote.argv, "The program and its arguments")->required();
-  rc->prefix_command();  // everything after the program is the program's
+  // Everything from the first word that is not one of remote's options is
+  // the program and its arguments (its own -c, --flags included).
+  rc->prefix_command();
 
   try {
     app.parse(argc, argv);
@@ -30,7 +32,12 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
   if (rc->parsed()) {
-    for (const std::string& a : rc->remaining()) remote.argv.push_back(a);
+    remote.argv = rc->remaining();
+    if (!remote.argv.empty() && remote.argv.front() == "--") remote.argv.erase(remote.argv.begin());
+    if (remote.argv.empty()) {
+      std::fprintf(stderr, "weft remote: name the program to run (weft remote --help)\n");
+      return 2;
+    }
     return weft::tool::run_remote(remote);
   }
   return 2;

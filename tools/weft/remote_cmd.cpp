@@ -48,8 +48,8 @@ std::string find_weftd(const std::string& given) {
   if (!given.empty()) return given;
   std::string beside = dir_of_self() + "/weftd";
   if (::access(beside.c_str(), X_OK) == 0) return beside;
-  // Built trees keep tools/weft/weft and tools/weftd/weftd apart.
-  std::string sibling = dir_of_self() + "/../weftd/weftd";
+  // A build tree has tools/weft/weft and tools/weftd.
+  std::string sibling = dir_of_self() + "/../weftd";
   if (::access(sibling.c_str(), X_OK) == 0) return sibling;
   return "weftd";  // from PATH
 }
@@ -129,7 +129,7 @@ int run_remote(const remote_args& a) {
 
   std::string sock = private_socket();
   std::string weftd = find_weftd(a.weftd);
-  std::vector<std::string> server_argv{weftd, "--listen", "unix:" + sock};
+  std::vector<std::string> server_argv{weftd, "--quiet", "--listen", "unix:" + sock};
   if (!a.trace_file.empty()) {
     server_argv.push_back("--trace");
     server_argv.push_back(a.trace_file);

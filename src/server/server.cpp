@@ -1,0 +1,115 @@
+// src/server/server.cpp: listening, accepting and stopping (design in
+// server.hpp; one connection's goroutines are in connection.cpp).
+#include "server/server.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <mutex>
+#include <stdexcept>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include <weft/go.hpp>
+#include <weft/run.hpp>
+
+namespace weft::server {
+
+bool loopback(const wire::endpoint& e) {
+  if (e.network == "unix") return true;
+  std::size_t colon = e.address.rfind(':');
+  std::string host = e.address.substr(0, colon == std::string::npos ? 0 : colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host == "localhost") return true;
+  in_addr a4;
+  if (::inet_pton(AF_INET, host.c_str(), &a4) == 1) return (ntohl(a4.s_addr) >> 24) == 127;
+  in6_addr a6;
+  if (::inet_pton(AF_INET6, host.c_str(), &a6) == 1) return IN6_IS_ADDR_LOOPBACK(&a6);
+  return false;  // every interface (an empty host), a name, another address
+}
+
+server::server(options o) : opts_(std::move(o)), st_(opts_.state) {}
+
+// After weft::run has returned there is no goroutine to wait for (they
+// were abandoned with the run); the listener closes with ln_.
+server::~server() {
+  if (weft::running()) stop();
+}
+
+void server::listen() {
+  if (!opts_.has_key && !loopback(opts_.endpoint)) {
+    throw std::invalid_argument("refusing to listen on " + opts_.endpoint.text() +
+                                ": beyond loopback every connection must be authenticated with the cluster key, "
+                                "and that needs --key, which comes with the circuit (issue 14); listen on "
+                                "127.0.0.1, [::1] or a Unix socket");
+  }
+  ln_ = wire::listen(opts_.endpoint);
+  address_ = opts_.endpoint.network == "unix" ? opts_.endpoint.text() : "tcp:" + ln_.address();
+}
+
+std::string server::address() const { return address_; }
+
+void server::serve() {
+  {
+    std::lock_guard lk(mu_);
+    if (stopping_) return;
+    accepting_.add(1);
+  }
+  struct done {
+    weft::wait_group& wg;
+    ~done() { wg.done(); }
+  } leaving{accepting_};  // stop() waits for this loop to be out of ln_ and mu_
+  // Accept failures that are not the listener closing (out of file
+  // descriptors, a connection reset before accept) back off and go on,
+  // as Go's net/http server does: 5 ms doubling to 1 s.
+  std::chrono::milliseconds backoff{0};
+  for (;;) {
+    net::conn c;
+    try {
+      c = ln_.accept();
+    } catch (const std::system_error& e) {
+      {
+        std::lock_guard lk(mu_);
+        if (stopping_) return;
+      }
+      if (e.code() == std::errc::bad_file_descriptor) return;
+      backoff = backoff.count() == 0 ? std::chrono::milliseconds(5) : std::min(backoff * 2, std::chrono::milliseconds(1000));
+      st_.log(std::string("accept: ") + e.what() + "; retrying in " + std::to_string(backoff.count()) + " ms");
+      this_goroutine::sleep_for(backoff);
+      continue;
+    }
+    backoff = std::chrono::milliseconds(0);
+    {
+      std::lock_guard lk(mu_);
+      if (stopping_) return;  // c closes
+      wg_.add(1);
+    }
+    go(go_options{.stack_size = 0, .name = "weftd connection"}, [this](net::conn cc) { connection(std::move(cc)); },
+       std::move(c));
+  }
+}
+
+void server::stop() {
+  std::vector<wire::link*> links;
+  {
+    std::lock_guard lk(mu_);
+    if (!stopping_) {
+      stopping_ = true;
+      ln_.close();
+    }
+    links.assign(live_.begin(), live_.end());
+    // Closing under mu_: a connection erases itself from live_ under mu_
+    // before its link dies, so every pointer here is alive.
+    for (wire::link* l : links) l->close();
+  }
+  accepting_.wait();
+  wg_.wait();
+}
+
+std::size_t server::connections() {
+  std::lock_guard lk(mu_);
+  return live_.size();
+}
+
+}  // namespace weft::server

@@ -1,0 +1,326 @@
+// src/server/session.cpp: handshake, dispatch and cleanup of one client
+// (design in session.hpp).
+#include "server/session.hpp"
+
+#include <mutex>
+#include <utility>
+
+namespace weft::server {
+
+namespace {
+
+bool final_reply(const wire::frame& f) { return f.has_chan_done() || f.has_error() || f.has_var_value(); }
+
+bool known_mode(v1::Mode m) { return m == v1::WAIT || m == v1::TRY || m == v1::OFFER || m == v1::OFFER_NOW; }
+
+// The name of a frame's body, for messages.
+std::string body_name(const wire::frame& f) {
+  const auto* field = wire::frame::descriptor()->FindFieldByNumber(static_cast<int>(f.body_case()));
+  return field ? field->message_type()->name() : "an empty frame";
+}
+
+}  // namespace
+
+session::session(server_state& st, outlet& out, std::string peer)
+    : st_(st),
+      out_(out),
+      process_id_(st.next_process_id.fetch_add(1, std::memory_order_relaxed)),
+      name_("client " + std::to_string(process_id_) + (peer.empty() ? "" : " (" + peer + ")")) {}
+
+session::~session() { end(); }
+
+void session::post(const wire::frame& f) noexcept {
+  if (f.id() != 0 && final_reply(f)) {
+    std::lock_guard lk(pending_lock_);
+    pending_.erase(f.id());
+  }
+  out_.send(f);
+}
+
+void session::note_bad(std::string_view what) {
+  if (bad_++ == 0) st_.log(name_ + ": " + std::string(what));
+}
+
+void session::refuse(std::uint64_t id, v1::Error::Code code, std::string why) {
+  note_bad(std::string(code_name(code)) + ": " + why);
+  post(error_frame(id, code, std::move(why)));
+}
+
+session::verdict session::broken(std::string why) {
+  closing_ = true;
+  note_bad("PROTOCOL: " + why + "; closing");
+  post(error_frame(0, v1::Error::PROTOCOL, std::move(why)));
+  return verdict::close;
+}
+
+void session::bad_stream(std::string_view why) {
+  std::string w(why);
+  if (!welcomed()) w = "not a weft client: " + w;
+  broken(std::move(w));
+}
+
+session::verdict session::handle(const wire::frame& f) {
+  if (ended_ || closing_) return verdict::close;
+  verdict v = welcomed() ? dispatch(f) : handshake(f);
+  return closing_ ? verdict::close : v;
+}
+
+session::verdict session::handshake(const wire::frame& f) {
+  wire::frame answer = answer_hello(f, st_.opts.self, process_id_);
+  if (!answer.has_welcome()) {
+    note_bad(std::string("handshake refused: ") + code_name(answer.error().code()) + ": " + answer.error().message());
+    post(answer);
+    return verdict::close;
+  }
+  welcomed_.store(true, std::memory_order_release);
+  st_.log(name_ + " attached: " + describe_hello(f.hello()));
+  post(answer);
+  return verdict::go_on;
+}
+
+session::verdict session::dispatch(const wire::frame& f) {
+  const std::uint64_t id = f.id();
+  switch (f.body_case()) {
+    case wire::frame::kPing: {
+      wire::frame pong;
+      pong.mutable_pong()->set_nonce(f.ping().nonce());
+      post(pong);
+      return verdict::go_on;
+    }
+    case wire::frame::kPong:
+    case wire::frame::kTraceEvents:  // no "trace" capability: nobody asked; one-way, so ignored
+      return verdict::go_on;
+    case wire::frame::kGoodbye:
+      goodbye_ = f.goodbye().reason().substr(0, 200);
+      if (goodbye_.empty()) goodbye_ = "(no reason)";
+      return verdict::close;
+    case wire::frame::kCancel:
+      cancel(id);
+      return verdict::go_on;
+    case wire::frame::kOfferReply:
+      return offer_reply(id, f.offer_reply());
+    case wire::frame::kError:
+      if (id == 0) {
+        // The client reports a connection-level error and closes.
+        st_.log(name_ + " reported " + code_name(f.error().code()) + ": " + f.error().message().substr(0, 200));
+        return verdict::close;
+      }
+      return broken("Error for request " + std::to_string(id) + ", but this server sent no request");
+    case wire::frame::BODY_NOT_SET:
+      // A message of a later minor version, or none: one-way ones are
+      // ignored (docs/protocol.md), requests answered.
+      if (id != 0) refuse(id, v1::Error::REFUSED, "this server does not know that request (it speaks protocol 1.0)");
+      return verdict::go_on;
+    default: break;
+  }
+  // Everything else is a request (a client sends no replies here).
+  switch (f.body_case()) {
+    case wire::frame::kChanOpen:
+    case wire::frame::kChanSend:
+    case wire::frame::kChanRecv:
+    case wire::frame::kChanClose:
+    case wire::frame::kChanStat:
+    case wire::frame::kRemove:
+    case wire::frame::kVarOpen:
+    case wire::frame::kVarOp:
+    case wire::frame::kControl: break;
+    case wire::frame::kHello: return broken("Hello after the handshake");
+    case wire::frame::kAuthProof: return broken("AuthProof, but this server sent no challenge");
+    default: return broken(body_name(f) + " is not a message a client sends");
+  }
+  if (id == 0) return broken(body_name(f) + " without a request id");
+  switch (f.body_case()) {
+    case wire::frame::kChanOpen: chan_open(id, f.chan_open()); break;
+    case wire::frame::kChanSend: chan_send(id, f.chan_send()); break;
+    case wire::frame::kChanRecv: chan_recv(id, f.chan_recv()); break;
+    case wire::frame::kChanClose:
+      if (hosted_chan* ch = chan_of(id, f.chan_close().handle())) ch->close(*this, id);
+      break;
+    case wire::frame::kChanStat:
+      if (hosted_chan* ch = chan_of(id, f.chan_stat().handle())) {
+        wire::frame r;
+        r.set_id(id);
+        *r.mutable_chan_stats() = ch->stat();
+        post(r);
+      }
+      break;
+    case wire::frame::kRemove: remove(id, f.remove()); break;
+    case wire::frame::kVarOpen: var_open(id, f.var_open()); break;
+    case wire::frame::kVarOp: var_op(id, f.var_op()); break;
+    default:  // kControl
+      refuse(id, v1::Error::REFUSED, "this server has no \"control\" capability");
+      break;
+  }
+  return verdict::go_on;
+}
+
+// Handles and pending requests.
+
+std::uint64_t session::handle_for(object o) {
+  const void* key = o.chan ? static_cast<const void*>(o.chan.get()) : static_cast<const void*>(o.var.get());
+  auto it = handle_of_.find(key);
+  if (it != handle_of_.end()) return it->second;
+  std::uint64_t h = next_handle_++;
+  handle_of_.emplace(key, h);
+  handles_.emplace(h, std::move(o));
+  return h;
+}
+
+hosted_chan* session::chan_of(std::uint64_t id, std::uint64_t handle) {
+  auto it = handles_.find(handle);
+  if (it == handles_.end() || !it->second.chan) {
+    refuse(id, v1::Error::NOT_FOUND, "no channel has handle " + std::to_string(handle) + " on this connection");
+    return nullptr;
+  }
+  return it->second.chan.get();
+}
+
+hosted_var* session::var_of(std::uint64_t id, std::uint64_t handle) {
+  auto it = handles_.find(handle);
+  if (it == handles_.end() || !it->second.var) {
+    refuse(id, v1::Error::NOT_FOUND, "no variable has handle " + std::to_string(handle) + " on this connection");
+    return nullptr;
+  }
+  return it->second.var.get();
+}
+
+// Records a request that may wait, before the host sees it (the host may
+// post its final reply at once, and post() then erases the entry).
+bool session::begin(std::uint64_t id, target t) {
+  bool dup, full;
+  {
+    std::lock_guard lk(pending_lock_);
+    dup = pending_.count(id) != 0;
+    full = pending_.size() >= st_.opts.max_pending;
+    if (!dup && !full) pending_.emplace(id, t);
+  }
+  if (dup) {
+    // Its replies would be ambiguous: the client is broken.
+    broken("request id " + std::to_string(id) + " is already outstanding");
+    return false;
+  }
+  if (full) {
+    refuse(id, v1::Error::REFUSED,
+           "more than " + std::to_string(st_.opts.max_pending) + " requests outstanding on one connection");
+    return false;
+  }
+  return true;
+}
+
+bool session::forget(std::uint64_t id) {
+  std::lock_guard lk(pending_lock_);
+  return pending_.erase(id) != 0;
+}
+
+session::target session::pending_target(std::uint64_t id) {
+  std::lock_guard lk(pending_lock_);
+  auto it = pending_.find(id);
+  return it == pending_.end() ? target{} : it->second;
+}
+
+// Requests.
+
+void session::chan_open(std::uint64_t id, const v1::ChanOpen& m) {
+  chan_host::opened o = st_.chans.open(m.name(), m.signature(), m.has_capacity(), m.capacity());
+  if (!o.chan) {
+    // A mismatch is the program's error, not bad input: not logged.
+    post(error_frame(id, o.code, std::move(o.error)));
+    return;
+  }
+  wire::frame r;
+  r.set_id(id);
+  v1::ChanOpened* c = r.mutable_chan_opened();
+  c->set_capacity(o.chan->capacity());
+  c->set_created(o.created);
+  c->set_handle(handle_for(object{std::move(o.chan), nullptr}));
+  post(r);
+}
+
+void session::chan_send(std::uint64_t id, const v1::ChanSend& m) {
+  hosted_chan* ch = chan_of(id, m.handle());
+  if (!ch) return;
+  if (!known_mode(m.mode()))
+    return refuse(id, v1::Error::REFUSED, "mode " + std::to_string(m.mode()) + " is not WAIT, TRY, OFFER or OFFER_NOW");
+  if (!begin(id, target{ch, nullptr})) return;
+  ch->send(*this, id, m.value(), m.mode());
+}
+
+void session::chan_recv(std::uint64_t id, const v1::ChanRecv& m) {
+  hosted_chan* ch = chan_of(id, m.handle());
+  if (!ch) return;
+  if (!known_mode(m.mode()))
+    return refuse(id, v1::Error::REFUSED, "mode " + std::to_string(m.mode()) + " is not WAIT, TRY, OFFER or OFFER_NOW");
+  if (!begin(id, target{ch, nullptr})) return;
+  ch->recv(*this, id, m.mode());
+}
+
+session::verdict session::offer_reply(std::uint64_t id, const v1::OfferReply& m) {
+  target t = pending_target(id);
+  if (!t.chan || !t.chan->offer_reply(*this, id, m.accept()))
+    return broken("OfferReply for request " + std::to_string(id) + ", which has no Offer outstanding");
+  forget(id);
+  return verdict::go_on;
+}
+
+void session::cancel(std::uint64_t id) {
+  // An unknown id is a request whose reply crossed the Cancel: nothing to do.
+  target t = pending_target(id);
+  if (t.chan) t.chan->cancel(*this, id);
+  if (t.var) t.var->cancel(*this, id);
+}
+
+void session::remove(std::uint64_t id, const v1::Remove& m) {
+  bool chan = st_.chans.remove(m.name());
+  bool var = st_.vars.remove(m.name());
+  if (chan || var) {
+    post(ok_frame(id));
+  } else {
+    post(error_frame(id, v1::Error::NOT_FOUND, "no channel or variable is named '" + m.name().substr(0, 200) + "'"));
+  }
+}
+
+void session::var_open(std::uint64_t id, const v1::VarOpen& m) {
+  var_host::opened o = st_.vars.open(m.name(), m.signature(), m.initial());
+  if (!o.var) {
+    post(error_frame(id, o.code, std::move(o.error)));
+    return;
+  }
+  wire::frame r;
+  r.set_id(id);
+  v1::VarOpened* v = r.mutable_var_opened();
+  v->set_value(std::move(o.value));
+  v->set_created(o.created);
+  v->set_handle(handle_for(object{nullptr, std::move(o.var)}));
+  post(r);
+}
+
+void session::var_op(std::uint64_t id, const v1::VarOp& m) {
+  hosted_var* v = var_of(id, m.handle());
+  if (!v) return;
+  if (!begin(id, target{nullptr, v})) return;
+  v->apply(*this, id, m, &st_.values);
+}
+
+void session::end(std::string_view why) {
+  if (ended_) return;
+  ended_ = true;
+  // Every waiter and reservation of this client is in an object it
+  // opened: dropping it from each frees them all (chan_host.hpp, I7).
+  for (auto& [h, o] : handles_) {
+    if (o.chan) o.chan->drop(*this);
+    if (o.var) o.var->drop(*this);
+  }
+  {
+    std::lock_guard lk(pending_lock_);
+    pending_.clear();
+  }
+  handles_.clear();
+  handle_of_.clear();
+  if (!welcomed() && bad_ == 0 && why == "closed") return;  // a probe that said nothing: not worth a line
+  std::string line = name_ + (welcomed() ? " detached: " : " dropped: ");
+  line += goodbye_.empty() ? std::string(why) : "said goodbye: " + goodbye_;
+  if (bad_ > 1) line += " (" + std::to_string(bad_ - 1) + " more bad inputs not logged)";
+  st_.log(line);
+}
+
+}  // namespace weft::server

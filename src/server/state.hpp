@@ -1,0 +1,43 @@
+// src/server/state.hpp: what every session of one server shares.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#include "server/budget.hpp"
+#include "server/chan_host.hpp"
+#include "server/handshake.hpp"
+#include "server/log.hpp"
+#include "server/var_host.hpp"
+
+namespace weft::server {
+
+struct state_options {
+  identity self;
+  // Bytes of clients' values the server holds at most (budget.hpp).
+  std::uint64_t value_budget = std::uint64_t{1} << 30;
+  // Requests one client may have outstanding at once.
+  std::size_t max_pending = 1u << 16;
+  chan_host::limits chan_limits;
+  var_host::limits var_limits;
+  log_sink log = log_to_stderr;
+};
+
+struct server_state {
+  explicit server_state(state_options o)
+      : opts(std::move(o)), values(opts.value_budget), chans(&values, opts.chan_limits), vars(&values, opts.var_limits) {}
+  server_state(const server_state&) = delete;
+  server_state& operator=(const server_state&) = delete;
+
+  void log(std::string_view line) const {
+    if (opts.log) opts.log(line);
+  }
+
+  const state_options opts;
+  budget values;
+  chan_host chans;
+  var_host vars;
+  std::atomic<std::uint64_t> next_process_id{1};
+};
+
+}  // namespace weft::server

@@ -1,0 +1,101 @@
+// tools/weftd/main.cpp: weftd, the runtime server (src/server/ is the
+// program; this file parses arguments, handles signals and exits).
+//
+//   weftd [--listen unix:PATH|tcp:HOST:PORT] [--procs N]
+//
+// Prints "weftd: listening on ADDR" on stderr once it accepts
+// connections; logs one line per event after that. Exits 0 on SIGTERM or
+// SIGINT (its Unix socket file removed), 2 if it cannot start.
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <weft/blocking.hpp>
+#include <weft/go.hpp>
+#include <weft/run.hpp>
+
+#include "server/server.hpp"
+#include "wire/endpoint.hpp"
+
+namespace {
+
+int fail(const std::string& why) {
+  std::fprintf(stderr, "weftd: %s\n", why.c_str());
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  weft::server::options opts;
+  std::string listen = opts.endpoint.text();
+  int procs = weft::hardware_procs();
+  CLI::App app{"weftd: the weft runtime server. Programs attach to it with WEFT_RUNTIME=ADDR "
+               "and share its channels and variables (docs/protocol.md)."};
+  app.add_option("--listen", listen, "where to listen: unix:PATH or tcp:HOST:PORT (loopback only without a key)")
+      ->capture_default_str();
+  app.add_option("--procs", procs, "goroutines run in parallel on this many threads")
+      ->check(CLI::Range(1, 4096))
+      ->capture_default_str();
+  bool quiet = false;
+  app.add_flag("--quiet", quiet, "log nothing (weft remote's passthrough: the program's output stays its own)");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    // Usage errors exit 2, like the rest of weft's start-up failures.
+    app.exit(e);
+    return 2;
+  }
+  try {
+    opts.endpoint = weft::wire::parse_endpoint(listen);
+  } catch (const std::exception& e) {
+    return fail(e.what());
+  }
+
+  // SIGTERM and SIGINT are taken by sigwait on one goroutine, not by a
+  // handler: blocked here, before weft::run starts its threads, they stay
+  // blocked in every thread the runtime makes.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  if (quiet) opts.state.log = nullptr;
+  // weftd is a server, never a client: a WEFT_RUNTIME inherited from the
+  // caller's environment must not attach it to another server (or itself).
+  ::unsetenv("WEFT_RUNTIME");
+  weft::options run_opts;
+  run_opts.procs = procs;
+  return weft::run(
+      [&]() -> int {
+        weft::server::server srv(opts);
+        try {
+          srv.listen();
+        } catch (const std::invalid_argument& e) {
+          return fail(e.what());  // beyond loopback without a key
+        } catch (const std::exception& e) {
+          return fail("cannot listen on " + opts.endpoint.text() + ": " + e.what());
+        }
+        weft::go(weft::go_options{.stack_size = 0, .name = "weftd accept"}, [&srv] { srv.serve(); });
+        srv.state().log("listening on " + srv.address());
+        int sig = weft::blocking([&] {
+          int s = 0;
+          while (sigwait(&stop_signals, &s) != 0) {
+          }
+          return s;
+        });
+        srv.state().log(std::string("stopping on ") + sigabbrev_np(sig));
+        srv.stop();
+        return 0;
+      },
+      run_opts);
+}
