@@ -534,24 +534,23 @@ class Conn:
     async def serve(self):
         heartbeat = None
         try:
-            try:
-                await self.handshake()
-                heartbeat = asyncio.create_task(self.heartbeat())
-                while (f := await self.read_frame()) is not None:
-                    self.dispatch(f)
-            except ProtocolError as e:
-                log(f"{self.name}: protocol error: {e}")
-                self.send(0, error=pb.Error(code=pb.Error.PROTOCOL, message=str(e)))
-                await self.linger()
-            except RequestError as e:  # the handshake refused
-                log(f"{self.name}: refused: {e}")
-                self.send(0, error=pb.Error(code=e.code, message=str(e)))
-                await self.linger()
-            except Exception as e:  # a bug here: this client only
-                log(f"{self.name}: internal error: {e!r}")
-                self.send(0, error=pb.Error(code=pb.Error.INTERNAL, message=f"{PROG}: {e!r}"))
+            await self.handshake()
+            heartbeat = asyncio.create_task(self.heartbeat())
+            while (f := await self.read_frame()) is not None:
+                self.dispatch(f)
         except (Leave, ConnectionError, asyncio.IncompleteReadError):
             pass
+        except ProtocolError as e:
+            log(f"{self.name}: protocol error: {e}")
+            self.send(0, error=pb.Error(code=pb.Error.PROTOCOL, message=str(e)))
+            await self.linger()
+        except RequestError as e:  # the handshake refused
+            log(f"{self.name}: refused: {e}")
+            self.send(0, error=pb.Error(code=e.code, message=str(e)))
+            await self.linger()
+        except Exception as e:  # a bug here: it costs this client only
+            log(f"{self.name}: internal error: {e!r}")
+            self.send(0, error=pb.Error(code=pb.Error.INTERNAL, message=f"{PROG}: {e!r}"))
         finally:
             if heartbeat is not None:
                 heartbeat.cancel()
