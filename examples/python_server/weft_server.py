@@ -356,7 +356,6 @@ class Chan:
             req.cancelling = True  # settled by the receiver's OfferReply
         # An Offer already out: the OfferReply ends the request.
 
-
     def close(self):
         if self.closed:
             raise RequestError(pb.Error.CLOSED, f'close of closed channel "{self.name}"')
@@ -465,7 +464,8 @@ class Server:
 class Conn:
     def __init__(self, server, reader, writer):
         self.server, self.reader, self.writer = server, reader, writer
-        self.alive = True
+        self.alive = True      # replies may be sent
+        self.closed = False    # close() has run
         self.process_id = 0
         self.handles = {}   # handle -> Chan or Var
         self.pending = {}   # request id -> (Req, its Chan or Var)
@@ -569,9 +569,9 @@ class Conn:
             pass
 
     def close(self):
-        if not self.alive:
+        if self.closed:
             return
-        self.alive = False
+        self.alive, self.closed = False, True
         # Take every request of ours out of the queues first, so that a value
         # given back below cannot go to another of our own requests.
         requests = list(self.pending.values())
