@@ -43,9 +43,11 @@ client::client(const config& cfg) : cfg_(cfg) {
     throw failure("cannot connect to " + cfg.address.text() + ": " + e.what());
   }
   link_ = std::make_unique<wire::link>(std::move(c), "server under test " + cfg.address.text());
-  weft::go(weft::go_options{.name = "conformance writer"}, [this] {
+  // Each goroutine closes its own copy of the channel that says it is done:
+  // the destructor may free this client as soon as it sees the close.
+  weft::go(weft::go_options{.name = "conformance writer"}, [this, done = writer_done_]() mutable {
     link_->write_loop();
-    writer_done_.close();
+    done.close();
   });
   weft::go(weft::go_options{.name = "conformance reader"}, [this] { read_loop(); });
 }
@@ -57,6 +59,7 @@ client::~client() {
 }
 
 void client::read_loop() {
+  weft::chan<frame_ptr> inbox = inbox_;  // see the constructor
   v1::Frame f;
   try {
     while (link_->receive(f)) {
@@ -68,14 +71,14 @@ void client::read_loop() {
         } catch (const remote_error&) {}
         continue;
       }
-      inbox_.send(std::make_shared<v1::Frame>(std::move(f)));
+      inbox.send(std::make_shared<v1::Frame>(std::move(f)));
       f = v1::Frame();
     }
     end_ = "the server closed the connection";
   } catch (const remote_error& e) {
     end_ = e.what();
   }
-  inbox_.close();
+  inbox.close();
 }
 
 const v1::Welcome& client::handshake(unsigned major, unsigned minor, std::vector<std::string> required) {
