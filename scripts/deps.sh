@@ -19,6 +19,7 @@ WEFT_DEB_PACKAGES=(
   libcli11-dev                      # weftd's (and later weft's) command-line parsing
   golang-go libboost-fiber-dev      # benchmark peers only
   python3                           # bench/run's result tooling
+  python3-protobuf python3-msgpack  # examples/python_server: the protocol from another language
 )
 
 weft_missing_deps() {
