@@ -96,6 +96,11 @@ endif()
 foreach(lib ${CMAKE_DL_LIBS})
   string(APPEND WEFT_PC_LIBS_PRIVATE " -l${lib}")
 endforeach()
+# What weft::weft gives its users' compiles, pkg-config users get too.
+set(WEFT_PC_CFLAGS "")
+if(WEFT_HAVE_STACK_CLASH_PROTECTION)
+  set(WEFT_PC_CFLAGS " -fstack-clash-protection")
+endif()
 configure_file(${CMAKE_CURRENT_LIST_DIR}/weft.pc.in ${PROJECT_BINARY_DIR}/weft.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/weft.pc
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig
