@@ -118,6 +118,11 @@ else()
   set(WEFT_PC_REQUIRES_PRIVATE "libunwind libdw protobuf")
   set(WEFT_PC_LIBS_PRIVATE "${weft_pc_deps}")
 endif()
+# What weft::weft gives its users' compiles, pkg-config users get too.
+set(WEFT_PC_CFLAGS "")
+if(WEFT_HAVE_STACK_CLASH_PROTECTION)
+  set(WEFT_PC_CFLAGS " -fstack-clash-protection")
+endif()
 configure_file(${CMAKE_CURRENT_LIST_DIR}/weft.pc.in ${PROJECT_BINARY_DIR}/weft.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/weft.pc
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig

@@ -28,6 +28,14 @@ std::int64_t live_goroutines() noexcept;
 int m_count() noexcept;
 
 inline detail::stack_stats stack_stats() { return detail::stacks_stats(); }
+// The calling goroutine's usable stack [lo, hi) and the size of the guard
+// below lo (0 when its stack has none). REQUIRES: called from a goroutine.
+struct stack_bounds {
+  char* lo;
+  char* hi;
+  std::size_t guard;
+};
+stack_bounds current_stack() noexcept;
 
 // Wakes every M asleep on the idle list, as a late waker would (a thread
 // that readied a G for an M that was bound then and is idle now). Returns

@@ -1,11 +1,11 @@
 // src/runtime/signals.cpp: an M's thread set-up, stack-overflow reports,
 // SIGQUIT dumps and panics. The system calls are platform/signals.hpp's.
 //
-// Stack overflow: a goroutine that runs off its stack touches the guard page
-// below it and gets SIGSEGV. The handler runs on the M's alternate signal
-// stack (the goroutine's own is exhausted), checks that the fault is the
-// current goroutine's guard page (or that its stack pointer left its stack),
-// and has fatal.cpp report which goroutine overflowed, its stack size and how
+// Stack overflow: a goroutine that runs off its stack touches the guard
+// below it (as large as the stack: stack.cpp) and gets SIGSEGV. The handler
+// runs on the M's alternate signal stack (the goroutine's own is exhausted),
+// checks that the fault is in the current goroutine's guard (or that its
+// stack pointer left its stack), and has fatal.cpp report which goroutine overflowed, its stack size and how
 // to raise it, with a trace, and exit 2. Any other SIGSEGV goes to the
 // handler that was installed before weft's (ASan's, or the default: a core
 // dump).
@@ -40,13 +40,15 @@ struct sigaction old_segv, old_bus;
 std::terminate_handler old_terminate = nullptr;
 int quit_pipe[2] = {-1, -1};
 
+// The fault (or the stack pointer) is in gp's guard, or a little below it.
 bool is_overflow(g* gp, void* addr, void* uc) {
   if (gp == nullptr || gp->stk.lo == nullptr) return false;
-  auto a = reinterpret_cast<std::uintptr_t>(addr);
   auto lo = reinterpret_cast<std::uintptr_t>(gp->stk.lo);
-  if (a < lo && a + 64 * page_size >= lo) return true;
+  std::uintptr_t reach = stack_guard_size(gp->stk.cls) + 64 * page_size;
+  auto a = reinterpret_cast<std::uintptr_t>(addr);
+  if (a < lo && a + reach >= lo) return true;
   auto sp = reinterpret_cast<std::uintptr_t>(os::ucontext_stack_pointer(uc));
-  if (sp != 0 && sp < lo && sp + 64 * page_size >= lo) return true;
+  if (sp != 0 && sp < lo && sp + reach >= lo) return true;
   return false;
 }
 

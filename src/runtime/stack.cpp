@@ -5,7 +5,7 @@
 // for more. Sizes are rounded up to a power of two (a size class).
 //
 // Memory. Stacks are carved from slabs: one mmap of many stack slots, each
-// [guard page][stack]. Nothing is committed until touched, so a parked
+// [guard][stack]. Nothing is committed until touched, so a parked
 // goroutine that used 2 KiB of stack costs one page. A goroutine gets a stack
 // only when it first runs (proc.cpp), so a million queued goroutines cost
 // only their Gs. Finished goroutines give their stack to their P's cache;
@@ -19,17 +19,33 @@
 // path instead would make a program that frees and starts goroutines in
 // waves (skynet) fault the same pages in again and again.
 //
-// Guard pages and vm.max_map_count. One mmap per stack plus an mprotect'ed
+// Guards and vm.max_map_count. One mmap per stack plus an mprotect'ed
 // guard would cost two mappings per goroutine: a stock kernel allows 65530,
 // so a million goroutines would be impossible. Slabs hold at least 64 MiB of
-// slots, so a million 64 KiB stacks take about a thousand mappings. Guards are
-// installed with MADV_GUARD_INSTALL (Linux 6.13+), which marks page-table
-// entries and adds no mapping. On older kernels guards fall back to mprotect,
-// which splits the slab's mapping: we spend at most half of the mappings the
-// kernel still allows on such guards; stacks past that budget run unguarded,
-// with a canary word at their lowest address checked at every switch-out.
-// That catches an overflow late (after it wrote below the stack) rather than
-// at the faulting instruction: the trade-off is stated in docs/runtime.md.
+// stacks (guards not counted), so a million 64 KiB stacks take about a
+// thousand mappings. Guards are installed with MADV_GUARD_INSTALL (Linux
+// 6.13+), which marks page-table entries and adds no mapping. On older
+// kernels guards fall back to mprotect, which splits the slab's mapping: we
+// spend at most a quarter of the mappings the kernel still allows on such
+// guards; stacks past that budget run unguarded, with a canary word at their
+// lowest address checked at every switch-out. That catches an overflow late
+// (after it wrote below the stack) rather than at the faulting instruction:
+// the trade-off is stated in docs/runtime.md.
+//
+// How large a guard. A function whose frame is larger than the guard can
+// move its stack pointer past the whole guard and write into the stack below
+// it, another goroutine's, without ever faulting: silent corruption. Code
+// built with -fstack-clash-protection (weft's own, and its users' through
+// the weft::weft target) touches every page of a large frame from the top
+// down, so it faults in the first page of any guard. For code built without
+// it, the guard is as large as the stack itself (64 KiB at least, 1 MiB at
+// most): any frame that fits the stack, wherever it starts, lands in the
+// stack or its guard. The cost is address space, which is cheap (a
+// million default stacks reserve 128 GiB instead of 68), and, with
+// MADV_GUARD_INSTALL, the page tables that cover the guards (256 bytes per
+// default stack instead of 136); no memory a program uses, and no mapping.
+// Above 1 MiB the guards' page tables would start to cost real memory, and
+// frames that large are rare outside code built with the probe.
 #include "runtime/stack.hpp"
 
 #include <algorithm>
@@ -46,7 +62,9 @@ namespace weft::detail {
 
 namespace {
 
-constexpr std::size_t slab_min_bytes = 64u << 20;
+constexpr std::size_t slab_min_bytes = 64u << 20;  // of stacks, guards not counted
+constexpr std::size_t min_guard_size = 64u << 10;
+constexpr std::size_t max_guard_size = 1u << 20;
 constexpr std::size_t slab_min_slots = 16;
 constexpr std::size_t cache_max = 64;               // per P per class
 constexpr std::size_t pool_max_stacks = 16384;           // hot + aged, before DONTNEED
@@ -81,24 +99,24 @@ pool_t& pool() {
   return *p;
 }
 
-// Makes the page at `at` a guard. REQUIRES: pool lock held.
-bool install_guard(pool_t& pl, char* at) {
+// Makes [at, at + bytes) a guard. REQUIRES: pool lock held.
+bool install_guard(pool_t& pl, char* at, std::size_t bytes) {
   if (pl.guard_mode == -1) {
-    pl.guard_mode = os::mem_guard_install(at, page_size) == 0 ? 0 : 1;
+    pl.guard_mode = os::mem_guard_install(at, bytes) == 0 ? 0 : 1;
     if (pl.guard_mode == 0) {
       ++pl.stats.guarded_by_madvise;
       return true;
     }
     pl.mprotect_budget = (os::max_map_count() - os::mapping_count()) / 4;
   } else if (pl.guard_mode == 0) {
-    if (os::mem_guard_install(at, page_size) == 0) {
+    if (os::mem_guard_install(at, bytes) == 0) {
       ++pl.stats.guarded_by_madvise;
       return true;
     }
     return false;
   }
   if (pl.mprotect_budget <= 0) return false;
-  if (os::mem_protect_none(at, page_size) != 0) return false;
+  if (os::mem_protect_none(at, bytes) != 0) return false;
   --pl.mprotect_budget;
   ++pl.stats.guarded_by_mprotect;
   return true;
@@ -107,10 +125,12 @@ bool install_guard(pool_t& pl, char* at) {
 // REQUIRES: pool lock held.
 stack carve(pool_t& pl, std::uint8_t cls) {
   std::size_t size = stack_class_size(cls);
+  std::size_t guard = stack_guard_size(cls);
   slab* s = pl.current[cls];
   if (s == nullptr || s->next_slot == s->slots) {
-    std::size_t slot_bytes = size + page_size;
-    std::size_t slots = std::max(slab_min_slots, slab_min_bytes / slot_bytes);
+    std::size_t slot_bytes = guard + size;
+    // As many stacks per slab (so per mapping) whatever the guard's size.
+    std::size_t slots = std::max(slab_min_slots, slab_min_bytes / size);
     std::size_t bytes = slots * slot_bytes;
     int err = 0;
     void* base = os::mem_map(bytes, true, &err);
@@ -123,10 +143,10 @@ stack carve(pool_t& pl, std::uint8_t cls) {
   }
   char* slot = s->base + s->next_slot++ * s->slot_bytes;
   stack st;
-  st.lo = slot + page_size;
+  st.lo = slot + guard;
   st.hi = st.lo + size;
   st.cls = cls;
-  st.guarded = install_guard(pl, slot);
+  st.guarded = install_guard(pl, slot, guard);
   if (!st.guarded) {
     std::memcpy(st.lo, &stack_canary, sizeof stack_canary);
     ++pl.stats.unguarded;
@@ -152,6 +172,10 @@ std::uint8_t stack_class_for(std::size_t request) {
 }
 
 std::size_t stack_class_size(std::uint8_t cls) noexcept { return min_stack_size << cls; }
+
+std::size_t stack_guard_size(std::uint8_t cls) noexcept {
+  return std::clamp(stack_class_size(cls), min_guard_size, max_guard_size);
+}
 
 stack stack_get(stack_cache* cache, std::uint8_t cls) {
   auto& mine = cache->free[cls];
@@ -193,7 +217,7 @@ void release_memory(std::vector<stack>& batch) noexcept {
     char* from = batch[i].lo;
     char* to = batch[i].hi;
     std::size_t j = i + 1;
-    while (j < batch.size() && batch[j].lo == to + page_size) to = batch[j++].hi;
+    while (j < batch.size() && batch[j].lo == to + stack_guard_size(batch[j].cls)) to = batch[j++].hi;
     os::mem_release(from, std::size_t(to - from));
     for (std::size_t k = i; k < j; ++k)
       if (!batch[k].guarded) std::memcpy(batch[k].lo, &stack_canary, sizeof stack_canary);

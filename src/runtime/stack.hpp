@@ -13,7 +13,8 @@ constexpr std::size_t default_stack_size = 64 * 1024;
 constexpr std::size_t main_stack_size = 1024 * 1024;
 constexpr int stack_classes = 17;  // 16 KiB << 0 .. 16 KiB << 16 (1 GiB)
 
-// A usable stack [lo, hi). When guarded, the page below lo faults.
+// A usable stack [lo, hi). When guarded, the stack_guard_size(cls) bytes
+// below lo fault.
 struct stack {
   char* lo = nullptr;
   char* hi = nullptr;
@@ -31,6 +32,10 @@ struct stack_cache {
 // std::invalid_argument below min_stack_size or above 1 GiB.
 std::uint8_t stack_class_for(std::size_t request);
 std::size_t stack_class_size(std::uint8_t cls) noexcept;
+// The no-access gap below a stack of class cls: as large as the stack
+// itself (so that no frame that fits the stack can step over it into the
+// stack below), at least 64 KiB, at most 1 MiB. Design in stack.cpp.
+std::size_t stack_guard_size(std::uint8_t cls) noexcept;
 
 // Throws std::bad_alloc when no memory can be mapped for a new slab (its
 // one caller, prepare_first_run, turns that into a fatal error).

@@ -14,6 +14,11 @@ int current_m_id() noexcept {
   return mp ? mp->id : -1;
 }
 
+stack_bounds current_stack() noexcept {
+  const detail::stack& s = detail::this_g()->stk;
+  return {s.lo, s.hi, s.guarded ? detail::stack_guard_size(s.cls) : 0};
+}
+
 std::int64_t live_goroutines() noexcept { return detail::sched.live_goroutines.load(); }
 
 int m_count() noexcept {
