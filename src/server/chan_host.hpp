@@ -50,6 +50,18 @@
 //      drops the client's waiters, its blocked values (their senders never
 //      learned they were sent) and releases its offers (I2, I3).
 //
+// Consequences a stub sees:
+//   - Sends and receives on a closed channel both get ChanDone CLOSED (the
+//     stub throws closed_channel_error for a send); ChanClose of a closed
+//     channel gets Error CLOSED ("close of closed channel").
+//   - A TRY or OFFER_NOW receive on an unbuffered channel whose only
+//     senders are OFFER senders (blocked selects) reports WOULD_BLOCK: a
+//     send is offered only to a receiver that waits (I3), and a try does
+//     not wait. (Go's try_recv would meet a blocked select's send.)
+//   - An accepted send offer on an unbuffered channel completes before a
+//     receiver has the value (docs/protocol.md says so); ChanStat's size
+//     counts such values.
+//
 // Rejected: removing a value from the channel when it is offered and
 // re-inserting it on decline at the tail (breaks FIFO); offering the same
 // value to several receivers at once and letting the first accept win

@@ -54,6 +54,7 @@ session::verdict session::broken(std::string why) {
 }
 
 void session::bad_stream(std::string_view why) {
+  if (why.substr(0, 6) == "weft: ") why.remove_prefix(6);  // wire::link's prefix, noise in weftd's lines
   std::string w(why);
   if (!welcomed()) w = "not a weft client: " + w;
   broken(std::move(w));
@@ -316,7 +317,10 @@ void session::end(std::string_view why) {
   }
   handles_.clear();
   handle_of_.clear();
-  if (!welcomed() && bad_ == 0 && why == "closed") return;  // a probe that said nothing: not worth a line
+  // A client that never got in has one line at most: its bad input's, or
+  // the watcher's reason for dropping it (a probe that connects and
+  // closes, as wire::listen's stale-socket check does, gets none).
+  if (!welcomed() && (bad_ > 0 || why == "closed")) return;
   std::string line = name_ + (welcomed() ? " detached: " : " dropped: ");
   line += goodbye_.empty() ? std::string(why) : "said goodbye: " + goodbye_;
   if (bad_ > 1) line += " (" + std::to_string(bad_ - 1) + " more bad inputs not logged)";
