@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# ./demo.sh: installs what weft needs (Debian 12), builds the release preset
-# and runs the examples (examples/run runs each one from build/release/examples/).
+# ./demo.sh: installs what weft needs (Debian 12), builds the release preset,
+# runs the examples (examples/run runs each one from build/release/examples/)
+# and then the split runtime: two processes sharing a weftd's channel, the
+# conformance suite, and weft remote (scripts/demo_remote.sh).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 . scripts/deps.sh
@@ -12,4 +14,5 @@ if [ ! -x examples/run ]; then
   echo "demo.sh: examples/run is not there yet" >&2
   exit 1
 fi
-exec examples/run
+examples/run
+exec scripts/demo_remote.sh build/release

@@ -198,22 +198,6 @@ std::int64_t earliest_timer() {
   return w;
 }
 
-// REQUIRES: sched.lock held; the caller has just become idle.
-void check_dead() {
-  if (!sched.running.load() || sched.stopping.load()) return;
-  if (sched.plain_threads_seen.load()) return;  // see docs/runtime.md, Deadlock
-  int running = sched.mcount - sched.nmidle - (sched.timer_waiter ? 1 : 0);
-  if (running > 0 || sched.timer_waiter) return;
-  // Queued work with every M idle: a G was readied where no P is held (a
-  // plain thread) and its wakep is on the way. Not a deadlock.
-  if (sched.has_global_work()) return;
-  if (earliest_timer() != INT64_MAX) return;  // the caller will wait for it
-  // sysmon may have just taken a due timer off its heap and be readying its G
-  // (it holds no P and is not an M): read after the timers, see sysmon.cpp.
-  if (sched.sysmon_acting.load()) return;
-  if (netpoll_waiters() > 0) return;  // I/O may still come
-  fatal("all goroutines are asleep - deadlock!");
-}
 
 // An M idle for idle_m_exit_ns leaves (its thread ends) if more than procs
 // Ms are idle: a storm of blocking calls does not leave its threads behind.
@@ -412,6 +396,24 @@ void mstart(m* mp) {
 }
 
 }  // namespace
+
+// REQUIRES: sched.lock held; the caller has just become idle, or is sysmon
+// finding the program idle (runtime.hpp).
+void check_dead() {
+  if (!sched.running.load() || sched.stopping.load()) return;
+  if (sched.plain_threads_seen.load()) return;  // see docs/runtime.md, Deadlock
+  int running = sched.mcount - sched.nmidle - (sched.timer_waiter ? 1 : 0);
+  if (running > 0 || sched.timer_waiter) return;
+  // Queued work with every M idle: a G was readied where no P is held (a
+  // plain thread) and its wakep is on the way. Not a deadlock.
+  if (sched.has_global_work()) return;
+  if (earliest_timer() != INT64_MAX) return;  // the caller will wait for it
+  // sysmon may have just taken a due timer off its heap and be readying its G
+  // (it holds no P and is not an M): read after the timers, see sysmon.cpp.
+  if (sched.sysmon_acting.load()) return;
+  if (netpoll_waiters() > 0) return;  // I/O may still come
+  fatal("all goroutines are asleep - deadlock!");
+}
 
 bool run_due_timers(p* pp) {
   if (pp->timers.when0.load(std::memory_order_acquire) == INT64_MAX) return false;

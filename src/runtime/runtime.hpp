@@ -320,6 +320,9 @@ inline void forbid_parking_in_blocking(const char* what) {
   if (parking_forbidden()) throw_parking_forbidden(what);
 }
 void wake_all_for_stop();
+// Ends the program with "all goroutines are asleep - deadlock!" if no G can
+// ever be readied again. REQUIRES: sched.lock held.
+void check_dead();
 // The M takes the calling thread's leave: removed from allm, its thread
 // detached; the caller returns out of schedule_loop and the thread ends.
 // False for M0 (the thread that called weft::run), which cannot end.

@@ -132,6 +132,13 @@ void sysmon_loop() {
     acted = fire_overdue_timers(now) || acted;
     acted = poll_if_nobody_did(now) || acted;
     sched.sysmon_acting.store(false);
+    // An M that went idle while we were acting could not conclude (it saw
+    // sysmon_acting) and will not look again: once the program has been
+    // quiet for a while, look for it.
+    if (!acted && idle_looks >= idle_looks_before_backoff) {
+      std::lock_guard lk(sched.lock);
+      check_dead();
+    }
     flag_long_runners(now);
     if (acted) {
       delay = min_delay_ns;
