@@ -22,9 +22,10 @@
 //      accepted receive offer: exactly one receiver gets it.
 //   I2 At most one receive offer is outstanding, and while it is, nothing
 //      is handed or offered to any other receiver (FIFO per channel): the
-//      reserved value is the head, and a decline, a cancel of its owner, or
-//      its receiver's disconnect puts it back at the front of the deque it
-//      came from.
+//      reserved value is the head, and a decline or its receiver's
+//      disconnect puts it back at the front of the deque it came from. (A
+//      Cancel that crosses the Offer changes nothing: the OfferReply
+//      decides.)
 //   I3 At most one send offer is outstanding; it is made only when its
 //      value could be taken at once (buffered: room, counting the held
 //      room; unbuffered: more receivers waiting than values waiting), and

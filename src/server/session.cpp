@@ -148,8 +148,8 @@ session::verdict session::dispatch(const wire::frame& f) {
     case wire::frame::kRemove: remove(id, f.remove()); break;
     case wire::frame::kVarOpen: var_open(id, f.var_open()); break;
     case wire::frame::kVarOp: var_op(id, f.var_op()); break;
-    default:  // kControl
-      refuse(id, v1::Error::REFUSED, "this server has no \"control\" capability");
+    default:  // kControl: a tool may ask; not bad input, so not logged
+      post(error_frame(id, v1::Error::REFUSED, "this server has no \"control\" capability"));
       break;
   }
   return verdict::go_on;

@@ -248,6 +248,8 @@ void concurrent(std::uint64_t capacity) {
   constexpr int producers = 4, consumers = 4;
   const int each = weft_test::quartered(1000);
   std::vector<std::vector<std::int64_t>> got(consumers);
+  // Inboxes outlive the goroutines (server_testing.hpp says why).
+  std::vector<inbox> boxes(producers + consumers);
   weft::wait_group sent, drained;
   for (int p = 0; p < producers; ++p) {
     sent.add(1);
@@ -256,7 +258,7 @@ void concurrent(std::uint64_t capacity) {
         weft::wait_group& wg;
         ~guard() { wg.done(); }
       } g{sent};  // an ASSERT that returns early must not hang the test
-      inbox me;
+      inbox& me = boxes[static_cast<std::size_t>(p)];
       std::mt19937 rng(static_cast<unsigned>(p));
       std::uint64_t id = 0;
       for (int i = 0; i < each;) {
@@ -281,7 +283,7 @@ void concurrent(std::uint64_t capacity) {
         weft::wait_group& wg;
         ~guard() { wg.done(); }
       } g{drained};
-      inbox me;
+      inbox& me = boxes[static_cast<std::size_t>(producers + k)];
       std::mt19937 rng(static_cast<unsigned>(100 + k));
       std::uint64_t id = 0;
       for (;;) {

@@ -70,12 +70,15 @@ class recorder final : public weft::server::client {
 // A recorder a goroutine can wait on.
 class inbox final : public weft::server::client {
  public:
-  // Rings under the lock: once the owner has taken the frame it may
-  // return and destroy the inbox, so the poster must be done with it by
-  // then.
+  // Rings after unlocking: try_send is a yield point, and a goroutine
+  // must not be switched out holding a spinlock another one spins on.
+  // REQUIRES: the inbox outlives every goroutine that may post to it (its
+  // owner may take the frame and leave before the poster has rung).
   void post(const frame& f) noexcept override {
-    std::lock_guard lk(lock_);
-    frames_.push_back(f);
+    {
+      std::lock_guard lk(lock_);
+      frames_.push_back(f);
+    }
     try {
       bell_.try_send(true);
     } catch (...) {

@@ -190,11 +190,12 @@ TEST(VarHostConcurrent, FetchAddIsExactUnderManyClients) {
           constexpr int clients = 8;
           const int each = weft_test::quartered(2000);
           std::vector<std::vector<std::int64_t>> olds(clients);
+          std::vector<inbox> boxes(clients);  // outlive the goroutines (server_testing.hpp)
           weft::wait_group wg;
           for (int k = 0; k < clients; ++k) {
             wg.add(1);
             weft::go([&, k] {
-              inbox me;
+              inbox& me = boxes[static_cast<std::size_t>(k)];
               for (int i = 0; i < each; ++i) {
                 v->apply(me, static_cast<std::uint64_t>(i + 1), make_op(v1::VarOp::FETCH_ADD, enc<std::int64_t>(1)),
                          &values);

@@ -16,6 +16,7 @@
 #include <string>
 
 #include <CLI/CLI.hpp>
+#include <google/protobuf/stubs/logging.h>
 #include <weft/blocking.hpp>
 #include <weft/go.hpp>
 #include <weft/run.hpp>
@@ -24,6 +25,15 @@
 #include "wire/endpoint.hpp"
 
 namespace {
+
+// libprotobuf writes a line to stderr for every string field that is not
+// UTF-8 when it parses: a client could fill weftd's log with lines that are
+// not weftd's. The session already logs such a frame once, as bad input;
+// only protobuf's fatal messages (it aborts after them) are kept.
+void protobuf_log(google::protobuf::LogLevel level, const char* file, int line, const std::string& message) {
+  if (level == google::protobuf::LOGLEVEL_FATAL)
+    std::fprintf(stderr, "weftd: protobuf %s:%d: %s\n", file, line, message.c_str());
+}
 
 int fail(const std::string& why) {
   std::fprintf(stderr, "weftd: %s\n", why.c_str());
@@ -59,6 +69,8 @@ int main(int argc, char** argv) {
   } catch (const std::exception& e) {
     return fail(e.what());
   }
+
+  google::protobuf::SetLogHandler(protobuf_log);
 
   // SIGTERM and SIGINT are taken by sigwait on one goroutine, not by a
   // handler: blocked here, before weft::run starts its threads, they stay
