@@ -67,7 +67,6 @@ TEST_F(Attached, ChannelsAndVariablesWork) {
 // Many goroutines select between one remote channel and one local channel
 // each; producers feed both. Every value must arrive exactly once.
 TEST_F(Attached, SelectAcrossRemoteAndLocalLosesAndDuplicatesNothing) {
-  std::atomic<int> received{0};
   std::vector<std::atomic<int>> seen(2000);
   weft::run([&] {
     const int per_side = weft_test::scaled(1000);
