@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # ./test.sh [--long] [PRESET...]: installs what weft needs (Debian 12), checks
-# that src/ keeps its layers (scripts/check_layers), then builds and runs the
+# that src/ keeps its layers (scripts/check_layers) and its layout
+# (scripts/check_format, .clang-format), then builds and runs the
 # tests under each preset: release, asan (ASan+UBSan) and tsan (TSan) by
 # default. --long also runs the long stress tests (ctest label "long", e.g. a
 # million parked goroutines) on the release build.
@@ -85,6 +86,7 @@ run_ctest() {
 weft_step "deps" weft_install_deps
 # Before any build: an include that breaks the layers fails at once.
 weft_step "layers" scripts/check_layers
+weft_step "format" scripts/check_format
 for preset in "${presets[@]}"; do
   weft_step "configure $preset" cmake --preset "$preset"
   weft_step "build $preset" cmake --build --preset "$preset"

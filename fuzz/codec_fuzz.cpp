@@ -28,8 +28,7 @@ void try_decode(std::string_view bytes) {
     T v = weft::decode<T>(bytes);
     std::string again = weft::encode(v);
     (void)weft::decode<T>(again);  // what we encode, we decode
-  } catch (const weft::remote_error&) {
-  }
+  } catch (const weft::remote_error&) {}
 }
 
 }  // namespace

@@ -39,10 +39,17 @@ class chan {
   chan(std::nullptr_t) noexcept : core_(nullptr) {}
   // Takes over a reference to core (remote.hpp's in-process channels).
   chan(detail::adopt_core_t, detail::chan_core* core) noexcept : core_(core) {}
-  chan(const chan& o) noexcept : core_(o.core_) { if (core_) detail::chan_retain(core_); }
+  chan(const chan& o) noexcept : core_(o.core_) {
+    if (core_) detail::chan_retain(core_);
+  }
   chan(chan&& o) noexcept : core_(std::exchange(o.core_, nullptr)) {}
-  chan& operator=(chan o) noexcept { std::swap(core_, o.core_); return *this; }
-  ~chan() { if (core_) detail::chan_release(core_); }
+  chan& operator=(chan o) noexcept {
+    std::swap(core_, o.core_);
+    return *this;
+  }
+  ~chan() {
+    if (core_) detail::chan_release(core_);
+  }
 
   // Blocks until a receiver or buffer slot takes v. Throws
   // closed_channel_error ("send on closed channel") if the channel is closed.

@@ -54,8 +54,8 @@ struct codec {
   static T decode(std::string_view bytes) {
     try {
       std::size_t used = 0;
-      msgpack::object_handle h = msgpack::unpack(bytes.data(), bytes.size(), used, nullptr, nullptr,
-                                                 detail::codec_limits(bytes.size()));
+      msgpack::object_handle h =
+          msgpack::unpack(bytes.data(), bytes.size(), used, nullptr, nullptr, detail::codec_limits(bytes.size()));
       if (used != bytes.size())
         throw remote_error(remote_errc::protocol, "weft::codec: " + std::to_string(bytes.size() - used) +
                                                       " bytes after the value of type " + signature());

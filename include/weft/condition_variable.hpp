@@ -64,8 +64,9 @@ class condition_variable {
   }
   template <class Rep, class Period>
   std::cv_status wait_for(std::unique_lock<mutex>& lk, const std::chrono::duration<Rep, Period>& d) {
-    return wait_core(lk, deadline_after(detail::saturated_ns(d)), nullptr) == outcome::timeout ? std::cv_status::timeout
-                                                                                      : std::cv_status::no_timeout;
+    return wait_core(lk, deadline_after(detail::saturated_ns(d)), nullptr) == outcome::timeout
+               ? std::cv_status::timeout
+               : std::cv_status::no_timeout;
   }
   template <class Rep, class Period, class Pred>
   bool wait_for(std::unique_lock<mutex>& lk, const std::chrono::duration<Rep, Period>& d, Pred pred) {
@@ -123,9 +124,9 @@ class condition_variable {
     }
   }
 
-  std::atomic<std::uint32_t> lock_{0};     // guards the queue
+  std::atomic<std::uint32_t> lock_{0};  // guards the queue
   std::atomic<std::uint32_t> waiters_{0};  // queued; lets a notify with none skip the lock
-  std::atomic<std::uint32_t> users_{0};    // waits that may still touch *this
+  std::atomic<std::uint32_t> users_{0};  // waits that may still touch *this
   void* head_ = nullptr;
   void* tail_ = nullptr;
 };

@@ -6,7 +6,6 @@
 #include <stdexcept>
 #include <string>
 
-
 namespace weft {
 
 // Thrown by send on a closed channel ("send on closed channel", as in Go).
@@ -26,12 +25,12 @@ class misuse_error : public std::logic_error {
 // Why a remote operation failed when the failure is the system's, not the
 // program's (DESIGN.md, "Errors").
 enum class remote_errc {
-  unreachable,      // no server or peer at that address (refused, no answer to the handshake)
-  timeout,          // no answer in time
-  refused,          // the peer answered no: version, capability, a name opened with another type
-  unauthorized,     // authentication failed
-  lost,             // the connection broke, or the peer was declared dead
-  protocol,         // the peer sent bytes that do not follow the protocol (or cannot be decoded)
+  unreachable,  // no server or peer at that address (refused, no answer to the handshake)
+  timeout,  // no answer in time
+  refused,  // the peer answered no: version, capability, a name opened with another type
+  unauthorized,  // authentication failed
+  lost,  // the connection broke, or the peer was declared dead
+  protocol,  // the peer sent bytes that do not follow the protocol (or cannot be decoded)
   unknown_outcome,  // the request was sent and the connection broke: it may or may not have run
 };
 

@@ -80,8 +80,7 @@ void spawn(const go_options* opts, void* pc, F&& f, Args&&... args) {
 // never referenced. The new goroutine is queued; the caller goes on.
 // Throws misuse_error when called outside weft::run.
 template <class F, class... Args>
-  requires(!std::is_same_v<std::remove_cvref_t<F>, go_options>)
-[[gnu::noinline]] void go(F&& f, Args&&... args) {
+requires(!std::is_same_v<std::remove_cvref_t<F>, go_options>) [[gnu::noinline]] void go(F&& f, Args&&... args) {
   detail::spawn(nullptr, __builtin_return_address(0), std::forward<F>(f), std::forward<Args>(args)...);
 }
 

@@ -48,7 +48,9 @@ concept byte_source = requires(S& s, std::span<std::byte> buf) {
 };
 // What copy writes to: write(buf) writes every byte or throws.
 template <class S>
-concept byte_sink = requires(S& s, std::span<const std::byte> buf) { s.write(buf); };
+concept byte_sink = requires(S& s, std::span<const std::byte> buf) {
+  s.write(buf);
+};
 
 // Thrown by reader::read_full when the stream ends after some bytes of the
 // request but before all of them (Go's io.ErrUnexpectedEOF). what():
@@ -56,7 +58,7 @@ concept byte_sink = requires(S& s, std::span<const std::byte> buf) { s.write(buf
 class unexpected_eof_error : public std::system_error {
  public:
   unexpected_eof_error(std::size_t got, std::size_t wanted);
-  std::size_t got() const noexcept { return got_; }        // bytes there were
+  std::size_t got() const noexcept { return got_; }  // bytes there were
   std::size_t wanted() const noexcept { return wanted_; }  // bytes asked for
 
  private:
@@ -73,10 +75,10 @@ class reader {
   // REQUIRES: src outlives the reader and is read only through it while
   // the reader holds bytes (they would be skipped).
   template <byte_source S>
-    requires(!std::same_as<S, reader>)
-  explicit reader(S& src, std::size_t size = default_size)
-      : reader(&src, [](void* s, std::span<std::byte> buf) -> std::size_t { return static_cast<S*>(s)->read(buf); },
-               size) {}
+  requires(!std::same_as<S, reader>) explicit reader(S& src, std::size_t size = default_size)
+      : reader(
+            &src, [](void* s, std::span<std::byte> buf) -> std::size_t { return static_cast<S*>(s)->read(buf); },
+            size) {}
   // A moved-from reader has no source: it reads as an ended stream.
   reader(reader&& other) noexcept;
   reader& operator=(reader&& other) noexcept;
@@ -120,8 +122,8 @@ class reader {
   read_fn read_ = nullptr;
   std::unique_ptr<std::byte[]> buf_;
   std::size_t size_ = 0;  // the size asked for at construction
-  std::size_t cap_ = 0;   // the buffer's size now (grows for long lines)
-  std::size_t r_ = 0;     // unread bytes are [r_, w_)
+  std::size_t cap_ = 0;  // the buffer's size now (grows for long lines)
+  std::size_t r_ = 0;  // unread bytes are [r_, w_)
   std::size_t w_ = 0;
 };
 

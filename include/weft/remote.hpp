@@ -120,9 +120,8 @@ class chan {
     const std::string sig = weft::codec<T>::signature();
     remote_ = detail::chan_open(name_, sig, has_capacity, capacity);
     if (!remote_) {
-      local_ = weft::chan<T>(weft::detail::adopt_core_t{},
-                             detail::local_chan_open(name_, sig, has_capacity, capacity,
-                                                     &weft::detail::elem_ops_for<E>));
+      local_ = weft::chan<T>(weft::detail::adopt_core_t{}, detail::local_chan_open(name_, sig, has_capacity, capacity,
+                                                                                   &weft::detail::elem_ops_for<E>));
     }
   }
   static std::optional<T> decoded(std::optional<std::string> bytes) {
@@ -152,14 +151,13 @@ class var {
   // If the value equals expected (encoded), stores desired and returns
   // true; else loads the value into expected and returns false.
   bool compare_exchange(T& expected, const T& desired) {
-    auto r = detail::var_op(*impl_, detail::var_opcode::compare_exchange, weft::encode(desired), weft::encode(expected));
+    auto r =
+        detail::var_op(*impl_, detail::var_opcode::compare_exchange, weft::encode(desired), weft::encode(expected));
     if (!r.ok) expected = weft::decode<T>(r.value);
     return r.ok;
   }
   // Adds d; returns the old value (arithmetic T; integers wrap).
-  T fetch_add(const T& d)
-    requires std::is_arithmetic_v<T> && (!std::is_same_v<T, bool>)
-  {
+  T fetch_add(const T& d) requires std::is_arithmetic_v<T> &&(!std::is_same_v<T, bool>) {
     return weft::decode<T>(detail::var_op(*impl_, detail::var_opcode::fetch_add, weft::encode(d), {}).value);
   }
   // Parks until the value differs from old; returns it.
@@ -178,14 +176,14 @@ namespace weft {
 // select cases on remote channels (beside weft::on_recv / on_send for
 // local ones).
 template <class T, class F>
-  requires std::is_invocable_v<F&, std::optional<T>&&> || std::is_invocable_v<F&>
-remote::detail::recv_case<T, std::decay_t<F>> on_recv(const remote::chan<T>& ch, F&& f) {
+requires std::is_invocable_v<F&, std::optional<T> &&> ||
+    std::is_invocable_v<F&> remote::detail::recv_case<T, std::decay_t<F>> on_recv(const remote::chan<T>& ch, F&& f) {
   return {ch.local(), ch.link(), std::forward<F>(f)};
 }
 
 template <class T, class U, class F = detail::no_action>
-  requires std::convertible_to<U, T> && std::is_invocable_v<F&>
-remote::detail::send_case<T, std::decay_t<F>> on_send(const remote::chan<T>& ch, U&& v, F&& f = {}) {
+requires std::convertible_to<U, T> && std::is_invocable_v<F&> remote::detail::send_case<T, std::decay_t<F>> on_send(
+    const remote::chan<T>& ch, U&& v, F&& f = {}) {
   return {ch.local(), ch.link(), T(std::forward<U>(v)), std::forward<F>(f)};
 }
 

@@ -54,8 +54,12 @@ inline constexpr bool runtime_server_required = false;
 template <class F>
 int run(F main, options opts = {}) {
   if constexpr (std::is_void_v<std::invoke_result_t<F&>>) {
-    return detail::run_attached([m = std::move(main)]() mutable { m(); return 0; }, opts,
-                                detail::runtime_server_required);
+    return detail::run_attached(
+        [m = std::move(main)]() mutable {
+          m();
+          return 0;
+        },
+        opts, detail::runtime_server_required);
   } else {
     return detail::run_attached([m = std::move(main)]() mutable { return static_cast<int>(m()); }, opts,
                                 detail::runtime_server_required);

@@ -122,8 +122,7 @@ class scope {
   // while another goroutine is in wait(): that wait() joins them too. With
   // a limit (set_limit), parks first until fewer than the limit run.
   template <class F, class... Args>
-    requires(!std::is_same_v<std::remove_cvref_t<F>, go_options>)
-  [[gnu::noinline]] void go(F&& f, Args&&... args) {
+  requires(!std::is_same_v<std::remove_cvref_t<F>, go_options>) [[gnu::noinline]] void go(F&& f, Args&&... args) {
     start(nullptr, __builtin_return_address(0), true, std::forward<F>(f), std::forward<Args>(args)...);
   }
   // As go(f, args...) with a stack size and a name (see go_options).
@@ -135,8 +134,7 @@ class scope {
   // and starts nothing, instead of parking (Go's errgroup.TryGo). True if
   // it started f.
   template <class F, class... Args>
-    requires(!std::is_same_v<std::remove_cvref_t<F>, go_options>)
-  [[gnu::noinline]] bool try_go(F&& f, Args&&... args) {
+  requires(!std::is_same_v<std::remove_cvref_t<F>, go_options>) [[gnu::noinline]] bool try_go(F&& f, Args&&... args) {
     return start(nullptr, __builtin_return_address(0), false, std::forward<F>(f), std::forward<Args>(args)...);
   }
 
@@ -154,9 +152,7 @@ class scope {
   // True once the scope's deadline has passed (stop is requested then, if
   // nothing requested it before). Go's context.DeadlineExceeded: wait()
   // throws nothing for it, since goroutines that see stop just return.
-  bool deadline_exceeded() const noexcept {
-    return deadline_ != clock::time_point::max() && clock::now() >= deadline_;
-  }
+  bool deadline_exceeded() const noexcept { return deadline_ != clock::time_point::max() && clock::now() >= deadline_; }
 
   // The token every goroutine of this scope gets.
   std::stop_token get_stop_token() const noexcept { return stop_.get_token(); }
@@ -252,10 +248,9 @@ consteval bool scope_fits() {
   static_assert(copies,
                 "weft::scope::go: f or an argument cannot be copied or moved into the goroutine "
                 "(pass a move-only value with std::move)");
-  constexpr bool calls =
-      !copies || closure_calls<F, std::stop_token, Args...> || closure_calls<F, Args...>;
-  constexpr bool by_ref = copies && !calls &&
-                          (closure_calls_lvalues<F, std::stop_token, Args...> || closure_calls_lvalues<F, Args...>);
+  constexpr bool calls = !copies || closure_calls<F, std::stop_token, Args...> || closure_calls<F, Args...>;
+  constexpr bool by_ref =
+      copies && !calls && (closure_calls_lvalues<F, std::stop_token, Args...> || closure_calls_lvalues<F, Args...>);
   static_assert(calls || by_ref,
                 "weft::scope::go: f cannot be called with these arguments, neither as f(std::stop_token, "
                 "args...) nor as f(args...): check their number and types (the goroutine calls f with a "

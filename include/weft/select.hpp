@@ -37,8 +37,10 @@ class recv_case : public select_case_base {
   void complete(const select_arm& a) {
     std::optional<T> v;
     if (a.ok) v.emplace(slot_.take());
-    if constexpr (std::is_invocable_v<F&, std::optional<T>&&>) f_(std::move(v));
-    else f_();
+    if constexpr (std::is_invocable_v<F&, std::optional<T>&&>)
+      f_(std::move(v));
+    else
+      f_();
   }
   chan_core* core() const noexcept { return c_; }
 
@@ -58,14 +60,13 @@ class send_case : public select_case_base {
   send_case(chan_core* c, T v, F f) : c_(c), v_(chan_box(std::move(v))), f_(std::move(f)) {}
   select_arm arm() {
     if (sent_)
-      throw misuse_error("weft::select: a send case was chosen again after it sent its value; "
-                         "make a new case for each value");
+      throw misuse_error(
+          "weft::select: a send case was chosen again after it sent its value; "
+          "make a new case for each value");
     return arm_of(&v_);
   }
   // Arms a copy of the value; the case's own value is never moved.
-  select_arm arm_copy()
-    requires std::is_copy_constructible_v<T>
-  {
+  select_arm arm_copy() requires std::is_copy_constructible_v<T> {
     copy_.reset();
     copy_.emplace(chan_box(T(value())));
     return arm_of(&*copy_);
@@ -85,8 +86,10 @@ class send_case : public select_case_base {
     return a;
   }
   const T& value() const {
-    if constexpr (std::is_same_v<chan_elem_t<T>, T>) return v_;
-    else return *v_;
+    if constexpr (std::is_same_v<chan_elem_t<T>, T>)
+      return v_;
+    else
+      return *v_;
   }
   chan_core* c_;
   chan_elem_t<T> v_;
@@ -148,8 +151,8 @@ struct no_action {
 // once ch is closed and drained (f may also take no argument). A nil ch is
 // never ready.
 template <class T, class F>
-  requires std::is_invocable_v<F&, std::optional<T>&&> || std::is_invocable_v<F&>
-detail::recv_case<T, std::decay_t<F>> on_recv(const chan<T>& ch, F&& f) {
+requires std::is_invocable_v<F&, std::optional<T> &&> ||
+    std::is_invocable_v<F&> detail::recv_case<T, std::decay_t<F>> on_recv(const chan<T>& ch, F&& f) {
   return {ch.core(), std::forward<F>(f)};
 }
 
@@ -157,22 +160,20 @@ detail::recv_case<T, std::decay_t<F>> on_recv(const chan<T>& ch, F&& f) {
 // If ch is closed, select throws closed_channel_error, like send. A nil ch
 // is never ready. v is moved into the case when it is made.
 template <class T, class U, class F = detail::no_action>
-  requires std::convertible_to<U, T> && std::is_invocable_v<F&>
-detail::send_case<T, std::decay_t<F>> on_send(const chan<T>& ch, U&& v, F&& f = {}) {
+requires std::convertible_to<U, T> && std::is_invocable_v<F&> detail::send_case<T, std::decay_t<F>> on_send(
+    const chan<T>& ch, U&& v, F&& f = {}) {
   return {ch.core(), T(std::forward<U>(v)), std::forward<F>(f)};
 }
 
 // Ready once stop is requested on token.
 template <class F>
-  requires std::is_invocable_v<F&>
-detail::stop_case<std::decay_t<F>> on_stop(std::stop_token token, F&& f) {
+requires std::is_invocable_v<F&> detail::stop_case<std::decay_t<F>> on_stop(std::stop_token token, F&& f) {
   return {std::move(token), std::forward<F>(f)};
 }
 
 // Makes select non-blocking: taken when no other case is ready.
 template <class F = detail::no_action>
-  requires std::is_invocable_v<F&>
-detail::default_case<std::decay_t<F>> on_default(F&& f = {}) {
+requires std::is_invocable_v<F&> detail::default_case<std::decay_t<F>> on_default(F&& f = {}) {
   return detail::default_case<std::decay_t<F>>(std::forward<F>(f));
 }
 
@@ -182,8 +183,8 @@ detail::default_case<std::decay_t<F>> on_default(F&& f = {}) {
 // never waits. Channels are locked in one global order, so any number of
 // goroutines may select over overlapping channels.
 template <class... Cases>
-  requires(sizeof...(Cases) > 0 && (detail::select_case_type<std::remove_cvref_t<Cases>> && ...))
-std::size_t select(Cases&&... cases) {
+requires(sizeof...(Cases) > 0 && (detail::select_case_type<std::remove_cvref_t<Cases>> && ...)) std::size_t
+    select(Cases&&... cases) {
   constexpr std::size_t n = sizeof...(Cases);
   constexpr bool is_default[n] = {detail::is_default_case<std::remove_cvref_t<Cases>>...};
   std::size_t default_at = n;
@@ -195,9 +196,8 @@ std::size_t select(Cases&&... cases) {
   detail::select_arm arms[n] = {cases.arm()...};
   int k = detail::select_core(arms, static_cast<int>(n), default_at != n);
   std::size_t chosen = k >= 0 ? static_cast<std::size_t>(k) : default_at;
-  [&]<std::size_t... I>(std::index_sequence<I...>) {
-    ((I == chosen ? cases.complete(arms[I]) : void()), ...);
-  }(std::index_sequence_for<Cases...>{});
+  [&]<std::size_t... I>(std::index_sequence<I...>) { ((I == chosen ? cases.complete(arms[I]) : void()), ...); }
+  (std::index_sequence_for<Cases...>{});
   return chosen;
 }
 
@@ -212,8 +212,7 @@ inline void select() { detail::select_core(nullptr, 0, false); }
 class select_case {
  public:
   template <class C>
-    requires detail::select_case_type<C>
-  select_case(C c) : impl_(std::make_unique<model<C>>(std::move(c))) {}
+  requires detail::select_case_type<C> select_case(C c) : impl_(std::make_unique<model<C>>(std::move(c))) {}
 
   bool is_default() const noexcept { return impl_->is_default(); }
 
@@ -233,8 +232,10 @@ class select_case {
       if (detail::chan_core* core = c_.core()) detail::chan_release(core);
     }
     detail::select_arm arm() override {
-      if constexpr (requires { c_.arm_copy(); }) return c_.arm_copy();
-      else return c_.arm();
+      if constexpr (requires { c_.arm_copy(); })
+        return c_.arm_copy();
+      else
+        return c_.arm();
     }
     void complete(const detail::select_arm& a) override { c_.complete(a); }
     bool is_default() const noexcept override { return detail::is_default_case<C>; }

@@ -55,8 +55,8 @@ class shared_mutex {
   // holds the lock or waits for the readers in to leave.
   std::atomic<std::int32_t> readers_{0};
   std::atomic<std::int32_t> departing_{0};  // readers the pending writer still waits for
-  detail::semaphore_core writer_sem_{0};    // the pending writer waits here
-  detail::semaphore_core reader_sem_{0};    // readers that came during a write wait here
+  detail::semaphore_core writer_sem_{0};  // the pending writer waits here
+  detail::semaphore_core reader_sem_{0};  // readers that came during a write wait here
 };
 
 }  // namespace weft

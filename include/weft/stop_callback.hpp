@@ -33,10 +33,10 @@ namespace detail {
 // (src/sync/stop_callback.cpp).
 struct stop_callback_state {
   std::atomic<std::uint32_t> lock{0};
-  std::uint8_t phase = 0;           // idle, running, done, retired
-  const void* runner = nullptr;     // who runs the callback (a G, or a thread)
+  std::uint8_t phase = 0;  // idle, running, done, retired
+  const void* runner = nullptr;  // who runs the callback (a G, or a thread)
   bool* runner_sees_retired = nullptr;  // the invocation's flag: do not touch the state again
-  void* waiter = nullptr;           // the destructor, waiting for the callback
+  void* waiter = nullptr;  // the destructor, waiting for the callback
 };
 // The invocation begins: false if the destructor came first (then the
 // callback must not run). Otherwise the callback runs and, unless
@@ -57,12 +57,11 @@ class stop_callback {
   // Registers cb with st's stop state; if stop was already requested, runs
   // it at once, in the constructor.
   template <class C>
-    requires std::constructible_from<Callback, C>
+  requires std::constructible_from<Callback, C>
   explicit stop_callback(const std::stop_token& st, C&& cb) : cb_(std::forward<C>(cb)), std_(st, invoker{this}) {}
   template <class C>
-    requires std::constructible_from<Callback, C>
-  explicit stop_callback(std::stop_token&& st, C&& cb)
-      : cb_(std::forward<C>(cb)), std_(std::move(st), invoker{this}) {}
+  requires std::constructible_from<Callback, C>
+  explicit stop_callback(std::stop_token&& st, C&& cb) : cb_(std::forward<C>(cb)), std_(std::move(st), invoker{this}) {}
 
   // Unregisters the callback. If it is running in another goroutine or
   // thread, parks until it has returned; inside the callback itself, does

@@ -29,8 +29,8 @@ class wait_group {
   // round. One word, so that the add that reaches zero sees every waiter.
   std::atomic<std::uint64_t> state_{0};
   std::atomic<std::uint32_t> lock_{0};  // guards permits_ and waiters_
-  std::uint32_t permits_ = 0;           // wake-ups owed to registered waiters
-  void* waiters_ = nullptr;             // parked goroutines, intrusive list
+  std::uint32_t permits_ = 0;  // wake-ups owed to registered waiters
+  void* waiters_ = nullptr;  // parked goroutines, intrusive list
 };
 
 }  // namespace weft

@@ -29,9 +29,9 @@ struct chan_core {
 };
 
 enum class chan_step : std::uint8_t {
-  done,         // the operation happened
+  done,  // the operation happened
   would_block,  // nothing changed
-  closed,       // send: the channel is closed (nothing moved); recv: closed and drained
+  closed,  // send: the channel is closed (nothing moved); recv: closed and drained
 };
 
 // REQUIRES: c->lock held; stays held. Sends elem (moving from it) if that

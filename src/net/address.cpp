@@ -106,8 +106,7 @@ bool wants(const network& n, int family) { return n.family == AF_UNSPEC || n.fam
 // The default host: every local address (passive) or the local system.
 std::vector<sock_addr> empty_host(const network& n, int port, bool passive) {
   std::vector<sock_addr> out;
-  if (wants(n, AF_INET6) && (passive || n.family == AF_INET6))
-    out.push_back(v6_literal(passive ? "::" : "::1", port));
+  if (wants(n, AF_INET6) && (passive || n.family == AF_INET6)) out.push_back(v6_literal(passive ? "::" : "::1", port));
   if (wants(n, AF_INET)) out.push_back(v4_literal(passive ? "0.0.0.0" : "127.0.0.1", port));
   return out;
 }
@@ -224,8 +223,7 @@ std::string format_address(const sockaddr_storage& ss, socklen_t len) {
       if (sun.sun_path[0] == '\0') return "@" + std::string(sun.sun_path + 1, n - 1);
       return std::string(sun.sun_path, strnlen(sun.sun_path, n));
     }
-    default:
-      return "";
+    default: return "";
   }
 }
 

@@ -14,7 +14,7 @@ namespace weft::detail {
 // A network name, parsed.
 struct network {
   std::string name;  // "tcp", "tcp4", "tcp6", "unix"
-  int family;        // AF_UNSPEC (tcp), AF_INET, AF_INET6, AF_UNIX
+  int family;  // AF_UNSPEC (tcp), AF_INET, AF_INET6, AF_UNIX
   bool tcp() const noexcept { return family != AF_UNIX; }
 };
 

@@ -34,12 +34,9 @@ int await_connect(netfd* fd, std::int64_t deadline) {
   for (;;) {
     if (deadline != INT64_MAX && detail::os::nanotime() >= deadline) return ETIMEDOUT;
     switch (detail::netpoll_wait(fd->pd, poll_mode::write)) {
-      case poll_result::ready:
-        break;
-      case poll_result::timed_out:
-        return ETIMEDOUT;
-      case poll_result::closing:
-        return EBADF;
+      case poll_result::ready: break;
+      case poll_result::timed_out: return ETIMEDOUT;
+      case poll_result::closing: return EBADF;
     }
     int err = detail::os::sock_error(fd->sysfd);
     if (err < 0) return -err;

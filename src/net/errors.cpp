@@ -23,9 +23,7 @@ class closed_category_t final : public std::error_category {
  public:
   const char* name() const noexcept override { return "weft::net"; }
   std::string message(int) const override { return "use of closed network connection"; }
-  std::error_condition default_error_condition(int) const noexcept override {
-    return std::errc::bad_file_descriptor;
-  }
+  std::error_condition default_error_condition(int) const noexcept override { return std::errc::bad_file_descriptor; }
 };
 
 class gai_category_t final : public std::error_category {
@@ -51,9 +49,7 @@ std::string describe(const char* op, std::string_view net, std::string_view addr
   return s;
 }
 
-void throw_net_error(const std::string& what, int err) {
-  throw std::system_error(err, std::generic_category(), what);
-}
+void throw_net_error(const std::string& what, int err) { throw std::system_error(err, std::generic_category(), what); }
 
 void throw_net_closed(const std::string& what) { throw std::system_error(EBADF, closed_category, what); }
 

@@ -116,12 +116,9 @@ void fd_op::check_deadline(poll_mode mode) const {
 
 void fd_op::wait(poll_mode mode) const {
   switch (netpoll_wait(fd_->pd, mode)) {
-    case poll_result::ready:
-      return;
-    case poll_result::timed_out:
-      fail(ETIMEDOUT);
-    case poll_result::closing:
-      throw_net_closed(describe(op_, fd_));
+    case poll_result::ready: return;
+    case poll_result::timed_out: fail(ETIMEDOUT);
+    case poll_result::closing: throw_net_closed(describe(op_, fd_));
   }
 }
 

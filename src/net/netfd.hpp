@@ -18,15 +18,15 @@ namespace weft::detail {
 struct netfd {
   int sysfd = -1;
   poll_desc* pd = nullptr;
-  fd_mutex refs;           // operations inside; closing
-  weft::mutex read_mu;     // one reader (or acceptor) at a time: netpoll_wait allows one waiter per mode
-  weft::mutex write_mu;    // one writer at a time, and a write's bytes stay together
+  fd_mutex refs;  // operations inside; closing
+  weft::mutex read_mu;  // one reader (or acceptor) at a time: netpoll_wait allows one waiter per mode
+  weft::mutex write_mu;  // one writer at a time, and a write's bytes stay together
   std::atomic<std::int64_t> read_deadline{INT64_MAX};  // os::nanotime; INT64_MAX: none
   std::atomic<std::int64_t> write_deadline{INT64_MAX};
-  std::string net;         // "tcp", "tcp4", "tcp6", "unix": for messages
-  std::string laddr;       // formatted local address
-  std::string raddr;       // formatted peer address ("" for a listener)
-  std::string unlink_path; // a Unix listener's socket file, removed on close
+  std::string net;  // "tcp", "tcp4", "tcp6", "unix": for messages
+  std::string laddr;  // formatted local address
+  std::string raddr;  // formatted peer address ("" for a listener)
+  std::string unlink_path;  // a Unix listener's socket file, removed on close
 };
 
 // Takes sysfd (non-blocking) and registers it with the netpoller. On

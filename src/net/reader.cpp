@@ -31,14 +31,13 @@ const eof_category_t eof_category;
 }  // namespace
 
 unexpected_eof_error::unexpected_eof_error(std::size_t got, std::size_t wanted)
-    : std::system_error(1, eof_category,
-                        "weft::net::reader::read_full: " + std::to_string(got) + " of " + std::to_string(wanted) +
-                            " bytes"),
+    : std::system_error(
+          1, eof_category,
+          "weft::net::reader::read_full: " + std::to_string(got) + " of " + std::to_string(wanted) + " bytes"),
       got_(got),
       wanted_(wanted) {}
 
-reader::reader(void* src, read_fn fn, std::size_t size)
-    : src_(src), read_(fn), size_(std::max(size, min_size)) {
+reader::reader(void* src, read_fn fn, std::size_t size) : src_(src), read_(fn), size_(std::max(size, min_size)) {
   buf_.reset(new std::byte[size_]);
   cap_ = size_;
 }

@@ -132,8 +132,7 @@ void file::write(std::span<const std::byte> buf) {
   file_op op(f_, "write", true);
   std::size_t done = 0;
   while (done < buf.size()) {
-    long n = weft::blocking(
-        [&] { return detail::os::file_write(f_->sysfd, buf.data() + done, buf.size() - done); });
+    long n = weft::blocking([&] { return detail::os::file_write(f_->sysfd, buf.data() + done, buf.size() - done); });
     if (n > 0) {
       done += static_cast<std::size_t>(n);
     } else if (n == 0) {

@@ -106,15 +106,13 @@ void eventfd_signal(int fd) noexcept {
   errno_saver keep;
   std::uint64_t one = 1;
   // EAGAIN only when the count would overflow: it is readable anyway.
-  while (::write(fd, &one, sizeof one) < 0 && errno == EINTR) {
-  }
+  while (::write(fd, &one, sizeof one) < 0 && errno == EINTR) {}
 }
 
 void eventfd_drain(int fd) noexcept {
   errno_saver keep;
   std::uint64_t count;
-  while (::read(fd, &count, sizeof count) < 0 && errno == EINTR) {
-  }
+  while (::read(fd, &count, sizeof count) < 0 && errno == EINTR) {}
 }
 
 void close_fd(int fd) noexcept {

@@ -29,7 +29,7 @@ enum class fault_point : std::uint8_t { mmap, accept, read, write };
 constexpr int fault_point_count = 4;
 
 struct fault {
-  int err = 0;                // the errno to fail with; 0: a short count
+  int err = 0;  // the errno to fail with; 0: a short count
   std::size_t max_bytes = 0;  // a short count: move at most this many bytes (>= 1)
 };
 

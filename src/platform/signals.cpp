@@ -14,7 +14,7 @@
 namespace weft::detail::os {
 
 int sig_handle_fault(int sig, fault_handler h, struct sigaction* old) noexcept {
-  struct sigaction sa{};
+  struct sigaction sa {};
   sa.sa_sigaction = h;
   sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
   sigemptyset(&sa.sa_mask);
@@ -22,7 +22,7 @@ int sig_handle_fault(int sig, fault_handler h, struct sigaction* old) noexcept {
 }
 
 int sig_handle(int sig, void (*h)(int)) noexcept {
-  struct sigaction sa{};
+  struct sigaction sa {};
   sa.sa_handler = h;
   sigemptyset(&sa.sa_mask);
   sa.sa_flags = SA_RESTART;
@@ -80,8 +80,7 @@ int signal_pipe(int fds[2]) noexcept {
 void signal_notify(int write_fd) noexcept {
   int saved = errno;
   char b = 'q';
-  while (::write(write_fd, &b, 1) < 0 && errno == EINTR) {
-  }
+  while (::write(write_fd, &b, 1) < 0 && errno == EINTR) {}
   errno = saved;
 }
 

@@ -50,23 +50,25 @@ int run_attached(std::function<int()> main, const options& opts, bool required) 
     refuse(std::string("fatal error: ") + e.what());
   }
   std::unique_ptr<remote::detail::stub> stub;
-  int code = run_main([&] {
-    try {
-      stub = std::make_unique<remote::detail::stub>(server);
-    } catch (const remote_error& e) {
-      fatal(e.what());
-    }
-    stub->start();
-    remote::detail::set_current(stub.get());
-    struct detach_at_end {
-      remote::detail::stub* s;
-      ~detach_at_end() {
-        remote::detail::set_current(nullptr);
-        s->detach();
-      }
-    } guard{stub.get()};
-    return main();
-  }, opts, trace_hooks_for_runtime());
+  int code = run_main(
+      [&] {
+        try {
+          stub = std::make_unique<remote::detail::stub>(server);
+        } catch (const remote_error& e) {
+          fatal(e.what());
+        }
+        stub->start();
+        remote::detail::set_current(stub.get());
+        struct detach_at_end {
+          remote::detail::stub* s;
+          ~detach_at_end() {
+            remote::detail::set_current(nullptr);
+            s->detach();
+          }
+        } guard{stub.get()};
+        return main();
+      },
+      opts, trace_hooks_for_runtime());
   return code;
 }
 

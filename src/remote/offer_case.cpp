@@ -38,8 +38,8 @@ namespace {
 struct shared {
   weft::detail::spinlock lock;
   weft::detail::select_state* st = nullptr;  // GUARDED_BY(lock): null once disarmed
-  int index = -1;                            // GUARDED_BY(lock)
-  bool finished = false;                     // GUARDED_BY(lock): the request's final reply came
+  int index = -1;  // GUARDED_BY(lock)
+  bool finished = false;  // GUARDED_BY(lock): the request's final reply came
   // Set when this case won the select: GUARDED_BY(lock) until then.
   bool closed = false;
   bool failed = false;
@@ -65,7 +65,8 @@ class offer_impl final : public offer_case {
       sh_->closed = true;  // ready: a receive gets nothing, a send throws
       return true;
     }
-    if (r.has_error()) throw_error(r.error(), std::string(is_send_ ? "select send" : "select receive") + " on " + c_->describe());
+    if (r.has_error())
+      throw_error(r.error(), std::string(is_send_ ? "select send" : "select receive") + " on " + c_->describe());
     return false;
   }
 
@@ -73,8 +74,7 @@ class offer_impl final : public offer_case {
   void release_held() noexcept override {
     try {
       answer_held(false);
-    } catch (...) {
-    }
+    } catch (...) {}
   }
 
   void arm(weft::detail::select_state* st, int index) override {
@@ -109,8 +109,7 @@ class offer_impl final : public offer_case {
     f.mutable_cancel();
     try {
       c_->server().send(f);
-    } catch (...) {
-    }
+    } catch (...) {}
   }
 
   void complete(weft::detail::select_arm& a) override {

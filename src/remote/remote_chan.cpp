@@ -55,8 +55,8 @@ std::shared_ptr<chan_link> chan_open(const std::string& name, const std::string&
   stub* s = current();
   if (s == nullptr) return nullptr;
   if (!s->has_capability("chan"))
-    throw remote_error(remote_errc::refused, "runtime server " + s->address() +
-                                                 " hosts no channels (it lacks the \"chan\" capability)");
+    throw remote_error(remote_errc::refused,
+                       "runtime server " + s->address() + " hosts no channels (it lacks the \"chan\" capability)");
   v1::Frame req;
   v1::ChanOpen* o = req.mutable_chan_open();
   o->set_name(name);
@@ -70,7 +70,8 @@ std::shared_ptr<chan_link> chan_open(const std::string& name, const std::string&
     throw_error(r.error(), "opening remote channel \"" + name + "\" on runtime server " + s->address());
   }
   if (!r.has_chan_opened())
-    throw remote_error(remote_errc::protocol, "runtime server " + s->address() + " answered ChanOpen with something else");
+    throw remote_error(remote_errc::protocol,
+                       "runtime server " + s->address() + " answered ChanOpen with something else");
   return std::make_shared<chan_link>(s, r.chan_opened().handle(), r.chan_opened().capacity(), name);
 }
 

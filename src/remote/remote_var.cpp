@@ -44,8 +44,8 @@ std::shared_ptr<var_link> var_open(const std::string& name, const std::string& s
     return v;
   }
   if (!s->has_capability("var"))
-    throw remote_error(remote_errc::refused, "runtime server " + s->address() +
-                                                 " hosts no variables (it lacks the \"var\" capability)");
+    throw remote_error(remote_errc::refused,
+                       "runtime server " + s->address() + " hosts no variables (it lacks the \"var\" capability)");
   v1::Frame req;
   v1::VarOpen* o = req.mutable_var_open();
   o->set_name(name);
@@ -58,7 +58,8 @@ std::shared_ptr<var_link> var_open(const std::string& name, const std::string& s
     throw_error(r.error(), "opening remote variable \"" + name + "\" on runtime server " + s->address());
   }
   if (!r.has_var_opened())
-    throw remote_error(remote_errc::protocol, "runtime server " + s->address() + " answered VarOpen with something else");
+    throw remote_error(remote_errc::protocol,
+                       "runtime server " + s->address() + " answered VarOpen with something else");
   v->s = s;
   v->handle = r.var_opened().handle();
   return v;
@@ -79,7 +80,8 @@ var_result var_op(var_link& v, var_opcode op, std::string value, std::string exp
     throw_error(r.error(), "remote variable \"" + v.name + "\" on runtime server " + v.s->address());
   }
   if (!r.has_var_value())
-    throw remote_error(remote_errc::protocol, "runtime server " + v.s->address() + " answered VarOp with something else");
+    throw remote_error(remote_errc::protocol,
+                       "runtime server " + v.s->address() + " answered VarOp with something else");
   return var_result{std::move(*r.mutable_var_value()->mutable_value()), r.var_value().ok()};
 }
 

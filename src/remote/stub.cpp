@@ -103,8 +103,7 @@ stub::stub(const wire::endpoint& server) : address_(server.text()) {
     if (e.kind() == remote_errc::protocol) throw;
     throw unreachable(e.what());
   } catch (const std::system_error& e) {
-    throw unreachable(e.code() == std::errc::timed_out ? "no answer to the handshake within 1 s"
-                                                       : e.code().message());
+    throw unreachable(e.code() == std::errc::timed_out ? "no answer to the handshake within 1 s" : e.code().message());
   }
   if (reply.has_error()) throw_error(reply.error(), "runtime server " + address_ + " refused the handshake");
   if (!reply.has_welcome())
@@ -116,8 +115,8 @@ stub::stub(const wire::endpoint& server) : address_(server.text()) {
                                                  std::to_string(w.version().minor()) + ", this program " +
                                                  wire::version_text());
   if (!w.challenge().empty())
-    throw remote_error(remote_errc::unauthorized, "runtime server " + address_ +
-                                                      " requires the cluster key, which this stub cannot send yet");
+    throw remote_error(remote_errc::unauthorized,
+                       "runtime server " + address_ + " requires the cluster key, which this stub cannot send yet");
   capabilities_.assign(w.capabilities().begin(), w.capabilities().end());
   process_id_ = w.process_id();
   link_->clear_deadline();
@@ -138,8 +137,7 @@ void stub::detach() noexcept {
     v1::Frame bye;
     bye.mutable_goodbye()->set_reason("weft::run returned");
     link_->send(bye);
-  } catch (...) {
-  }
+  } catch (...) {}
   link_->close();
 }
 
@@ -183,9 +181,7 @@ std::shared_ptr<pending> stub::take(std::uint64_t id, bool final) {
   return p;
 }
 
-void stub::lost(const std::string& why) {
-  weft::detail::fatal("runtime server " + address_ + ": " + why);
-}
+void stub::lost(const std::string& why) { weft::detail::fatal("runtime server " + address_ + ": " + why); }
 
 void stub::read_loop() {
   v1::Frame f;
@@ -206,8 +202,7 @@ void stub::read_loop() {
         pong.mutable_pong()->set_nonce(f.ping().nonce());
         try {
           link_->send(pong);
-        } catch (const remote_error&) {
-        }
+        } catch (const remote_error&) {}
       } else if (f.has_error()) {
         lost(f.error().message());
       }
@@ -238,8 +233,7 @@ void stub::heartbeat_loop() {
       ping.mutable_ping()->set_nonce(++nonce);
       try {
         link_->send(ping);
-      } catch (const remote_error&) {
-      }
+      } catch (const remote_error&) {}
     }
   }
 }

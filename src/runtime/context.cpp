@@ -29,7 +29,6 @@
 #include "runtime/runq.hpp"
 #include "runtime/sanitizers.hpp"
 
-
 namespace weft::detail {
 
 namespace bctx = boost::context::detail;
@@ -44,8 +43,8 @@ void check_canary(g* gp) {
   if (!gp->is_g0 && gp->stk.lo && !gp->stk.guarded && !stack_canary_intact(gp->stk)) {
     fatal("goroutine " + std::to_string(gp->id) + " overflowed its " + std::to_string(gp->stk.size()) +
           "-byte stack (detected late: this stack has no guard page)\n"
-          "  raise it with weft::go(weft::go_options{.stack_size = " + std::to_string(gp->stk.size() * 2) +
-          "}, ...)");
+          "  raise it with weft::go(weft::go_options{.stack_size = " +
+          std::to_string(gp->stk.size() * 2) + "}, ...)");
   }
 }
 
@@ -103,8 +102,7 @@ void switch_to(g* from, g* to) {
   from->eh = *eh;
   *eh = to->eh;
   if (mp->action != after_switch::exit) check_canary(from);
-  san::start_switch(mp->action == after_switch::exit ? nullptr : &from->san, to->stk.lo,
-                    to->stk.size());
+  san::start_switch(mp->action == after_switch::exit ? nullptr : &from->san, to->stk.lo, to->stk.size());
   san::fiber_switch(to->san);
   bctx::transfer_t t = bctx::jump_fcontext(to->ctx, nullptr);
   finish_switch(t.fctx);
@@ -119,8 +117,7 @@ void finish_switch(void* from_ctx) {
   after_switch action = mp->action;
   mp->action = after_switch::none;
   switch (action) {
-    case after_switch::none:
-      break;
+    case after_switch::none: break;
     case after_switch::park: {
       void (*unlock)(void*) = mp->park_unlock;
       void* arg = mp->park_arg;

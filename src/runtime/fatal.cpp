@@ -112,8 +112,7 @@ void panic_exception(g* gp, std::exception_ptr e) {
     if (e) std::rethrow_exception(e);
   } catch (const std::exception& ex) {
     what = ex.what();
-  } catch (...) {
-  }
+  } catch (...) {}
   void* pcs[max_frames];
   int n = 0;
   // describe_goroutine drops the terminate machinery above __cxa_throw.

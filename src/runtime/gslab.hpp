@@ -6,9 +6,9 @@
 namespace weft::detail {
 
 // Gs are cached per P (p.free_gs) as stacks are (stack_get, stack_put).
-g* g_get(p* pp);             // an unused G (status g_unused, fields reset)
-void g_put(p* pp, g* gp);    // resets gp, back to pp's cache (pp may be null: the global list)
-void g_flush(p* pp);         // pp's cache to the global list
+g* g_get(p* pp);  // an unused G (status g_unused, fields reset)
+void g_put(p* pp, g* gp);  // resets gp, back to pp's cache (pp may be null: the global list)
+void g_flush(p* pp);  // pp's cache to the global list
 void g_clear_locals(g* gp);  // runs goroutine_local destructors
 // The one place a G's fields go back to those of a fresh G (status g_unused,
 // no stack, context, closure, name or thread control); g_put and

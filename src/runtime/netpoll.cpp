@@ -478,8 +478,7 @@ int netpoll(std::int64_t delay_ns) {
   int n = os::epoll_wait(ep, evs, max_events, delay_ns);
   if (n < 0) {
     if (n == -EINTR) return 0;  // the caller computes its next delay again
-    fatal("netpoll: epoll_wait on fd " + std::to_string(ep) + " failed: " +
-          std::system_category().message(-n));
+    fatal("netpoll: epoll_wait on fd " + std::to_string(ep) + " failed: " + std::system_category().message(-n));
   }
   int woken = 0;
   for (int i = 0; i < n; ++i) {

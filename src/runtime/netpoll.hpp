@@ -21,9 +21,9 @@ struct poll_desc;
 enum class poll_mode : std::uint8_t { read, write };
 
 enum class poll_result : std::uint8_t {
-  ready,      // the fd may be ready: retry the system call
+  ready,  // the fd may be ready: retry the system call
   timed_out,  // the deadline for this mode passed (the fd stays usable)
-  closing,    // netpoll_close has started: fail with EBADF-like error
+  closing,  // netpoll_close has started: fail with EBADF-like error
 };
 
 // ---- for fd users --------------------------------------------------------

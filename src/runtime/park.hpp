@@ -22,16 +22,16 @@ struct waiter;
 // claim `done` may complete an operation with one of them (chan/select.cpp).
 struct select_state {
   std::atomic<std::uint32_t> done{0};
-  waiter* fired = nullptr;              // the claimed waiter; set before its wake
+  waiter* fired = nullptr;  // the claimed waiter; set before its wake
   std::atomic<std::uint32_t> woken{0};  // plain threads sleep on this
   // External cases (remote channels) are won from outside any channel lock
   // (select.cpp, "External cases"): under `gate`, the winner records its
   // case in ext_fired and wakes the select only if `parked` is set (the
   // select sets it under the gate and releases the gate after it parked).
   std::atomic<std::uint32_t> gate{0};
-  bool parked = false;   // GUARDED_BY(gate)
-  int ext_fired = -1;    // GUARDED_BY(gate): the external case that won
-  g* gp = nullptr;       // the selecting goroutine; null: a plain thread
+  bool parked = false;  // GUARDED_BY(gate)
+  int ext_fired = -1;  // GUARDED_BY(gate): the external case that won
+  g* gp = nullptr;  // the selecting goroutine; null: a plain thread
 };
 
 struct waiter {
@@ -39,8 +39,8 @@ struct waiter {
   std::atomic<std::uint32_t> woken{0};
   waiter* next = nullptr;
   waiter* prev = nullptr;
-  void* elem = nullptr;   // channels: where the value goes or comes from
-  bool success = false;   // channels: false when woken by close
+  void* elem = nullptr;  // channels: where the value goes or comes from
+  bool success = false;  // channels: false when woken by close
   select_state* sel = nullptr;  // non-null: one case of a blocked select
 };
 
@@ -93,20 +93,29 @@ struct waitq {
   void push_back(waiter* w) {
     w->next = nullptr;
     w->prev = tail;
-    if (tail) tail->next = w; else head = w;
+    if (tail)
+      tail->next = w;
+    else
+      head = w;
     tail = w;
   }
   void push_front(waiter* w) {
     w->prev = nullptr;
     w->next = head;
-    if (head) head->prev = w; else tail = w;
+    if (head)
+      head->prev = w;
+    else
+      tail = w;
     head = w;
   }
   waiter* pop_front() {
     waiter* w = head;
     if (w) {
       head = w->next;
-      if (head) head->prev = nullptr; else tail = nullptr;
+      if (head)
+        head->prev = nullptr;
+      else
+        tail = nullptr;
       w->next = w->prev = nullptr;
     }
     return w;
@@ -121,11 +130,16 @@ struct waitq {
   }
   // Unlinks w if it is still queued here (a waker may have popped it).
   void remove(waiter* w) {
-    if (w->prev) w->prev->next = w->next;
-    else if (head == w) head = w->next;
-    else return;  // not queued: popped ones have both links cleared
-    if (w->next) w->next->prev = w->prev;
-    else tail = w->prev;
+    if (w->prev)
+      w->prev->next = w->next;
+    else if (head == w)
+      head = w->next;
+    else
+      return;  // not queued: popped ones have both links cleared
+    if (w->next)
+      w->next->prev = w->prev;
+    else
+      tail = w->prev;
     w->next = w->prev = nullptr;
   }
   bool empty() const { return head == nullptr; }

@@ -170,7 +170,6 @@ void reset_spinning(m* mp) {
   if (work) wakep();
 }
 
-
 // Looks at every other P: due timers first, then half its queue.
 g* steal_work(m* mp) {
   p* pp = mp->pp;
@@ -197,7 +196,6 @@ std::int64_t earliest_timer() {
   for (p* pp : sched.allp) w = std::min(w, pp->timers.when0.load(std::memory_order_acquire));
   return w;
 }
-
 
 // An M idle for idle_m_exit_ns leaves (its thread ends) if more than procs
 // Ms are idle: a storm of blocking calls does not leave its threads behind.

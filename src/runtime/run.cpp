@@ -163,7 +163,8 @@ int run_main(std::function<int()> main, const options& opts, const trace_hooks* 
 g* g_alloc(std::size_t size, std::size_t align, const go_options* opts, void** closure_storage) {
   m* mp = this_m();
   if (mp == nullptr || mp->pp == nullptr || !sched.running.load(std::memory_order_relaxed))
-    throw misuse_error("weft::go called outside weft::run: start the runtime with weft::run(main) and start goroutines from there");
+    throw misuse_error(
+        "weft::go called outside weft::run: start the runtime with weft::run(main) and start goroutines from there");
   std::uint8_t cls = stack_class_for(opts ? opts->stack_size : 0);
   g* gp = g_get(mp->pp);
   gp->stack_request = cls;

@@ -52,7 +52,10 @@ bool runq_put_slow(p* pp, g* gp, std::uint32_t h, std::uint32_t t) {
   for (g* b : batch) {
     int k = b->ever_ran ? 0 : 1;
     b->schedlink = nullptr;
-    if (tails[k]) tails[k]->schedlink = b; else heads[k] = b;
+    if (tails[k])
+      tails[k]->schedlink = b;
+    else
+      heads[k] = b;
     tails[k] = b;
     ++counts[k];
   }
@@ -112,8 +115,7 @@ g* runq_get_ring(p* pp) {
     std::uint32_t t = pp->runq_tail.load(std::memory_order_relaxed);
     if (t == h) return nullptr;
     g* gp = pp->runq[h % runq_size].load(std::memory_order_relaxed);
-    if (pp->runq_head.compare_exchange_weak(h, h + 1, std::memory_order_release, std::memory_order_relaxed))
-      return gp;
+    if (pp->runq_head.compare_exchange_weak(h, h + 1, std::memory_order_release, std::memory_order_relaxed)) return gp;
   }
 }
 

@@ -30,11 +30,11 @@ struct locker_state;
 // resumable context. scan_bit is set by a goroutine dump while it reads a
 // waiting G's stack; ready() waits for it to clear.
 enum gstatus : std::uint32_t {
-  g_unused = 0,    // not a goroutine: on a free list, or never used
+  g_unused = 0,  // not a goroutine: on a free list, or never used
   g_runnable = 1,  // in a run queue
-  g_running = 2,   // on an M
-  g_waiting = 3,   // parked
-  g_dead = 4,      // finished, not yet recycled
+  g_running = 2,  // on an M
+  g_waiting = 3,  // parked
+  g_dead = 4,  // finished, not yet recycled
 };
 constexpr std::uint32_t scan_bit = 0x100;
 
@@ -85,7 +85,7 @@ struct g {
   // Changed only by the G itself while it runs; read by ready() after it
   // parked.
   m* home = nullptr;
-  std::uint32_t lock_count = 0;   // lock_os_thread nesting
+  std::uint32_t lock_count = 0;  // lock_os_thread nesting
   // weft::blocking nesting (blocking.cpp): only the outermost call marks the
   // P; while it is > 0 the G must not park or yield. Owner only.
   std::uint32_t blocking_depth = 0;
@@ -151,20 +151,20 @@ struct m {
   std::atomic<p*> nextp{nullptr};
   bool spinning = false;
   bool exiting = false;  // left the idle pool; its thread ends (proc.cpp)
-  long tid = 0;          // gettid()
+  long tid = 0;  // gettid()
   m_kind kind = m_kind::normal;
   g* lockedg = nullptr;  // kind locked: the G (lock_os_thread)
   // kind normal: a G with another home that this M picked on a G's stack;
   // its g0 hands it on (proc.cpp, startlockedm).
   g* handoff_g = nullptr;
   // kind bound (thread_control.cpp).
-  p* own_p = nullptr;              // the private P
-  spinlock inbox_lock;             // guards inbox
-  gqueue inbox;                    // Gs readied by other Ms
+  p* own_p = nullptr;  // the private P
+  spinlock inbox_lock;  // guards inbox
+  gqueue inbox;  // Gs readied by other Ms
   // Its last G left (or its locked G exited): g0 unbinds the M. Owner only.
   bool retire = false;
   bool leave_on_retire = false;  // then the thread ends (not for M0)
-  bool is_m0 = false;            // the thread that called weft::run
+  bool is_m0 = false;  // the thread that called weft::run
   // Threads between handing this M a G or a P and waking its note: an M
   // that leaves waits for them before it is freed (thread_control.cpp).
   std::atomic<std::int32_t> wakers{0};
@@ -224,8 +224,8 @@ struct p {
 // The global scheduler state.
 struct sched_t {
   std::mutex lock;  // guards the global queues and the idle lists
-  gqueue runq;      // Gs that ran before and are runnable again
-  gqueue freshq;    // Gs that never ran, beyond what the rings hold (runq.cpp)
+  gqueue runq;  // Gs that ran before and are runnable again
+  gqueue freshq;  // Gs that never ran, beyond what the rings hold (runq.cpp)
   bool has_global_work() const {
     return runq.size.load(std::memory_order_relaxed) + freshq.size.load(std::memory_order_relaxed) > 0;
   }
@@ -240,7 +240,7 @@ struct sched_t {
   std::vector<p*> allp;
   std::vector<m*> allm;
   std::vector<p*> private_ps;  // every private P made this run; GUARDED_BY(lock)
-  p* private_free = nullptr;   // idle private Ps, linked through p.link; GUARDED_BY(lock)
+  p* private_free = nullptr;  // idle private Ps, linked through p.link; GUARDED_BY(lock)
   int procs = 0;
 
   // The one idle M that sleeps until the earliest timer (timer.cpp), in the
@@ -287,7 +287,7 @@ void set_this_m(m*) noexcept;
 g* this_g() noexcept;  // null outside a goroutine
 
 // proc.cpp: the scheduler.
-void ready(g* gp);                                      // waiting -> runnable
+void ready(g* gp);  // waiting -> runnable
 void park(const char* reason, void (*unlock)(void*), void* arg);  // running -> waiting
 void yield_now();
 [[noreturn]] void goexit();
@@ -295,11 +295,11 @@ void wakep();
 std::uint64_t fastrand(m* mp) noexcept;
 g* find_runnable_fast(p* pp, bool run_timers = true);  // never blocks; safe on a parking G's stack
 bool run_due_timers(p* pp);  // fires pp's due timers; true if any fired
-void run_m0(m* m0);            // the calling thread becomes M0 until stop
+void run_m0(m* m0);  // the calling thread becomes M0 until stop
 void acquirep(m* mp, p* pp);
 p* releasep(m* mp);
 void pidle_put(p* pp);  // REQUIRES: sched.lock held
-p* pidle_get();         // REQUIRES: sched.lock held
+p* pidle_get();  // REQUIRES: sched.lock held
 // Gives away a P whose M lost it (sysmon, from a blocking call): to a new or
 // idle M if it has work or timers, else to the idle list.
 void handoffp(p* pp);

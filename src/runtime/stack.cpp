@@ -66,8 +66,8 @@ constexpr std::size_t slab_min_bytes = 64u << 20;  // of stacks, guards not coun
 constexpr std::size_t min_guard_size = 64u << 10;
 constexpr std::size_t max_guard_size = 1u << 20;
 constexpr std::size_t slab_min_slots = 16;
-constexpr std::size_t cache_max = 64;               // per P per class
-constexpr std::size_t pool_max_stacks = 16384;           // hot + aged, before DONTNEED
+constexpr std::size_t cache_max = 64;  // per P per class
+constexpr std::size_t pool_max_stacks = 16384;  // hot + aged, before DONTNEED
 constexpr std::int64_t scavenge_period_ns = 100'000'000;  // a generation in the pool
 constexpr std::size_t release_batch = 4096;
 
@@ -83,11 +83,11 @@ struct pool_t {
   std::mutex lock;
   std::deque<slab> slabs;
   slab* current[stack_classes] = {};
-  std::vector<stack> hot[stack_classes];   // freed recently
+  std::vector<stack> hot[stack_classes];  // freed recently
   std::vector<stack> aged[stack_classes];  // freed a generation ago
   std::vector<stack> cold[stack_classes];  // memory given back
-  std::vector<stack> over_cap;             // past the cap, memory not yet given back
-  std::size_t warm_count = 0;              // hot + aged
+  std::vector<stack> over_cap;  // past the cap, memory not yet given back
+  std::size_t warm_count = 0;  // hot + aged
   std::int64_t last_scavenge = 0;
   int guard_mode = -1;  // -1 unknown, 0 madvise, 1 mprotect
   long mprotect_budget = 0;
@@ -160,8 +160,8 @@ stack carve(pool_t& pl, std::uint8_t cls) {
 std::uint8_t stack_class_for(std::size_t request) {
   if (request == 0) request = default_stack_size;
   if (request < min_stack_size)
-    throw std::invalid_argument("weft: go_options.stack_size " + std::to_string(request) +
-                                " is below the minimum of " + std::to_string(min_stack_size) + " bytes");
+    throw std::invalid_argument("weft: go_options.stack_size " + std::to_string(request) + " is below the minimum of " +
+                                std::to_string(min_stack_size) + " bytes");
   std::uint8_t cls = 0;
   while (stack_class_size(cls) < request) {
     if (++cls == stack_classes)
@@ -191,7 +191,7 @@ stack stack_get(stack_cache* cache, std::uint8_t cls) {
     std::vector<stack>* from = !pl.hot[cls].empty()    ? &pl.hot[cls]
                                : !pl.aged[cls].empty() ? &pl.aged[cls]
                                : !pl.cold[cls].empty() ? &pl.cold[cls]
-                                                        : nullptr;
+                                                       : nullptr;
     if (from == nullptr) {
       if (i == 0) mine.push_back(carve(pl, cls));
       break;
@@ -232,8 +232,7 @@ void give_back(pool_t& pl, std::vector<stack>& batch) noexcept {
   std::lock_guard lk(pl.lock);
   try {
     for (const stack& x : batch) pl.cold[x.cls].push_back(x);
-  } catch (...) {
-  }
+  } catch (...) {}
 }
 
 }  // namespace
@@ -266,8 +265,7 @@ void stack_put(stack_cache* cache, stack s) noexcept {
       // run of neighbouring stacks, so a wave of exits (a million goroutines
       // released at once) costs a few thousand calls, not one per stack.
       if (pl.over_cap.size() >= release_batch) std::swap(to_release, pl.over_cap);
-    } catch (...) {
-    }
+    } catch (...) {}
   }
   give_back(pl, to_release);
 }
@@ -287,8 +285,7 @@ void stacks_scavenge(std::int64_t now) noexcept {
         pl.aged[c].clear();
         std::swap(pl.aged[c], pl.hot[c]);
       }
-    } catch (...) {
-    }
+    } catch (...) {}
   }
   give_back(pl, to_release);
 }
@@ -301,8 +298,7 @@ void stack_flush(stack_cache* cache) noexcept {
       try {
         pl.hot[s.cls].push_back(s);
         ++pl.warm_count;
-      } catch (...) {
-      }
+      } catch (...) {}
     }
     v.clear();
   }

@@ -41,14 +41,17 @@ std::string idle_list_problems() {
   // Bounded: a list with a cycle (an M pushed twice) must not hang the test.
   for (detail::m* mp = detail::sched.midle; mp && listed <= detail::sched.mcount; mp = mp->schedlink, ++listed) {
     if (!seen.insert(mp).second) problems += "M" + std::to_string(mp->id) + " is on the idle list twice; ";
-    if (mp->pp) problems += "M" + std::to_string(mp->id) + " is on the idle list holding P" + std::to_string(mp->pp->id) + "; ";
+    if (mp->pp)
+      problems += "M" + std::to_string(mp->id) + " is on the idle list holding P" + std::to_string(mp->pp->id) + "; ";
   }
   if (listed != detail::sched.nmidle)
-    problems += "the idle list holds " + std::to_string(listed) + " Ms, nmidle says " + std::to_string(detail::sched.nmidle) + "; ";
+    problems += "the idle list holds " + std::to_string(listed) + " Ms, nmidle says " +
+                std::to_string(detail::sched.nmidle) + "; ";
   int idle_ps = 0;
   for (detail::p* pp = detail::sched.pidle; pp && idle_ps <= detail::sched.procs; pp = pp->link) ++idle_ps;
   if (idle_ps != detail::sched.npidle.load())
-    problems += "the idle P list holds " + std::to_string(idle_ps) + " Ps, npidle says " + std::to_string(detail::sched.npidle.load()) + "; ";
+    problems += "the idle P list holds " + std::to_string(idle_ps) + " Ps, npidle says " +
+                std::to_string(detail::sched.npidle.load()) + "; ";
   return problems;
 }
 

@@ -97,8 +97,6 @@ bool timer_heap::add(timer* t) {
   return earliest;
 }
 
-
-
 int timer_heap::run_due(std::int64_t now, int max) {
   int fired = 0;
   for (;;) {
@@ -189,7 +187,10 @@ bool timer_stop(timer* t) {
 
 void timer_wait_fire(timer* t) {
   while (t->firing.load(std::memory_order_acquire) != 0) {
-    if (this_g()) yield_now(); else cpu_relax();
+    if (this_g())
+      yield_now();
+    else
+      cpu_relax();
   }
 }
 

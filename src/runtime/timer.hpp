@@ -22,9 +22,9 @@ struct timer {
   // own protocol keeps t alive (time/chan_timer.cpp does).
   void (*fire)(timer*) = nullptr;
   void* arg = nullptr;
-  std::int32_t index = -1;                 // in heap; GUARDED_BY(heap->lock)
+  std::int32_t index = -1;  // in heap; GUARDED_BY(heap->lock)
   std::atomic<timer_heap*> heap{nullptr};  // where armed; changes under that heap's lock
-  std::atomic<std::uint32_t> firing{0};    // 1 from removal by run_due to timer_fire_done
+  std::atomic<std::uint32_t> firing{0};  // 1 from removal by run_due to timer_fire_done
   // Called instead of fire for a timer still armed when its heap is
   // destroyed (the end of weft::run), so a timer the heap owns can be freed.
   // Null: the heap forgets the timer.

@@ -19,10 +19,10 @@ enum class ev : std::uint8_t { go_create, go_start, go_block, go_unblock, go_end
 const char* ev_name(ev e) noexcept;
 
 struct trace_event {
-  std::int64_t ts;     // os::nanotime()
-  std::uint64_t g;     // the goroutine concerned (0: none)
-  std::uint64_t arg;   // create: the new G; steal: how many; unblock: the waker
-  std::int32_t m;      // the M that recorded it
+  std::int64_t ts;  // os::nanotime()
+  std::uint64_t g;  // the goroutine concerned (0: none)
+  std::uint64_t arg;  // create: the new G; steal: how many; unblock: the waker
+  std::int32_t m;  // the M that recorded it
   ev type;
 };
 

@@ -162,19 +162,19 @@ class hosted_chan {
   budget* const budget_;
 
   weft::mutex mu_;
-  bool closed_ = false;               // GUARDED_BY(mu_)
-  bool removed_ = false;              // GUARDED_BY(mu_)
-  std::deque<held> buf_;              // GUARDED_BY(mu_)
-  std::deque<sender> blocked_;        // GUARDED_BY(mu_)
-  std::deque<receiver> recvq_;        // GUARDED_BY(mu_)
-  std::deque<sender> sendq_;          // GUARDED_BY(mu_): OFFER senders waiting for room
+  bool closed_ = false;  // GUARDED_BY(mu_)
+  bool removed_ = false;  // GUARDED_BY(mu_)
+  std::deque<held> buf_;  // GUARDED_BY(mu_)
+  std::deque<sender> blocked_;  // GUARDED_BY(mu_)
+  std::deque<receiver> recvq_;  // GUARDED_BY(mu_)
+  std::deque<sender> sendq_;  // GUARDED_BY(mu_): OFFER senders waiting for room
   // The outstanding receive offer (null: none; a receiver that
   // disconnects releases its offer at once, I7).
-  client* recv_offer_c_ = nullptr;    // GUARDED_BY(mu_)
-  std::uint64_t recv_offer_id_ = 0;   // GUARDED_BY(mu_)
+  client* recv_offer_c_ = nullptr;  // GUARDED_BY(mu_)
+  std::uint64_t recv_offer_id_ = 0;  // GUARDED_BY(mu_)
   bool reserved_from_blocked_ = false;  // GUARDED_BY(mu_)
   sender reserved_value_{nullptr, 0, {}};  // GUARDED_BY(mu_): its sender, if from blocked_
-  pending_send send_offer_;           // GUARDED_BY(mu_)
+  pending_send send_offer_;  // GUARDED_BY(mu_)
 };
 
 // The table of channels by name.

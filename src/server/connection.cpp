@@ -34,8 +34,7 @@ class link_outlet final : public outlet {
   void send(const wire::frame& f) noexcept override {
     try {
       l_.send(f);
-    } catch (...) {
-    }
+    } catch (...) {}
   }
 
  private:
@@ -95,8 +94,7 @@ void server::connection(net::conn c) {
   std::string peer;
   try {
     peer = c.remote_address();
-  } catch (...) {
-  }
+  } catch (...) {}
   if (peer.empty() || peer == "@") peer = opts_.endpoint.network;
   auto l = std::make_shared<wire::link>(std::move(c), peer, st_.opts.self.max_frame);
   {

@@ -18,8 +18,7 @@ void log_to_stderr(std::string_view line) noexcept {
       if (n <= 0) return;  // nowhere to log to: the server goes on
       at += static_cast<std::size_t>(n);
     }
-  } catch (...) {
-  }
+  } catch (...) {}
 }
 
 }  // namespace weft::server

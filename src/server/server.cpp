@@ -74,7 +74,8 @@ void server::serve() {
         if (stopping_) return;
       }
       if (e.code() == std::errc::bad_file_descriptor) return;
-      backoff = backoff.count() == 0 ? std::chrono::milliseconds(5) : std::min(backoff * 2, std::chrono::milliseconds(1000));
+      backoff =
+          backoff.count() == 0 ? std::chrono::milliseconds(5) : std::min(backoff * 2, std::chrono::milliseconds(1000));
       st_.log(std::string("accept: ") + e.what() + "; retrying in " + std::to_string(backoff.count()) + " ms");
       this_goroutine::sleep_for(backoff);
       continue;
@@ -85,8 +86,9 @@ void server::serve() {
       if (stopping_) return;  // c closes
       wg_.add(1);
     }
-    go(go_options{.stack_size = 0, .name = "weftd connection"}, [this](net::conn cc) { connection(std::move(cc)); },
-       std::move(c));
+    go(
+        go_options{.stack_size = 0, .name = "weftd connection"}, [this](net::conn cc) { connection(std::move(cc)); },
+        std::move(c));
   }
 }
 

@@ -112,10 +112,10 @@ class server {
   net::listener ln_;
   std::string address_;
   weft::mutex mu_;
-  bool stopping_ = false;                 // GUARDED_BY(mu_)
+  bool stopping_ = false;  // GUARDED_BY(mu_)
   std::unordered_set<wire::link*> live_;  // GUARDED_BY(mu_)
-  weft::wait_group accepting_;            // serve() is running
-  weft::wait_group wg_;                   // one per connection goroutine
+  weft::wait_group accepting_;  // serve() is running
+  weft::wait_group wg_;  // one per connection goroutine
 };
 
 }  // namespace weft::server

@@ -95,11 +95,8 @@ session::verdict session::dispatch(const wire::frame& f) {
       goodbye_ = f.goodbye().reason().substr(0, 200);
       if (goodbye_.empty()) goodbye_ = "(no reason)";
       return verdict::close;
-    case wire::frame::kCancel:
-      cancel(id);
-      return verdict::go_on;
-    case wire::frame::kOfferReply:
-      return offer_reply(id, f.offer_reply());
+    case wire::frame::kCancel: cancel(id); return verdict::go_on;
+    case wire::frame::kOfferReply: return offer_reply(id, f.offer_reply());
     case wire::frame::kError:
       if (id == 0) {
         // The client reports a connection-level error and closes.

@@ -113,9 +113,9 @@ class session final : public client {
   const std::string name_;
   std::atomic<bool> welcomed_{false};
   bool ended_ = false;
-  bool closing_ = false;   // broken(): the connection ends after this frame
+  bool closing_ = false;  // broken(): the connection ends after this frame
   std::uint64_t bad_ = 0;  // bad inputs seen (logged: the first)
-  std::string goodbye_;    // the client's reason, if it said Goodbye
+  std::string goodbye_;  // the client's reason, if it said Goodbye
 
   std::unordered_map<std::uint64_t, object> handles_;
   std::unordered_map<const void*, std::uint64_t> handle_of_;

@@ -25,7 +25,10 @@ struct state_options {
 
 struct server_state {
   explicit server_state(state_options o)
-      : opts(std::move(o)), values(opts.value_budget), chans(&values, opts.chan_limits), vars(&values, opts.var_limits) {}
+      : opts(std::move(o)),
+        values(opts.value_budget),
+        chans(&values, opts.chan_limits),
+        vars(&values, opts.var_limits) {}
   server_state(const server_state&) = delete;
   server_state& operator=(const server_state&) = delete;
 

@@ -57,9 +57,7 @@ void hosted_var::apply(client& c, std::uint64_t id, const v1::VarOp& op, budget*
   held next;
   std::string why;
   switch (op.op()) {
-    case v1::VarOp::LOAD:
-      c.post(value_frame(id, value_.bytes()));
-      return;
+    case v1::VarOp::LOAD: c.post(value_frame(id, value_.bytes())); return;
     case v1::VarOp::STORE:
       if (!hold(b, op.value(), &next, &why)) return refuse(std::move(why));
       set(std::move(next));

@@ -64,9 +64,9 @@ class hosted_var {
   const std::string name_;
   const std::string signature_;
   weft::mutex mu_;
-  held value_;                  // GUARDED_BY(mu_)
+  held value_;  // GUARDED_BY(mu_)
   std::deque<waiter> waiters_;  // GUARDED_BY(mu_)
-  bool removed_ = false;        // GUARDED_BY(mu_)
+  bool removed_ = false;  // GUARDED_BY(mu_)
 };
 
 class var_host {

@@ -53,7 +53,10 @@ struct stop_wake {
 
 condition_variable::~condition_variable() {
   while (users_.load(std::memory_order_acquire) != 0) {
-    if (detail::this_g()) detail::yield_now(); else sched_yield();
+    if (detail::this_g())
+      detail::yield_now();
+    else
+      sched_yield();
   }
 }
 
@@ -126,7 +129,7 @@ condition_variable::outcome condition_variable::wait_core(std::unique_lock<mutex
   try {
     lk.unlock();
   } catch (...) {  // the mutex was not locked after all: misuse
-    lk.release();    // nor should the unique_lock's destructor unlock it
+    lk.release();  // nor should the unique_lock's destructor unlock it
     detail::cancel_wait(w, wait_outcome::stopped);  // not parked: nobody wakes it
     users_.fetch_sub(1, std::memory_order_release);
     throw;

@@ -46,7 +46,7 @@ constexpr std::int64_t starvation_ns = 1'000'000;  // Go's starvationThresholdNs
 
 struct mutex_waiter : waiter {
   std::int64_t since = 0;  // when it first queued (os::nanotime)
-  bool handed = false;     // unlock gave it the mutex (starvation mode)
+  bool handed = false;  // unlock gave it the mutex (starvation mode)
 };
 
 struct queue_view {

@@ -89,8 +89,7 @@ void scope::give_slot() noexcept {
   // stays within max_permits.
   try {
     slots_.release(1, max_permits);
-  } catch (...) {
-  }
+  } catch (...) {}
 }
 
 void scope::wait() {

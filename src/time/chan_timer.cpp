@@ -55,13 +55,13 @@ using time_point = timer_clock::time_point;
 struct chan_timer {
   timer node;
   spinlock lock;
-  bool owned = true;       // GUARDED_BY(lock)
+  bool owned = true;  // GUARDED_BY(lock)
   bool in_flight = false;  // GUARDED_BY(lock)
-  bool armed = false;      // GUARDED_BY(lock)
-  std::uint32_t seq = 0;       // GUARDED_BY(lock)
+  bool armed = false;  // GUARDED_BY(lock)
+  std::uint32_t seq = 0;  // GUARDED_BY(lock)
   std::uint32_t node_seq = 0;  // GUARDED_BY(lock)
-  std::int64_t when = 0;       // the current arming's deadline; GUARDED_BY(lock)
-  std::int64_t period = 0;     // 0: one-shot; GUARDED_BY(lock)
+  std::int64_t when = 0;  // the current arming's deadline; GUARDED_BY(lock)
+  std::int64_t period = 0;  // 0: one-shot; GUARDED_BY(lock)
   chan<time_point> ch{1};
 };
 
@@ -90,8 +90,7 @@ void deliver(chan_timer* ct, std::int64_t when) {
   time_point v = to_time_point(std::max(os::nanotime(), when));
   try {
     chan_try_send_no_yield(ct->ch.core(), &v);  // full: a tick nobody took yet; drop this one
-  } catch (const closed_channel_error&) {
-  }
+  } catch (const closed_channel_error&) {}
 }
 
 // REQUIRES: ct->lock held. Empties the channel; true if it held a value.

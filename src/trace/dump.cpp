@@ -56,7 +56,8 @@ std::string blocking_call(g* gp) {
   const char* file = gp->blocking_file.load(std::memory_order_relaxed);
   if (file == nullptr) return "";
   const char* fn = gp->blocking_function.load(std::memory_order_relaxed);
-  return std::string(fn ? fn : "?") + " at " + file + ":" + std::to_string(gp->blocking_line.load(std::memory_order_relaxed));
+  return std::string(fn ? fn : "?") + " at " + file + ":" +
+         std::to_string(gp->blocking_line.load(std::memory_order_relaxed));
 }
 
 // Who runs on a thread that goroutines are tied to (thread controls): the

@@ -154,11 +154,9 @@ std::string main_program_path() {
 
 bool exists(const std::string& path) { return access(path.c_str(), R_OK) == 0; }
 
-int find_debuginfo_locally(Dwfl_Module* mod, void** userdata, const char* modname,
-                           Dwarf_Addr base, const char* file, const char* debuglink,
-                           GElf_Word crc, char** debuginfo_file) {
-  const int fd = dwfl_build_id_find_debuginfo(mod, userdata, modname, base, file, debuglink, crc,
-                                              debuginfo_file);
+int find_debuginfo_locally(Dwfl_Module* mod, void** userdata, const char* modname, Dwarf_Addr base, const char* file,
+                           const char* debuglink, GElf_Word crc, char** debuginfo_file) {
+  const int fd = dwfl_build_id_find_debuginfo(mod, userdata, modname, base, file, debuglink, crc, debuginfo_file);
   if (fd >= 0 || file == nullptr || debuglink == nullptr) return fd;
   // .gnu_debuglink: let libdw search (and check the CRC) only if a candidate
   // exists, because once its search fails it asks debuginfod.
@@ -167,12 +165,9 @@ int find_debuginfo_locally(Dwfl_Module* mod, void** userdata, const char* modnam
     dir.erase(dir.find_last_of('/') + 1);
     const std::string name(debuglink);
     if (name[0] == '/' ? exists(name)  // a dwz alt file is named by absolute path
-                       : exists(dir + name) || exists(dir + ".debug/" + name) ||
-                             exists("/usr/lib/debug" + dir + name))
-      return dwfl_standard_find_debuginfo(mod, userdata, modname, base, file, debuglink, crc,
-                                          debuginfo_file);
-  } catch (...) {
-  }
+                       : exists(dir + name) || exists(dir + ".debug/" + name) || exists("/usr/lib/debug" + dir + name))
+      return dwfl_standard_find_debuginfo(mod, userdata, modname, base, file, debuglink, crc, debuginfo_file);
+  } catch (...) {}
   return -1;
 }
 
@@ -195,8 +190,8 @@ class session {
     auto it = cu_ranges_.find(mod);
     if (it == cu_ranges_.end()) it = cu_ranges_.emplace(mod, build_cu_ranges(mod)).first;
     const std::vector<cu_range>& ranges = it->second;
-    auto next = std::upper_bound(ranges.begin(), ranges.end(), addr,
-                                 [](Dwarf_Addr a, const cu_range& r) { return a < r.lo; });
+    auto next =
+        std::upper_bound(ranges.begin(), ranges.end(), addr, [](Dwarf_Addr a, const cu_range& r) { return a < r.lo; });
     if (next == ranges.begin()) return false;
     cu_range r = *(next - 1);
     if (addr >= r.hi) return false;
@@ -232,8 +227,7 @@ class session {
       for (ptrdiff_t off = 0; (off = dwarf_ranges(&cudie, off, &range_base, &lo, &hi)) > 0;)
         if (lo < hi) ranges.push_back({lo, hi, cudie});
     }
-    std::sort(ranges.begin(), ranges.end(),
-              [](const cu_range& a, const cu_range& b) { return a.lo < b.lo; });
+    std::sort(ranges.begin(), ranges.end(), [](const cu_range& a, const cu_range& b) { return a.lo < b.lo; });
     return ranges;
   }
 
@@ -258,12 +252,11 @@ class session {
   }
 
   std::mutex mu_;
-  Dwfl* dwfl_ = nullptr;            // GUARDED_BY(mu_)
-  loader_generation generation_;    // GUARDED_BY(mu_): at the last report
+  Dwfl* dwfl_ = nullptr;  // GUARDED_BY(mu_)
+  loader_generation generation_;  // GUARDED_BY(mu_): at the last report
   std::unordered_map<Dwfl_Module*, std::vector<cu_range>> cu_ranges_;  // GUARDED_BY(mu_)
   char* debuginfo_path_ = nullptr;  // libdw's default search path
-  const Dwfl_Callbacks callbacks_ = {dwfl_linux_proc_find_elf, find_debuginfo_locally, nullptr,
-                                     &debuginfo_path_};
+  const Dwfl_Callbacks callbacks_ = {dwfl_linux_proc_find_elf, find_debuginfo_locally, nullptr, &debuginfo_path_};
 };
 
 session& the_session() {
@@ -278,8 +271,7 @@ std::string demangle(const char* symbol) {
   std::string name(symbol, std::strcspn(symbol, "@"));
   if (name.size() > 2 && name[0] == '_' && name[1] == 'Z') {
     int status = 0;
-    std::unique_ptr<char, void (*)(void*)> out(
-        abi::__cxa_demangle(name.c_str(), nullptr, nullptr, &status), std::free);
+    std::unique_ptr<char, void (*)(void*)> out(abi::__cxa_demangle(name.c_str(), nullptr, nullptr, &status), std::free);
     if (status == 0 && out) return out.get();
   }
   return name;
@@ -295,9 +287,7 @@ void append_hex(std::string& s, std::uintptr_t v) {
 // line sums up the rest.
 constexpr int run_shown = 3;
 
-void write(std::ostream& out, const std::string& s) {
-  out.write(s.data(), static_cast<std::streamsize>(s.size()));
-}
+void write(std::ostream& out, const std::string& s) { out.write(s.data(), static_cast<std::streamsize>(s.size())); }
 
 }  // namespace
 
@@ -337,8 +327,7 @@ int capture_ucontext(void* ucontext, void** pcs, int max) {
   if (ucontext == nullptr || pcs == nullptr || max <= 0) return 0;
   unw_cursor_t cur;
   // A signal frame: rip is the interrupted instruction, not a return address.
-  if (unw_init_local2(&cur, static_cast<unw_context_t*>(ucontext), UNW_INIT_SIGNAL_FRAME) < 0)
-    return 0;
+  if (unw_init_local2(&cur, static_cast<unw_context_t*>(ucontext), UNW_INIT_SIGNAL_FRAME) < 0) return 0;
   return walk(&cur, pcs, max, 0, true);
 }
 

@@ -27,8 +27,8 @@ std::string add_as(std::string_view value, std::string_view delta) {
 }  // namespace
 
 bool is_arithmetic_signature(std::string_view s) {
-  return s == "i8" || s == "i16" || s == "i32" || s == "i64" || s == "u8" || s == "u16" || s == "u32" ||
-         s == "u64" || s == "f32" || s == "f64";
+  return s == "i8" || s == "i16" || s == "i32" || s == "i64" || s == "u8" || s == "u16" || s == "u32" || s == "u64" ||
+         s == "f32" || s == "f64";
 }
 
 std::string add_encoded(std::string_view s, std::string_view value, std::string_view delta) {

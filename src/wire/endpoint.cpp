@@ -45,8 +45,10 @@ void remove_stale_socket(const std::string& path) {
     throw std::system_error(EADDRINUSE, std::generic_category(),
                             "weft: a runtime server already listens on unix:" + path);
   } catch (const std::system_error& ex) {
-    if (ex.code() == std::errc::connection_refused) ::unlink(path.c_str());
-    else if (ex.code().value() == EADDRINUSE) throw;
+    if (ex.code() == std::errc::connection_refused)
+      ::unlink(path.c_str());
+    else if (ex.code().value() == EADDRINUSE)
+      throw;
   }
 }
 

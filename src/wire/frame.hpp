@@ -38,7 +38,7 @@ class frame_decoder {
   explicit frame_decoder(std::uint32_t max_frame = default_max_frame) : max_frame_(max_frame) {}
 
   enum class status {
-    ready,      // *payload is the next frame's payload
+    ready,  // *payload is the next frame's payload
     need_more,  // no complete frame yet: feed more bytes
     too_large,  // the next frame's length is 0 or above max_frame: the stream is unusable
   };
@@ -60,7 +60,7 @@ class frame_decoder {
   std::uint32_t max_frame_;
   std::string buf_;
   std::size_t start_ = 0;  // consumed bytes at the front of buf_
-  std::size_t end_ = 0;    // bytes of buf_ in use
+  std::size_t end_ = 0;  // bytes of buf_ in use
   std::uint64_t announced_ = 0;
 };
 

@@ -41,8 +41,7 @@ void link::ring_doorbell() noexcept {
   bool v = true;
   try {
     weft::detail::chan_try_send_no_yield(doorbell_.core(), &v);
-  } catch (...) {
-  }
+  } catch (...) {}
 }
 
 void link::close_when_flushed() noexcept {
@@ -83,7 +82,8 @@ bool link::receive(frame& f) {
     switch (decoder_.next(&payload)) {
       case frame_decoder::status::ready:
         if (!parse_frame(payload, f))
-          throw remote_error(remote_errc::protocol, "weft: " + peer_ + " sent a frame that is not a weft.runtime.v1.Frame");
+          throw remote_error(remote_errc::protocol,
+                             "weft: " + peer_ + " sent a frame that is not a weft.runtime.v1.Frame");
         return true;
       case frame_decoder::status::too_large:
         throw remote_error(remote_errc::protocol, "weft: " + peer_ + " announced a frame of " +
@@ -114,8 +114,7 @@ void link::close() noexcept {
   if (closed_.exchange(true, std::memory_order_acq_rel)) return;
   try {
     doorbell_.close();
-  } catch (...) {
-  }
+  } catch (...) {}
   conn_.close();
 }
 

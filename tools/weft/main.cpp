@@ -18,9 +18,11 @@ int main(int argc, char** argv) {
 
   weft::tool::remote_args remote;
   CLI::App* rc = app.add_subcommand(
-      "remote", "Run a program attached to a passthrough runtime server (a weftd of its own); same output and exit "
-                "status as running it directly");
-  rc->add_option("--trace", remote.trace_file, "Also record the program's runtime events in FILE (Chrome/Perfetto JSON)");
+      "remote",
+      "Run a program attached to a passthrough runtime server (a weftd of its own); same output and exit "
+      "status as running it directly");
+  rc->add_option("--trace", remote.trace_file,
+                 "Also record the program's runtime events in FILE (Chrome/Perfetto JSON)");
   rc->add_option("--weftd", remote.weftd, "The weftd binary to start (default: next to weft, else on PATH)");
   // Everything from the first word that is not one of remote's options is
   // the program and its arguments (its own -c, --flags included).

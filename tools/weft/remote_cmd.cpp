@@ -136,7 +136,8 @@ int run_remote(const remote_args& a) {
   }
   pid_t server = spawn(server_argv, {});
   if (server < 0) {
-    std::fprintf(stderr, "weft remote: cannot start %s: %s (pass --weftd PATH)\n", weftd.c_str(), std::strerror(-server));
+    std::fprintf(stderr, "weft remote: cannot start %s: %s (pass --weftd PATH)\n", weftd.c_str(),
+                 std::strerror(-server));
     return 2;
   }
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);

@@ -8,8 +8,8 @@ namespace weft::tool {
 
 struct remote_args {
   std::vector<std::string> argv;  // the program and its arguments
-  std::string trace_file;         // --trace
-  std::string weftd;              // --weftd
+  std::string trace_file;  // --trace
+  std::string weftd;  // --weftd
 };
 
 // Runs the program attached to a weftd of its own; returns the program's

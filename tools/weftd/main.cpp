@@ -46,8 +46,9 @@ int main(int argc, char** argv) {
   weft::server::options opts;
   std::string listen = opts.endpoint.text();
   int procs = weft::hardware_procs();
-  CLI::App app{"weftd: the weft runtime server. Programs attach to it with WEFT_RUNTIME=ADDR "
-               "and share its channels and variables (docs/protocol.md)."};
+  CLI::App app{
+      "weftd: the weft runtime server. Programs attach to it with WEFT_RUNTIME=ADDR "
+      "and share its channels and variables (docs/protocol.md)."};
   app.add_option("--listen", listen, "where to listen: unix:PATH or tcp:HOST:PORT (loopback only without a key)")
       ->capture_default_str();
   app.add_option("--procs", procs, "goroutines run in parallel on this many threads")
@@ -101,8 +102,7 @@ int main(int argc, char** argv) {
         srv.state().log("listening on " + srv.address());
         int sig = weft::blocking([&] {
           int s = 0;
-          while (sigwait(&stop_signals, &s) != 0) {
-          }
+          while (sigwait(&stop_signals, &s) != 0) {}
           return s;
         });
         srv.state().log(std::string("stopping on ") + sigabbrev_np(sig));

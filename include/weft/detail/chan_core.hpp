@@ -21,8 +21,7 @@ struct elem_ops {
 
 template <class E>
 inline constexpr elem_ops elem_ops_for = {
-    sizeof(E), alignof(E),
-    [](void* dst, void* src) noexcept { ::new (dst) E(std::move(*static_cast<E*>(src))); },
+    sizeof(E), alignof(E), [](void* dst, void* src) noexcept { ::new (dst) E(std::move(*static_cast<E*>(src))); },
     [](void* p) noexcept { static_cast<E*>(p)->~E(); }};
 
 struct chan_core;
@@ -31,9 +30,9 @@ chan_core* chan_make(std::size_t capacity, const elem_ops* ops);
 void chan_retain(chan_core*) noexcept;
 void chan_release(chan_core*) noexcept;
 // A nil core (nullptr) blocks forever in send and recv.
-void chan_send(chan_core*, void* elem);            // moves from elem; throws closed_channel_error
-bool chan_try_send(chan_core*, void* elem);        // moves from elem only on success
-bool chan_recv(chan_core*, void* out);             // constructs *out; false: closed and drained
+void chan_send(chan_core*, void* elem);  // moves from elem; throws closed_channel_error
+bool chan_try_send(chan_core*, void* elem);  // moves from elem only on success
+bool chan_recv(chan_core*, void* out);  // constructs *out; false: closed and drained
 bool chan_try_recv(chan_core*, void* out, bool* closed);
 // As chan_try_send and chan_try_recv, which are yield points (a goroutine
 // that loops on them must let others run), but never yield: for the
@@ -52,8 +51,10 @@ using chan_elem_t = std::conditional_t<std::is_nothrow_move_constructible_v<T>, 
 
 template <class T>
 chan_elem_t<T> chan_box(T&& v) {
-  if constexpr (std::is_same_v<chan_elem_t<T>, T>) return std::move(v);
-  else return std::make_unique<T>(std::move(v));
+  if constexpr (std::is_same_v<chan_elem_t<T>, T>)
+    return std::move(v);
+  else
+    return std::make_unique<T>(std::move(v));
 }
 
 // Raw storage the core constructs a chan_elem_t<T> into; take() moves the
@@ -65,9 +66,14 @@ struct chan_slot {
   void* ptr() { return buf; }
   T take() {
     E* e = std::launder(reinterpret_cast<E*>(buf));
-    struct guard { E* e; ~guard() { e->~E(); } } g{e};
-    if constexpr (std::is_same_v<E, T>) return std::move(*e);
-    else return std::move(**e);
+    struct guard {
+      E* e;
+      ~guard() { e->~E(); }
+    } g{e};
+    if constexpr (std::is_same_v<E, T>)
+      return std::move(*e);
+    else
+      return std::move(**e);
   }
 };
 

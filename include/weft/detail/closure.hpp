@@ -15,8 +15,8 @@ namespace weft::detail {
 // static_asserts of weft::go and scope::go, which name the failure):
 // f and each argument decay-copied (or moved) into the closure ...
 template <class F, class... Args>
-inline constexpr bool closure_copies =
-    std::is_constructible_v<std::decay_t<F>, F> && (std::is_constructible_v<std::decay_t<Args>, Args> && ...);
+inline constexpr bool closure_copies = std::is_constructible_v<std::decay_t<F>, F> &&
+                                       (std::is_constructible_v<std::decay_t<Args>, Args> && ...);
 // ... then f called once, with those copies as rvalues, as invoke does.
 template <class F, class... Args>
 inline constexpr bool closure_calls = std::is_invocable_v<std::decay_t<F>, std::decay_t<Args>...>;

@@ -206,10 +206,12 @@ MSGPACK_API_VERSION_NAMESPACE(MSGPACK_DEFAULT_API_NS) {
       auto fields = weft_fields(v);
       if (o.type != msgpack::type::ARRAY || o.via.array.size != std::tuple_size_v<decltype(fields)>)
         throw msgpack::type_error();
-      std::apply([&](auto&... f) {
-        std::size_t i = 0;
-        ((o.via.array.ptr[i++].convert(f)), ...);
-      }, fields);
+      std::apply(
+          [&](auto&... f) {
+            std::size_t i = 0;
+            ((o.via.array.ptr[i++].convert(f)), ...);
+          },
+          fields);
       return o;
     }
   };

@@ -85,11 +85,15 @@ class recv_case : public weft::detail::select_case_base {
   void complete(const weft::detail::select_arm& a) {
     std::optional<T> v;
     if (a.ok) {
-      if (link_) v.emplace(weft::decode<T>(ext_->value()));
-      else v.emplace(slot_.take());
+      if (link_)
+        v.emplace(weft::decode<T>(ext_->value()));
+      else
+        v.emplace(slot_.take());
     }
-    if constexpr (std::is_invocable_v<F&, std::optional<T>&&>) f_(std::move(v));
-    else f_();
+    if constexpr (std::is_invocable_v<F&, std::optional<T>&&>)
+      f_(std::move(v));
+    else
+      f_();
   }
   weft::detail::chan_core* core() const noexcept { return link_ ? nullptr : local_; }
 
@@ -110,8 +114,9 @@ class send_case : public weft::detail::select_case_base {
       : local_(local.core()), link_(std::move(link)), v_(weft::detail::chan_box(std::move(v))), f_(std::move(f)) {}
   weft::detail::select_arm arm() {
     if (sent_)
-      throw misuse_error("weft::select: a send case was chosen again after it sent its value; "
-                         "make a new case for each value");
+      throw misuse_error(
+          "weft::select: a send case was chosen again after it sent its value; "
+          "make a new case for each value");
     weft::detail::select_arm a;
     if (!link_) {
       a.dir = weft::detail::select_dir::send;
@@ -132,8 +137,10 @@ class send_case : public weft::detail::select_case_base {
 
  private:
   const T& value() const {
-    if constexpr (std::is_same_v<weft::detail::chan_elem_t<T>, T>) return v_;
-    else return *v_;
+    if constexpr (std::is_same_v<weft::detail::chan_elem_t<T>, T>)
+      return v_;
+    else
+      return *v_;
   }
   weft::detail::chan_core* local_;
   std::shared_ptr<chan_link> link_;

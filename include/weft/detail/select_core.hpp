@@ -16,7 +16,7 @@ enum class select_dir : std::uint8_t {
   none,  // never ready (on_default's slot; the caller passes has_default)
   recv,
   send,
-  stop,      // ready once stop is requested on *token
+  stop,  // ready once stop is requested on *token
   external,  // completed by another party: *ext (a remote channel)
 };
 
