@@ -68,8 +68,6 @@ run_ctest() {
   case $preset in
     asan)
       export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
-      # What abandoned goroutines of the runtime stub hold (tests/lsan.supp).
-      export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp}
       export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
       read -r -a runner <<<"$(sanitizer_runner asan -fsanitize=address,undefined)"
       ;;

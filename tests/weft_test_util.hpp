@@ -36,6 +36,18 @@ constexpr bool sanitized = false;
 constexpr bool sanitized = false;
 #endif
 
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool asan = true;  // and LeakSanitizer with it
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool asan = true;
+#else
+constexpr bool asan = false;
+#endif
+#else
+constexpr bool asan = false;
+#endif
+
 // Scales a loop count down under sanitizers (10x slower).
 constexpr int scaled(int n) { return sanitized ? (n / 10 > 0 ? n / 10 : 1) : n; }
 // The gentler cut the channel, sync and stress suites use: a quarter.
@@ -77,6 +89,19 @@ inline int count_parked(const std::string& name) {
 inline bool wait_parked(const std::string& name, int n) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (count_parked(name) < n) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    weft::this_goroutine::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
+
+// Waits (as a goroutine) until num_goroutines() is n, or 10 s. A test whose
+// goroutines end just after their last send calls wait_goroutines(1) before
+// main returns: a goroutine still finishing then would be abandoned with
+// the run, and what it holds (a captured channel) reported as a leak by LSan.
+inline bool wait_goroutines(std::size_t n) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (weft::num_goroutines() != n) {
     if (std::chrono::steady_clock::now() > deadline) return false;
     weft::this_goroutine::sleep_for(std::chrono::milliseconds(1));
   }

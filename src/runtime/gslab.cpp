@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "platform/memory.hpp"
+#include "runtime/sanitizers.hpp"
 
 namespace weft::detail {
 
@@ -182,6 +183,23 @@ void for_each_g(void (*fn)(g*, void*), void* arg) {
     for (std::size_t i = 0; i < gs_per_chunk; ++i) fn(&c[i], arg);
 }
 
+namespace {
+// ASan builds: an abandoned G's live stack and closure stay visible to LSan
+// (sanitizers.hpp, keep_for_leak_checker).
+void keep_for_leak_checker(g* gp) {
+  auto* sp = static_cast<char*>(gp->ctx);
+  if (sp != nullptr && sp >= gp->stk.lo && sp < gp->stk.hi) {
+    san::keep_for_leak_checker(sp, static_cast<std::size_t>(gp->stk.hi - sp));
+  }
+  if (gp->closure == gp->inline_buf) {
+    san::keep_for_leak_checker(gp->inline_buf, sizeof gp->inline_buf);
+  } else if (gp->closure != nullptr && san::keeps_for_leak_checker) {
+    san::keep_block_for_leak_checker(gp->closure);
+    gp->closure = nullptr;  // kept, so g_reset must not free it
+  }
+}
+}  // namespace
+
 void gslab_reset_all() {
   gslab_t& s = slab();
   std::lock_guard lk(s.lock);
@@ -194,6 +212,7 @@ void gslab_reset_all() {
         // Abandoned when main returned. A G that never ran still owns its
         // closure; one that ran is left as Go leaves it (its frames are gone).
         if (!gp->ever_ran && gp->destroy) gp->destroy(gp->closure);
+        if (gp->ever_ran) keep_for_leak_checker(gp);
         g_clear_locals(gp);
         g_reset(gp);  // its stack is unmapped with the slabs (stacks_release_all)
       }

@@ -7,6 +7,9 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
 
 #if defined(WEFT_ASAN)
 #include <sanitizer/asan_interface.h>
@@ -63,6 +66,50 @@ inline void fiber_destroy(void* f) {
   if (f) __tsan_switch_to_fiber(f, 0);
 #else
   (void)f;
+#endif
+}
+
+// LSan (ASan builds): what an abandoned goroutine held is not released, by
+// design (docs/runtime.md, "Ending"), but its stack is unmapped and its
+// closure's bytes reused, so LSan would see the objects it pointed to (a
+// captured channel, a local's heap block) as leaks whenever a goroutine is
+// still finishing when main returns. keep_for_leak_checker copies such
+// memory into blocks reachable from a global: LSan then counts what it
+// points to as held, as the design says it is. Plain and TSan builds keep
+// nothing.
+#if defined(WEFT_ASAN)
+inline constexpr bool keeps_for_leak_checker = true;
+#else
+inline constexpr bool keeps_for_leak_checker = false;
+#endif
+[[gnu::no_sanitize_address]] inline void copy_unchecked(char* to, const char* from, std::size_t n) {
+  // A parked stack's frames hold ASan redzones: an instrumented memcpy
+  // would report reading them.
+  for (std::size_t i = 0; i < n; ++i) to[i] = static_cast<const volatile char*>(from)[i];
+}
+#if defined(WEFT_ASAN)
+inline std::vector<void*>& kept_blocks() {
+  static auto* kept = new std::vector<void*>;  // never freed: the root LSan scans
+  return *kept;
+}
+#endif
+inline void keep_for_leak_checker(const void* p, std::size_t n) {
+#if defined(WEFT_ASAN)
+  if (p == nullptr || n == 0) return;
+  void* copy = std::malloc(n);
+  if (copy == nullptr) return;
+  copy_unchecked(static_cast<char*>(copy), static_cast<const char*>(p), n);
+  kept_blocks().push_back(copy);
+#else
+  (void)p, (void)n;
+#endif
+}
+// Keeps the block itself (a closure on the heap), not a copy.
+inline void keep_block_for_leak_checker(void* block) {
+#if defined(WEFT_ASAN)
+  kept_blocks().push_back(block);
+#else
+  (void)block;
 #endif
 }
 

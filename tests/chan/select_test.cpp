@@ -89,6 +89,7 @@ TEST_P(SelectProcs, NonBlockingSelectNeverTakesDefaultWhileACaseIsReady) {
       weft::select(weft::on_recv(c1, [] {}), weft::on_default());
       if (!*done.recv()) defaults.fetch_add(1);
     }
+    EXPECT_TRUE(weft_test::wait_goroutines(1));
   }, procs_opt(GetParam()));
   EXPECT_EQ(defaults.load(), 0);
 }
@@ -343,6 +344,7 @@ TEST_P(SelectProcs, StopWakesABlockedSelectFromAGoroutineOrAThread) {
       }
       EXPECT_EQ(result.recv(), 3);
       EXPECT_FALSE(c.try_send(1));  // the select left no waiter behind
+      EXPECT_TRUE(weft_test::wait_goroutines(1));
     }, procs_opt(GetParam()));
   }
 }

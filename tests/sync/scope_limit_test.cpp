@@ -25,20 +25,11 @@ using steady = std::chrono::steady_clock;
 using weft_test::named;
 using weft_test::procs_name;
 using weft_test::procs_opt;
+using weft_test::wait_goroutines;
 using weft_test::wait_parked;
 
 // How late a deadline may act: generous, the machine is shared.
 constexpr auto late_margin = weft_test::sanitized ? 2s : 1s;
-
-// Parks the caller (a goroutine) until num_goroutines() is n, or 10 s.
-bool wait_goroutines(std::size_t n) {
-  auto deadline = steady::now() + 10s;
-  while (weft::num_goroutines() != n) {
-    if (steady::now() > deadline) return false;
-    weft::this_goroutine::sleep_for(1ms);
-  }
-  return true;
-}
 
 class ScopeLimitProcs : public ::testing::TestWithParam<int> {};
 
