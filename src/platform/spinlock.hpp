@@ -13,6 +13,9 @@
 #include <atomic>
 #include <cstdint>
 
+#include "platform/lock_scope.hpp"
+#include "platform/thread_annotations.hpp"
+
 namespace weft::detail {
 
 inline void cpu_relax() noexcept {
@@ -38,11 +41,11 @@ inline bool spin_try_lock(std::atomic<std::uint32_t>& w) noexcept {
 
 inline void spin_unlock(std::atomic<std::uint32_t>& w) noexcept { w.store(0, std::memory_order_release); }
 
-class spinlock {
+class CAPABILITY("spinlock") spinlock {
  public:
-  void lock() noexcept { spin_lock(word_); }
-  bool try_lock() noexcept { return spin_try_lock(word_); }
-  void unlock() noexcept { spin_unlock(word_); }
+  void lock() noexcept ACQUIRE() { spin_lock(word_); }
+  bool try_lock() noexcept TRY_ACQUIRE(true) { return spin_try_lock(word_); }
+  void unlock() noexcept RELEASE() { spin_unlock(word_); }
   std::atomic<std::uint32_t>& word() noexcept { return word_; }
 
  private:
