@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "platform/memory.hpp"
+#include "platform/thread_mutex.hpp"
 
 namespace weft::detail {
 
@@ -25,13 +26,13 @@ spinlock extra_lock;
 }  // namespace
 
 g_extra& g::extras() {
-  std::lock_guard lk(extra_lock);
+  lock_scope lk(extra_lock);
   if (!extra) extra = new g_extra;
   return *extra;
 }
 
 std::string g_name(g* gp) {
-  std::lock_guard lk(extra_lock);
+  lock_scope lk(extra_lock);
   return gp->extra ? gp->extra->name : std::string();
 }
 
@@ -42,7 +43,7 @@ constexpr std::size_t gs_per_chunk = chunk_bytes / sizeof(g);
 constexpr int local_max = 64;
 
 struct gslab_t {
-  std::mutex lock;
+  thread_mutex lock;
   std::vector<g*> chunks;  // each gs_per_chunk Gs
   g* free = nullptr;
   std::size_t nfree = 0;
@@ -95,7 +96,7 @@ void g_reset(g* gp) {
   gp->creation_pc.store(nullptr, std::memory_order_relaxed);
   gp->parent_id.store(0, std::memory_order_relaxed);
   if (gp->extra) {
-    std::lock_guard lk(extra_lock);
+    lock_scope lk(extra_lock);
     delete gp->extra;
     gp->extra = nullptr;
   }
@@ -105,7 +106,7 @@ void g_reset(g* gp) {
 g* g_get(p* pp) {
   if (pp->free_gs == nullptr) {
     gslab_t& s = slab();
-    std::lock_guard lk(s.lock);
+    lock_scope lk(s.lock);
     if (s.free == nullptr) carve_chunk(s);
     for (int i = 0; i < local_max / 2 && s.free; ++i) {
       g* gp = s.free;
@@ -127,7 +128,7 @@ void g_put(p* pp, g* gp) {
   g_reset(gp);
   if (pp == nullptr) {
     gslab_t& s = slab();
-    std::lock_guard lk(s.lock);
+    lock_scope lk(s.lock);
     gp->schedlink = s.free;
     s.free = gp;
     ++s.nfree;
@@ -137,7 +138,7 @@ void g_put(p* pp, g* gp) {
   pp->free_gs = gp;
   if (++pp->nfree_gs > local_max) {
     gslab_t& s = slab();
-    std::lock_guard lk(s.lock);
+    lock_scope lk(s.lock);
     while (pp->nfree_gs > local_max / 2) {
       g* x = pp->free_gs;
       pp->free_gs = x->schedlink;
@@ -151,7 +152,7 @@ void g_put(p* pp, g* gp) {
 
 void g_flush(p* pp) {
   gslab_t& s = slab();
-  std::lock_guard lk(s.lock);
+  lock_scope lk(s.lock);
   while (pp->free_gs) {
     g* x = pp->free_gs;
     pp->free_gs = x->schedlink;
@@ -175,7 +176,7 @@ void for_each_g(void (*fn)(g*, void*), void* arg) {
   gslab_t& s = slab();
   std::vector<g*> chunks;
   {
-    std::lock_guard lk(s.lock);
+    lock_scope lk(s.lock);
     chunks = s.chunks;
   }
   for (g* c : chunks)
@@ -184,7 +185,7 @@ void for_each_g(void (*fn)(g*, void*), void* arg) {
 
 void gslab_reset_all() {
   gslab_t& s = slab();
-  std::lock_guard lk(s.lock);
+  lock_scope lk(s.lock);
   s.free = nullptr;
   s.nfree = 0;
   for (g* c : s.chunks) {

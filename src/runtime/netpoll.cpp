@@ -79,6 +79,7 @@
 
 #include "platform/epoll.hpp"
 #include "platform/futex.hpp"
+#include "platform/thread_mutex.hpp"
 #include "runtime/park.hpp"
 #include "runtime/runtime.hpp"
 #include "runtime/timer.hpp"
@@ -132,14 +133,14 @@ constexpr int max_events = 128;
 std::atomic<poll_desc*> chunks[max_chunks];
 
 struct {
-  std::mutex lock;
+  thread_mutex lock;
   poll_desc* free = nullptr;
   std::uint32_t next_index = 0;
 } pool;
 
 // The epoll instance and the eventfd; set up by netpoll_init (or the first
 // netpoll_open), torn down by netpoll_shutdown under init_lock.
-std::mutex init_lock;
+thread_mutex init_lock;
 std::atomic<int> epfd{-1};
 std::atomic<int> breakfd{-1};
 std::atomic<bool> active{false};
@@ -155,7 +156,7 @@ void fire_deadline(timer* t);
 void drop_timer(timer*) {}  // the heap forgets t (end of weft::run): pd still owns it
 
 poll_desc* pd_alloc(int fd) {
-  std::lock_guard lk(pool.lock);
+  lock_scope lk(pool.lock);
   if (poll_desc* pd = pool.free) {
     pool.free = pd->next_free;
     pd->next_free = nullptr;
@@ -182,7 +183,7 @@ poll_desc* pd_alloc(int fd) {
 }
 
 void pd_free(poll_desc* pd) {
-  std::lock_guard lk(pool.lock);
+  lock_scope lk(pool.lock);
   pd->next_free = pool.free;
   pool.free = pd;
 }
@@ -287,12 +288,12 @@ void init_locked() {
 }  // namespace
 
 void netpoll_init() {
-  std::lock_guard lk(init_lock);
+  lock_scope lk(init_lock);
   init_locked();
 }
 
 void netpoll_shutdown() {
-  std::lock_guard lk(init_lock);
+  lock_scope lk(init_lock);
   // Every fd still registered becomes closing: the epoll instance that
   // watched it is gone. Its goroutine waiters belong to a finished run and are
   // forgotten (never readied); plain threads are woken with `closing`.
@@ -331,7 +332,7 @@ void netpoll_shutdown() {
 poll_desc* netpoll_open(int fd) {
   int ep = epfd.load(std::memory_order_acquire);
   if (ep < 0) {
-    std::lock_guard lk(init_lock);
+    lock_scope lk(init_lock);
     init_locked();
     ep = epfd.load(std::memory_order_relaxed);
   }

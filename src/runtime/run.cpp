@@ -146,7 +146,7 @@ int run_main(std::function<int()> main, const options& opts, const trace_hooks* 
   // itself off allm (m_leave); after that nobody does.
   std::vector<m*> ms;
   {
-    std::lock_guard lk(sched.lock);
+    lock_scope lk(sched.lock);
     ms = sched.allm;
   }
   for (m* mp : ms) {
@@ -197,7 +197,7 @@ void g_start(g* gp, void (*invoke)(void*), void (*destroy)(void*) noexcept, void
   sched.live_goroutines.fetch_add(1, std::memory_order_relaxed);
   trace_ev(mp, ev::go_create, gp->parent_id.load(std::memory_order_relaxed), gp->id);
   if (mp->pp->is_private) {  // a bound M runs only its own Gs
-    std::lock_guard lk(sched.lock);
+    lock_scope lk(sched.lock);
     globrunq_put_batch(sched.freshq, gp, gp, 1);
   } else {
     runq_put(mp->pp, gp, true);

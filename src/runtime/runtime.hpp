@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "platform/spinlock.hpp"
+#include "platform/thread_mutex.hpp"
 #include "runtime/fatal.hpp"
 #include "runtime/note.hpp"
 #include "runtime/stack.hpp"
@@ -223,7 +224,7 @@ struct p {
 
 // The global scheduler state.
 struct sched_t {
-  std::mutex lock;  // guards the global queues and the idle lists
+  thread_mutex lock;  // guards the global queues and the idle lists
   gqueue runq;  // Gs that ran before and are runnable again
   gqueue freshq;  // Gs that never ran, beyond what the rings hold (runq.cpp)
   bool has_global_work() const {
@@ -248,7 +249,7 @@ struct sched_t {
   m* timer_waiter = nullptr;
   bool waiter_polls = false;  // GUARDED_BY(lock)
   bool waiter_polls_now() {
-    std::lock_guard lk(lock);
+    lock_scope lk(lock);
     return waiter_polls;
   }
   std::atomic<std::int64_t> last_poll{0};  // os::nanotime() of the last netpoll

@@ -57,6 +57,7 @@
 #include <string>
 
 #include "platform/memory.hpp"
+#include "platform/thread_mutex.hpp"
 
 namespace weft::detail {
 
@@ -80,7 +81,7 @@ struct slab {
 };
 
 struct pool_t {
-  std::mutex lock;
+  thread_mutex lock;
   std::deque<slab> slabs;
   slab* current[stack_classes] = {};
   std::vector<stack> hot[stack_classes];  // freed recently
@@ -185,7 +186,7 @@ stack stack_get(stack_cache* cache, std::uint8_t cls) {
     return s;
   }
   pool_t& pl = pool();
-  std::lock_guard lk(pl.lock);
+  lock_scope lk(pl.lock);
   // Refill half a cache at a time so the global lock is rare.
   for (std::size_t i = 0; i < cache_max / 2; ++i) {
     std::vector<stack>* from = !pl.hot[cls].empty()    ? &pl.hot[cls]
@@ -229,7 +230,7 @@ void release_memory(std::vector<stack>& batch) noexcept {
 void give_back(pool_t& pl, std::vector<stack>& batch) noexcept {
   if (batch.empty()) return;
   release_memory(batch);
-  std::lock_guard lk(pl.lock);
+  lock_scope lk(pl.lock);
   try {
     for (const stack& x : batch) pl.cold[x.cls].push_back(x);
   } catch (...) {}
@@ -249,7 +250,7 @@ void stack_put(stack_cache* cache, stack s) noexcept {
   pool_t& pl = pool();
   std::vector<stack> to_release;
   {
-    std::lock_guard lk(pl.lock);
+    lock_scope lk(pl.lock);
     try {
       while (mine.size() > cache_max / 2) {
         stack x = mine.back();
@@ -274,7 +275,7 @@ void stacks_scavenge(std::int64_t now) noexcept {
   pool_t& pl = pool();
   std::vector<stack> to_release;
   {
-    std::lock_guard lk(pl.lock);
+    lock_scope lk(pl.lock);
     if (now - pl.last_scavenge < scavenge_period_ns) return;
     pl.last_scavenge = now;
     try {
@@ -292,7 +293,7 @@ void stacks_scavenge(std::int64_t now) noexcept {
 
 void stack_flush(stack_cache* cache) noexcept {
   pool_t& pl = pool();
-  std::lock_guard lk(pl.lock);
+  lock_scope lk(pl.lock);
   for (auto& v : cache->free) {
     for (const stack& s : v) {
       try {
@@ -312,7 +313,7 @@ bool stack_canary_intact(const stack& s) noexcept {
 
 void stacks_release_all() noexcept {
   pool_t& pl = pool();
-  std::lock_guard lk(pl.lock);
+  lock_scope lk(pl.lock);
   for (auto& s : pl.slabs) os::mem_unmap(s.base, s.bytes);
   pl.slabs.clear();
   for (auto& c : pl.current) c = nullptr;
@@ -329,7 +330,7 @@ void stacks_release_all() noexcept {
 
 stack_stats stacks_stats() noexcept {
   pool_t& pl = pool();
-  std::lock_guard lk(pl.lock);
+  lock_scope lk(pl.lock);
   stack_stats st = pl.stats;
   for (int c = 0; c < stack_classes; ++c) {
     st.pooled_hot += pl.hot[c].size() + pl.aged[c].size();

@@ -123,7 +123,7 @@ bool stop_locked(chan_timer* ct) {
 
 void fire(timer* n) {
   auto* ct = static_cast<chan_timer*>(n->arg);
-  std::unique_lock lk(ct->lock);
+  lock_scope lk(ct->lock);
   bool rearm = false;
   if (ct->node_seq == ct->seq && ct->armed) {
     deliver(ct, n->when);
@@ -153,7 +153,7 @@ void fire(timer* n) {
 // The end of weft::run with the node still on a heap.
 void drop(timer* n) {
   auto* ct = static_cast<chan_timer*>(n->arg);
-  std::unique_lock lk(ct->lock);
+  lock_scope lk(ct->lock);
   ct->in_flight = false;
   bool free_it = !ct->owned;
   lk.unlock();
@@ -169,7 +169,7 @@ chan_timer* make(std::int64_t when, std::int64_t period, bool owned, chan<time_p
   ct->node.arg = ct.get();
   ct->owned = owned;
   if (out) *out = ct->ch;
-  std::lock_guard lk(ct->lock);
+  lock_scope lk(ct->lock);
   ct->armed = true;
   ct->when = when;
   ct->period = period;
@@ -212,14 +212,14 @@ chan<time_point> chan_timer_after(std::int64_t when) {
 chan<time_point> chan_timer_channel(chan_timer* ct) { return ct->ch; }
 
 bool chan_timer_stop(chan_timer* ct) {
-  std::lock_guard lk(ct->lock);
+  lock_scope lk(ct->lock);
   return stop_locked(ct);
 }
 
 bool chan_timer_reset(chan_timer* ct, std::int64_t when) {
   if (ct == nullptr) throw misuse_error("weft::timer: reset of a moved-from timer");
   require_runtime("weft::timer");
-  std::lock_guard lk(ct->lock);
+  lock_scope lk(ct->lock);
   bool pending = stop_locked(ct);
   ct->armed = true;
   ct->when = when;
@@ -231,7 +231,7 @@ void chan_ticker_reset(chan_timer* ct, std::chrono::nanoseconds period) {
   if (ct == nullptr) throw misuse_error("weft::ticker: reset of a moved-from ticker");
   require_runtime("weft::ticker");
   if (period.count() <= 0) throw std::invalid_argument("weft::ticker: non-positive period");
-  std::lock_guard lk(ct->lock);
+  lock_scope lk(ct->lock);
   stop_locked(ct);
   ct->armed = true;
   ct->when = deadline_after(period);
@@ -240,7 +240,7 @@ void chan_ticker_reset(chan_timer* ct, std::chrono::nanoseconds period) {
 }
 
 void chan_timer_release(chan_timer* ct) noexcept {
-  std::unique_lock lk(ct->lock);
+  lock_scope lk(ct->lock);
   stop_locked(ct);
   ct->owned = false;
   bool free_it = !ct->in_flight;
