@@ -74,14 +74,12 @@ p* releasep(m* mp) {
   return pp;
 }
 
-// REQUIRES: sched.lock held.
 void pidle_put(p* pp) {
   pp->link = sched.pidle;
   sched.pidle = pp;
   sched.npidle.fetch_add(1, std::memory_order_seq_cst);
 }
 
-// REQUIRES: sched.lock held.
 p* pidle_get() {
   p* pp = sched.pidle;
   if (pp) {
@@ -96,8 +94,7 @@ namespace {
 constexpr std::int64_t spin_before_idle_ns = 50'000;
 constexpr std::int64_t idle_m_exit_ns = 2'000'000'000;
 
-// REQUIRES: sched.lock held.
-m* midle_get() {
+m* midle_get() REQUIRES(sched.lock) {
   m* mp = sched.midle;
   if (mp) {
     sched.midle = mp->schedlink;
@@ -395,7 +392,7 @@ void mstart(m* mp) {
 
 }  // namespace
 
-// REQUIRES: sched.lock held; the caller has just become idle, or is sysmon
+// REQUIRES(sched.lock), declared in runtime.hpp. The caller has just become idle, or is sysmon
 // finding the program idle (runtime.hpp).
 void check_dead() {
   if (!sched.running.load() || sched.stopping.load()) return;

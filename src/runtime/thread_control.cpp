@@ -198,7 +198,7 @@ void startlockedm(m* mp, g* gp) {
 g* bound_pick(p* own) {
   if (g* gp = runq_get(own)) return gp;
   m* mp = own->owner.load(std::memory_order_relaxed);
-  if (mp->inbox.size.load(std::memory_order_acquire) == 0) return nullptr;
+  if (mp->inbox_size(std::memory_order_acquire) == 0) return nullptr;
   lock_scope lk(mp->inbox_lock);
   g* gp = mp->inbox.head;
   if (gp == nullptr) return nullptr;
@@ -239,7 +239,7 @@ bool schedule_bound(m* mp) {
     }
     mp->park.clear();
     std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (mp->inbox.size.load(std::memory_order_relaxed) > 0) continue;
+    if (mp->inbox_size(std::memory_order_relaxed) > 0) continue;
     mp->park.sleep_until(INT64_MAX);
   }
 }
