@@ -69,6 +69,13 @@ inline void block_on(waiter& w, const char* reason, std::atomic<std::uint32_t>& 
   while (w.woken.load(std::memory_order_acquire) == 0) os::futex_wait(&w.woken, 0, -1);
 }
 
+// The same on a spinlock, so that the caller's analysis sees the lock go.
+// Not analysed itself: a goroutine's lock is released by the context that
+// runs after its switch (park's unlock callback), which clang cannot follow.
+inline void block_on(waiter& w, const char* reason, spinlock& lock) RELEASE(lock) NO_THREAD_SAFETY_ANALYSIS {
+  block_on(w, reason, lock.word());
+}
+
 // Wakes a waiter taken off a queue. The waiter may return (and its stack
 // frame vanish) as soon as this starts: w is not touched after the wake.
 inline void wake(waiter* w) {
