@@ -28,9 +28,9 @@ struct select_state {
   // (select.cpp, "External cases"): under `gate`, the winner records its
   // case in ext_fired and wakes the select only if `parked` is set (the
   // select sets it under the gate and releases the gate after it parked).
-  std::atomic<std::uint32_t> gate{0};
-  bool parked = false;  // GUARDED_BY(gate)
-  int ext_fired = -1;  // GUARDED_BY(gate): the external case that won
+  spinlock gate;
+  bool parked GUARDED_BY(gate) = false;
+  int ext_fired GUARDED_BY(gate) = -1;  // the external case that won
   g* gp = nullptr;  // the selecting goroutine; null: a plain thread
 };
 
