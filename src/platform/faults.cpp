@@ -17,7 +17,7 @@ namespace {
 // is without it. A spinlock: the slow path runs only while a test has armed
 // something, and must not throw.
 spinlock lock;
-fault what[fault_point_count];
+fault what[fault_point_count] GUARDED_BY(lock);
 
 }  // namespace
 

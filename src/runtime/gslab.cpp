@@ -44,9 +44,9 @@ constexpr int local_max = 64;
 
 struct gslab_t {
   thread_mutex lock;
-  std::vector<g*> chunks;  // each gs_per_chunk Gs
-  g* free = nullptr;
-  std::size_t nfree = 0;
+  std::vector<g*> chunks GUARDED_BY(lock);  // each gs_per_chunk Gs
+  g* free GUARDED_BY(lock) = nullptr;
+  std::size_t nfree GUARDED_BY(lock) = 0;
 };
 
 gslab_t& slab() {
@@ -54,8 +54,7 @@ gslab_t& slab() {
   return *s;
 }
 
-// REQUIRES: slab lock held.
-void carve_chunk(gslab_t& s) {
+void carve_chunk(gslab_t& s) REQUIRES(s.lock) {
   int err = 0;
   void* mem = os::mem_map(chunk_bytes, false, &err);
   if (mem == nullptr) throw std::bad_alloc();

@@ -82,17 +82,17 @@ struct slab {
 
 struct pool_t {
   thread_mutex lock;
-  std::deque<slab> slabs;
-  slab* current[stack_classes] = {};
-  std::vector<stack> hot[stack_classes];  // freed recently
-  std::vector<stack> aged[stack_classes];  // freed a generation ago
-  std::vector<stack> cold[stack_classes];  // memory given back
-  std::vector<stack> over_cap;  // past the cap, memory not yet given back
-  std::size_t warm_count = 0;  // hot + aged
-  std::int64_t last_scavenge = 0;
-  int guard_mode = -1;  // -1 unknown, 0 madvise, 1 mprotect
-  long mprotect_budget = 0;
-  stack_stats stats;
+  std::deque<slab> slabs GUARDED_BY(lock);
+  slab* current[stack_classes] GUARDED_BY(lock) = {};
+  std::vector<stack> hot[stack_classes] GUARDED_BY(lock);  // freed recently
+  std::vector<stack> aged[stack_classes] GUARDED_BY(lock);  // freed a generation ago
+  std::vector<stack> cold[stack_classes] GUARDED_BY(lock);  // memory given back
+  std::vector<stack> over_cap GUARDED_BY(lock);  // past the cap, memory not yet given back
+  std::size_t warm_count GUARDED_BY(lock) = 0;  // hot + aged
+  std::int64_t last_scavenge GUARDED_BY(lock) = 0;
+  int guard_mode GUARDED_BY(lock) = -1;  // -1 unknown, 0 madvise, 1 mprotect
+  long mprotect_budget GUARDED_BY(lock) = 0;
+  stack_stats stats GUARDED_BY(lock);
 };
 
 pool_t& pool() {
@@ -100,8 +100,8 @@ pool_t& pool() {
   return *p;
 }
 
-// Makes [at, at + bytes) a guard. REQUIRES: pool lock held.
-bool install_guard(pool_t& pl, char* at, std::size_t bytes) {
+// Makes [at, at + bytes) a guard.
+bool install_guard(pool_t& pl, char* at, std::size_t bytes) REQUIRES(pl.lock) {
   if (pl.guard_mode == -1) {
     pl.guard_mode = os::mem_guard_install(at, bytes) == 0 ? 0 : 1;
     if (pl.guard_mode == 0) {
@@ -123,8 +123,7 @@ bool install_guard(pool_t& pl, char* at, std::size_t bytes) {
   return true;
 }
 
-// REQUIRES: pool lock held.
-stack carve(pool_t& pl, std::uint8_t cls) {
+stack carve(pool_t& pl, std::uint8_t cls) REQUIRES(pl.lock) {
   std::size_t size = stack_class_size(cls);
   std::size_t guard = stack_guard_size(cls);
   slab* s = pl.current[cls];

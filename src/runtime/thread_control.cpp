@@ -48,8 +48,8 @@ namespace detail {
 
 struct locker_state {
   thread_mutex mu;
-  m* mp = nullptr;  // the bound M, null while nobody holds the locker; GUARDED_BY(mu)
-  int holders = 0;  // GUARDED_BY(mu)
+  m* mp GUARDED_BY(mu) = nullptr;  // the bound M, null while nobody holds the locker
+  int holders GUARDED_BY(mu) = 0;
   std::atomic<long> tid{0};
 };
 
