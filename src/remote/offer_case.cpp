@@ -40,7 +40,9 @@ struct shared {
   weft::detail::select_state* st GUARDED_BY(lock) = nullptr;  // null once disarmed
   int index GUARDED_BY(lock) = -1;
   bool finished GUARDED_BY(lock) = false;  // the request's final reply came
-  // Set when this case won the select: GUARDED_BY(lock) until then.
+  // Set when this case won the select, under lock until then; after the
+  // win the select reads them without it. Not annotated: the rule changes
+  // with the protocol's state, which clang cannot follow.
   bool closed = false;
   bool failed = false;
   remote_errc error_kind = remote_errc::lost;
