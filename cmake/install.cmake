@@ -11,8 +11,8 @@
 # A static libweft.a links Boost.Context, libunwind, libdw and libdl privately;
 # CMake exports those as $<LINK_ONLY:...> entries of weft::weft, so the package
 # config must bring those targets back in the consumer (see weftConfig.cmake.in).
-# The warning flags target (weft_flags) is linked only under $<BUILD_INTERFACE:>
-# and so never reaches the export.
+# The warning flags targets (weft_flags, weft_warnings) are linked only under $<BUILD_INTERFACE:>
+# and so never reach the export.
 #
 # Both the CMake package and weft.pc are relocatable: they locate the prefix
 # from where they are installed, so `--prefix` at install time just works.

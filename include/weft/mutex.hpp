@@ -2,6 +2,7 @@
 #pragma once
 
 #include <weft/detail/cxx20.hpp>
+#include <weft/detail/thread_annotations.hpp>
 
 #include <atomic>
 #include <cstdint>
@@ -14,18 +15,21 @@ namespace weft {
 // waiter kept waiting for more than 1 ms turns on starvation mode, in which
 // unlock hands the mutex straight to the longest waiter. Not recursive.
 // Outside weft::run it works between plain threads too (they sleep instead).
-class mutex {
+// Under clang it is a thread-safety capability: data marked
+// WEFT_GUARDED_BY(mu) is checked by -Wthread-safety
+// (weft/detail/thread_annotations.hpp).
+class WEFT_CAPABILITY("mutex") mutex {
  public:
   constexpr mutex() noexcept = default;
   mutex(const mutex&) = delete;
   mutex& operator=(const mutex&) = delete;
   ~mutex() = default;
 
-  void lock();
+  void lock() WEFT_ACQUIRE();
   // Takes the mutex if it is free; never waits.
-  bool try_lock() noexcept;
+  bool try_lock() noexcept WEFT_TRY_ACQUIRE(true);
   // Unlocking a mutex that is not locked is misuse ("unlock of unlocked mutex").
-  void unlock();
+  void unlock() WEFT_RELEASE();
 
  private:
   void lock_slow();

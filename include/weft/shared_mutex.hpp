@@ -3,6 +3,7 @@
 #pragma once
 
 #include <weft/detail/cxx20.hpp>
+#include <weft/detail/thread_annotations.hpp>
 
 #include <atomic>
 #include <cstdint>
@@ -18,8 +19,9 @@ namespace weft {
 // waits, new readers wait behind it, so a stream of readers cannot starve
 // writers. Not recursive: a reader that calls lock_shared again while a
 // writer waits deadlocks, as in Go. Waiters park (goroutines) or sleep
-// (plain threads, inside or outside weft::run).
-class shared_mutex {
+// (plain threads, inside or outside weft::run). A thread-safety capability
+// under clang, like weft::mutex.
+class WEFT_CAPABILITY("shared_mutex") shared_mutex {
  public:
   constexpr shared_mutex() noexcept = default;
   shared_mutex(const shared_mutex&) = delete;
@@ -27,19 +29,19 @@ class shared_mutex {
   ~shared_mutex() = default;
 
   // Exclusive: waits for other writers, then for the readers already in.
-  void lock();
-  bool try_lock() noexcept;
+  void lock() WEFT_ACQUIRE();
+  bool try_lock() noexcept WEFT_TRY_ACQUIRE(true);
   // Unlocking a shared_mutex that no writer holds is misuse
   // ("sync: Unlock of unlocked RWMutex").
-  void unlock();
+  void unlock() WEFT_RELEASE();
 
   // Shared: one atomic add when no writer holds or waits for the lock.
-  void lock_shared() {
+  void lock_shared() WEFT_ACQUIRE_SHARED() {
     if (readers_.fetch_add(1, std::memory_order_acq_rel) < 0) lock_shared_slow();
   }
-  bool try_lock_shared() noexcept;
+  bool try_lock_shared() noexcept WEFT_TRY_ACQUIRE_SHARED(true);
   // Without a shared lock held: misuse ("sync: RUnlock of unlocked RWMutex").
-  void unlock_shared() {
+  void unlock_shared() WEFT_RELEASE_SHARED() {
     std::int32_t r = readers_.fetch_sub(1, std::memory_order_acq_rel) - 1;
     if (r < 0) unlock_shared_slow(r);
   }

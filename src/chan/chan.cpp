@@ -67,7 +67,9 @@ chan_core* chan_make(std::size_t capacity, const elem_ops* ops) {
 
 void chan_retain(chan_core* c) noexcept { c->refs.fetch_add(1, std::memory_order_relaxed); }
 
-void chan_release(chan_core* c) noexcept {
+// Not analysed: it reads count without the lock, as the last reference to c,
+// which nobody else can reach any more (like a destructor).
+void chan_release(chan_core* c) noexcept NO_THREAD_SAFETY_ANALYSIS {
   if (c->refs.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
   for (std::size_t i = 0; i < c->count; ++i) c->ops->destroy(c->slot((c->recvx + i) % c->capacity));
   std::free(c->buf);
@@ -133,8 +135,8 @@ chan_step recv_locked(chan_core* c, void* out, waiter** to_wake) {
 namespace {
 
 // Releases c's lock, then wakes the counterpart of a completed step.
-void unlock_and_wake(chan_core* c, waiter* w) {
-  spin_unlock(c->lock);
+void unlock_and_wake(chan_core* c, waiter* w) RELEASE(c->lock) {
+  c->lock.unlock();
   if (w) wake(w);
 }
 
@@ -142,18 +144,18 @@ void unlock_and_wake(chan_core* c, waiter* w) {
 
 void chan_send(chan_core* c, void* elem) {
   if (c == nullptr) block_forever("chan send (nil chan)");
-  spin_lock(c->lock);
+  c->lock.lock();
   waiter* w = nullptr;
   switch (send_locked(c, elem, &w)) {
     case chan_step::done:
       unlock_and_wake(c, w);
       preempt_check();  // a send that did not block is a yield point
       return;
-    case chan_step::closed: spin_unlock(c->lock); throw closed_channel_error();
+    case chan_step::closed: c->lock.unlock(); throw closed_channel_error();
     case chan_step::would_block: break;
   }
   if (parking_forbidden()) {
-    spin_unlock(c->lock);
+    c->lock.unlock();
     throw_parking_forbidden("chan send");
   }
   waiter self;
@@ -172,31 +174,31 @@ bool chan_try_send(chan_core* c, void* elem) {
 
 bool chan_try_send_no_yield(chan_core* c, void* elem) {
   if (c == nullptr) return false;
-  spin_lock(c->lock);
+  c->lock.lock();
   waiter* w = nullptr;
   switch (send_locked(c, elem, &w)) {
     case chan_step::done: unlock_and_wake(c, w); return true;
-    case chan_step::closed: spin_unlock(c->lock); throw closed_channel_error();
+    case chan_step::closed: c->lock.unlock(); throw closed_channel_error();
     case chan_step::would_block: break;
   }
-  spin_unlock(c->lock);
+  c->lock.unlock();
   return false;
 }
 
 bool chan_recv(chan_core* c, void* out) {
   if (c == nullptr) block_forever("chan receive (nil chan)");
-  spin_lock(c->lock);
+  c->lock.lock();
   waiter* w = nullptr;
   switch (recv_locked(c, out, &w)) {
     case chan_step::done:
       unlock_and_wake(c, w);
       preempt_check();  // so is a receive
       return true;
-    case chan_step::closed: spin_unlock(c->lock); return false;
+    case chan_step::closed: c->lock.unlock(); return false;
     case chan_step::would_block: break;
   }
   if (parking_forbidden()) {
-    spin_unlock(c->lock);
+    c->lock.unlock();
     throw_parking_forbidden("chan receive");
   }
   waiter self;
@@ -216,7 +218,7 @@ bool chan_try_recv(chan_core* c, void* out, bool* closed) {
 bool chan_try_recv_no_yield(chan_core* c, void* out, bool* closed) {
   *closed = false;
   if (c == nullptr) return false;
-  spin_lock(c->lock);
+  c->lock.lock();
   waiter* w = nullptr;
   chan_step step = recv_locked(c, out, &w);
   unlock_and_wake(c, w);
@@ -226,9 +228,9 @@ bool chan_try_recv_no_yield(chan_core* c, void* out, bool* closed) {
 
 void chan_close(chan_core* c) {
   if (c == nullptr) throw misuse_error("close of nil channel");
-  spin_lock(c->lock);
+  c->lock.lock();
   if (c->closed) {
-    spin_unlock(c->lock);
+    c->lock.unlock();
     throw misuse_error("close of closed channel");
   }
   c->closed = true;
@@ -237,16 +239,14 @@ void chan_close(chan_core* c) {
   waitq woken;
   while (waiter* r = c->recvq.pop_claimed()) woken.push_back(r);
   while (waiter* s = c->sendq.pop_claimed()) woken.push_back(s);
-  spin_unlock(c->lock);
+  c->lock.unlock();
   while (waiter* w = woken.pop_front()) wake(w);  // success stays false
 }
 
 std::size_t chan_size(const chan_core* c) noexcept {
   auto* m = const_cast<chan_core*>(c);
-  spin_lock(m->lock);
-  std::size_t n = m->count;
-  spin_unlock(m->lock);
-  return n;
+  lock_scope lk(m->lock);
+  return m->count;
 }
 
 std::size_t chan_capacity(const chan_core* c) noexcept { return c->capacity; }

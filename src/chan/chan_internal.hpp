@@ -8,22 +8,25 @@
 #include <atomic>
 #include <cstdint>
 
+#include "platform/spinlock.hpp"
+#include "platform/thread_annotations.hpp"
 #include "runtime/park.hpp"
 
 namespace weft::detail {
 
 struct chan_core {
   std::atomic<std::int64_t> refs{1};
-  std::atomic<std::uint32_t> lock{0};
+  spinlock lock;
+  // Fixed from chan_make on.
   const elem_ops* ops;
   std::size_t capacity;
-  std::size_t count = 0;  // GUARDED_BY(lock), as is everything below
-  std::size_t recvx = 0;  // next slot to receive from
-  std::size_t sendx = 0;  // next slot to send into
-  bool closed = false;
-  unsigned char* buf = nullptr;
-  waitq recvq;
-  waitq sendq;
+  unsigned char* buf = nullptr;  // the slots themselves are guarded by lock
+  std::size_t count GUARDED_BY(lock) = 0;
+  std::size_t recvx GUARDED_BY(lock) = 0;  // next slot to receive from
+  std::size_t sendx GUARDED_BY(lock) = 0;  // next slot to send into
+  bool closed GUARDED_BY(lock) = false;
+  waitq recvq GUARDED_BY(lock);
+  waitq sendq GUARDED_BY(lock);
 
   void* slot(std::size_t i) const { return buf + i * ops->size; }
 };
@@ -34,11 +37,11 @@ enum class chan_step : std::uint8_t {
   closed,  // send: the channel is closed (nothing moved); recv: closed and drained
 };
 
-// REQUIRES: c->lock held; stays held. Sends elem (moving from it) if that
-// needs no waiting. *to_wake: a receiver to wake once the lock is released.
-chan_step send_locked(chan_core* c, void* elem, waiter** to_wake);
-// REQUIRES: c->lock held; stays held. Receives into out (constructing it) if
-// that needs no waiting. *to_wake: a sender to wake once the lock is released.
-chan_step recv_locked(chan_core* c, void* out, waiter** to_wake);
+// Sends elem (moving from it) if that needs no waiting. *to_wake: a
+// receiver to wake once the lock is released.
+chan_step send_locked(chan_core* c, void* elem, waiter** to_wake) REQUIRES(c->lock);
+// Receives into out (constructing it) if that needs no waiting. *to_wake: a
+// sender to wake once the lock is released.
+chan_step recv_locked(chan_core* c, void* out, waiter** to_wake) REQUIRES(c->lock);
 
 }  // namespace weft::detail

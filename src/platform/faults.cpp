@@ -17,13 +17,13 @@ namespace {
 // is without it. A spinlock: the slow path runs only while a test has armed
 // something, and must not throw.
 spinlock lock;
-fault what[fault_point_count];
+fault what[fault_point_count] GUARDED_BY(lock);
 
 }  // namespace
 
 void inject_faults(fault_point point, int count, int err, std::size_t max_bytes) noexcept {
   int i = static_cast<int>(point);
-  std::lock_guard lk(lock);
+  lock_scope lk(lock);
   faults_detail::armed[i].store(0, std::memory_order_relaxed);
   if (count <= 0) return;
   what[i] = fault{err, max_bytes > 0 ? max_bytes : 1};
@@ -41,7 +41,7 @@ int faults_left(fault_point point) noexcept {
 
 bool faults_detail::take_slow(fault_point point, fault* f) noexcept {
   int i = static_cast<int>(point);
-  std::lock_guard lk(lock);
+  lock_scope lk(lock);
   int n = armed[i].load(std::memory_order_relaxed);
   if (n <= 0) return false;
   armed[i].store(n - 1, std::memory_order_relaxed);

@@ -13,6 +13,8 @@
 #include <weft/mutex.hpp>
 
 #include "remote/local_objects.hpp"
+
+#include "platform/thread_mutex.hpp"
 #include "remote/stub.hpp"
 #include "wire/arith.hpp"
 
@@ -26,9 +28,9 @@ struct chan_entry {
 };
 
 struct registry {
-  std::mutex lock;  // held for map lookups only, never across a park
-  std::map<std::string, chan_entry, std::less<>> chans;
-  std::map<std::string, std::shared_ptr<local_var>, std::less<>> vars;
+  weft::detail::thread_mutex lock;  // held for map lookups only, never across a park
+  std::map<std::string, chan_entry, std::less<>> chans GUARDED_BY(lock);
+  std::map<std::string, std::shared_ptr<local_var>, std::less<>> vars GUARDED_BY(lock);
   ~registry() {
     for (auto& [name, e] : chans) weft::detail::chan_release(e.core);
   }
@@ -44,7 +46,7 @@ registry& reg() {
 weft::detail::chan_core* local_chan_open(const std::string& name, const std::string& signature, bool has_capacity,
                                          std::size_t capacity, const weft::detail::elem_ops* ops) {
   registry& r = reg();
-  std::lock_guard lk(r.lock);
+  weft::detail::lock_scope lk(r.lock);
   auto it = r.chans.find(name);
   if (it == r.chans.end()) {
     weft::detail::chan_core* core = weft::detail::chan_make(has_capacity ? capacity : 0, ops);
@@ -64,7 +66,7 @@ weft::detail::chan_core* local_chan_open(const std::string& name, const std::str
 
 std::shared_ptr<local_var> local_var_open(const std::string& name, const std::string& signature, std::string initial) {
   registry& r = reg();
-  std::lock_guard lk(r.lock);
+  weft::detail::lock_scope lk(r.lock);
   auto it = r.vars.find(name);
   if (it == r.vars.end()) {
     auto v = std::make_shared<local_var>();
@@ -109,7 +111,7 @@ var_result local_var_op(local_var& v, var_opcode op, std::string value, std::str
 
 bool local_remove(std::string_view name) {
   registry& r = reg();
-  std::lock_guard lk(r.lock);
+  weft::detail::lock_scope lk(r.lock);
   bool any = false;
   if (auto it = r.chans.find(name); it != r.chans.end()) {
     weft::detail::chan_release(it->second.core);

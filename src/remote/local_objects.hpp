@@ -16,7 +16,10 @@ struct local_var {
   weft::mutex lock;
   weft::condition_variable changed;
   std::string signature;
-  std::string value;  // GUARDED_BY(lock): codec bytes
+  // Codec bytes. Guarded by lock, but not annotated: local_var_op waits on
+  // `changed`, which takes a std::unique_lock, and clang's analysis cannot
+  // see a std::unique_lock take a lock.
+  std::string value;
 };
 
 std::shared_ptr<local_var> local_var_open(const std::string& name, const std::string& signature, std::string initial);

@@ -37,10 +37,12 @@ namespace {
 // What the reader's hook and the select share; outlives both.
 struct shared {
   weft::detail::spinlock lock;
-  weft::detail::select_state* st = nullptr;  // GUARDED_BY(lock): null once disarmed
-  int index = -1;  // GUARDED_BY(lock)
-  bool finished = false;  // GUARDED_BY(lock): the request's final reply came
-  // Set when this case won the select: GUARDED_BY(lock) until then.
+  weft::detail::select_state* st GUARDED_BY(lock) = nullptr;  // null once disarmed
+  int index GUARDED_BY(lock) = -1;
+  bool finished GUARDED_BY(lock) = false;  // the request's final reply came
+  // Set when this case won the select, under lock until then; after the
+  // win the select reads them without it. Not annotated: the rule changes
+  // with the protocol's state, which clang cannot follow.
   bool closed = false;
   bool failed = false;
   remote_errc error_kind = remote_errc::lost;
@@ -79,7 +81,7 @@ class offer_impl final : public offer_case {
 
   void arm(weft::detail::select_state* st, int index) override {
     {
-      std::lock_guard lk(sh_->lock);
+      weft::detail::lock_scope lk(sh_->lock);
       sh_->st = st;
       sh_->index = index;
     }
@@ -90,7 +92,7 @@ class offer_impl final : public offer_case {
     try {
       id_ = s->start_request(request(v1::OFFER), std::move(p));
     } catch (const remote_error& e) {  // the link is gone: fail the select rather than throw under its locks
-      std::lock_guard lk(sh_->lock);
+      weft::detail::lock_scope lk(sh_->lock);
       sh_->finished = true;
       if (weft::detail::select_external_ready(st, index)) fail(*sh_, e.kind(), e.what());
     }
@@ -99,7 +101,7 @@ class offer_impl final : public offer_case {
   void disarm() noexcept override {
     bool cancel;
     {
-      std::lock_guard lk(sh_->lock);
+      weft::detail::lock_scope lk(sh_->lock);
       sh_->st = nullptr;
       cancel = !sh_->finished;
     }
@@ -115,7 +117,7 @@ class offer_impl final : public offer_case {
   void complete(weft::detail::select_arm& a) override {
     // The claim was won before the wake-up that let us here (or by
     // poll_now on this goroutine): the fields below are settled.
-    std::lock_guard lk(sh_->lock);
+    weft::detail::lock_scope lk(sh_->lock);
     if (sh_->failed) throw remote_error(sh_->error_kind, sh_->error);
     if (sh_->closed) {
       if (is_send_) throw closed_channel_error();
@@ -159,8 +161,10 @@ class offer_impl final : public offer_case {
 
   // Runs on the stub's reader goroutine. True: the request is over.
   static bool on_reply(shared& sh, stub& s, v1::Frame& f) {
-    std::unique_lock lk(sh.lock);
-    auto claim = [&] { return sh.st != nullptr && weft::detail::select_external_ready(sh.st, sh.index); };
+    weft::detail::lock_scope lk(sh.lock);
+    auto claim = [&]() REQUIRES(sh.lock) {
+      return sh.st != nullptr && weft::detail::select_external_ready(sh.st, sh.index);
+    };
     if (f.has_offer()) {
       bool won = claim();
       if (won) sh.value = std::move(*f.mutable_offer()->mutable_value());

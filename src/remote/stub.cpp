@@ -151,7 +151,7 @@ std::uint64_t stub::start_request(v1::Frame req, std::shared_ptr<pending> p) {
   std::uint64_t id = next_id_.fetch_add(1, std::memory_order_relaxed);
   req.set_id(id);
   {
-    std::lock_guard lk(lock_);
+    weft::detail::lock_scope lk(lock_);
     pending_.emplace(id, std::move(p));
   }
   try {
@@ -173,7 +173,7 @@ v1::Frame stub::call(v1::Frame req) {
 void stub::send(const v1::Frame& f) { link_->send(f); }
 
 std::shared_ptr<pending> stub::take(std::uint64_t id, bool final) {
-  std::lock_guard lk(lock_);
+  weft::detail::lock_scope lk(lock_);
   auto it = pending_.find(id);
   if (it == pending_.end()) return nullptr;
   std::shared_ptr<pending> p = it->second;

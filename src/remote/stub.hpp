@@ -80,7 +80,7 @@ class stub {
   std::uint64_t process_id_ = 0;
   std::atomic<std::uint64_t> next_id_{1};
   weft::detail::spinlock lock_;
-  std::unordered_map<std::uint64_t, std::shared_ptr<pending>> pending_;  // GUARDED_BY(lock_)
+  std::unordered_map<std::uint64_t, std::shared_ptr<pending>> pending_ GUARDED_BY(lock_);
   std::atomic<std::int64_t> last_heard_{0};
   std::atomic<bool> detaching_{false};
 };

@@ -64,7 +64,7 @@ void blocking_exit() noexcept {
   mp->pp = nullptr;
   p* np;
   {
-    std::lock_guard lk(sched.lock);
+    lock_scope lk(sched.lock);
     np = pidle_get();
   }
   if (np) {

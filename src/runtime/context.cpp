@@ -137,7 +137,7 @@ void finish_switch(void* from_ctx) {
     case after_switch::requeue: {
       prev->status.store(g_runnable, std::memory_order_release);
       {
-        std::lock_guard lk(sched.lock);
+        lock_scope lk(sched.lock);
         globrunq_put(prev);
       }
       wakep();

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "platform/memory.hpp"
+#include "platform/thread_mutex.hpp"
 #include "runtime/sanitizers.hpp"
 
 namespace weft::detail {
@@ -26,13 +27,13 @@ spinlock extra_lock;
 }  // namespace
 
 g_extra& g::extras() {
-  std::lock_guard lk(extra_lock);
+  lock_scope lk(extra_lock);
   if (!extra) extra = new g_extra;
   return *extra;
 }
 
 std::string g_name(g* gp) {
-  std::lock_guard lk(extra_lock);
+  lock_scope lk(extra_lock);
   return gp->extra ? gp->extra->name : std::string();
 }
 
@@ -43,10 +44,10 @@ constexpr std::size_t gs_per_chunk = chunk_bytes / sizeof(g);
 constexpr int local_max = 64;
 
 struct gslab_t {
-  std::mutex lock;
-  std::vector<g*> chunks;  // each gs_per_chunk Gs
-  g* free = nullptr;
-  std::size_t nfree = 0;
+  thread_mutex lock;
+  std::vector<g*> chunks GUARDED_BY(lock);  // each gs_per_chunk Gs
+  g* free GUARDED_BY(lock) = nullptr;
+  std::size_t nfree GUARDED_BY(lock) = 0;
 };
 
 gslab_t& slab() {
@@ -54,8 +55,7 @@ gslab_t& slab() {
   return *s;
 }
 
-// REQUIRES: slab lock held.
-void carve_chunk(gslab_t& s) {
+void carve_chunk(gslab_t& s) REQUIRES(s.lock) {
   int err = 0;
   void* mem = os::mem_map(chunk_bytes, false, &err);
   if (mem == nullptr) throw std::bad_alloc();
@@ -96,7 +96,7 @@ void g_reset(g* gp) {
   gp->creation_pc.store(nullptr, std::memory_order_relaxed);
   gp->parent_id.store(0, std::memory_order_relaxed);
   if (gp->extra) {
-    std::lock_guard lk(extra_lock);
+    lock_scope lk(extra_lock);
     delete gp->extra;
     gp->extra = nullptr;
   }
@@ -106,7 +106,7 @@ void g_reset(g* gp) {
 g* g_get(p* pp) {
   if (pp->free_gs == nullptr) {
     gslab_t& s = slab();
-    std::lock_guard lk(s.lock);
+    lock_scope lk(s.lock);
     if (s.free == nullptr) carve_chunk(s);
     for (int i = 0; i < local_max / 2 && s.free; ++i) {
       g* gp = s.free;
@@ -128,7 +128,7 @@ void g_put(p* pp, g* gp) {
   g_reset(gp);
   if (pp == nullptr) {
     gslab_t& s = slab();
-    std::lock_guard lk(s.lock);
+    lock_scope lk(s.lock);
     gp->schedlink = s.free;
     s.free = gp;
     ++s.nfree;
@@ -138,7 +138,7 @@ void g_put(p* pp, g* gp) {
   pp->free_gs = gp;
   if (++pp->nfree_gs > local_max) {
     gslab_t& s = slab();
-    std::lock_guard lk(s.lock);
+    lock_scope lk(s.lock);
     while (pp->nfree_gs > local_max / 2) {
       g* x = pp->free_gs;
       pp->free_gs = x->schedlink;
@@ -152,7 +152,7 @@ void g_put(p* pp, g* gp) {
 
 void g_flush(p* pp) {
   gslab_t& s = slab();
-  std::lock_guard lk(s.lock);
+  lock_scope lk(s.lock);
   while (pp->free_gs) {
     g* x = pp->free_gs;
     pp->free_gs = x->schedlink;
@@ -176,7 +176,7 @@ void for_each_g(void (*fn)(g*, void*), void* arg) {
   gslab_t& s = slab();
   std::vector<g*> chunks;
   {
-    std::lock_guard lk(s.lock);
+    lock_scope lk(s.lock);
     chunks = s.chunks;
   }
   for (g* c : chunks)
@@ -202,7 +202,7 @@ void keep_for_leak_checker(g* gp) {
 
 void gslab_reset_all() {
   gslab_t& s = slab();
-  std::lock_guard lk(s.lock);
+  lock_scope lk(s.lock);
   s.free = nullptr;
   s.nfree = 0;
   for (g* c : s.chunks) {

@@ -8,7 +8,7 @@
 // collects reports and readies the goroutines (and wakes the plain threads)
 // whose fd became ready. Go's runtime/netpoll.go is the model.
 //
-// Per mode, a poll_desc is in one of three states (GUARDED_BY pd->lock):
+// Per mode, a poll_desc is in one of three states (guarded by pd->lock):
 //   idle     w == null, ready == false
 //   ready    w == null, ready == true: an edge arrived that no wait consumed
 //   waiting  w != null: a goroutine or plain thread is parked on it
@@ -79,6 +79,7 @@
 
 #include "platform/epoll.hpp"
 #include "platform/futex.hpp"
+#include "platform/thread_mutex.hpp"
 #include "runtime/park.hpp"
 #include "runtime/runtime.hpp"
 #include "runtime/timer.hpp"
@@ -110,13 +111,15 @@ struct mode_state {
 struct poll_desc {
   spinlock lock;
   std::uint32_t index = 0;  // in the chunk table; fixed
-  // GUARDED_BY(lock):
-  std::uint32_t seq = 0;  // incremented by netpoll_close
-  int fd = -1;
-  bool live = false;  // between netpoll_open and netpoll_close
-  bool closing = false;
-  mode_state modes[2];
-  poll_desc* next_free = nullptr;  // GUARDED_BY(pool.lock)
+  std::uint32_t seq GUARDED_BY(lock) = 0;  // incremented by netpoll_close
+  int fd GUARDED_BY(lock) = -1;
+  bool live GUARDED_BY(lock) = false;  // between netpoll_open and netpoll_close
+  bool closing GUARDED_BY(lock) = false;
+  // The functions below that take a mode_state& are checked where they are
+  // called: passing a guarded member by reference needs the lock.
+  mode_state modes[2] GUARDED_BY(lock);
+  // Guarded by pool.lock (not annotated: pool is declared below).
+  poll_desc* next_free = nullptr;
 };
 
 namespace {
@@ -132,14 +135,14 @@ constexpr int max_events = 128;
 std::atomic<poll_desc*> chunks[max_chunks];
 
 struct {
-  std::mutex lock;
-  poll_desc* free = nullptr;
-  std::uint32_t next_index = 0;
+  thread_mutex lock;
+  poll_desc* free GUARDED_BY(lock) = nullptr;
+  std::uint32_t next_index GUARDED_BY(lock) = 0;
 } pool;
 
 // The epoll instance and the eventfd; set up by netpoll_init (or the first
 // netpoll_open), torn down by netpoll_shutdown under init_lock.
-std::mutex init_lock;
+thread_mutex init_lock;
 std::atomic<int> epfd{-1};
 std::atomic<int> breakfd{-1};
 std::atomic<bool> active{false};
@@ -155,7 +158,7 @@ void fire_deadline(timer* t);
 void drop_timer(timer*) {}  // the heap forgets t (end of weft::run): pd still owns it
 
 poll_desc* pd_alloc(int fd) {
-  std::lock_guard lk(pool.lock);
+  lock_scope lk(pool.lock);
   if (poll_desc* pd = pool.free) {
     pool.free = pd->next_free;
     pd->next_free = nullptr;
@@ -182,7 +185,7 @@ poll_desc* pd_alloc(int fd) {
 }
 
 void pd_free(poll_desc* pd) {
-  std::lock_guard lk(pool.lock);
+  lock_scope lk(pool.lock);
   pd->next_free = pool.free;
   pool.free = pd;
 }
@@ -228,17 +231,16 @@ void fire_deadline(timer* t) {
   auto* pd = static_cast<poll_desc*>(t->arg);
   mode_state& s = t == &pd->modes[0].t ? pd->modes[0] : pd->modes[1];
   timer_fire_done(t);  // nobody waits for this fire: pd is never freed
-  spin_lock(pd->lock.word());
+  pd->lock.lock();
   poll_waiter* w = nullptr;
   // The timer may be stale (see the top): decide by the state, not by t.
   if (s.w && s.w_is_g && s.deadline <= os::nanotime()) w = take(s, poll_result::timed_out);
-  spin_unlock(pd->lock.word());
+  pd->lock.unlock();
   finish_wake(w);
 }
 
-// A plain thread's wait. REQUIRES: pd->lock held, w registered in s.
-// Releases the lock.
-poll_result wait_thread(poll_desc* pd, mode_state& s, poll_waiter& w) {
+// A plain thread's wait. REQUIRES: w registered in s. Releases the lock.
+poll_result wait_thread(poll_desc* pd, mode_state& s, poll_waiter& w) RELEASE(pd->lock) {
   sched.plain_threads_seen.store(true);
   for (;;) {
     // Locked, w still registered: nobody has woken it (woken is 0 or kicked).
@@ -248,26 +250,26 @@ poll_result wait_thread(poll_desc* pd, mode_state& s, poll_waiter& w) {
       left = s.deadline - os::nanotime();
       if (left <= 0) {
         s.w = nullptr;
-        spin_unlock(pd->lock.word());
+        pd->lock.unlock();
         nwaiters.fetch_sub(1, std::memory_order_relaxed);
         return poll_result::timed_out;
       }
     }
-    spin_unlock(pd->lock.word());
+    pd->lock.unlock();
     os::futex_wait(&w.woken, 0, left);
     std::uint32_t v = w.woken.load(std::memory_order_acquire);
     if (v == 1) return w.result;
-    spin_lock(pd->lock.word());
+    pd->lock.lock();
     if (s.w != &w) {
       // Taken off: its wake-up is on the way; wait for it.
-      spin_unlock(pd->lock.word());
+      pd->lock.unlock();
       while ((v = w.woken.load(std::memory_order_acquire)) != 1) os::futex_wait(&w.woken, v, -1);
       return w.result;
     }
   }
 }
 
-void init_locked() {
+void init_locked() REQUIRES(init_lock) {
   if (epfd.load(std::memory_order_relaxed) >= 0) return;
   int ep = os::epoll_create();
   int bf = -1;
@@ -287,23 +289,23 @@ void init_locked() {
 }  // namespace
 
 void netpoll_init() {
-  std::lock_guard lk(init_lock);
+  lock_scope lk(init_lock);
   init_locked();
 }
 
 void netpoll_shutdown() {
-  std::lock_guard lk(init_lock);
+  lock_scope lk(init_lock);
   // Every fd still registered becomes closing: the epoll instance that
   // watched it is gone. Its goroutine waiters belong to a finished run and are
   // forgotten (never readied); plain threads are woken with `closing`.
   std::uint32_t n;
   {
-    std::lock_guard plk(pool.lock);
+    lock_scope plk(pool.lock);
     n = pool.next_index;
   }
   for (std::uint32_t i = 0; i < n; ++i) {
     poll_desc* pd = lookup(i);
-    spin_lock(pd->lock.word());
+    pd->lock.lock();
     poll_waiter* wake_too[2] = {nullptr, nullptr};
     if (pd->live) {
       pd->closing = true;
@@ -315,7 +317,7 @@ void netpoll_shutdown() {
         s.w = nullptr;
       }
     }
-    spin_unlock(pd->lock.word());
+    pd->lock.unlock();
     for (poll_waiter* w : wake_too) {
       if (w) wake(w);
     }
@@ -331,12 +333,12 @@ void netpoll_shutdown() {
 poll_desc* netpoll_open(int fd) {
   int ep = epfd.load(std::memory_order_acquire);
   if (ep < 0) {
-    std::lock_guard lk(init_lock);
+    lock_scope lk(init_lock);
     init_locked();
     ep = epfd.load(std::memory_order_relaxed);
   }
   poll_desc* pd = pd_alloc(fd);
-  spin_lock(pd->lock.word());
+  pd->lock.lock();
   pd->fd = fd;
   pd->live = true;
   pd->closing = false;
@@ -345,14 +347,14 @@ poll_desc* netpoll_open(int fd) {
     s.deadline = INT64_MAX;
   }
   std::uint64_t data = std::uint64_t(pd->seq) << 32 | pd->index;
-  spin_unlock(pd->lock.word());
+  pd->lock.unlock();
   try {
     os::epoll_add(ep, fd, os::ev_in | os::ev_out | os::ev_rdhup | os::ev_et, data);
   } catch (...) {
-    spin_lock(pd->lock.word());
+    pd->lock.lock();
     pd->live = false;
     ++pd->seq;
-    spin_unlock(pd->lock.word());
+    pd->lock.unlock();
     pd_free(pd);
     throw;
   }
@@ -362,28 +364,28 @@ poll_desc* netpoll_open(int fd) {
 
 poll_result netpoll_wait(poll_desc* pd, poll_mode mode) {
   mode_state& s = pd->modes[static_cast<int>(mode)];
-  spin_lock(pd->lock.word());
+  pd->lock.lock();
   if (pd->closing) {
-    spin_unlock(pd->lock.word());
+    pd->lock.unlock();
     return poll_result::closing;
   }
   if (s.deadline != INT64_MAX && s.deadline <= os::nanotime()) {
-    spin_unlock(pd->lock.word());
+    pd->lock.unlock();
     return poll_result::timed_out;
   }
   if (s.ready) {
     s.ready = false;
-    spin_unlock(pd->lock.word());
+    pd->lock.unlock();
     return poll_result::ready;
   }
   if (s.w) {
     int fd = pd->fd;
-    spin_unlock(pd->lock.word());
+    pd->lock.unlock();
     throw misuse_error("netpoll_wait: two waiters for " + std::string(mode == poll_mode::read ? "reading" : "writing") +
                        " fd " + std::to_string(fd) + " at once");
   }
   if (parking_forbidden()) {
-    spin_unlock(pd->lock.word());
+    pd->lock.unlock();
     throw_parking_forbidden(mode == poll_mode::read ? "a read" : "a write");
   }
   poll_waiter w;
@@ -393,14 +395,14 @@ poll_result netpoll_wait(poll_desc* pd, poll_mode mode) {
   nwaiters.fetch_add(1, std::memory_order_relaxed);
   if (w.gp == nullptr) return wait_thread(pd, s, w);
   if (s.deadline != INT64_MAX) arm(s);
-  block_on(w, "IO wait", pd->lock.word());
+  block_on(w, "IO wait", pd->lock);
   return w.result;
 }
 
 void netpoll_set_deadline(poll_desc* pd, poll_mode mode, std::int64_t when) {
   mode_state& s = pd->modes[static_cast<int>(mode)];
   poll_waiter* w = nullptr;
-  spin_lock(pd->lock.word());
+  pd->lock.lock();
   s.deadline = when;
   if (s.w) {
     if (when != INT64_MAX && when <= os::nanotime()) {
@@ -420,34 +422,34 @@ void netpoll_set_deadline(poll_desc* pd, poll_mode mode, std::int64_t when) {
       os::futex_wake(&s.w->woken, 1);
     }
   }
-  spin_unlock(pd->lock.word());
+  pd->lock.unlock();
   finish_wake(w);
 }
 
 void netpoll_evict(poll_desc* pd) {
   poll_waiter* ws[2] = {nullptr, nullptr};
-  spin_lock(pd->lock.word());
+  pd->lock.lock();
   pd->closing = true;
   for (int m = 0; m < 2; ++m) {
     if (pd->modes[m].w) ws[m] = take(pd->modes[m], poll_result::closing);
   }
-  spin_unlock(pd->lock.word());
+  pd->lock.unlock();
   for (poll_waiter* w : ws) finish_wake(w);
 }
 
 void netpoll_close(poll_desc* pd) {
-  spin_lock(pd->lock.word());
+  pd->lock.lock();
   int fd = pd->fd;
   bool was_live = pd->live;
   bool waited = pd->modes[0].w || pd->modes[1].w;
   pd->closing = true;  // no new waiter from here on
-  spin_unlock(pd->lock.word());
+  pd->lock.unlock();
   if (!was_live) fatal("netpoll_close of a poll descriptor that is not open");
   if (waited) fatal("netpoll_close of fd " + std::to_string(fd) + " while a goroutine or thread waits on it");
   // Errors are ignored: the fd may be gone from the set already (ENOENT
   // after the netpoll_shutdown of an earlier run), and closing it removes it.
   if (int ep = epfd.load(std::memory_order_acquire); ep >= 0) os::epoll_del(ep, fd);
-  spin_lock(pd->lock.word());
+  pd->lock.lock();
   ++pd->seq;  // reports still on their way are for the old registration
   pd->live = false;
   pd->fd = -1;
@@ -455,7 +457,7 @@ void netpoll_close(poll_desc* pd) {
     s.ready = false;
     s.deadline = INT64_MAX;
   }
-  spin_unlock(pd->lock.word());
+  pd->lock.unlock();
   pd_free(pd);
 }
 
@@ -498,12 +500,12 @@ int netpoll(std::int64_t delay_ns) {
     if (pd == nullptr || !(rd || wr)) continue;
     poll_waiter* rw = nullptr;
     poll_waiter* ww = nullptr;
-    spin_lock(pd->lock.word());
+    pd->lock.lock();
     if (pd->live && pd->seq == static_cast<std::uint32_t>(ev.data >> 32)) {
       if (rd) rw = edge(pd->modes[0]);
       if (wr) ww = edge(pd->modes[1]);
     }
-    spin_unlock(pd->lock.word());
+    pd->lock.unlock();
     woken += finish_wake(rw);
     woken += finish_wake(ww);
   }

@@ -28,9 +28,9 @@ struct select_state {
   // (select.cpp, "External cases"): under `gate`, the winner records its
   // case in ext_fired and wakes the select only if `parked` is set (the
   // select sets it under the gate and releases the gate after it parked).
-  std::atomic<std::uint32_t> gate{0};
-  bool parked = false;  // GUARDED_BY(gate)
-  int ext_fired = -1;  // GUARDED_BY(gate): the external case that won
+  spinlock gate;
+  bool parked GUARDED_BY(gate) = false;
+  int ext_fired GUARDED_BY(gate) = -1;  // the external case that won
   g* gp = nullptr;  // the selecting goroutine; null: a plain thread
 };
 
@@ -67,6 +67,13 @@ inline void block_on(waiter& w, const char* reason, std::atomic<std::uint32_t>& 
   sched.plain_threads_seen.store(true);
   spin_unlock(lock);
   while (w.woken.load(std::memory_order_acquire) == 0) os::futex_wait(&w.woken, 0, -1);
+}
+
+// The same on a spinlock, so that the caller's analysis sees the lock go.
+// Not analysed itself: a goroutine's lock is released by the context that
+// runs after its switch (park's unlock callback), which clang cannot follow.
+inline void block_on(waiter& w, const char* reason, spinlock& lock) RELEASE(lock) NO_THREAD_SAFETY_ANALYSIS {
+  block_on(w, reason, lock.word());
 }
 
 // Wakes a waiter taken off a queue. The waiter may return (and its stack

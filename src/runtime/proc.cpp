@@ -74,14 +74,12 @@ p* releasep(m* mp) {
   return pp;
 }
 
-// REQUIRES: sched.lock held.
 void pidle_put(p* pp) {
   pp->link = sched.pidle;
   sched.pidle = pp;
   sched.npidle.fetch_add(1, std::memory_order_seq_cst);
 }
 
-// REQUIRES: sched.lock held.
 p* pidle_get() {
   p* pp = sched.pidle;
   if (pp) {
@@ -96,8 +94,7 @@ namespace {
 constexpr std::int64_t spin_before_idle_ns = 50'000;
 constexpr std::int64_t idle_m_exit_ns = 2'000'000'000;
 
-// REQUIRES: sched.lock held.
-m* midle_get() {
+m* midle_get() REQUIRES(sched.lock) {
   m* mp = sched.midle;
   if (mp) {
     sched.midle = mp->schedlink;
@@ -115,7 +112,7 @@ void startm(p* pp, bool spinning) {
   m* nm;
   bool fresh = false;
   {
-    std::lock_guard lk(sched.lock);
+    lock_scope lk(sched.lock);
     // Stopping: run_main joins the Ms it sees in allm under this lock, so
     // none may be added now (Gs that ready each other after main returned
     // still call wakep until their M sees the stop).
@@ -146,7 +143,7 @@ void startm(p* pp, bool spinning) {
     // Stored under the lock: the new thread may detach itself (under the
     // lock too) as soon as it has run (leave_idle_pool).
     std::thread t(mstart, nm);
-    std::lock_guard lk(sched.lock);
+    lock_scope lk(sched.lock);
     nm->thread = std::move(t);
   } else {
     trace_ev(nm, ev::m_wake, 0);
@@ -202,7 +199,7 @@ std::int64_t earliest_timer() {
 // REQUIRES: mp sleeps on the idle list or was just taken off it (then it
 // stays: the taker wakes it).
 bool leave_idle_pool(m* mp) {
-  std::lock_guard lk(sched.lock);
+  lock_scope lk(sched.lock);
   if (mp->is_m0) return false;  // the thread that called weft::run
   if (sched.nmidle <= sched.procs || sched.stopping.load()) return false;
   m** link = &sched.midle;
@@ -223,7 +220,7 @@ void m_idle(m* mp) {
   bool poll = false;
   bool waiter = false;
   {
-    std::lock_guard lk(sched.lock);
+    lock_scope lk(sched.lock);
     if (sched.stopping.load()) return;
     mp->park.clear();
     if (sched.timer_waiter == nullptr) {
@@ -277,7 +274,7 @@ void m_idle(m* mp) {
   trace_ev(mp, ev::m_wake, 0);
   p* pp;
   {
-    std::lock_guard lk(sched.lock);
+    lock_scope lk(sched.lock);
     sched.timer_waiter = nullptr;
     sched.waiter_polls = false;
     sched.waiter_deadline.store(INT64_MIN, std::memory_order_release);
@@ -324,7 +321,7 @@ g* find_runnable(m* mp) {
       if (netpoll(0) > 0) continue;  // readied onto this P
     }
     {
-      std::lock_guard lk(sched.lock);
+      lock_scope lk(sched.lock);
       if (g* gp = globrunq_get(pp, 0)) return gp;
       pidle_put(releasep(mp));
     }
@@ -335,7 +332,7 @@ g* find_runnable(m* mp) {
       bool work = sched.has_global_work();
       for (p* q : sched.allp) work = work || !runq_empty(q);
       if (work) {
-        std::lock_guard lk(sched.lock);
+        lock_scope lk(sched.lock);
         if (p* q = pidle_get()) {
           acquirep(mp, q);
           mp->spinning = true;
@@ -395,7 +392,7 @@ void mstart(m* mp) {
 
 }  // namespace
 
-// REQUIRES: sched.lock held; the caller has just become idle, or is sysmon
+// REQUIRES(sched.lock), declared in runtime.hpp. The caller has just become idle, or is sysmon
 // finding the program idle (runtime.hpp).
 void check_dead() {
   if (!sched.running.load() || sched.stopping.load()) return;
@@ -446,7 +443,7 @@ g* find_runnable_fast(p* pp, bool run_timers) {
   std::uint32_t tick = pp->schedtick.load(std::memory_order_relaxed) + 1;
   pp->schedtick.store(tick, std::memory_order_relaxed);
   if ((slice_over || tick % 61 == 0) && sched.has_global_work()) {
-    std::lock_guard lk(sched.lock);
+    lock_scope lk(sched.lock);
     // Every other time, unstarted Gs first: neither queue starves.
     if (g* gp = globrunq_get(pp, 1, tick % 122 == 0)) return gp;
   }
@@ -455,7 +452,7 @@ g* find_runnable_fast(p* pp, bool run_timers) {
     if (g* gp = runnext_take(pp)) return gp;
   }
   if (sched.has_global_work()) {
-    std::lock_guard lk(sched.lock);
+    lock_scope lk(sched.lock);
     return globrunq_get(pp, 0);
   }
   return nullptr;
@@ -498,7 +495,7 @@ void ready(g* gp) {
   if (mp && mp->pp && !mp->pp->is_private) {
     runq_put(mp->pp, gp, true);
   } else {
-    std::lock_guard lk(sched.lock);
+    lock_scope lk(sched.lock);
     globrunq_put(gp);
   }
   wakep();
@@ -592,7 +589,7 @@ void run_m0(m* m0) {
 
 bool m_leave(m* mp) {
   for (;;) {
-    std::unique_lock lk(sched.lock);
+    lock_scope lk(sched.lock);
     if (mp->is_m0 || sched.stopping.load()) return false;
     if (!mp->thread.joinable()) {  // startm stores the thread just after starting it
       lk.unlock();
@@ -612,7 +609,7 @@ void handoffp(p* pp) {
   if (!work) {
     // The global queue is looked at under the lock it is filled under: a G
     // queued after this look finds the P idle when its wakep looks.
-    std::lock_guard lk(sched.lock);
+    lock_scope lk(sched.lock);
     work = sched.has_global_work();
     if (!work) pidle_put(pp);
   }
@@ -640,7 +637,7 @@ void preempt_check() noexcept {
 }
 
 void wake_all_for_stop() {
-  std::lock_guard lk(sched.lock);
+  lock_scope lk(sched.lock);
   for (m* mp : sched.allm) notewakeup(mp);
   if (sched.waiter_polls) netpoll_break();
 }

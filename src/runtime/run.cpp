@@ -42,19 +42,26 @@ void teardown() {
     g_flush(pp);
     delete pp;
   }
-  for (p* pp : sched.private_ps) {
-    g_flush(pp);
-    delete pp;
+  {
+    lock_scope lk(sched.lock);  // no M runs any more: taken for the analysis
+    for (p* pp : sched.private_ps) {
+      g_flush(pp);
+      delete pp;
+    }
   }
   gslab_reset_all();
   stacks_release_all();
-  for (m* mp : sched.allm) delete mp;
+  {
+    lock_scope lk(sched.lock);
+    for (m* mp : sched.allm) delete mp;
+  }
   sched_reset(0);  // nothing left pointing at the Ps and Ms just freed
 }
 
 }  // namespace
 
 void sched_reset(int procs) {
+  lock_scope lk(sched.lock);  // no M runs: uncontended, taken for the analysis
   for (gqueue* q : {&sched.runq, &sched.freshq}) {
     q->head = q->tail = nullptr;
     q->size.store(0, std::memory_order_relaxed);
@@ -107,15 +114,18 @@ int run_main(std::function<int()> main, const options& opts, const trace_hooks* 
     sched.allp.push_back(pp);
   }
   m* m0 = new m;
-  m0->id = sched.next_m_id++;
-  ++sched.mcount;
   m0->is_m0 = true;
   m0->rand_state = 0x2545f4914f6cdd1dull;
-  sched.allm.push_back(m0);
-  // P0 is M0's; the rest start idle.
-  for (int i = opts.procs - 1; i >= 1; --i) {
-    sched.allp[i]->link = sched.pidle;
-    sched.pidle = sched.allp[i];
+  {
+    lock_scope lk(sched.lock);  // no other M yet: taken for the analysis
+    m0->id = sched.next_m_id++;
+    ++sched.mcount;
+    sched.allm.push_back(m0);
+    // P0 is M0's; the rest start idle.
+    for (int i = opts.procs - 1; i >= 1; --i) {
+      sched.allp[i]->link = sched.pidle;
+      sched.pidle = sched.allp[i];
+    }
   }
   sched.npidle.store(opts.procs - 1);
   p* p0 = sched.allp[0];
@@ -146,7 +156,7 @@ int run_main(std::function<int()> main, const options& opts, const trace_hooks* 
   // itself off allm (m_leave); after that nobody does.
   std::vector<m*> ms;
   {
-    std::lock_guard lk(sched.lock);
+    lock_scope lk(sched.lock);
     ms = sched.allm;
   }
   for (m* mp : ms) {
@@ -197,7 +207,7 @@ void g_start(g* gp, void (*invoke)(void*), void (*destroy)(void*) noexcept, void
   sched.live_goroutines.fetch_add(1, std::memory_order_relaxed);
   trace_ev(mp, ev::go_create, gp->parent_id.load(std::memory_order_relaxed), gp->id);
   if (mp->pp->is_private) {  // a bound M runs only its own Gs
-    std::lock_guard lk(sched.lock);
+    lock_scope lk(sched.lock);
     globrunq_put_batch(sched.freshq, gp, gp, 1);
   } else {
     runq_put(mp->pp, gp, true);

@@ -59,7 +59,7 @@ bool runq_put_slow(p* pp, g* gp, std::uint32_t h, std::uint32_t t) {
     tails[k] = b;
     ++counts[k];
   }
-  std::lock_guard lk(sched.lock);
+  lock_scope lk(sched.lock);
   if (counts[0]) globrunq_put_batch(sched.runq, heads[0], tails[0], counts[0]);
   if (counts[1]) globrunq_put_batch(sched.freshq, heads[1], tails[1], counts[1]);
   return true;

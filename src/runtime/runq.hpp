@@ -18,14 +18,16 @@ std::uint32_t runq_room(const p* pp);
 // one G to run. steal_next: also take victim's runnext.
 g* runq_steal(p* pp, p* victim, bool steal_next);
 
-// The global queues (sched.runq, sched.freshq). REQUIRES: sched.lock held.
-void globrunq_put(g* gp);  // a G that ran before
+// The global queues (sched.runq, sched.freshq).
+void globrunq_put(g* gp) REQUIRES(sched.lock);  // a G that ran before
+// Appends the list head..tail (n Gs) to q. REQUIRES: q's lock (sched.lock,
+// or a bound M's inbox_lock): one function for both, so not annotated.
 void globrunq_put_batch(gqueue& q, g* head, g* tail, std::int32_t n);
 // Takes up to max (0: a fair share) Gs, returns one and queues the rest on
 // pp: from sched.runq, or when that is empty (or fresh_first), from
 // sched.freshq, in smaller batches.
 // REQUIRES: max == 1 or pp's ring is empty (so queuing never overflows back
 // into the global queue, whose lock the caller holds).
-g* globrunq_get(p* pp, std::int32_t max, bool fresh_first = false);
+g* globrunq_get(p* pp, std::int32_t max, bool fresh_first = false) REQUIRES(sched.lock);
 
 }  // namespace weft::detail

@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "platform/spinlock.hpp"
+#include "platform/thread_annotations.hpp"
+#include "platform/thread_mutex.hpp"
 #include "runtime/fatal.hpp"
 #include "runtime/note.hpp"
 #include "runtime/stack.hpp"
@@ -159,8 +161,10 @@ struct m {
   g* handoff_g = nullptr;
   // kind bound (thread_control.cpp).
   p* own_p = nullptr;  // the private P
-  spinlock inbox_lock;  // guards inbox
-  gqueue inbox;  // Gs readied by other Ms
+  spinlock inbox_lock;
+  gqueue inbox GUARDED_BY(inbox_lock);  // Gs readied by other Ms
+  // The inbox's size is a hint that needs no lock (see gqueue).
+  std::int32_t inbox_size(std::memory_order mo) const NO_THREAD_SAFETY_ANALYSIS { return inbox.size.load(mo); }
   // Its last G left (or its locked G exited): g0 unbinds the M. Owner only.
   bool retire = false;
   bool leave_on_retire = false;  // then the thread ends (not for M0)
@@ -223,32 +227,34 @@ struct p {
 
 // The global scheduler state.
 struct sched_t {
-  std::mutex lock;  // guards the global queues and the idle lists
-  gqueue runq;  // Gs that ran before and are runnable again
-  gqueue freshq;  // Gs that never ran, beyond what the rings hold (runq.cpp)
-  bool has_global_work() const {
+  thread_mutex lock;  // guards the global queues and the idle lists
+  gqueue runq GUARDED_BY(lock);  // Gs that ran before and are runnable again
+  gqueue freshq GUARDED_BY(lock);  // Gs that never ran, beyond what the rings hold (runq.cpp)
+  // Reads only the queues' atomic size hints, which need no lock.
+  bool has_global_work() const NO_THREAD_SAFETY_ANALYSIS {
     return runq.size.load(std::memory_order_relaxed) + freshq.size.load(std::memory_order_relaxed) > 0;
   }
 
-  p* pidle = nullptr;
+  p* pidle GUARDED_BY(lock) = nullptr;
   std::atomic<std::int32_t> npidle{0};
-  m* midle = nullptr;
-  int nmidle = 0;
-  int mcount = 0;
-  int next_m_id = 0;
+  m* midle GUARDED_BY(lock) = nullptr;
+  int nmidle GUARDED_BY(lock) = 0;
+  int mcount GUARDED_BY(lock) = 0;
+  int next_m_id GUARDED_BY(lock) = 0;
   std::atomic<std::int32_t> nmspinning{0};
+  // Fixed while Ms run (filled at the start of weft::run): read without lock.
   std::vector<p*> allp;
-  std::vector<m*> allm;
-  std::vector<p*> private_ps;  // every private P made this run; GUARDED_BY(lock)
-  p* private_free = nullptr;  // idle private Ps, linked through p.link; GUARDED_BY(lock)
-  int procs = 0;
+  std::vector<m*> allm GUARDED_BY(lock);
+  std::vector<p*> private_ps GUARDED_BY(lock);  // every private P made this run
+  p* private_free GUARDED_BY(lock) = nullptr;  // idle private Ps, linked through p.link
+  int procs = 0;  // fixed while Ms run, like allp
 
   // The one idle M that sleeps until the earliest timer (timer.cpp), in the
   // network poller (waiter_polls) when anyone waits for I/O.
-  m* timer_waiter = nullptr;
-  bool waiter_polls = false;  // GUARDED_BY(lock)
-  bool waiter_polls_now() {
-    std::lock_guard lk(lock);
+  m* timer_waiter GUARDED_BY(lock) = nullptr;
+  bool waiter_polls GUARDED_BY(lock) = false;
+  bool waiter_polls_now() EXCLUDES(lock) {
+    lock_scope lk(lock);
     return waiter_polls;
   }
   std::atomic<std::int64_t> last_poll{0};  // os::nanotime() of the last netpoll
@@ -298,8 +304,8 @@ bool run_due_timers(p* pp);  // fires pp's due timers; true if any fired
 void run_m0(m* m0);  // the calling thread becomes M0 until stop
 void acquirep(m* mp, p* pp);
 p* releasep(m* mp);
-void pidle_put(p* pp);  // REQUIRES: sched.lock held
-p* pidle_get();  // REQUIRES: sched.lock held
+void pidle_put(p* pp) REQUIRES(sched.lock);
+p* pidle_get() REQUIRES(sched.lock);
 // Gives away a P whose M lost it (sysmon, from a blocking call): to a new or
 // idle M if it has work or timers, else to the idle list.
 void handoffp(p* pp);
@@ -321,8 +327,8 @@ inline void forbid_parking_in_blocking(const char* what) {
 }
 void wake_all_for_stop();
 // Ends the program with "all goroutines are asleep - deadlock!" if no G can
-// ever be readied again. REQUIRES: sched.lock held.
-void check_dead();
+// ever be readied again.
+void check_dead() REQUIRES(sched.lock);
 // The M takes the calling thread's leave: removed from allm, its thread
 // detached; the caller returns out of schedule_loop and the thread ends.
 // False for M0 (the thread that called weft::run), which cannot end.

@@ -57,6 +57,7 @@
 #include <string>
 
 #include "platform/memory.hpp"
+#include "platform/thread_mutex.hpp"
 
 namespace weft::detail {
 
@@ -80,18 +81,18 @@ struct slab {
 };
 
 struct pool_t {
-  std::mutex lock;
-  std::deque<slab> slabs;
-  slab* current[stack_classes] = {};
-  std::vector<stack> hot[stack_classes];  // freed recently
-  std::vector<stack> aged[stack_classes];  // freed a generation ago
-  std::vector<stack> cold[stack_classes];  // memory given back
-  std::vector<stack> over_cap;  // past the cap, memory not yet given back
-  std::size_t warm_count = 0;  // hot + aged
-  std::int64_t last_scavenge = 0;
-  int guard_mode = -1;  // -1 unknown, 0 madvise, 1 mprotect
-  long mprotect_budget = 0;
-  stack_stats stats;
+  thread_mutex lock;
+  std::deque<slab> slabs GUARDED_BY(lock);
+  slab* current[stack_classes] GUARDED_BY(lock) = {};
+  std::vector<stack> hot[stack_classes] GUARDED_BY(lock);  // freed recently
+  std::vector<stack> aged[stack_classes] GUARDED_BY(lock);  // freed a generation ago
+  std::vector<stack> cold[stack_classes] GUARDED_BY(lock);  // memory given back
+  std::vector<stack> over_cap GUARDED_BY(lock);  // past the cap, memory not yet given back
+  std::size_t warm_count GUARDED_BY(lock) = 0;  // hot + aged
+  std::int64_t last_scavenge GUARDED_BY(lock) = 0;
+  int guard_mode GUARDED_BY(lock) = -1;  // -1 unknown, 0 madvise, 1 mprotect
+  long mprotect_budget GUARDED_BY(lock) = 0;
+  stack_stats stats GUARDED_BY(lock);
 };
 
 pool_t& pool() {
@@ -99,8 +100,8 @@ pool_t& pool() {
   return *p;
 }
 
-// Makes [at, at + bytes) a guard. REQUIRES: pool lock held.
-bool install_guard(pool_t& pl, char* at, std::size_t bytes) {
+// Makes [at, at + bytes) a guard.
+bool install_guard(pool_t& pl, char* at, std::size_t bytes) REQUIRES(pl.lock) {
   if (pl.guard_mode == -1) {
     pl.guard_mode = os::mem_guard_install(at, bytes) == 0 ? 0 : 1;
     if (pl.guard_mode == 0) {
@@ -122,8 +123,7 @@ bool install_guard(pool_t& pl, char* at, std::size_t bytes) {
   return true;
 }
 
-// REQUIRES: pool lock held.
-stack carve(pool_t& pl, std::uint8_t cls) {
+stack carve(pool_t& pl, std::uint8_t cls) REQUIRES(pl.lock) {
   std::size_t size = stack_class_size(cls);
   std::size_t guard = stack_guard_size(cls);
   slab* s = pl.current[cls];
@@ -185,7 +185,7 @@ stack stack_get(stack_cache* cache, std::uint8_t cls) {
     return s;
   }
   pool_t& pl = pool();
-  std::lock_guard lk(pl.lock);
+  lock_scope lk(pl.lock);
   // Refill half a cache at a time so the global lock is rare.
   for (std::size_t i = 0; i < cache_max / 2; ++i) {
     std::vector<stack>* from = !pl.hot[cls].empty()    ? &pl.hot[cls]
@@ -229,7 +229,7 @@ void release_memory(std::vector<stack>& batch) noexcept {
 void give_back(pool_t& pl, std::vector<stack>& batch) noexcept {
   if (batch.empty()) return;
   release_memory(batch);
-  std::lock_guard lk(pl.lock);
+  lock_scope lk(pl.lock);
   try {
     for (const stack& x : batch) pl.cold[x.cls].push_back(x);
   } catch (...) {}
@@ -249,7 +249,7 @@ void stack_put(stack_cache* cache, stack s) noexcept {
   pool_t& pl = pool();
   std::vector<stack> to_release;
   {
-    std::lock_guard lk(pl.lock);
+    lock_scope lk(pl.lock);
     try {
       while (mine.size() > cache_max / 2) {
         stack x = mine.back();
@@ -274,7 +274,7 @@ void stacks_scavenge(std::int64_t now) noexcept {
   pool_t& pl = pool();
   std::vector<stack> to_release;
   {
-    std::lock_guard lk(pl.lock);
+    lock_scope lk(pl.lock);
     if (now - pl.last_scavenge < scavenge_period_ns) return;
     pl.last_scavenge = now;
     try {
@@ -292,7 +292,7 @@ void stacks_scavenge(std::int64_t now) noexcept {
 
 void stack_flush(stack_cache* cache) noexcept {
   pool_t& pl = pool();
-  std::lock_guard lk(pl.lock);
+  lock_scope lk(pl.lock);
   for (auto& v : cache->free) {
     for (const stack& s : v) {
       try {
@@ -312,7 +312,7 @@ bool stack_canary_intact(const stack& s) noexcept {
 
 void stacks_release_all() noexcept {
   pool_t& pl = pool();
-  std::lock_guard lk(pl.lock);
+  lock_scope lk(pl.lock);
   for (auto& s : pl.slabs) os::mem_unmap(s.base, s.bytes);
   pl.slabs.clear();
   for (auto& c : pl.current) c = nullptr;
@@ -329,7 +329,7 @@ void stacks_release_all() noexcept {
 
 stack_stats stacks_stats() noexcept {
   pool_t& pl = pool();
-  std::lock_guard lk(pl.lock);
+  lock_scope lk(pl.lock);
   stack_stats st = pl.stats;
   for (int c = 0; c < stack_classes; ++c) {
     st.pooled_hot += pl.hot[c].size() + pl.aged[c].size();

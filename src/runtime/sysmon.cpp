@@ -136,7 +136,7 @@ void sysmon_loop() {
     // sysmon_acting) and will not look again: once the program has been
     // quiet for a while, look for it.
     if (!acted && idle_looks >= idle_looks_before_backoff) {
-      std::lock_guard lk(sched.lock);
+      lock_scope lk(sched.lock);
       check_dead();
     }
     flag_long_runners(now);

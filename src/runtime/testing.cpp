@@ -22,19 +22,19 @@ stack_bounds current_stack() noexcept {
 std::int64_t live_goroutines() noexcept { return detail::sched.live_goroutines.load(); }
 
 int m_count() noexcept {
-  std::lock_guard lk(detail::sched.lock);
+  detail::lock_scope lk(detail::sched.lock);
   return detail::sched.mcount;
 }
 
 int wake_idle_ms() noexcept {
-  std::lock_guard lk(detail::sched.lock);
+  detail::lock_scope lk(detail::sched.lock);
   int n = 0;
   for (detail::m* mp = detail::sched.midle; mp && n < detail::sched.nmidle; mp = mp->schedlink, ++n) mp->park.wakeup();
   return n;
 }
 
 std::string idle_list_problems() {
-  std::lock_guard lk(detail::sched.lock);
+  detail::lock_scope lk(detail::sched.lock);
   std::string problems;
   std::set<detail::m*> seen;
   int listed = 0;

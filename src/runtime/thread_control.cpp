@@ -47,9 +47,9 @@ namespace weft {
 namespace detail {
 
 struct locker_state {
-  std::mutex mu;
-  m* mp = nullptr;  // the bound M, null while nobody holds the locker; GUARDED_BY(mu)
-  int holders = 0;  // GUARDED_BY(mu)
+  thread_mutex mu;
+  m* mp GUARDED_BY(mu) = nullptr;  // the bound M, null while nobody holds the locker
+  int holders GUARDED_BY(mu) = 0;
   std::atomic<long> tid{0};
 };
 
@@ -72,7 +72,7 @@ void require_no_control(m* mp, g* gp, const char* what) {
 }
 
 p* private_p_get() {
-  std::lock_guard lk(sched.lock);
+  lock_scope lk(sched.lock);
   if (p* pp = sched.private_free) {
     sched.private_free = pp->link;
     pp->link = nullptr;
@@ -86,7 +86,7 @@ p* private_p_get() {
 }
 
 void private_p_put(p* pp) {
-  std::lock_guard lk(sched.lock);
+  lock_scope lk(sched.lock);
   pp->link = sched.private_free;
   sched.private_free = pp;
 }
@@ -159,7 +159,7 @@ bool ready_home(m* self, g* gp, m* home) {
     }
     waking w(home);
     {
-      std::lock_guard lk(home->inbox_lock);
+      lock_scope lk(home->inbox_lock);
       gp->schedlink = nullptr;
       globrunq_put_batch(home->inbox, gp, gp, 1);
     }
@@ -174,7 +174,7 @@ bool ready_home(m* self, g* gp, m* home) {
   if (sched.npidle.load(std::memory_order_seq_cst) > 0) {
     p* pp;
     {
-      std::lock_guard lk(sched.lock);
+      lock_scope lk(sched.lock);
       pp = pidle_get();
     }
     if (pp) {
@@ -198,8 +198,8 @@ void startlockedm(m* mp, g* gp) {
 g* bound_pick(p* own) {
   if (g* gp = runq_get(own)) return gp;
   m* mp = own->owner.load(std::memory_order_relaxed);
-  if (mp->inbox.size.load(std::memory_order_acquire) == 0) return nullptr;
-  std::lock_guard lk(mp->inbox_lock);
+  if (mp->inbox_size(std::memory_order_acquire) == 0) return nullptr;
+  lock_scope lk(mp->inbox_lock);
   g* gp = mp->inbox.head;
   if (gp == nullptr) return nullptr;
   mp->inbox.head = gp->schedlink;
@@ -239,7 +239,7 @@ bool schedule_bound(m* mp) {
     }
     mp->park.clear();
     std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (mp->inbox.size.load(std::memory_order_relaxed) > 0) continue;
+    if (mp->inbox_size(std::memory_order_relaxed) > 0) continue;
     mp->park.sleep_until(INT64_MAX);
   }
 }
@@ -297,7 +297,7 @@ void undedicate_os_thread() {
   // With an idle P at hand this very thread becomes an ordinary one.
   p* shared = nullptr;
   if (sched.npidle.load(std::memory_order_seq_cst) > 0) {
-    std::lock_guard lk(sched.lock);
+    lock_scope lk(sched.lock);
     shared = pidle_get();
   }
   if (shared) {
@@ -315,7 +315,7 @@ thread_locker::thread_locker() : state_(new locker_state) {}
 thread_locker::~thread_locker() {
   int holders;
   {
-    std::lock_guard lk(state_->mu);
+    lock_scope lk(state_->mu);
     holders = state_->holders;
   }
   if (holders > 0)
@@ -330,7 +330,7 @@ void thread_locker::lock() {
   if (gp->locker == state_)
     throw misuse_error("weft::thread_locker::lock: " + goroutine_words(gp) + " already holds this thread_locker");
   require_no_control(mp, gp, "thread_locker::lock");
-  std::unique_lock lk(state_->mu);
+  lock_scope lk(state_->mu);
   ++state_->holders;
   gp->locker = state_;
   if (state_->mp == nullptr) {  // the first: this thread becomes the locker's
@@ -352,7 +352,7 @@ void thread_locker::unlock() {
     throw misuse_error("weft::thread_locker::unlock: " + goroutine_words(gp) + " does not hold this thread_locker");
   bool last;
   {
-    std::lock_guard lk(state_->mu);
+    lock_scope lk(state_->mu);
     last = --state_->holders == 0;
     if (last) {
       state_->mp = nullptr;

@@ -88,7 +88,7 @@ void maybe_shrink(heap_vec& h) {
 }  // namespace
 
 bool timer_heap::add(timer* t) {
-  std::lock_guard lk(lock);
+  lock_scope lk(lock);
   t->heap.store(this, std::memory_order_relaxed);
   items.push_back({t->when, t});
   sift_up(items, items.size() - 1);
@@ -102,7 +102,7 @@ int timer_heap::run_due(std::int64_t now, int max) {
   for (;;) {
     timer* t;
     {
-      std::lock_guard lk(lock);
+      lock_scope lk(lock);
       if (items.empty() || items[0].when > now || fired == max) {
         when0.store(items.empty() ? INT64_MAX : items[0].when, std::memory_order_release);
         return fired;
@@ -132,7 +132,7 @@ timer_heap::~timer_heap() {
 }
 
 std::size_t timer_heap::size() {
-  std::lock_guard lk(lock);
+  lock_scope lk(lock);
   return items.size();
 }
 
@@ -140,7 +140,7 @@ namespace {
 
 void wake_waiter_for(std::int64_t when) {
   if (when >= sched.waiter_deadline.load(std::memory_order_acquire)) return;
-  std::lock_guard lk(sched.lock);
+  lock_scope lk(sched.lock);
   if (sched.timer_waiter && when < sched.waiter_deadline.load(std::memory_order_relaxed)) {
     sched.timer_waiter->park.wakeup();
     if (sched.waiter_polls) netpoll_break();
@@ -174,7 +174,7 @@ bool timer_stop(timer* t) {
   for (;;) {
     timer_heap* h = t->heap.load(std::memory_order_acquire);
     if (h == nullptr) return false;
-    std::lock_guard lk(h->lock);
+    lock_scope lk(h->lock);
     if (t->heap.load(std::memory_order_relaxed) != h) continue;  // fired, or moved: look again
     remove_at(h->items, static_cast<std::size_t>(t->index));
     t->index = -1;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "platform/spinlock.hpp"
+#include "platform/thread_annotations.hpp"
 
 namespace weft::detail {
 
@@ -22,7 +23,9 @@ struct timer {
   // own protocol keeps t alive (time/chan_timer.cpp does).
   void (*fire)(timer*) = nullptr;
   void* arg = nullptr;
-  std::int32_t index = -1;  // in heap; GUARDED_BY(heap->lock)
+  // In heap; guarded by heap->lock (not an annotation: heap is atomic, and
+  // the analysis cannot name a lock through it).
+  std::int32_t index = -1;
   std::atomic<timer_heap*> heap{nullptr};  // where armed; changes under that heap's lock
   std::atomic<std::uint32_t> firing{0};  // 1 from removal by run_due to timer_fire_done
   // Called instead of fire for a timer still armed when its heap is
@@ -45,17 +48,17 @@ struct timer_heap {
     std::int64_t when;
     timer* t;
   };
-  std::vector<entry> items;  // 4-ary min-heap on when; GUARDED_BY(lock)
+  std::vector<entry> items GUARDED_BY(lock);  // 4-ary min-heap on when
   // The earliest `when`, INT64_MAX when empty: read without the lock by the
   // scheduler to decide whether to look at all.
   std::atomic<std::int64_t> when0{INT64_MAX};
 
   // Arms t. Returns true if t became the earliest.
-  bool add(timer* t);
+  bool add(timer* t) EXCLUDES(lock);
   // Fires the timers due at `now` (outside the lock), at most `max` of
   // them, earliest first. Returns how many.
-  int run_due(std::int64_t now, int max = INT32_MAX);
-  std::size_t size();
+  int run_due(std::int64_t now, int max = INT32_MAX) EXCLUDES(lock);
+  std::size_t size() EXCLUDES(lock);
 };
 
 // Arms t (when, fire, arg set; not armed) on the calling M's P, or on P 0

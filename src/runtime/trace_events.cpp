@@ -27,14 +27,14 @@ const char* ev_name(ev e) noexcept {
 
 void trace_record(m* mp, ev type, std::uint64_t g, std::uint64_t arg) {
   if (mp == nullptr) return;
-  std::lock_guard lk(mp->trace.lock);
+  lock_scope lk(mp->trace.lock);
   mp->trace.events.push_back(trace_event{os::nanotime(), g, arg, mp->id, type});
 }
 
 void trace_start() {
-  std::lock_guard lk(sched.lock);
+  lock_scope lk(sched.lock);
   for (m* mp : sched.allm) {
-    std::lock_guard l2(mp->trace.lock);
+    lock_scope l2(mp->trace.lock);
     mp->trace.events.clear();
   }
   trace_on.store(true, std::memory_order_release);
@@ -43,9 +43,9 @@ void trace_start() {
 std::vector<trace_event> trace_stop() {
   trace_on.store(false, std::memory_order_release);
   std::vector<trace_event> all;
-  std::lock_guard lk(sched.lock);
+  lock_scope lk(sched.lock);
   for (m* mp : sched.allm) {
-    std::lock_guard l2(mp->trace.lock);
+    lock_scope l2(mp->trace.lock);
     all.insert(all.end(), mp->trace.events.begin(), mp->trace.events.end());
     mp->trace.events.clear();
   }

@@ -28,7 +28,7 @@ struct trace_event {
 
 struct trace_buffer {
   spinlock lock;  // taken only while tracing is on
-  std::vector<trace_event> events;
+  std::vector<trace_event> events GUARDED_BY(lock);
 };
 
 extern std::atomic<bool> trace_on;

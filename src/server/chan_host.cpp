@@ -46,7 +46,7 @@ bool hosted_chan::take_budget(client& c, std::uint64_t id, const std::string& va
 }
 
 void hosted_chan::send(client& c, std::uint64_t id, std::string value, v1::Mode mode) {
-  std::lock_guard lk(mu_);
+  detail::lock_scope lk(mu_);
   if (refuse_removed(c, id)) return;
   if (closed_) {
     c.post(done_frame(id, v1::ChanDone::CLOSED));
@@ -91,7 +91,7 @@ void hosted_chan::send(client& c, std::uint64_t id, std::string value, v1::Mode 
 }
 
 void hosted_chan::recv(client& c, std::uint64_t id, v1::Mode mode) {
-  std::lock_guard lk(mu_);
+  detail::lock_scope lk(mu_);
   if (refuse_removed(c, id)) return;
   // Nobody ahead of this receiver: it may take (or be offered) the head.
   const bool first = recvq_.empty() && !reserved();
@@ -175,7 +175,7 @@ void hosted_chan::settle_reservation(bool accept) {
 }
 
 bool hosted_chan::offer_reply(client& c, std::uint64_t id, bool accept) {
-  std::lock_guard lk(mu_);
+  detail::lock_scope lk(mu_);
   if (recv_offer_c_ == &c && recv_offer_id_ == id) {
     settle_reservation(accept);
   } else if (send_offer_.c == &c && send_offer_.id == id) {
@@ -233,7 +233,7 @@ void hosted_chan::pump() {
 }
 
 void hosted_chan::cancel(client& c, std::uint64_t id) {
-  std::lock_guard lk(mu_);
+  detail::lock_scope lk(mu_);
   auto mine = [&](const auto& w) { return w.c == &c && w.id == id; };
   bool found = erase_first(recvq_, mine) || erase_first(sendq_, mine) || erase_first(blocked_, mine);
   if (found) {
@@ -259,7 +259,7 @@ void hosted_chan::close_locked() {
 }
 
 void hosted_chan::close(client& c, std::uint64_t id) {
-  std::lock_guard lk(mu_);
+  detail::lock_scope lk(mu_);
   if (refuse_removed(c, id)) return;
   if (closed_) {
     c.post(error_frame(id, v1::Error::CLOSED, "close of closed channel '" + name_ + "'"));
@@ -270,7 +270,7 @@ void hosted_chan::close(client& c, std::uint64_t id) {
 }
 
 void hosted_chan::remove() {
-  std::lock_guard lk(mu_);
+  detail::lock_scope lk(mu_);
   if (removed_) return;
   removed_ = true;
   buf_.clear();
@@ -282,7 +282,7 @@ void hosted_chan::remove() {
 }
 
 v1::ChanStats hosted_chan::stat() {
-  std::lock_guard lk(mu_);
+  detail::lock_scope lk(mu_);
   v1::ChanStats s;
   s.set_size(buf_.size() + (reserved() && !reserved_from_blocked_ ? 1 : 0));
   s.set_capacity(capacity_);
@@ -291,7 +291,7 @@ v1::ChanStats hosted_chan::stat() {
 }
 
 void hosted_chan::drop(client& c) {
-  std::lock_guard lk(mu_);
+  detail::lock_scope lk(mu_);
   auto of_c = [&](const auto& w) { return w.c == &c; };
   std::erase_if(recvq_, of_c);
   std::erase_if(sendq_, of_c);
@@ -317,7 +317,7 @@ chan_host::opened chan_host::open(const std::string& name, const std::string& si
     return refuse("a channel name of " + std::to_string(name.size()) + " bytes is above the limit of " +
                   std::to_string(limits_.max_name));
   if (signature.empty()) return refuse("channel '" + name + "': no signature (weft::codec's name of the element type)");
-  std::lock_guard lk(mu_);
+  detail::lock_scope lk(mu_);
   auto it = chans_.find(name);
   if (it != chans_.end()) {
     const hosted_chan& ch = *it->second;
@@ -340,7 +340,7 @@ chan_host::opened chan_host::open(const std::string& name, const std::string& si
 bool chan_host::remove(const std::string& name) {
   std::shared_ptr<hosted_chan> ch;
   {
-    std::lock_guard lk(mu_);
+    detail::lock_scope lk(mu_);
     auto it = chans_.find(name);
     if (it == chans_.end()) return false;
     ch = std::move(it->second);
@@ -351,7 +351,7 @@ bool chan_host::remove(const std::string& name) {
 }
 
 std::size_t chan_host::size() {
-  std::lock_guard lk(mu_);
+  detail::lock_scope lk(mu_);
   return chans_.size();
 }
 

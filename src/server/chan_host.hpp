@@ -83,6 +83,8 @@
 
 #include <weft/mutex.hpp>
 
+#include "platform/lock_scope.hpp"
+#include "platform/thread_annotations.hpp"
 #include "server/budget.hpp"
 #include "server/client.hpp"
 
@@ -138,23 +140,23 @@ class hosted_chan {
     held value;
   };
 
-  // REQUIRES(mu_) for everything below.
-  bool reserved() const { return recv_offer_c_ != nullptr; }
-  bool available() const { return !reserved() && (!buf_.empty() || !blocked_.empty()); }
+  // The steps below run with mu_ held.
+  bool reserved() const REQUIRES(mu_) { return recv_offer_c_ != nullptr; }
+  bool available() const REQUIRES(mu_) { return !reserved() && (!buf_.empty() || !blocked_.empty()); }
   // Nothing more can arrive for a receiver of a closed channel. (An
   // outstanding send offer may still be accepted: its send happened
   // before the close, I3.)
-  bool drained() const { return !reserved() && buf_.empty() && blocked_.empty() && !send_offer_.c; }
-  std::uint64_t occupancy() const;
-  bool room() const;
-  void deliver(client& c, std::uint64_t id);
-  void reserve(client& c, std::uint64_t id);
-  void settle_reservation(bool accept);
-  void admit();
-  void pump();
-  void close_locked();
-  bool refuse_removed(client& c, std::uint64_t id);
-  bool take_budget(client& c, std::uint64_t id, const std::string& value);
+  bool drained() const REQUIRES(mu_) { return !reserved() && buf_.empty() && blocked_.empty() && !send_offer_.c; }
+  std::uint64_t occupancy() const REQUIRES(mu_);
+  bool room() const REQUIRES(mu_);
+  void deliver(client& c, std::uint64_t id) REQUIRES(mu_);
+  void reserve(client& c, std::uint64_t id) REQUIRES(mu_);
+  void settle_reservation(bool accept) REQUIRES(mu_);
+  void admit() REQUIRES(mu_);
+  void pump() REQUIRES(mu_);
+  void close_locked() REQUIRES(mu_);
+  bool refuse_removed(client& c, std::uint64_t id) REQUIRES(mu_);
+  bool take_budget(client& c, std::uint64_t id, const std::string& value) REQUIRES(mu_);
 
   const std::string name_;
   const std::string signature_;
@@ -162,19 +164,19 @@ class hosted_chan {
   budget* const budget_;
 
   weft::mutex mu_;
-  bool closed_ = false;  // GUARDED_BY(mu_)
-  bool removed_ = false;  // GUARDED_BY(mu_)
-  std::deque<held> buf_;  // GUARDED_BY(mu_)
-  std::deque<sender> blocked_;  // GUARDED_BY(mu_)
-  std::deque<receiver> recvq_;  // GUARDED_BY(mu_)
-  std::deque<sender> sendq_;  // GUARDED_BY(mu_): OFFER senders waiting for room
+  bool closed_ GUARDED_BY(mu_) = false;
+  bool removed_ GUARDED_BY(mu_) = false;
+  std::deque<held> buf_ GUARDED_BY(mu_);
+  std::deque<sender> blocked_ GUARDED_BY(mu_);
+  std::deque<receiver> recvq_ GUARDED_BY(mu_);
+  std::deque<sender> sendq_ GUARDED_BY(mu_);  // OFFER senders waiting for room
   // The outstanding receive offer (null: none; a receiver that
   // disconnects releases its offer at once, I7).
-  client* recv_offer_c_ = nullptr;  // GUARDED_BY(mu_)
-  std::uint64_t recv_offer_id_ = 0;  // GUARDED_BY(mu_)
-  bool reserved_from_blocked_ = false;  // GUARDED_BY(mu_)
-  sender reserved_value_{nullptr, 0, {}};  // GUARDED_BY(mu_): its sender, if from blocked_
-  pending_send send_offer_;  // GUARDED_BY(mu_)
+  client* recv_offer_c_ GUARDED_BY(mu_) = nullptr;
+  std::uint64_t recv_offer_id_ GUARDED_BY(mu_) = 0;
+  bool reserved_from_blocked_ GUARDED_BY(mu_) = false;
+  sender reserved_value_ GUARDED_BY(mu_){nullptr, 0, {}};  // its sender, if from blocked_
+  pending_send send_offer_ GUARDED_BY(mu_);
 };
 
 // The table of channels by name.
@@ -204,7 +206,7 @@ class chan_host {
   budget* const budget_;
   const limits limits_;
   weft::mutex mu_;
-  std::unordered_map<std::string, std::shared_ptr<hosted_chan>> chans_;  // GUARDED_BY(mu_)
+  std::unordered_map<std::string, std::shared_ptr<hosted_chan>> chans_ GUARDED_BY(mu_);
 };
 
 }  // namespace weft::server

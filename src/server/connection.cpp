@@ -98,7 +98,7 @@ void server::connection(net::conn c) {
   if (peer.empty() || peer == "@") peer = opts_.endpoint.network;
   auto l = std::make_shared<wire::link>(std::move(c), peer, st_.opts.self.max_frame);
   {
-    std::lock_guard lk(mu_);
+    detail::lock_scope lk(mu_);
     if (stopping_) {
       l->close();
       wg_.done();
@@ -146,7 +146,7 @@ void server::connection(net::conn c) {
   l->close_when_flushed();
   wait_closed(writer_done, opts_.flush_timeout);
   {
-    std::lock_guard lk(mu_);
+    detail::lock_scope lk(mu_);
     live_.erase(l.get());
   }
   l->close();

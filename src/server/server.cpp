@@ -52,7 +52,7 @@ std::string server::address() const { return address_; }
 
 void server::serve() {
   {
-    std::lock_guard lk(mu_);
+    detail::lock_scope lk(mu_);
     if (stopping_) return;
     accepting_.add(1);
   }
@@ -70,7 +70,7 @@ void server::serve() {
       c = ln_.accept();
     } catch (const std::system_error& e) {
       {
-        std::lock_guard lk(mu_);
+        detail::lock_scope lk(mu_);
         if (stopping_) return;
       }
       if (e.code() == std::errc::bad_file_descriptor) return;
@@ -82,7 +82,7 @@ void server::serve() {
     }
     backoff = std::chrono::milliseconds(0);
     {
-      std::lock_guard lk(mu_);
+      detail::lock_scope lk(mu_);
       if (stopping_) return;  // c closes
       wg_.add(1);
     }
@@ -95,7 +95,7 @@ void server::serve() {
 void server::stop() {
   std::vector<wire::link*> links;
   {
-    std::lock_guard lk(mu_);
+    detail::lock_scope lk(mu_);
     if (!stopping_) {
       stopping_ = true;
       ln_.close();
@@ -110,7 +110,7 @@ void server::stop() {
 }
 
 std::size_t server::connections() {
-  std::lock_guard lk(mu_);
+  detail::lock_scope lk(mu_);
   return live_.size();
 }
 

@@ -52,6 +52,8 @@
 #include <weft/net.hpp>
 #include <weft/wait_group.hpp>
 
+#include "platform/lock_scope.hpp"
+#include "platform/thread_annotations.hpp"
 #include "server/session.hpp"
 #include "server/state.hpp"
 #include "wire/endpoint.hpp"
@@ -112,8 +114,8 @@ class server {
   net::listener ln_;
   std::string address_;
   weft::mutex mu_;
-  bool stopping_ = false;  // GUARDED_BY(mu_)
-  std::unordered_set<wire::link*> live_;  // GUARDED_BY(mu_)
+  bool stopping_ GUARDED_BY(mu_) = false;
+  std::unordered_set<wire::link*> live_ GUARDED_BY(mu_);
   weft::wait_group accepting_;  // serve() is running
   weft::wait_group wg_;  // one per connection goroutine
 };

@@ -31,7 +31,7 @@ session::~session() { end(); }
 
 void session::post(const wire::frame& f) noexcept {
   if (f.id() != 0 && final_reply(f)) {
-    std::lock_guard lk(pending_lock_);
+    detail::lock_scope lk(pending_lock_);
     pending_.erase(f.id());
   }
   out_.send(f);
@@ -187,7 +187,7 @@ hosted_var* session::var_of(std::uint64_t id, std::uint64_t handle) {
 bool session::begin(std::uint64_t id, target t) {
   bool dup, full;
   {
-    std::lock_guard lk(pending_lock_);
+    detail::lock_scope lk(pending_lock_);
     dup = pending_.count(id) != 0;
     full = pending_.size() >= st_.opts.max_pending;
     if (!dup && !full) pending_.emplace(id, t);
@@ -206,12 +206,12 @@ bool session::begin(std::uint64_t id, target t) {
 }
 
 bool session::forget(std::uint64_t id) {
-  std::lock_guard lk(pending_lock_);
+  detail::lock_scope lk(pending_lock_);
   return pending_.erase(id) != 0;
 }
 
 session::target session::pending_target(std::uint64_t id) {
-  std::lock_guard lk(pending_lock_);
+  detail::lock_scope lk(pending_lock_);
   auto it = pending_.find(id);
   return it == pending_.end() ? target{} : it->second;
 }
@@ -309,7 +309,7 @@ void session::end(std::string_view why) {
     if (o.var) o.var->drop(*this);
   }
   {
-    std::lock_guard lk(pending_lock_);
+    detail::lock_scope lk(pending_lock_);
     pending_.clear();
   }
   handles_.clear();

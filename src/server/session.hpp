@@ -122,7 +122,7 @@ class session final : public client {
   std::uint64_t next_handle_ = 1;
 
   detail::spinlock pending_lock_;
-  std::unordered_map<std::uint64_t, target> pending_;  // GUARDED_BY(pending_lock_)
+  std::unordered_map<std::uint64_t, target> pending_ GUARDED_BY(pending_lock_);
 };
 
 }  // namespace weft::server

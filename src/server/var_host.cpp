@@ -43,7 +43,7 @@ bool hosted_var::refuse_removed(client& c, std::uint64_t id) {
 // Replaces the value and wakes the waiters it now differs from (V1).
 void hosted_var::set(held v) {
   value_ = std::move(v);
-  std::erase_if(waiters_, [&](const waiter& w) {
+  std::erase_if(waiters_, [&](const waiter& w) REQUIRES(mu_) {
     if (w.expected.bytes() == value_.bytes()) return false;
     w.c->post(value_frame(w.id, value_.bytes()));
     return true;
@@ -51,7 +51,7 @@ void hosted_var::set(held v) {
 }
 
 void hosted_var::apply(client& c, std::uint64_t id, const v1::VarOp& op, budget* b) {
-  std::lock_guard lk(mu_);
+  detail::lock_scope lk(mu_);
   if (refuse_removed(c, id)) return;
   auto refuse = [&](std::string why) { c.post(error_frame(id, v1::Error::REFUSED, std::move(why))); };
   held next;
@@ -104,12 +104,12 @@ void hosted_var::apply(client& c, std::uint64_t id, const v1::VarOp& op, budget*
 }
 
 std::string hosted_var::load() {
-  std::lock_guard lk(mu_);
+  detail::lock_scope lk(mu_);
   return value_.bytes();
 }
 
 void hosted_var::cancel(client& c, std::uint64_t id) {
-  std::lock_guard lk(mu_);
+  detail::lock_scope lk(mu_);
   auto it = std::find_if(waiters_.begin(), waiters_.end(), [&](const waiter& w) { return w.c == &c && w.id == id; });
   if (it == waiters_.end()) return;  // its reply is on its way
   waiters_.erase(it);
@@ -117,12 +117,12 @@ void hosted_var::cancel(client& c, std::uint64_t id) {
 }
 
 void hosted_var::drop(client& c) {
-  std::lock_guard lk(mu_);
+  detail::lock_scope lk(mu_);
   std::erase_if(waiters_, [&](const waiter& w) { return w.c == &c; });
 }
 
 void hosted_var::remove() {
-  std::lock_guard lk(mu_);
+  detail::lock_scope lk(mu_);
   if (removed_) return;
   removed_ = true;
   for (const waiter& w : waiters_)
@@ -142,7 +142,7 @@ var_host::opened var_host::open(const std::string& name, const std::string& sign
     return refuse("a variable name of " + std::to_string(name.size()) + " bytes is above the limit of " +
                   std::to_string(limits_.max_name));
   if (signature.empty()) return refuse("variable '" + name + "': no signature (weft::codec's name of its type)");
-  std::unique_lock lk(mu_);
+  detail::lock_scope lk(mu_);
   auto it = vars_.find(name);
   if (it != vars_.end()) {
     if (it->second->signature() != signature)
@@ -168,7 +168,7 @@ var_host::opened var_host::open(const std::string& name, const std::string& sign
 bool var_host::remove(const std::string& name) {
   std::shared_ptr<hosted_var> v;
   {
-    std::lock_guard lk(mu_);
+    detail::lock_scope lk(mu_);
     auto it = vars_.find(name);
     if (it == vars_.end()) return false;
     v = std::move(it->second);

@@ -27,6 +27,8 @@
 
 #include <weft/mutex.hpp>
 
+#include "platform/lock_scope.hpp"
+#include "platform/thread_annotations.hpp"
 #include "server/budget.hpp"
 #include "server/client.hpp"
 
@@ -57,16 +59,15 @@ class hosted_var {
     std::uint64_t id;
     held expected;
   };
-  // REQUIRES(mu_).
-  void set(held v);
-  bool refuse_removed(client& c, std::uint64_t id);
+  void set(held v) REQUIRES(mu_);
+  bool refuse_removed(client& c, std::uint64_t id) REQUIRES(mu_);
 
   const std::string name_;
   const std::string signature_;
   weft::mutex mu_;
-  held value_;  // GUARDED_BY(mu_)
-  std::deque<waiter> waiters_;  // GUARDED_BY(mu_)
-  bool removed_ = false;  // GUARDED_BY(mu_)
+  held value_ GUARDED_BY(mu_);
+  std::deque<waiter> waiters_ GUARDED_BY(mu_);
+  bool removed_ GUARDED_BY(mu_) = false;
 };
 
 class var_host {
@@ -95,7 +96,7 @@ class var_host {
   budget* const budget_;
   const limits limits_;
   weft::mutex mu_;
-  std::unordered_map<std::string, std::shared_ptr<hosted_var>> vars_;  // GUARDED_BY(mu_)
+  std::unordered_map<std::string, std::shared_ptr<hosted_var>> vars_ GUARDED_BY(mu_);
 };
 
 }  // namespace weft::server

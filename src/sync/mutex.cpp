@@ -33,6 +33,7 @@
 #include <weft/mutex.hpp>
 
 #include "platform/futex.hpp"
+#include "platform/thread_annotations.hpp"
 #include "runtime/park.hpp"
 #include <weft/errors.hpp>
 
@@ -74,7 +75,10 @@ bool mutex::try_lock() noexcept {
   return false;
 }
 
-void mutex::lock_slow() {
+// The lock's own implementation: it returns holding *this on some paths
+// (try_lock) and not on others (handed over by unlock_slow, or won after a
+// wake-up), which only the whole protocol makes always true. Not analysed.
+void mutex::lock_slow() NO_THREAD_SAFETY_ANALYSIS {
   bool multi = detail::sched.procs > 1 || detail::this_g() == nullptr;
   for (int spin = 0; multi && spin < 64; ++spin) {
     if (state_.load(std::memory_order_relaxed) & starving) break;  // owed to the waiters

@@ -31,6 +31,8 @@
 
 #include <weft/errors.hpp>
 
+#include "platform/thread_annotations.hpp"
+
 namespace weft {
 
 void shared_mutex::lock_shared_slow() {
@@ -54,13 +56,16 @@ void shared_mutex::unlock_shared_slow(std::int32_t r) {
   if (departing_.fetch_sub(1, std::memory_order_acq_rel) - 1 == 0) writer_sem_.release(1, PTRDIFF_MAX);
 }
 
-void shared_mutex::lock() {
+// lock, try_lock and unlock are this lock's own implementation: the writer
+// holds writers_ from lock to unlock, across calls, which is the protocol
+// the annotations describe from outside and clang cannot see from inside.
+void shared_mutex::lock() NO_THREAD_SAFETY_ANALYSIS {
   writers_.lock();
   std::int32_t r = readers_.fetch_sub(max_readers, std::memory_order_acq_rel);
   if (r != 0 && departing_.fetch_add(r, std::memory_order_acq_rel) + r != 0) writer_sem_.acquire("shared_mutex.lock");
 }
 
-bool shared_mutex::try_lock() noexcept {
+bool shared_mutex::try_lock() noexcept NO_THREAD_SAFETY_ANALYSIS {
   if (!writers_.try_lock()) return false;
   std::int32_t zero = 0;
   if (!readers_.compare_exchange_strong(zero, -max_readers, std::memory_order_acq_rel, std::memory_order_relaxed)) {
@@ -70,7 +75,7 @@ bool shared_mutex::try_lock() noexcept {
   return true;
 }
 
-void shared_mutex::unlock() {
+void shared_mutex::unlock() NO_THREAD_SAFETY_ANALYSIS {
   std::int32_t c = readers_.load(std::memory_order_relaxed);
   do {
     if (c >= 0) throw misuse_error("sync: Unlock of unlocked RWMutex");

@@ -39,7 +39,9 @@ struct sync_waiter : waiter {
   // REQUIRES: *lock held, w queued.
   void (*unlink)(void* owner, sync_waiter* w) = nullptr;
   void* owner = nullptr;
-  // GUARDED_BY(*lock):
+  // Guarded by *lock. Not annotated: sync/'s queue locks are atomic words
+  // inside public classes (weft/condition_variable.hpp, weft/semaphore.hpp),
+  // which clang's analysis does not know as locks.
   bool queued = false;
   bool parked = false;
   wait_outcome outcome = wait_outcome::pending;

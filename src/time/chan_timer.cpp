@@ -55,13 +55,13 @@ using time_point = timer_clock::time_point;
 struct chan_timer {
   timer node;
   spinlock lock;
-  bool owned = true;  // GUARDED_BY(lock)
-  bool in_flight = false;  // GUARDED_BY(lock)
-  bool armed = false;  // GUARDED_BY(lock)
-  std::uint32_t seq = 0;  // GUARDED_BY(lock)
-  std::uint32_t node_seq = 0;  // GUARDED_BY(lock)
-  std::int64_t when = 0;  // the current arming's deadline; GUARDED_BY(lock)
-  std::int64_t period = 0;  // 0: one-shot; GUARDED_BY(lock)
+  bool owned GUARDED_BY(lock) = true;
+  bool in_flight GUARDED_BY(lock) = false;
+  bool armed GUARDED_BY(lock) = false;
+  std::uint32_t seq GUARDED_BY(lock) = 0;
+  std::uint32_t node_seq GUARDED_BY(lock) = 0;
+  std::int64_t when GUARDED_BY(lock) = 0;  // the current arming's deadline
+  std::int64_t period GUARDED_BY(lock) = 0;  // 0: one-shot
   chan<time_point> ch{1};
 };
 
@@ -85,16 +85,16 @@ std::int64_t next_tick(std::int64_t when, std::int64_t period, std::int64_t now)
   return when + k * period;
 }
 
-// REQUIRES: ct->lock held. A user who closed the channel gets nothing.
-void deliver(chan_timer* ct, std::int64_t when) {
+// A user who closed the channel gets nothing.
+void deliver(chan_timer* ct, std::int64_t when) REQUIRES(ct->lock) {
   time_point v = to_time_point(std::max(os::nanotime(), when));
   try {
     chan_try_send_no_yield(ct->ch.core(), &v);  // full: a tick nobody took yet; drop this one
   } catch (const closed_channel_error&) {}
 }
 
-// REQUIRES: ct->lock held. Empties the channel; true if it held a value.
-bool drain(chan_timer* ct) {
+// Empties the channel; true if it held a value.
+bool drain(chan_timer* ct) REQUIRES(ct->lock) {
   bool any = false;
   time_point v;
   bool closed = false;
@@ -102,16 +102,16 @@ bool drain(chan_timer* ct) {
   return any;
 }
 
-// REQUIRES: ct->lock held, the node not in flight.
-void arm_node(chan_timer* ct) {
+// REQUIRES: the node not in flight.
+void arm_node(chan_timer* ct) REQUIRES(ct->lock) {
   ct->node.when = ct->when;
   ct->node_seq = ct->seq;
   timer_start(&ct->node);  // a fire on another M waits for our lock
   ct->in_flight = true;
 }
 
-// REQUIRES: ct->lock held. Ends the current arming; true if it was pending.
-bool stop_locked(chan_timer* ct) {
+// Ends the current arming; true if it was pending.
+bool stop_locked(chan_timer* ct) REQUIRES(ct->lock) {
   bool pending = ct->armed;
   ct->armed = false;
   ++ct->seq;
@@ -123,7 +123,7 @@ bool stop_locked(chan_timer* ct) {
 
 void fire(timer* n) {
   auto* ct = static_cast<chan_timer*>(n->arg);
-  std::unique_lock lk(ct->lock);
+  lock_scope lk(ct->lock);
   bool rearm = false;
   if (ct->node_seq == ct->seq && ct->armed) {
     deliver(ct, n->when);
@@ -153,7 +153,7 @@ void fire(timer* n) {
 // The end of weft::run with the node still on a heap.
 void drop(timer* n) {
   auto* ct = static_cast<chan_timer*>(n->arg);
-  std::unique_lock lk(ct->lock);
+  lock_scope lk(ct->lock);
   ct->in_flight = false;
   bool free_it = !ct->owned;
   lk.unlock();
@@ -167,9 +167,9 @@ chan_timer* make(std::int64_t when, std::int64_t period, bool owned, chan<time_p
   ct->node.fire = fire;
   ct->node.drop = drop;
   ct->node.arg = ct.get();
-  ct->owned = owned;
   if (out) *out = ct->ch;
-  std::lock_guard lk(ct->lock);
+  lock_scope lk(ct->lock);
+  ct->owned = owned;
   ct->armed = true;
   ct->when = when;
   ct->period = period;
@@ -212,14 +212,14 @@ chan<time_point> chan_timer_after(std::int64_t when) {
 chan<time_point> chan_timer_channel(chan_timer* ct) { return ct->ch; }
 
 bool chan_timer_stop(chan_timer* ct) {
-  std::lock_guard lk(ct->lock);
+  lock_scope lk(ct->lock);
   return stop_locked(ct);
 }
 
 bool chan_timer_reset(chan_timer* ct, std::int64_t when) {
   if (ct == nullptr) throw misuse_error("weft::timer: reset of a moved-from timer");
   require_runtime("weft::timer");
-  std::lock_guard lk(ct->lock);
+  lock_scope lk(ct->lock);
   bool pending = stop_locked(ct);
   ct->armed = true;
   ct->when = when;
@@ -231,7 +231,7 @@ void chan_ticker_reset(chan_timer* ct, std::chrono::nanoseconds period) {
   if (ct == nullptr) throw misuse_error("weft::ticker: reset of a moved-from ticker");
   require_runtime("weft::ticker");
   if (period.count() <= 0) throw std::invalid_argument("weft::ticker: non-positive period");
-  std::lock_guard lk(ct->lock);
+  lock_scope lk(ct->lock);
   stop_locked(ct);
   ct->armed = true;
   ct->when = deadline_after(period);
@@ -240,7 +240,7 @@ void chan_ticker_reset(chan_timer* ct, std::chrono::nanoseconds period) {
 }
 
 void chan_timer_release(chan_timer* ct) noexcept {
-  std::unique_lock lk(ct->lock);
+  lock_scope lk(ct->lock);
   stop_locked(ct);
   ct->owned = false;
   bool free_it = !ct->in_flight;

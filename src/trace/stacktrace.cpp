@@ -53,6 +53,8 @@
 #define UNW_LOCAL_ONLY
 #include "trace/stacktrace.hpp"
 
+#include "platform/thread_mutex.hpp"
+
 #include <cxxabi.h>
 #include <dwarf.h>
 #include <elfutils/libdwfl.h>
@@ -179,14 +181,16 @@ class session {
   // set of loaded objects; dwfl is null if libdw could not start.
   template <class F>
   void with_dwfl(F&& f) {
-    std::lock_guard<std::mutex> lock(mu_);
+    detail::lock_scope lock(mu_);
     refresh_locked();
     f(dwfl_, *this);
   }
 
-  // REQUIRES: called from with_dwfl. Sets f.file and f.line for the
-  // module-relative `addr` through the module's CU ranges.
-  bool line_by_cu_ranges(Dwfl_Module* mod, Dwarf_Addr addr, frame& f) {
+  // REQUIRES: called from with_dwfl's f, so with mu_ held. Sets f.file and
+  // f.line for the module-relative `addr` through the module's CU ranges.
+  // Not analysed: f is a lambda, which clang analyses on its own, without
+  // the lock with_dwfl holds around it (and it cannot name the private mu_).
+  bool line_by_cu_ranges(Dwfl_Module* mod, Dwarf_Addr addr, frame& f) NO_THREAD_SAFETY_ANALYSIS {
     auto it = cu_ranges_.find(mod);
     if (it == cu_ranges_.end()) it = cu_ranges_.emplace(mod, build_cu_ranges(mod)).first;
     const std::vector<cu_range>& ranges = it->second;
@@ -231,7 +235,7 @@ class session {
     return ranges;
   }
 
-  void refresh_locked() {
+  void refresh_locked() REQUIRES(mu_) {
     const loader_generation gen = read_loader(nullptr);
     if (dwfl_ == nullptr) {
       dwfl_ = dwfl_begin(&callbacks_);
@@ -251,10 +255,10 @@ class session {
     dwfl_report_end(dwfl_, nullptr, nullptr);
   }
 
-  std::mutex mu_;
-  Dwfl* dwfl_ = nullptr;  // GUARDED_BY(mu_)
-  loader_generation generation_;  // GUARDED_BY(mu_): at the last report
-  std::unordered_map<Dwfl_Module*, std::vector<cu_range>> cu_ranges_;  // GUARDED_BY(mu_)
+  thread_mutex mu_;
+  Dwfl* dwfl_ GUARDED_BY(mu_) = nullptr;
+  loader_generation generation_ GUARDED_BY(mu_);  // at the last report
+  std::unordered_map<Dwfl_Module*, std::vector<cu_range>> cu_ranges_ GUARDED_BY(mu_);
   char* debuginfo_path_ = nullptr;  // libdw's default search path
   const Dwfl_Callbacks callbacks_ = {dwfl_linux_proc_find_elf, find_debuginfo_locally, nullptr, &debuginfo_path_};
 };

@@ -19,7 +19,7 @@ void link::send(const frame& f) {
   if (closed()) throw remote_error(remote_errc::lost, "weft: link to " + peer_ + " is closed");
   bool ring, full;
   {
-    std::lock_guard lk(lock_);
+    detail::lock_scope lk(lock_);
     ring = outbox_.empty();
     append_frame(f, outbox_, max_frame_);
     full = outbox_.size() > max_outbox;
@@ -53,7 +53,7 @@ void link::write_loop() {
   std::string batch;
   while (!closed()) {
     {
-      std::lock_guard lk(lock_);
+      detail::lock_scope lk(lock_);
       batch.swap(outbox_);
     }
     if (batch.empty()) {

@@ -70,7 +70,7 @@ class link {
   std::string peer_;
   std::uint32_t max_frame_;
   detail::spinlock lock_;
-  std::string outbox_;  // GUARDED_BY(lock_)
+  std::string outbox_ GUARDED_BY(lock_);
   chan<bool> doorbell_{1};
   std::atomic<bool> closed_{false};
   std::atomic<bool> closing_{false};  // close_when_flushed was called
