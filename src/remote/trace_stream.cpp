@@ -67,6 +67,9 @@ std::vector<v1::Frame> trace_frames(const weft::detail::trace_batch& b, std::siz
 
 void trace_stream::start() {
   weft::detail::trace_start();
+  // The caller (goroutine 1, before main) is running already: without this
+  // its first stretch would have no "running" slice.
+  weft::detail::trace_here(ev::go_start);
   weft::go(weft::go_options{.name = "weft: runtime stub tracer"}, [this] { loop(); });
 }
 
