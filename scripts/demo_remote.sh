@@ -28,4 +28,4 @@ echo "==> weft remote: a program attached to a passthrough server of its own"
 echo "==> the trace logger: weft remote --trace FILE, its summary on stderr"
 trace=$(mktemp /tmp/weft-demo-trace-XXXXXX.json)
 "$build/tools/weft/weft" remote --trace "$trace" "$build/examples/remote_pipeline" both 500
-echo "    $(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["traceEvents"]), "events")' "$trace") in $trace: open it in ui.perfetto.dev"
+echo "    $(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["traceEvents"]), "Chrome trace records")' "$trace") in $trace: open it in ui.perfetto.dev"

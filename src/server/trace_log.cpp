@@ -161,8 +161,7 @@ void trace_log::one(program& p, const runtime::v1::TraceEvent& e) {
     case wire::tk_chan_send:
     case wire::tk_chan_recv: {
       bool send = e.kind() == wire::tk_chan_send;
-      track(g);
-      p.summary.chan_op(e.arg(), send);
+      p.summary.chan_op(e.arg(), send, track(g).name);
       std::string what = send ? "chan send" : "chan receive";
       if (!e.text().empty()) what = e.text().substr(0, 20) + " " + what;
       instant(g, what, "\"chan\":" + hex(e.arg()));

@@ -34,7 +34,10 @@ std::string line(const char* fmt, auto... args) {
 
 }  // namespace
 
-void trace_summary::chan_op(std::uint64_t chan, bool send) {
+bool runtime_goroutine(const std::string& name) { return name.rfind("weft: ", 0) == 0; }
+
+void trace_summary::chan_op(std::uint64_t chan, bool send, const std::string& by) {
+  if (runtime_goroutine(by)) return;
   auto it = chans_.find(chan);
   if (it == chans_.end()) {
     if (chans_.size() >= max_chans) {
@@ -48,9 +51,7 @@ void trace_summary::chan_op(std::uint64_t chan, bool send) {
 
 void trace_summary::block(std::uint64_t g, const std::string& name, const std::string& reason, std::int64_t ns,
                           bool still) {
-  // The runtime's own goroutines ("weft: runtime stub reader", waiting on
-  // its socket all run long) would crowd out the program's.
-  if (name.rfind("weft: ", 0) == 0) return;
+  if (runtime_goroutine(name)) return;
   if (longest_.size() == max_blocks && ns <= longest_.back().ns) return;
   blocked b{g, printable(name.substr(0, 40)), printable(reason.substr(0, 40)), ns, still};
   auto at = std::find_if(longest_.begin(), longest_.end(), [&](const blocked& x) { return x.ns < ns; });

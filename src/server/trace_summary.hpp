@@ -3,8 +3,10 @@
 //
 // Counts goroutines created and ended, operations per channel (a channel
 // is its address in the program: channels have no names), and keeps the
-// longest blocks seen (goroutine, reason, duration), leaving out the
-// runtime's own goroutines (named "weft: ..."). Bounded: at most
+// longest blocks seen (goroutine, reason, duration). The runtime's own
+// goroutines (named "weft: ...": the stub's reader waits on its socket all
+// run long, its writer takes a doorbell per frame) are left out of both,
+// or they would crowd out the program's. Bounded: at most
 // max_chans channels are counted (later ones are lumped as "others"), and
 // only the top max_blocks blocks are kept.
 #pragma once
@@ -16,6 +18,9 @@
 
 namespace weft::server {
 
+// Whether a goroutine named so is the runtime's own.
+bool runtime_goroutine(const std::string& name);
+
 class trace_summary {
  public:
   static constexpr std::size_t max_chans = 1u << 16;
@@ -26,7 +31,8 @@ class trace_summary {
   void ended() { ++ended_; }
   void event() { ++events_; }
   void dropped(std::uint64_t n) { dropped_ += n; }
-  void chan_op(std::uint64_t chan, bool send);
+  // An operation on `chan` by a goroutine named `by`.
+  void chan_op(std::uint64_t chan, bool send, const std::string& by);
   // A block of goroutine g (named `name`, or "") for `ns` nanoseconds.
   // still: it had not ended when the program did.
   void block(std::uint64_t g, const std::string& name, const std::string& reason, std::int64_t ns, bool still);

@@ -22,7 +22,7 @@ grep -q "^weft trace: $(basename "$prog") (pid [0-9]*): [0-9]* goroutines create
 grep -q "longest blocks" "$tmp/r.err" || { echo "FAIL no longest blocks in the summary"; fail=1; }
 grep -q "busiest channels" "$tmp/r.err" || { echo "FAIL no busiest channels in the summary"; fail=1; }
 
-python3 - "$tmp/out.json" <<'PY' || fail=1
+python3 - "$tmp/out.json" "$tmp/chan" <<'PY' || fail=1
 import json, sys
 doc = json.load(open(sys.argv[1]))  # complete, valid JSON
 ev = doc["traceEvents"]
@@ -46,6 +46,15 @@ if "ChanSend" not in begins.values() or "ChanRecv" not in begins.values(): fail(
 if not set(begins) <= ends: fail("remote calls without their reply")
 for e in ev:
     if e.get("ph") == "X" and e["dur"] < 0: fail("negative duration: %r" % e)
+sleeper = [e["tid"] for e in ev if e.get("name") == "thread_name" and e["args"]["name"] == "trace sleeper"][0]
+sent = [e["args"]["chan"] for e in ev if e.get("name") == "chan send" and e.get("tid") == sleeper]
+if len(sent) != 1: fail("the sleeper's one send: %r" % sent)
+open(sys.argv[2], "w").write(sent[0])
 print("ok trace: %d events, %d tracks" % (len(ev), len(threads)))
 PY
+# The summary's busiest channel is the program's (main and the sleeper
+# share it), not the stub's doorbell, which the runtime's goroutines use.
+want=$(cat "$tmp/chan" 2>/dev/null)
+got=$(grep -A1 "busiest channels" "$tmp/r.err" | tail -1 | awk '{print $1}')
+if [ -z "$want" ] || [ "$got" != "$want" ]; then echo "FAIL busiest channel $got, want the program's $want"; fail=1; fi
 exit $fail

@@ -115,12 +115,16 @@ TEST(TraceLog, GoroutinesBlocksAndSummary) {
   EXPECT_NE(summary.find("(still blocked at exit)"), std::string::npos) << summary;
 }
 
-TEST(TraceSummary, KeepsTheLongestBlocksAndLeavesOutTheRuntimes) {
+TEST(TraceSummary, KeepsTheLongestBlocksAndLeavesOutTheRuntimesOwn) {
   weft::server::trace_summary s;
   for (int i = 1; i <= 20; ++i) s.block(i, "", "r" + std::to_string(i), i * 1'000'000, false);
   s.block(99, "weft: runtime stub reader", "IO wait", 1'000'000'000'000, true);
+  s.chan_op(0x1234, true, "");
+  s.chan_op(0x5678, false, "weft: runtime stub writer");
   std::string t = s.table("p");
   EXPECT_EQ(t.find("IO wait"), std::string::npos) << t;
+  EXPECT_NE(t.find("0x1234 "), std::string::npos) << t;
+  EXPECT_EQ(t.find("0x5678"), std::string::npos) << "the runtime's own channel traffic: " << t;
   EXPECT_NE(t.find("goroutine 20 "), std::string::npos) << t;
   EXPECT_NE(t.find("goroutine 16 "), std::string::npos) << t;
   EXPECT_EQ(t.find("goroutine 15 "), std::string::npos) << "only the top 5: " << t;
