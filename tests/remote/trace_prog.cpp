@@ -18,9 +18,10 @@ int main() {
     weft::wait_group wg;
     wg.add(2);
     weft::go(weft::go_options{.name = "trace sleeper"}, [&] {
-      weft::this_goroutine::sleep_for(std::chrono::milliseconds(30));
+      // Long enough that main is parked in ch.recv by then, even under a sanitizer.
+      weft::this_goroutine::sleep_for(std::chrono::milliseconds(50));
       ch.send(42);
-      // Late enough that main parks in wg.wait (a "wait_group.wait" block).
+      // Late enough that main usually parks in wg.wait (a "wait_group.wait" block).
       weft::this_goroutine::sleep_for(std::chrono::milliseconds(10));
       wg.done();
     });
