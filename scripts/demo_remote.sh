@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # scripts/demo_remote.sh [BUILD_DIR]: the split runtime, shown: a weftd, two
 # processes sharing its channel and variable (examples/remote_pipeline),
-# the conformance suite against it, and `weft remote` running a program
-# attached to a passthrough server of its own. demo.sh runs it.
+# the conformance suite against it, `weft remote` running a program
+# attached to a passthrough server of its own, and the same under the trace
+# logger (`weft remote --trace`). demo.sh runs it.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 build=${1:-build/release}
@@ -23,4 +24,8 @@ echo "==> weft-conformance against this weftd"
 
 echo "==> weft remote: a program attached to a passthrough server of its own"
 "$build/tools/weft/weft" remote "$build/examples/remote_pipeline" both 500
-echo "==> the trace logger (weft remote --trace) is not built yet: see the README's status table"
+
+echo "==> the trace logger: weft remote --trace FILE, its summary on stderr"
+trace=$(mktemp /tmp/weft-demo-trace-XXXXXX.json)
+"$build/tools/weft/weft" remote --trace "$trace" "$build/examples/remote_pipeline" both 500
+echo "    $(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["traceEvents"]), "Chrome trace records")' "$trace") in $trace: open it in ui.perfetto.dev"

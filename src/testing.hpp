@@ -14,11 +14,14 @@
 namespace weft::testing {
 
 using detail::ev;
+using detail::trace_batch;
+using detail::trace_buffer_limit;
 using detail::trace_event;
 
 // Scheduler event tracing (runtime/trace_events.hpp).
 inline void trace_start() { detail::trace_start(); }
 inline std::vector<trace_event> trace_stop() { return detail::trace_stop(); }
+inline trace_batch trace_drain() { return detail::trace_drain(); }
 
 // The M running the caller (-1 outside the runtime).
 int current_m_id() noexcept;

@@ -22,6 +22,7 @@
 // is released after the goroutine's context is saved. A waker sets the
 // waiter's outcome (success, or closed) under the lock, then wakes it.
 #include "chan/chan_internal.hpp"
+#include "runtime/trace_events.hpp"
 
 #include <atomic>
 #include <cstdlib>
@@ -144,6 +145,7 @@ void unlock_and_wake(chan_core* c, waiter* w) RELEASE(c->lock) {
 
 void chan_send(chan_core* c, void* elem) {
   if (c == nullptr) block_forever("chan send (nil chan)");
+  trace_here(ev::chan_send, reinterpret_cast<std::uintptr_t>(c));
   c->lock.lock();
   waiter* w = nullptr;
   switch (send_locked(c, elem, &w)) {
@@ -167,6 +169,7 @@ void chan_send(chan_core* c, void* elem) {
 }
 
 bool chan_try_send(chan_core* c, void* elem) {
+  trace_here(ev::chan_send, reinterpret_cast<std::uintptr_t>(c), "try");
   bool sent = chan_try_send_no_yield(c, elem);
   preempt_check();  // a loop of try_send (or of a select with a default) must yield
   return sent;
@@ -187,6 +190,7 @@ bool chan_try_send_no_yield(chan_core* c, void* elem) {
 
 bool chan_recv(chan_core* c, void* out) {
   if (c == nullptr) block_forever("chan receive (nil chan)");
+  trace_here(ev::chan_recv, reinterpret_cast<std::uintptr_t>(c));
   c->lock.lock();
   waiter* w = nullptr;
   switch (recv_locked(c, out, &w)) {
@@ -210,6 +214,7 @@ bool chan_recv(chan_core* c, void* out) {
 }
 
 bool chan_try_recv(chan_core* c, void* out, bool* closed) {
+  trace_here(ev::chan_recv, reinterpret_cast<std::uintptr_t>(c), "try");
   bool got = chan_try_recv_no_yield(c, out, closed);
   preempt_check();
   return got;

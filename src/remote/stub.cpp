@@ -47,6 +47,13 @@ std::vector<std::string> own_argv() {
   return argv;
 }
 
+// The message a request carries, for traces: a static string (the
+// descriptor pool lives as long as the program).
+const char* body_name(const v1::Frame& f) {
+  const auto* field = v1::Frame::descriptor()->FindFieldByNumber(static_cast<int>(f.body_case()));
+  return field ? field->message_type()->name().c_str() : "?";
+}
+
 remote_errc errc_of(v1::Error::Code c) {
   switch (c) {
     case v1::Error::VERSION:
@@ -126,6 +133,11 @@ stub::stub(const wire::endpoint& server) : address_(server.text()) {
 stub::~stub() { link_->close(); }
 
 void stub::start() {
+  if (has_capability("trace")) {
+    // First: the goroutines made below are named in the trace.
+    trace_ = std::make_unique<trace_stream>(*link_);
+    trace_->start();
+  }
   weft::go(weft::go_options{.name = "weft: runtime stub writer"}, [this] { link_->write_loop(); });
   weft::go(weft::go_options{.name = "weft: runtime stub reader"}, [this] { read_loop(); });
   weft::go(weft::go_options{.name = "weft: runtime stub heartbeat"}, [this] { heartbeat_loop(); });
@@ -133,11 +145,20 @@ void stub::start() {
 
 void stub::detach() noexcept {
   if (detaching_.exchange(true)) return;
+  if (trace_) trace_->finish();
   try {
     v1::Frame bye;
     bye.mutable_goodbye()->set_reason("weft::run returned");
     link_->send(bye);
   } catch (...) {}
+  if (trace_) {
+    // The last events must reach the server: let the writer flush them,
+    // for a second at most (a server that stopped reading).
+    link_->close_when_flushed();
+    try {
+      for (int i = 0; i < 1000 && !link_->closed(); ++i) weft::this_goroutine::sleep_for(1ms);
+    } catch (...) {}
+  }
   link_->close();
 }
 
@@ -150,6 +171,7 @@ bool stub::has_capability(const std::string& c) const {
 std::uint64_t stub::start_request(v1::Frame req, std::shared_ptr<pending> p) {
   std::uint64_t id = next_id_.fetch_add(1, std::memory_order_relaxed);
   req.set_id(id);
+  if (weft::detail::tracing()) weft::detail::trace_here(weft::detail::ev::remote_call, id, body_name(req));
   {
     weft::detail::lock_scope lk(lock_);
     pending_.emplace(id, std::move(p));
@@ -210,11 +232,16 @@ void stub::read_loop() {
     }
     std::shared_ptr<pending> p = take(f.id(), false);
     if (!p) continue;  // a late reply to a request the stub gave up on
+    const std::uint64_t id = f.id();
     if (p->on_reply) {
-      if (p->on_reply(f)) take(f.id(), true);
+      if (p->on_reply(f)) {
+        take(id, true);
+        weft::detail::trace_here(weft::detail::ev::remote_reply, id);
+      }
       continue;
     }
-    take(f.id(), true);
+    take(id, true);
+    weft::detail::trace_here(weft::detail::ev::remote_reply, id);
     p->reply = std::move(f);
     p->done.release();
     f = v1::Frame();

@@ -12,6 +12,10 @@
 // parks until the reader delivers the final reply. Offers (select) go to
 // the entry's on_reply hook instead, which runs on the reader's goroutine
 // and must not park. Ids are never reused within a connection.
+//
+// A server that offers "trace" gets the runtime's events (trace_stream.hpp)
+// from a fourth goroutine, and at detach the rest of them, then the
+// Goodbye, flushed before the connection closes.
 #pragma once
 
 #include <atomic>
@@ -24,6 +28,7 @@
 #include <weft/semaphore.hpp>
 
 #include "platform/spinlock.hpp"
+#include "remote/trace_stream.hpp"
 #include "weft/runtime/v1/runtime.pb.h"
 #include "wire/endpoint.hpp"
 #include "wire/link.hpp"
@@ -83,6 +88,7 @@ class stub {
   std::unordered_map<std::uint64_t, std::shared_ptr<pending>> pending_ GUARDED_BY(lock_);
   std::atomic<std::int64_t> last_heard_{0};
   std::atomic<bool> detaching_{false};
+  std::unique_ptr<trace_stream> trace_;  // the server records a trace
 };
 
 // The stub of the running weft::run, or null when not attached.

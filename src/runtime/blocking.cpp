@@ -43,6 +43,7 @@ void blocking_enter(const call_site& where) noexcept {
   gp->blocking_function.store(where.function, std::memory_order_relaxed);
   gp->blocking_line.store(where.line, std::memory_order_relaxed);
   gp->blocking_file.store(where.file, std::memory_order_relaxed);
+  trace_ev(mp, ev::blocking_enter, gp->id, 0, where.function);
   p* pp = mp->pp;
   // A bound M's private P is its alone and sysmon never looks at it: nothing
   // to hand off.
@@ -56,6 +57,7 @@ void blocking_exit() noexcept {
   if (mp == nullptr || mp->curg == nullptr || mp->pp == nullptr) return;
   if (--mp->curg->blocking_depth != 0) return;  // an inner call of a nested pair
   mp->curg->blocking_file.store(nullptr, std::memory_order_relaxed);
+  trace_ev(mp, ev::blocking_exit, mp->curg->id);
   p* pp = mp->pp;
   if (pp->is_private) return;
   m* expected = mp;

@@ -123,7 +123,7 @@ void finish_switch(void* from_ctx) {
       void* arg = mp->park_arg;
       mp->park_unlock = nullptr;
       prev->status.store(g_waiting, std::memory_order_release);
-      trace_ev(mp, ev::go_block, prev->id);
+      trace_ev(mp, ev::go_block, prev->id, 0, prev->wait_reason);
       if (unlock) unlock(arg);  // from here on, prev may be readied
       // Timers that park skipped (fire functions may take the lock just
       // released), before this context goes on.
@@ -132,10 +132,12 @@ void finish_switch(void* from_ctx) {
     }
     case after_switch::yield:
       prev->status.store(g_runnable, std::memory_order_release);
+      trace_ev(mp, ev::go_yield, prev->id);
       runq_put(mp->pp, prev, false);
       break;
     case after_switch::requeue: {
       prev->status.store(g_runnable, std::memory_order_release);
+      trace_ev(mp, ev::go_yield, prev->id);
       {
         lock_scope lk(sched.lock);
         globrunq_put(prev);

@@ -205,7 +205,7 @@ void g_start(g* gp, void (*invoke)(void*), void (*destroy)(void*) noexcept, void
   // Release: a goroutine dump that sees the new status sees the fields above.
   gp->status.store(g_runnable, std::memory_order_release);
   sched.live_goroutines.fetch_add(1, std::memory_order_relaxed);
-  trace_ev(mp, ev::go_create, gp->parent_id.load(std::memory_order_relaxed), gp->id);
+  if (tracing()) trace_record_create(mp, gp->parent_id.load(std::memory_order_relaxed), gp);
   if (mp->pp->is_private) {  // a bound M runs only its own Gs
     lock_scope lk(sched.lock);
     globrunq_put_batch(sched.freshq, gp, gp, 1);

@@ -21,14 +21,41 @@ const char* ev_name(ev e) noexcept {
     case ev::steal: return "steal";
     case ev::m_park: return "m_park";
     case ev::m_wake: return "m_wake";
+    case ev::go_yield: return "go_yield";
+    case ev::chan_send: return "chan_send";
+    case ev::chan_recv: return "chan_recv";
+    case ev::blocking_enter: return "blocking_enter";
+    case ev::blocking_exit: return "blocking_exit";
+    case ev::remote_call: return "remote_call";
+    case ev::remote_reply: return "remote_reply";
+    case ev::dropped: return "dropped";
   }
   return "?";
 }
 
-void trace_record(m* mp, ev type, std::uint64_t g, std::uint64_t arg) {
+void trace_record(m* mp, ev type, std::uint64_t g, std::uint64_t arg, const char* text) {
   if (mp == nullptr) return;
   lock_scope lk(mp->trace.lock);
-  mp->trace.events.push_back(trace_event{os::nanotime(), g, arg, mp->id, type});
+  if (mp->trace.events.size() >= trace_buffer_limit) {
+    ++mp->trace.dropped;
+    return;
+  }
+  mp->trace.events.push_back(trace_event{os::nanotime(), g, arg, text, mp->id, type});
+}
+
+void trace_record_here(ev type, std::uint64_t arg, const char* text) {
+  m* mp = this_m();
+  if (mp == nullptr || mp->curg == nullptr) return;
+  trace_record(mp, type, mp->curg->id, arg, text);
+}
+
+void trace_record_create(m* mp, std::uint64_t parent, g* child) {
+  trace_record(mp, ev::go_create, parent, child->id);
+  // The child has not run yet, so its name is stable; only named ones pay.
+  if (const std::string* name = child->name()) {
+    lock_scope lk(mp->trace.lock);
+    mp->trace.names.emplace_back(child->id, *name);
+  }
 }
 
 void trace_start() {
@@ -36,21 +63,44 @@ void trace_start() {
   for (m* mp : sched.allm) {
     lock_scope l2(mp->trace.lock);
     mp->trace.events.clear();
+    mp->trace.names.clear();
+    mp->trace.dropped = 0;
   }
   trace_on.store(true, std::memory_order_release);
 }
 
-std::vector<trace_event> trace_stop() {
-  trace_on.store(false, std::memory_order_release);
-  std::vector<trace_event> all;
-  lock_scope lk(sched.lock);
-  for (m* mp : sched.allm) {
-    lock_scope l2(mp->trace.lock);
-    all.insert(all.end(), mp->trace.events.begin(), mp->trace.events.end());
-    mp->trace.events.clear();
+trace_batch trace_drain() {
+  trace_batch b;
+  // Each M's buffer is swapped out under the locks and merged after them:
+  // sched.lock is held for a few pointer swaps, not for copying events.
+  std::vector<std::vector<trace_event>> parts;
+  {
+    lock_scope lk(sched.lock);
+    parts.resize(sched.allm.size());
+    for (std::size_t i = 0; i < sched.allm.size(); ++i) {
+      trace_buffer& t = sched.allm[i]->trace;
+      lock_scope l2(t.lock);
+      parts[i].swap(t.events);
+      for (auto& n : t.names) b.names.push_back(std::move(n));
+      t.names.clear();
+      b.dropped += t.dropped;
+      t.dropped = 0;
+    }
   }
-  std::stable_sort(all.begin(), all.end(), [](const trace_event& a, const trace_event& b) { return a.ts < b.ts; });
-  return all;
+  std::size_t n = 0;
+  for (const auto& p : parts) n += p.size();
+  b.events.reserve(n);
+  for (const auto& p : parts) b.events.insert(b.events.end(), p.begin(), p.end());
+  std::stable_sort(b.events.begin(), b.events.end(),
+                   [](const trace_event& x, const trace_event& y) { return x.ts < y.ts; });
+  return b;
 }
+
+trace_batch trace_finish() {
+  trace_on.store(false, std::memory_order_release);
+  return trace_drain();
+}
+
+std::vector<trace_event> trace_stop() { return trace_finish().events; }
 
 }  // namespace weft::detail

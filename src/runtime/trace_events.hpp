@@ -2,45 +2,105 @@
 //
 // When tracing is on, each M appends events to its own buffer (no sharing on
 // the hot path). When it is off, an event costs one relaxed load of a global
-// flag and a predicted branch. A later issue streams these to the runtime
-// server and exports them for Perfetto; today tests and tools read them back
-// through trace_collect().
+// flag and a predicted branch: every recording site below is such a guard.
+//
+// Readers: tests (trace_stop), and the runtime stub, which drains the
+// buffers every few tens of milliseconds without stopping (trace_drain) and
+// streams them to a runtime server that asked for them (docs/protocol.md,
+// "Trace events"). A buffer holds at most trace_buffer_limit events between
+// two drains; beyond that, events are dropped and counted, so a reader that
+// falls behind costs a bounded amount of memory and is told what it missed.
+//
+// Texts are static strings (wait reasons, blocking calls' function names,
+// message names), so an event stays a fixed-size record; the one dynamic
+// string, a new goroutine's name, is copied beside the events (names).
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "platform/spinlock.hpp"
 
 namespace weft::detail {
 
-enum class ev : std::uint8_t { go_create, go_start, go_block, go_unblock, go_end, steal, m_park, m_wake };
+// The values are the protocol's TraceEvent.kind (docs/protocol.md): only
+// append.
+enum class ev : std::uint8_t {
+  go_create,  // g: the creator; arg: the new G (its name in trace_batch.names)
+  go_start,  // g starts running on an M
+  go_block,  // g parked; text: its wait reason ("chan receive")
+  go_unblock,  // g readied; arg: the waker G (0: not a goroutine)
+  go_end,
+  steal,  // g was stolen; arg: the victim P
+  m_park,
+  m_wake,
+  go_yield,  // g left its M runnable (yield, preemption, a requeue)
+  chan_send,  // g sends on a channel; arg: the channel's address; text: "try" for try_send
+  chan_recv,  // likewise for receives
+  blocking_enter,  // g enters weft::blocking; text: the calling function
+  blocking_exit,
+  remote_call,  // g sent a request to the runtime server; arg: its id; text: the message
+  remote_reply,  // the final reply to request arg arrived (g: the stub's reader)
+  dropped,  // not recorded: a trace_batch's dropped count on the wire
+};
 const char* ev_name(ev e) noexcept;
 
 struct trace_event {
   std::int64_t ts;  // os::nanotime()
   std::uint64_t g;  // the goroutine concerned (0: none)
-  std::uint64_t arg;  // create: the new G; steal: how many; unblock: the waker
+  std::uint64_t arg;  // see ev
+  const char* text;  // a static string, or null
   std::int32_t m;  // the M that recorded it
   ev type;
 };
 
+// Events per M between two drains; more are dropped and counted.
+constexpr std::size_t trace_buffer_limit = std::size_t{1} << 16;
+
 struct trace_buffer {
   spinlock lock;  // taken only while tracing is on
   std::vector<trace_event> events GUARDED_BY(lock);
+  std::vector<std::pair<std::uint64_t, std::string>> names GUARDED_BY(lock);  // new G -> its name
+  std::uint64_t dropped GUARDED_BY(lock) = 0;
+};
+
+// What a drain returns: every M's events ordered by time, the names of the
+// goroutines created among them, and how many were dropped since the last.
+struct trace_batch {
+  std::vector<trace_event> events;
+  std::vector<std::pair<std::uint64_t, std::string>> names;
+  std::uint64_t dropped = 0;
 };
 
 extern std::atomic<bool> trace_on;
 
-struct m;
-void trace_record(m* mp, ev type, std::uint64_t g, std::uint64_t arg);
+inline bool tracing() noexcept { return __builtin_expect(trace_on.load(std::memory_order_relaxed), 0); }
 
-inline void trace_ev(m* mp, ev type, std::uint64_t g, std::uint64_t arg = 0) {
-  if (__builtin_expect(trace_on.load(std::memory_order_relaxed), 0)) trace_record(mp, type, g, arg);
+struct m;
+struct g;
+void trace_record(m* mp, ev type, std::uint64_t g, std::uint64_t arg, const char* text = nullptr);
+// The calling context's M and G (nothing for a plain thread).
+void trace_record_here(ev type, std::uint64_t arg, const char* text);
+void trace_record_create(m* mp, std::uint64_t parent, g* child);
+
+inline void trace_ev(m* mp, ev type, std::uint64_t g, std::uint64_t arg = 0, const char* text = nullptr) {
+  if (tracing()) trace_record(mp, type, g, arg, text);
+}
+// An event of the running goroutine, from code that has no M at hand
+// (channels, the stub).
+inline void trace_here(ev type, std::uint64_t arg = 0, const char* text = nullptr) {
+  if (tracing()) trace_record_here(type, arg, text);
 }
 
+// Clears the buffers and starts recording.
 void trace_start();
+// Takes what every M recorded so far; recording goes on.
+trace_batch trace_drain();
+// Stops recording and takes the rest.
+trace_batch trace_finish();
 // Stops tracing and returns every M's events, merged and ordered by time.
 std::vector<trace_event> trace_stop();
 

@@ -75,6 +75,10 @@ session::verdict session::handshake(const wire::frame& f) {
   }
   welcomed_.store(true, std::memory_order_release);
   st_.log(name_ + " attached: " + describe_hello(f.hello()));
+  if (st_.opts.trace && f.hello().role() == v1::Hello::STUB) {
+    traced_ = true;
+    st_.opts.trace->attach(process_id_, f.hello().process().pid(), f.hello().process().binary_path());
+  }
   post(answer);
   return verdict::go_on;
 }
@@ -88,8 +92,9 @@ session::verdict session::dispatch(const wire::frame& f) {
       post(pong);
       return verdict::go_on;
     }
-    case wire::frame::kPong:
-    case wire::frame::kTraceEvents:  // no "trace" capability: nobody asked; one-way, so ignored
+    case wire::frame::kPong: return verdict::go_on;
+    case wire::frame::kTraceEvents:  // one-way: without a trace logger, nobody asked, so ignored
+      if (st_.opts.trace) st_.opts.trace->record(process_id_, f.trace_events());
       return verdict::go_on;
     case wire::frame::kGoodbye:
       goodbye_ = f.goodbye().reason().substr(0, 200);
@@ -314,6 +319,7 @@ void session::end(std::string_view why) {
   }
   handles_.clear();
   handle_of_.clear();
+  if (traced_) st_.opts.trace->detach(process_id_);  // its summary
   // A client that never got in has one line at most: its bad input's, or
   // the watcher's reason for dropping it (a probe that connects and
   // closes, as wire::listen's stale-socket check does, gets none).

@@ -16,6 +16,8 @@
 //             At most max_pending entries: more is refused (REFUSED).
 // Cleanup (end): every object this client opened forgets it (drop), which
 // releases its reservations and drops its waiters (chan_host.hpp, I7).
+// With a trace logger (trace_log.hpp), a stub's TraceEvents go to it, and
+// end() closes its tracks and prints its summary.
 //
 // Errors: a malformed request gets an Error with its id and the session
 // goes on; a broken protocol (a frame a client never sends, a request
@@ -114,6 +116,7 @@ class session final : public client {
   std::atomic<bool> welcomed_{false};
   bool ended_ = false;
   bool closing_ = false;  // broken(): the connection ends after this frame
+  bool traced_ = false;  // a stub attached to the trace logger
   std::uint64_t bad_ = 0;  // bad inputs seen (logged: the first)
   std::string goodbye_;  // the client's reason, if it said Goodbye
 

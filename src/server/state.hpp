@@ -8,6 +8,7 @@
 #include "server/chan_host.hpp"
 #include "server/handshake.hpp"
 #include "server/log.hpp"
+#include "server/trace_log.hpp"
 #include "server/var_host.hpp"
 
 namespace weft::server {
@@ -21,6 +22,9 @@ struct state_options {
   chan_host::limits chan_limits;
   var_host::limits var_limits;
   log_sink log = log_to_stderr;
+  // Non-null: the trace logger; "trace" should then be among
+  // self.capabilities, which asks stubs to stream their events.
+  trace_log* trace = nullptr;
 };
 
 struct server_state {

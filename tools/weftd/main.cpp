@@ -1,11 +1,14 @@
 // tools/weftd/main.cpp: weftd, the runtime server (src/server/ is the
 // program; this file parses arguments, handles signals and exits).
 //
-//   weftd [--listen unix:PATH|tcp:HOST:PORT] [--procs N]
+//   weftd [--listen unix:PATH|tcp:HOST:PORT] [--procs N] [--quiet] [--trace FILE]
 //
 // Prints "weftd: listening on ADDR" on stderr once it accepts
 // connections; logs one line per event after that. Exits 0 on SIGTERM or
-// SIGINT (its Unix socket file removed), 2 if it cannot start.
+// SIGINT (its Unix socket file removed), 2 if it cannot start. With
+// --trace, attached programs stream their runtime events into FILE (a
+// Perfetto/Chrome trace, complete once weftd has exited) and each one's
+// summary goes to stderr when it detaches, --quiet or not.
 #include <pthread.h>
 #include <signal.h>
 
@@ -13,7 +16,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <memory>
 #include <string>
+#include <string_view>
 
 #include <CLI/CLI.hpp>
 #include <google/protobuf/stubs/logging.h>
@@ -54,6 +59,9 @@ int main(int argc, char** argv) {
   app.add_option("--procs", procs, "goroutines run in parallel on this many threads")
       ->check(CLI::Range(1, 4096))
       ->capture_default_str();
+  std::string trace_file;
+  app.add_option("--trace", trace_file,
+                 "record every attached program's runtime events in FILE (Chrome trace JSON: ui.perfetto.dev)");
   bool quiet = false;
   app.add_flag("--quiet", quiet, "log nothing (weft remote's passthrough: the program's output stays its own)");
   try {
@@ -90,6 +98,17 @@ int main(int argc, char** argv) {
   run_opts.procs = procs;
   return weft::run(
       [&]() -> int {
+        std::unique_ptr<weft::server::trace_log> trace;
+        if (!trace_file.empty()) {
+          try {
+            trace = std::make_unique<weft::server::trace_log>(
+                trace_file, [](std::string_view table) { std::fwrite(table.data(), 1, table.size(), stderr); });
+          } catch (const std::exception& e) {
+            return fail(e.what());
+          }
+          opts.state.trace = trace.get();
+          opts.state.self.capabilities.push_back("trace");
+        }
         weft::server::server srv(opts);
         try {
           srv.listen();
@@ -107,6 +126,7 @@ int main(int argc, char** argv) {
         });
         srv.state().log(std::string("stopping on ") + sigabbrev_np(sig));
         srv.stop();
+        if (trace) trace->close();  // after every session's end: the file is complete
         return 0;
       },
       run_opts);

@@ -1,0 +1,78 @@
+// src/server/trace_json.cpp: JSON strings and the trace file (see trace_json.hpp).
+#include "server/trace_json.hpp"
+
+#include <cerrno>
+#include <system_error>
+
+namespace weft::server {
+
+namespace {
+
+// The length of the valid UTF-8 sequence at s[i], or 0.
+std::size_t utf8_length(std::string_view s, std::size_t i) {
+  auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+  unsigned char c = b(i);
+  std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+  if (n == 0 || i + n > s.size()) return 0;
+  for (std::size_t k = 1; k < n; ++k)
+    if ((b(i + k) & 0xc0) != 0x80) return 0;
+  return n;
+}
+
+}  // namespace
+
+std::string json_string(std::string_view s) {
+  std::string out = "\"";
+  for (std::size_t i = 0; i < s.size();) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20 || c == 0x7f) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else if (std::size_t n = utf8_length(s, i); n > 0) {
+          out.append(s.substr(i, n));
+          i += n;
+          continue;
+        } else {
+          out += "\xef\xbf\xbd";  // U+FFFD
+        }
+    }
+    ++i;
+  }
+  return out + "\"";
+}
+
+trace_json_file::trace_json_file(const std::string& path) : path_(path) {
+  f_ = std::fopen(path.c_str(), "w");
+  if (f_ == nullptr) throw std::system_error(errno, std::generic_category(), "cannot write " + path);
+  std::fputs("{\"traceEvents\":[", f_);
+  std::fflush(f_);
+}
+
+trace_json_file::~trace_json_file() { close(); }
+
+void trace_json_file::event(std::string_view object) {
+  if (f_ == nullptr) return;
+  std::fputs(events_++ == 0 ? "\n" : ",\n", f_);
+  std::fwrite(object.data(), 1, object.size(), f_);
+}
+
+void trace_json_file::flush() {
+  if (f_) std::fflush(f_);
+}
+
+void trace_json_file::close() {
+  if (f_ == nullptr) return;
+  std::fputs("\n]}\n", f_);
+  std::fclose(f_);
+  f_ = nullptr;
+}
+
+}  // namespace weft::server

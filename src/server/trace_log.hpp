@@ -1,0 +1,76 @@
+// src/server/trace_log.hpp: weftd's trace logger (`weftd --trace FILE`,
+// `weft remote --trace FILE`).
+//
+// Sessions hand it the TraceEvents their stubs stream (docs/protocol.md,
+// "Trace events"); it turns them into Chrome trace events in one file:
+// one process track per attached program (its pid), one thread track per
+// goroutine (named after go_options.name, else "goroutine N"). On a
+// goroutine's track:
+//   X "running"              from go_start to go_block, go_yield or go_end
+//   X <wait reason>          from go_block to go_unblock (cat "block")
+//   X "blocking: <function>" a weft::blocking call (cat "blocking")
+//   b/e <message>            a request to the runtime server, until its
+//                            final reply (cat "remote": async, since the
+//                            goroutine parks meanwhile)
+//   i  chan send/receive, created, stolen, end
+// When a program detaches, its open slices end at its last event and its
+// summary (trace_summary.hpp) goes to the summary sink (weftd: stderr).
+//
+// Per program it keeps one record per live goroutine, the outstanding
+// remote calls (at most max_calls) and the summary's counts: memory is
+// bounded by what the program has alive, not by how long it runs.
+//
+// Threads: sessions call in from many goroutines; one weft::mutex
+// serializes them (the file is one stream anyway).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include <weft/mutex.hpp>
+
+#include "server/trace_json.hpp"
+#include "server/trace_summary.hpp"
+#include "weft/runtime/v1/runtime.pb.h"
+
+namespace weft::server {
+
+class trace_log {
+ public:
+  using sink = std::function<void(std::string_view)>;
+  static constexpr std::size_t max_calls = 1u << 16;
+
+  // Creates or truncates path (throws std::system_error); summaries go to
+  // `summary` (null: nowhere).
+  trace_log(const std::string& path, sink summary);
+  trace_log(const trace_log&) = delete;
+  trace_log& operator=(const trace_log&) = delete;
+  ~trace_log();  // close()
+
+  // Client `client` (the session's process_id) is program `binary`, pid `pid`.
+  void attach(std::uint64_t client, std::int64_t pid, const std::string& binary);
+  void record(std::uint64_t client, const runtime::v1::TraceEvents& events);
+  // The client is gone: its open slices end, its summary is printed.
+  void detach(std::uint64_t client);
+  // Detaches whoever is left and ends the file (valid JSON from then on).
+  void close();
+
+  const std::string& path() const noexcept { return file_.path(); }
+
+ private:
+  struct program;
+  void one(program& p, const runtime::v1::TraceEvent& e);
+  void finish(program& p);
+
+  weft::mutex mu_;
+  sink summary_;
+  trace_json_file file_;  // GUARDED_BY(mu_)
+  std::int64_t base_ns_ = -1;  // the first event's time: ts 0 in the file; GUARDED_BY(mu_)
+  std::unordered_map<std::uint64_t, std::unique_ptr<program>> programs_;  // GUARDED_BY(mu_)
+};
+
+}  // namespace weft::server

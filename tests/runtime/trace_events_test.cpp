@@ -1,0 +1,90 @@
+// tests/runtime/trace_events_test.cpp: what the trace logger needs of the
+// runtime's event recording (runtime/trace_events.hpp): reasons on blocks,
+// names of new goroutines, channel operations, blocking calls, draining
+// while recording goes on, and a bound on what waits to be drained.
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+
+#include "testing.hpp"
+#include <weft/blocking.hpp>
+#include <weft/weft.hpp>
+
+namespace {
+
+using weft::testing::ev;
+using weft::testing::trace_batch;
+
+std::size_t count(const trace_batch& b, ev type) {
+  std::size_t n = 0;
+  for (const auto& e : b.events) n += e.type == type;
+  return n;
+}
+
+TEST(TraceEvents, BlocksSayWhyAndNewGoroutinesHaveTheirNames) {
+  trace_batch b;
+  weft::goroutine_id child = 0;
+  std::uintptr_t chan_addr = 0;
+  weft::run([&] {
+    weft::testing::trace_start();
+    weft::chan<int> c;
+    chan_addr = reinterpret_cast<std::uintptr_t>(c.core());
+    weft::wait_group wg;
+    wg.add(1);
+    weft::go(weft::go_options{.name = "the receiver"}, [&] {
+      child = weft::this_goroutine::get_id();
+      c.recv();
+      weft::blocking([] {});
+      wg.done();
+    });
+    weft::this_goroutine::yield();
+    c.send(1);
+    wg.wait();
+    b = weft::testing::trace_drain();
+    weft::testing::trace_stop();
+  }, weft::options{.procs = 1});
+  ASSERT_NE(child, 0u);
+  bool named = false;
+  for (const auto& [id, name] : b.names) named |= id == child && name == "the receiver";
+  EXPECT_TRUE(named);
+  bool chan_block = false, blocking = false, recv = false;
+  for (const auto& e : b.events) {
+    if (e.g != child) continue;
+    chan_block |= e.type == ev::go_block && e.text && std::strcmp(e.text, "chan receive") == 0;
+    blocking |= e.type == ev::blocking_enter && e.text != nullptr;
+    recv |= e.type == ev::chan_recv && e.arg == chan_addr;
+  }
+  EXPECT_TRUE(chan_block) << "the receiver's block carries its wait reason";
+  EXPECT_TRUE(blocking);
+  EXPECT_TRUE(recv) << "the receive names its channel";
+  EXPECT_EQ(count(b, ev::blocking_enter), count(b, ev::blocking_exit));
+  EXPECT_EQ(b.dropped, 0u);
+}
+
+TEST(TraceEvents, DrainingGoesOnRecordingAndFullBuffersDropAndCount) {
+  trace_batch full, next, after;
+  int ms = 0;
+  constexpr std::size_t ops = weft::testing::trace_buffer_limit + 1000;
+  weft::run([&] {
+    weft::testing::trace_start();
+    weft::chan<int> c(1);
+    for (std::size_t i = 0; i < ops; ++i) c.try_send(1);  // one event each, whether or not it sends
+    full = weft::testing::trace_drain();
+    c.try_recv();
+    next = weft::testing::trace_drain();
+    weft::testing::trace_stop();
+    c.try_recv();
+    after = weft::testing::trace_drain();
+    ms = weft::testing::m_count();
+  }, weft::options{.procs = 1});
+  EXPECT_LE(full.events.size(), weft::testing::trace_buffer_limit * static_cast<std::size_t>(ms)) << "bounded per M";
+  EXPECT_GE(full.dropped, 1000u);
+  EXPECT_GE(full.events.size() + full.dropped, ops);
+  EXPECT_EQ(count(next, ev::chan_recv), 1u) << "still recording after a drain";
+  EXPECT_EQ(next.dropped, 0u) << "the count starts again";
+  EXPECT_TRUE(after.events.empty()) << "stopped";
+}
+
+}  // namespace

@@ -1,0 +1,133 @@
+// tests/server/trace_log_test.cpp: the trace logger's file and summary
+// (server/trace_json.hpp, trace_log.hpp, trace_summary.hpp), fed
+// TraceEvents as a stub would send them.
+#include "server/trace_log.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include <weft/weft.hpp>
+
+#include "wire/trace_kind.hpp"
+
+namespace {
+
+namespace v1 = weft::runtime::v1;
+using weft::server::json_string;
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string temp_path(const char* name) {
+  return (std::filesystem::temp_directory_path() / (std::string(name) + "-" + std::to_string(::getpid()) + ".json"))
+      .string();
+}
+
+void add(v1::TraceEvents& evs, std::int64_t t, std::uint32_t kind, std::uint64_t g, std::uint64_t arg = 0,
+         std::string text = "") {
+  v1::TraceEvent* e = evs.add_events();
+  e->set_time_ns(t);
+  e->set_kind(kind);
+  e->set_goroutine(g);
+  e->set_arg(arg);
+  e->set_text(std::move(text));
+}
+
+TEST(TraceJson, StringsAreEscaped) {
+  EXPECT_EQ(json_string("plain"), "\"plain\"");
+  EXPECT_EQ(json_string("a \"quoted\" name"), "\"a \\\"quoted\\\" name\"");
+  EXPECT_EQ(json_string("two\nlines\r\tand \\"), "\"two\\nlines\\r\\tand \\\\\"");
+  EXPECT_EQ(json_string(std::string("nul\0bell\x07", 9)), "\"nul\\u0000bell\\u0007\"");
+  EXPECT_EQ(json_string("caf\xc3\xa9"), "\"caf\xc3\xa9\"");  // UTF-8 stays
+  EXPECT_EQ(json_string("bad \xff byte"), "\"bad \xef\xbf\xbd byte\"");  // not UTF-8: U+FFFD
+  EXPECT_EQ(json_string("cut \xc3"), "\"cut \xef\xbf\xbd\"");  // a sequence cut short
+}
+
+TEST(TraceJson, AnEmptyTraceIsValidJson) {
+  std::string path = temp_path("weft-empty-trace");
+  { weft::server::trace_json_file f(path); }
+  EXPECT_EQ(slurp(path), "{\"traceEvents\":[\n]}\n");
+  std::filesystem::remove(path);
+}
+
+TEST(TraceLog, GoroutinesBlocksAndSummary) {
+  std::string path = temp_path("weft-trace-log");
+  std::string summary;
+  weft::run([&] {
+    weft::server::trace_log log(path, [&](std::string_view s) { summary += s; });
+    log.attach(7, 4242, "/usr/bin/prog");
+    v1::TraceEvents evs;
+    add(evs, 1'000, weft::wire::tk_go_create, 2, 1, "worker \"a\"\nb");
+    add(evs, 2'000, weft::wire::tk_go_start, 2);
+    add(evs, 3'000, weft::wire::tk_chan_recv, 2, 0xabc);
+    add(evs, 3'500, weft::wire::tk_go_block, 2, 0, "chan receive");
+    add(evs, 5'003'500, weft::wire::tk_go_unblock, 2, 1);  // 5 ms
+    add(evs, 5'004'000, weft::wire::tk_go_start, 2);
+    add(evs, 5'005'000, weft::wire::tk_remote_call, 2, 9, "ChanSend");
+    add(evs, 5'006'000, weft::wire::tk_go_end, 2);
+    add(evs, 5'007'000, weft::wire::tk_remote_reply, 3, 9);
+    add(evs, 5'008'000, weft::wire::tk_go_block, 3, 0, "sleep");  // still blocked at detach
+    add(evs, 6'000'000, 99, 3);  // a later kind: skipped
+    add(evs, 6'000'000, weft::wire::tk_dropped, 0, 12);
+    log.record(7, evs);
+    log.record(8, evs);  // a client that never attached: ignored
+    log.detach(7);
+    log.close();
+  });
+  std::string json = slurp(path);
+  std::filesystem::remove(path);
+  EXPECT_EQ(json.rfind("{\"traceEvents\":[\n", 0), 0u);
+  EXPECT_EQ(json.substr(json.size() - 4), "\n]}\n");
+  EXPECT_NE(json.find("\"name\":\"process_name\",\"args\":{\"name\":\"prog (pid 4242)\"}"), std::string::npos);
+  EXPECT_NE(json.find("\"tid\":2,\"name\":\"thread_name\",\"args\":{\"name\":\"worker \\\"a\\\"\\nb\"}"),
+            std::string::npos)
+      << json;
+  EXPECT_NE(json.find("\"tid\":3,\"name\":\"thread_name\",\"args\":{\"name\":\"goroutine 3\"}"), std::string::npos);
+  EXPECT_NE(json.find("\"ph\":\"X\",\"pid\":4242,\"tid\":2,\"ts\":2.500,\"name\":\"chan receive\",\"cat\":\"block\","
+                      "\"dur\":5000.000"),
+            std::string::npos)
+      << json;
+  EXPECT_NE(json.find("\"ph\":\"b\",\"pid\":4242,\"tid\":2,\"ts\":5004.000,\"name\":\"ChanSend\""), std::string::npos);
+  EXPECT_NE(json.find("\"ph\":\"e\",\"pid\":4242,\"tid\":2,\"ts\":5006.000,\"name\":\"ChanSend\""), std::string::npos);
+  EXPECT_NE(json.find("\"chan\":\"0xabc\""), std::string::npos);
+  EXPECT_NE(json.find("12 events dropped"), std::string::npos);
+  // The summary: counts, the channel, the longest blocks with reasons.
+  EXPECT_NE(summary.find("weft trace: prog (pid 4242): 1 goroutines created, 1 ended, 12 events, 12 dropped"),
+            std::string::npos)
+      << summary;
+  EXPECT_NE(summary.find("0xabc"), std::string::npos) << summary;
+  std::size_t chan_block = summary.find("chan receive");
+  std::size_t sleep_block = summary.find("sleep");
+  ASSERT_NE(chan_block, std::string::npos) << summary;
+  ASSERT_NE(sleep_block, std::string::npos) << summary;
+  EXPECT_LT(chan_block, sleep_block) << "longest first: " << summary;
+  EXPECT_NE(summary.find("5.00 ms"), std::string::npos) << summary;
+  EXPECT_NE(summary.find("goroutine 2 \"worker \"a\"?b\""), std::string::npos) << "one line per block: " << summary;
+  EXPECT_NE(summary.find("(still blocked at exit)"), std::string::npos) << summary;
+}
+
+TEST(TraceSummary, KeepsTheLongestBlocksAndLeavesOutTheRuntimesOwn) {
+  weft::server::trace_summary s;
+  for (int i = 1; i <= 20; ++i) s.block(i, "", "r" + std::to_string(i), i * 1'000'000, false);
+  s.block(99, "weft: runtime stub reader", "IO wait", 1'000'000'000'000, true);
+  s.chan_op(0x1234, true, "");
+  s.chan_op(0x5678, false, "weft: runtime stub writer");
+  std::string t = s.table("p");
+  EXPECT_EQ(t.find("IO wait"), std::string::npos) << t;
+  EXPECT_NE(t.find("0x1234 "), std::string::npos) << t;
+  EXPECT_EQ(t.find("0x5678"), std::string::npos) << "the runtime's own channel traffic: " << t;
+  EXPECT_NE(t.find("goroutine 20 "), std::string::npos) << t;
+  EXPECT_NE(t.find("goroutine 16 "), std::string::npos) << t;
+  EXPECT_EQ(t.find("goroutine 15 "), std::string::npos) << "only the top 5: " << t;
+}
+
+}  // namespace
