@@ -226,6 +226,13 @@ void m_idle(m* mp) {
     if (sched.timer_waiter == nullptr) {
       deadline = earliest_timer();
       poll = netpoll_active() && netpoll_waiters() > 0;
+    } else if (!sched.waiter_polls && netpoll_active() && netpoll_waiters() > 0) {
+      // The waiter sleeps for a timer only: it began before any goroutine
+      // waited for I/O. Woken, it comes back here and waits in the poller;
+      // left asleep, I/O readiness would wait for sysmon's next poll (up to
+      // 10 ms a wake-up: at procs 1, every round trip of an attached
+      // program).
+      sched.timer_waiter->park.wakeup();
     }
     waiter = deadline != INT64_MAX || poll;
     if (waiter) {
