@@ -207,7 +207,8 @@ void trace_log::one(program& p, const runtime::v1::TraceEvent& e) {
 
 void trace_log::finish(program& p) {
   // What was open when the program left ends at its last event.
-  for (auto& [id, gt] : p.gs) {
+  for (auto& [key, gt] : p.gs) {
+    const auto id = key;  // clang 14 cannot capture a structured binding
     char dur[40];
     auto close_at_end = [&](std::int64_t since, std::string_view name, const char* cat) {
       std::snprintf(dur, sizeof dur, "%.3f", double(std::max<std::int64_t>(p.last_ns - since, 0)) / 1e3);
