@@ -222,7 +222,7 @@ void counter_client(const args& a, const sizes& s) {
   if (a.role.size() != 1 || role < 0 || role >= s.clients) fail("remote_counter: -role must be 0 to 3");
   weft::remote::var<std::int64_t> counter("counter", 0), warmup("warmup", 0);
   weft::remote::chan<payload_t> ready("ready", 8), go_("go", 8), done("done", 8);
-  for (int i = 0; i < 1000 / (s.small ? 10 : 1); ++i) {
+  for (int i = 0; i < s.warmup; ++i) {
     warmup.fetch_add(1);
     progress.fetch_add(1, std::memory_order_relaxed);
   }
@@ -254,7 +254,7 @@ void counter_client(const args& a, const sizes& s) {
   double secs = std::chrono::duration<double>(steady::now() - start).count();
   std::int64_t total = counter.load(), warm = warmup.load();
   check(total == std::int64_t{s.clients} * s.ops, "counter is " + std::to_string(total));
-  check(warm == std::int64_t{s.clients} * (1000 / (s.small ? 10 : 1)), "warmup is " + std::to_string(warm));
+  check(warm == std::int64_t{s.clients} * s.warmup, "warmup is " + std::to_string(warm));
   char extra[160];
   std::snprintf(extra, sizeof extra, "p50_us:%.2f,p99_us:%.2f,clients:%d", percentile(lat, 0.50),
                 percentile(lat, 0.99), s.clients);
