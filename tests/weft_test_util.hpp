@@ -24,29 +24,23 @@ inline const std::vector<int>& all_procs() {
   return v;
 }
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr bool sanitized = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-constexpr bool sanitized = true;
-#else
-constexpr bool sanitized = false;
-#endif
-#else
-constexpr bool sanitized = false;
-#endif
-
 #if defined(__SANITIZE_ADDRESS__)
 constexpr bool asan = true;  // and LeakSanitizer with it
 #elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool asan = true;
+constexpr bool asan = __has_feature(address_sanitizer);
 #else
 constexpr bool asan = false;
 #endif
+
+#if defined(__SANITIZE_THREAD__)
+constexpr bool tsan = true;
+#elif defined(__has_feature)
+constexpr bool tsan = __has_feature(thread_sanitizer);
 #else
-constexpr bool asan = false;
+constexpr bool tsan = false;
 #endif
+
+constexpr bool sanitized = asan || tsan;
 
 // Scales a loop count down under sanitizers (10x slower).
 constexpr int scaled(int n) { return sanitized ? (n / 10 > 0 ? n / 10 : 1) : n; }
