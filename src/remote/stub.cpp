@@ -151,14 +151,14 @@ void stub::detach() noexcept {
     bye.mutable_goodbye()->set_reason("weft::run returned");
     link_->send(bye);
   } catch (...) {}
-  if (trace_) {
-    // The last events must reach the server: let the writer flush them,
-    // for a second at most (a server that stopped reading).
-    link_->close_when_flushed();
-    try {
-      for (int i = 0; i < 1000 && !link_->closed(); ++i) weft::this_goroutine::sleep_for(1ms);
-    } catch (...) {}
-  }
+  // The Goodbye (and with a trace logger, the last events) must reach the
+  // server before the socket closes, or its log says "closed" where it
+  // should give the reason: let the writer flush them, for a second at most
+  // (a server that stopped reading).
+  link_->close_when_flushed();
+  try {
+    for (int i = 0; i < 1000 && !link_->closed(); ++i) weft::this_goroutine::sleep_for(1ms);
+  } catch (...) {}
   link_->close();
 }
 

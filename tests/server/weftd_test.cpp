@@ -173,6 +173,29 @@ TEST(Weftd, ServesThenDiesToSigkillWithoutHangingItsClients) {
   EXPECT_EQ(next.wait_exit(), 0) << next.output();
 }
 
+// A program whose weft::run returns says goodbye before its connection
+// closes (tracing or not): the server logs the reason, not "closed".
+TEST(Weftd, AnAttachedProgramThatEndsSaysGoodbye) {
+  temp_dir dir;
+  const std::string addr = "unix:" + dir.path + "/w.sock";
+  weftd w({"--listen", addr});
+  ASSERT_FALSE(w.wait_for("listening on " + addr).empty()) << w.output();
+  weft::options attached;
+  attached.procs = 2;
+  attached.runtime = addr;
+  constexpr int runs = 5;
+  for (int i = 0; i < runs; ++i) weft::run([] {}, attached);
+  auto count = [&](const std::string& needle) {
+    int n = 0;
+    for (std::size_t at = w.output().find(needle); at != std::string::npos; at = w.output().find(needle, at + 1)) ++n;
+    return n;
+  };
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (count(" detached: ") < runs && std::chrono::steady_clock::now() < deadline)
+    w.wait_for("(a line no weftd writes)", std::chrono::seconds(1));
+  EXPECT_EQ(count(" detached: said goodbye: weft::run returned"), runs) << w.output();
+}
+
 TEST(Weftd, SigtermAndSigintExitZeroAndRemoveTheSocket) {
   for (int sig : {SIGTERM, SIGINT}) {
     temp_dir dir;
