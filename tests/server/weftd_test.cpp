@@ -63,14 +63,17 @@ class weftd {
     for (;;) {
       std::size_t at = out_.find(needle);
       if (at != std::string::npos) return out_.substr(at);
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) return {};
-      pollfd pf{err_, POLLIN, 0};
-      if (::poll(&pf, 1, static_cast<int>(left.count())) <= 0) continue;
-      char buf[4096];
-      ssize_t n = ::read(err_, buf, sizeof buf);
-      if (n <= 0) return {};
-      out_.append(buf, static_cast<std::size_t>(n));
+      if (!read_more(deadline)) return {};
+    }
+  }
+  // Reads its stderr until needle occurs n times (or limit passes); how
+  // many times it occurs.
+  int wait_for_count(const std::string& needle, int n, std::chrono::seconds limit = std::chrono::seconds(20)) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    for (;;) {
+      int seen = 0;
+      for (std::size_t at = out_.find(needle); at != std::string::npos; at = out_.find(needle, at + 1)) ++seen;
+      if (seen >= n || !read_more(deadline)) return seen;
     }
   }
   // Its exit status (128 + N for a signal), within limit; -1 if it runs on.
@@ -103,6 +106,20 @@ class weftd {
   const std::string& output() const { return out_; }
 
  private:
+  // Appends what its stderr has by deadline; false when the time is up or
+  // the pipe ended.
+  bool read_more(std::chrono::steady_clock::time_point deadline) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    pollfd pf{err_, POLLIN, 0};
+    if (::poll(&pf, 1, static_cast<int>(left.count())) <= 0) return true;  // the caller checks the time
+    char buf[4096];
+    ssize_t n = ::read(err_, buf, sizeof buf);
+    if (n <= 0) return false;
+    out_.append(buf, static_cast<std::size_t>(n));
+    return true;
+  }
+
   pid_t pid_ = -1;
   int err_ = -1;
   std::string out_;
@@ -185,15 +202,9 @@ TEST(Weftd, AnAttachedProgramThatEndsSaysGoodbye) {
   attached.runtime = addr;
   constexpr int runs = 5;
   for (int i = 0; i < runs; ++i) weft::run([] {}, attached);
-  auto count = [&](const std::string& needle) {
-    int n = 0;
-    for (std::size_t at = w.output().find(needle); at != std::string::npos; at = w.output().find(needle, at + 1)) ++n;
-    return n;
-  };
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (count(" detached: ") < runs && std::chrono::steady_clock::now() < deadline)
-    w.wait_for("(a line no weftd writes)", std::chrono::seconds(1));
-  EXPECT_EQ(count(" detached: said goodbye: weft::run returned"), runs) << w.output();
+  ASSERT_EQ(w.wait_for_count(" detached: ", runs), runs) << w.output();
+  EXPECT_EQ(w.wait_for_count(" detached: said goodbye: weft::run returned", runs, std::chrono::seconds(0)), runs)
+      << w.output();
 }
 
 TEST(Weftd, SigtermAndSigintExitZeroAndRemoveTheSocket) {
