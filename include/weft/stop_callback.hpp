@@ -15,6 +15,16 @@
 // elsewhere has returned. Use it for any callback that may park. A callback
 // that never parks (it sets a flag, closes a weft::chan, notifies a
 // condition_variable) is safe with std::stop_callback too.
+//
+// libstdc++ still touches its own record of the callback after the callback
+// returns, and its destructor still asks "am I the requesting thread?". So
+// that the answer stays true to goroutines, the goroutine that runs the
+// callback is wired to its thread (lock_os_thread) for the callback's
+// duration: a request_stop that parks inside callbacks never changes thread,
+// and no other goroutine runs on the requesting thread until the request is
+// over. (Goroutines sharing one thread_locker share one thread id: a
+// callback that parks and a destructor in the same locker are not told
+// apart.)
 #pragma once
 
 #include <weft/detail/cxx20.hpp>
@@ -38,12 +48,17 @@ struct stop_callback_state {
   bool* runner_sees_retired = nullptr;  // the invocation's flag: do not touch the state again
   void* waiter = nullptr;  // the destructor, waiting for the callback
 };
+// One invocation of the callback, on the invoker's stack.
+struct stop_callback_invocation {
+  bool retired_inside = false;  // its own destructor ran inside the callback
+  bool pinned = false;  // begin wired the goroutine to its thread
+};
 // The invocation begins: false if the destructor came first (then the
-// callback must not run). Otherwise the callback runs and, unless
-// *retired_inside became true meanwhile (its own destructor ran inside it),
-// stop_callback_end follows.
-bool stop_callback_begin(stop_callback_state* s, bool* retired_inside) noexcept;
-void stop_callback_end(stop_callback_state* s) noexcept;
+// callback must not run). Otherwise the callback runs and stop_callback_end
+// follows, which touches the state only if the destructor did not run
+// inside the callback.
+bool stop_callback_begin(stop_callback_state* s, stop_callback_invocation* inv) noexcept;
+void stop_callback_end(stop_callback_state* s, const stop_callback_invocation& inv) noexcept;
 // The destructor: waits for a callback that runs in another goroutine or
 // thread; afterwards the callback never starts.
 void stop_callback_retire(stop_callback_state* s) noexcept;
@@ -75,10 +90,13 @@ class stop_callback {
   struct invoker {
     stop_callback* self;
     void operator()() {
-      bool retired_inside = false;
-      if (!detail::stop_callback_begin(&self->state_, &retired_inside)) return;
+      // Read before the callback: a callback that destroys its own
+      // stop_callback frees this invoker too.
+      detail::stop_callback_state* state = &self->state_;
+      detail::stop_callback_invocation inv;
+      if (!detail::stop_callback_begin(state, &inv)) return;
       std::forward<Callback>(self->cb_)();
-      if (!retired_inside) detail::stop_callback_end(&self->state_);
+      detail::stop_callback_end(state, inv);
     }
   };
 

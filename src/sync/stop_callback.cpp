@@ -11,9 +11,20 @@
 // returns. Otherwise it queues itself as the one waiter and parks; end
 // wakes it after setting done. The invocation touches nothing after end
 // has released the lock (the waiter may free the state as soon as it is
-// woken), and std::stop_callback's own destructor then finds the callback
-// finished, so its thread-id test no longer matters.
+// woken).
+//
+// std::stop_callback's destructor then runs, and libstdc++ decides by thread
+// id whether it is inside the callback (then it does not wait) or elsewhere
+// (then it waits, briefly, for the invocation to finish with its record).
+// That test is true to goroutines only because begin wires a goroutine
+// runner to its thread until end: the requesting goroutine cannot move off
+// the thread libstdc++ recorded, and no destructor in another goroutine can
+// run on that thread while the request is in its callbacks. Without the
+// wiring, a callback that parked could resume elsewhere while the
+// destructor ran on the requesting thread, skipped the wait and freed the
+// record under libstdc++'s last writes (TSan caught it in CI).
 #include <weft/stop_callback.hpp>
+#include <weft/thread.hpp>
 
 #include "runtime/park.hpp"
 
@@ -32,7 +43,7 @@ const void* caller_tag() noexcept {
 
 }  // namespace
 
-bool stop_callback_begin(stop_callback_state* s, bool* retired_inside) noexcept {
+bool stop_callback_begin(stop_callback_state* s, stop_callback_invocation* inv) noexcept {
   spin_lock(s->lock);
   if (s->phase != idle) {
     spin_unlock(s->lock);
@@ -42,13 +53,22 @@ bool stop_callback_begin(stop_callback_state* s, bool* retired_inside) noexcept 
   s->runner = caller_tag();
   // A plain thread in the callback will wake the destructor's goroutine:
   // the deadlock check must not count that goroutine as stuck for good.
-  if (this_g() == nullptr) sched.plain_threads_seen.store(true);
-  s->runner_sees_retired = retired_inside;
+  g* gp = this_g();
+  if (gp == nullptr) sched.plain_threads_seen.store(true);
+  s->runner_sees_retired = &inv->retired_inside;
   spin_unlock(s->lock);
+  // A goroutine with a home (locked, dedicated, in a thread_locker) already
+  // stays on its thread.
+  if (gp != nullptr && gp->home == nullptr) {
+    lock_os_thread();
+    inv->pinned = true;
+  }
   return true;
 }
 
-void stop_callback_end(stop_callback_state* s) noexcept {
+void stop_callback_end(stop_callback_state* s, const stop_callback_invocation& inv) noexcept {
+  if (inv.pinned) unlock_os_thread();
+  if (inv.retired_inside) return;  // the state is gone
   spin_lock(s->lock);
   s->phase = done;
   auto* w = static_cast<waiter*>(s->waiter);

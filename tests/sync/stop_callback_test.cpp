@@ -7,6 +7,8 @@
 #include <weft/weft.hpp>
 
 #include <gtest/gtest.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -85,6 +87,57 @@ TEST(StopCallback, RunsAtOnceWhenStopWasAlreadyRequestedAndNeverAfterDestruction
     later.request_stop();
     EXPECT_EQ(runs, 1);
   }, weft_test::procs_opt(1));
+}
+
+// libstdc++ records the requesting thread when request_stop begins and
+// tests it again in the destructor; a callback that parks must not let the
+// requesting goroutine resume on another thread (then a destructor on the
+// recorded thread would skip its wait and free the callback's record under
+// libstdc++'s last writes). So request_stop ends on the thread it began on,
+// however its callbacks parked.
+// The kernel's id of the calling thread. Not std::this_thread::get_id():
+// pthread_self is declared const, so the compiler may read it once for a
+// whole function, across a park that moves the goroutine.
+pid_t os_thread_id() { return static_cast<pid_t>(syscall(SYS_gettid)); }
+
+TEST(StopCallback, ARequestWhoseCallbacksParkEndsOnTheThreadItBeganOn) {
+  weft::run([] {
+    int moved = 0;
+    int moved_inside = 0;
+    for (int i = 0; i < 20; ++i) {
+      std::stop_source src;
+      weft::chan<int> gate;
+      weft::wait_group wg;
+      wg.add(2);
+      // The callback parks until a goroutine sends, while another that never
+      // yields holds a thread: the sender (and the requester it readies)
+      // usually runs on the other one, where an unwired requester resumes.
+      auto parks = [gate, &wg, &moved_inside]() mutable {
+        auto entered = os_thread_id();
+        weft::go([gate, &wg]() mutable {
+          gate.send(0);
+          wg.done();
+        });
+        weft::go([] {
+          auto until = std::chrono::steady_clock::now() + 2ms;
+          while (std::chrono::steady_clock::now() < until) {
+          }
+        });
+        gate.recv();
+        if (os_thread_id() != entered) ++moved_inside;
+      };
+      weft::stop_callback cb(src.get_token(), parks);
+      weft::go([&] {
+        auto began = os_thread_id();
+        src.request_stop();
+        if (os_thread_id() != began) ++moved;
+        wg.done();
+      });
+      wg.wait();
+    }
+    EXPECT_EQ(moved_inside, 0) << "a callback resumed on another thread than it parked on";
+    EXPECT_EQ(moved, 0) << "request_stop ended on another thread than it began on";
+  }, weft_test::procs_opt(2));
 }
 
 // A plain thread requests stop; the callback parks... a plain thread cannot
