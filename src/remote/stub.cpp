@@ -14,6 +14,7 @@
 
 #include "platform/futex.hpp"
 #include "runtime/runtime.hpp"
+#include "wire/cluster_key.hpp"
 #include "wire/version.hpp"
 
 namespace weft::remote::detail {
@@ -99,20 +100,7 @@ stub::stub(const wire::endpoint& server) : address_(server.text()) {
   p->set_host(host_name());
   p->set_binary_path(read_link("/proc/self/exe"));
   for (const std::string& a : own_argv()) p->add_argv(a);
-  // Written straight to the socket: the writer goroutine is not running yet.
-  std::string out;
-  wire::append_frame(hello, out);
-  v1::Frame reply;
-  try {
-    link_->write_now(out);
-    if (!link_->receive(reply)) throw unreachable("closed the connection during the handshake");
-  } catch (const remote_error& e) {
-    if (e.kind() == remote_errc::protocol) throw;
-    throw unreachable(e.what());
-  } catch (const std::system_error& e) {
-    throw unreachable(e.code() == std::errc::timed_out ? "no answer to the handshake within 1 s" : e.code().message());
-  }
-  if (reply.has_error()) throw_error(reply.error(), "runtime server " + address_ + " refused the handshake");
+  v1::Frame reply = handshake_exchange(hello, "Hello");
   if (!reply.has_welcome())
     throw remote_error(remote_errc::protocol, "runtime server " + address_ + " answered Hello with something else");
   const v1::Welcome& w = reply.welcome();
@@ -121,13 +109,59 @@ stub::stub(const wire::endpoint& server) : address_(server.text()) {
                                                  std::to_string(w.version().major()) + "." +
                                                  std::to_string(w.version().minor()) + ", this program " +
                                                  wire::version_text());
-  if (!w.challenge().empty())
-    throw remote_error(remote_errc::unauthorized,
-                       "runtime server " + address_ + " requires the cluster key, which this stub cannot send yet");
+  if (!w.challenge().empty()) prove_key(w.challenge());
   capabilities_.assign(w.capabilities().begin(), w.capabilities().end());
   process_id_ = w.process_id();
   link_->clear_deadline();
   last_heard_.store(weft::detail::os::nanotime(), std::memory_order_relaxed);
+}
+
+// One step of the handshake: sends f straight to the socket (the writer
+// goroutine is not running yet) and returns the answer, which is not an
+// Error. Within the deadline set in the constructor.
+v1::Frame stub::handshake_exchange(const v1::Frame& f, const char* what) {
+  auto unreachable = [&](const std::string& why) {
+    return remote_error(remote_errc::unreachable, "runtime server " + address_ + ": " + why);
+  };
+  std::string out;
+  wire::append_frame(f, out);
+  v1::Frame reply;
+  try {
+    link_->write_now(out);
+    if (!link_->receive(reply)) throw unreachable(std::string("closed the connection after ") + what);
+  } catch (const remote_error& e) {
+    if (e.kind() == remote_errc::protocol) throw;
+    throw unreachable(e.what());
+  } catch (const std::system_error& e) {
+    throw unreachable(e.code() == std::errc::timed_out ? std::string("no answer to ") + what + " within 1 s"
+                                                       : e.code().message());
+  }
+  if (reply.has_error()) throw_error(reply.error(), "runtime server " + address_ + " refused the handshake");
+  return reply;
+}
+
+// The server asked for the cluster key (wire/cluster_key.hpp): answer its
+// challenge with the key WEFT_KEY_FILE names. Still within the handshake's
+// deadline.
+void stub::prove_key(const std::string& challenge) {
+  std::string key;
+  try {
+    key = wire::cluster_key_from_env();
+  } catch (const std::exception& e) {
+    throw remote_error(remote_errc::unauthorized,
+                       "runtime server " + address_ + " requires the cluster key, and " + e.what());
+  }
+  if (key.empty())
+    throw remote_error(remote_errc::unauthorized,
+                       "runtime server " + address_ +
+                           " requires the cluster key: set WEFT_KEY_FILE to the key file its weftd was started with "
+                           "(weftd --key FILE)");
+  v1::Frame proof;
+  proof.mutable_auth_proof()->set_mac(wire::auth_proof(key, challenge));
+  v1::Frame reply = handshake_exchange(proof, "the key's proof");
+  if (!reply.has_auth_result())
+    throw remote_error(remote_errc::protocol,
+                       "runtime server " + address_ + " answered AuthProof with something other than AuthResult");
 }
 
 stub::~stub() { link_->close(); }

@@ -74,6 +74,8 @@ class stub {
   std::uint64_t process_id() const noexcept { return process_id_; }
 
  private:
+  v1::Frame handshake_exchange(const v1::Frame& f, const char* what);
+  void prove_key(const std::string& challenge);
   void read_loop();
   void heartbeat_loop();
   [[noreturn]] void lost(const std::string& why);

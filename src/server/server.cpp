@@ -38,11 +38,10 @@ server::~server() {
 }
 
 void server::listen() {
-  if (!opts_.has_key && !loopback(opts_.endpoint)) {
+  if (opts_.state.cluster_key.empty() && !loopback(opts_.endpoint)) {
     throw std::invalid_argument("refusing to listen on " + opts_.endpoint.text() +
-                                ": beyond loopback every connection must be authenticated with the cluster key, "
-                                "and that needs --key, which comes with the circuit (issue 14); listen on "
-                                "127.0.0.1, [::1] or a Unix socket");
+                                ": beyond loopback every connection must be authenticated with the cluster key; "
+                                "give one with --key FILE, or listen on 127.0.0.1, [::1] or a Unix socket");
   }
   ln_ = wire::listen(opts_.endpoint);
   address_ = opts_.endpoint.network == "unix" ? opts_.endpoint.text() : "tcp:" + ln_.address();

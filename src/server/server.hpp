@@ -63,9 +63,6 @@ namespace weft::server {
 
 struct options {
   wire::endpoint endpoint = wire::default_endpoint();
-  // Whether a cluster key was given (the circuit's; there is none yet, so
-  // only loopback and Unix sockets are served).
-  bool has_key = false;
   // A client that has not sent its Hello by then is dropped.
   std::chrono::nanoseconds handshake_timeout = std::chrono::seconds(5);
   // A client heard nothing from (not even a Ping) for this long is dropped.
@@ -89,7 +86,7 @@ class server {
   ~server();  // stop()
 
   // Binds the endpoint. Throws std::invalid_argument for a TCP address
-  // beyond loopback without a key, std::system_error if it cannot listen.
+  // beyond loopback without a cluster key (state.cluster_key), std::system_error if it cannot listen.
   // REQUIRES: inside weft::run.
   void listen();
   // Where it listens, as clients write it: "unix:/path", "tcp:127.0.0.1:41234".

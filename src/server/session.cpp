@@ -2,6 +2,8 @@
 // (design in session.hpp).
 #include "server/session.hpp"
 
+#include "wire/cluster_key.hpp"
+
 #include <mutex>
 #include <utility>
 
@@ -67,20 +69,59 @@ session::verdict session::handle(const wire::frame& f) {
 }
 
 session::verdict session::handshake(const wire::frame& f) {
+  if (!challenge_.empty()) return authenticate(f);
   wire::frame answer = answer_hello(f, st_.opts.self, process_id_);
   if (!answer.has_welcome()) {
     note_bad(std::string("handshake refused: ") + code_name(answer.error().code()) + ": " + answer.error().message());
     post(answer);
     return verdict::close;
   }
-  welcomed_.store(true, std::memory_order_release);
-  st_.log(name_ + " attached: " + describe_hello(f.hello()));
-  if (st_.opts.trace && f.hello().role() == v1::Hello::STUB) {
-    traced_ = true;
-    st_.opts.trace->attach(process_id_, f.hello().process().pid(), f.hello().process().binary_path());
+  hello_ = f.hello();
+  if (!st_.opts.cluster_key.empty()) {
+    challenge_ = wire::new_challenge();
+    answer.mutable_welcome()->set_challenge(challenge_);
+    post(answer);
+    return verdict::go_on;  // the AuthProof comes next
   }
+  attached();
   post(answer);
   return verdict::go_on;
+}
+
+// The frame after a Welcome that carried a challenge.
+session::verdict session::authenticate(const wire::frame& f) {
+  if (!f.has_auth_proof()) {
+    closing_ = true;
+    note_bad("handshake refused: PROTOCOL: " + body_name(f) + " instead of AuthProof");
+    post(error_frame(0, v1::Error::PROTOCOL,
+                     "this server requires the cluster key: after a Welcome with a challenge the client must send "
+                     "AuthProof (docs/protocol.md, \"Handshake\"), not " +
+                         body_name(f)));
+    return verdict::close;
+  }
+  if (!wire::proof_matches(st_.opts.cluster_key, challenge_, f.auth_proof().mac())) {
+    closing_ = true;
+    note_bad("handshake refused: UNAUTHORIZED: wrong cluster key from " + describe_hello(hello_));
+    post(error_frame(0, v1::Error::UNAUTHORIZED,
+                     "wrong cluster key: the client's key is not the one this server was started with (weftd --key)"));
+    return verdict::close;
+  }
+  challenge_.clear();
+  attached();
+  wire::frame ok;
+  ok.mutable_auth_result();
+  post(ok);
+  return verdict::go_on;
+}
+
+// The handshake is complete: the client may send requests.
+void session::attached() {
+  welcomed_.store(true, std::memory_order_release);
+  st_.log(name_ + " attached: " + describe_hello(hello_) + (st_.opts.cluster_key.empty() ? "" : " (key proven)"));
+  if (st_.opts.trace && hello_.role() == v1::Hello::STUB) {
+    traced_ = true;
+    st_.opts.trace->attach(process_id_, hello_.process().pid(), hello_.process().binary_path());
+  }
 }
 
 session::verdict session::dispatch(const wire::frame& f) {
@@ -128,7 +169,9 @@ session::verdict session::dispatch(const wire::frame& f) {
     case wire::frame::kVarOp:
     case wire::frame::kControl: break;
     case wire::frame::kHello: return broken("Hello after the handshake");
-    case wire::frame::kAuthProof: return broken("AuthProof, but this server sent no challenge");
+    case wire::frame::kAuthProof:
+      return broken(st_.opts.cluster_key.empty() ? "AuthProof, but this server sent no challenge"
+                                                 : "AuthProof after the handshake");
     default: return broken(body_name(f) + " is not a message a client sends");
   }
   if (id == 0) return broken(body_name(f) + " without a request id");

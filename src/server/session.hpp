@@ -89,6 +89,8 @@ class session final : public client {
   };
 
   verdict handshake(const wire::frame& f);
+  verdict authenticate(const wire::frame& f);
+  void attached();
   verdict dispatch(const wire::frame& f);
   verdict broken(std::string why);
   void refuse(std::uint64_t id, v1::Error::Code code, std::string why);
@@ -119,6 +121,10 @@ class session final : public client {
   bool traced_ = false;  // a stub attached to the trace logger
   std::uint64_t bad_ = 0;  // bad inputs seen (logged: the first)
   std::string goodbye_;  // the client's reason, if it said Goodbye
+  // With a cluster key: the challenge sent in Welcome, until the client's
+  // AuthProof answers it; and its Hello, logged once it has.
+  std::string challenge_;
+  v1::Hello hello_;
 
   std::unordered_map<std::uint64_t, object> handles_;
   std::unordered_map<const void*, std::uint64_t> handle_of_;

@@ -15,6 +15,9 @@ namespace weft::server {
 
 struct state_options {
   identity self;
+  // Non-empty: every client must prove it holds this key before anything
+  // else (wire/cluster_key.hpp); Welcome carries a challenge.
+  std::string cluster_key;
   // Bytes of clients' values the server holds at most (budget.hpp).
   std::uint64_t value_budget = std::uint64_t{1} << 30;
   // Requests one client may have outstanding at once.

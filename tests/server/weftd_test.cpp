@@ -249,8 +249,9 @@ TEST(Weftd, ExitsTwoWhenItCannotStart) {
   ASSERT_FALSE(live.wait_for("listening on").empty()) << live.output();
   for (const bad_case& c : std::vector<bad_case>{
            {{"--listen", "unix:/proc/no/such/dir/w.sock"}, "weftd: cannot listen on unix:/proc/no/such/dir/w.sock"},
-           {{"--listen", "tcp:0.0.0.0:0"}, "needs --key"},
-           {{"--listen", "tcp::7777"}, "needs --key"},
+           {{"--listen", "tcp:0.0.0.0:0"}, "give one with --key FILE"},
+           {{"--listen", "tcp::7777"}, "give one with --key FILE"},
+           {{"--key", dir.path + "/no-such-key"}, "no-such-key: No such file or directory"},
            {{"--listen", "nonsense"}, "write unix:/path/to/socket or tcp:host:port"},
            {{"--listen", "unix:" + dir.path + "/live.sock"}, "already listens"},
            {{"--procs", "0"}, "--procs"},

@@ -13,6 +13,7 @@
 #include <weft/select.hpp>
 #include <weft/timer.hpp>
 
+#include "wire/cluster_key.hpp"
 #include "wire/version.hpp"
 
 namespace weft::conformance {
@@ -87,6 +88,14 @@ const v1::Welcome& client::handshake(unsigned major, unsigned minor, std::vector
   v1::Frame r = hello(h);
   require(r.has_welcome(), "Hello answered with " + describe(r) + ", not Welcome");
   welcome_ = r.welcome();
+  if (!welcome_.challenge().empty()) {
+    require(!cfg_.key.empty(), "the server asks for the cluster key: give the suite its key file with --key FILE");
+    v1::Frame proof;
+    proof.mutable_auth_proof()->set_mac(wire::auth_proof(cfg_.key, welcome_.challenge()));
+    send(proof);
+    v1::Frame a = expect(0, "the answer to AuthProof");
+    require(a.has_auth_result(), "AuthProof with the right key answered " + describe(a) + ", not AuthResult");
+  }
   return welcome_;
 }
 

@@ -1,7 +1,7 @@
 // tools/conformance/conformance.hpp: weft-conformance, the suite any runtime
 // server can be run against (docs/protocol.md).
 //
-//   weft-conformance [--core] [--only TEXT] [--timeout-ms N] ADDR
+//   weft-conformance [--core] [--only TEXT] [--timeout-ms N] [--key FILE] ADDR
 //
 // It speaks the protocol itself, frame by frame, as a TOOL client: it uses
 // only the public headers (include/weft/), the framing of src/wire/ and the
@@ -11,10 +11,9 @@
 //
 // A check is a named function over fresh connections. It fails by throwing
 // failure with the reason; the runner prints one line per check (PASS name,
-// or FAIL name: why), removes the objects the check created, and exits 0
-// only if every check passed. The core part (handshake, channels,
-// variables) is what every server must do; the full part adds the select
-// commit protocol (offers), FIFO with offers, and bad input.
+// FAIL name: why, or SKIP name: why for a check that does not apply), removes the objects the check created, and exits
+// 0 only if every check passed. The core part (handshake, channels, variables) is what every server must do; the full
+// part adds the select commit protocol (offers), FIFO with offers, and bad input.
 //
 // Timing: "the server answers" means within --timeout-ms (2 s); "the server
 // says nothing" means nothing within a quiet period (150 ms), which a slow
@@ -48,12 +47,21 @@ class failure : public std::runtime_error {
  public:
   explicit failure(const std::string& why) : std::runtime_error(why) {}
 };
+// A check that does not apply to this server (the key checks against a
+// server without a key): printed as SKIP with the reason, counted apart.
+class skipped : public std::runtime_error {
+ public:
+  explicit skipped(const std::string& why) : std::runtime_error(why) {}
+};
 
 // Throws failure(why) unless ok.
 void require(bool ok, const std::string& why);
 
 struct config {
   wire::endpoint address;
+  // The cluster key (--key FILE, else WEFT_KEY_FILE): answers a server's
+  // challenge. Empty: a server that sends one fails the suite.
+  std::string key;
   std::chrono::milliseconds timeout{2000};  // for an answer that must come
   std::chrono::milliseconds quiet{150};  // for "no answer" and for a server to notice a close
 };
@@ -73,7 +81,8 @@ class client {
   client& operator=(const client&) = delete;
 
   // Sends Hello (version major.minor, role TOOL) and waits for the
-  // Welcome; fails on anything else.
+  // Welcome; fails on anything else. A Welcome with a challenge is
+  // answered with the configured key, and then AuthResult must come.
   const v1::Welcome& handshake(unsigned major = 1, unsigned minor = 0, std::vector<std::string> required = {});
   // Sends Hello and returns the server's first answer (Welcome or Error).
   v1::Frame hello(const v1::Hello& h);
@@ -205,5 +214,6 @@ struct check {
 std::vector<check> core_checks();
 std::vector<check> offer_checks();
 std::vector<check> bad_input_checks();
+std::vector<check> key_checks();
 
 }  // namespace weft::conformance

@@ -1,7 +1,7 @@
 // tools/weftd/main.cpp: weftd, the runtime server (src/server/ is the
 // program; this file parses arguments, handles signals and exits).
 //
-//   weftd [--listen unix:PATH|tcp:HOST:PORT] [--procs N] [--quiet] [--trace FILE]
+//   weftd [--listen unix:PATH|tcp:HOST:PORT] [--key FILE] [--procs N] [--quiet] [--trace FILE]
 //
 // Prints "weftd: listening on ADDR" on stderr once it accepts
 // connections; logs one line per event after that. Exits 0 on SIGTERM or
@@ -27,6 +27,7 @@
 #include <weft/run.hpp>
 
 #include "server/server.hpp"
+#include "wire/cluster_key.hpp"
 #include "wire/endpoint.hpp"
 
 namespace {
@@ -62,6 +63,10 @@ int main(int argc, char** argv) {
   std::string trace_file;
   app.add_option("--trace", trace_file,
                  "record every attached program's runtime events in FILE (Chrome trace JSON: ui.perfetto.dev)");
+  std::string key_file;
+  app.add_option("--key", key_file,
+                 "the cluster key: a file of at least 16 secret bytes, mode 0600; every client must prove it "
+                 "holds the same (programs: WEFT_KEY_FILE=FILE). Required to listen beyond loopback");
   bool quiet = false;
   app.add_flag("--quiet", quiet, "log nothing (weft remote's passthrough: the program's output stays its own)");
   try {
@@ -75,6 +80,7 @@ int main(int argc, char** argv) {
   }
   try {
     opts.endpoint = weft::wire::parse_endpoint(listen);
+    if (!key_file.empty()) opts.state.cluster_key = weft::wire::load_cluster_key(key_file);
   } catch (const std::exception& e) {
     return fail(e.what());
   }
