@@ -1,4 +1,5 @@
-// weft/os.hpp: files for goroutines (Go's os.File).
+// weft/os.hpp: files for goroutines (Go's os.File), the environment and
+// the host name.
 //
 // Regular files are always "ready" to epoll, so they cannot wait on the
 // netpoller as sockets do: every system call of a file goes through
@@ -11,6 +12,14 @@
 // share one: read and write (which move the file offset) take turns;
 // read_at and write_at (which do not) run side by side; close waits until no
 // call is inside.
+//
+// Whose resources. By default this process's. A program attached to a
+// runtime server that offers "os" and started with WEFT_OS=server uses the
+// server's instead: files are opened on the server's host (relative paths
+// from the server's working directory, with the server's permissions),
+// getenv reads the server's environment and hostname names the server's
+// host (docs/remote.md, "OS resources"). Errors keep their meaning: the
+// errno of the call wherever it ran.
 #pragma once
 
 #include <weft/detail/cxx20.hpp>
@@ -19,6 +28,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -26,7 +36,7 @@
 namespace weft {
 
 namespace detail {
-struct osfile;
+class file_backend;
 }
 
 namespace os {
@@ -71,9 +81,15 @@ class file {
   std::string name() const;
 
  private:
-  explicit file(detail::osfile* f) noexcept : f_(f) {}
-  detail::osfile* f_ = nullptr;
+  explicit file(detail::file_backend* f) noexcept : f_(f) {}
+  detail::file_backend* f_ = nullptr;
 };
+
+// The value of the environment variable name, or nothing if it is unset
+// (Go's os.LookupEnv).
+std::optional<std::string> getenv(std::string_view name);
+// The host's name (Go's os.Hostname).
+std::string hostname();
 
 }  // namespace os
 }  // namespace weft

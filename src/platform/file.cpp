@@ -38,6 +38,12 @@ std::int64_t file_size(int fd) noexcept {
   return r < 0 ? r : static_cast<std::int64_t>(st.st_size);
 }
 
+int file_is_regular(int fd) noexcept {
+  struct stat st {};
+  int r = checked([&] { return ::fstat(fd, &st); });
+  return r < 0 ? r : S_ISREG(st.st_mode) ? 1 : 0;
+}
+
 int file_sync(int fd) noexcept {
   return checked([&] { return ::fsync(fd); });
 }

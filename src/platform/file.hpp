@@ -18,6 +18,8 @@ long file_pread(int fd, void* buf, std::size_t len, std::int64_t offset) noexcep
 long file_pwrite(int fd, const void* buf, std::size_t len, std::int64_t offset) noexcept;
 // The size in bytes (fstat's st_size), or -errno.
 std::int64_t file_size(int fd) noexcept;
+// 1 if fd is a regular file, 0 if not, or -errno.
+int file_is_regular(int fd) noexcept;
 int file_sync(int fd) noexcept;
 // close(2); EINTR counts as closed (Linux frees the descriptor regardless).
 int file_close(int fd) noexcept;

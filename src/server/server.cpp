@@ -29,7 +29,21 @@ bool loopback(const wire::endpoint& e) {
   return false;  // every interface (an empty host), a name, another address
 }
 
-server::server(options o) : opts_(std::move(o)), st_(opts_.state) {}
+namespace {
+
+// What this server offers. Its host's files ("os") only where attaching
+// proves something: a Unix socket (the directory is the user's own) or a
+// cluster key. Over TCP without a key any local user could connect, and
+// would act with weftd's user.
+state_options offered(const options& o) {
+  state_options st = o.state;
+  if (o.endpoint.network != "unix" && st.cluster_key.empty()) std::erase(st.self.capabilities, "os");
+  return st;
+}
+
+}  // namespace
+
+server::server(options o) : opts_(std::move(o)), st_(offered(opts_)) {}
 
 // After weft::run has returned there is no goroutine to wait for (they
 // were abandoned with the run); the listener closes with ln_.

@@ -4,6 +4,7 @@
 
 #include "wire/cluster_key.hpp"
 
+#include <algorithm>
 #include <mutex>
 #include <utility>
 
@@ -167,6 +168,9 @@ session::verdict session::dispatch(const wire::frame& f) {
     case wire::frame::kRemove:
     case wire::frame::kVarOpen:
     case wire::frame::kVarOp:
+    case wire::frame::kFileOpen:
+    case wire::frame::kFileOp:
+    case wire::frame::kOsQuery:
     case wire::frame::kControl: break;
     case wire::frame::kHello: return broken("Hello after the handshake");
     case wire::frame::kAuthProof:
@@ -193,6 +197,15 @@ session::verdict session::dispatch(const wire::frame& f) {
     case wire::frame::kRemove: remove(id, f.remove()); break;
     case wire::frame::kVarOpen: var_open(id, f.var_open()); break;
     case wire::frame::kVarOp: var_op(id, f.var_op()); break;
+    case wire::frame::kFileOpen:
+      if (os_host* o = os(id)) o->open(*this, id, f.file_open());
+      break;
+    case wire::frame::kFileOp:
+      if (os_host* o = os(id)) o->op(*this, id, f.file_op());
+      break;
+    case wire::frame::kOsQuery:
+      if (os_host* o = os(id)) o->query(*this, id, f.os_query());
+      break;
     default:  // kControl: a tool may ask; not bad input, so not logged
       post(error_frame(id, v1::Error::REFUSED, "this server has no \"control\" capability"));
       break;
@@ -210,6 +223,19 @@ std::uint64_t session::handle_for(object o) {
   handle_of_.emplace(key, h);
   handles_.emplace(h, std::move(o));
   return h;
+}
+
+// The OS resources of this client, made at its first OS request; null
+// (after refusing the request) when this server does not offer them.
+os_host* session::os(std::uint64_t id) {
+  if (os_) return os_.get();
+  const auto& caps = st_.opts.self.capabilities;
+  if (std::find(caps.begin(), caps.end(), "os") == caps.end()) {
+    refuse(id, v1::Error::REFUSED, "this server does not offer \"os\" (its host's files and environment)");
+    return nullptr;
+  }
+  os_ = std::make_unique<os_host>(st_.opts.os_limits);
+  return os_.get();
 }
 
 hosted_chan* session::chan_of(std::uint64_t id, std::uint64_t handle) {
@@ -360,6 +386,7 @@ void session::end(std::string_view why) {
     detail::lock_scope lk(pending_lock_);
     pending_.clear();
   }
+  if (os_) os_->end();  // its calls in flight post to this session: wait for them
   handles_.clear();
   handle_of_.clear();
   if (traced_) st_.opts.trace->detach(process_id_);  // its summary

@@ -14,8 +14,11 @@
 //             OfferReply; an entry lives from the request until its final
 //             reply is posted (post() sees it go) or its offer is answered.
 //             At most max_pending entries: more is refused (REFUSED).
+//   os        the files this client opened on this host (os_host.hpp),
+//             made at its first OS request.
 // Cleanup (end): every object this client opened forgets it (drop), which
-// releases its reservations and drops its waiters (chan_host.hpp, I7).
+// releases its reservations and drops its waiters (chan_host.hpp, I7); its
+// OS calls in flight are waited for and its files closed.
 // With a trace logger (trace_log.hpp), a stub's TraceEvents go to it, and
 // end() closes its tracks and prints its summary.
 //
@@ -40,6 +43,7 @@
 
 #include "platform/spinlock.hpp"
 #include "server/client.hpp"
+#include "server/os_host.hpp"
 #include "server/state.hpp"
 
 namespace weft::server {
@@ -101,6 +105,7 @@ class session final : public client {
   std::uint64_t handle_for(object o);
   hosted_chan* chan_of(std::uint64_t id, std::uint64_t handle);
   hosted_var* var_of(std::uint64_t id, std::uint64_t handle);
+  os_host* os(std::uint64_t id);
 
   void chan_open(std::uint64_t id, const v1::ChanOpen& m);
   void chan_send(std::uint64_t id, const v1::ChanSend& m);
@@ -125,6 +130,7 @@ class session final : public client {
   // AuthProof answers it; and its Hello, logged once it has.
   std::string challenge_;
   v1::Hello hello_;
+  std::unique_ptr<os_host> os_;  // files and environment of this host (capability "os")
 
   std::unordered_map<std::uint64_t, object> handles_;
   std::unordered_map<const void*, std::uint64_t> handle_of_;

@@ -8,6 +8,7 @@
 #include "server/chan_host.hpp"
 #include "server/handshake.hpp"
 #include "server/log.hpp"
+#include "server/os_host.hpp"
 #include "server/trace_log.hpp"
 #include "server/var_host.hpp"
 
@@ -24,6 +25,7 @@ struct state_options {
   std::size_t max_pending = 1u << 16;
   chan_host::limits chan_limits;
   var_host::limits var_limits;
+  os_host::limits os_limits;
   log_sink log = log_to_stderr;
   // Non-null: the trace logger; "trace" should then be among
   // self.capabilities, which asks stubs to stream their events.

@@ -42,9 +42,10 @@ std::string load_cluster_key(const std::string& path) {
   }
   if ((st.st_mode & 077) != 0) {
     ::close(fd);
-    bad_key(path, "readable by others than its owner (mode " + std::to_string((st.st_mode >> 6) & 7) +
-                      std::to_string((st.st_mode >> 3) & 7) + std::to_string(st.st_mode & 7) +
-                      "); a key others can read is not a secret: chmod 600 " + path,
+    bad_key(path,
+            "readable by others than its owner (mode " + std::to_string((st.st_mode >> 6) & 7) +
+                std::to_string((st.st_mode >> 3) & 7) + std::to_string(st.st_mode & 7) +
+                "); a key others can read is not a secret: chmod 600 " + path,
             false);
   }
   std::string key;

@@ -111,6 +111,10 @@ class harness {
   explicit harness(bool welcomed) {
     srv::state_options o;
     o.log = nullptr;  // hundreds of thousands of bad inputs: not logged here
+    // Not "os": a flipped FileOpen would open (and create) real files here,
+    // and its calls run as goroutines, which this harness (no weft::run)
+    // has none of. Its messages are still decoded, and refused (REFUSED).
+    o.self.capabilities = {"chan", "var"};
     st_ = std::make_unique<srv::server_state>(o);
     welcomed_ = welcomed;
   }

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <mutex>
@@ -127,6 +128,22 @@ void in_runtime(F f) {
   weft::run(std::move(f), weft_test::procs_opt(2));
 }
 
+// "os" lends weftd's user's files: offered on a Unix socket (the user's own
+// directory) or with a cluster key, never on TCP without one.
+TEST(Session, OsIsOfferedOnlyWhereAttachingProvesSomething) {
+  auto offers_os = [](weft::wire::endpoint e, std::string key) {
+    srv::options o;
+    o.endpoint = std::move(e);
+    o.state.cluster_key = std::move(key);
+    srv::server s(o);
+    const auto& caps = s.state().opts.self.capabilities;
+    return std::find(caps.begin(), caps.end(), "os") != caps.end();
+  };
+  EXPECT_TRUE(offers_os({"unix", "/tmp/weft-never-bound.sock"}, ""));
+  EXPECT_FALSE(offers_os({"tcp", "127.0.0.1:0"}, ""));
+  EXPECT_TRUE(offers_os({"tcp", "127.0.0.1:0"}, "a cluster key of 32 bytes......."));
+}
+
 TEST(Session, HandshakeWelcomes) {
   in_runtime([] {
     served s;
@@ -139,7 +156,7 @@ TEST(Session, HandshakeWelcomes) {
     EXPECT_NE(w->welcome().process_id(), 0u);
     EXPECT_TRUE(w->welcome().challenge().empty());
     std::vector<std::string> caps(w->welcome().capabilities().begin(), w->welcome().capabilities().end());
-    EXPECT_EQ(caps, (std::vector<std::string>{"chan", "var"}));
+    EXPECT_EQ(caps, (std::vector<std::string>{"chan", "var", "os"}));
     EXPECT_EQ(s.log->count("attached: tool 1.0"), 1u) << s.log->all();
   });
 }
@@ -185,7 +202,7 @@ TEST(Session, AMissingCapabilityIsRefusedByName) {
     test_client c(s.endpoint);
     v1::Hello h = good_hello();
     h.add_required_capabilities("trace");
-    expect_error(c.handshake(h), v1::Error::REFUSED, "capability trace (it offers chan, var)");
+    expect_error(c.handshake(h), v1::Error::REFUSED, "capability trace (it offers chan, var, os)");
     expect_closed(c);
   });
 }

@@ -31,6 +31,7 @@ std::string describe(const v1::Frame& f) {
   if (!s.empty()) s[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(s[0])));
   if (f.has_error()) s += " " + v1::Error::Code_Name(f.error().code()) + " (" + f.error().message() + ")";
   if (f.has_chan_done()) s += " " + v1::ChanDone::Status_Name(f.chan_done().status());
+  if (f.has_file_result()) s += " errno " + std::to_string(f.file_result().errno_value());
   return s;
 }
 

@@ -215,5 +215,6 @@ std::vector<check> core_checks();
 std::vector<check> offer_checks();
 std::vector<check> bad_input_checks();
 std::vector<check> key_checks();
+std::vector<check> os_checks();
 
 }  // namespace weft::conformance

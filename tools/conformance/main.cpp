@@ -55,6 +55,7 @@ int main(int argc, char** argv) {
   if (!core_only) {
     for (check& c : offer_checks()) checks.push_back(std::move(c));
     for (check& c : bad_input_checks()) checks.push_back(std::move(c));
+    for (check& c : os_checks()) checks.push_back(std::move(c));
   }
   if (list) {
     for (const check& c : checks) std::printf("%s%s\n", c.name.c_str(), c.core ? "" : " (full)");
