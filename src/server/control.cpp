@@ -22,8 +22,7 @@ std::string control_host::who(const process& p) const { return "pid " + std::to_
 void control_host::attach(std::uint64_t process_id, client& stub, const v1::ProcessInfo& info) {
   const auto now = std::chrono::system_clock::now().time_since_epoch();
   detail::lock_scope lk(mu_);
-  procs_[process_id] =
-      process{&stub, info, std::chrono::duration_cast<std::chrono::milliseconds>(now).count(), 1, {}};
+  procs_[process_id] = process{&stub, info, std::chrono::duration_cast<std::chrono::milliseconds>(now).count(), 1, {}};
 }
 
 void control_host::detach(std::uint64_t process_id) {
@@ -44,11 +43,6 @@ void control_host::forget_tool(std::uint64_t tool_process_id) {
   for (auto& entry : procs_)
     for (auto& c : entry.second.calls)
       if (c.second.tool_process_id == tool_process_id) c.second.tool = nullptr;
-}
-
-std::size_t control_host::attached() {
-  detail::lock_scope lk(mu_);
-  return procs_.size();
 }
 
 control_host::process* control_host::target(client& tool, std::uint64_t id, const v1::Control& m) {
@@ -120,9 +114,9 @@ void control_host::request(client& tool, std::uint64_t tool_process_id, std::uin
   process* p = target(tool, id, m);
   if (!p) return;
   if (p->calls.size() >= limits_.max_outstanding) {
-    tool.post(error_frame(id, v1::Error::REFUSED,
-                          who(*p) + " already has " + std::to_string(p->calls.size()) +
-                              " control requests outstanding (the limit)"));
+    tool.post(error_frame(
+        id, v1::Error::REFUSED,
+        who(*p) + " already has " + std::to_string(p->calls.size()) + " control requests outstanding (the limit)"));
     return;
   }
   const std::uint64_t sid = p->next_id++;

@@ -68,8 +68,6 @@ class control_host {
   // TIMEOUT to their tools).
   void expire(std::uint64_t process_id, std::chrono::steady_clock::time_point now);
 
-  std::size_t attached();
-
  private:
   struct call {
     client* tool;  // null once the tool has left

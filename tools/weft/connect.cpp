@@ -82,7 +82,8 @@ wire::frame runtime_client::read(std::chrono::steady_clock::time_point deadline)
     switch (decoder_->next(&payload)) {
       case wire::frame_decoder::status::ready: {
         wire::frame f;
-        if (!wire::parse_frame(payload, f)) throw tool_error("weftd at " + address_ + " sent bytes that are not a Frame");
+        if (!wire::parse_frame(payload, f))
+          throw tool_error("weftd at " + address_ + " sent bytes that are not a Frame");
         return f;
       }
       case wire::frame_decoder::status::too_large:
