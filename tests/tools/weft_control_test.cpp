@@ -137,6 +137,10 @@ TEST_F(WeftControl, SelectorsOtherThanPidAreUsageErrors) {
   EXPECT_NE(bad->err().find("write pid:N"), std::string::npos) << bad->err();
   auto none = weft({"peek"});
   EXPECT_EQ(none->wait(), 2);
+  auto bad_runtime = weft({"ps", "--runtime", "nowhere"}, false);
+  EXPECT_EQ(bad_runtime->wait(), 2);
+  EXPECT_NE(bad_runtime->err().find("weft ps: runtime server address 'nowhere' has no network"), std::string::npos)
+      << bad_runtime->err();
   auto help = weft({"kill", "--help"}, false);
   EXPECT_EQ(help->wait(), 0);
   EXPECT_NE(help->out().find("weft kill pid:4242 --code 7"), std::string::npos) << help->out();

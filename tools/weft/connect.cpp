@@ -27,6 +27,13 @@ std::string runtime_address(const std::string& flag) {
   if (a.empty() && env) a = env;
   if (a.empty()) a = wire::default_endpoint().text();
   ::unsetenv("WEFT_RUNTIME");
+  try {
+    wire::parse_endpoint(a);
+  } catch (const std::invalid_argument& ex) {
+    std::string why = ex.what();
+    if (why.rfind("weft: ", 0) == 0) why = why.substr(6);
+    throw usage_error(why + (flag.empty() ? " (from WEFT_RUNTIME)" : " (from --runtime)"));
+  }
   return a;
 }
 
@@ -34,14 +41,7 @@ runtime_client::runtime_client(std::string address, net::conn c)
     : address_(std::move(address)), conn_(std::move(c)), decoder_(std::make_unique<wire::frame_decoder>()) {}
 
 runtime_client runtime_client::connect(const std::string& address, const std::vector<std::string>& capabilities) {
-  wire::endpoint e;
-  try {
-    e = wire::parse_endpoint(address);
-  } catch (const std::invalid_argument& ex) {
-    std::string why = ex.what();
-    if (why.rfind("weft: ", 0) == 0) why = why.substr(6);
-    throw tool_error(why + " (from --runtime or WEFT_RUNTIME)");
-  }
+  const wire::endpoint e = wire::parse_endpoint(address);  // runtime_address checked it
   net::conn c;
   try {
     c = wire::dial(e, handshake_timeout);
@@ -123,13 +123,20 @@ wire::frame runtime_client::call(wire::frame req, std::chrono::nanoseconds timeo
   }
 }
 
-int run_tool(const char* cmd, std::function<int()> f) {
+int run_tool(const char* cmd, const std::string& runtime_flag, const std::function<int(const std::string&)>& f) {
+  std::string address;
+  try {
+    address = runtime_address(runtime_flag);
+  } catch (const usage_error& e) {
+    std::fprintf(stderr, "weft %s: %s\n", cmd, e.what());
+    return 2;
+  }
   weft::options o;
   o.procs = 1;
   return weft::run(
       [&]() -> int {
         try {
-          return f();
+          return f(address);
         } catch (const tool_error& e) {
           std::fprintf(stderr, "weft %s: %s\n", cmd, e.what());
           return 1;

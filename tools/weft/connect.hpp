@@ -36,7 +36,11 @@ struct tool_error : std::runtime_error {
 
 // The weftd address to use: flag if non-empty, else WEFT_RUNTIME, else the
 // default socket. Call before weft::run, which would attach the weft command
-// itself to WEFT_RUNTIME: this clears it from the environment.
+// itself to WEFT_RUNTIME: this clears it from the environment. Throws
+// usage_error for an address that is not unix:PATH or tcp:HOST:PORT.
+struct usage_error : tool_error {
+  using tool_error::tool_error;
+};
 std::string runtime_address(const std::string& flag);
 
 class runtime_client {
@@ -63,8 +67,10 @@ class runtime_client {
   std::uint64_t next_id_ = 1;
 };
 
-// Runs f inside weft::run (one proc); a tool_error it throws is printed as
-// "weft CMD: MESSAGE" and gives status 1. Returns f's status otherwise.
-int run_tool(const char* cmd, std::function<int()> f);
+// Finds the weftd (runtime_address(runtime_flag)), then runs f(address)
+// inside weft::run (one proc). A tool_error is printed as "weft CMD:
+// MESSAGE" and gives status 1 (2 for a usage_error). Returns f's status
+// otherwise.
+int run_tool(const char* cmd, const std::string& runtime_flag, const std::function<int(const std::string&)>& f);
 
 }  // namespace weft::tool

@@ -41,8 +41,7 @@ int for_each_target(const char* cmd, const control_args& a, v1::Control::Action 
     if (pid == 0) return 2;
     pids.push_back(pid);
   }
-  const std::string address = runtime_address(a.runtime);
-  return run_tool(cmd, [&] {
+  return run_tool(cmd, a.runtime, [&](const std::string& address) {
     runtime_client rc = runtime_client::connect(address, {"control"});
     int status = 0;
     for (std::size_t i = 0; i < pids.size(); ++i) {

@@ -51,8 +51,7 @@ std::string command_of(const v1::ProcessInfo& p) {
 }  // namespace
 
 int run_ps(const control_args& a) {
-  const std::string address = runtime_address(a.runtime);
-  return run_tool("ps", [&] {
+  return run_tool("ps", a.runtime, [&](const std::string& address) {
     runtime_client rc = runtime_client::connect(address, {"control"});
     wire::frame req;
     req.mutable_control()->set_action(v1::Control::LIST);
