@@ -41,7 +41,8 @@ class remote_file final : public weft::detail::file_backend {
     if (offset < 0) os_fail("read_at", path_, EINVAL);
     std::size_t got = 0;
     while (got < buf.size()) {
-      std::size_t n = read_some("read_at", v1::FileOp::READ_AT, buf.subspan(got), offset + static_cast<std::int64_t>(got));
+      std::size_t n =
+          read_some("read_at", v1::FileOp::READ_AT, buf.subspan(got), offset + static_cast<std::int64_t>(got));
       if (n == 0) break;  // end of file
       got += n;
     }
@@ -120,7 +121,8 @@ weft::detail::file_backend* remote_os::open(const std::string& path, int flags, 
   m->set_perm(perm);
   v1::Frame reply = stub_.call(std::move(req));
   if (reply.has_error()) throw_error(reply.error(), "weft::os::open " + path);
-  if (reply.has_file_result()) os_fail("open", path, reply.file_result().errno_value() ? reply.file_result().errno_value() : EIO);
+  if (reply.has_file_result())
+    os_fail("open", path, reply.file_result().errno_value() ? reply.file_result().errno_value() : EIO);
   if (!reply.has_file_opened())
     throw remote_error(remote_errc::protocol,
                        "runtime server " + stub_.address() + " answered FileOpen with something other than FileOpened");

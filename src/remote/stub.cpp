@@ -63,6 +63,7 @@ remote_errc errc_of(v1::Error::Code c) {
     case v1::Error::UNAUTHORIZED: return remote_errc::unauthorized;
     case v1::Error::PROTOCOL:
     case v1::Error::TOO_LARGE: return remote_errc::protocol;
+    case v1::Error::TIMEOUT: return remote_errc::timeout;
     default: return remote_errc::lost;
   }
 }
@@ -76,7 +77,7 @@ void throw_error(const v1::Error& e, const std::string& what) {
   throw remote_error(errc_of(e.code()), what + ": " + e.message());
 }
 
-stub::stub(const wire::endpoint& server) : address_(server.text()) {
+stub::stub(const wire::endpoint& server) : address_(server.text()), attached_ns_(weft::detail::os::nanotime()) {
   auto unreachable = [&](const std::string& why) {
     return remote_error(remote_errc::unreachable, "runtime server " + address_ + ": " + why);
   };
@@ -97,6 +98,7 @@ stub::stub(const wire::endpoint& server) : address_(server.text()) {
   h->set_role(v1::Hello::STUB);
   v1::ProcessInfo* p = h->mutable_process();
   p->set_pid(::getpid());
+  p->set_procs(weft::detail::sched.procs);
   p->set_host(host_name());
   p->set_binary_path(read_link("/proc/self/exe"));
   for (const std::string& a : own_argv()) p->add_argv(a);
@@ -177,12 +179,12 @@ void stub::start() {
   weft::go(weft::go_options{.name = "weft: runtime stub heartbeat"}, [this] { heartbeat_loop(); });
 }
 
-void stub::detach() noexcept {
+void stub::detach(const std::string& reason) noexcept {
   if (detaching_.exchange(true)) return;
   if (trace_) trace_->finish();
   try {
     v1::Frame bye;
-    bye.mutable_goodbye()->set_reason("weft::run returned");
+    bye.mutable_goodbye()->set_reason(reason);
     link_->send(bye);
   } catch (...) {}
   // The Goodbye (and with a trace logger, the last events) must reach the
@@ -263,6 +265,10 @@ void stub::read_loop() {
         lost(f.error().message());
       }
       continue;  // Pong, Goodbye (the server's close follows), TraceEvents
+    }
+    if (f.has_control()) {  // the server's request, under an id of its own
+      answer_control(f.id(), f.control());
+      continue;
     }
     std::shared_ptr<pending> p = take(f.id(), false);
     if (!p) continue;  // a late reply to a request the stub gave up on

@@ -16,6 +16,12 @@
 // A server that offers "trace" gets the runtime's events (trace_stream.hpp)
 // from a fourth goroutine, and at detach the rest of them, then the
 // Goodbye, flushed before the connection closes.
+//
+// Control (control.cpp): the server may send a Control request (a tool
+// asked it to: docs/protocol.md, "Control"). The reader hands it to a
+// goroutine of its own, never answering on the reader: a dump walks every
+// goroutine, and EXIT waits for its reply to be written, which needs the
+// reader to go on (heartbeats).
 #pragma once
 
 #include <atomic>
@@ -57,8 +63,8 @@ class stub {
 
   // Starts the reader, writer and heartbeat goroutines.
   void start();
-  // Says Goodbye and closes; a loss after this is not fatal.
-  void detach() noexcept;
+  // Says Goodbye (with reason) and closes; a loss after this is not fatal.
+  void detach(const std::string& reason = "weft::run returned") noexcept;
 
   // Sends req (its id is set here) and parks until the final reply, which
   // it returns. An Error reply is returned, not thrown.
@@ -77,6 +83,10 @@ class stub {
   v1::Frame handshake_exchange(const v1::Frame& f, const char* what);
   void prove_key(const std::string& challenge);
   void read_loop();
+  // Answers the server's Control request id in a goroutine of its own.
+  void answer_control(std::uint64_t id, const v1::Control& c);
+  // STATS's text: a JSON object of runtime counters.
+  std::string stats_json() const;
   void heartbeat_loop();
   [[noreturn]] void lost(const std::string& why);
   std::shared_ptr<pending> take(std::uint64_t id, bool final);
@@ -91,6 +101,7 @@ class stub {
   std::atomic<std::int64_t> last_heard_{0};
   std::atomic<bool> detaching_{false};
   std::unique_ptr<trace_stream> trace_;  // the server records a trace
+  const std::int64_t attached_ns_;  // os::nanotime() at the handshake
 };
 
 // The stub of the running weft::run, or null when not attached.

@@ -48,6 +48,7 @@ const char* code_name(v1::Error::Code c) noexcept {
     case v1::Error::CANCELLED: return "CANCELLED";
     case v1::Error::TOO_LARGE: return "TOO_LARGE";
     case v1::Error::INTERNAL: return "INTERNAL";
+    case v1::Error::TIMEOUT: return "TIMEOUT";
     default: return "CODE_UNSPECIFIED";
   }
 }

@@ -73,6 +73,7 @@ void server::watch(wire::link& l, session& s, const chan<bool>& stop, std::strin
       l.close();
       return;
     }
+    s.tick(now);
     if (l.bytes_in() != in) {
       in = l.bytes_in();
       last_heard = now;

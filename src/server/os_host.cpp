@@ -64,8 +64,7 @@ int write_all(int fd, const std::string& data, std::int64_t at) {
   while (done < data.size()) {
     long n = weft::blocking([&] {
       return at < 0 ? os::file_write(fd, data.data() + done, data.size() - done)
-                    : os::file_pwrite(fd, data.data() + done, data.size() - done,
-                                      at + static_cast<std::int64_t>(done));
+                    : os::file_pwrite(fd, data.data() + done, data.size() - done, at + static_cast<std::int64_t>(done));
     });
     if (n == -EINTR) continue;
     if (n < 0) return static_cast<int>(-n);
@@ -185,9 +184,7 @@ void os_host::op(client& c, std::uint64_t id, const v1::FileOp& m) {
         r->set_value(n);
         return f;
       }
-      case v1::FileOp::SYNC:
-        r->set_errno_value(-weft::blocking([&] { return os::file_sync(e->fd); }));
-        return f;
+      case v1::FileOp::SYNC: r->set_errno_value(-weft::blocking([&] { return os::file_sync(e->fd); })); return f;
       default: return result(0, EINVAL);  // an operation of a later minor version
     }
   });

@@ -14,6 +14,8 @@
 //   chan_host    the channels: a state machine per channel that keeps the
 //                select commit protocol's invariants (chan_host.hpp).
 //   var_host     the variables (var_host.hpp, var_arith.hpp).
+//   control_host the attached programs, and the Control requests tools
+//                send them through the server (control.hpp).
 //   budget       bounds the bytes of values all clients together make the
 //                server hold (budget.hpp).
 //

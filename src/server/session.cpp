@@ -12,7 +12,9 @@ namespace weft::server {
 
 namespace {
 
-bool final_reply(const wire::frame& f) { return f.has_chan_done() || f.has_error() || f.has_var_value(); }
+bool final_reply(const wire::frame& f) {
+  return f.has_chan_done() || f.has_error() || f.has_var_value() || f.has_control_reply();
+}
 
 bool known_mode(v1::Mode m) { return m == v1::WAIT || m == v1::TRY || m == v1::OFFER || m == v1::OFFER_NOW; }
 
@@ -117,8 +119,10 @@ session::verdict session::authenticate(const wire::frame& f) {
 
 // The handshake is complete: the client may send requests.
 void session::attached() {
+  role_.store(hello_.role(), std::memory_order_relaxed);
   welcomed_.store(true, std::memory_order_release);
   st_.log(name_ + " attached: " + describe_hello(hello_) + (st_.opts.cluster_key.empty() ? "" : " (key proven)"));
+  if (hello_.role() == v1::Hello::STUB) st_.control.attach(process_id_, *this, hello_.process());
   if (st_.opts.trace && hello_.role() == v1::Hello::STUB) {
     traced_ = true;
     st_.opts.trace->attach(process_id_, hello_.process().pid(), hello_.process().binary_path());
@@ -150,7 +154,8 @@ session::verdict session::dispatch(const wire::frame& f) {
         st_.log(name_ + " reported " + code_name(f.error().code()) + ": " + f.error().message().substr(0, 200));
         return verdict::close;
       }
-      return broken("Error for request " + std::to_string(id) + ", but this server sent no request");
+      return answer(f);
+    case wire::frame::kControlReply: return answer(f);
     case wire::frame::BODY_NOT_SET:
       // A message of a later minor version, or none: one-way ones are
       // ignored (docs/protocol.md), requests answered.
@@ -206,9 +211,7 @@ session::verdict session::dispatch(const wire::frame& f) {
     case wire::frame::kOsQuery:
       if (os_host* o = os(id)) o->query(*this, id, f.os_query());
       break;
-    default:  // kControl: a tool may ask; not bad input, so not logged
-      post(error_frame(id, v1::Error::REFUSED, "this server has no \"control\" capability"));
-      break;
+    default: control(id, f.control()); break;  // kControl
   }
   return verdict::go_on;
 }
@@ -373,9 +376,43 @@ void session::var_op(std::uint64_t id, const v1::VarOp& m) {
   v->apply(*this, id, m, &st_.values);
 }
 
+void session::control(std::uint64_t id, const v1::Control& m) {
+  const v1::Hello::Role role = role_.load(std::memory_order_relaxed);
+  if (role != v1::Hello::TOOL) {
+    return refuse(id, v1::Error::REFUSED,
+                  std::string("only a TOOL client may send Control; this connection's Hello said role ") +
+                      v1::Hello::Role_Name(role));
+  }
+  // Registered like any request: a duplicate id breaks the protocol, and
+  // max_pending bounds a tool's outstanding ones too.
+  if (!begin(id, target{})) return;
+  controlled_ = true;
+  if (m.action() == v1::Control::EXIT)
+    st_.log(name_ + " asks " +
+            (m.pid() ? "pid " + std::to_string(m.pid()) : "process_id " + std::to_string(m.process_id())) +
+            " to exit with status " + std::to_string(m.code()));
+  st_.control.request(*this, process_id_, id, m);
+}
+
+// A ControlReply or an Error with a request id: the answer to a request
+// this server forwarded to this stub, or a broken client.
+session::verdict session::answer(const wire::frame& f) {
+  if (role_.load(std::memory_order_relaxed) == v1::Hello::STUB && st_.control.answer(process_id_, f))
+    return verdict::go_on;
+  return broken(body_name(f) + " for request " + std::to_string(f.id()) + ", but this server sent no such request");
+}
+
+void session::tick(std::chrono::steady_clock::time_point now) {
+  if (welcomed() && role_.load(std::memory_order_relaxed) == v1::Hello::STUB) st_.control.expire(process_id_, now);
+}
+
 void session::end(std::string_view why) {
   if (ended_) return;
   ended_ = true;
+  // Its requests end now (a tool waiting on this stub gets an Error); a
+  // tool's own requests get no more replies.
+  if (welcomed() && role_.load(std::memory_order_relaxed) == v1::Hello::STUB) st_.control.detach(process_id_);
+  if (controlled_) st_.control.forget_tool(process_id_);
   // Every waiter and reservation of this client is in an object it
   // opened: dropping it from each frees them all (chan_host.hpp, I7).
   for (auto& [h, o] : handles_) {

@@ -21,6 +21,11 @@
 // OS calls in flight are waited for and its files closed.
 // With a trace logger (trace_log.hpp), a stub's TraceEvents go to it, and
 // end() closes its tracks and prints its summary.
+// Control (control.hpp): a stub's session registers its process with the
+// control host once welcomed and leaves at end(); a tool's Control goes to
+// the control host, which may forward it to a stub as a server->stub
+// request, whose answer (ControlReply or Error) the stub's session hands
+// back to it. Only a TOOL may send Control.
 //
 // Errors: a malformed request gets an Error with its id and the session
 // goes on; a broken protocol (a frame a client never sends, a request
@@ -35,6 +40,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -74,6 +80,9 @@ class session final : public client {
   // The connection is over: the hosts forget this client. Idempotent.
   // `why` ends the log line ("closed", "lost: ...").
   void end(std::string_view why = "closed");
+  // The connection's watcher, every heartbeat: control requests this
+  // stub has not answered in time end (control.hpp).
+  void tick(std::chrono::steady_clock::time_point now);
 
   bool welcomed() const noexcept { return welcomed_.load(std::memory_order_acquire); }
   std::uint64_t process_id() const noexcept { return process_id_; }
@@ -115,6 +124,8 @@ class session final : public client {
   void remove(std::uint64_t id, const v1::Remove& m);
   void var_open(std::uint64_t id, const v1::VarOpen& m);
   void var_op(std::uint64_t id, const v1::VarOp& m);
+  void control(std::uint64_t id, const v1::Control& m);
+  verdict answer(const wire::frame& f);
 
   server_state& st_;
   outlet& out_;
@@ -124,6 +135,8 @@ class session final : public client {
   bool ended_ = false;
   bool closing_ = false;  // broken(): the connection ends after this frame
   bool traced_ = false;  // a stub attached to the trace logger
+  std::atomic<v1::Hello::Role> role_{v1::Hello::ROLE_UNSPECIFIED};  // set once welcomed
+  bool controlled_ = false;  // a tool that sent Control (end() tells the control host)
   std::uint64_t bad_ = 0;  // bad inputs seen (logged: the first)
   std::string goodbye_;  // the client's reason, if it said Goodbye
   // With a cluster key: the challenge sent in Welcome, until the client's

@@ -6,6 +6,7 @@
 
 #include "server/budget.hpp"
 #include "server/chan_host.hpp"
+#include "server/control.hpp"
 #include "server/handshake.hpp"
 #include "server/log.hpp"
 #include "server/os_host.hpp"
@@ -26,6 +27,7 @@ struct state_options {
   chan_host::limits chan_limits;
   var_host::limits var_limits;
   os_host::limits os_limits;
+  control_host::limits control_limits;
   log_sink log = log_to_stderr;
   // Non-null: the trace logger; "trace" should then be among
   // self.capabilities, which asks stubs to stream their events.
@@ -37,7 +39,8 @@ struct server_state {
       : opts(std::move(o)),
         values(opts.value_budget),
         chans(&values, opts.chan_limits),
-        vars(&values, opts.var_limits) {}
+        vars(&values, opts.var_limits),
+        control(opts.control_limits) {}
   server_state(const server_state&) = delete;
   server_state& operator=(const server_state&) = delete;
 
@@ -49,6 +52,7 @@ struct server_state {
   budget values;
   chan_host chans;
   var_host vars;
+  control_host control;  // the attached processes, for tools
   std::atomic<std::uint64_t> next_process_id{1};
 };
 

@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
-# tests/remote/cluster_key_check.sh WEFTD PIPELINE: the cluster key, with a
-# real weftd and real attached programs (examples/remote_pipeline):
+# tests/remote/cluster_key_check.sh WEFTD PIPELINE WEFT: the cluster key,
+# with a real weftd, real attached programs (examples/remote_pipeline) and
+# the weft command:
 #   - weftd refuses a key file others can read, and one too short, saying why;
 #   - weftd refuses to listen beyond loopback without a key, and does with one;
 #   - a program given the key (WEFT_KEY_FILE) attaches and works;
 #   - a program without it, or with another key, ends at once with status 2
-#     and a message that says what to do; weftd keeps serving the others.
+#     and a message that says what to do; weftd keeps serving the others;
+#   - the weft command does as a program does (weft ps).
 # Every process is killed and every file removed whatever happens.
 set -uo pipefail
 weftd=$1
 prog=$2
+weft=$3
 dir=$(mktemp -d /tmp/weft-key-XXXXXX)
 pids=()
 trap 'for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -rf "$dir"' EXIT
@@ -62,6 +65,11 @@ pids+=($consumer)
 WEFT_RUNTIME="unix:$sock" WEFT_KEY_FILE="$dir/key" timeout 60 "$prog" produce 200 > "$dir/producer.out" 2>&1
 [ $? -eq 0 ] || fail "the producer with the key failed: $(cat "$dir/producer.out")"
 wait $consumer || fail "the consumer with the key failed: $(cat "$dir/consumer.out")"
+WEFT_KEY_FILE="$dir/key" timeout 20 "$weft" ps --runtime "unix:$sock" > "$dir/ps.out" 2>&1
+[ $? -eq 0 ] || fail "weft ps with the key failed: $(cat "$dir/ps.out")"
+timeout 20 "$weft" ps --runtime "unix:$sock" > "$dir/ps-nokey.out" 2>&1
+[ $? -eq 1 ] || fail "weft ps without the key did not exit 1: $(cat "$dir/ps-nokey.out")"
+grep -q "requires the cluster key: set WEFT_KEY_FILE" "$dir/ps-nokey.out" || fail "weft ps: $(cat "$dir/ps-nokey.out")"
 kill -0 $weftd_pid 2>/dev/null || fail "weftd died"
 grep -q "UNAUTHORIZED: wrong cluster key" "$dir/weftd.log" || fail "weftd did not log the wrong key: $(cat "$dir/weftd.log")"
 grep -q "(key proven)" "$dir/weftd.log" || fail "weftd did not log a proven attach"

@@ -1,6 +1,8 @@
 // tests/remote/weftd_fixture.hpp: a real weftd for a test: started on a
 // private Unix socket before the test, SIGKILLed (if still alive) and its
 // socket removed after. WEFT_TEST_WEFTD is the binary's path (CMake).
+// command: a child process whose stdout and stderr are kept (the weft
+// command's output, for tests that run it).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -12,11 +14,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+
 #include <chrono>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <weft/run.hpp>
 
 extern char** environ;
 
@@ -32,8 +40,10 @@ inline bool unix_socket_answers(const std::string& path) {
   return ok;
 }
 
-// Spawns argv with extra environment entries; returns the pid.
-inline pid_t spawn_process(const std::vector<std::string>& argv, const std::vector<std::string>& env_extra = {}) {
+// Spawns argv with extra environment entries (and file actions, if given);
+// returns the pid, or -1.
+inline pid_t spawn_process(const std::vector<std::string>& argv, const std::vector<std::string>& env_extra = {},
+                           const posix_spawn_file_actions_t* fa = nullptr) {
   std::vector<char*> args;
   for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
@@ -43,7 +53,7 @@ inline pid_t spawn_process(const std::vector<std::string>& argv, const std::vect
   for (std::string& e : env) envp.push_back(e.data());
   envp.push_back(nullptr);
   pid_t pid = -1;
-  if (posix_spawn(&pid, args[0], nullptr, nullptr, args.data(), envp.data()) != 0) return -1;
+  if (posix_spawn(&pid, args[0], fa, nullptr, args.data(), envp.data()) != 0) return -1;
   return pid;
 }
 
@@ -58,6 +68,54 @@ inline int wait_status(pid_t pid, std::chrono::milliseconds limit) {
   }
   return -1;
 }
+
+// A child process with its stdout and stderr captured in files; SIGKILLed
+// by the destructor if still running.
+class command {
+ public:
+  explicit command(const std::vector<std::string>& argv, const std::vector<std::string>& env_extra = {}) {
+    static int n = 0;
+    base_ = "/tmp/weft-test-cmd-" + std::to_string(::getpid()) + "-" + std::to_string(n++);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, (base_ + ".out").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_addopen(&fa, 2, (base_ + ".err").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    pid_ = spawn_process(argv, env_extra, &fa);
+    posix_spawn_file_actions_destroy(&fa);
+  }
+  command(const command&) = delete;
+  command& operator=(const command&) = delete;
+  ~command() {
+    if (pid_ > 0 && status_ < 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    ::unlink((base_ + ".out").c_str());
+    ::unlink((base_ + ".err").c_str());
+  }
+  // Its exit status (128 + N for signal N) within limit; -1 if it runs on.
+  int wait(std::chrono::milliseconds limit = std::chrono::seconds(20)) {
+    if (status_ >= 0 || pid_ <= 0) return status_;
+    int st = wait_status(pid_, limit);
+    if (st == -1) return -1;
+    status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    return status_;
+  }
+  std::string out() const { return slurp(base_ + ".out"); }
+  std::string err() const { return slurp(base_ + ".err"); }
+  pid_t pid() const { return pid_; }
+
+ private:
+  static std::string slurp(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+  std::string base_;
+  pid_t pid_ = -1;
+  int status_ = -1;
+};
 
 class weftd_test : public ::testing::Test {
  protected:

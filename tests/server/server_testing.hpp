@@ -6,13 +6,18 @@
 //   test_client  a tiny protocol client on wire::link, as a stub would be
 //                (inside weft::run): a reader goroutine answers Pings and
 //                queues the rest, so next() can time out.
+//   served       a server in this process on a fresh Unix socket, its log
+//                kept in log_lines.
 #pragma once
 
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <cstdint>
+#include <cstdlib>
 #include <deque>
+#include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -23,6 +28,7 @@
 
 #include "platform/spinlock.hpp"
 #include "server/client.hpp"
+#include "server/server.hpp"
 #include "weft/runtime/v1/runtime.pb.h"
 #include "wire/endpoint.hpp"
 #include "wire/link.hpp"
@@ -107,6 +113,14 @@ class inbox final : public weft::server::client {
 inline std::string done_status(const frame& f) {
   if (!f.has_chan_done()) return "not ChanDone: " + f.ShortDebugString();
   return v1::ChanDone::Status_Name(f.chan_done().status());
+}
+
+// f is an Error with code whose message contains needle.
+inline void expect_error(const std::optional<frame>& f, v1::Error::Code code, const std::string& needle) {
+  ASSERT_TRUE(f) << "no reply";
+  ASSERT_TRUE(f->has_error()) << f->ShortDebugString();
+  EXPECT_EQ(f->error().code(), code) << f->error().message();
+  EXPECT_NE(f->error().message().find(needle), std::string::npos) << f->error().message();
 }
 
 inline v1::Hello good_hello() {
@@ -217,6 +231,62 @@ class test_client {
   std::shared_ptr<std::atomic<std::uint64_t>> pings_ = std::make_shared<std::atomic<std::uint64_t>>(0);
   std::uint64_t ids_ = 0;
   bool timed_out_ = false;
+};
+
+struct log_lines {
+  std::mutex mu;
+  std::vector<std::string> lines;
+  std::size_t count(const std::string& needle) {
+    std::lock_guard lk(mu);
+    std::size_t n = 0;
+    for (const std::string& l : lines) n += l.find(needle) != std::string::npos;
+    return n;
+  }
+  std::string all() {
+    std::lock_guard lk(mu);
+    std::string s;
+    for (const std::string& l : lines) s += l + "\n";
+    return s;
+  }
+};
+
+// A server in this process, on a Unix socket in a fresh directory.
+class served {
+ public:
+  explicit served(std::chrono::milliseconds handshake = std::chrono::seconds(5),
+                  const std::function<void(weft::server::state_options&)>& tweak = {}) {
+    char tmpl[] = "/tmp/weft-session-test-XXXXXX";
+    dir_ = ::mkdtemp(tmpl);
+    weft::server::options o;
+    o.endpoint = weft::wire::endpoint{"unix", dir_ + "/s.sock"};
+    o.handshake_timeout = handshake;
+    o.state.log = [l = log](std::string_view line) {
+      std::lock_guard lk(l->mu);
+      l->lines.emplace_back(line);
+    };
+    if (tweak) tweak(o.state);
+    s_ = std::make_unique<weft::server::server>(o);
+    s_->listen();
+    weft::go([this] {
+      s_->serve();
+      served_.close();
+    });
+    endpoint = o.endpoint;
+  }
+  ~served() {
+    s_->stop();
+    served_.recv();  // the goroutine is out of serve() before s_ goes
+    std::filesystem::remove_all(dir_);
+  }
+  weft::server::server& server() { return *s_; }
+
+  weft::wire::endpoint endpoint;
+  std::shared_ptr<log_lines> log = std::make_shared<log_lines>();
+
+ private:
+  std::string dir_;
+  std::unique_ptr<weft::server::server> s_;
+  weft::chan<bool> served_;
 };
 
 }  // namespace server_testing

@@ -22,60 +22,6 @@ namespace {
 using namespace server_testing;
 namespace srv = weft::server;
 
-struct log_lines {
-  std::mutex mu;
-  std::vector<std::string> lines;
-  std::size_t count(const std::string& needle) {
-    std::lock_guard lk(mu);
-    std::size_t n = 0;
-    for (const std::string& l : lines) n += l.find(needle) != std::string::npos;
-    return n;
-  }
-  std::string all() {
-    std::lock_guard lk(mu);
-    std::string s;
-    for (const std::string& l : lines) s += l + "\n";
-    return s;
-  }
-};
-
-// A server in this process, on a Unix socket in a fresh directory.
-class served {
- public:
-  explicit served(std::chrono::milliseconds handshake = std::chrono::seconds(5)) {
-    char tmpl[] = "/tmp/weft-session-test-XXXXXX";
-    dir_ = ::mkdtemp(tmpl);
-    srv::options o;
-    o.endpoint = weft::wire::endpoint{"unix", dir_ + "/s.sock"};
-    o.handshake_timeout = handshake;
-    o.state.log = [l = log](std::string_view line) {
-      std::lock_guard lk(l->mu);
-      l->lines.emplace_back(line);
-    };
-    s_ = std::make_unique<srv::server>(o);
-    s_->listen();
-    weft::go([this] {
-      s_->serve();
-      served_.close();
-    });
-    endpoint = o.endpoint;
-  }
-  ~served() {
-    s_->stop();
-    served_.recv();  // the goroutine is out of serve() before s_ goes
-    std::filesystem::remove_all(dir_);
-  }
-  srv::server& server() { return *s_; }
-
-  weft::wire::endpoint endpoint;
-  std::shared_ptr<log_lines> log = std::make_shared<log_lines>();
-
- private:
-  std::string dir_;
-  std::unique_ptr<srv::server> s_;
-  weft::chan<bool> served_;
-};
-
 // Reads what the server sends to a raw connection until it closes.
 std::vector<frame> read_to_end(weft::net::conn& c) {
   weft::wire::frame_decoder d;
@@ -106,13 +52,6 @@ frame hello_frame(v1::Hello h = good_hello()) {
   frame f;
   *f.mutable_hello() = std::move(h);
   return f;
-}
-
-void expect_error(const std::optional<frame>& f, v1::Error::Code code, const std::string& needle) {
-  ASSERT_TRUE(f) << "no reply";
-  ASSERT_TRUE(f->has_error()) << f->ShortDebugString();
-  EXPECT_EQ(f->error().code(), code) << f->error().message();
-  EXPECT_NE(f->error().message().find(needle), std::string::npos) << f->error().message();
 }
 
 // The connection ends after the Error (not a timeout).
@@ -156,7 +95,7 @@ TEST(Session, HandshakeWelcomes) {
     EXPECT_NE(w->welcome().process_id(), 0u);
     EXPECT_TRUE(w->welcome().challenge().empty());
     std::vector<std::string> caps(w->welcome().capabilities().begin(), w->welcome().capabilities().end());
-    EXPECT_EQ(caps, (std::vector<std::string>{"chan", "var", "os"}));
+    EXPECT_EQ(caps, (std::vector<std::string>{"chan", "var", "control", "os"}));
     EXPECT_EQ(s.log->count("attached: tool 1.0"), 1u) << s.log->all();
   });
 }
@@ -202,7 +141,7 @@ TEST(Session, AMissingCapabilityIsRefusedByName) {
     test_client c(s.endpoint);
     v1::Hello h = good_hello();
     h.add_required_capabilities("trace");
-    expect_error(c.handshake(h), v1::Error::REFUSED, "capability trace (it offers chan, var, os)");
+    expect_error(c.handshake(h), v1::Error::REFUSED, "capability trace (it offers chan, var, control, os)");
     expect_closed(c);
   });
 }

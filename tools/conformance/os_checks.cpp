@@ -59,8 +59,7 @@ void read_and_close(suite& s) {
   std::uint64_t h = r.file_opened().handle();
   v1::FileResult read = file_op(*c, h, v1::FileOp::READ, 4096);
   require(read.errno_value() == 0 && read.data().rfind("Name:", 0) == 0,
-          "READ of /proc/self/status did not return its first line (errno " + std::to_string(read.errno_value()) +
-              ")");
+          "READ of /proc/self/status did not return its first line (errno " + std::to_string(read.errno_value()) + ")");
   require(file_op(*c, h, v1::FileOp::CLOSE).errno_value() == 0, "CLOSE of an open file failed");
   require(file_op(*c, h, v1::FileOp::READ, 16).errno_value() == EBADF, "READ after CLOSE is not EBADF (9)");
   require(file_op(*c, 987654321, v1::FileOp::SIZE).errno_value() == EBADF, "SIZE of an unknown handle is not EBADF");

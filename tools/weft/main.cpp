@@ -3,18 +3,26 @@
 //
 //   weft remote [--trace FILE] PROGRAM [ARGS...]   run PROGRAM attached to a
 //                                                  passthrough runtime server
+//   weft ps | stk | peek | kill                    act on the processes attached
+//                                                  to a weftd (control_cmd.hpp)
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
 #include <string>
 #include <vector>
 
+#include "control_cmd.hpp"
 #include "remote_cmd.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"weft: operate weft programs, their runtime servers and workers"};
   app.require_subcommand(1);
-  app.footer("Examples:\n  weft remote ./server --port 8080\n  weft remote --trace out.json ./batch-job");
+  app.footer(
+      "Examples:\n  weft remote ./server --port 8080\n  weft remote --trace out.json ./batch-job\n  weft ps\n"
+      "  weft stk pid:4242\n  weft kill pid:4242 --code 3\n\n"
+      "ps, stk, peek and kill talk to the weftd named by --runtime ADDR, else WEFT_RUNTIME, else the default\n"
+      "socket ($XDG_RUNTIME_DIR/weft/weftd.sock, else /tmp/weft-<uid>/weftd.sock). Exit status: 0 ok, 1 a\n"
+      "target or weftd failed, 2 usage.");
 
   weft::tool::remote_args remote;
   CLI::App* rc = app.add_subcommand(
@@ -27,6 +35,37 @@ int main(int argc, char** argv) {
   // Everything from the first word that is not one of remote's options is
   // the program and its arguments (its own -c, --flags included).
   rc->prefix_command();
+
+  // The control subcommands (control_cmd.hpp): one set of arguments.
+  weft::tool::control_args control;
+  auto runtime_option = [&](CLI::App* c) {
+    c->add_option("--runtime", control.runtime,
+                  "The weftd to ask: unix:PATH or tcp:HOST:PORT (default: WEFT_RUNTIME, else the default socket)");
+  };
+  auto selectors = [&](CLI::App* c) {
+    c->add_option("selectors", control.selectors, "Processes: pid:N (weft ps lists them)")->required();
+  };
+  CLI::App* ps = app.add_subcommand("ps", "List the processes attached to the weftd");
+  ps->footer("Examples:\n  weft ps\n  weft ps --json\n  weft ps --runtime unix:/tmp/w.sock");
+  runtime_option(ps);
+  ps->add_flag("--json", control.json, "Print a JSON array instead of a table");
+  CLI::App* stk = app.add_subcommand("stk", "Print the goroutine dump of each selected process");
+  stk->footer("Examples:\n  weft stk pid:4242\n  weft stk pid:4242 pid:4243");
+  runtime_option(stk);
+  selectors(stk);
+  CLI::App* peek = app.add_subcommand(
+      "peek",
+      "Print each selected process's runtime counters as JSON (pid, uptime_s, procs, goroutines, threads, "
+      "rss_bytes, ...)");
+  peek->footer("Examples:\n  weft peek pid:4242");
+  runtime_option(peek);
+  selectors(peek);
+  CLI::App* kill = app.add_subcommand(
+      "kill", "End each selected process with an exit status (it answers, flushes its stdio, and exits)");
+  kill->footer("Examples:\n  weft kill pid:4242\n  weft kill pid:4242 --code 7");
+  runtime_option(kill);
+  selectors(kill);
+  kill->add_option("--code", control.code, "The exit status (0-255)")->check(CLI::Range(0, 255))->capture_default_str();
 
   try {
     app.parse(argc, argv);
@@ -42,5 +81,9 @@ int main(int argc, char** argv) {
     }
     return weft::tool::run_remote(remote);
   }
+  if (ps->parsed()) return weft::tool::run_ps(control);
+  if (stk->parsed()) return weft::tool::run_stk(control);
+  if (peek->parsed()) return weft::tool::run_peek(control);
+  if (kill->parsed()) return weft::tool::run_kill(control);
   return 2;
 }

@@ -54,7 +54,7 @@ int main(int argc, char** argv) {
   int procs = weft::hardware_procs();
   CLI::App app{
       "weftd: the weft runtime server. Programs attach to it with WEFT_RUNTIME=ADDR "
-      "and share its channels and variables (docs/protocol.md)."};
+      "and share its channels and variables (docs/protocol.md); weft ps, stk, peek and kill act on them."};
   app.add_option("--listen", listen, "where to listen: unix:PATH or tcp:HOST:PORT (loopback only without a key)")
       ->capture_default_str();
   app.add_option("--procs", procs, "goroutines run in parallel on this many threads")

@@ -1,0 +1,141 @@
+// src/remote/control.cpp: the stub's answers to the server's Control
+// requests (docs/protocol.md, "Control"; design in stub.hpp).
+//
+//   DUMP_GOROUTINES  ControlReply.text: weft::dump_goroutines's text.
+//   STATS            ControlReply.text: one JSON object of counters the
+//                    runtime keeps anyway (nothing is added to a hot path):
+//                    pid, process_id, uptime_s, attached_s, procs,
+//                    goroutines, threads (Ms), os_threads, rss_bytes, tracing.
+//   EXIT(code)       ControlReply.text says what happens; then the stub says
+//                    Goodbye, lets both reach the server (1 s at most),
+//                    flushes stdio and the standard streams, and ends the
+//                    process with status code. Like Go's os.Exit, no
+//                    destructors or atexit handlers run: the program's other
+//                    goroutines are still running on other threads, and
+//                    static destructors under them would crash it.
+// Any other action gets Error REFUSED. Each answer runs in its own
+// goroutine, never on the reader (stub.hpp).
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+
+#include <weft/dump.hpp>
+#include <weft/go.hpp>
+#include <weft/run.hpp>
+
+#include "platform/futex.hpp"
+#include "platform/process.hpp"
+#include "remote/stub.hpp"
+#include "runtime/runtime.hpp"
+
+namespace weft::remote::detail {
+
+namespace {
+
+// Field n (1-based) of /proc/self/stat, after the command name (which may
+// hold spaces: it is in parentheses). 0 if unreadable.
+std::uint64_t stat_field(int n) {
+  std::ifstream in("/proc/self/stat");
+  std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::size_t close = s.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::istringstream rest(s.substr(close + 2));  // field 3 on
+  std::string v;
+  for (int i = 3; i <= n && rest >> v; ++i) {
+    if (i == n) return std::strtoull(v.c_str(), nullptr, 10);
+  }
+  return 0;
+}
+
+// Seconds since this process started (/proc/uptime - its starttime).
+double process_uptime() {
+  std::ifstream in("/proc/uptime");
+  double up = 0;
+  if (!(in >> up)) return 0;
+  const long hz = ::sysconf(_SC_CLK_TCK);
+  const double start = hz > 0 ? static_cast<double>(stat_field(22)) / static_cast<double>(hz) : 0;
+  return up > start ? up - start : 0;
+}
+
+std::uint64_t rss_bytes() {
+  std::ifstream in("/proc/self/statm");
+  std::uint64_t size = 0, resident = 0;
+  if (!(in >> size >> resident)) return 0;
+  return resident * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+}
+
+std::string seconds(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f", s);
+  return buf;
+}
+
+}  // namespace
+
+std::string stub::stats_json() const {
+  int ms = 0;
+  {
+    weft::detail::lock_scope lk(weft::detail::sched.lock);
+    ms = weft::detail::sched.mcount;
+  }
+  const double attached = static_cast<double>(weft::detail::os::nanotime() - attached_ns_) / 1e9;
+  std::string j = "{";
+  j += "\"pid\":" + std::to_string(::getpid());
+  j += ",\"process_id\":" + std::to_string(process_id_);
+  j += ",\"uptime_s\":" + seconds(process_uptime());
+  j += ",\"attached_s\":" + seconds(attached);
+  j += ",\"procs\":" + std::to_string(weft::detail::sched.procs);
+  j += ",\"goroutines\":" + std::to_string(weft::num_goroutines());
+  j += ",\"threads\":" + std::to_string(ms);
+  j += ",\"os_threads\":" + std::to_string(stat_field(20));
+  j += ",\"rss_bytes\":" + std::to_string(rss_bytes());
+  j += std::string(",\"tracing\":") + (trace_ ? "true" : "false");
+  j += "}";
+  return j;
+}
+
+void stub::answer_control(std::uint64_t id, const v1::Control& c) {
+  const v1::Control::Action action = c.action();
+  const int code = c.code();
+  weft::go(weft::go_options{.name = "weft: runtime stub control"}, [this, id, action, code] {
+    v1::Frame r;
+    r.set_id(id);
+    switch (action) {
+      case v1::Control::DUMP_GOROUTINES: {
+        std::ostringstream out;
+        weft::dump_goroutines(out);
+        r.mutable_control_reply()->set_text(out.str());
+        break;
+      }
+      case v1::Control::STATS: r.mutable_control_reply()->set_text(stats_json()); break;
+      case v1::Control::EXIT: {
+        const std::string what = "pid " + std::to_string(::getpid()) + " exits with status " + std::to_string(code) +
+                                 " (stdio flushed; no destructors or atexit handlers run, as Go's os.Exit)";
+        r.mutable_control_reply()->set_text(what);
+        try {
+          link_->send(r);
+        } catch (...) {}
+        detach("Control EXIT: exit status " + std::to_string(code));  // waits for the reply to be written
+        std::cout.flush();
+        std::cerr.flush();
+        std::fflush(nullptr);
+        weft::detail::os::exit_now(code);
+      }
+      default: {
+        v1::Error* e = r.mutable_error();
+        e->set_code(v1::Error::REFUSED);
+        e->set_message("this stub does not know Control action " + std::to_string(action));
+        break;
+      }
+    }
+    try {
+      link_->send(r);
+    } catch (...) {}  // the connection is gone: the server answers the tool
+  });
+}
+
+}  // namespace weft::remote::detail

@@ -1,0 +1,67 @@
+// tools/weft/control_cmd.cpp: what stk, peek and kill share (see
+// control_cmd.hpp): selectors, and one Control per target.
+#include "control_cmd.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+
+namespace weft::tool {
+
+namespace {
+
+// pid:N -> N; 0 (after printing why) for anything else.
+std::int64_t parse_selector(const char* cmd, const std::string& s) {
+  if (s.rfind("pid:", 0) == 0) {
+    const std::string n = s.substr(4);
+    char* end = nullptr;
+    long long v = n.empty() ? 0 : std::strtoll(n.c_str(), &end, 10);
+    if (!n.empty() && end && *end == '\0' && v > 0) return v;
+    std::fprintf(stderr, "weft %s: %s: write pid:N with N a process id (weft ps lists them)\n", cmd, s.c_str());
+    return 0;
+  }
+  if (!s.empty() && s[0] == '/') {
+    std::fprintf(stderr,
+                 "weft %s: %s: circuit anchors come with issue 14; select a process with pid:N for now (weft ps "
+                 "lists them)\n",
+                 cmd, s.c_str());
+    return 0;
+  }
+  std::fprintf(stderr, "weft %s: %s is not a selector: write pid:N (weft ps lists the attached processes)\n", cmd,
+               s.c_str());
+  return 0;
+}
+
+}  // namespace
+
+int for_each_target(const char* cmd, const control_args& a, v1::Control::Action action,
+                    const std::function<void(const std::string& selector, const std::string& text)>& print) {
+  std::vector<std::int64_t> pids;
+  for (const std::string& s : a.selectors) {
+    std::int64_t pid = parse_selector(cmd, s);
+    if (pid == 0) return 2;
+    pids.push_back(pid);
+  }
+  return run_tool(cmd, a.runtime, [&](const std::string& address) {
+    runtime_client rc = runtime_client::connect(address, {"control"});
+    int status = 0;
+    for (std::size_t i = 0; i < pids.size(); ++i) {
+      wire::frame req;
+      v1::Control* c = req.mutable_control();
+      c->set_action(action);
+      c->set_pid(pids[i]);
+      c->set_code(a.code);
+      wire::frame r = rc.call(req);
+      if (r.has_control_reply()) {
+        print(a.selectors[i], r.control_reply().text());
+      } else {
+        std::fprintf(stderr, "weft %s: %s: %s\n", cmd, a.selectors[i].c_str(),
+                     r.has_error() ? r.error().message().c_str() : "weftd answered with something else");
+        status = 1;
+      }
+    }
+    std::fflush(stdout);
+    return status;
+  });
+}
+
+}  // namespace weft::tool

@@ -1,0 +1,45 @@
+// tools/weft/control_cmd.hpp: the subcommands that act on processes
+// attached to a weftd, through its "control" capability (docs/protocol.md,
+// "Control"):
+//
+//   weft ps [--json]                 the attached processes
+//   weft stk SELECTOR...             each one's goroutine dump
+//   weft peek SELECTOR...            each one's runtime counters (JSON)
+//   weft kill SELECTOR... [--code C] end each one with status C (default 0)
+//
+// A selector is pid:N today; circuit anchors (/db/...) come with issue 14.
+// Exit status: 0 when every target answered, 1 when any failed (weftd
+// unreachable, no such process, no answer in time), 2 for a usage error.
+// One file per subcommand (ps_cmd.cpp, ...); what they share is in
+// control_cmd.cpp.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "connect.hpp"
+
+namespace weft::tool {
+
+struct control_args {
+  std::string runtime;  // --runtime
+  std::vector<std::string> selectors;
+  bool json = false;  // ps --json
+  int code = 0;  // kill --code
+};
+
+int run_ps(const control_args& a);
+int run_stk(const control_args& a);
+int run_peek(const control_args& a);
+int run_kill(const control_args& a);
+
+// Shared by stk, peek and kill: parses the selectors (a bad one: message,
+// status 2), connects, sends `action` to each selected process in turn and
+// gives each answer to `print` (the selector as typed, the reply's text);
+// failures are printed as "weft CMD: SELECTOR: WHY". Returns the status.
+int for_each_target(const char* cmd, const control_args& a, v1::Control::Action action,
+                    const std::function<void(const std::string& selector, const std::string& text)>& print);
+
+}  // namespace weft::tool
