@@ -136,11 +136,14 @@ class weftd_test : public ::testing::Test {
     }
     ::unlink(socket_.c_str());
   }
-  // Ends the server for real (SIGKILL), as a crash would.
+  // Ends the server for real (SIGKILL), as a crash would, and removes the
+  // socket file it cannot: a death test's child, which never reaches
+  // TearDown, would leave it in /tmp.
   void kill_server() {
     ::kill(pid_, SIGKILL);
     ::waitpid(pid_, nullptr, 0);
     pid_ = -1;
+    ::unlink(socket_.c_str());
   }
   std::string address() const { return "unix:" + socket_; }
   weft::options attached(int procs = 2) const {
