@@ -111,11 +111,24 @@ bool link::receive(frame& f) {
 }
 
 void link::close() noexcept {
-  if (closed_.exchange(true, std::memory_order_acq_rel)) return;
+  if (closed_.exchange(true, std::memory_order_acq_rel)) {
+    // Another goroutine is closing (the writer, after close_when_flushed,
+    // parked until the reader leaves its read): return only once the
+    // connection is closed. A caller that went on could end weft::run with
+    // that closer abandoned mid-close, and the link's destructor would then
+    // wait for it forever (a stub's detach did, under TSan's timing).
+    try {
+      (void)close_done_.recv();
+    } catch (...) {}
+    return;
+  }
   try {
     doorbell_.close();
   } catch (...) {}
   conn_.close();
+  try {
+    close_done_.close();
+  } catch (...) {}
 }
 
 }  // namespace weft::wire

@@ -50,7 +50,8 @@ class link {
   // Returns when the link is closed or a write fails (then it closes it).
   void write_loop();
   // Ends the link: the writer returns, a parked reader wakes (receive
-  // throws or returns false). Idempotent.
+  // throws or returns false). Idempotent, and returns only once the
+  // connection is closed, whoever began closing it.
   void close() noexcept;
   // Ends the link once the writer has written what is queued (a last
   // Error the peer should read before the connection goes). A peer that
@@ -73,6 +74,7 @@ class link {
   std::string outbox_ GUARDED_BY(lock_);
   chan<bool> doorbell_{1};
   std::atomic<bool> closed_{false};
+  chan<bool> close_done_;  // closed once the connection is: every close() waits for it
   std::atomic<bool> closing_{false};  // close_when_flushed was called
   frame_decoder decoder_;
   std::atomic<std::uint64_t> bytes_out_{0}, bytes_in_{0};
