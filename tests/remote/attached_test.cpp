@@ -138,6 +138,9 @@ TEST_F(Attached, TwoProcessesShareAChannel) {
   ASSERT_GT(producer, 0);
   int ps = weft_test::wait_status(producer, 60s);
   int cs = weft_test::wait_status(consumer, 60s);
+  // One that did not end is killed, not left running after the test.
+  for (auto [pid, st] : {std::pair{producer, ps}, std::pair{consumer, cs}})
+    if (st == -1) ::kill(pid, SIGKILL), ::waitpid(pid, nullptr, 0);
   EXPECT_TRUE(WIFEXITED(ps) && WEXITSTATUS(ps) == 0) << "producer status " << ps;
   EXPECT_TRUE(WIFEXITED(cs) && WEXITSTATUS(cs) == 0) << "consumer status " << cs;
 }
