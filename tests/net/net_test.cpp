@@ -450,12 +450,21 @@ TEST_P(NetProcs, Deadlines) {
         c.set_deadline(steady::time_point::max());
         EXPECT_EQ(read_some(c), "b");
         // Moved while a reader waits: the reader wakes at the new time.
+        // The mover's clock, not this goroutine's, says when the read may end:
+        // the mover may run well before this goroutine reads.
         c.set_read_deadline(steady::now() + 10s);
+        std::atomic<steady::rep> moved_to{0};
         weft::go([&] {
           weft::this_goroutine::sleep_for(10ms);
-          c.set_read_deadline(steady::now() + 30ms);
+          auto when = steady::now() + 30ms;
+          moved_to.store(when.time_since_epoch().count());
+          c.set_read_deadline(when);
         });
-        times_out([&] { read_some(c); }, 30ms, 10ms);  // the mover may start before or after the clock
+        times_out([&] { read_some(c); }, 0ms, 40ms);
+        auto ended = steady::now();
+        steady::time_point when{steady::duration{moved_to.load()}};
+        EXPECT_GE(ended, when) << "the read ended before the moved deadline";
+        EXPECT_LE(ended, when + late_margin);
         c.set_read_deadline(steady::time_point::max());
         // Write: s does not read, so the buffers fill and the write waits.
         std::string big(64 << 20, 'w');  // more than loopback's socket buffers hold
