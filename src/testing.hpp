@@ -22,6 +22,7 @@ using detail::trace_event;
 inline void trace_start() { detail::trace_start(); }
 inline std::vector<trace_event> trace_stop() { return detail::trace_stop(); }
 inline trace_batch trace_drain() { return detail::trace_drain(); }
+inline trace_batch trace_finish() { return detail::trace_finish(); }  // stop, and drain what was left
 
 // The M running the caller (-1 outside the runtime).
 int current_m_id() noexcept;

@@ -40,4 +40,15 @@ std::int64_t nanotime_coarse() noexcept {
   return std::int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
 
+std::int64_t nanotime_coarse_lag() noexcept {
+  // The resolution is the tick (1-10 ms); twice it leaves room for a tick
+  // that is late being taken (tickless idle catches up on the next one).
+  static const std::int64_t lag = [] {
+    timespec res{};
+    if (clock_getres(CLOCK_MONOTONIC_COARSE, &res) != 0) return std::int64_t{20'000'000};
+    return 2 * (std::int64_t(res.tv_sec) * 1000000000 + res.tv_nsec);
+  }();
+  return lag;
+}
+
 }  // namespace weft::detail::os

@@ -13,7 +13,11 @@ void futex_wake(std::atomic<std::uint32_t>* word, int count);
 
 // Monotonic nanoseconds (CLOCK_MONOTONIC: steady_clock's clock).
 std::int64_t nanotime() noexcept;
-// Cheap, a few ms coarse: for "waiting for how long" in dumps.
+// Cheap, a few ms coarse: the clock's time at its last tick (no TSC read).
+// Never ahead of nanotime(), and behind it by at most
+// nanotime_coarse_lag(): so "a deadline further than the lag past the coarse
+// time has not come" holds without reading the precise clock.
 std::int64_t nanotime_coarse() noexcept;
+std::int64_t nanotime_coarse_lag() noexcept;
 
 }  // namespace weft::detail::os

@@ -74,13 +74,16 @@ trace_batch trace_drain() {
   // Each M's buffer is swapped out under the locks and merged after them:
   // sched.lock is held for a few pointer swaps, not for copying events.
   std::vector<std::vector<trace_event>> parts;
+  std::vector<m*> owners;  // parts[i] came from owners[i]
   {
     lock_scope lk(sched.lock);
     parts.resize(sched.allm.size());
+    owners = sched.allm;
     for (std::size_t i = 0; i < sched.allm.size(); ++i) {
       trace_buffer& t = sched.allm[i]->trace;
       lock_scope l2(t.lock);
       parts[i].swap(t.events);
+      t.events.swap(t.spare);
       for (auto& n : t.names) b.names.push_back(std::move(n));
       t.names.clear();
       b.dropped += t.dropped;
@@ -90,9 +93,24 @@ trace_batch trace_drain() {
   std::size_t n = 0;
   for (const auto& p : parts) n += p.size();
   b.events.reserve(n);
-  for (const auto& p : parts) b.events.insert(b.events.end(), p.begin(), p.end());
-  std::stable_sort(b.events.begin(), b.events.end(),
-                   [](const trace_event& x, const trace_event& y) { return x.ts < y.ts; });
+  // Each M's events are already in time order (one clock, read under its
+  // lock): merging them run by run is linear in the events for the few Ms
+  // there are; sorting was not.
+  auto by_time = [](const trace_event& x, const trace_event& y) { return x.ts < y.ts; };
+  for (const auto& p : parts) {
+    auto middle = b.events.insert(b.events.end(), p.begin(), p.end());
+    std::inplace_merge(b.events.begin(), middle, b.events.end(), by_time);
+  }
+  // Give each M its emptied buffer back as its spare, if the M is still
+  // there (a locked thread's M leaves allm when its thread ends).
+  lock_scope lk(sched.lock);
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    if (std::find(sched.allm.begin(), sched.allm.end(), owners[i]) == sched.allm.end()) continue;
+    trace_buffer& t = owners[i]->trace;
+    parts[i].clear();
+    lock_scope l2(t.lock);
+    if (parts[i].capacity() > t.spare.capacity()) t.spare.swap(parts[i]);
+  }
   return b;
 }
 

@@ -63,6 +63,9 @@ constexpr std::size_t trace_buffer_limit = std::size_t{1} << 16;
 struct trace_buffer {
   spinlock lock;  // taken only while tracing is on
   std::vector<trace_event> events GUARDED_BY(lock);
+  // The buffer the last drain emptied, capacity kept: the next drain hands it
+  // to the M, so recording does not regrow a vector after every drain.
+  std::vector<trace_event> spare GUARDED_BY(lock);
   std::vector<std::pair<std::uint64_t, std::string>> names GUARDED_BY(lock);  // new G -> its name
   std::uint64_t dropped GUARDED_BY(lock) = 0;
 };

@@ -22,7 +22,13 @@ std::size_t utf8_length(std::string_view s, std::size_t i) {
 }  // namespace
 
 std::string json_string(std::string_view s) {
-  std::string out = "\"";
+  std::string out;
+  append_json_string(out, s);
+  return out;
+}
+
+void append_json_string(std::string& out, std::string_view s) {
+  out += '"';
   for (std::size_t i = 0; i < s.size();) {
     unsigned char c = static_cast<unsigned char>(s[i]);
     switch (c) {
@@ -46,7 +52,7 @@ std::string json_string(std::string_view s) {
     }
     ++i;
   }
-  return out + "\"";
+  out += '"';
 }
 
 trace_json_file::trace_json_file(const std::string& path) : path_(path) {

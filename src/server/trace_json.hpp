@@ -19,6 +19,8 @@ namespace weft::server {
 // control characters escaped; bytes that are not UTF-8 replaced by U+FFFD,
 // so a goroutine's name cannot break the file.
 std::string json_string(std::string_view s);
+// The same, appended to out.
+void append_json_string(std::string& out, std::string_view s);
 
 class trace_json_file {
  public:

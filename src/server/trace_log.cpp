@@ -3,6 +3,7 @@
 #include "server/trace_log.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <mutex>
 
@@ -18,11 +19,53 @@ std::string base_name(const std::string& path) {
   return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
-std::string hex(std::uint64_t v) {
+void append_int(std::string& out, std::uint64_t v, int base = 10) {
   char buf[24];
-  std::snprintf(buf, sizeof buf, "\"0x%llx\"", static_cast<unsigned long long>(v));
-  return buf;
+  auto r = std::to_chars(buf, buf + sizeof buf, v, base);
+  out.append(buf, r.ptr);
 }
+
+void append_int(std::string& out, std::int64_t v) {
+  if (v < 0) out += '-';
+  append_int(out, v < 0 ? 0 - static_cast<std::uint64_t>(v) : static_cast<std::uint64_t>(v));
+}
+
+// Nanoseconds as the format's microseconds with three decimals ("12.345"),
+// in integers: printf's %f took 40% of a tracing weftd's time.
+void append_micros(std::string& out, std::int64_t ns) {
+  if (ns < 0) out += '-';
+  std::uint64_t mag = ns < 0 ? 0 - static_cast<std::uint64_t>(ns) : static_cast<std::uint64_t>(ns);
+  append_int(out, mag / 1000);
+  auto frac = static_cast<unsigned>(mag % 1000);
+  out += '.';
+  out += static_cast<char>('0' + frac / 100);
+  out += static_cast<char>('0' + frac / 10 % 10);
+  out += static_cast<char>('0' + frac % 10);
+}
+
+// `"key":value`, the value a number or (hex) a quoted "0x..." string: the
+// args of an event, built without allocating.
+class arg {
+ public:
+  arg() = default;
+  arg(const char* key, std::uint64_t v, bool hex = false) {
+    std::string_view k(key);
+    if (k.size() > 16) k = k.substr(0, 16);
+    char* at = text_;
+    *at++ = '"';
+    at = std::copy(k.begin(), k.end(), at);
+    at = std::copy_n("\":", 2, at);
+    if (hex) at = std::copy_n("\"0x", 3, at);
+    at = std::to_chars(at, text_ + sizeof text_ - 1, v, hex ? 16 : 10).ptr;
+    if (hex) *at++ = '"';
+    size_ = static_cast<std::size_t>(at - text_);
+  }
+  std::string_view view() const { return {text_, size_}; }
+
+ private:
+  char text_[48];  // '"' key(16) '":' '"0x' 16 hex digits '"': 40 at most
+  std::size_t size_ = 0;
+};
 
 }  // namespace
 
@@ -48,13 +91,20 @@ struct trace_log::program {
   std::unordered_map<std::uint64_t, call> calls;  // request id -> its caller
   trace_summary summary;
 
-  // The common head of an event on goroutine g's track.
-  std::string head(const char* ph, std::uint64_t g, std::string_view name, std::int64_t ts_us_base,
-                   std::int64_t t) const {
-    char ts[40];
-    std::snprintf(ts, sizeof ts, "%.3f", double(t - ts_us_base) / 1e3);
-    return std::string("{\"ph\":\"") + ph + "\",\"pid\":" + std::to_string(pid) + ",\"tid\":" + std::to_string(g) +
-           ",\"ts\":" + ts + ",\"name\":" + json_string(name);
+  // The common head of an event on goroutine g's track, into out.
+  void head(std::string& out, const char* ph, std::uint64_t g, std::string_view name, std::int64_t base_ns,
+            std::int64_t t) const {
+    out.clear();
+    out += "{\"ph\":\"";
+    out += ph;
+    out += "\",\"pid\":";
+    append_int(out, pid);
+    out += ",\"tid\":";
+    append_int(out, g);
+    out += ",\"ts\":";
+    append_micros(out, t - base_ns);
+    out += ",\"name\":";
+    append_json_string(out, name);
   }
 };
 
@@ -90,16 +140,38 @@ void trace_log::one(program& p, const runtime::v1::TraceEvent& e) {
   p.last_ns = std::max(p.last_ns, t);
   p.summary.event();
   const std::uint64_t g = e.goroutine();
-  auto slice = [&](std::uint64_t tid, std::string_view name, const char* cat, std::int64_t since,
-                   const std::string& args = "") {
-    char dur[40];
-    std::snprintf(dur, sizeof dur, "%.3f", double(std::max<std::int64_t>(t - since, 0)) / 1e3);
-    file_.event(p.head("X", tid, name, base_ns_, since) + ",\"cat\":\"" + cat + "\",\"dur\":" + dur +
-                (args.empty() ? "" : ",\"args\":{" + args + "}") + "}");
+  // Each event is built in line_ (one buffer, reused): a tracing weftd
+  // competes with the programs it traces for CPU.
+  auto with_args = [&](const arg& a) {
+    if (a.view().empty()) return;
+    line_ += ",\"args\":{";
+    line_ += a.view();
+    line_ += '}';
   };
-  auto instant = [&](std::uint64_t tid, std::string_view name, const std::string& args = "") {
-    file_.event(p.head("i", tid, name, base_ns_, t) + ",\"s\":\"t\"" +
-                (args.empty() ? "" : ",\"args\":{" + args + "}") + "}");
+  auto slice = [&](std::uint64_t tid, std::string_view name, const char* cat, std::int64_t since,
+                   const arg& args = {}) {
+    p.head(line_, "X", tid, name, base_ns_, since);
+    line_ += ",\"cat\":\"";
+    line_ += cat;
+    line_ += "\",\"dur\":";
+    append_micros(line_, std::max<std::int64_t>(t - since, 0));
+    with_args(args);
+    line_ += '}';
+    file_.event(line_);
+  };
+  auto instant = [&](std::uint64_t tid, std::string_view name, const arg& args = {}) {
+    p.head(line_, "i", tid, name, base_ns_, t);
+    line_ += ",\"s\":\"t\"";
+    with_args(args);
+    line_ += '}';
+    file_.event(line_);
+  };
+  auto async_edge = [&](const char* ph, std::uint64_t tid, std::string_view name, std::uint64_t id) {
+    p.head(line_, ph, tid, name, base_ns_, t);
+    line_ += ",\"cat\":\"remote\",\"id\":\"0x";
+    append_int(line_, id, 16);
+    line_ += "\"}";
+    file_.event(line_);
   };
   auto name_track = [&](std::uint64_t tid, const std::string& name) {
     std::string shown = name.empty() ? "goroutine " + std::to_string(tid) : name;
@@ -117,7 +189,7 @@ void trace_log::one(program& p, const runtime::v1::TraceEvent& e) {
     if (gt.running >= 0) slice(g, "running", "sched", gt.running);
     gt.running = -1;
   };
-  auto end_block = [&](goroutine_track& gt, const std::string& args) {
+  auto end_block = [&](goroutine_track& gt, const arg& args) {
     if (gt.blocked < 0) return;
     slice(g, gt.reason, "block", gt.blocked, args);
     p.summary.block(g, gt.name, gt.reason, t - gt.blocked, false);
@@ -130,12 +202,12 @@ void trace_log::one(program& p, const runtime::v1::TraceEvent& e) {
       gt.name = e.text().substr(0, 200);
       p.summary.created();
       name_track(g, gt.name);
-      instant(g, "created", e.arg() ? "\"by\":" + std::to_string(e.arg()) : "");
+      instant(g, "created", e.arg() ? arg("by", e.arg()) : arg());
       break;
     }
     case wire::tk_go_start: {
       goroutine_track& gt = track(g);
-      end_block(gt, "");  // its unblock was not seen (dropped)
+      end_block(gt, {});  // its unblock was not seen (dropped)
       end_running(gt);
       gt.running = t;
       break;
@@ -147,7 +219,7 @@ void trace_log::one(program& p, const runtime::v1::TraceEvent& e) {
       gt.reason = e.text().empty() ? "blocked" : e.text().substr(0, 100);
       break;
     }
-    case wire::tk_go_unblock: end_block(track(g), e.arg() ? "\"woken_by\":" + std::to_string(e.arg()) : ""); break;
+    case wire::tk_go_unblock: end_block(track(g), e.arg() ? arg("woken_by", e.arg()) : arg()); break;
     case wire::tk_go_yield: end_running(track(g)); break;
     case wire::tk_go_end: {
       goroutine_track& gt = track(g);
@@ -157,14 +229,17 @@ void trace_log::one(program& p, const runtime::v1::TraceEvent& e) {
       p.gs.erase(g);
       break;
     }
-    case wire::tk_steal: instant(g, "stolen", "\"from_p\":" + std::to_string(e.arg())); break;
+    case wire::tk_steal: instant(g, "stolen", arg("from_p", e.arg())); break;
     case wire::tk_chan_send:
     case wire::tk_chan_recv: {
       bool send = e.kind() == wire::tk_chan_send;
       p.summary.chan_op(e.arg(), send, track(g).name);
-      std::string what = send ? "chan send" : "chan receive";
-      if (!e.text().empty()) what = e.text().substr(0, 20) + " " + what;
-      instant(g, what, "\"chan\":" + hex(e.arg()));
+      std::string_view what = send ? "chan send" : "chan receive";
+      if (e.text().empty()) {
+        instant(g, what, arg("chan", e.arg(), true));
+      } else {
+        instant(g, e.text().substr(0, 20) + " " + std::string(what), arg("chan", e.arg(), true));
+      }
       break;
     }
     case wire::tk_blocking_enter: {
@@ -183,23 +258,27 @@ void trace_log::one(program& p, const runtime::v1::TraceEvent& e) {
       track(g);
       if (p.calls.size() >= max_calls) break;  // its reply will find nothing: no slice
       std::string name = e.text().empty() ? "remote call" : e.text().substr(0, 60);
-      file_.event(p.head("b", g, name, base_ns_, t) + ",\"cat\":\"remote\",\"id\":" + hex(e.arg()) + "}");
+      async_edge("b", g, name, e.arg());
       p.calls[e.arg()] = program::call{g, std::move(name)};
       break;
     }
     case wire::tk_remote_reply: {
       auto it = p.calls.find(e.arg());
       if (it == p.calls.end()) break;
-      file_.event(p.head("e", it->second.g, it->second.name, base_ns_, t) +
-                  ",\"cat\":\"remote\",\"id\":" + hex(e.arg()) + "}");
+      async_edge("e", it->second.g, it->second.name, e.arg());
       p.calls.erase(it);
       break;
     }
     case wire::tk_dropped:
       p.summary.dropped(e.arg());
-      file_.event("{\"ph\":\"i\",\"s\":\"p\",\"pid\":" + std::to_string(p.pid) +
-                  ",\"tid\":0,\"ts\":" + std::to_string(double(t - base_ns_) / 1e3) + ",\"name\":\"" +
-                  std::to_string(e.arg()) + " events dropped\"}");
+      line_ = "{\"ph\":\"i\",\"s\":\"p\",\"pid\":";
+      append_int(line_, p.pid);
+      line_ += ",\"tid\":0,\"ts\":";
+      append_micros(line_, t - base_ns_);
+      line_ += ",\"name\":\"";
+      append_int(line_, e.arg());
+      line_ += " events dropped\"}";
+      file_.event(line_);
       break;
     default: break;  // a later kind: skipped (docs/protocol.md)
   }
@@ -209,10 +288,14 @@ void trace_log::finish(program& p) {
   // What was open when the program left ends at its last event.
   for (auto& [key, gt] : p.gs) {
     const auto id = key;  // clang 14 cannot capture a structured binding
-    char dur[40];
     auto close_at_end = [&](std::int64_t since, std::string_view name, const char* cat) {
-      std::snprintf(dur, sizeof dur, "%.3f", double(std::max<std::int64_t>(p.last_ns - since, 0)) / 1e3);
-      file_.event(p.head("X", id, name, base_ns_, since) + ",\"cat\":\"" + cat + "\",\"dur\":" + dur + "}");
+      p.head(line_, "X", id, name, base_ns_, since);
+      line_ += ",\"cat\":\"";
+      line_ += cat;
+      line_ += "\",\"dur\":";
+      append_micros(line_, std::max<std::int64_t>(p.last_ns - since, 0));
+      line_ += '}';
+      file_.event(line_);
     };
     if (gt.running >= 0) close_at_end(gt.running, "running", "sched");
     if (gt.blocking >= 0) close_at_end(gt.blocking, "blocking: " + gt.blocking_fn, "blocking");

@@ -71,6 +71,7 @@ class trace_log {
   trace_json_file file_;  // GUARDED_BY(mu_)
   std::int64_t base_ns_ = -1;  // the first event's time: ts 0 in the file; GUARDED_BY(mu_)
   std::unordered_map<std::uint64_t, std::unique_ptr<program>> programs_;  // GUARDED_BY(mu_)
+  std::string line_;  // the event being written; GUARDED_BY(mu_)
 };
 
 }  // namespace weft::server

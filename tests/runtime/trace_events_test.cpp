@@ -5,8 +5,11 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <chrono>
 #include <cstring>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "testing.hpp"
 #include <weft/blocking.hpp>
@@ -85,6 +88,43 @@ TEST(TraceEvents, DrainingGoesOnRecordingAndFullBuffersDropAndCount) {
   EXPECT_EQ(count(next, ev::chan_recv), 1u) << "still recording after a drain";
   EXPECT_EQ(next.dropped, 0u) << "the count starts again";
   EXPECT_TRUE(after.events.empty()) << "stopped";
+}
+
+TEST(TraceEvents, DrainsComeInTimeOrderAcrossMs) {
+  std::vector<trace_batch> drains;
+  weft::run([&] {
+    weft::testing::trace_start();
+    weft::wait_group wg;
+    for (int w = 0; w < 8; ++w) {
+      wg.add(1);
+      weft::go([&] {
+        weft::chan<int> c(1);
+        for (int i = 0; i < 20000; ++i) {
+          c.try_send(i);
+          c.try_recv();
+          if (i % 1000 == 0) weft::this_goroutine::yield();
+        }
+        wg.done();
+      });
+    }
+    for (int d = 0; d < 5; ++d) {
+      weft::this_goroutine::sleep_for(std::chrono::milliseconds(2));
+      drains.push_back(weft::testing::trace_drain());
+    }
+    wg.wait();
+    drains.push_back(weft::testing::trace_finish());
+  }, weft::options{.procs = 4});
+  std::size_t events = 0;
+  std::set<std::int32_t> ms;
+  for (const trace_batch& b : drains) {
+    events += b.events.size() + b.dropped;
+    for (std::size_t i = 0; i < b.events.size(); ++i) {
+      ms.insert(b.events[i].m);
+      ASSERT_TRUE(i == 0 || b.events[i - 1].ts <= b.events[i].ts) << "event " << i << " of a drain is out of order";
+    }
+  }
+  EXPECT_GE(events, 8u * 2 * 20000) << "every send and receive was recorded or counted as dropped";
+  EXPECT_GE(ms.size(), 2u) << "the test means to merge several Ms' buffers";
 }
 
 }  // namespace
