@@ -22,6 +22,7 @@
 // is released after the goroutine's context is saved. A waker sets the
 // waiter's outcome (success, or closed) under the lock, then wakes it.
 #include "chan/chan_internal.hpp"
+#include "runtime/gstats.hpp"
 #include "runtime/trace_events.hpp"
 
 #include <atomic>
@@ -146,6 +147,7 @@ void unlock_and_wake(chan_core* c, waiter* w) RELEASE(c->lock) {
 void chan_send(chan_core* c, void* elem) {
   if (c == nullptr) block_forever("chan send (nil chan)");
   trace_here(ev::chan_send, reinterpret_cast<std::uintptr_t>(c));
+  if (gstats_enabled()) gstats_chan(true);
   c->lock.lock();
   waiter* w = nullptr;
   switch (send_locked(c, elem, &w)) {
@@ -171,6 +173,7 @@ void chan_send(chan_core* c, void* elem) {
 bool chan_try_send(chan_core* c, void* elem) {
   trace_here(ev::chan_send, reinterpret_cast<std::uintptr_t>(c), "try");
   bool sent = chan_try_send_no_yield(c, elem);
+  if (sent && gstats_enabled()) gstats_chan(true);
   preempt_check();  // a loop of try_send (or of a select with a default) must yield
   return sent;
 }
@@ -191,6 +194,7 @@ bool chan_try_send_no_yield(chan_core* c, void* elem) {
 bool chan_recv(chan_core* c, void* out) {
   if (c == nullptr) block_forever("chan receive (nil chan)");
   trace_here(ev::chan_recv, reinterpret_cast<std::uintptr_t>(c));
+  if (gstats_enabled()) gstats_chan(false);
   c->lock.lock();
   waiter* w = nullptr;
   switch (recv_locked(c, out, &w)) {
@@ -216,6 +220,7 @@ bool chan_recv(chan_core* c, void* out) {
 bool chan_try_recv(chan_core* c, void* out, bool* closed) {
   trace_here(ev::chan_recv, reinterpret_cast<std::uintptr_t>(c), "try");
   bool got = chan_try_recv_no_yield(c, out, closed);
+  if (got && gstats_enabled()) gstats_chan(false);
   preempt_check();
   return got;
 }

@@ -15,6 +15,7 @@
 
 #include "net/netfd.hpp"
 #include "platform/socket.hpp"
+#include "runtime/gstats.hpp"
 
 namespace weft::net {
 
@@ -39,7 +40,10 @@ std::size_t conn::read(std::span<std::byte> buf) {
   for (;;) {
     op.check_deadline(poll_mode::read);
     long n = detail::os::sock_recv(fd_->sysfd, buf.data(), buf.size());
-    if (n >= 0) return static_cast<std::size_t>(n);
+    if (n >= 0) {
+      if (detail::gstats_enabled()) detail::gstats_bytes(true, static_cast<std::uint64_t>(n));
+      return static_cast<std::size_t>(n);
+    }
     if (n == -EINTR) continue;
     if (n != -EAGAIN) op.fail(static_cast<int>(-n));
     op.wait(poll_mode::read);
@@ -64,6 +68,7 @@ void conn::write(std::span<const std::byte> buf) {
     long n = detail::os::sock_send(fd_->sysfd, buf.data() + done, buf.size() - done);
     if (n >= 0) {
       done += static_cast<std::size_t>(n);
+      if (detail::gstats_enabled()) detail::gstats_bytes(false, static_cast<std::uint64_t>(n));
       continue;
     }
     if (n == -EINTR) continue;

@@ -6,6 +6,12 @@
 //                    runtime keeps anyway (nothing is added to a hot path):
 //                    pid, process_id, uptime_s, attached_s, procs,
 //                    goroutines, threads (Ms), os_threads, rss_bytes, tracing.
+//   GOROUTINE_STATS  ControlReply.text: per-goroutine instrumentation as
+//                    JSON (goroutine_stats_json); starts instrumentation
+//                    (runtime/gstats.hpp) if it is off. The heartbeat stops
+//                    it again when nobody has asked for a minute, so a tool
+//                    that went away leaves nothing running.
+//   INSTRUMENT_OFF   stops it now; text says whether it was on.
 //   EXIT(code)       ControlReply.text says what happens; then the stub says
 //                    Goodbye, lets both reach the server (1 s at most),
 //                    flushes stdio and the standard streams, and ends the
@@ -98,6 +104,13 @@ std::string stub::stats_json() const {
   return j;
 }
 
+std::string stub::goroutine_stats(std::size_t limit) {
+  last_stats_ask_.store(weft::detail::os::nanotime(), std::memory_order_relaxed);
+  const bool started = !weft::detail::gstats_enabled();
+  if (started) weft::detail::gstats_start_all();
+  return goroutine_stats_json(weft::detail::gstats_take(), started, limit);
+}
+
 void stub::answer_control(std::uint64_t id, const v1::Control& c) {
   const v1::Control::Action action = c.action();
   const int code = c.code();
@@ -112,6 +125,15 @@ void stub::answer_control(std::uint64_t id, const v1::Control& c) {
         break;
       }
       case v1::Control::STATS: r.mutable_control_reply()->set_text(stats_json()); break;
+      case v1::Control::GOROUTINE_STATS:
+        r.mutable_control_reply()->set_text(goroutine_stats(code > 0 ? static_cast<std::size_t>(code) : 100));
+        break;
+      case v1::Control::INSTRUMENT_OFF: {
+        bool was = weft::detail::gstats_enabled();
+        weft::detail::gstats_stop_all();
+        r.mutable_control_reply()->set_text(was ? "instrumentation stopped" : "instrumentation was off");
+        break;
+      }
       case v1::Control::EXIT: {
         const std::string what = "pid " + std::to_string(::getpid()) + " exits with status " + std::to_string(code) +
                                  " (stdio flushed; no destructors or atexit handlers run, as Go's os.Exit)";

@@ -26,6 +26,8 @@ using namespace std::chrono_literals;
 constexpr auto attach_timeout = 1s;
 constexpr std::int64_t ping_after_ns = 250'000'000;
 constexpr std::int64_t silent_limit_ns = 1'000'000'000;
+// Instrumentation nobody asked about for this long is stopped (control.cpp).
+constexpr std::int64_t instrument_idle_ns = 60'000'000'000;
 
 stub* the_stub = nullptr;
 
@@ -295,6 +297,10 @@ void stub::heartbeat_loop() {
     std::int64_t silent = weft::detail::os::nanotime() - last_heard_.load(std::memory_order_relaxed);
     if (detaching_.load()) return;
     if (silent > silent_limit_ns) lost("no answer for 1 s");
+    if (weft::detail::gstats_enabled() &&
+        weft::detail::os::nanotime() - last_stats_ask_.load(std::memory_order_relaxed) > instrument_idle_ns) {
+      weft::detail::gstats_stop_all();
+    }
     if (silent > ping_after_ns) {
       v1::Frame ping;
       ping.mutable_ping()->set_nonce(++nonce);

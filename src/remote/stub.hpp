@@ -35,6 +35,7 @@
 
 #include "platform/spinlock.hpp"
 #include "remote/trace_stream.hpp"
+#include "runtime/gstats.hpp"
 #include "weft/runtime/v1/runtime.pb.h"
 #include "wire/endpoint.hpp"
 #include "wire/link.hpp"
@@ -87,6 +88,8 @@ class stub {
   void answer_control(std::uint64_t id, const v1::Control& c);
   // STATS's text: a JSON object of runtime counters.
   std::string stats_json() const;
+  // GOROUTINE_STATS's text (starts instrumentation if it is off).
+  std::string goroutine_stats(std::size_t limit);
   void heartbeat_loop();
   [[noreturn]] void lost(const std::string& why);
   std::shared_ptr<pending> take(std::uint64_t id, bool final);
@@ -102,7 +105,14 @@ class stub {
   std::atomic<bool> detaching_{false};
   std::unique_ptr<trace_stream> trace_;  // the server records a trace
   const std::int64_t attached_ns_;  // os::nanotime() at the handshake
+  // When a tool last asked for goroutine statistics: the heartbeat stops
+  // instrumentation nobody has asked about for instrument_idle_ns.
+  std::atomic<std::int64_t> last_stats_ask_{0};
 };
+
+// GOROUTINE_STATS's JSON: the snapshot's totals and its `limit` busiest
+// goroutines. started: instrumentation began with this request.
+std::string goroutine_stats_json(const weft::detail::gstats_snapshot& snap, bool started, std::size_t limit);
 
 // The stub of the running weft::run, or null when not attached.
 stub* current() noexcept;

@@ -97,6 +97,7 @@ void switch_to(g* from, g* to) {
     to->status.store(g_running, std::memory_order_relaxed);
     mp->curg = to;
     trace_ev(mp, ev::go_start, to->id);
+    if (gstats_enabled()) gstats_start(to);
   }
   eh_globals* eh = mp->eh;
   from->eh = *eh;
@@ -124,6 +125,7 @@ void finish_switch(void* from_ctx) {
       mp->park_unlock = nullptr;
       prev->status.store(g_waiting, std::memory_order_release);
       trace_ev(mp, ev::go_block, prev->id, 0, prev->wait_reason);
+      if (gstats_enabled()) gstats_stop(prev, prev->wait_reason ? prev->wait_reason : "blocked");
       if (unlock) unlock(arg);  // from here on, prev may be readied
       // Timers that park skipped (fire functions may take the lock just
       // released), before this context goes on.
@@ -133,11 +135,13 @@ void finish_switch(void* from_ctx) {
     case after_switch::yield:
       prev->status.store(g_runnable, std::memory_order_release);
       trace_ev(mp, ev::go_yield, prev->id);
+      if (gstats_enabled()) gstats_stop(prev, nullptr);
       runq_put(mp->pp, prev, false);
       break;
     case after_switch::requeue: {
       prev->status.store(g_runnable, std::memory_order_release);
       trace_ev(mp, ev::go_yield, prev->id);
+      if (gstats_enabled()) gstats_stop(prev, nullptr);
       {
         lock_scope lk(sched.lock);
         globrunq_put(prev);
@@ -149,6 +153,7 @@ void finish_switch(void* from_ctx) {
       san::fiber_destroy(prev->san);
       stack_put(&mp->pp->stacks, prev->stk);
       trace_ev(mp, ev::go_end, prev->id);
+      if (gstats_enabled()) gstats_end(mp->pp, prev);
       g_put(mp->pp, prev);  // g_reset: forgets the stack, context and fiber
       break;
   }

@@ -502,6 +502,7 @@ void ready(g* gp) {
     expected = g_waiting;
   }
   if (mp) trace_ev(mp, ev::go_unblock, gp->id, mp->curg ? mp->curg->id : 0);
+  if (gstats_enabled()) gstats_ready(gp);
   if (m* home = gp->home) {
     if (ready_home(mp, gp, home)) return;
   }

@@ -206,6 +206,7 @@ void g_start(g* gp, void (*invoke)(void*), void (*destroy)(void*) noexcept, void
   gp->status.store(g_runnable, std::memory_order_release);
   sched.live_goroutines.fetch_add(1, std::memory_order_relaxed);
   if (tracing()) trace_record_create(mp, gp->parent_id.load(std::memory_order_relaxed), gp);
+  if (gstats_enabled()) gstats_created(gp);
   if (mp->pp->is_private) {  // a bound M runs only its own Gs
     lock_scope lk(sched.lock);
     globrunq_put_batch(sched.freshq, gp, gp, 1);

@@ -17,6 +17,7 @@
 #include "runtime/fatal.hpp"
 #include "runtime/note.hpp"
 #include "runtime/stack.hpp"
+#include "runtime/gstats.hpp"
 #include "runtime/trace_events.hpp"
 #include "runtime/timer.hpp"
 #include <weft/go.hpp>
@@ -110,6 +111,9 @@ struct g {
   std::atomic<void*> creation_pc{nullptr};
   std::atomic<goroutine_id> parent_id{0};
   g_extra* extra = nullptr;  // only for named goroutines and goroutine_local users
+  // Instrumentation's record (gstats.hpp): made the first time it is needed,
+  // then kept with the G.
+  std::atomic<g_stats*> stats{nullptr};
 
   // REQUIRES: gp is this thread's own G, or one not yet started: others
   // (dumps) use g_name, which cannot race with the G exiting.
@@ -221,6 +225,7 @@ struct p {
 
   timer_heap timers;
   stack_cache stacks;
+  gstats_ended gstats;  // goroutines that ended here while instrumenting
   g* free_gs = nullptr;  // unused Gs for its next goroutines (gslab.cpp), owner only
   int nfree_gs = 0;
 };

@@ -13,6 +13,8 @@ const char* action_name(v1::Control::Action a) noexcept {
     case v1::Control::EXIT: return "EXIT";
     case v1::Control::STATS: return "STATS";
     case v1::Control::LIST: return "LIST";
+    case v1::Control::GOROUTINE_STATS: return "GOROUTINE_STATS";
+    case v1::Control::INSTRUMENT_OFF: return "INSTRUMENT_OFF";
     default: return "ACTION_UNSPECIFIED";
   }
 }
@@ -92,9 +94,10 @@ control_host::process* control_host::target(client& tool, std::uint64_t id, cons
 void control_host::request(client& tool, std::uint64_t tool_process_id, std::uint64_t id, const v1::Control& m) {
   const v1::Control::Action a = m.action();
   if (a != v1::Control::DUMP_GOROUTINES && a != v1::Control::EXIT && a != v1::Control::STATS &&
-      a != v1::Control::LIST) {
+      a != v1::Control::LIST && a != v1::Control::GOROUTINE_STATS && a != v1::Control::INSTRUMENT_OFF) {
     tool.post(error_frame(id, v1::Error::REFUSED,
-                          "Control action " + std::to_string(a) + " is not DUMP_GOROUTINES, STATS, EXIT or LIST"));
+                          "Control action " + std::to_string(a) +
+                              " is not DUMP_GOROUTINES, STATS, EXIT, LIST, GOROUTINE_STATS or INSTRUMENT_OFF"));
     return;
   }
   detail::lock_scope lk(mu_);

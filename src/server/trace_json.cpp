@@ -1,59 +1,10 @@
-// src/server/trace_json.cpp: JSON strings and the trace file (see trace_json.hpp).
+// src/server/trace_json.cpp: the trace file (see trace_json.hpp).
 #include "server/trace_json.hpp"
 
 #include <cerrno>
 #include <system_error>
 
 namespace weft::server {
-
-namespace {
-
-// The length of the valid UTF-8 sequence at s[i], or 0.
-std::size_t utf8_length(std::string_view s, std::size_t i) {
-  auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
-  unsigned char c = b(i);
-  std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
-  if (n == 0 || i + n > s.size()) return 0;
-  for (std::size_t k = 1; k < n; ++k)
-    if ((b(i + k) & 0xc0) != 0x80) return 0;
-  return n;
-}
-
-}  // namespace
-
-std::string json_string(std::string_view s) {
-  std::string out;
-  append_json_string(out, s);
-  return out;
-}
-
-void append_json_string(std::string& out, std::string_view s) {
-  out += '"';
-  for (std::size_t i = 0; i < s.size();) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else if (std::size_t n = utf8_length(s, i); n > 0) {
-          out.append(s.substr(i, n));
-          i += n;
-          continue;
-        } else {
-          out += "\xef\xbf\xbd";  // U+FFFD
-        }
-    }
-    ++i;
-  }
-  out += '"';
-}
 
 trace_json_file::trace_json_file(const std::string& path) : path_(path) {
   f_ = std::fopen(path.c_str(), "w");

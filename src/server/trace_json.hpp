@@ -13,14 +13,12 @@
 #include <string>
 #include <string_view>
 
+#include "wire/json.hpp"
+
 namespace weft::server {
 
-// s as a JSON string literal, quotes included: quotes, backslashes and
-// control characters escaped; bytes that are not UTF-8 replaced by U+FFFD,
-// so a goroutine's name cannot break the file.
-std::string json_string(std::string_view s);
-// The same, appended to out.
-void append_json_string(std::string& out, std::string_view s);
+using wire::append_json_string;
+using wire::json_string;
 
 class trace_json_file {
  public:

@@ -101,6 +101,27 @@ TEST_F(WeftControl, PeekGivesThePidAndTheGoroutines) {
     EXPECT_NE(out.find(key), std::string::npos) << key << " not in " << out;
 }
 
+TEST_F(WeftControl, PeekGoroutinesStartsInstrumentationAndListsTheBusiest) {
+  auto p = program(2);
+  auto first = weft({"peek", "--goroutines", sel(*p)});
+  EXPECT_EQ(first->wait(), 0) << first->err();
+  EXPECT_NE(first->out().find("\"instrumenting\":true,\"started_now\":true"), std::string::npos) << first->out();
+  std::this_thread::sleep_for(600ms);  // the stub's heartbeat runs meanwhile
+  auto second = weft({"peek", "--goroutines", "--top", "50", sel(*p)});
+  EXPECT_EQ(second->wait(), 0) << second->err();
+  const std::string out = second->out();
+  EXPECT_NE(out.find("\"started_now\":false"), std::string::npos) << "counting goes on: " << out;
+  for (const char* key : {"\"total\":{\"running_ms\":", "\"blocked_by\":[", "\"listed\":["})
+    EXPECT_NE(out.find(key), std::string::npos) << key << " not in " << out;
+  // The heartbeat ran and slept since the first ask: it is listed, blocked
+  // in its sleep most of the time.
+  std::size_t hb = out.find("\"name\":\"weft: runtime stub heartbeat\"");
+  ASSERT_NE(hb, std::string::npos) << out;
+  EXPECT_NE(out.find("\"reason\":\"sleep\"", hb), std::string::npos) << out.substr(hb);
+  auto off = weft({"kill", sel(*p), "--code", "0"});
+  EXPECT_EQ(off->wait(), 0) << off->err();
+}
+
 TEST_F(WeftControl, KillEndsTheProgramWithTheStatusAsked) {
   auto p = program();
   auto kill = weft({"kill", sel(*p), "--code", "7"});

@@ -27,7 +27,8 @@ struct control_args {
   std::string runtime;  // --runtime
   std::vector<std::string> selectors;
   bool json = false;  // ps --json
-  int code = 0;  // kill --code
+  int code = 0;  // kill --code; peek --goroutines N
+  bool goroutines = false;  // peek --goroutines
 };
 
 int run_ps(const control_args& a);

@@ -57,9 +57,15 @@ int main(int argc, char** argv) {
       "peek",
       "Print each selected process's runtime counters as JSON (pid, uptime_s, procs, goroutines, threads, "
       "rss_bytes, ...)");
-  peek->footer("Examples:\n  weft peek pid:4242");
+  peek->footer(
+      "Examples:\n  weft peek pid:4242\n  weft peek --goroutines pid:4242\n  weft peek --goroutines --top 10 pid:4242");
   runtime_option(peek);
   selectors(peek);
+  peek->add_flag("--goroutines", control.goroutines,
+                 "Per-goroutine statistics instead (time running, runnable, blocked by reason; channel operations; "
+                 "bytes): the first ask starts the program's instrumentation, counters begin then");
+  peek->add_option("--top", control.code, "With --goroutines: how many goroutines to list, busiest first (0: 100)")
+      ->check(CLI::Range(0, 1000000));
   CLI::App* kill = app.add_subcommand(
       "kill", "End each selected process with an exit status (it answers, flushes its stdio, and exits)");
   kill->footer("Examples:\n  weft kill pid:4242\n  weft kill pid:4242 --code 7");

@@ -1,0 +1,100 @@
+// src/remote/gstats_json.cpp: Control GOROUTINE_STATS's text, from a
+// runtime snapshot (runtime/gstats.hpp; keys in docs/protocol.md,
+// "Goroutine statistics").
+#include <algorithm>
+#include <cstdio>
+#include <string>
+
+#include "remote/stub.hpp"
+#include "runtime/gstats.hpp"
+#include "wire/json.hpp"
+
+namespace weft::remote::detail {
+
+namespace {
+
+using weft::detail::blocked_time;
+using weft::detail::gstate;
+using weft::detail::gstats_values;
+
+std::string ms(std::int64_t ns) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f", static_cast<double>(ns) / 1e6);
+  return buf;
+}
+
+const char* state_name(gstate s) {
+  switch (s) {
+    case gstate::running: return "running";
+    case gstate::runnable: return "runnable";
+    case gstate::blocked: return "blocked";
+    case gstate::unknown: break;
+  }
+  return "unknown";
+}
+
+void append_values(std::string& j, const gstats_values& v) {
+  j += "\"running_ms\":" + ms(v.running_ns);
+  j += ",\"runnable_ms\":" + ms(v.runnable_ns);
+  j += ",\"blocked_ms\":" + ms(v.blocked_ns);
+  j += ",\"chan_sends\":" + std::to_string(v.chan_sends);
+  j += ",\"chan_recvs\":" + std::to_string(v.chan_recvs);
+  j += ",\"bytes_read\":" + std::to_string(v.bytes_read);
+  j += ",\"bytes_written\":" + std::to_string(v.bytes_written);
+}
+
+void append_blocked(std::string& j, const std::vector<blocked_time>& by) {
+  j += "\"blocked_by\":[";
+  for (std::size_t i = 0; i < by.size(); ++i) {
+    if (i) j += ',';
+    j += "{\"reason\":";
+    wire::append_json_string(j, by[i].reason ? by[i].reason : "blocked");
+    j += ",\"ms\":" + ms(by[i].ns) + "}";
+  }
+  j += ']';
+}
+
+}  // namespace
+
+std::string goroutine_stats_json(const weft::detail::gstats_snapshot& snap, bool started, std::size_t limit) {
+  std::vector<const weft::detail::goroutine_stats*> rows;
+  for (const auto& g : snap.goroutines) rows.push_back(&g);
+  // Busiest first: by time running, then by id for a stable order.
+  std::sort(rows.begin(), rows.end(), [](const auto* a, const auto* b) {
+    if (a->values.running_ns != b->values.running_ns) return a->values.running_ns > b->values.running_ns;
+    return a->id < b->id;
+  });
+  std::string j = "{";
+  j += std::string("\"instrumenting\":") + (snap.on ? "true" : "false");
+  j += std::string(",\"started_now\":") + (started ? "true" : "false");
+  j += ",\"instrumented_ms\":" + ms(snap.on ? snap.now_ns - snap.since_ns : 0);
+  j += ",\"goroutines\":" + std::to_string(snap.goroutines.size());
+  j += ",\"ended\":" + std::to_string(snap.ended);
+  j += ",\"total\":{";
+  append_values(j, snap.total);
+  j += ',';
+  append_blocked(j, snap.blocked);
+  j += "},\"listed\":[";
+  for (std::size_t i = 0; i < rows.size() && i < limit; ++i) {
+    const auto& g = *rows[i];
+    if (i) j += ',';
+    j += "{\"id\":" + std::to_string(g.id) + ",\"name\":";
+    wire::append_json_string(j, g.name);
+    j += ",\"state\":\"";
+    j += state_name(g.state);
+    j += '"';
+    if (g.reason) {
+      j += ",\"reason\":";
+      wire::append_json_string(j, g.reason);
+    }
+    j += ',';
+    append_values(j, g.values);
+    j += ',';
+    append_blocked(j, g.blocked);
+    j += '}';
+  }
+  j += "]}";
+  return j;
+}
+
+}  // namespace weft::remote::detail
