@@ -280,7 +280,8 @@ gstats_snapshot gstats_take() {
           e.second += kv.second.second;
         }
         row.blocked = sorted(own);
-        if (gp->id == id) row.name = g_name(gp);  // still that goroutine
+        std::string name = g_name(gp);
+        if (s->owner.load(relaxed) == id) row.name = std::move(name);  // still that goroutine's
         w->snap->total.add(row.values);
         w->snap->goroutines.push_back(std::move(row));
       },
