@@ -123,9 +123,10 @@ void finish_switch(void* from_ctx) {
       void (*unlock)(void*) = mp->park_unlock;
       void* arg = mp->park_arg;
       mp->park_unlock = nullptr;
+      // Before its status says waiting: from then on a waker may ready it.
+      if (gstats_enabled()) gstats_stop(prev, prev->wait_reason ? prev->wait_reason : "blocked");
       prev->status.store(g_waiting, std::memory_order_release);
       trace_ev(mp, ev::go_block, prev->id, 0, prev->wait_reason);
-      if (gstats_enabled()) gstats_stop(prev, prev->wait_reason ? prev->wait_reason : "blocked");
       if (unlock) unlock(arg);  // from here on, prev may be readied
       // Timers that park skipped (fire functions may take the lock just
       // released), before this context goes on.
