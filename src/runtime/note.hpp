@@ -18,7 +18,10 @@ namespace weft::detail {
 
 class note {
  public:
-  static constexpr std::int64_t spin_ns = 20'000;
+  // The spin adapts as find_runnable's does (proc.cpp): halved after a spin
+  // that ended in the kernel, doubled after one that caught its wake-up.
+  static constexpr std::int64_t spin_max_ns = 20'000;
+  static constexpr std::int64_t spin_min_ns = 1'000;
 
   // REQUIRES: no sleeper. Arms the note for the next sleep.
   void clear() noexcept { word_.store(empty, std::memory_order_relaxed); }
@@ -36,14 +39,18 @@ class note {
   // limit). True if woken.
   bool sleep_until(std::int64_t deadline) noexcept {
     std::int64_t now = os::nanotime();
-    std::int64_t spin_until = now + spin_ns < deadline ? now + spin_ns : deadline;
+    std::int64_t spin_until = now + spin_ns_ < deadline ? now + spin_ns_ : deadline;
     while (now < spin_until) {
       for (int i = 0; i < 32; ++i) {
-        if (word_.load(std::memory_order_acquire) == woken) return true;
+        if (word_.load(std::memory_order_acquire) == woken) {
+          spin_ns_ = spin_ns_ * 2 < spin_max_ns ? spin_ns_ * 2 : spin_max_ns;
+          return true;
+        }
         cpu_relax();
       }
       now = os::nanotime();
     }
+    if (spin_until < deadline) spin_ns_ = spin_ns_ / 2 > spin_min_ns ? spin_ns_ / 2 : spin_min_ns;
     for (;;) {
       std::uint32_t v = empty;
       if (!word_.compare_exchange_strong(v, in_kernel, std::memory_order_acq_rel) && v == woken) return true;
@@ -59,6 +66,7 @@ class note {
  private:
   static constexpr std::uint32_t empty = 0, woken = 1, in_kernel = 2;
   std::atomic<std::uint32_t> word_{empty};
+  std::int64_t spin_ns_ = spin_max_ns;  // the sleeper's only
 };
 
 }  // namespace weft::detail

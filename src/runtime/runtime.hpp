@@ -156,6 +156,9 @@ struct m {
   // sched.lock, the woken M reads it without (the note orders them).
   std::atomic<p*> nextp{nullptr};
   bool spinning = false;
+  // How long find_runnable spins before giving its P up: adapts to whether
+  // spinning finds work (proc.cpp, spin_before_idle). Owner only.
+  std::int64_t spin_ns = 50'000;
   bool exiting = false;  // left the idle pool; its thread ends (proc.cpp)
   long tid = 0;  // gettid()
   m_kind kind = m_kind::normal;
