@@ -77,6 +77,49 @@ void conn::write(std::span<const std::byte> buf) {
   }
 }
 
+}  // namespace weft::net
+
+namespace weft::detail {
+
+namespace {
+
+// One send(2), without parking: the bytes taken, 0 if the socket is full.
+std::size_t send_once(const fd_op& op, int sysfd, std::span<const std::byte> buf) {
+  for (;;) {
+    long n = os::sock_send(sysfd, buf.data(), buf.size());
+    if (n >= 0) {
+      if (gstats_enabled()) gstats_bytes(false, static_cast<std::uint64_t>(n));
+      return static_cast<std::size_t>(n);
+    }
+    if (n == -EINTR) continue;
+    if (n == -EAGAIN) return 0;
+    op.fail(static_cast<int>(-n));
+  }
+}
+
+}  // namespace
+
+std::size_t net_access::try_write(weft::net::conn& c, std::span<const std::byte> buf) {
+  fd_op op(c.fd_, "write", nullptr);
+  weft::mutex& mu = c.fd_->write_mu;
+  if (buf.empty()) return 0;
+  if (!mu.try_lock()) return 0;
+  std::size_t n = 0;
+  try {
+    op.check_deadline(poll_mode::write);
+    n = send_once(op, c.fd_->sysfd, buf);
+  } catch (...) {
+    mu.unlock();
+    throw;
+  }
+  mu.unlock();
+  return n;
+}
+
+}  // namespace weft::detail
+
+namespace weft::net {
+
 void conn::write(std::string_view s) { write(std::as_bytes(std::span<const char>(s.data(), s.size()))); }
 
 void conn::close_write() {

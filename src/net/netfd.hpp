@@ -74,6 +74,11 @@ std::int64_t to_nanotime(weft::net::time_point t) noexcept;
 struct net_access {
   static weft::net::conn make_conn(netfd* fd) noexcept { return weft::net::conn(fd); }
   static weft::net::listener make_listener(netfd* fd) noexcept { return weft::net::listener(fd); }
+  // Writes what the socket takes now and returns how many bytes that was,
+  // without ever parking: 0 if another write holds the conn or the socket
+  // is full. Throws as conn::write does on errors. For callers that must
+  // not park (wire::link's senders, conn.cpp).
+  static std::size_t try_write(weft::net::conn& c, std::span<const std::byte> buf);
 };
 
 }  // namespace weft::detail

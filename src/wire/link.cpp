@@ -8,6 +8,7 @@
 
 #include <weft/errors.hpp>
 
+#include "net/netfd.hpp"
 #include "weft/runtime/v1/runtime.pb.h"
 
 namespace weft::wire {
@@ -17,12 +18,23 @@ link::link(net::conn c, std::string peer, std::uint32_t max_frame)
 
 void link::send(const frame& f) {
   if (closed()) throw remote_error(remote_errc::lost, "weft: link to " + peer_ + " is closed");
-  bool ring, full;
+  std::string bytes;
+  append_frame(f, bytes, max_frame_);
+  bool ring = false, full = false, direct = false;
   {
     detail::lock_scope lk(lock_);
-    ring = outbox_.empty();
-    append_frame(f, outbox_, max_frame_);
-    full = outbox_.size() > max_outbox;
+    if (!writing_ && outbox_.empty() && !closing_.load(std::memory_order_relaxed)) {
+      writing_ = true;
+      direct = true;
+    } else {
+      ring = outbox_.empty() && !writing_;
+      outbox_ += bytes;
+      full = outbox_.size() > max_outbox;
+    }
+  }
+  if (direct) {
+    write_through(bytes);
+    return;
   }
   if (full) {
     close();
@@ -44,6 +56,26 @@ void link::ring_doorbell() noexcept {
   } catch (...) {}
 }
 
+void link::write_through(std::string& bytes) noexcept {
+  std::size_t n = 0;
+  try {
+    n = detail::net_access::try_write(conn_, std::as_bytes(std::span<const char>(bytes.data(), bytes.size())));
+  } catch (const std::system_error&) {
+    // Left to the writer, whose write fails the same way and closes the
+    // link: closing here could park, and send() must not.
+  }
+  bytes_out_.fetch_add(n, std::memory_order_relaxed);
+  bool ring;
+  {
+    detail::lock_scope lk(lock_);
+    writing_ = false;
+    if (n < bytes.size()) outbox_.insert(0, bytes, n, std::string::npos);
+    // A writer told to close when flushed waits for this write to end.
+    ring = !outbox_.empty() || closing_.load(std::memory_order_acquire);
+  }
+  if (ring) ring_doorbell();
+}
+
 void link::close_when_flushed() noexcept {
   closing_.store(true, std::memory_order_release);
   ring_doorbell();
@@ -52,21 +84,34 @@ void link::close_when_flushed() noexcept {
 void link::write_loop() {
   std::string batch;
   while (!closed()) {
+    bool sender_writing;
     {
       detail::lock_scope lk(lock_);
-      batch.swap(outbox_);
+      sender_writing = writing_;  // it rings when done if anything waits, or to close
+      if (!sender_writing) {
+        batch.swap(outbox_);
+        writing_ = !batch.empty();
+      }
     }
     if (batch.empty()) {
-      if (closing_.load(std::memory_order_acquire)) {
+      if (closing_.load(std::memory_order_acquire) && !sender_writing) {
         close();
         break;
       }
       if (!doorbell_.recv()) break;  // closed
       continue;
     }
+    bool failed = false;
     try {
       conn_.write(batch);
     } catch (const std::system_error&) {
+      failed = true;
+    }
+    {
+      detail::lock_scope lk(lock_);
+      writing_ = false;
+    }
+    if (failed) {
       close();
       break;
     }

@@ -1,11 +1,22 @@
 // src/wire/link.hpp: frames over a connection, for a stub or a server.
 //
 // Many goroutines send frames on one connection and one goroutine reads.
-// send() never parks: it appends the encoded frame to an outbox under a
+// send() never parks. When nothing is being written and nothing waits, it
+// writes the frame itself, as far as the socket takes it at once (a
+// request's or a reply's usual case: no hand-off to another goroutine,
+// which cost a wake-up, often of another thread, per frame). Otherwise, or
+// for what the socket did not take, it appends to an outbox under a
 // spinlock and rings a doorbell (a channel of capacity one). A writer
 // goroutine (write_loop) takes the whole outbox at once and writes it with
 // one system call, so frames queued while a write is in flight leave
 // together in the next: under load, many replies per write.
+//
+// Order: one write at a time (`writing`, under the lock: a sender's direct
+// write or the writer's batch). A sender writes directly only when the
+// outbox is empty and nobody writes; what it could not write goes to the
+// front of the outbox, before frames queued meanwhile, and it rings the
+// doorbell if anything waits. The writer takes the outbox only when nobody
+// writes. So bytes leave in the order their sends took the lock.
 //
 // Bounded memory: an outbox above max_outbox (a peer that stopped reading)
 // fails the send (remote_error{lost}) and closes the link. The reader
@@ -67,11 +78,14 @@ class link {
 
  private:
   void ring_doorbell() noexcept;
+  // The write-through of send(): `bytes` while this sender holds `writing`.
+  void write_through(std::string& bytes) noexcept;
   net::conn conn_;
   std::string peer_;
   std::uint32_t max_frame_;
   detail::spinlock lock_;
   std::string outbox_ GUARDED_BY(lock_);
+  bool writing_ GUARDED_BY(lock_) = false;  // a write is in flight
   chan<bool> doorbell_{1};
   std::atomic<bool> closed_{false};
   chan<bool> close_done_;  // closed once the connection is: every close() waits for it
