@@ -32,6 +32,15 @@ linked_pair connect_pair() {
           std::make_unique<weft::wire::link>(std::move(s), "the sender")};
 }
 
+// The link's writer goroutine; `done` counts it.
+void start_writer(weft::wire::link& l, weft::wait_group& done) {
+  done.add(1);
+  weft::go([&] {
+    l.write_loop();
+    done.done();
+  });
+}
+
 // Sender k's frame number i: its id says who and which; its size varies up
 // to 20 KB: a loopback socket fills now and then, and writes are cut short
 // (below the outbox's 64 MiB bound in all: 6 senders' 400 frames).
@@ -52,11 +61,7 @@ TEST_P(LinkProcs, ManySendersLoseNothingAndKeepTheirOrder) {
       [&] {
         linked_pair p = connect_pair();
         weft::wait_group writer;
-        writer.add(1);
-        weft::go([&] {
-          p.out->write_loop();
-          writer.done();
-        });
+        start_writer(*p.out, writer);
         weft::wait_group readers;
         readers.add(1);
         weft::go([&] {
@@ -103,11 +108,7 @@ TEST_P(LinkProcs, CloseWhenFlushedSendsWhatWasQueuedFirst) {
       [&] {
         linked_pair p = connect_pair();
         weft::wait_group writer;
-        writer.add(1);
-        weft::go([&] {
-          p.out->write_loop();
-          writer.done();
-        });
+        start_writer(*p.out, writer);
         for (std::uint64_t i = 0; i < frames; ++i) p.out->send(numbered(0, i));
         p.out->close_when_flushed();
         frame f;
