@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # scripts/demo_remote.sh [BUILD_DIR]: the split runtime, shown: a weftd, two
 # processes sharing its channel and variable (examples/remote_pipeline),
+# weft ps and weft peek --goroutines on one of them while it waits,
 # the conformance suite against it, `weft remote` running a program
 # attached to a passthrough server of its own, and the same under the trace
 # logger (`weft remote --trace`). demo.sh runs it.
@@ -14,8 +15,18 @@ trap 'kill $weftd 2>/dev/null; wait $weftd 2>/dev/null; rm -f "$sock"' EXIT
 for _ in $(seq 1 500); do [ -S "$sock" ] && break; sleep 0.01; done
 
 echo "==> two processes share the channel \"pipeline.jobs\" through weftd (unix:$sock)"
+weft="$build/tools/weft/weft"
 WEFT_RUNTIME="unix:$sock" "$build/examples/remote_pipeline" consume 2000 &
 consumer=$!
+for _ in $(seq 1 200); do
+  "$weft" ps --runtime "unix:$sock" --json | grep -q "\"pid\":$consumer," && break
+  sleep 0.05
+done
+echo "==> weft ps, and weft peek --goroutines on the consumer while it waits for jobs"
+"$weft" ps --runtime "unix:$sock"
+"$weft" peek --goroutines --runtime "unix:$sock" "pid:$consumer" >/dev/null  # starts its instrumentation
+sleep 0.5
+"$weft" peek --goroutines --top 4 --runtime "unix:$sock" "pid:$consumer" | python3 scripts/peek_summary.py
 WEFT_RUNTIME="unix:$sock" "$build/examples/remote_pipeline" produce 2000
 wait $consumer
 
