@@ -83,6 +83,15 @@ runtime_client runtime_client::connect(const std::string& address, const std::ve
   return rc;
 }
 
+runtime_client::~runtime_client() {
+  if (!decoder_) return;  // moved from
+  try {
+    wire::frame bye;
+    bye.mutable_goodbye()->set_reason("done");
+    write(bye);
+  } catch (const tool_error&) {}  // the server is gone: nobody to tell
+}
+
 void runtime_client::write(const wire::frame& f) {
   std::string out;
   wire::append_frame(f, out);

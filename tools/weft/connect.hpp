@@ -48,6 +48,11 @@ class runtime_client {
   // Dials address and shakes hands requiring `capabilities`. REQUIRES:
   // inside weft::run.
   static runtime_client connect(const std::string& address, const std::vector<std::string>& capabilities);
+  runtime_client(runtime_client&&) noexcept = default;
+  runtime_client& operator=(runtime_client&&) noexcept = default;
+  // Says Goodbye (best effort), so weftd logs a tool that is done rather
+  // than a connection that dropped.
+  ~runtime_client();
 
   // Sends req under a fresh id; its reply (an Error included), or throws
   // tool_error when the connection fails or nothing comes within timeout.
