@@ -25,6 +25,11 @@ gstats_ended private_ended;
 
 const char* const other_reason = "other";
 
+// Every record made, newest first. Records live as long as their Gs, in
+// slab chunks the leak checker does not scan: this chain from a global is
+// what tells it they are held.
+std::atomic<g_stats*> records_made{nullptr};
+
 void add_reason(g_stats::slot* slots, const char* reason, std::int64_t ns) {
   if (reason == nullptr) reason = "blocked";
   for (int i = 0; i < gstats_reasons - 1; ++i) {
@@ -67,6 +72,10 @@ g_stats& record(g* gp) {
     auto* fresh = new g_stats;
     if (gp->stats.compare_exchange_strong(s, fresh, std::memory_order_acq_rel)) {
       s = fresh;
+      fresh->next_made = records_made.load(std::memory_order_relaxed);
+      while (!records_made.compare_exchange_weak(fresh->next_made, fresh, std::memory_order_release,
+                                                 std::memory_order_relaxed)) {
+      }
     } else {
       delete fresh;  // a snapshot cannot make records; only a racing hook of a recycled G
     }

@@ -72,6 +72,7 @@ struct g_stats {
   std::atomic<gstate> state{gstate::unknown};
   std::atomic<std::int64_t> since{0};  // when the state began (os::nanotime)
   std::atomic<const char*> reason{nullptr};  // while blocked
+  g_stats* next_made = nullptr;  // every record ever made, from a global head (gstats.cpp)
 };
 
 // Per P: what goroutines that ended on it while instrumenting had counted.
