@@ -74,8 +74,7 @@ g_stats& record(g* gp) {
       s = fresh;
       fresh->next_made = records_made.load(std::memory_order_relaxed);
       while (!records_made.compare_exchange_weak(fresh->next_made, fresh, std::memory_order_release,
-                                                 std::memory_order_relaxed)) {
-      }
+                                                 std::memory_order_relaxed)) {}
     } else {
       delete fresh;  // a snapshot cannot make records; only a racing hook of a recycled G
     }
