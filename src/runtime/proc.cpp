@@ -439,7 +439,7 @@ bool run_due_timers(p* pp) {
   // and says "not yet" for any timer further off than its lag.
   if (when0 > os::nanotime_coarse() + os::nanotime_coarse_lag()) return false;
   std::int64_t now = os::nanotime();
-  if (pp->timers.when0.load(std::memory_order_acquire) > now) return false;
+  if (when0 > now) return false;
   // The fired timers' Gs go to this M's ring: fire no more than it has room
   // for (but one at least, so that due timers always move). The rest stay
   // due on the heap and fire at the next schedule, or on a thief's P

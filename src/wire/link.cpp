@@ -18,8 +18,6 @@ link::link(net::conn c, std::string peer, std::uint32_t max_frame)
 
 void link::send(const frame& f) {
   if (closed()) throw remote_error(remote_errc::lost, "weft: link to " + peer_ + " is closed");
-  std::string bytes;
-  append_frame(f, bytes, max_frame_);
   bool ring = false, full = false, direct = false;
   {
     detail::lock_scope lk(lock_);
@@ -28,11 +26,18 @@ void link::send(const frame& f) {
       direct = true;
     } else {
       ring = outbox_.empty() && !writing_;
-      outbox_ += bytes;
+      append_frame(f, outbox_, max_frame_);  // queued: encoded in place, as under load most frames are
       full = outbox_.size() > max_outbox;
     }
   }
   if (direct) {
+    std::string bytes;
+    try {
+      append_frame(f, bytes, max_frame_);
+    } catch (...) {
+      write_through(std::string());  // gives `writing` back
+      throw;
+    }
     write_through(bytes);
     return;
   }
@@ -56,7 +61,7 @@ void link::ring_doorbell() noexcept {
   } catch (...) {}
 }
 
-void link::write_through(std::string& bytes) noexcept {
+void link::write_through(const std::string& bytes) noexcept {
   std::size_t n = 0;
   try {
     n = detail::net_access::try_write(conn_, std::as_bytes(std::span<const char>(bytes.data(), bytes.size())));

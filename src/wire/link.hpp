@@ -78,8 +78,9 @@ class link {
 
  private:
   void ring_doorbell() noexcept;
-  // The write-through of send(): `bytes` while this sender holds `writing`.
-  void write_through(std::string& bytes) noexcept;
+  // The write-through of send(): `bytes` while this sender holds `writing`,
+  // which it gives back.
+  void write_through(const std::string& bytes) noexcept;
   net::conn conn_;
   std::string peer_;
   std::uint32_t max_frame_;

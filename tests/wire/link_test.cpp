@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -122,6 +123,30 @@ TEST_P(LinkProcs, CloseWhenFlushedSendsWhatWasQueuedFirst) {
       weft::options{.procs = GetParam()});
   EXPECT_EQ(got, frames) << "every frame sent before close_when_flushed arrives, in order";
   EXPECT_TRUE(ended) << "then the connection ends";
+}
+
+TEST(Link, AFrameTooLargeToSendLeavesTheLinkUsable) {
+  std::uint64_t got_id = 0;
+  weft::run([&] {
+    weft::net::listener ln = weft::net::listen("tcp", "127.0.0.1:0");
+    weft::wire::link out(weft::net::dial("tcp", ln.address()), "the receiver", 4096);
+    weft::wire::link in(ln.accept(), "the sender");
+    weft::wait_group writer;
+    start_writer(out, writer);
+    frame big;
+    big.mutable_error()->set_message(std::string(8192, 'x'));  // above the link's 4096
+    EXPECT_THROW(out.send(big), std::length_error);
+    frame small;
+    small.set_id(5);
+    out.send(small);  // a later send still writes: the failed one gave the write back
+    frame f;
+    ASSERT_TRUE(in.receive(f));
+    got_id = f.id();
+    out.close();
+    writer.wait();
+    in.close();
+  });
+  EXPECT_EQ(got_id, 5u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Procs, LinkProcs, ::testing::ValuesIn(weft_test::all_procs()), weft_test::procs_name);
