@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "platform/faults.hpp"
+#include "runtime/runtime.hpp"
 #include "runtime/stack.hpp"
 #include "runtime/trace_events.hpp"
 
@@ -30,6 +31,12 @@ int current_m_id() noexcept;
 std::int64_t live_goroutines() noexcept;
 // How many Ms (threads) the runtime has started in this weft::run.
 int m_count() noexcept;
+// How many times this weft::run woke an idle M, or started one, to give it
+// a P (proc.cpp, startm).
+std::uint64_t m_wakeups() noexcept;
+// Marks the calling goroutine as one that parks soon after it readies
+// another, for the scope's life (runtime/runtime.hpp).
+using detail::parks_soon_scope;
 
 inline detail::stack_stats stack_stats() { return detail::stacks_stats(); }
 // The calling goroutine's usable stack [lo, hi) and the size of the guard

@@ -244,6 +244,9 @@ std::shared_ptr<pending> stub::take(std::uint64_t id, bool final) {
 void stub::lost(const std::string& why) { weft::detail::fatal("runtime server " + address_ + ": " + why); }
 
 void stub::read_loop() {
+  // Each reply readies its caller and the reader reads again at once: the
+  // caller runs next on this P, no other thread is woken for it.
+  weft::detail::parks_soon_scope handing_over;
   v1::Frame f;
   for (;;) {
     try {

@@ -146,6 +146,7 @@ void startm(p* pp, bool spinning) {
     }
     nm->spinning = spinning;
     nm->nextp.store(pp, std::memory_order_release);
+    sched.m_wakeups.fetch_add(1, std::memory_order_relaxed);
   }
   if (fresh) {
     // Stored under the lock: the new thread may detach itself (under the
@@ -222,6 +223,18 @@ bool leave_idle_pool(m* mp) {
   return true;
 }
 
+// Polls the network for Gs this M will run itself: the first one readied
+// needs no other M, so ready() only counts them (deferred_readies) and the
+// caller wakes an M for the rest. Go's findrunnable does the same: it runs
+// the first G of netpoll's list and injects the others.
+int poll_for_self(m* mp, std::int64_t delay_ns) {
+  mp->deferred_readies = 0;
+  mp->defer_wakep = true;
+  int n = netpoll(delay_ns);
+  mp->defer_wakep = false;
+  return n;
+}
+
 // The M has no P: sleep until handed one, or until the earliest timer.
 void m_idle(m* mp) {
   std::int64_t deadline = INT64_MAX;
@@ -281,7 +294,7 @@ void m_idle(m* mp) {
   // waits for I/O (its wake-ups come through netpoll_break then).
   if (poll) {
     std::int64_t now = os::nanotime();
-    netpoll(deadline == INT64_MAX ? -1 : std::max<std::int64_t>(deadline - now, 0));
+    poll_for_self(mp, deadline == INT64_MAX ? -1 : std::max<std::int64_t>(deadline - now, 0));
     sched.last_poll.store(os::nanotime(), std::memory_order_relaxed);
   } else {
     mp->park.sleep_until(deadline);
@@ -297,7 +310,9 @@ void m_idle(m* mp) {
   }
   if (pp) {
     acquirep(mp, pp);  // schedule_loop fires due timers of every P
+    if (mp->deferred_readies > 1) wakep();  // the first is this M's
   } else {
+    if (mp->deferred_readies > 0) wakep();
     // Every P is busy: fire due timers anyway; their Gs go to the global queue.
     std::int64_t now = os::nanotime();
     for (p* q : sched.allp) q->timers.run_due(now);
@@ -338,7 +353,10 @@ g* find_runnable(m* mp) {
     // I/O that became ready, unless the waiter M is already polling.
     if (netpoll_active() && netpoll_waiters() > 0 && !sched.waiter_polls_now()) {
       sched.last_poll.store(os::nanotime(), std::memory_order_relaxed);
-      if (netpoll(0) > 0) continue;  // readied onto this P
+      if (poll_for_self(mp, 0) > 0) {  // readied onto this P
+        if (mp->deferred_readies > 1) wakep();  // the first is this M's
+        continue;
+      }
     }
     {
       lock_scope lk(sched.lock);
@@ -519,13 +537,23 @@ void ready(g* gp) {
   if (m* home = gp->home) {
     if (ready_home(mp, gp, home)) return;
   }
+  // Readied by a G that parks soon onto a P with nothing else queued: this
+  // M runs gp next, and waking another would only have it spin and sleep
+  // again (Tokio's LIFO slot: filling it notifies nobody). Should the
+  // readier run on instead, sysmon finds gp stranded and wakes an M.
+  bool runs_next_here = false;
   if (mp && mp->pp && !mp->pp->is_private) {
+    runs_next_here = mp->curg != nullptr && mp->curg->parks_soon && runq_empty(mp->pp);
     runq_put(mp->pp, gp, true);
   } else {
     lock_scope lk(sched.lock);
     globrunq_put(gp);
   }
-  wakep();
+  if (mp && mp->defer_wakep) {
+    ++mp->deferred_readies;
+    return;
+  }
+  if (!runs_next_here) wakep();
 }
 
 namespace {

@@ -73,6 +73,7 @@ void sched_reset(int procs) {
   sched.mcount = 0;
   sched.next_m_id = 0;
   sched.nmspinning.store(0);
+  sched.m_wakeups.store(0);
   sched.allp.clear();
   sched.allm.clear();
   sched.private_ps.clear();

@@ -92,6 +92,10 @@ struct g {
   // weft::blocking nesting (blocking.cpp): only the outermost call marks the
   // P; while it is > 0 the G must not park or yield. Owner only.
   std::uint32_t blocking_depth = 0;
+  // Set by runtime code that is about to park (a reader goroutine that hands
+  // a reply over and reads again): what it readies goes to its P's runnext
+  // without waking another M (proc.cpp, ready). Owner only.
+  bool parks_soon = false;
   locker_state* locker = nullptr;  // the thread_locker it holds
   // For dumps, which read them from another thread: the home's thread id
   // and which control set it (thread_control.cpp, control_names).
@@ -159,6 +163,11 @@ struct m {
   // How long find_runnable spins before giving its P up: adapts to whether
   // spinning finds work (proc.cpp, spin_before_idle). Owner only.
   std::int64_t spin_ns = 50'000;
+  // While this M polls the network for itself (proc.cpp, poll_for_self):
+  // the Gs it readies wake no M; it counts them and wakes one afterwards
+  // only for the second and later. Owner only.
+  bool defer_wakep = false;
+  int deferred_readies = 0;
   bool exiting = false;  // left the idle pool; its thread ends (proc.cpp)
   long tid = 0;  // gettid()
   m_kind kind = m_kind::normal;
@@ -250,6 +259,9 @@ struct sched_t {
   int mcount GUARDED_BY(lock) = 0;
   int next_m_id GUARDED_BY(lock) = 0;
   std::atomic<std::int32_t> nmspinning{0};
+  // startm calls that handed a P to an idle or new M this run: each is a
+  // thread woken or made (for tests: which paths wake one).
+  std::atomic<std::uint64_t> m_wakeups{0};
   // Fixed while Ms run (filled at the start of weft::run): read without lock.
   std::vector<p*> allp;
   std::vector<m*> allm GUARDED_BY(lock);
@@ -299,6 +311,24 @@ std::string g_name(g* gp);
 m* this_m() noexcept;
 void set_this_m(m*) noexcept;
 g* this_g() noexcept;  // null outside a goroutine
+
+// For the life of the scope, the calling goroutine is one that parks soon
+// after it readies another (g::parks_soon): a reader goroutine that hands
+// replies over and reads again. Outside a goroutine it does nothing.
+class parks_soon_scope {
+ public:
+  parks_soon_scope() noexcept : gp_(this_g()) {
+    if (gp_) gp_->parks_soon = true;
+  }
+  ~parks_soon_scope() {
+    if (gp_) gp_->parks_soon = false;
+  }
+  parks_soon_scope(const parks_soon_scope&) = delete;
+  parks_soon_scope& operator=(const parks_soon_scope&) = delete;
+
+ private:
+  g* gp_;
+};
 
 // proc.cpp: the scheduler.
 void ready(g* gp);  // waiting -> runnable

@@ -21,6 +21,8 @@ stack_bounds current_stack() noexcept {
 
 std::int64_t live_goroutines() noexcept { return detail::sched.live_goroutines.load(); }
 
+std::uint64_t m_wakeups() noexcept { return detail::sched.m_wakeups.load(std::memory_order_relaxed); }
+
 int m_count() noexcept {
   detail::lock_scope lk(detail::sched.lock);
   return detail::sched.mcount;

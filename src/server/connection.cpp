@@ -20,6 +20,7 @@
 #include <weft/select.hpp>
 #include <weft/timer.hpp>
 
+#include "runtime/runtime.hpp"
 #include "server/server.hpp"
 
 namespace weft::server {
@@ -123,6 +124,9 @@ void server::connection(net::conn c) {
   std::string why = "closed";
   wire::frame f;
   try {
+    // What a request readies (a writer, a waiting receiver) runs next on
+    // this P: the reader reads again at once (runtime.hpp, parks_soon_scope).
+    detail::parks_soon_scope handing_over;
     while (l->receive(f)) {
       if (s.handle(f) == session::verdict::close) break;
     }

@@ -26,6 +26,7 @@
 #include "runtime/netpoll.hpp"
 #include "platform/futex.hpp"
 #include "runtime/runtime.hpp"
+#include "testing.hpp"
 #include "weft_test_util.hpp"
 #include <weft/weft.hpp>
 
@@ -200,6 +201,47 @@ TEST_P(NetpollProcs, ReadiedFromAThreadWithoutAP) {
     netpoll_evict(pd);
     netpoll_close(pd);
   }, procs_opt(GetParam()));
+}
+
+// The idle M that waits in the poller runs the goroutine it readies itself
+// (proc.cpp, poll_for_self): a byte from outside, answered by a goroutine,
+// costs no thread wake-up beyond the poller's own. Before, each readiness
+// also started a second M, which found nothing and slept again.
+TEST(Netpoll, ThePollingMRunsWhatItReadiesWithoutWakingAnother) {
+  constexpr int warmup = 50, rounds = 500;
+  std::uint64_t woken = 0;
+  weft::run(
+      [&] {
+        sock_pair sp;
+        poll_desc* pd = netpoll_open(sp.a);
+        weft::wait_group wg;
+        wg.add(1);
+        weft::go(named("np-echo"), [&] {
+          for (int i = 0; i < warmup + rounds; ++i) {
+            while (drain(sp.a) == 0) ASSERT_EQ(netpoll_wait(pd, poll_mode::read), poll_result::ready);
+            put_byte(sp.a);
+          }
+          wg.done();
+        });
+        // A plain thread on the other end, so that nothing but the poller
+        // readies the echo goroutine.
+        std::thread peer([&] {
+          std::uint64_t before = 0;
+          for (int i = 0; i < warmup + rounds; ++i) {
+            if (i == warmup) before = weft::testing::m_wakeups();
+            put_byte(sp.b);
+            while (drain(sp.b) == 0) std::this_thread::yield();
+          }
+          woken = weft::testing::m_wakeups() - before;
+        });
+        wg.wait();
+        peer.join();
+        netpoll_evict(pd);
+        netpoll_close(pd);
+      },
+      procs_opt(2));
+  EXPECT_LT(woken, static_cast<std::uint64_t>(rounds / 10))
+      << "Ms woken for " << rounds << " readinesses the polling M could run itself";
 }
 
 TEST(Netpoll, PlainThreadWaitsOutsideRun) {

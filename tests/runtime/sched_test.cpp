@@ -163,6 +163,54 @@ TEST(Sched, PingPongPairDoesNotStarveTheRestOfItsP) {
   EXPECT_LT(waited_ms.load(), 1000);
 }
 
+// A goroutine that parks right after readying another (a reader handing a
+// reply over) leaves it in its P's runnext and wakes no other M: its own M
+// runs it next. At procs 2 two such goroutines ping-pong on one thread,
+// without thread wake-ups. Without parks_soon each hand-over would start
+// the idle P's M, which spins, and then the pair splits across two threads
+// and every hand-over crosses between them.
+TEST(Sched, ReadyingFromAGoroutineThatParksSoonKeepsThePairOnOneM) {
+  constexpr int warmup = 100, rounds = 5000;
+  std::uint64_t woken = 0;
+  std::atomic<int> crossed{0};  // hand-overs received on another M than the sender's
+  weft::run(
+      [&] {
+        weft::chan<int> ping, pong;
+        weft::wait_group pair;
+        pair.add(2);
+        weft::go([&] {
+          weft::testing::parks_soon_scope reader_like;
+          for (int i = 0; auto from = ping.recv(); ++i) {
+            if (i >= warmup && *from != weft::testing::current_m_id()) crossed.fetch_add(1);
+            pong.send(weft::testing::current_m_id());
+          }
+          pair.done();
+        });
+        weft::go([&] {
+          weft::testing::parks_soon_scope reader_like;
+          std::uint64_t before = 0;
+          for (int i = 0; i < warmup + rounds; ++i) {
+            if (i == warmup) before = weft::testing::m_wakeups();
+            ping.send(weft::testing::current_m_id());
+            int from = pong.recv().value();
+            if (i >= warmup && from != weft::testing::current_m_id()) crossed.fetch_add(1);
+          }
+          woken = weft::testing::m_wakeups() - before;
+          ping.close();
+          pair.done();
+        });
+        pair.wait();
+      },
+      weft_test::procs_opt(2));
+  // Not zero: sysmon wakes an M for a G it finds waiting in runnext while
+  // the machine preempted the thread between a hand-over and the park.
+  // Sanitizers stretch that window tenfold.
+  const int slack = weft_test::sanitized ? 50 : 250;
+  EXPECT_LE(woken, static_cast<std::uint64_t>(rounds / slack))
+      << "Ms woken during " << rounds << " hand-overs between two goroutines that park soon";
+  EXPECT_LE(crossed.load(), 2 * rounds / 100) << "of " << 2 * rounds << " hand-overs crossed between threads";
+}
+
 TEST(Trace, RecordsCreateStartBlockUnblockEnd) {
   std::vector<weft::testing::trace_event> events;
   weft::goroutine_id child = 0;
