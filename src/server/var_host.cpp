@@ -34,12 +34,6 @@ bool hold(budget* b, const std::string& bytes, held* out, std::string* why) {
 
 }  // namespace
 
-bool hosted_var::refuse_removed(client& c, std::uint64_t id) {
-  if (!removed_) return false;
-  c.post(error_frame(id, v1::Error::NOT_FOUND, "variable '" + name_ + "' was removed"));
-  return true;
-}
-
 // Replaces the value and wakes the waiters it now differs from (V1).
 void hosted_var::set(held v) {
   value_ = std::move(v);
@@ -51,24 +45,34 @@ void hosted_var::set(held v) {
 }
 
 void hosted_var::apply(client& c, std::uint64_t id, const v1::VarOp& op, budget* b) {
-  detail::lock_scope lk(mu_);
-  if (refuse_removed(c, id)) return;
-  auto refuse = [&](std::string why) { c.post(error_frame(id, v1::Error::REFUSED, std::move(why))); };
+  wire::frame reply;
+  {
+    detail::lock_scope lk(mu_);
+    reply = answer(c, id, op, b);
+  }
+  // Posted after the lock: a post may write to the socket itself (wire::link
+  // writes through when nothing is queued), and the other clients of a busy
+  // variable should not queue behind that system call. Their replies may
+  // leave in another order than the operations ran; each has its id.
+  if (reply.body_case() != wire::frame::BODY_NOT_SET) c.post(std::move(reply));
+}
+
+wire::frame hosted_var::answer(client& c, std::uint64_t id, const v1::VarOp& op, budget* b) {
+  if (removed_) return error_frame(id, v1::Error::NOT_FOUND, "variable '" + name_ + "' was removed");
+  auto refuse = [&](std::string why) { return error_frame(id, v1::Error::REFUSED, std::move(why)); };
   held next;
   std::string why;
   switch (op.op()) {
-    case v1::VarOp::LOAD: c.post(value_frame(id, value_.bytes())); return;
+    case v1::VarOp::LOAD: return value_frame(id, value_.bytes());
     case v1::VarOp::STORE:
       if (!hold(b, op.value(), &next, &why)) return refuse(std::move(why));
       set(std::move(next));
-      c.post(value_frame(id, value_.bytes()));
-      return;
+      return value_frame(id, value_.bytes());
     case v1::VarOp::EXCHANGE: {
       if (!hold(b, op.value(), &next, &why)) return refuse(std::move(why));
       std::string old = value_.bytes();
       set(std::move(next));
-      c.post(value_frame(id, std::move(old)));
-      return;
+      return value_frame(id, std::move(old));
     }
     case v1::VarOp::COMPARE_EXCHANGE: {
       const bool equal = value_.bytes() == op.expected();
@@ -76,8 +80,7 @@ void hosted_var::apply(client& c, std::uint64_t id, const v1::VarOp& op, budget*
         if (!hold(b, op.value(), &next, &why)) return refuse(std::move(why));
         set(std::move(next));
       }
-      c.post(value_frame(id, value_.bytes(), equal));
-      return;
+      return value_frame(id, value_.bytes(), equal);
     }
     case v1::VarOp::FETCH_ADD: {
       std::string sum;
@@ -86,17 +89,13 @@ void hosted_var::apply(client& c, std::uint64_t id, const v1::VarOp& op, budget*
       if (!hold(b, sum, &next, &why)) return refuse(std::move(why));
       std::string old = value_.bytes();
       set(std::move(next));
-      c.post(value_frame(id, std::move(old)));
-      return;
+      return value_frame(id, std::move(old));
     }
     case v1::VarOp::WAIT:
-      if (value_.bytes() != op.expected()) {
-        c.post(value_frame(id, value_.bytes()));
-        return;
-      }
+      if (value_.bytes() != op.expected()) return value_frame(id, value_.bytes());
       if (!hold(b, op.expected(), &next, &why)) return refuse(std::move(why));
       waiters_.push_back(waiter{&c, id, std::move(next)});
-      return;
+      return wire::frame();  // answered by the change that makes it differ (V1)
     default:
       return refuse("VarOp " + std::to_string(static_cast<int>(op.op())) +
                     " is not one of LOAD, STORE, EXCHANGE, COMPARE_EXCHANGE, FETCH_ADD, WAIT");

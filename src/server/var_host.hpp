@@ -3,8 +3,9 @@
 //
 // A hosted_var is one encoded value under a weft::mutex and the WAIT
 // requests parked on it. Every operation is atomic because it runs whole
-// under that lock; replies are posted under it too (post only queues,
-// client.hpp).
+// under that lock. The requester's reply is posted after it (a post may
+// write to the socket); a waiter's is posted under it, where the change
+// that answers it is made (V1).
 //
 // Invariants:
 //   V1 Every waiter's `expected` equals the current value: a change that
@@ -60,7 +61,9 @@ class hosted_var {
     held expected;
   };
   void set(held v) REQUIRES(mu_);
-  bool refuse_removed(client& c, std::uint64_t id) REQUIRES(mu_);
+  // apply's work under the lock: the reply to post, or no body for a WAIT
+  // that parks.
+  wire::frame answer(client& c, std::uint64_t id, const v1::VarOp& op, budget* b) REQUIRES(mu_);
 
   const std::string name_;
   const std::string signature_;
