@@ -96,6 +96,7 @@ void switch_to(g* from, g* to) {
     if (to->stk.lo == nullptr) prepare_first_run(mp->pp, to);
     to->status.store(g_running, std::memory_order_relaxed);
     mp->curg = to;
+    if (p* pp = mp->pp) pp->switches.store(pp->switches.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     trace_ev(mp, ev::go_start, to->id);
     if (gstats_enabled()) gstats_start(to);
   }

@@ -212,6 +212,7 @@ struct p {
   std::atomic<m*> owner{nullptr};  // the M running on it; null while idle
   p* link = nullptr;  // idle list
   std::atomic<std::uint32_t> schedtick{0};  // picks so far; written by the owner only
+  std::atomic<std::uint32_t> switches{0};  // Gs switched to; written by the owner only
 
   // The local run queue: a ring the owner pushes at tail and everyone pops
   // at head with CAS. runnext: the G readied by the running G, run next.
@@ -231,6 +232,8 @@ struct p {
   std::atomic<bool> preempt{false};
   // sysmon's bookkeeping (sysmon thread only): what it saw last, and since when.
   std::uint32_t sysmon_schedtick = 0;
+  std::uint32_t sysmon_switches = 0;
+  bool sysmon_saw_queued = false;
   std::uint32_t sysmon_blocking_tick = 0;
   std::int64_t sysmon_run_since = 0;
   std::int64_t sysmon_blocking_since = 0;

@@ -69,12 +69,22 @@ int retake_blocking(std::int64_t now, bool* waiting) {
 }
 
 // Work queued on a P whose M is busy, while another P idles with nobody
-// looking: wake an M to steal it.
+// looking: wake an M to steal it. A P's queue counts only when this look
+// and the last both found it non-empty and the P has switched to no G in
+// between: a G readied a moment ago by one that parks soon (proc.cpp,
+// ready) is about to run there, and waking an M for it would only have
+// that M steal it and leave a pair of goroutines split across two threads.
 bool wake_for_stranded_work() {
   if (sched.npidle.load(std::memory_order_acquire) == 0) return false;
   if (sched.nmspinning.load(std::memory_order_acquire) > 0) return false;
   bool stranded = sched.has_global_work();
-  for (p* pp : sched.allp) stranded = stranded || (pp->owner.load(std::memory_order_relaxed) && !runq_empty(pp));
+  for (p* pp : sched.allp) {
+    const bool queued = pp->owner.load(std::memory_order_relaxed) && !runq_empty(pp);
+    const std::uint32_t switches = pp->switches.load(std::memory_order_relaxed);
+    stranded = stranded || (queued && pp->sysmon_saw_queued && switches == pp->sysmon_switches);
+    pp->sysmon_saw_queued = queued;
+    pp->sysmon_switches = switches;
+  }
   if (stranded) wakep();
   return stranded;
 }
