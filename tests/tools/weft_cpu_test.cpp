@@ -75,7 +75,7 @@ TEST_F(WeftCpu, GoToolPprofPutsTheSpinningFunctionOnTop) {
 
   // go tool pprof, offline: its caches in the test's directory, no network.
   command pprof({"/usr/bin/go", "tool", "pprof", "-top", file},
-                {"HOME=" + dir_, "GOCACHE=" + dir_ + "/gocache", "GOPATH=" + dir_ + "/gopath", "GOFLAGS=-mod=mod",
+                {"HOME=" + dir_, "GOCACHE=" + dir_ + "/gocache", "GOPATH=" + dir_ + "/gopath",
                  "GOPROXY=off", "GOTOOLCHAIN=local", "PPROF_TMPDIR=" + dir_});
   ASSERT_EQ(pprof.wait(60s), 0) << pprof.err();
   // The table's first row: "flat flat% sum% cum cum% name".
