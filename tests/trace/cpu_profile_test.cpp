@@ -171,8 +171,11 @@ TEST(CpuProfile, ASpinningGoroutineIsTheHottest) {
     std::string all;
     for (const auto& [name, n] : flat) all += "  " + std::to_string(n) + " " + name + "\n";
     // A second of one thread's CPU is 100 samples; the machine may be
-    // shared (the spinner then gets less than a second of CPU).
-    EXPECT_GE(total, 10) << all;
+    // shared (the spinner then gets less than a second of CPU). Under TSan,
+    // which delivers a signal only at its next interceptor and merges
+    // those of one number that arrive meanwhile, a few samples are all
+    // that is certain; which function is hottest still holds.
+    EXPECT_GE(total, weft_test::tsan ? 1 : 10) << all;
     EXPECT_NE(hottest.find("weft_test_cpu_spin"), std::string::npos) << "hottest: " << hottest << "\n" << all;
     EXPECT_GE(named_spinner, total / 2) << "its samples are labelled with its goroutine's name\n" << all;
     EXPECT_EQ(p.dropped, 0u);
@@ -234,7 +237,11 @@ TEST(CpuTicks, AThreadThatStartsWhileTickingIsTicked) {
   t.join();
   weft::detail::cpu_ticks_stop();
   // 300 ms of CPU is 30 ticks; leave room for the first one's offset.
-  EXPECT_GE(ticks_on_it.load(), 20);
+  // TSan delivers a signal only at its next interceptor (here the clock
+  // reads) and merges those of one number that arrive meanwhile: it keeps
+  // the tick, not the count, so under TSan this checks only that the
+  // thread was ticked at all.
+  EXPECT_GE(ticks_on_it.load(), weft_test::tsan ? 1 : 20);
 }
 
 }  // namespace
