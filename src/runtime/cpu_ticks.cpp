@@ -34,7 +34,12 @@
 //      and then waits for in_tick to be 0. A handler that counted itself
 //      after that wait loads the cleared tick. (A SIGPROF still pending from
 //      a deleted timer is such a handler.)
-//   T4 The handler stays installed once installed: a SIGPROF that arrives
+//   T4 A tick stands for 1 + si_overrun periods. The kernel checks CPU
+//      timers at its scheduler tick, and when a thread runs in short
+//      slices on a busy machine several periods may expire between two
+//      checks; it sends one signal and counts the rest as overruns. Counting
+//      them keeps a profile's CPU time right on a loaded machine.
+//   T5 The handler stays installed once installed: a SIGPROF that arrives
 //      after the last profile must not meet SIGPROF's default action, which
 //      ends the process. It ignores signals that are not timer expiries
 //      (si_code SI_TIMER), such as `kill -PROF` from outside.
@@ -90,11 +95,11 @@ ticks_t& ticks() {
 }
 
 void on_sigprof(int, siginfo_t* info, void* ucontext) {
-  if (info == nullptr || info->si_code != SI_TIMER) return;  // T4
+  if (info == nullptr || info->si_code != SI_TIMER) return;  // T5
   const int saved = errno;
   ticks_t& t = ticks();
   t.in_tick.fetch_add(1, std::memory_order_seq_cst);
-  if (cpu_tick_fn f = t.tick.load(std::memory_order_seq_cst)) f(ucontext, this_g());
+  if (cpu_tick_fn f = t.tick.load(std::memory_order_seq_cst)) f(ucontext, this_g(), 1 + std::max(info->si_overrun, 0));
   t.in_tick.fetch_sub(1, std::memory_order_release);
   errno = saved;
 }

@@ -11,9 +11,10 @@ namespace weft::detail {
 
 // Runs inside the SIGPROF handler on the thread that used the CPU time:
 // ucontext is the interrupted context, gp the thread's current goroutine
-// (null on g0: the scheduler's own loop). It must be async-signal-safe: no
-// malloc, no locks.
-using cpu_tick_fn = void (*)(void* ucontext, g* gp);
+// (null on g0: the scheduler's own loop), periods how many periods of CPU
+// the tick stands for (1, plus the expiries the kernel merged into this
+// signal: si_overrun). It must be async-signal-safe: no malloc, no locks.
+using cpu_tick_fn = void (*)(void* ucontext, g* gp, int periods);
 
 // Starts ticks: each M's thread, those running now and those that start
 // later, takes a SIGPROF per period_ns of its own CPU time and runs tick.

@@ -47,12 +47,13 @@ constexpr auto drain_every = std::chrono::milliseconds(100);
 std::atomic<bool> recording{false};  // P1
 std::atomic<sample_ring*> ring{nullptr};  // set while ticks run (P2)
 
-void on_tick(void* ucontext, g* gp) {
+void on_tick(void* ucontext, g* gp, int periods) {
   sample_ring* r = ring.load(std::memory_order_acquire);
   if (r == nullptr) return;
   r->push([&](cpu_sample& s) {
     s.depth = static_cast<std::uint16_t>(capture_ucontext(ucontext, s.pcs, cpu_sample::max_depth));
     s.goid = gp ? gp->id : 0;
+    s.periods = static_cast<std::uint32_t>(periods);
     s.name_len = 0;
     if (const std::string* name = gp ? gp->name() : nullptr) {  // P3
       const std::size_t n = std::min<std::size_t>(name->size(), cpu_sample::max_name);
@@ -79,7 +80,7 @@ class aggregate {
       c.goroutine_name.assign(s.name, s.name_len);
       stacks_.push_back(std::move(c));
     }
-    ++stacks_[it->second].count;
+    stacks_[it->second].count += s.periods;
   }
   std::vector<stack_count> take() { return std::move(stacks_); }
 

@@ -18,7 +18,7 @@ struct stack_count {
   std::vector<std::uintptr_t> pcs;  // innermost first; pcs[0] is the interrupted instruction
   goroutine_id goid = 0;  // 0: not on a goroutine (the scheduler's own loop)
   std::string goroutine_name;  // its go_options::name (cut at 63 bytes), "" if none
-  std::int64_t count = 0;
+  std::int64_t count = 0;  // periods of CPU: samples, each weighted by the expiries it stands for
 };
 
 struct cpu_profile_data {

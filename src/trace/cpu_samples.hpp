@@ -33,6 +33,7 @@ struct cpu_sample {
   static constexpr int max_depth = 64;  // frames kept, innermost first (Go keeps 64 too)
   static constexpr int max_name = 63;  // bytes of a goroutine's name kept
   goroutine_id goid = 0;  // 0: not on a goroutine (the scheduler's g0)
+  std::uint32_t periods = 1;  // periods of CPU it stands for (cpu_ticks.hpp)
   std::uint16_t depth = 0;
   std::uint8_t name_len = 0;
   char name[max_name];

@@ -204,9 +204,9 @@ TEST(CpuProfile, OneAtATime) {
 std::atomic<long> ticked_tid{0};
 std::atomic<int> ticks_on_it{0};
 
-void count_tick(void*, weft::detail::g*) {
+void count_tick(void*, weft::detail::g*, int periods) {
   if (weft::detail::os::thread_id() == ticked_tid.load(std::memory_order_relaxed))
-    ticks_on_it.fetch_add(1, std::memory_order_relaxed);
+    ticks_on_it.fetch_add(periods, std::memory_order_relaxed);
 }
 
 // The calling thread's CPU time so far.
@@ -236,8 +236,8 @@ TEST(CpuTicks, AThreadThatStartsWhileTickingIsTicked) {
   });
   t.join();
   weft::detail::cpu_ticks_stop();
-  // 300 ms of CPU is 30 ticks; leave room for the first one's offset.
-  // TSan delivers a signal only at its next interceptor (here the clock
+  // 300 ms of CPU is 30 periods (ticks and the overruns they carry);
+  // leave room for the first one's offset. TSan delivers a signal only at its next interceptor (here the clock
   // reads) and merges those of one number that arrive meanwhile: it keeps
   // the tick, not the count, so under TSan this checks only that the
   // thread was ticked at all.
