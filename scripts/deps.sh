@@ -16,9 +16,10 @@ WEFT_DEB_PACKAGES=(
   libmsgpack-cxx-dev                # weft::codec: values that cross processes
   libprotobuf-dev protobuf-compiler # the runtime protocol's messages (proto/)
   libssl-dev                        # the cluster key's HMAC-SHA256 and challenges (OpenSSL)
+  zlib1g-dev                        # gzip for CPU profiles (pprof's files are gzip-compressed)
   clang-format                      # scripts/check_format
   libcli11-dev                      # weftd's (and later weft's) command-line parsing
-  golang-go libboost-fiber-dev      # benchmark peers only
+  golang-go libboost-fiber-dev      # benchmark peers; go tool pprof reads weft cpu's profiles in a test
   python3                           # bench/run's result tooling
   python3-protobuf python3-msgpack  # examples/python_server: the protocol from another language
 )

@@ -29,6 +29,14 @@ int sig_handle(int sig, void (*h)(int)) noexcept {
   return checked([&] { return ::sigaction(sig, &sa, nullptr); });
 }
 
+int sig_handle_info(int sig, fault_handler h, struct sigaction* old) noexcept {
+  struct sigaction sa {};
+  sa.sa_sigaction = h;
+  sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  return checked([&] { return ::sigaction(sig, &sa, old); });
+}
+
 void sig_forward(int sig, siginfo_t* info, void* ucontext, const struct sigaction& old) noexcept {
   if (old.sa_flags & SA_SIGINFO) {
     if (old.sa_sigaction) {

@@ -16,6 +16,11 @@ using fault_handler = void (*)(int sig, siginfo_t* info, void* ucontext);
 int sig_handle_fault(int sig, fault_handler h, struct sigaction* old) noexcept;
 // Handles sig with a plain handler; interrupted system calls restart.
 int sig_handle(int sig, void (*h)(int)) noexcept;
+// Handles sig with h on the thread's alternate signal stack (if it has
+// one); interrupted system calls restart (SA_RESTART). For SIGPROF, whose
+// handler may arrive on a goroutine's small stack. The action it replaces
+// goes to *old.
+int sig_handle_info(int sig, fault_handler h, struct sigaction* old) noexcept;
 // From inside a fault handler: passes the fault on to `old` (what
 // sig_handle_fault replaced); when that was the default action, restores
 // it and raises sig again, which ends the process (a core dump).

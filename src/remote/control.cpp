@@ -12,6 +12,13 @@
 //                    it again when nobody has asked for a minute, so a tool
 //                    that went away leaves nothing running.
 //   INSTRUMENT_OFF   stops it now; text says whether it was on.
+//   CPU_PROFILE      ControlReply.data: a CPU profile of duration_ms (1 ms
+//                    to 10 min, else Error REFUSED), pprof's profile.proto
+//                    gzip-compressed (trace/cpu_profile.hpp, trace/pprof.hpp).
+//                    One at a time: a second gets Error REFUSED "a CPU
+//                    profile is already running"; a profile over the frame
+//                    limit gets Error TOO_LARGE (a gzip profile is far
+//                    smaller: tens of KiB for thousands of distinct stacks).
 //   EXIT(code)       ControlReply.text says what happens; then the stub says
 //                    Goodbye, lets both reach the server (1 s at most),
 //                    flushes stdio and the standard streams, and ends the
@@ -23,6 +30,7 @@
 // goroutine, never on the reader (stub.hpp).
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -37,6 +45,9 @@
 #include "platform/process.hpp"
 #include "remote/stub.hpp"
 #include "runtime/runtime.hpp"
+#include "trace/cpu_profile.hpp"
+#include "trace/pprof.hpp"
+#include "wire/frame.hpp"
 
 namespace weft::remote::detail {
 
@@ -80,6 +91,42 @@ std::string seconds(double s) {
   return buf;
 }
 
+constexpr std::int64_t cpu_profile_max_ms = 10 * 60 * 1000;
+
+// Answers CPU_PROFILE into r: ControlReply.data, or an Error.
+void cpu_profile(v1::Frame& r, std::int64_t duration_ms) {
+  auto refuse = [&r](v1::Error::Code code, const std::string& why) {
+    v1::Error* e = r.mutable_error();
+    e->set_code(code);
+    e->set_message(why);
+  };
+  if (duration_ms < 1 || duration_ms > cpu_profile_max_ms) {
+    refuse(v1::Error::REFUSED, "CPU_PROFILE duration_ms is " + std::to_string(duration_ms) +
+                                   "; ask for 1 ms to 10 min (1 to " + std::to_string(cpu_profile_max_ms) + ")");
+    return;
+  }
+  std::string gz;
+  try {
+    gz = weft::detail::trace::gzip_bytes(weft::detail::trace::encode_pprof(
+        weft::detail::trace::record_cpu_profile(std::chrono::milliseconds(duration_ms))));
+  } catch (const weft::detail::trace::cpu_profile_error& e) {
+    refuse(v1::Error::REFUSED, e.what());
+    return;
+  } catch (const std::exception& e) {
+    refuse(v1::Error::INTERNAL, std::string("CPU profile failed: ") + e.what());
+    return;
+  }
+  // Room for the frame's other fields: the id, the field tags and lengths.
+  constexpr std::size_t limit = weft::wire::default_max_frame - 1024;
+  if (gz.size() > limit) {
+    refuse(v1::Error::TOO_LARGE, "the CPU profile is " + std::to_string(gz.size()) +
+                                     " bytes gzip-compressed, over the protocol's 16 MiB frame limit; profile for "
+                                     "a shorter time");
+    return;
+  }
+  r.mutable_control_reply()->set_data(std::move(gz));
+}
+
 }  // namespace
 
 std::string stub::stats_json() const {
@@ -114,7 +161,8 @@ std::string stub::goroutine_stats(std::size_t limit) {
 void stub::answer_control(std::uint64_t id, const v1::Control& c) {
   const v1::Control::Action action = c.action();
   const int code = c.code();
-  weft::go(weft::go_options{.name = "weft: runtime stub control"}, [this, id, action, code] {
+  const std::int64_t duration_ms = c.duration_ms();
+  weft::go(weft::go_options{.name = "weft: runtime stub control"}, [this, id, action, code, duration_ms] {
     v1::Frame r;
     r.set_id(id);
     switch (action) {
@@ -134,6 +182,7 @@ void stub::answer_control(std::uint64_t id, const v1::Control& c) {
         r.mutable_control_reply()->set_text(was ? "instrumentation stopped" : "instrumentation was off");
         break;
       }
+      case v1::Control::CPU_PROFILE: cpu_profile(r, duration_ms); break;
       case v1::Control::EXIT: {
         const std::string what = "pid " + std::to_string(::getpid()) + " exits with status " + std::to_string(code) +
                                  " (stdio flushed; no destructors or atexit handlers run, as Go's os.Exit)";

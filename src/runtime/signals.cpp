@@ -28,6 +28,7 @@
 #include <thread>
 
 #include "platform/process.hpp"
+#include "runtime/cpu_ticks.hpp"
 #include "platform/signals.hpp"
 #include "runtime/sanitizers.hpp"
 
@@ -88,9 +89,11 @@ void m_init_thread(m* mp) {
   g0->san = san::fiber_current();
   if (os::thread_stack(&g0->stk.lo, &g0->stk.hi)) g0->stk.guarded = true;
   os::altstack_install(altstack_size);  // without one, an overflow is a bare SIGSEGV
+  cpu_ticks_thread_start();  // after the altstack: SIGPROF's handler runs on it
 }
 
 void m_exit_thread(m* mp) {
+  cpu_ticks_thread_end();  // before the altstack goes
   os::altstack_remove();
   mp->g0.stk = stack{};
 }

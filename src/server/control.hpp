@@ -75,6 +75,7 @@ class control_host {
     std::uint64_t tool_id;
     v1::Control::Action action;
     std::chrono::steady_clock::time_point deadline;
+    std::chrono::milliseconds extra{0};  // beyond limits_.timeout: CPU_PROFILE's duration
   };
   struct process {
     client* stub;

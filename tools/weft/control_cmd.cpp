@@ -2,6 +2,8 @@
 // control_cmd.hpp): selectors, and one Control per target.
 #include "control_cmd.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 
@@ -35,6 +37,17 @@ std::int64_t parse_selector(const char* cmd, const std::string& s) {
 
 int for_each_target(const char* cmd, const control_args& a, v1::Control::Action action,
                     const std::function<void(const std::string& selector, const std::string& text)>& print) {
+  return for_each_reply(cmd, a, action, 0, nullptr,
+                        [&print](const std::string& selector, std::int64_t, const v1::ControlReply& reply) {
+                          print(selector, reply.text());
+                          return true;
+                        });
+}
+
+int for_each_reply(
+    const char* cmd, const control_args& a, v1::Control::Action action, std::int64_t duration_ms,
+    const std::function<void(const std::string& selector)>& before,
+    const std::function<bool(const std::string& selector, std::int64_t pid, const v1::ControlReply& reply)>& handle) {
   std::vector<std::int64_t> pids;
   for (const std::string& s : a.selectors) {
     std::int64_t pid = parse_selector(cmd, s);
@@ -50,9 +63,14 @@ int for_each_target(const char* cmd, const control_args& a, v1::Control::Action 
       c->set_action(action);
       c->set_pid(pids[i]);
       c->set_code(a.code);
-      wire::frame r = rc.call(req);
+      c->set_duration_ms(duration_ms);
+      if (before) before(a.selectors[i]);
+      // The target checks the duration (1 ms to 10 min); a bad one is
+      // refused at once, so the wait only needs to cover a good one.
+      const auto wait = std::chrono::milliseconds(std::clamp<std::int64_t>(duration_ms, 0, 10 * 60 * 1000));
+      wire::frame r = rc.call(req, std::chrono::seconds(10) + wait);
       if (r.has_control_reply()) {
-        print(a.selectors[i], r.control_reply().text());
+        if (!handle(a.selectors[i], pids[i], r.control_reply())) status = 1;
       } else {
         std::fprintf(stderr, "weft %s: %s: %s\n", cmd, a.selectors[i].c_str(),
                      r.has_error() ? r.error().message().c_str() : "weftd answered with something else");

@@ -6,6 +6,8 @@
 //   weft stk SELECTOR...             each one's goroutine dump
 //   weft peek SELECTOR...            each one's runtime counters (JSON)
 //   weft kill SELECTOR... [--code C] end each one with status C (default 0)
+//   weft cpu SELECTOR... [--seconds N] [-o FILE]
+//                                    each one's CPU profile, a pprof file
 //
 // A selector is pid:N today; circuit anchors (/db/...) come with issue 14.
 // Exit status: 0 when every target answered, 1 when any failed (weftd
@@ -29,12 +31,15 @@ struct control_args {
   bool json = false;  // ps --json
   int code = 0;  // kill --code; peek --goroutines N
   bool goroutines = false;  // peek --goroutines
+  double seconds = 30;  // cpu --seconds
+  std::string output;  // cpu -o
 };
 
 int run_ps(const control_args& a);
 int run_stk(const control_args& a);
 int run_peek(const control_args& a);
 int run_kill(const control_args& a);
+int run_cpu(const control_args& a);
 
 // Shared by stk, peek and kill: parses the selectors (a bad one: message,
 // status 2), connects, sends `action` to each selected process in turn and
@@ -42,5 +47,15 @@ int run_kill(const control_args& a);
 // failures are printed as "weft CMD: SELECTOR: WHY". Returns the status.
 int for_each_target(const char* cmd, const control_args& a, v1::Control::Action action,
                     const std::function<void(const std::string& selector, const std::string& text)>& print);
+
+// for_each_target for answers that take a while and are more than text
+// (cpu): each request carries duration_ms, and its reply may take that
+// long beyond the usual wait; `before` runs ahead of each request (a
+// progress line); `handle` gets the whole reply and returns false when it
+// could not use it (it printed why; the status becomes 1).
+int for_each_reply(
+    const char* cmd, const control_args& a, v1::Control::Action action, std::int64_t duration_ms,
+    const std::function<void(const std::string& selector)>& before,
+    const std::function<bool(const std::string& selector, std::int64_t pid, const v1::ControlReply& reply)>& handle);
 
 }  // namespace weft::tool

@@ -3,7 +3,7 @@
 //
 //   weft remote [--trace FILE] PROGRAM [ARGS...]   run PROGRAM attached to a
 //                                                  passthrough runtime server
-//   weft ps | stk | peek | kill                    act on the processes attached
+//   weft ps | stk | peek | kill | cpu              act on the processes attached
 //                                                  to a weftd (control_cmd.hpp)
 #include <CLI/CLI.hpp>
 
@@ -19,8 +19,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.footer(
       "Examples:\n  weft remote ./server --port 8080\n  weft remote --trace out.json ./batch-job\n  weft ps\n"
-      "  weft stk pid:4242\n  weft kill pid:4242 --code 3\n\n"
-      "ps, stk, peek and kill talk to the weftd named by --runtime ADDR, else WEFT_RUNTIME, else the default\n"
+      "  weft stk pid:4242\n  weft kill pid:4242 --code 3\n  weft cpu pid:4242 --seconds 10\n\n"
+      "ps, stk, peek, kill and cpu talk to the weftd named by --runtime ADDR, else WEFT_RUNTIME, else the default\n"
       "socket ($XDG_RUNTIME_DIR/weft/weftd.sock, else /tmp/weft-<uid>/weftd.sock). Exit status: 0 ok, 1 a\n"
       "target or weftd failed, 2 usage.");
 
@@ -72,6 +72,20 @@ int main(int argc, char** argv) {
   runtime_option(kill);
   selectors(kill);
   kill->add_option("--code", control.code, "The exit status (0-255)")->check(CLI::Range(0, 255))->capture_default_str();
+  CLI::App* cpu = app.add_subcommand(
+      "cpu",
+      "Record a CPU profile of each selected process (100 samples per second of each thread's CPU time) and "
+      "write it as a gzip-compressed pprof file, which `go tool pprof` reads");
+  cpu->footer(
+      "Examples:\n  weft cpu pid:4242                     30 s, to weft-cpu-4242.pb.gz\n"
+      "  weft cpu pid:4242 --seconds 5 -o p.pb.gz\n  go tool pprof -top p.pb.gz\n"
+      "  go tool pprof -tagfocus goroutine_name=worker -top p.pb.gz\n\n"
+      "Samples are labelled with their goroutine (goroutine, goroutine_name). One profile at a time per process.");
+  runtime_option(cpu);
+  selectors(cpu);
+  cpu->add_option("--seconds", control.seconds, "How long to record (0.001 to 600)")->capture_default_str();
+  cpu->add_option("-o,--output", control.output,
+                  "The file to write (default: weft-cpu-PID.pb.gz in the current directory); one selector only");
 
   try {
     app.parse(argc, argv);
@@ -91,5 +105,6 @@ int main(int argc, char** argv) {
   if (stk->parsed()) return weft::tool::run_stk(control);
   if (peek->parsed()) return weft::tool::run_peek(control);
   if (kill->parsed()) return weft::tool::run_kill(control);
+  if (cpu->parsed()) return weft::tool::run_cpu(control);
   return 2;
 }
