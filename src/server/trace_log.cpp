@@ -43,6 +43,12 @@ void append_micros(std::string& out, std::int64_t ns) {
   out += static_cast<char>('0' + frac % 10);
 }
 
+// "12 MiB", or "65536 bytes" for a cap that is not a whole MiB.
+std::string size_text(std::size_t bytes) {
+  if (bytes % (1u << 20) == 0) return std::to_string(bytes >> 20) + " MiB";
+  return std::to_string(bytes) + " bytes";
+}
+
 // `"key":value`, the value a number or (hex) a quoted "0x..." string: the
 // args of an event, built without allocating.
 class arg {
@@ -110,6 +116,9 @@ struct trace_log::program {
 
 trace_log::trace_log(const std::string& path, sink summary) : summary_(std::move(summary)), file_(path) {}
 
+trace_log::trace_log(std::size_t max_bytes, sink summary)
+    : summary_(std::move(summary)), file_(max_bytes), max_bytes_(max_bytes) {}
+
 trace_log::~trace_log() { close(); }
 
 void trace_log::attach(std::uint64_t client, std::int64_t pid, const std::string& binary) {
@@ -128,11 +137,30 @@ void trace_log::record(std::uint64_t client, const runtime::v1::TraceEvents& eve
   std::lock_guard lk(mu_);
   auto it = programs_.find(client);
   if (it == programs_.end()) return;  // a tool, or a stub that did not say who it is
-  for (const runtime::v1::TraceEvent& e : events.events()) {
+  program& p = *it->second;
+  const int n = events.events_size();
+  for (int i = 0; i < n; ++i) {
+    if (file_.full()) {
+      p.summary.over_cap(static_cast<std::uint64_t>(n - i));
+      break;
+    }
+    const runtime::v1::TraceEvent& e = events.events(i);
     if (base_ns_ < 0) base_ns_ = e.time_ns();
-    one(*it->second, e);
+    one(p, e);
+    if (file_.full()) p.summary.over_cap(1);  // this one did not fit (all of it, or the slice it ended)
   }
   file_.flush();
+}
+
+bool trace_log::full() {
+  std::lock_guard lk(mu_);
+  return file_.full();
+}
+
+void trace_log::not_recorded(std::uint64_t client, std::uint64_t n) {
+  std::lock_guard lk(mu_);
+  auto it = programs_.find(client);
+  if (it != programs_.end()) it->second->summary.over_cap(n);
 }
 
 void trace_log::one(program& p, const runtime::v1::TraceEvent& e) {
@@ -304,10 +332,25 @@ void trace_log::finish(program& p) {
       p.summary.block(id, gt.name, gt.reason, p.last_ns - gt.blocked, true);
     }
   }
+  if (p.summary.over_cap_count() > 0) {
+    // The last word, in the reserve the cap keeps for it (trace_json.hpp).
+    line_ = "{\"ph\":\"i\",\"s\":\"g\",\"pid\":";
+    append_int(line_, p.pid);
+    line_ += ",\"tid\":0,\"ts\":";
+    append_micros(line_, p.last_ns - base_ns_);
+    line_ += ",\"name\":\"";
+    append_int(line_, p.summary.over_cap_count());
+    line_ += " events dropped: the trace reached its cap of ";
+    line_ += size_text(max_bytes_);
+    line_ += "\"}";
+    file_.event(line_, true);
+  }
   file_.flush();
-  if (summary_)
-    summary_(p.summary.table(base_name(p.binary) + " (pid " + std::to_string(p.pid) + ")") + "  trace in " +
-             file_.path() + " (open it in ui.perfetto.dev)\n");
+  if (summary_) {
+    std::string table = p.summary.table(base_name(p.binary) + " (pid " + std::to_string(p.pid) + ")");
+    if (!file_.path().empty()) table += "  trace in " + file_.path() + " (open it in ui.perfetto.dev)\n";
+    summary_(table);
+  }
 }
 
 void trace_log::detach(std::uint64_t client) {
@@ -323,6 +366,11 @@ void trace_log::close() {
   for (auto& [client, p] : programs_) finish(*p);
   programs_.clear();
   file_.close();
+}
+
+std::string trace_log::take() {
+  std::lock_guard lk(mu_);
+  return file_.take();
 }
 
 }  // namespace weft::server

@@ -115,6 +115,44 @@ TEST(TraceLog, GoroutinesBlocksAndSummary) {
   EXPECT_NE(summary.find("(still blocked at exit)"), std::string::npos) << summary;
 }
 
+// In memory (a trace on request): the same document, capped. Past the
+// cap nothing more is recorded; the last event and the summary say how
+// many were dropped, and the document is still complete JSON under it.
+TEST(TraceLog, InMemoryStopsAtItsCapAndSaysWhatItDropped) {
+  constexpr std::size_t cap = 64 << 10;
+  std::string summary, json;
+  weft::run([&] {
+    weft::server::trace_log log(cap, [&](std::string_view s) { summary += s; });
+    log.attach(1, 4242, "/usr/bin/prog");
+    v1::TraceEvents evs;
+    add(evs, 1'000, weft::wire::tk_go_create, 2, 1, "worker");
+    for (int i = 0; i < 2000; ++i) add(evs, 2'000 + i, weft::wire::tk_chan_send, 2, 0xabc);
+    log.record(1, evs);
+    EXPECT_TRUE(log.full());
+    log.record(1, evs);  // counted only
+    log.not_recorded(1, 5);  // what the caller left out
+    log.detach(1);
+    log.close();
+    json = log.take();
+  });
+  EXPECT_LE(json.size(), cap);
+  EXPECT_EQ(json.rfind("{\"traceEvents\":[\n", 0), 0u);
+  EXPECT_EQ(json.substr(json.size() - 4), "\n]}\n");
+  std::size_t kept = 0;
+  for (std::size_t at = json.find("\"chan send\""); at != std::string::npos; at = json.find("\"chan send\"", at + 1))
+    ++kept;
+  EXPECT_GT(kept, 100u);
+  EXPECT_LT(kept, 2000u);
+  const std::uint64_t dropped = 2 * 2001 + 5 - kept - 1;  // all but the go_create and the sends kept
+  EXPECT_NE(json.find("\"name\":\"" + std::to_string(dropped) + " events dropped: the trace reached its cap of " +
+                      std::to_string(cap) + " bytes\"}"),
+            std::string::npos)
+      << json.substr(json.size() - 300);
+  EXPECT_NE(summary.find(std::to_string(dropped) + " dropped (the trace reached its size cap)"), std::string::npos)
+      << summary;
+  EXPECT_EQ(summary.find("trace in"), std::string::npos) << "no file to name: " << summary;
+}
+
 TEST(TraceSummary, KeepsTheLongestBlocksAndLeavesOutTheRuntimesOwn) {
   weft::server::trace_summary s;
   for (int i = 1; i <= 20; ++i) s.block(i, "", "r" + std::to_string(i), i * 1'000'000, false);
