@@ -96,7 +96,7 @@ void switch_to(g* from, g* to) {
     if (to->stk.lo == nullptr) prepare_first_run(mp->pp, to);
     to->status.store(g_running, std::memory_order_relaxed);
     mp->curg = to;
-    trace_ev(mp, ev::go_start, to->id);
+    if (tracing()) trace_record_start(mp, to);
     if (gstats_enabled()) gstats_start(to);
   }
   eh_globals* eh = mp->eh;

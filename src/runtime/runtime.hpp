@@ -89,6 +89,9 @@ struct g {
   // parked.
   m* home = nullptr;
   std::uint32_t lock_count = 0;  // lock_os_thread nesting
+  // The trace (trace_events.hpp, trace_epoch) in which this G's name was
+  // last recorded. Written at its creation and by the M about to run it.
+  std::uint32_t trace_epoch = 0;
   // weft::blocking nesting (blocking.cpp): only the outermost call marks the
   // P; while it is > 0 the G must not park or yield. Owner only.
   std::uint32_t blocking_depth = 0;

@@ -78,6 +78,7 @@ class arg {
 // One goroutine's open slices (start times; -1: none open).
 struct goroutine_track {
   std::string name;  // go_options.name, or ""
+  bool named = false;  // its thread_name is written
   std::int64_t running = -1;
   std::int64_t blocked = -1;
   std::string reason;
@@ -201,18 +202,11 @@ void trace_log::one(program& p, const runtime::v1::TraceEvent& e) {
     line_ += "\"}";
     file_.event(line_);
   };
-  auto name_track = [&](std::uint64_t tid, const std::string& name) {
-    std::string shown = name.empty() ? "goroutine " + std::to_string(tid) : name;
-    file_.event("{\"ph\":\"M\",\"pid\":" + std::to_string(p.pid) + ",\"tid\":" + std::to_string(tid) +
-                ",\"name\":\"thread_name\",\"args\":{\"name\":" + json_string(shown) + "}}");
-  };
   // A goroutine first seen here predates tracing (goroutine 1, say): its
-  // track still gets a name.
-  auto track = [&](std::uint64_t id) -> goroutine_track& {
-    auto [it, fresh] = p.gs.try_emplace(id);
-    if (fresh && e.kind() != wire::tk_go_create) name_track(id, "");
-    return it->second;
-  };
+  // name, if it has one, comes with its first go_start (the runtime's
+  // first sight of it may be a wake-up: trace_events.hpp), so its track
+  // is named then, or at its end, or when the program detaches.
+  auto track = [&](std::uint64_t id) -> goroutine_track& { return p.gs.try_emplace(id).first->second; };
   auto end_running = [&](goroutine_track& gt) {
     if (gt.running >= 0) slice(g, "running", "sched", gt.running);
     gt.running = -1;
@@ -229,12 +223,18 @@ void trace_log::one(program& p, const runtime::v1::TraceEvent& e) {
       goroutine_track& gt = track(g);
       gt.name = e.text().substr(0, 200);
       p.summary.created();
-      name_track(g, gt.name);
+      write_name(p, g, gt);
       instant(g, "created", e.arg() ? arg("by", e.arg()) : arg());
       break;
     }
     case wire::tk_go_start: {
       goroutine_track& gt = track(g);
+      if (!gt.named) {
+        gt.name = e.text().substr(0, 200);
+        write_name(p, g, gt);
+        // Blocks it ended before (woken first) were summed up nameless.
+        if (!gt.name.empty()) p.summary.named(g, gt.name);
+      }
       end_block(gt, {});  // its unblock was not seen (dropped)
       end_running(gt);
       gt.running = t;
@@ -251,6 +251,7 @@ void trace_log::one(program& p, const runtime::v1::TraceEvent& e) {
     case wire::tk_go_yield: end_running(track(g)); break;
     case wire::tk_go_end: {
       goroutine_track& gt = track(g);
+      if (!gt.named) write_name(p, g, gt);
       end_running(gt);
       instant(g, "end");
       p.summary.ended();
@@ -312,10 +313,18 @@ void trace_log::one(program& p, const runtime::v1::TraceEvent& e) {
   }
 }
 
+void trace_log::write_name(program& p, std::uint64_t g, goroutine_track& gt) {
+  const std::string shown = gt.name.empty() ? "goroutine " + std::to_string(g) : gt.name;
+  file_.event("{\"ph\":\"M\",\"pid\":" + std::to_string(p.pid) + ",\"tid\":" + std::to_string(g) +
+              ",\"name\":\"thread_name\",\"args\":{\"name\":" + json_string(shown) + "}}");
+  gt.named = true;
+}
+
 void trace_log::finish(program& p) {
   // What was open when the program left ends at its last event.
   for (auto& [key, gt] : p.gs) {
     const auto id = key;  // clang 14 cannot capture a structured binding
+    if (!gt.named) write_name(p, id, gt);
     auto close_at_end = [&](std::int64_t since, std::string_view name, const char* cat) {
       p.head(line_, "X", id, name, base_ns_, since);
       line_ += ",\"cat\":\"";

@@ -45,6 +45,8 @@
 
 namespace weft::server {
 
+struct goroutine_track;
+
 class trace_log {
  public:
   using sink = std::function<void(std::string_view)>;
@@ -79,6 +81,8 @@ class trace_log {
   struct program;
   void one(program& p, const runtime::v1::TraceEvent& e);
   void finish(program& p);
+  // Goroutine g's thread_name: its name, else "goroutine N".
+  void write_name(program& p, std::uint64_t g, goroutine_track& gt);
 
   weft::mutex mu_;
   sink summary_;

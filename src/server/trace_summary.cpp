@@ -59,6 +59,15 @@ void trace_summary::block(std::uint64_t g, const std::string& name, const std::s
   if (longest_.size() > max_blocks) longest_.pop_back();
 }
 
+void trace_summary::named(std::uint64_t g, const std::string& name) {
+  const bool runtimes = runtime_goroutine(name);
+  std::erase_if(longest_, [&](blocked& b) {
+    if (b.g != g || !b.name.empty()) return false;
+    b.name = printable(name.substr(0, 40));
+    return runtimes;  // not the program's: out of the table
+  });
+}
+
 std::string trace_summary::table(const std::string& who) const {
   std::string out = "weft trace: " + who + ": " + std::to_string(created_) + " goroutines created, " +
                     std::to_string(ended_) + " ended, " + std::to_string(events_) + " events";

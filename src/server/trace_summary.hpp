@@ -39,6 +39,9 @@ class trace_summary {
   // A block of goroutine g (named `name`, or "") for `ns` nanoseconds.
   // still: it had not ended when the program did.
   void block(std::uint64_t g, const std::string& name, const std::string& reason, std::int64_t ns, bool still);
+  // Goroutine g, whose blocks were counted nameless, is named `name` (it
+  // predates the trace, and was woken before it first ran: trace_log).
+  void named(std::uint64_t g, const std::string& name);
 
   // The table: a header line naming `who`, then the busiest channels and
   // the longest blocks, each line indented.

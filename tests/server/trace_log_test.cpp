@@ -153,6 +153,45 @@ TEST(TraceLog, InMemoryStopsAtItsCapAndSaysWhatItDropped) {
   EXPECT_EQ(summary.find("trace in"), std::string::npos) << "no file to name: " << summary;
 }
 
+// A goroutine that predates the trace is named by its first go_start's
+// text, even when it was seen before (woken first): its track is named
+// once, then; and its blocks before that are the runtime's if its name
+// says so (left out of the summary).
+TEST(TraceLog, AGoroutineThatPredatesTheTraceIsNamedAtItsFirstStart) {
+  std::string json, summary;
+  weft::run([&] {
+    weft::server::trace_log log(std::size_t{1} << 20, [&](std::string_view t) { summary += t; });
+    log.attach(1, 4242, "/usr/bin/prog");
+    v1::TraceEvents evs;
+    add(evs, 1'000, weft::wire::tk_go_start, 5, 0, "pinger");
+    add(evs, 2'000, weft::wire::tk_go_unblock, 6, 5);
+    add(evs, 3'000, weft::wire::tk_go_start, 6, 0, "ponger");
+    add(evs, 4'000, weft::wire::tk_go_start, 7);
+    add(evs, 5'000, weft::wire::tk_go_block, 8, 0, "sleep");  // running when the trace began
+    add(evs, 9'000'000, weft::wire::tk_go_unblock, 8);
+    add(evs, 9'001'000, weft::wire::tk_go_start, 8, 0, "weft: runtime stub control");
+    add(evs, 9'002'000, weft::wire::tk_go_block, 9, 0, "sleep");
+    add(evs, 9'003'000, weft::wire::tk_go_unblock, 9);
+    add(evs, 9'004'000, weft::wire::tk_go_start, 9, 0, "worker");
+    add(evs, 9'005'000, weft::wire::tk_go_unblock, 10);  // never runs in the trace
+    log.record(1, evs);
+    log.detach(1);
+    log.close();
+    json = log.take();
+  });
+  auto named = [&](int tid, const std::string& name) {
+    return json.find("\"tid\":" + std::to_string(tid) + ",\"name\":\"thread_name\",\"args\":{\"name\":\"" + name +
+                     "\"}") != std::string::npos;
+  };
+  EXPECT_TRUE(named(5, "pinger")) << json;
+  EXPECT_TRUE(named(6, "ponger")) << json;
+  EXPECT_FALSE(named(6, "goroutine 6")) << "one name per track: " << json;
+  EXPECT_TRUE(named(7, "goroutine 7")) << json;
+  EXPECT_TRUE(named(10, "goroutine 10")) << "named when the program detaches: " << json;
+  EXPECT_EQ(summary.find("goroutine 8"), std::string::npos) << summary;
+  EXPECT_NE(summary.find("goroutine 9 \"worker\""), std::string::npos) << summary;
+}
+
 TEST(TraceSummary, KeepsTheLongestBlocksAndLeavesOutTheRuntimesOwn) {
   weft::server::trace_summary s;
   for (int i = 1; i <= 20; ++i) s.block(i, "", "r" + std::to_string(i), i * 1'000'000, false);
