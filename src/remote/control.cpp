@@ -12,6 +12,9 @@
 //                    it again when nobody has asked for a minute, so a tool
 //                    that went away leaves nothing running.
 //   INSTRUMENT_OFF   stops it now; text says whether it was on.
+//   TRACE            ControlReply.data: the runtime's events over
+//                    duration_ms as a Chrome/Perfetto trace; text: its
+//                    summary table (trace_request.hpp).
 //   EXIT(code)       ControlReply.text says what happens; then the stub says
 //                    Goodbye, lets both reach the server (1 s at most),
 //                    flushes stdio and the standard streams, and ends the
@@ -99,7 +102,7 @@ std::string stub::stats_json() const {
   j += ",\"threads\":" + std::to_string(ms);
   j += ",\"os_threads\":" + std::to_string(stat_field(20));
   j += ",\"rss_bytes\":" + std::to_string(rss_bytes());
-  j += std::string(",\"tracing\":") + (trace_ ? "true" : "false");
+  j += std::string(",\"tracing\":") + (trace_ || trace_requested_.load() ? "true" : "false");
   j += "}";
   return j;
 }
@@ -114,7 +117,8 @@ std::string stub::goroutine_stats(std::size_t limit) {
 void stub::answer_control(std::uint64_t id, const v1::Control& c) {
   const v1::Control::Action action = c.action();
   const int code = c.code();
-  weft::go(weft::go_options{.name = "weft: runtime stub control"}, [this, id, action, code] {
+  const std::int64_t duration_ms = c.duration_ms();
+  weft::go(weft::go_options{.name = "weft: runtime stub control"}, [this, id, action, code, duration_ms] {
     v1::Frame r;
     r.set_id(id);
     switch (action) {
@@ -134,6 +138,7 @@ void stub::answer_control(std::uint64_t id, const v1::Control& c) {
         r.mutable_control_reply()->set_text(was ? "instrumentation stopped" : "instrumentation was off");
         break;
       }
+      case v1::Control::TRACE: answer_trace(r, duration_ms); break;
       case v1::Control::EXIT: {
         const std::string what = "pid " + std::to_string(::getpid()) + " exits with status " + std::to_string(code) +
                                  " (stdio flushed; no destructors or atexit handlers run, as Go's os.Exit)";
