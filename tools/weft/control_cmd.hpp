@@ -6,6 +6,8 @@
 //   weft stk SELECTOR...             each one's goroutine dump
 //   weft peek SELECTOR...            each one's runtime counters (JSON)
 //   weft kill SELECTOR... [--code C] end each one with status C (default 0)
+//   weft trace SELECTOR... [--seconds N] [-o FILE]
+//                                    record each one's runtime events (trace_cmd.cpp)
 //
 // A selector is pid:N today; circuit anchors (/db/...) come with issue 14.
 // Exit status: 0 when every target answered, 1 when any failed (weftd
@@ -29,12 +31,18 @@ struct control_args {
   bool json = false;  // ps --json
   int code = 0;  // kill --code; peek --goroutines N
   bool goroutines = false;  // peek --goroutines
+  double seconds = 5;  // trace --seconds
+  std::string output;  // trace -o
 };
 
 int run_ps(const control_args& a);
 int run_stk(const control_args& a);
 int run_peek(const control_args& a);
 int run_kill(const control_args& a);
+int run_trace(const control_args& a);
+
+// pid:N -> N; 0 (after printing why, as "weft CMD: ...") for anything else.
+std::int64_t parse_selector(const char* cmd, const std::string& s);
 
 // Shared by stk, peek and kill: parses the selectors (a bad one: message,
 // status 2), connects, sends `action` to each selected process in turn and
