@@ -89,9 +89,6 @@ struct g {
   // parked.
   m* home = nullptr;
   std::uint32_t lock_count = 0;  // lock_os_thread nesting
-  // The trace (trace_events.hpp, trace_epoch) in which this G's name was
-  // last recorded. Written at its creation and by the M about to run it.
-  std::uint32_t trace_epoch = 0;
   // weft::blocking nesting (blocking.cpp): only the outermost call marks the
   // P; while it is > 0 the G must not park or yield. Owner only.
   std::uint32_t blocking_depth = 0;
@@ -100,6 +97,10 @@ struct g {
   // and which control set it (thread_control.cpp, control_names).
   std::atomic<long> home_tid{0};
   std::atomic<std::uint8_t> control{0};
+  // The trace (trace_events.hpp, trace_epoch) in which this G's name was
+  // last recorded. Written at its creation and by the M about to run it.
+  // (Here: it fits the padding after control, so a G stays its size.)
+  std::uint32_t trace_epoch = 0;
   // Inside weft::blocking: where it was called from (for dumps; static
   // strings, weft/blocking.hpp's call_site), else null.
   std::atomic<const char*> blocking_file{nullptr};
