@@ -34,7 +34,9 @@
 //      the 16 MiB frame limit with room for the summary). Past it, events
 //      are counted, not kept: the document's last event and the summary
 //      say how many were dropped. Between drains each M holds at most
-//      trace_buffer_limit events (trace_events.hpp).
+//      trace_buffer_limit events (trace_events.hpp). (The document is a
+//      string that grows by doubling: near the cap its capacity, with the
+//      old copy for a moment, may reach about twice the cap.)
 #pragma once
 
 #include <chrono>
