@@ -19,6 +19,9 @@
 //                    profile is already running"; a profile over the frame
 //                    limit gets Error TOO_LARGE (a gzip profile is far
 //                    smaller: tens of KiB for thousands of distinct stacks).
+//   TRACE            ControlReply.data: the runtime's events over
+//                    duration_ms as a Chrome/Perfetto trace; text: its
+//                    summary table (trace_request.hpp).
 //   EXIT(code)       ControlReply.text says what happens; then the stub says
 //                    Goodbye, lets both reach the server (1 s at most),
 //                    flushes stdio and the standard streams, and ends the
@@ -146,7 +149,7 @@ std::string stub::stats_json() const {
   j += ",\"threads\":" + std::to_string(ms);
   j += ",\"os_threads\":" + std::to_string(stat_field(20));
   j += ",\"rss_bytes\":" + std::to_string(rss_bytes());
-  j += std::string(",\"tracing\":") + (trace_ ? "true" : "false");
+  j += std::string(",\"tracing\":") + (trace_ || trace_requested_.load() ? "true" : "false");
   j += "}";
   return j;
 }
@@ -183,6 +186,7 @@ void stub::answer_control(std::uint64_t id, const v1::Control& c) {
         break;
       }
       case v1::Control::CPU_PROFILE: cpu_profile(r, duration_ms); break;
+      case v1::Control::TRACE: answer_trace(r, duration_ms); break;
       case v1::Control::EXIT: {
         const std::string what = "pid " + std::to_string(::getpid()) + " exits with status " + std::to_string(code) +
                                  " (stdio flushed; no destructors or atexit handlers run, as Go's os.Exit)";

@@ -184,6 +184,9 @@ void stub::start() {
 void stub::detach(const std::string& reason) noexcept {
   if (detaching_.exchange(true)) return;
   if (trace_) trace_->finish();
+  // A TRACE's recorder stops at its next drain; recording stops now, in
+  // case weft::run ends before that drain (trace_request.hpp, R2).
+  if (trace_requested_.load()) weft::detail::trace_finish();
   try {
     v1::Frame bye;
     bye.mutable_goodbye()->set_reason(reason);

@@ -90,6 +90,8 @@ class stub {
   std::string stats_json() const;
   // GOROUTINE_STATS's text (starts instrumentation if it is off).
   std::string goroutine_stats(std::size_t limit);
+  // TRACE's answer into r: records for duration_ms (trace_request.hpp).
+  void answer_trace(v1::Frame& r, std::int64_t duration_ms);
   void heartbeat_loop();
   [[noreturn]] void lost(const std::string& why);
   std::shared_ptr<pending> take(std::uint64_t id, bool final);
@@ -104,6 +106,7 @@ class stub {
   std::atomic<std::int64_t> last_heard_{0};
   std::atomic<bool> detaching_{false};
   std::unique_ptr<trace_stream> trace_;  // the server records a trace
+  std::atomic<bool> trace_requested_{false};  // a TRACE is recording (trace_request.hpp, R1)
   const std::int64_t attached_ns_;  // os::nanotime() at the handshake
   // When a tool last asked for goroutine statistics: the heartbeat stops
   // instrumentation nobody has asked about for instrument_idle_ns.

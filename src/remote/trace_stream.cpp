@@ -28,8 +28,16 @@ static_assert(std::uint32_t(ev::go_create) == wire::tk_go_create && std::uint32_
 }  // namespace
 
 std::vector<v1::Frame> trace_frames(const weft::detail::trace_batch& b, std::size_t max_events) {
+  // Each name goes out once: on its goroutine's go_create, or on the first
+  // go_start of one that predates the trace (trace_events.hpp).
   std::unordered_map<std::uint64_t, const std::string*> names;
   for (const auto& [id, name] : b.names) names.emplace(id, &name);
+  auto name_of = [&](std::uint64_t g, v1::TraceEvent* t) {
+    auto it = names.find(g);
+    if (it == names.end()) return;
+    t->set_text(*it->second);
+    names.erase(it);
+  };
   std::vector<v1::Frame> frames;
   v1::TraceEvents* out = nullptr;
   auto next = [&]() -> v1::TraceEvent* {
@@ -48,13 +56,13 @@ std::vector<v1::Frame> trace_frames(const weft::detail::trace_batch& b, std::siz
       // On the wire the event belongs to the new goroutine (docs/protocol.md).
       t->set_goroutine(e.arg);
       t->set_arg(e.g);
-      auto it = names.find(e.arg);
-      if (it != names.end()) t->set_text(*it->second);
+      name_of(e.arg, t);
       continue;
     }
     t->set_goroutine(e.g);
     t->set_arg(e.arg);
     if (e.text) t->set_text(e.text);
+    if (e.type == ev::go_start && !names.empty()) name_of(e.g, t);
   }
   if (b.dropped > 0) {
     v1::TraceEvent* t = next();
@@ -68,8 +76,8 @@ std::vector<v1::Frame> trace_frames(const weft::detail::trace_batch& b, std::siz
 void trace_stream::start() {
   weft::detail::trace_start();
   // The caller (goroutine 1, before main) is running already: without this
-  // its first stretch would have no "running" slice.
-  weft::detail::trace_here(ev::go_start);
+  // its first stretch would have no "running" slice (nor its track a name).
+  weft::detail::trace_here_start();
   weft::go(weft::go_options{.name = "weft: runtime stub tracer"}, [this] { loop(); });
 }
 

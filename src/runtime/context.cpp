@@ -97,7 +97,7 @@ void switch_to(g* from, g* to) {
     to->status.store(g_running, std::memory_order_relaxed);
     mp->curg = to;
     if (p* pp = mp->pp) pp->switches.store(pp->switches.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-    trace_ev(mp, ev::go_start, to->id);
+    if (tracing()) trace_record_start(mp, to);
     if (gstats_enabled()) gstats_start(to);
   }
   eh_globals* eh = mp->eh;

@@ -101,6 +101,10 @@ struct g {
   // and which control set it (thread_control.cpp, control_names).
   std::atomic<long> home_tid{0};
   std::atomic<std::uint8_t> control{0};
+  // The trace (trace_events.hpp, trace_epoch) in which this G's name was
+  // last recorded. Written at its creation and by the M about to run it.
+  // (Here: it fits the padding after control, so a G stays its size.)
+  std::uint32_t trace_epoch = 0;
   // Inside weft::blocking: where it was called from (for dumps; static
   // strings, weft/blocking.hpp's call_site), else null.
   std::atomic<const char*> blocking_file{nullptr};

@@ -10,6 +10,7 @@
 namespace weft::detail {
 
 std::atomic<bool> trace_on{false};
+std::atomic<std::uint32_t> trace_epoch{0};
 
 const char* ev_name(ev e) noexcept {
   switch (e) {
@@ -51,6 +52,7 @@ void trace_record_here(ev type, std::uint64_t arg, const char* text) {
 
 void trace_record_create(m* mp, std::uint64_t parent, g* child) {
   trace_record(mp, ev::go_create, parent, child->id);
+  child->trace_epoch = trace_epoch.load(std::memory_order_acquire);  // named here, not at its first start
   // The child has not run yet, so its name is stable; only named ones pay.
   if (const std::string* name = child->name()) {
     lock_scope lk(mp->trace.lock);
@@ -58,7 +60,26 @@ void trace_record_create(m* mp, std::uint64_t parent, g* child) {
   }
 }
 
+void trace_record_start(m* mp, g* gp) {
+  trace_record(mp, ev::go_start, gp->id, 0);
+  const std::uint32_t epoch = trace_epoch.load(std::memory_order_acquire);
+  if (gp->trace_epoch == epoch) return;
+  gp->trace_epoch = epoch;
+  // A goroutine that predates this trace: its track gets its name (gp is
+  // about to run here, so its name is stable).
+  if (const std::string* name = gp->name()) {
+    lock_scope lk(mp->trace.lock);
+    mp->trace.names.emplace_back(gp->id, *name);
+  }
+}
+
+void trace_here_start() {
+  m* mp = this_m();
+  if (tracing() && mp != nullptr && mp->curg != nullptr) trace_record_start(mp, mp->curg);
+}
+
 void trace_start() {
+  trace_epoch.fetch_add(1, std::memory_order_release);
   lock_scope lk(sched.lock);
   for (m* mp : sched.allm) {
     lock_scope l2(mp->trace.lock);

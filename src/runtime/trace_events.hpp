@@ -13,7 +13,12 @@
 //
 // Texts are static strings (wait reasons, blocking calls' function names,
 // message names), so an event stays a fixed-size record; the one dynamic
-// string, a new goroutine's name, is copied beside the events (names).
+// string, a goroutine's name, is copied beside the events (names): at its
+// creation, and for a goroutine that predates the trace (one started on
+// request, weft trace), at its first go_start in this trace. trace_epoch
+// tells the two apart: each trace_start bumps it, and a G whose
+// g::trace_epoch differs has not been named in this trace yet. The check
+// runs only while tracing is on, on the M about to run the G.
 #pragma once
 
 #include <atomic>
@@ -71,7 +76,8 @@ struct trace_buffer {
 };
 
 // What a drain returns: every M's events ordered by time, the names of the
-// goroutines created among them, and how many were dropped since the last.
+// goroutines created or first started among them, and how many were
+// dropped since the last.
 struct trace_batch {
   std::vector<trace_event> events;
   std::vector<std::pair<std::uint64_t, std::string>> names;
@@ -79,6 +85,7 @@ struct trace_batch {
 };
 
 extern std::atomic<bool> trace_on;
+extern std::atomic<std::uint32_t> trace_epoch;
 
 inline bool tracing() noexcept { return __builtin_expect(trace_on.load(std::memory_order_relaxed), 0); }
 
@@ -88,6 +95,12 @@ void trace_record(m* mp, ev type, std::uint64_t g, std::uint64_t arg, const char
 // The calling context's M and G (nothing for a plain thread).
 void trace_record_here(ev type, std::uint64_t arg, const char* text);
 void trace_record_create(m* mp, std::uint64_t parent, g* child);
+// go_start of gp on mp, and gp's name if this trace has not had it yet.
+// REQUIRES: gp is about to run on mp.
+void trace_record_start(m* mp, g* gp);
+// The same for the calling goroutine, which runs already: a reader that
+// starts recording gives itself a "running" slice and its name.
+void trace_here_start();
 
 inline void trace_ev(m* mp, ev type, std::uint64_t g, std::uint64_t arg = 0, const char* text = nullptr) {
   if (tracing()) trace_record(mp, type, g, arg, text);

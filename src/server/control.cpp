@@ -17,6 +17,7 @@ const char* action_name(v1::Control::Action a) noexcept {
     case v1::Control::GOROUTINE_STATS: return "GOROUTINE_STATS";
     case v1::Control::INSTRUMENT_OFF: return "INSTRUMENT_OFF";
     case v1::Control::CPU_PROFILE: return "CPU_PROFILE";
+    case v1::Control::TRACE: return "TRACE";
     default: return "ACTION_UNSPECIFIED";
   }
 }
@@ -97,12 +98,27 @@ void control_host::request(client& tool, std::uint64_t tool_process_id, std::uin
   const v1::Control::Action a = m.action();
   if (a != v1::Control::DUMP_GOROUTINES && a != v1::Control::EXIT && a != v1::Control::STATS &&
       a != v1::Control::LIST && a != v1::Control::GOROUTINE_STATS && a != v1::Control::INSTRUMENT_OFF &&
-      a != v1::Control::CPU_PROFILE) {
-    tool.post(
-        error_frame(id, v1::Error::REFUSED,
-                    "Control action " + std::to_string(a) +
-                        " is not DUMP_GOROUTINES, STATS, EXIT, LIST, GOROUTINE_STATS, INSTRUMENT_OFF or CPU_PROFILE"));
+      a != v1::Control::CPU_PROFILE && a != v1::Control::TRACE) {
+    tool.post(error_frame(id, v1::Error::REFUSED,
+                          "Control action " + std::to_string(a) +
+                              " is not DUMP_GOROUTINES, STATS, EXIT, LIST, GOROUTINE_STATS, INSTRUMENT_OFF, "
+                              "CPU_PROFILE or TRACE"));
     return;
+  }
+  // How long the stub records before it answers (C4).
+  std::chrono::milliseconds recording{0};
+  if (a == v1::Control::TRACE) {
+    if (m.duration_ms() <= 0 || m.duration_ms() > limits_.max_duration.count()) {
+      tool.post(error_frame(id, v1::Error::REFUSED,
+                            "TRACE duration_ms " + std::to_string(m.duration_ms()) + " is not between 1 and " +
+                                std::to_string(limits_.max_duration.count())));
+      return;
+    }
+    recording = std::chrono::milliseconds(m.duration_ms());
+  } else if (a == v1::Control::CPU_PROFILE) {
+    // The stub refuses a duration out of its range at once, in its words;
+    // one in range answers after it.
+    recording = std::chrono::milliseconds(std::clamp<std::int64_t>(m.duration_ms(), 0, limits_.max_duration.count()));
   }
   detail::lock_scope lk(mu_);
   if (a == v1::Control::LIST) {
@@ -127,17 +143,14 @@ void control_host::request(client& tool, std::uint64_t tool_process_id, std::uin
     return;
   }
   const std::uint64_t sid = p->next_id++;
-  // A recording (CPU_PROFILE) answers after its duration: that long beyond
-  // the usual timeout. The stub refuses a duration over 10 min at once.
-  const auto extra = std::chrono::milliseconds(std::clamp<std::int64_t>(m.duration_ms(), 0, 10 * 60 * 1000));
-  p->calls.emplace(
-      sid, call{&tool, tool_process_id, id, a, std::chrono::steady_clock::now() + limits_.timeout + extra, extra});
+  const std::chrono::nanoseconds allowed = limits_.timeout + recording;
+  p->calls.emplace(sid, call{&tool, tool_process_id, id, a, std::chrono::steady_clock::now() + allowed, allowed});
   wire::frame fwd;
   fwd.set_id(sid);
   v1::Control* c = fwd.mutable_control();
   c->set_action(a);
   c->set_code(m.code());
-  c->set_duration_ms(m.duration_ms());
+  if (recording.count() > 0 || a == v1::Control::CPU_PROFILE) c->set_duration_ms(m.duration_ms());
   p->stub->post(fwd);
 }
 
@@ -175,7 +188,7 @@ void control_host::expire(std::uint64_t process_id, std::chrono::steady_clock::t
     }
     const call& c = ct->second;
     if (c.tool) {
-      auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(limits_.timeout + c.extra).count();
+      auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(c.allowed).count();
       c.tool->post(error_frame(c.tool_id, v1::Error::TIMEOUT,
                                who(p) + " did not answer " + action_name(c.action) + " within " +
                                    (ms % 1000 == 0 ? std::to_string(ms / 1000) + " s" : std::to_string(ms) + " ms")));

@@ -21,6 +21,13 @@
 //      (after a timeout) and is dropped, not a protocol error.
 //   C3 Bounded: at most max_outstanding forwarded requests per target; more
 //      are refused (REFUSED) rather than queued.
+//   C4 A TRACE records for its duration_ms (1 ms to max_duration, else
+//      REFUSED here) before the stub answers: its deadline is the timeout
+//      plus duration_ms. The recording is the stub's (remote/
+//      trace_request.hpp); this host keeps nothing for it but the call.
+//      A CPU_PROFILE likewise, except that its duration is checked by the
+//      stub (which refuses at once): the deadline adds it clamped to
+//      max_duration.
 // Threads: one weft::mutex over the table; replies are posted under it
 // (post only queues, client.hpp). Sessions take it from their reader
 // goroutine, watchers from theirs.
@@ -44,6 +51,7 @@ class control_host {
   struct limits {
     std::size_t max_outstanding = 64;  // forwarded requests per target (C3)
     std::chrono::nanoseconds timeout = std::chrono::seconds(5);  // a target's time to answer
+    std::chrono::milliseconds max_duration = std::chrono::minutes(10);  // a TRACE's duration_ms (C4)
   };
   explicit control_host(limits l) : limits_(l) {}
   control_host(const control_host&) = delete;
@@ -75,7 +83,7 @@ class control_host {
     std::uint64_t tool_id;
     v1::Control::Action action;
     std::chrono::steady_clock::time_point deadline;
-    std::chrono::milliseconds extra{0};  // beyond limits_.timeout: CPU_PROFILE's duration
+    std::chrono::nanoseconds allowed;  // deadline - the time it was sent
   };
   struct process {
     client* stub;

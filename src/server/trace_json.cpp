@@ -1,4 +1,4 @@
-// src/server/trace_json.cpp: the trace file (see trace_json.hpp).
+// src/server/trace_json.cpp: the trace document (see trace_json.hpp).
 #include "server/trace_json.hpp"
 
 #include <cerrno>
@@ -6,19 +6,46 @@
 
 namespace weft::server {
 
+namespace {
+constexpr std::string_view head = "{\"traceEvents\":[";
+constexpr std::string_view tail = "\n]}\n";
+}  // namespace
+
 trace_json_file::trace_json_file(const std::string& path) : path_(path) {
   f_ = std::fopen(path.c_str(), "w");
   if (f_ == nullptr) throw std::system_error(errno, std::generic_category(), "cannot write " + path);
-  std::fputs("{\"traceEvents\":[", f_);
+  open_ = true;
+  put(head);
   std::fflush(f_);
+}
+
+trace_json_file::trace_json_file(std::size_t max_bytes) : in_memory_(true), open_(true), max_bytes_(max_bytes) {
+  put(head);
 }
 
 trace_json_file::~trace_json_file() { close(); }
 
-void trace_json_file::event(std::string_view object) {
-  if (f_ == nullptr) return;
-  std::fputs(events_++ == 0 ? "\n" : ",\n", f_);
-  std::fwrite(object.data(), 1, object.size(), f_);
+void trace_json_file::put(std::string_view s) {
+  if (in_memory_) {
+    text_.append(s);
+  } else {
+    std::fwrite(s.data(), 1, s.size(), f_);
+  }
+}
+
+bool trace_json_file::event(std::string_view object, bool last) {
+  if (!open_) return false;
+  if (in_memory_) {
+    const std::size_t room = last ? max_bytes_ - tail.size() : max_bytes_ - reserve_bytes;
+    if (full_ && !last) return false;
+    if (text_.size() + 2 + object.size() > room) {
+      full_ = true;
+      return false;
+    }
+  }
+  put(events_++ == 0 ? "\n" : ",\n");
+  put(object);
+  return true;
 }
 
 void trace_json_file::flush() {
@@ -26,9 +53,10 @@ void trace_json_file::flush() {
 }
 
 void trace_json_file::close() {
-  if (f_ == nullptr) return;
-  std::fputs("\n]}\n", f_);
-  std::fclose(f_);
+  if (!open_) return;
+  open_ = false;
+  put(tail);
+  if (f_) std::fclose(f_);
   f_ = nullptr;
 }
 

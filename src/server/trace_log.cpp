@@ -43,6 +43,12 @@ void append_micros(std::string& out, std::int64_t ns) {
   out += static_cast<char>('0' + frac % 10);
 }
 
+// "12 MiB", or "65536 bytes" for a cap that is not a whole MiB.
+std::string size_text(std::size_t bytes) {
+  if (bytes % (1u << 20) == 0) return std::to_string(bytes >> 20) + " MiB";
+  return std::to_string(bytes) + " bytes";
+}
+
 // `"key":value`, the value a number or (hex) a quoted "0x..." string: the
 // args of an event, built without allocating.
 class arg {
@@ -72,6 +78,7 @@ class arg {
 // One goroutine's open slices (start times; -1: none open).
 struct goroutine_track {
   std::string name;  // go_options.name, or ""
+  bool named = false;  // its thread_name is written
   std::int64_t running = -1;
   std::int64_t blocked = -1;
   std::string reason;
@@ -110,6 +117,9 @@ struct trace_log::program {
 
 trace_log::trace_log(const std::string& path, sink summary) : summary_(std::move(summary)), file_(path) {}
 
+trace_log::trace_log(std::size_t max_bytes, sink summary)
+    : summary_(std::move(summary)), file_(max_bytes), max_bytes_(max_bytes) {}
+
 trace_log::~trace_log() { close(); }
 
 void trace_log::attach(std::uint64_t client, std::int64_t pid, const std::string& binary) {
@@ -128,11 +138,30 @@ void trace_log::record(std::uint64_t client, const runtime::v1::TraceEvents& eve
   std::lock_guard lk(mu_);
   auto it = programs_.find(client);
   if (it == programs_.end()) return;  // a tool, or a stub that did not say who it is
-  for (const runtime::v1::TraceEvent& e : events.events()) {
+  program& p = *it->second;
+  const int n = events.events_size();
+  for (int i = 0; i < n; ++i) {
+    if (file_.full()) {
+      p.summary.over_cap(static_cast<std::uint64_t>(n - i));
+      break;
+    }
+    const runtime::v1::TraceEvent& e = events.events(i);
     if (base_ns_ < 0) base_ns_ = e.time_ns();
-    one(*it->second, e);
+    one(p, e);
+    if (file_.full()) p.summary.over_cap(1);  // this one did not fit (all of it, or the slice it ended)
   }
   file_.flush();
+}
+
+bool trace_log::full() {
+  std::lock_guard lk(mu_);
+  return file_.full();
+}
+
+void trace_log::not_recorded(std::uint64_t client, std::uint64_t n) {
+  std::lock_guard lk(mu_);
+  auto it = programs_.find(client);
+  if (it != programs_.end()) it->second->summary.over_cap(n);
 }
 
 void trace_log::one(program& p, const runtime::v1::TraceEvent& e) {
@@ -173,18 +202,11 @@ void trace_log::one(program& p, const runtime::v1::TraceEvent& e) {
     line_ += "\"}";
     file_.event(line_);
   };
-  auto name_track = [&](std::uint64_t tid, const std::string& name) {
-    std::string shown = name.empty() ? "goroutine " + std::to_string(tid) : name;
-    file_.event("{\"ph\":\"M\",\"pid\":" + std::to_string(p.pid) + ",\"tid\":" + std::to_string(tid) +
-                ",\"name\":\"thread_name\",\"args\":{\"name\":" + json_string(shown) + "}}");
-  };
   // A goroutine first seen here predates tracing (goroutine 1, say): its
-  // track still gets a name.
-  auto track = [&](std::uint64_t id) -> goroutine_track& {
-    auto [it, fresh] = p.gs.try_emplace(id);
-    if (fresh && e.kind() != wire::tk_go_create) name_track(id, "");
-    return it->second;
-  };
+  // name, if it has one, comes with its first go_start (the runtime's
+  // first sight of it may be a wake-up: trace_events.hpp), so its track
+  // is named then, or at its end, or when the program detaches.
+  auto track = [&](std::uint64_t id) -> goroutine_track& { return p.gs.try_emplace(id).first->second; };
   auto end_running = [&](goroutine_track& gt) {
     if (gt.running >= 0) slice(g, "running", "sched", gt.running);
     gt.running = -1;
@@ -201,12 +223,18 @@ void trace_log::one(program& p, const runtime::v1::TraceEvent& e) {
       goroutine_track& gt = track(g);
       gt.name = e.text().substr(0, 200);
       p.summary.created();
-      name_track(g, gt.name);
+      write_name(p, g, gt);
       instant(g, "created", e.arg() ? arg("by", e.arg()) : arg());
       break;
     }
     case wire::tk_go_start: {
       goroutine_track& gt = track(g);
+      if (!gt.named) {
+        gt.name = e.text().substr(0, 200);
+        write_name(p, g, gt);
+        // Blocks it ended before (woken first) were summed up nameless.
+        if (!gt.name.empty()) p.summary.named(g, gt.name);
+      }
       end_block(gt, {});  // its unblock was not seen (dropped)
       end_running(gt);
       gt.running = t;
@@ -223,6 +251,7 @@ void trace_log::one(program& p, const runtime::v1::TraceEvent& e) {
     case wire::tk_go_yield: end_running(track(g)); break;
     case wire::tk_go_end: {
       goroutine_track& gt = track(g);
+      if (!gt.named) write_name(p, g, gt);
       end_running(gt);
       instant(g, "end");
       p.summary.ended();
@@ -284,10 +313,18 @@ void trace_log::one(program& p, const runtime::v1::TraceEvent& e) {
   }
 }
 
+void trace_log::write_name(program& p, std::uint64_t g, goroutine_track& gt) {
+  const std::string shown = gt.name.empty() ? "goroutine " + std::to_string(g) : gt.name;
+  file_.event("{\"ph\":\"M\",\"pid\":" + std::to_string(p.pid) + ",\"tid\":" + std::to_string(g) +
+              ",\"name\":\"thread_name\",\"args\":{\"name\":" + json_string(shown) + "}}");
+  gt.named = true;
+}
+
 void trace_log::finish(program& p) {
   // What was open when the program left ends at its last event.
   for (auto& [key, gt] : p.gs) {
     const auto id = key;  // clang 14 cannot capture a structured binding
+    if (!gt.named) write_name(p, id, gt);
     auto close_at_end = [&](std::int64_t since, std::string_view name, const char* cat) {
       p.head(line_, "X", id, name, base_ns_, since);
       line_ += ",\"cat\":\"";
@@ -304,10 +341,25 @@ void trace_log::finish(program& p) {
       p.summary.block(id, gt.name, gt.reason, p.last_ns - gt.blocked, true);
     }
   }
+  if (p.summary.over_cap_count() > 0) {
+    // The last word, in the reserve the cap keeps for it (trace_json.hpp).
+    line_ = "{\"ph\":\"i\",\"s\":\"g\",\"pid\":";
+    append_int(line_, p.pid);
+    line_ += ",\"tid\":0,\"ts\":";
+    append_micros(line_, p.last_ns - base_ns_);
+    line_ += ",\"name\":\"";
+    append_int(line_, p.summary.over_cap_count());
+    line_ += " events dropped: the trace reached its cap of ";
+    line_ += size_text(max_bytes_);
+    line_ += "\"}";
+    file_.event(line_, true);
+  }
   file_.flush();
-  if (summary_)
-    summary_(p.summary.table(base_name(p.binary) + " (pid " + std::to_string(p.pid) + ")") + "  trace in " +
-             file_.path() + " (open it in ui.perfetto.dev)\n");
+  if (summary_) {
+    std::string table = p.summary.table(base_name(p.binary) + " (pid " + std::to_string(p.pid) + ")");
+    if (!file_.path().empty()) table += "  trace in " + file_.path() + " (open it in ui.perfetto.dev)\n";
+    summary_(table);
+  }
 }
 
 void trace_log::detach(std::uint64_t client) {
@@ -323,6 +375,11 @@ void trace_log::close() {
   for (auto& [client, p] : programs_) finish(*p);
   programs_.clear();
   file_.close();
+}
+
+std::string trace_log::take() {
+  std::lock_guard lk(mu_);
+  return file_.take();
 }
 
 }  // namespace weft::server

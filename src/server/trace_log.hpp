@@ -20,6 +20,12 @@
 // remote calls (at most max_calls) and the summary's counts: memory is
 // bounded by what the program has alive, not by how long it runs.
 //
+// In memory (the stub's trace on request, remote/trace_request.hpp): the
+// document is capped (trace_json.hpp). Once it is full, no more events
+// are recorded; the ones that arrive, and those the caller leaves out
+// (not_recorded), are counted, and at detach one last event and the
+// summary say how many were dropped.
+//
 // Threads: sessions call in from many goroutines; one weft::mutex
 // serializes them (the file is one stream anyway).
 #pragma once
@@ -39,6 +45,8 @@
 
 namespace weft::server {
 
+struct goroutine_track;
+
 class trace_log {
  public:
   using sink = std::function<void(std::string_view)>;
@@ -47,6 +55,8 @@ class trace_log {
   // Creates or truncates path (throws std::system_error); summaries go to
   // `summary` (null: nowhere).
   trace_log(const std::string& path, sink summary);
+  // Into memory, a document of at most max_bytes (take() returns it).
+  trace_log(std::size_t max_bytes, sink summary);
   trace_log(const trace_log&) = delete;
   trace_log& operator=(const trace_log&) = delete;
   ~trace_log();  // close()
@@ -56,8 +66,14 @@ class trace_log {
   void record(std::uint64_t client, const runtime::v1::TraceEvents& events);
   // The client is gone: its open slices end, its summary is printed.
   void detach(std::uint64_t client);
+  // In memory: the document is full, record() counts instead; the caller
+  // may count what it leaves out itself (n events of client's).
+  bool full();
+  void not_recorded(std::uint64_t client, std::uint64_t n);
   // Detaches whoever is left and ends the file (valid JSON from then on).
   void close();
+  // In memory, after close(): the document.
+  std::string take();
 
   const std::string& path() const noexcept { return file_.path(); }
 
@@ -65,6 +81,8 @@ class trace_log {
   struct program;
   void one(program& p, const runtime::v1::TraceEvent& e);
   void finish(program& p);
+  // Goroutine g's thread_name: its name, else "goroutine N".
+  void write_name(program& p, std::uint64_t g, goroutine_track& gt);
 
   weft::mutex mu_;
   sink summary_;
@@ -72,6 +90,7 @@ class trace_log {
   std::int64_t base_ns_ = -1;  // the first event's time: ts 0 in the file; GUARDED_BY(mu_)
   std::unordered_map<std::uint64_t, std::unique_ptr<program>> programs_;  // GUARDED_BY(mu_)
   std::string line_;  // the event being written; GUARDED_BY(mu_)
+  std::size_t max_bytes_ = 0;  // in memory: the cap
 };
 
 }  // namespace weft::server

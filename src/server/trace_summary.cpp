@@ -59,10 +59,20 @@ void trace_summary::block(std::uint64_t g, const std::string& name, const std::s
   if (longest_.size() > max_blocks) longest_.pop_back();
 }
 
+void trace_summary::named(std::uint64_t g, const std::string& name) {
+  const bool runtimes = runtime_goroutine(name);
+  std::erase_if(longest_, [&](blocked& b) {
+    if (b.g != g || !b.name.empty()) return false;
+    b.name = printable(name.substr(0, 40));
+    return runtimes;  // not the program's: out of the table
+  });
+}
+
 std::string trace_summary::table(const std::string& who) const {
   std::string out = "weft trace: " + who + ": " + std::to_string(created_) + " goroutines created, " +
                     std::to_string(ended_) + " ended, " + std::to_string(events_) + " events";
   if (dropped_ > 0) out += ", " + std::to_string(dropped_) + " dropped (the program outran the stream)";
+  if (over_cap_ > 0) out += ", " + std::to_string(over_cap_) + " dropped (the trace reached its size cap)";
   out += "\n";
   std::vector<std::pair<std::uint64_t, chan_ops>> chans(chans_.begin(), chans_.end());
   auto total = [](const chan_ops& c) { return c.sends + c.recvs; };

@@ -31,11 +31,17 @@ class trace_summary {
   void ended() { ++ended_; }
   void event() { ++events_; }
   void dropped(std::uint64_t n) { dropped_ += n; }
+  // n events not recorded: the trace in memory reached its cap.
+  void over_cap(std::uint64_t n) { over_cap_ += n; }
+  std::uint64_t over_cap_count() const { return over_cap_; }
   // An operation on `chan` by a goroutine named `by`.
   void chan_op(std::uint64_t chan, bool send, const std::string& by);
   // A block of goroutine g (named `name`, or "") for `ns` nanoseconds.
   // still: it had not ended when the program did.
   void block(std::uint64_t g, const std::string& name, const std::string& reason, std::int64_t ns, bool still);
+  // Goroutine g, whose blocks were counted nameless, is named `name` (it
+  // predates the trace, and was woken before it first ran: trace_log).
+  void named(std::uint64_t g, const std::string& name);
 
   // The table: a header line naming `who`, then the busiest channels and
   // the longest blocks, each line indented.
@@ -51,7 +57,7 @@ class trace_summary {
     std::int64_t ns;
     bool still;
   };
-  std::uint64_t created_ = 0, ended_ = 0, events_ = 0, dropped_ = 0;
+  std::uint64_t created_ = 0, ended_ = 0, events_ = 0, dropped_ = 0, over_cap_ = 0;
   std::unordered_map<std::uint64_t, chan_ops> chans_;
   chan_ops others_;
   std::vector<blocked> longest_;  // sorted, longest first

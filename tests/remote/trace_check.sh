@@ -30,7 +30,7 @@ def fail(why):
     print("FAIL", why); sys.exit(1)
 threads = {e["args"]["name"] for e in ev if e.get("ph") == "M" and e.get("name") == "thread_name"}
 procs = [e["args"]["name"] for e in ev if e.get("ph") == "M" and e.get("name") == "process_name"]
-for want in ["trace sleeper", 'odd "name"\nline two', "weft: runtime stub tracer", "goroutine 1"]:
+for want in ["trace sleeper", 'odd "name"\nline two', "weft: runtime stub tracer", "main"]:  # main predates the trace: named at its first start
     if want not in threads: fail("no track named %r in %r" % (want, sorted(threads)))
 if not any("trace_prog (pid " in p for p in procs): fail("no process track: %r" % procs)
 reasons = {e["name"] for e in ev if e.get("ph") == "X" and e.get("cat") == "block"}

@@ -165,6 +165,49 @@ TEST(Control, AStubThatDoesNotAnswerInTimeGivesTimeout) {
   });
 }
 
+// TRACE: a duration outside 1 ms to 10 minutes is refused here; one
+// inside is passed on, the stub's data relayed, and the deadline is the
+// timeout plus the duration.
+TEST(Control, TraceDurationIsCheckedAndWaitedFor) {
+  in_runtime([] {
+    served s(std::chrono::seconds(5), [](weft::server::state_options& o) { o.control_limits.timeout = 300ms; });
+    test_client stub(s.endpoint), tool(s.endpoint);
+    ASSERT_TRUE(stub.handshake(stub_hello(6)));
+    ASSERT_TRUE(tool.handshake());
+    wait_listed(tool, 1);
+    auto trace = [](std::int64_t ms) {
+      frame f = control(v1::Control::TRACE, 6);
+      f.mutable_control()->set_duration_ms(ms);
+      return f;
+    };
+    expect_error(tool.call(trace(0)), v1::Error::REFUSED, "TRACE duration_ms 0 is not between 1 and 600000");
+    expect_error(tool.call(trace(600'001)), v1::Error::REFUSED, "TRACE duration_ms 600001 is not between 1 and 600000");
+
+    frame ok = trace(50);
+    ok.set_id(tool.next_id());
+    tool.send(ok);
+    std::optional<frame> fwd = stub.next();
+    ASSERT_TRUE(fwd && fwd->has_control());
+    EXPECT_EQ(fwd->control().action(), v1::Control::TRACE);
+    EXPECT_EQ(fwd->control().duration_ms(), 50);
+    frame answer;
+    answer.set_id(fwd->id());
+    answer.mutable_control_reply()->set_text("summary");
+    answer.mutable_control_reply()->set_data("{\"traceEvents\":[]}");
+    stub.send(answer);
+    std::optional<frame> got = tool.next();
+    ASSERT_TRUE(got && got->has_control_reply()) << (got ? got->ShortDebugString() : "nothing");
+    EXPECT_EQ(got->control_reply().data(), "{\"traceEvents\":[]}");
+
+    // Unanswered: TIMEOUT after 300 ms + 700 ms, not after 300 ms.
+    auto start = std::chrono::steady_clock::now();
+    std::optional<frame> r = tool.call(trace(700));
+    expect_error(r, v1::Error::TIMEOUT, "pid 6 did not answer TRACE within 1 s");
+    EXPECT_GE(std::chrono::steady_clock::now() - start, 950ms);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
+  });
+}
+
 TEST(Control, AnAnswerToARequestNeverSentBreaksTheProtocol) {
   in_runtime([] {
     served s;

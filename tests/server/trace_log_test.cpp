@@ -115,6 +115,83 @@ TEST(TraceLog, GoroutinesBlocksAndSummary) {
   EXPECT_NE(summary.find("(still blocked at exit)"), std::string::npos) << summary;
 }
 
+// In memory (a trace on request): the same document, capped. Past the
+// cap nothing more is recorded; the last event and the summary say how
+// many were dropped, and the document is still complete JSON under it.
+TEST(TraceLog, InMemoryStopsAtItsCapAndSaysWhatItDropped) {
+  constexpr std::size_t cap = 64 << 10;
+  std::string summary, json;
+  weft::run([&] {
+    weft::server::trace_log log(cap, [&](std::string_view s) { summary += s; });
+    log.attach(1, 4242, "/usr/bin/prog");
+    v1::TraceEvents evs;
+    add(evs, 1'000, weft::wire::tk_go_create, 2, 1, "worker");
+    for (int i = 0; i < 2000; ++i) add(evs, 2'000 + i, weft::wire::tk_chan_send, 2, 0xabc);
+    log.record(1, evs);
+    EXPECT_TRUE(log.full());
+    log.record(1, evs);  // counted only
+    log.not_recorded(1, 5);  // what the caller left out
+    log.detach(1);
+    log.close();
+    json = log.take();
+  });
+  EXPECT_LE(json.size(), cap);
+  EXPECT_EQ(json.rfind("{\"traceEvents\":[\n", 0), 0u);
+  EXPECT_EQ(json.substr(json.size() - 4), "\n]}\n");
+  std::size_t kept = 0;
+  for (std::size_t at = json.find("\"chan send\""); at != std::string::npos; at = json.find("\"chan send\"", at + 1))
+    ++kept;
+  EXPECT_GT(kept, 100u);
+  EXPECT_LT(kept, 2000u);
+  const std::uint64_t dropped = 2 * 2001 + 5 - kept - 1;  // all but the go_create and the sends kept
+  EXPECT_NE(json.find("\"name\":\"" + std::to_string(dropped) + " events dropped: the trace reached its cap of " +
+                      std::to_string(cap) + " bytes\"}"),
+            std::string::npos)
+      << json.substr(json.size() - 300);
+  EXPECT_NE(summary.find(std::to_string(dropped) + " dropped (the trace reached its size cap)"), std::string::npos)
+      << summary;
+  EXPECT_EQ(summary.find("trace in"), std::string::npos) << "no file to name: " << summary;
+}
+
+// A goroutine that predates the trace is named by its first go_start's
+// text, even when it was seen before (woken first): its track is named
+// once, then; and its blocks before that are the runtime's if its name
+// says so (left out of the summary).
+TEST(TraceLog, AGoroutineThatPredatesTheTraceIsNamedAtItsFirstStart) {
+  std::string json, summary;
+  weft::run([&] {
+    weft::server::trace_log log(std::size_t{1} << 20, [&](std::string_view t) { summary += t; });
+    log.attach(1, 4242, "/usr/bin/prog");
+    v1::TraceEvents evs;
+    add(evs, 1'000, weft::wire::tk_go_start, 5, 0, "pinger");
+    add(evs, 2'000, weft::wire::tk_go_unblock, 6, 5);
+    add(evs, 3'000, weft::wire::tk_go_start, 6, 0, "ponger");
+    add(evs, 4'000, weft::wire::tk_go_start, 7);
+    add(evs, 5'000, weft::wire::tk_go_block, 8, 0, "sleep");  // running when the trace began
+    add(evs, 9'000'000, weft::wire::tk_go_unblock, 8);
+    add(evs, 9'001'000, weft::wire::tk_go_start, 8, 0, "weft: runtime stub control");
+    add(evs, 9'002'000, weft::wire::tk_go_block, 9, 0, "sleep");
+    add(evs, 9'003'000, weft::wire::tk_go_unblock, 9);
+    add(evs, 9'004'000, weft::wire::tk_go_start, 9, 0, "worker");
+    add(evs, 9'005'000, weft::wire::tk_go_unblock, 10);  // never runs in the trace
+    log.record(1, evs);
+    log.detach(1);
+    log.close();
+    json = log.take();
+  });
+  auto named = [&](int tid, const std::string& name) {
+    return json.find("\"tid\":" + std::to_string(tid) + ",\"name\":\"thread_name\",\"args\":{\"name\":\"" + name +
+                     "\"}") != std::string::npos;
+  };
+  EXPECT_TRUE(named(5, "pinger")) << json;
+  EXPECT_TRUE(named(6, "ponger")) << json;
+  EXPECT_FALSE(named(6, "goroutine 6")) << "one name per track: " << json;
+  EXPECT_TRUE(named(7, "goroutine 7")) << json;
+  EXPECT_TRUE(named(10, "goroutine 10")) << "named when the program detaches: " << json;
+  EXPECT_EQ(summary.find("goroutine 8"), std::string::npos) << summary;
+  EXPECT_NE(summary.find("goroutine 9 \"worker\""), std::string::npos) << summary;
+}
+
 TEST(TraceSummary, KeepsTheLongestBlocksAndLeavesOutTheRuntimesOwn) {
   weft::server::trace_summary s;
   for (int i = 1; i <= 20; ++i) s.block(i, "", "r" + std::to_string(i), i * 1'000'000, false);

@@ -9,9 +9,6 @@
 
 namespace weft::tool {
 
-namespace {
-
-// pid:N -> N; 0 (after printing why) for anything else.
 std::int64_t parse_selector(const char* cmd, const std::string& s) {
   if (s.rfind("pid:", 0) == 0) {
     const std::string n = s.substr(4);
@@ -32,8 +29,6 @@ std::int64_t parse_selector(const char* cmd, const std::string& s) {
                s.c_str());
   return 0;
 }
-
-}  // namespace
 
 int for_each_target(const char* cmd, const control_args& a, v1::Control::Action action,
                     const std::function<void(const std::string& selector, const std::string& text)>& print) {

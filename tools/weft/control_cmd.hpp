@@ -8,6 +8,8 @@
 //   weft kill SELECTOR... [--code C] end each one with status C (default 0)
 //   weft cpu SELECTOR... [--seconds N] [-o FILE]
 //                                    each one's CPU profile, a pprof file
+//   weft trace SELECTOR... [--seconds N] [-o FILE]
+//                                    record each one's runtime events (trace_cmd.cpp)
 //
 // A selector is pid:N today; circuit anchors (/db/...) come with issue 14.
 // Exit status: 0 when every target answered, 1 when any failed (weftd
@@ -31,8 +33,8 @@ struct control_args {
   bool json = false;  // ps --json
   int code = 0;  // kill --code; peek --goroutines N
   bool goroutines = false;  // peek --goroutines
-  double seconds = 30;  // cpu --seconds
-  std::string output;  // cpu -o
+  double seconds = 0;  // cpu, trace --seconds (main.cpp sets each one's default)
+  std::string output;  // cpu, trace -o
 };
 
 int run_ps(const control_args& a);
@@ -40,6 +42,10 @@ int run_stk(const control_args& a);
 int run_peek(const control_args& a);
 int run_kill(const control_args& a);
 int run_cpu(const control_args& a);
+int run_trace(const control_args& a);
+
+// pid:N -> N; 0 (after printing why, as "weft CMD: ...") for anything else.
+std::int64_t parse_selector(const char* cmd, const std::string& s);
 
 // Shared by stk, peek and kill: parses the selectors (a bad one: message,
 // status 2), connects, sends `action` to each selected process in turn and

@@ -3,7 +3,7 @@
 //
 //   weft remote [--trace FILE] PROGRAM [ARGS...]   run PROGRAM attached to a
 //                                                  passthrough runtime server
-//   weft ps | stk | peek | kill | cpu              act on the processes attached
+//   weft ps | stk | peek | kill | cpu | trace      act on the processes attached
 //                                                  to a weftd (control_cmd.hpp)
 #include <CLI/CLI.hpp>
 
@@ -19,8 +19,10 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.footer(
       "Examples:\n  weft remote ./server --port 8080\n  weft remote --trace out.json ./batch-job\n  weft ps\n"
-      "  weft stk pid:4242\n  weft kill pid:4242 --code 3\n  weft cpu pid:4242 --seconds 10\n\n"
-      "ps, stk, peek, kill and cpu talk to the weftd named by --runtime ADDR, else WEFT_RUNTIME, else the default\n"
+      "  weft stk pid:4242\n  weft kill pid:4242 --code 3\n  weft cpu pid:4242 --seconds 10\n"
+      "  weft trace pid:4242 --seconds 2\n\n"
+      "ps, stk, peek, kill, cpu and trace talk to the weftd named by --runtime ADDR, else WEFT_RUNTIME, else the\n"
+      "default "
       "socket ($XDG_RUNTIME_DIR/weft/weftd.sock, else /tmp/weft-<uid>/weftd.sock). Exit status: 0 ok, 1 a\n"
       "target or weftd failed, 2 usage.");
 
@@ -72,6 +74,7 @@ int main(int argc, char** argv) {
   runtime_option(kill);
   selectors(kill);
   kill->add_option("--code", control.code, "The exit status (0-255)")->check(CLI::Range(0, 255))->capture_default_str();
+  double cpu_seconds = 30;  // Go's default
   CLI::App* cpu = app.add_subcommand(
       "cpu",
       "Record a CPU profile of each selected process (100 samples per second of each thread's CPU time) and "
@@ -83,9 +86,27 @@ int main(int argc, char** argv) {
       "Samples are labelled with their goroutine (goroutine, goroutine_name). One profile at a time per process.");
   runtime_option(cpu);
   selectors(cpu);
-  cpu->add_option("--seconds", control.seconds, "How long to record (0.001 to 600)")->capture_default_str();
+  cpu->add_option("--seconds", cpu_seconds, "How long to record (0.001 to 600)")->capture_default_str();
   cpu->add_option("-o,--output", control.output,
                   "The file to write (default: weft-cpu-PID.pb.gz in the current directory); one selector only");
+  double trace_seconds = 5;
+  CLI::App* trace = app.add_subcommand(
+      "trace",
+      "Record each selected process's runtime events for a while (goroutines, blocks and their reasons, channel "
+      "operations, blocking calls, steals, remote calls) as a Chrome/Perfetto trace; its summary goes to stderr");
+  trace->footer(
+      "Examples:\n  weft trace pid:4242\n  weft trace pid:4242 --seconds 2 -o slow-start.json\n"
+      "  weft trace pid:4242 pid:4243   (each to weft-trace-PID.json)\n\n"
+      "Open the file in https://ui.perfetto.dev. A trace holds 12 MiB at most: past that, events are counted as\n"
+      "dropped (the summary says how many). A process traced already (weft remote --trace, or another weft trace)\n"
+      "refuses.");
+  runtime_option(trace);
+  selectors(trace);
+  trace->add_option("--seconds", trace_seconds, "How long to record (at most 600)")
+      ->check(CLI::Range(0.001, 600.0))
+      ->capture_default_str();
+  trace->add_option("-o,--output", control.output,
+                    "The file to write (one process only; default: weft-trace-PID.json here)");
 
   try {
     app.parse(argc, argv);
@@ -105,6 +126,13 @@ int main(int argc, char** argv) {
   if (stk->parsed()) return weft::tool::run_stk(control);
   if (peek->parsed()) return weft::tool::run_peek(control);
   if (kill->parsed()) return weft::tool::run_kill(control);
-  if (cpu->parsed()) return weft::tool::run_cpu(control);
+  if (cpu->parsed()) {
+    control.seconds = cpu_seconds;
+    return weft::tool::run_cpu(control);
+  }
+  if (trace->parsed()) {
+    control.seconds = trace_seconds;
+    return weft::tool::run_trace(control);
+  }
   return 2;
 }

@@ -1,0 +1,140 @@
+// tools/weft/trace_cmd.cpp: `weft trace SELECTOR... [--seconds N] [-o FILE]`:
+// records each selected process's runtime events for N seconds (default 5)
+// and writes them as a Chrome/Perfetto trace, the trace logger's format
+// (goroutines as tracks, blocks with their reasons, channel operations,
+// blocking calls, steals, remote calls), to FILE, else to
+// weft-trace-PID.json in the current directory; prints each one's summary
+// table on stderr and the file's path on stdout.
+//
+// One Control TRACE per process (docs/protocol.md, "Traces on request"):
+// the process records and answers with the document, weftd relays it. The
+// processes are traced at once, each over its own connection in a
+// goroutine of its own, so their windows coincide and N seconds is N
+// seconds however many are named. A process refuses a second trace while
+// one runs, or while it streams to a trace logger (weft remote --trace).
+// Exit status as the other control commands: 0 when every trace was
+// written, 1 when any failed, 2 for a usage error.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <weft/go.hpp>
+#include <weft/wait_group.hpp>
+
+#include "control_cmd.hpp"
+
+namespace weft::tool {
+
+namespace {
+
+// What one selected process gave: its reply, or why there is none.
+struct outcome {
+  bool ok = false;
+  std::string summary;  // ControlReply.text
+  std::string json;  // ControlReply.data
+  std::string error;
+};
+
+std::string seconds_text(double s) {
+  char buf[32];
+  if (s == std::floor(s)) {
+    std::snprintf(buf, sizeof buf, "%.0f s", s);
+  } else {
+    std::snprintf(buf, sizeof buf, "%g s", s);
+  }
+  return buf;
+}
+
+outcome trace_one(const std::string& address, std::int64_t pid, std::int64_t duration_ms) {
+  outcome o;
+  try {
+    runtime_client rc = runtime_client::connect(address, {"control"});
+    wire::frame req;
+    v1::Control* c = req.mutable_control();
+    c->set_action(v1::Control::TRACE);
+    c->set_pid(pid);
+    c->set_duration_ms(duration_ms);
+    // weftd answers within its timeout (5 s) after the recording: wait
+    // longer than that, so its own error (TIMEOUT, NOT_FOUND) is the one
+    // the user sees.
+    wire::frame r = rc.call(req, std::chrono::milliseconds(duration_ms) + std::chrono::seconds(15));
+    if (r.has_control_reply()) {
+      o.ok = true;
+      o.summary = r.control_reply().text();
+      o.json = r.control_reply().data();
+    } else {
+      o.error = r.has_error() ? r.error().message() : "weftd answered with something else";
+    }
+  } catch (const tool_error& e) {
+    o.error = e.what();
+  }
+  return o;
+}
+
+bool write_file(const std::string& path, const std::string& text, std::string* why) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (out) out.write(text.data(), static_cast<std::streamsize>(text.size()));
+  if (out) out.close();
+  if (out) return true;
+  *why = "cannot write " + path + " (check that its directory exists and is writable, or name another with -o)";
+  return false;
+}
+
+}  // namespace
+
+int run_trace(const control_args& a) {
+  std::vector<std::int64_t> pids;
+  std::set<std::int64_t> seen;
+  for (const std::string& s : a.selectors) {
+    std::int64_t pid = parse_selector("trace", s);
+    if (pid == 0) return 2;
+    if (!seen.insert(pid).second) {
+      std::fprintf(stderr, "weft trace: %s is named twice: one trace per process at a time\n", s.c_str());
+      return 2;
+    }
+    pids.push_back(pid);
+  }
+  if (!a.output.empty() && pids.size() > 1) {
+    std::fprintf(stderr,
+                 "weft trace: -o names one file, for one process; with several, leave it out (each goes to "
+                 "weft-trace-PID.json)\n");
+    return 2;
+  }
+  const auto duration_ms = std::max<std::int64_t>(1, std::llround(a.seconds * 1000));
+  return run_tool("trace", a.runtime, [&](const std::string& address) {
+    for (const std::string& s : a.selectors)
+      std::fprintf(stderr, "weft trace: recording %s for %s...\n", s.c_str(), seconds_text(a.seconds).c_str());
+    std::vector<outcome> outcomes(pids.size());
+    weft::wait_group wg;
+    wg.add(static_cast<int>(pids.size()));
+    for (std::size_t i = 0; i < pids.size(); ++i) {
+      weft::go([&, i] {
+        outcomes[i] = trace_one(address, pids[i], duration_ms);
+        wg.done();
+      });
+    }
+    wg.wait();
+    int status = 0;
+    for (std::size_t i = 0; i < pids.size(); ++i) {
+      const std::string& sel = a.selectors[i];
+      outcome& o = outcomes[i];
+      const std::string path = a.output.empty() ? "weft-trace-" + std::to_string(pids[i]) + ".json" : a.output;
+      std::string why = o.error;
+      if (o.ok && write_file(path, o.json, &why)) {
+        std::fwrite(o.summary.data(), 1, o.summary.size(), stderr);
+        std::printf("weft trace: %s: trace in %s (open it in https://ui.perfetto.dev)\n", sel.c_str(), path.c_str());
+        continue;
+      }
+      std::fprintf(stderr, "weft trace: %s: %s\n", sel.c_str(), why.c_str());
+      status = 1;
+    }
+    std::fflush(stdout);
+    return status;
+  });
+}
+
+}  // namespace weft::tool
