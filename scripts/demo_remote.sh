@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # scripts/demo_remote.sh [BUILD_DIR]: the split runtime, shown: a weftd, two
 # processes sharing its channel and variable (examples/remote_pipeline),
-# weft ps and weft peek --goroutines on one of them while it waits,
+# weft ps and weft peek --goroutines on one of them while it waits, weft
+# trace and weft cpu on it while it works,
 # the conformance suite against it, `weft remote` running a program
 # attached to a passthrough server of its own, and the same under the trace
 # logger (`weft remote --trace`). demo.sh runs it.
@@ -16,7 +17,7 @@ for _ in $(seq 1 500); do [ -S "$sock" ] && break; sleep 0.01; done
 
 echo "==> two processes share the channel \"pipeline.jobs\" through weftd (unix:$sock)"
 weft="$build/tools/weft/weft"
-WEFT_RUNTIME="unix:$sock" "$build/examples/remote_pipeline" consume 2000 &
+WEFT_RUNTIME="unix:$sock" "$build/examples/remote_pipeline" consume 20000 &
 consumer=$!
 for _ in $(seq 1 200); do
   "$weft" ps --runtime "unix:$sock" --json | grep -q "\"pid\":$consumer," && break
@@ -27,7 +28,18 @@ echo "==> weft ps, and weft peek --goroutines on the consumer while it waits for
 "$weft" peek --goroutines --runtime "unix:$sock" "pid:$consumer" >/dev/null  # starts its instrumentation
 sleep 0.5
 "$weft" peek --goroutines --top 4 --runtime "unix:$sock" "pid:$consumer" | python3 scripts/peek_summary.py
-WEFT_RUNTIME="unix:$sock" "$build/examples/remote_pipeline" produce 2000
+echo "==> weft trace and weft cpu on the consumer while a producer feeds it"
+out=$(mktemp -d /tmp/weft-demo-XXXXXX)
+"$weft" trace --runtime "unix:$sock" --seconds 0.3 -o "$out/consumer-trace.json" "pid:$consumer" 2>"$out/trace.err" &
+tracer=$!
+"$weft" cpu --runtime "unix:$sock" --seconds 0.3 -o "$out/consumer-cpu.pb.gz" "pid:$consumer" 2>"$out/cpu.err" &
+profiler=$!
+sleep 0.1
+WEFT_RUNTIME="unix:$sock" "$build/examples/remote_pipeline" produce 20000
+wait $tracer || { cat "$out/trace.err"; exit 1; }
+wait $profiler || { cat "$out/cpu.err"; exit 1; }
+echo "    $(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["traceEvents"]), "Chrome trace records")' "$out/consumer-trace.json") in $out/consumer-trace.json (open it in ui.perfetto.dev)"
+echo "    a pprof CPU profile of $(stat -c %s "$out/consumer-cpu.pb.gz") bytes in $out/consumer-cpu.pb.gz (go tool pprof -top FILE)"
 wait $consumer
 
 echo "==> weft-conformance against this weftd"
