@@ -13,7 +13,7 @@
 #include "remote/stub.hpp"
 #include "remote/trace_stream.hpp"
 #include "runtime/trace_events.hpp"
-#include "server/trace_log.hpp"
+#include "wire/trace_log.hpp"
 
 namespace weft::remote::detail {
 
@@ -36,7 +36,7 @@ recorded_trace record_trace(std::chrono::milliseconds duration, std::size_t max_
                             const std::function<bool()>& stop) {
   constexpr std::uint64_t self = 1;  // the one program in this document
   recorded_trace out;
-  server::trace_log log(max_bytes, [&out](std::string_view table) { out.summary.assign(table); });
+  wire::trace_log log(max_bytes, [&out](std::string_view table) { out.summary.assign(table); });
   std::error_code ec;
   log.attach(self, ::getpid(), std::filesystem::read_symlink("/proc/self/exe", ec).string());
   auto keep = [&](const weft::detail::trace_batch& b) {

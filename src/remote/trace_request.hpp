@@ -4,7 +4,7 @@
 // answers with them as a Chrome/Perfetto trace.
 //
 // Design: the stub records and writes the document itself, with the trace
-// logger's code (server/trace_log.hpp, in memory), and answers
+// logger's code (wire/trace_log.hpp, in memory), and answers
 // ControlReply{data: the JSON, text: the summary table}. weftd only
 // forwards the request and relays the answer, waiting its usual reply
 // timeout plus duration_ms (server/control.hpp).

@@ -19,7 +19,7 @@
 // Cleanup (end): every object this client opened forgets it (drop), which
 // releases its reservations and drops its waiters (chan_host.hpp, I7); its
 // OS calls in flight are waited for and its files closed.
-// With a trace logger (trace_log.hpp), a stub's TraceEvents go to it, and
+// With a trace logger (wire/trace_log.hpp), a stub's TraceEvents go to it, and
 // end() closes its tracks and prints its summary.
 // Control (control.hpp): a stub's session registers its process with the
 // control host once welcomed and leaves at end(); a tool's Control goes to

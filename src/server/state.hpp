@@ -10,7 +10,7 @@
 #include "server/handshake.hpp"
 #include "server/log.hpp"
 #include "server/os_host.hpp"
-#include "server/trace_log.hpp"
+#include "wire/trace_log.hpp"
 #include "server/var_host.hpp"
 
 namespace weft::server {
@@ -31,7 +31,7 @@ struct state_options {
   log_sink log = log_to_stderr;
   // Non-null: the trace logger; "trace" should then be among
   // self.capabilities, which asks stubs to stream their events.
-  trace_log* trace = nullptr;
+  wire::trace_log* trace = nullptr;
 };
 
 struct server_state {

@@ -104,10 +104,10 @@ int main(int argc, char** argv) {
   run_opts.procs = procs;
   return weft::run(
       [&]() -> int {
-        std::unique_ptr<weft::server::trace_log> trace;
+        std::unique_ptr<weft::wire::trace_log> trace;
         if (!trace_file.empty()) {
           try {
-            trace = std::make_unique<weft::server::trace_log>(
+            trace = std::make_unique<weft::wire::trace_log>(
                 trace_file, [](std::string_view table) { std::fwrite(table.data(), 1, table.size(), stderr); });
           } catch (const std::exception& e) {
             return fail(e.what());

@@ -1,4 +1,4 @@
-// src/server/trace_json.hpp: a Chrome trace-event-format document, written
+// src/wire/trace_json.hpp: a Chrome trace-event-format document, written
 // as events arrive (the format ui.perfetto.dev and chrome://tracing open:
 // {"traceEvents":[ {...}, ... ]}), to a file or into memory.
 //
@@ -23,7 +23,7 @@
 
 #include "wire/json.hpp"
 
-namespace weft::server {
+namespace weft::wire {
 
 using wire::append_json_string;
 using wire::json_string;
@@ -67,4 +67,4 @@ class trace_json_file {
   std::uint64_t events_ = 0;
 };
 
-}  // namespace weft::server
+}  // namespace weft::wire

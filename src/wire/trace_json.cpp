@@ -1,10 +1,10 @@
-// src/server/trace_json.cpp: the trace document (see trace_json.hpp).
-#include "server/trace_json.hpp"
+// src/wire/trace_json.cpp: the trace document (see trace_json.hpp).
+#include "wire/trace_json.hpp"
 
 #include <cerrno>
 #include <system_error>
 
-namespace weft::server {
+namespace weft::wire {
 
 namespace {
 constexpr std::string_view head = "{\"traceEvents\":[";
@@ -60,4 +60,4 @@ void trace_json_file::close() {
   f_ = nullptr;
 }
 
-}  // namespace weft::server
+}  // namespace weft::wire

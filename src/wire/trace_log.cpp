@@ -1,6 +1,6 @@
-// src/server/trace_log.cpp: TraceEvents to Chrome trace events (design in
+// src/wire/trace_log.cpp: TraceEvents to Chrome trace events (design in
 // trace_log.hpp).
-#include "server/trace_log.hpp"
+#include "wire/trace_log.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -9,7 +9,7 @@
 
 #include "wire/trace_kind.hpp"
 
-namespace weft::server {
+namespace weft::wire {
 
 namespace {
 
@@ -382,4 +382,4 @@ std::string trace_log::take() {
   return file_.take();
 }
 
-}  // namespace weft::server
+}  // namespace weft::wire

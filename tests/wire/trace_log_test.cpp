@@ -1,7 +1,7 @@
-// tests/server/trace_log_test.cpp: the trace logger's file and summary
-// (server/trace_json.hpp, trace_log.hpp, trace_summary.hpp), fed
+// tests/wire/trace_log_test.cpp: the trace logger's file and summary
+// (wire/trace_json.hpp, trace_log.hpp, trace_summary.hpp), fed
 // TraceEvents as a stub would send them.
-#include "server/trace_log.hpp"
+#include "wire/trace_log.hpp"
 
 #include <gtest/gtest.h>
 
@@ -18,7 +18,7 @@
 namespace {
 
 namespace v1 = weft::runtime::v1;
-using weft::server::json_string;
+using weft::wire::json_string;
 
 std::string slurp(const std::string& path) {
   std::ifstream in(path);
@@ -54,7 +54,7 @@ TEST(TraceJson, StringsAreEscaped) {
 
 TEST(TraceJson, AnEmptyTraceIsValidJson) {
   std::string path = temp_path("weft-empty-trace");
-  { weft::server::trace_json_file f(path); }
+  { weft::wire::trace_json_file f(path); }
   EXPECT_EQ(slurp(path), "{\"traceEvents\":[\n]}\n");
   std::filesystem::remove(path);
 }
@@ -63,7 +63,7 @@ TEST(TraceLog, GoroutinesBlocksAndSummary) {
   std::string path = temp_path("weft-trace-log");
   std::string summary;
   weft::run([&] {
-    weft::server::trace_log log(path, [&](std::string_view s) { summary += s; });
+    weft::wire::trace_log log(path, [&](std::string_view s) { summary += s; });
     log.attach(7, 4242, "/usr/bin/prog");
     v1::TraceEvents evs;
     add(evs, 1'000, weft::wire::tk_go_create, 2, 1, "worker \"a\"\nb");
@@ -122,7 +122,7 @@ TEST(TraceLog, InMemoryStopsAtItsCapAndSaysWhatItDropped) {
   constexpr std::size_t cap = 64 << 10;
   std::string summary, json;
   weft::run([&] {
-    weft::server::trace_log log(cap, [&](std::string_view s) { summary += s; });
+    weft::wire::trace_log log(cap, [&](std::string_view s) { summary += s; });
     log.attach(1, 4242, "/usr/bin/prog");
     v1::TraceEvents evs;
     add(evs, 1'000, weft::wire::tk_go_create, 2, 1, "worker");
@@ -160,7 +160,7 @@ TEST(TraceLog, InMemoryStopsAtItsCapAndSaysWhatItDropped) {
 TEST(TraceLog, AGoroutineThatPredatesTheTraceIsNamedAtItsFirstStart) {
   std::string json, summary;
   weft::run([&] {
-    weft::server::trace_log log(std::size_t{1} << 20, [&](std::string_view t) { summary += t; });
+    weft::wire::trace_log log(std::size_t{1} << 20, [&](std::string_view t) { summary += t; });
     log.attach(1, 4242, "/usr/bin/prog");
     v1::TraceEvents evs;
     add(evs, 1'000, weft::wire::tk_go_start, 5, 0, "pinger");
@@ -193,7 +193,7 @@ TEST(TraceLog, AGoroutineThatPredatesTheTraceIsNamedAtItsFirstStart) {
 }
 
 TEST(TraceSummary, KeepsTheLongestBlocksAndLeavesOutTheRuntimesOwn) {
-  weft::server::trace_summary s;
+  weft::wire::trace_summary s;
   for (int i = 1; i <= 20; ++i) s.block(i, "", "r" + std::to_string(i), i * 1'000'000, false);
   s.block(99, "weft: runtime stub reader", "IO wait", 1'000'000'000'000, true);
   s.chan_op(0x1234, true, "");

@@ -1,5 +1,6 @@
-// src/server/trace_log.hpp: weftd's trace logger (`weftd --trace FILE`,
-// `weft remote --trace FILE`).
+// src/wire/trace_log.hpp: the trace logger (`weftd --trace FILE`,
+// `weft remote --trace FILE`, and a stub answering Control TRACE). Here, in
+// wire/, because both weftd and the stub (remote/) write its format.
 //
 // Sessions hand it the TraceEvents their stubs stream (docs/protocol.md,
 // "Trace events"); it turns them into Chrome trace events in one file:
@@ -39,11 +40,11 @@
 
 #include <weft/mutex.hpp>
 
-#include "server/trace_json.hpp"
-#include "server/trace_summary.hpp"
+#include "wire/trace_json.hpp"
+#include "wire/trace_summary.hpp"
 #include "weft/runtime/v1/runtime.pb.h"
 
-namespace weft::server {
+namespace weft::wire {
 
 struct goroutine_track;
 
@@ -93,4 +94,4 @@ class trace_log {
   std::size_t max_bytes_ = 0;  // in memory: the cap
 };
 
-}  // namespace weft::server
+}  // namespace weft::wire

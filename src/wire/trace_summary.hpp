@@ -1,4 +1,4 @@
-// src/server/trace_summary.hpp: what a traced program did, in a few lines
+// src/wire/trace_summary.hpp: what a traced program did, in a few lines
 // (the table `weft remote --trace` prints when the program ends).
 //
 // Counts goroutines created and ended, operations per channel (a channel
@@ -16,7 +16,7 @@
 #include <unordered_map>
 #include <vector>
 
-namespace weft::server {
+namespace weft::wire {
 
 // Whether a goroutine named so is the runtime's own.
 bool runtime_goroutine(const std::string& name);
@@ -63,4 +63,4 @@ class trace_summary {
   std::vector<blocked> longest_;  // sorted, longest first
 };
 
-}  // namespace weft::server
+}  // namespace weft::wire

@@ -1,10 +1,10 @@
-// src/server/trace_summary.cpp: counting and the table (see trace_summary.hpp).
-#include "server/trace_summary.hpp"
+// src/wire/trace_summary.cpp: counting and the table (see trace_summary.hpp).
+#include "wire/trace_summary.hpp"
 
 #include <algorithm>
 #include <cstdio>
 
-namespace weft::server {
+namespace weft::wire {
 
 namespace {
 
@@ -100,4 +100,4 @@ std::string trace_summary::table(const std::string& who) const {
   return out;
 }
 
-}  // namespace weft::server
+}  // namespace weft::wire
