@@ -5,6 +5,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace weft {
 
@@ -45,6 +46,22 @@ class remote_error : public std::runtime_error {
 
  private:
   remote_errc kind_;
+};
+
+// The remote code threw (DESIGN.md, "Errors"): a spawned function or a
+// cross-referenced method ended with an exception in another worker.
+// type_name() is the demangled, qualified name of the thrown type
+// ("std::out_of_range"); what() is its message verbatim (empty for a
+// thrown value that is not a std::exception). Kept apart from
+// remote_error: the system worked, the application failed.
+class remote_exception : public std::runtime_error {
+ public:
+  remote_exception(std::string type_name, const std::string& what)
+      : std::runtime_error(what), type_name_(std::move(type_name)) {}
+  const std::string& type_name() const noexcept { return type_name_; }
+
+ private:
+  std::string type_name_;
 };
 
 }  // namespace weft

@@ -8,6 +8,10 @@
 // stub's goroutines can see the close. The stub object outlives run_main:
 // its goroutines, abandoned when main returns, still point at it.
 //
+// A program not attached at the start may attach later (attach_late: the
+// circuit's first spawn, listen or dial); that stub is kept in `late` and
+// detached at the same point.
+//
 // WEFT_OS=server (checked before anything runs) installs the server's OS
 // resources (remote_os.hpp) for main's whole run; the server must offer
 // "os".
@@ -21,14 +25,19 @@
 #include <weft/errors.hpp>
 #include <weft/run.hpp>
 
+#include <weft/mutex.hpp>
+
 #include "os/service.hpp"
+#include "remote/attach.hpp"
 #include "remote/remote_os.hpp"
 #include "remote/stub.hpp"
 #include "runtime/runtime.hpp"
 
-namespace weft::detail {
+namespace weft::remote::detail {
 
 namespace {
+
+using weft::detail::fatal;
 
 [[noreturn]] void refuse(const std::string& msg) {
   std::fflush(stdout);
@@ -37,24 +46,62 @@ namespace {
   ::_exit(2);
 }
 
+// The stub a late attach made, for this weft::run.
+weft::mutex late_mu;
+std::unique_ptr<stub> late;
+
+// Detaches a late stub when main returns. Its object stays (moved to
+// `ended`) for the same reason as the early one: abandoned goroutines.
+struct detach_late_at_end {
+  ~detach_late_at_end() {
+    std::unique_ptr<stub> s;
+    {
+      std::lock_guard lk(late_mu);
+      s = std::move(late);
+    }
+    if (!s) return;
+    set_current(nullptr);
+    s->detach();
+    static std::vector<std::unique_ptr<stub>> ended;
+    ended.push_back(std::move(s));
+  }
+};
+
 }  // namespace
 
-int run_attached(std::function<int()> main, const options& opts, bool required) {
+stub& attach_late(const wire::endpoint& server) {
+  std::lock_guard lk(late_mu);
+  if (stub* s = current()) return *s;
+  late = std::make_unique<stub>(server);
+  late->start();
+  set_current(late.get());
+  return *late;
+}
+
+int run_with_runtime(std::function<int()> main, const weft::options& opts, bool required,
+                     const std::string& worker_ticket) {
+  using weft::detail::run_main;
+  using weft::detail::trace_hooks_for_runtime;
   std::string address = opts.runtime;
   if (address.empty()) {
     const char* env = std::getenv("WEFT_RUNTIME");
     if (env) address = env;
   }
-  bool os_from_server = false;
+  bool os_remote = false;
   try {
-    os_from_server = remote::detail::os_from_server();
+    os_remote = os_from_server();
   } catch (const std::invalid_argument& e) {
     refuse(std::string("fatal error: ") + e.what());
   }
   if (address.empty()) {
     if (required) refuse("this program requires a runtime server (set WEFT_RUNTIME)");
-    if (os_from_server) refuse("WEFT_OS=server needs a runtime server to take them from (set WEFT_RUNTIME)");
-    return run_main(std::move(main), opts, trace_hooks_for_runtime());
+    if (os_remote) refuse("WEFT_OS=server needs a runtime server to take them from (set WEFT_RUNTIME)");
+    return run_main(
+        [&] {
+          detach_late_at_end guard;
+          return main();
+        },
+        opts, trace_hooks_for_runtime());
   }
   wire::endpoint server;
   try {
@@ -62,36 +109,36 @@ int run_attached(std::function<int()> main, const options& opts, bool required) 
   } catch (const std::invalid_argument& e) {
     refuse(std::string("fatal error: ") + e.what());
   }
-  std::unique_ptr<remote::detail::stub> stub;
+  std::unique_ptr<stub> early;
   int code = run_main(
       [&] {
         try {
-          stub = std::make_unique<remote::detail::stub>(server);
+          early = std::make_unique<stub>(server, worker_ticket);
         } catch (const remote_error& e) {
           fatal(e.what());
         }
-        stub->start();
-        remote::detail::set_current(stub.get());
-        std::unique_ptr<remote::detail::remote_os> server_os;
-        if (os_from_server) {
-          if (!stub->has_capability("os"))
-            fatal("WEFT_OS=server, but runtime server " + stub->address() +
+        early->start();
+        set_current(early.get());
+        std::unique_ptr<remote_os> server_os;
+        if (os_remote) {
+          if (!early->has_capability("os"))
+            fatal("WEFT_OS=server, but runtime server " + early->address() +
                   " does not offer \"os\" (its files, environment and host name)");
-          server_os = std::make_unique<remote::detail::remote_os>(*stub);
-          install_os(server_os.get());
+          server_os = std::make_unique<remote_os>(*early);
+          weft::detail::install_os(server_os.get());
         }
         struct detach_at_end {
-          remote::detail::stub* s;
+          stub* s;
           ~detach_at_end() {
-            install_os(nullptr);
-            remote::detail::set_current(nullptr);
+            weft::detail::install_os(nullptr);
+            set_current(nullptr);
             s->detach();
           }
-        } guard{stub.get()};
+        } guard{early.get()};
         return main();
       },
       opts, trace_hooks_for_runtime());
   return code;
 }
 
-}  // namespace weft::detail
+}  // namespace weft::remote::detail

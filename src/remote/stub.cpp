@@ -57,6 +57,8 @@ const char* body_name(const v1::Frame& f) {
   return field ? field->message_type()->name().c_str() : "?";
 }
 
+}  // namespace
+
 remote_errc errc_of(v1::Error::Code c) {
   switch (c) {
     case v1::Error::VERSION:
@@ -70,8 +72,6 @@ remote_errc errc_of(v1::Error::Code c) {
   }
 }
 
-}  // namespace
-
 stub* current() noexcept { return the_stub; }
 void set_current(stub* s) noexcept { the_stub = s; }
 
@@ -79,7 +79,8 @@ void throw_error(const v1::Error& e, const std::string& what) {
   throw remote_error(errc_of(e.code()), what + ": " + e.message());
 }
 
-stub::stub(const wire::endpoint& server) : address_(server.text()), attached_ns_(weft::detail::os::nanotime()) {
+stub::stub(const wire::endpoint& server, const std::string& worker_ticket)
+    : address_(server.text()), attached_ns_(weft::detail::os::nanotime()) {
   auto unreachable = [&](const std::string& why) {
     return remote_error(remote_errc::unreachable, "runtime server " + address_ + ": " + why);
   };
@@ -104,6 +105,7 @@ stub::stub(const wire::endpoint& server) : address_(server.text()), attached_ns_
   p->set_host(host_name());
   p->set_binary_path(read_link("/proc/self/exe"));
   for (const std::string& a : own_argv()) p->add_argv(a);
+  h->set_worker(worker_ticket);
   v1::Frame reply = handshake_exchange(hello, "Hello");
   if (!reply.has_welcome())
     throw remote_error(remote_errc::protocol, "runtime server " + address_ + " answered Hello with something else");

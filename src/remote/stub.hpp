@@ -56,8 +56,9 @@ struct pending {
 class stub {
  public:
   // Dials and shakes hands; throws remote_error (unreachable, refused,
-  // protocol) with a message naming the address.
-  explicit stub(const wire::endpoint& server);
+  // protocol) with a message naming the address. worker_ticket: the
+  // circuit's "ID.TOKEN" when a weftd started this process as a worker.
+  explicit stub(const wire::endpoint& server, const std::string& worker_ticket = {});
   ~stub();
   stub(const stub&) = delete;
   stub& operator=(const stub&) = delete;
@@ -121,6 +122,8 @@ std::string goroutine_stats_json(const weft::detail::gstats_snapshot& snap, bool
 stub* current() noexcept;
 void set_current(stub*) noexcept;
 
+// The remote_error kind for an Error reply's code.
+remote_errc errc_of(v1::Error::Code c);
 // remote_error for an Error reply.
 [[noreturn]] void throw_error(const v1::Error& e, const std::string& what);
 

@@ -25,11 +25,12 @@ endpoint parse_endpoint(std::string_view s) {
   return e;
 }
 
-endpoint default_endpoint() {
+std::string user_runtime_dir() {
   const char* xdg = std::getenv("XDG_RUNTIME_DIR");
-  std::string dir = xdg && *xdg ? std::string(xdg) + "/weft" : "/tmp/weft-" + std::to_string(::getuid());
-  return endpoint{"unix", dir + "/weftd.sock"};
+  return xdg && *xdg ? std::string(xdg) + "/weft" : "/tmp/weft-" + std::to_string(::getuid());
 }
+
+endpoint default_endpoint() { return endpoint{"unix", user_runtime_dir() + "/weftd.sock"}; }
 
 net::conn dial(const endpoint& e, std::chrono::nanoseconds timeout) { return net::dial(e.network, e.address, timeout); }
 

@@ -21,6 +21,10 @@ struct endpoint {
 // naming the forms it accepts.
 endpoint parse_endpoint(std::string_view s);
 
+// This user's directory of weft files on this host: $XDG_RUNTIME_DIR/weft,
+// else /tmp/weft-<uid> (not made here).
+std::string user_runtime_dir();
+
 // The default Unix socket of this user's weftd:
 // $XDG_RUNTIME_DIR/weft/weftd.sock, else /tmp/weft-<uid>/weftd.sock.
 endpoint default_endpoint();
