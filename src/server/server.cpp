@@ -3,6 +3,8 @@
 #include "server/server.hpp"
 
 #include <arpa/inet.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <netinet/in.h>
 
 #include <mutex>
@@ -59,6 +61,13 @@ void server::listen() {
   }
   ln_ = wire::listen(opts_.endpoint);
   address_ = opts_.endpoint.network == "unix" ? opts_.endpoint.text() : "tcp:" + ln_.address();
+  std::string logs = wire::user_runtime_dir();
+  ::mkdir(logs.c_str(), 0700);
+  logs += "/logs";
+  ::mkdir(logs.c_str(), 0700);
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  st_.workers.configure(address_, host, logs);
 }
 
 std::string server::address() const { return address_; }
@@ -120,6 +129,7 @@ void server::stop() {
   }
   accepting_.wait();
   wg_.wait();
+  st_.workers.stop();
 }
 
 std::size_t server::connections() {

@@ -80,6 +80,14 @@ session::verdict session::handshake(const wire::frame& f) {
     return verdict::close;
   }
   hello_ = f.hello();
+  if (!hello_.worker().empty() && (hello_.role() != v1::Hello::STUB || !st_.workers.ticket_valid(hello_.worker()))) {
+    closing_ = true;
+    note_bad("handshake refused: UNAUTHORIZED: a worker ticket this weftd did not issue, or one already used");
+    post(error_frame(0, v1::Error::UNAUTHORIZED,
+                     "Hello.worker: this weftd issued no such worker ticket, or it is in use (a worker attaches "
+                     "once, to the weftd that started it)"));
+    return verdict::close;
+  }
   if (!st_.opts.cluster_key.empty()) {
     challenge_ = wire::new_challenge();
     answer.mutable_welcome()->set_challenge(challenge_);
@@ -123,6 +131,8 @@ void session::attached() {
   welcomed_.store(true, std::memory_order_release);
   st_.log(name_ + " attached: " + describe_hello(hello_) + (st_.opts.cluster_key.empty() ? "" : " (key proven)"));
   if (hello_.role() == v1::Hello::STUB) st_.control.attach(process_id_, *this, hello_.process());
+  if (!hello_.worker().empty() && !st_.workers.claim(hello_.worker(), process_id_))
+    note_bad("worker ticket " + hello_.worker().substr(0, 17) + " was claimed by another connection first");
   if (st_.opts.trace && hello_.role() == v1::Hello::STUB) {
     traced_ = true;
     st_.opts.trace->attach(process_id_, hello_.process().pid(), hello_.process().binary_path());
@@ -176,7 +186,14 @@ session::verdict session::dispatch(const wire::frame& f) {
     case wire::frame::kFileOpen:
     case wire::frame::kFileOp:
     case wire::frame::kOsQuery:
-    case wire::frame::kControl: break;
+    case wire::frame::kControl:
+    case wire::frame::kSpawn:
+    case wire::frame::kWorkerStart:
+    case wire::frame::kWorkerDone:
+    case wire::frame::kWorkerKill:
+    case wire::frame::kWorkerWait:
+    case wire::frame::kAnchorList:
+    case wire::frame::kWorkerLog: break;
     case wire::frame::kHello: return broken("Hello after the handshake");
     case wire::frame::kAuthProof:
       return broken(st_.opts.cluster_key.empty() ? "AuthProof, but this server sent no challenge"
@@ -211,6 +228,16 @@ session::verdict session::dispatch(const wire::frame& f) {
     case wire::frame::kOsQuery:
       if (os_host* o = os(id)) o->query(*this, id, f.os_query());
       break;
+    case wire::frame::kSpawn:
+      st_.workers.spawn(*this, id, f.spawn(),
+                        role_.load(std::memory_order_relaxed) == v1::Hello::STUB ? &hello_.process() : nullptr);
+      break;
+    case wire::frame::kWorkerStart: st_.workers.start(*this, id, process_id_); break;
+    case wire::frame::kWorkerDone: st_.workers.done(*this, id, process_id_, f.worker_done()); break;
+    case wire::frame::kWorkerKill: st_.workers.kill(*this, id, f.worker_kill()); break;
+    case wire::frame::kWorkerWait: st_.workers.wait(*this, id, f.worker_wait()); break;
+    case wire::frame::kAnchorList: st_.workers.anchors(*this, id, f.anchor_list()); break;
+    case wire::frame::kWorkerLog: st_.workers.log(*this, id, f.worker_log()); break;
     default: control(id, f.control()); break;  // kControl
   }
   return verdict::go_on;
@@ -413,6 +440,7 @@ void session::end(std::string_view why) {
   // tool's own requests get no more replies.
   if (welcomed() && role_.load(std::memory_order_relaxed) == v1::Hello::STUB) st_.control.detach(process_id_);
   if (controlled_) st_.control.forget_tool(process_id_);
+  st_.workers.forget_client(*this);
   // Every waiter and reservation of this client is in an object it
   // opened: dropping it from each frees them all (chan_host.hpp, I7).
   for (auto& [h, o] : handles_) {

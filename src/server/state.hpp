@@ -12,6 +12,7 @@
 #include "server/os_host.hpp"
 #include "wire/trace_log.hpp"
 #include "server/var_host.hpp"
+#include "server/worker_host.hpp"
 
 namespace weft::server {
 
@@ -28,6 +29,7 @@ struct state_options {
   var_host::limits var_limits;
   os_host::limits os_limits;
   control_host::limits control_limits;
+  worker_host::limits worker_limits;
   log_sink log = log_to_stderr;
   // Non-null: the trace logger; "trace" should then be among
   // self.capabilities, which asks stubs to stream their events.
@@ -40,7 +42,8 @@ struct server_state {
         values(opts.value_budget),
         chans(&values, opts.chan_limits),
         vars(&values, opts.var_limits),
-        control(opts.control_limits) {}
+        control(opts.control_limits),
+        workers(opts.worker_limits, [this](std::string_view line) { log(line); }) {}
   server_state(const server_state&) = delete;
   server_state& operator=(const server_state&) = delete;
 
@@ -53,6 +56,7 @@ struct server_state {
   chan_host chans;
   var_host vars;
   control_host control;  // the attached processes, for tools
+  worker_host workers;  // the circuit's workers on this host, and their anchors
   std::atomic<std::uint64_t> next_process_id{1};
 };
 

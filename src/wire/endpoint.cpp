@@ -25,10 +25,11 @@ endpoint parse_endpoint(std::string_view s) {
   return e;
 }
 
-std::string user_runtime_dir() {
-  const char* xdg = std::getenv("XDG_RUNTIME_DIR");
+std::string user_runtime_dir(const char* xdg) {
   return xdg && *xdg ? std::string(xdg) + "/weft" : "/tmp/weft-" + std::to_string(::getuid());
 }
+
+std::string user_runtime_dir() { return user_runtime_dir(std::getenv("XDG_RUNTIME_DIR")); }
 
 endpoint default_endpoint() { return endpoint{"unix", user_runtime_dir() + "/weftd.sock"}; }
 

@@ -24,6 +24,8 @@ endpoint parse_endpoint(std::string_view s);
 // This user's directory of weft files on this host: $XDG_RUNTIME_DIR/weft,
 // else /tmp/weft-<uid> (not made here).
 std::string user_runtime_dir();
+// The same for a process whose XDG_RUNTIME_DIR is xdg (null: unset).
+std::string user_runtime_dir(const char* xdg);
 
 // The default Unix socket of this user's weftd:
 // $XDG_RUNTIME_DIR/weft/weftd.sock, else /tmp/weft-<uid>/weftd.sock.

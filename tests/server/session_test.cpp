@@ -95,7 +95,7 @@ TEST(Session, HandshakeWelcomes) {
     EXPECT_NE(w->welcome().process_id(), 0u);
     EXPECT_TRUE(w->welcome().challenge().empty());
     std::vector<std::string> caps(w->welcome().capabilities().begin(), w->welcome().capabilities().end());
-    EXPECT_EQ(caps, (std::vector<std::string>{"chan", "var", "control", "os"}));
+    EXPECT_EQ(caps, (std::vector<std::string>{"chan", "var", "control", "os", "circuit"}));
     EXPECT_EQ(s.log->count("attached: tool 1.0"), 1u) << s.log->all();
   });
 }

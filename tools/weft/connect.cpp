@@ -38,6 +38,17 @@ std::string runtime_address(const std::string& flag) {
   return a;
 }
 
+bool default_runtime_absent(const std::string& address) {
+  const wire::endpoint e = wire::default_endpoint();
+  if (address != e.text()) return false;
+  try {
+    wire::dial(e, handshake_timeout).close();
+    return false;
+  } catch (const std::system_error&) {
+    return true;
+  }
+}
+
 runtime_client::runtime_client(std::string address, net::conn c)
     : address_(std::move(address)), conn_(std::move(c)), decoder_(std::make_unique<wire::frame_decoder>()) {}
 

@@ -42,6 +42,10 @@ struct usage_error : tool_error {
   using tool_error::tool_error;
 };
 std::string runtime_address(const std::string& flag);
+// Whether address is the default socket and nothing answers there: no
+// weftd runs on this host, so no worker does either (weft ls prints
+// nothing rather than fail).
+bool default_runtime_absent(const std::string& address);
 
 class runtime_client {
  public:

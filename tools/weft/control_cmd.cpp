@@ -20,8 +20,8 @@ std::int64_t parse_selector(const char* cmd, const std::string& s) {
   }
   if (!s.empty() && s[0] == '/') {
     std::fprintf(stderr,
-                 "weft %s: %s: circuit anchors come with issue 14; select a process with pid:N for now (weft ps "
-                 "lists them)\n",
+                 "weft %s: %s: only weft ls and weft kill take anchors so far; select a process with pid:N (weft "
+                 "ls -l shows a worker's pid)\n",
                  cmd, s.c_str());
     return 0;
   }

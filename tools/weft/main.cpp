@@ -5,12 +5,14 @@
 //                                                  passthrough runtime server
 //   weft ps | stk | peek | kill | cpu | trace      act on the processes attached
 //                                                  to a weftd (control_cmd.hpp)
+//   weft ls | kill | logs                          the circuit's workers (circuit_cmd.hpp)
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
 #include <string>
 #include <vector>
 
+#include "circuit_cmd.hpp"
 #include "control_cmd.hpp"
 #include "remote_cmd.hpp"
 
@@ -20,7 +22,8 @@ int main(int argc, char** argv) {
   app.footer(
       "Examples:\n  weft remote ./server --port 8080\n  weft remote --trace out.json ./batch-job\n  weft ps\n"
       "  weft stk pid:4242\n  weft kill pid:4242 --code 3\n  weft cpu pid:4242 --seconds 10\n"
-      "  weft trace pid:4242 --seconds 2\n\n"
+      "  weft trace pid:4242 --seconds 2\n  weft ls /db/...\n  weft kill /db/shard/R8efd95a09bcde325\n"
+      "  weft logs R8efd95a09bcde325\n\n"
       "ps, stk, peek, kill, cpu and trace talk to the weftd named by --runtime ADDR, else WEFT_RUNTIME, else the\n"
       "default "
       "socket ($XDG_RUNTIME_DIR/weft/weftd.sock, else /tmp/weft-<uid>/weftd.sock). Exit status: 0 ok, 1 a\n"
@@ -69,11 +72,34 @@ int main(int argc, char** argv) {
   peek->add_option("--top", control.code, "With --goroutines: how many goroutines to list, busiest first (0: 100)")
       ->check(CLI::Range(0, 1000000));
   CLI::App* kill = app.add_subcommand(
-      "kill", "End each selected process with an exit status (it answers, flushes its stdio, and exits)");
-  kill->footer("Examples:\n  weft kill pid:4242\n  weft kill pid:4242 --code 7");
+      "kill",
+      "End workers (an anchor, a subtree /db/..., or a worker id: SIGTERM, SIGKILL after 5 s; each one's end is "
+      "printed), or attached processes (pid:N: it answers, flushes its stdio and exits with --code)");
+  kill->footer(
+      "Examples:\n  weft kill /db/shard/R8efd95a09bcde325\n  weft kill /db/... --hard\n  weft kill pid:4242\n"
+      "  weft kill pid:4242 --code 7");
   runtime_option(kill);
-  selectors(kill);
-  kill->add_option("--code", control.code, "The exit status (0-255)")->check(CLI::Range(0, 255))->capture_default_str();
+  kill->add_option("selectors", control.selectors, "Workers (/anchor, /subtree/..., R<id>) or processes (pid:N)")
+      ->required();
+  kill->add_option("--code", control.code, "pid:N: the exit status (0-255)")
+      ->check(CLI::Range(0, 255))
+      ->capture_default_str();
+  bool kill_hard = false;
+  kill->add_flag("--hard", kill_hard, "Workers: SIGKILL at once");
+  weft::tool::circuit_args circuit;
+  CLI::App* ls = app.add_subcommand("ls", "List the live workers under anchors, one ANCHOR/ID per line, sorted");
+  ls->footer(
+      "Examples:\n  weft ls                  every anchor\n  weft ls /db/shard        its workers\n"
+      "  weft ls /db/...          everything under /db\n  weft ls -l /db/...       with pid, host, uptime, "
+      "function\n  weft ls --json\n\nNothing matching: no output, status 0.");
+  runtime_option(ls);
+  ls->add_option("selectors", circuit.selectors, "Anchors (/db/shard) or subtrees (/db/...); none: all");
+  ls->add_flag("-l", circuit.long_format, "Add each worker's pid, host, uptime and function");
+  ls->add_flag("--json", circuit.json, "Print a JSON array instead");
+  CLI::App* logs = app.add_subcommand("logs", "Print what a worker wrote to stdout and stderr (its last MiB)");
+  logs->footer("Examples:\n  weft logs R8efd95a09bcde325");
+  runtime_option(logs);
+  logs->add_option("worker", circuit.selectors, "The worker's id (weft ls -l)")->required();
   double cpu_seconds = 30;  // Go's default
   CLI::App* cpu = app.add_subcommand(
       "cpu",
@@ -125,7 +151,27 @@ int main(int argc, char** argv) {
   if (ps->parsed()) return weft::tool::run_ps(control);
   if (stk->parsed()) return weft::tool::run_stk(control);
   if (peek->parsed()) return weft::tool::run_peek(control);
-  if (kill->parsed()) return weft::tool::run_kill(control);
+  if (kill->parsed()) {
+    std::size_t workers = 0;
+    for (const std::string& sel : control.selectors) workers += weft::tool::worker_selector(sel) ? 1 : 0;
+    if (workers == 0) return weft::tool::run_kill(control);
+    if (workers != control.selectors.size()) {
+      std::fprintf(stderr, "weft kill: select workers (/anchor, R<id>) or processes (pid:N), not both at once\n");
+      return 2;
+    }
+    circuit.runtime = control.runtime;
+    circuit.selectors = control.selectors;
+    circuit.hard = kill_hard;
+    return weft::tool::run_kill_workers(circuit);
+  }
+  if (ls->parsed()) {
+    circuit.runtime = control.runtime;
+    return weft::tool::run_ls(circuit);
+  }
+  if (logs->parsed()) {
+    circuit.runtime = control.runtime;
+    return weft::tool::run_logs(circuit);
+  }
   if (cpu->parsed()) {
     control.seconds = cpu_seconds;
     return weft::tool::run_cpu(control);

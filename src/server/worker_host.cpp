@@ -1,0 +1,447 @@
+// src/server/worker_host.cpp: starting, tracking and reaping workers
+// (design and invariants in worker_host.hpp).
+#include "server/worker_host.hpp"
+
+#include <signal.h>
+#include <sys/random.h>
+
+#include <algorithm>
+#include <fstream>
+#include <mutex>
+#include <system_error>
+
+#include <weft/go.hpp>
+
+#include "wire/endpoint.hpp"
+
+namespace weft::server {
+
+namespace {
+
+constexpr std::size_t max_anchor = 1024;
+
+std::string random_hex(std::size_t bytes) {
+  std::string raw(bytes, '\0');
+  std::size_t got = 0;
+  while (got < bytes) {
+    ssize_t n = ::getrandom(raw.data() + got, bytes - got, 0);
+    if (n > 0) got += static_cast<std::size_t>(n);
+  }
+  static constexpr char xd[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : raw) {
+    out += xd[c >> 4];
+    out += xd[c & 15];
+  }
+  return out;
+}
+
+std::int64_t unix_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+bool overridden(const std::string& env) {
+  return env.rfind("WEFT_RUNTIME=", 0) == 0 || env.rfind("WEFT_WORKER=", 0) == 0;
+}
+
+// Where the worker will listen for peers: circuit/identity.hpp's rule,
+// under the runtime directory of the worker's environment (the caller's).
+std::string peer_address(const v1::Spawn& m, const std::string& id) {
+  std::string xdg;
+  bool set = false;
+  for (const std::string& e : m.env()) {
+    if (e.rfind("XDG_RUNTIME_DIR=", 0) == 0) {
+      xdg = e.substr(16);
+      set = true;
+    }
+  }
+  return "unix:" + wire::user_runtime_dir(set ? xdg.c_str() : nullptr) + "/peer/" + id + ".sock";
+}
+
+wire::frame exit_frame(std::uint64_t id, int status) {
+  wire::frame f;
+  f.set_id(id);
+  f.mutable_worker_exit()->set_status(status);
+  f.mutable_worker_exit()->set_text(child::describe(status));
+  return f;
+}
+
+}  // namespace
+
+worker_host::~worker_host() { stop(); }
+
+void worker_host::configure(std::string server_address, std::string host, std::string log_dir) {
+  address_ = std::move(server_address);
+  host_ = std::move(host);
+  log_dir_ = std::move(log_dir);
+}
+
+std::string worker_host::clean_anchor(const std::string& a, std::string& why) {
+  std::string s = a;
+  while (s.size() > 1 && s.back() == '/') s.pop_back();
+  if (s.empty() || s[0] != '/') {
+    why = "an anchor is a path that starts with '/' (\"/db/shard\"), not \"" + a.substr(0, 100) + "\"";
+    return "";
+  }
+  if (s.size() > max_anchor) {
+    why = "an anchor is at most " + std::to_string(max_anchor) + " bytes";
+    return "";
+  }
+  for (char ch : s) {
+    if (static_cast<unsigned char>(ch) <= ' ' || ch == 0x7f) {
+      why = "an anchor has no spaces or control characters: \"" + a.substr(0, 100) + "\"";
+      return "";
+    }
+  }
+  if (s.find("//") != std::string::npos || s.find("/./") != std::string::npos ||
+      s.find("/../") != std::string::npos || s.find("...") != std::string::npos ||
+      (s.size() >= 3 && s.compare(s.size() - 3, 3, "/..") == 0) ||
+      (s.size() >= 2 && s.compare(s.size() - 2, 2, "/.") == 0)) {
+    why = "an anchor's parts are names, not empty, \".\", \"..\" or \"...\": \"" + a.substr(0, 100) + "\"";
+    return "";
+  }
+  return s;
+}
+
+bool worker_host::selects(const std::string& selector, const std::string& path) {
+  if (selector.empty() || selector == "/" || selector == "/...") return true;
+  if (selector.size() >= 4 && selector.compare(selector.size() - 4, 4, "/...") == 0) {
+    std::string root = selector.substr(0, selector.size() - 4);
+    return path == root || path.rfind(root + "/", 0) == 0;
+  }
+  std::string s = selector;
+  while (s.size() > 1 && s.back() == '/') s.pop_back();
+  if (path == s) return true;
+  return path.size() > s.size() && path.compare(0, s.size(), s) == 0 && path[s.size()] == '/' &&
+         path.find('/', s.size() + 1) == std::string::npos;
+}
+
+worker_host::record* worker_host::find(const std::string& id) {
+  auto it = workers_.find(id);
+  return it == workers_.end() ? nullptr : it->second.get();
+}
+
+worker_host::record* worker_host::by_session(std::uint64_t process_id) {
+  for (auto& [id, r] : workers_)
+    if (r->claimed && r->session == process_id) return r.get();
+  return nullptr;
+}
+
+void worker_host::answer_caller(record& r, const wire::frame& f) {
+  if (r.caller == nullptr) return;
+  r.caller->post(f);
+  r.caller = nullptr;
+}
+
+void worker_host::spawn(client& c, std::uint64_t id, const v1::Spawn& m, const v1::ProcessInfo* caller) {
+  if (caller == nullptr || caller->binary_path().empty()) {
+    c.post(error_frame(id, v1::Error::REFUSED,
+                       "Spawn runs the caller's binary: only a weft program (a STUB client) may send it"));
+    return;
+  }
+  if (!m.host().empty() && m.host() != host_) {
+    c.post(error_frame(id, v1::Error::NOT_FOUND,
+                       "no host \"" + m.host().substr(0, 100) + "\" in this circuit: it has one host, \"" + host_ +
+                           "\" (hosts join through etcd, which this weftd does not use)"));
+    return;
+  }
+  auto r = std::make_shared<record>();
+  for (const std::string& a : m.anchors()) {
+    std::string why;
+    std::string clean = clean_anchor(a, why);
+    if (clean.empty()) {
+      c.post(error_frame(id, v1::Error::REFUSED, "weft::spawn: " + why));
+      return;
+    }
+    r->anchors.push_back(std::move(clean));
+  }
+  r->id = "R" + random_hex(8);
+  r->token = random_hex(16);
+  r->function = m.function();
+  r->signature = m.signature();
+  r->args = m.args();
+  r->log_path = log_dir_ + "/" + r->id + ".log";
+  r->started_unix_ms = unix_ms();
+  r->caller = &c;
+  r->caller_id = id;
+  {
+    std::lock_guard lk(mu_);
+    if (stopping_) {
+      c.post(error_frame(id, v1::Error::REFUSED, "this weftd is stopping"));
+      return;
+    }
+    if (live_ >= limits_.max_workers) {
+      c.post(error_frame(id, v1::Error::REFUSED,
+                         "this host runs " + std::to_string(live_) + " workers, its limit: kill some first"));
+      return;
+    }
+    ++live_;
+    workers_.emplace(r->id, r);
+  }
+  child_spec spec;
+  spec.binary = caller->binary_path();
+  spec.argv.push_back(caller->argv_size() > 0 ? caller->argv(0) : caller->binary_path());
+  for (const std::string& e : m.env())
+    if (!overridden(e)) spec.env.push_back(e);
+  spec.env.push_back("WEFT_RUNTIME=" + address_);
+  spec.env.push_back("WEFT_WORKER=" + r->id + "." + r->token);
+  spec.cwd = m.cwd();
+  spec.output = r->log_path;
+  std::unique_ptr<child> proc;
+  std::string failure;
+  try {
+    proc = std::make_unique<child>(spec);
+  } catch (const std::exception& e) {
+    failure = e.what();
+  }
+  std::lock_guard lk(mu_);
+  if (!proc) {
+    workers_.erase(r->id);
+    --live_;
+    c.post(error_frame(id, v1::Error::REFUSED, "weft::spawn(" + m.function() + "): " + failure));
+    return;
+  }
+  r->pid = proc->pid();
+  r->proc = std::move(proc);
+  wire::frame f;
+  f.set_id(id);
+  v1::Spawned* s = f.mutable_spawned();
+  s->set_worker_id(r->id);
+  s->set_address(peer_address(m, r->id));
+  s->set_pid(r->pid);
+  s->set_host(host_);
+  if (r->caller) r->caller->post(f);
+  log_("worker " + r->id + " started: " + r->function + " (pid " + std::to_string(r->pid) + ")");
+  reapers_.add(1);
+  weft::go(weft::go_options{.name = "weftd reaper " + r->id}, [this, r] { reap(r); });
+}
+
+bool worker_host::ticket_valid(const std::string& ticket) {
+  std::size_t dot = ticket.find('.');
+  if (dot == std::string::npos) return false;
+  std::lock_guard lk(mu_);
+  record* r = find(ticket.substr(0, dot));
+  return r != nullptr && !r->claimed && !r->ended && r->token == ticket.substr(dot + 1);
+}
+
+bool worker_host::claim(const std::string& ticket, std::uint64_t process_id) {
+  std::size_t dot = ticket.find('.');
+  if (dot == std::string::npos) return false;
+  std::lock_guard lk(mu_);
+  record* r = find(ticket.substr(0, dot));
+  if (r == nullptr || r->claimed || r->ended || r->token != ticket.substr(dot + 1)) return false;
+  r->claimed = true;
+  r->session = process_id;
+  return true;
+}
+
+void worker_host::start(client& c, std::uint64_t id, std::uint64_t process_id) {
+  std::lock_guard lk(mu_);
+  record* r = by_session(process_id);
+  if (r == nullptr) {
+    c.post(error_frame(id, v1::Error::REFUSED,
+                       "WorkerStart: this connection is no worker's (its Hello carried no ticket this weftd issued)"));
+    return;
+  }
+  wire::frame f;
+  f.set_id(id);
+  v1::WorkerJob* j = f.mutable_worker_job();
+  j->set_function(r->function);
+  j->set_signature(r->signature);
+  j->set_args(r->args);
+  for (const std::string& a : r->anchors) j->add_anchors(a);
+  c.post(f);
+}
+
+void worker_host::done(client& c, std::uint64_t id, std::uint64_t process_id, const v1::WorkerDone& m) {
+  std::lock_guard lk(mu_);
+  record* r = by_session(process_id);
+  if (r == nullptr) {
+    c.post(error_frame(id, v1::Error::REFUSED, "WorkerDone: this connection is no worker's"));
+    return;
+  }
+  if (!m.refused().empty()) {
+    answer_caller(*r, error_frame(r->caller_id, v1::Error::REFUSED, m.refused()));
+  } else {
+    wire::frame f;
+    f.set_id(r->caller_id);
+    *f.mutable_spawn_result() = m.result();
+    answer_caller(*r, f);
+  }
+  r->args.clear();
+  c.post(ok_frame(id));
+}
+
+void worker_host::kill(client& c, std::uint64_t id, const v1::WorkerKill& m) {
+  std::shared_ptr<record> r;
+  {
+    std::lock_guard lk(mu_);
+    auto it = workers_.find(m.worker_id());
+    if (it == workers_.end() || it->second->ended) {
+      c.post(error_frame(id, v1::Error::NOT_FOUND, "no live worker " + m.worker_id().substr(0, 40) + " on this host"));
+      return;
+    }
+    r = it->second;
+    r->proc->signal(m.hard() ? SIGKILL : SIGTERM);
+    c.post(ok_frame(id));
+  }
+  log_("worker " + r->id + (m.hard() ? " killed (SIGKILL)" : " asked to stop (SIGTERM)"));
+  if (m.hard()) return;
+  auto grace = m.grace_ms() > 0 ? std::chrono::milliseconds(m.grace_ms()) : limits_.grace;
+  reapers_.add(1);
+  weft::go(weft::go_options{.name = "weftd kill " + r->id}, [this, r, grace] {
+    struct done_at_end {
+      weft::wait_group& wg;
+      ~done_at_end() { wg.done(); }
+    } guard{reapers_};
+    auto end = std::chrono::steady_clock::now() + grace;
+    while (std::chrono::steady_clock::now() < end) {
+      {
+        std::lock_guard lk(mu_);
+        if (r->ended || stopping_) return;
+      }
+      weft::this_goroutine::sleep_for(std::chrono::milliseconds(20));
+    }
+    std::lock_guard lk(mu_);
+    if (r->ended) return;
+    r->proc->signal(SIGKILL);
+    log_("worker " + r->id + " did not stop within its grace: SIGKILL");
+  });
+}
+
+void worker_host::wait(client& c, std::uint64_t id, const v1::WorkerWait& m) {
+  std::lock_guard lk(mu_);
+  record* r = find(m.worker_id());
+  if (r == nullptr) {
+    c.post(error_frame(id, v1::Error::NOT_FOUND, "no worker " + m.worker_id().substr(0, 40) + " on this host"));
+    return;
+  }
+  if (r->ended) {
+    c.post(exit_frame(id, r->status));
+    return;
+  }
+  r->waiters.emplace_back(&c, id);
+}
+
+void worker_host::anchors(client& c, std::uint64_t id, const v1::AnchorList& m) {
+  wire::frame f;
+  f.set_id(id);
+  v1::Anchors* out = f.mutable_anchors();
+  std::vector<v1::AnchorEntry> entries;
+  {
+    std::lock_guard lk(mu_);
+    for (auto& [wid, r] : workers_) {
+      if (r->ended) continue;
+      for (const std::string& a : r->anchors) {
+        std::string path = a + "/" + r->id;
+        if (!selects(m.selector(), path)) continue;
+        v1::AnchorEntry e;
+        e.set_path(path);
+        e.set_worker_id(r->id);
+        e.set_pid(r->pid);
+        e.set_host(host_);
+        e.set_function(r->function);
+        e.set_started_unix_ms(r->started_unix_ms);
+        entries.push_back(std::move(e));
+      }
+    }
+  }
+  std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) { return a.path() < b.path(); });
+  for (auto& e : entries) *out->add_entries() = std::move(e);
+  c.post(f);
+}
+
+void worker_host::log(client& c, std::uint64_t id, const v1::WorkerLog& m) {
+  std::string path;
+  {
+    std::lock_guard lk(mu_);
+    record* r = find(m.worker_id());
+    if (r == nullptr) {
+      c.post(error_frame(id, v1::Error::NOT_FOUND,
+                         "no worker " + m.worker_id().substr(0, 40) + " on this host (or it ended long ago)"));
+      return;
+    }
+    path = r->log_path;
+  }
+  std::uint64_t max = m.max_bytes() == 0 ? (1u << 20) : std::min<std::uint64_t>(m.max_bytes(), 16u << 20);
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  wire::frame f;
+  f.set_id(id);
+  std::string* data = f.mutable_worker_log_data()->mutable_data();
+  if (in) {
+    auto size = static_cast<std::uint64_t>(in.tellg());
+    std::uint64_t from = size > max ? size - max : 0;
+    in.seekg(static_cast<std::streamoff>(from));
+    data->resize(size - from);
+    in.read(data->data(), static_cast<std::streamsize>(data->size()));
+    data->resize(static_cast<std::size_t>(in.gcount()));
+  }
+  c.post(f);
+}
+
+void worker_host::forget_client(client& c) {
+  std::lock_guard lk(mu_);
+  for (auto& [id, r] : workers_) {
+    if (r->caller == &c) r->caller = nullptr;
+    std::erase_if(r->waiters, [&](const auto& w) { return w.first == &c; });
+  }
+}
+
+void worker_host::reap(std::shared_ptr<record> r) {
+  struct done_at_end {
+    weft::wait_group& wg;
+    ~done_at_end() { wg.done(); }
+  } guard{reapers_};
+  int status = 0;
+  try {
+    status = r->proc->wait();
+  } catch (const std::exception&) {
+    return;  // stop(): the server goes; the worker ends when it loses it
+  }
+  std::lock_guard lk(mu_);
+  r->ended = true;
+  r->status = status;
+  --live_;
+  const std::string how = child::describe(status);
+  log_("worker " + r->id + " (" + r->function + ") " + how);
+  answer_caller(*r, error_frame(r->caller_id, v1::Error::LOST,
+                                "worker " + r->id + " (pid " + std::to_string(r->pid) + ") " + how + " before " +
+                                    r->function + " returned"));
+  for (auto& [c, id] : r->waiters) c->post(exit_frame(id, status));
+  r->waiters.clear();
+  r->args.clear();
+  ended_.push_back(r->id);
+  while (ended_.size() > limits_.max_ended) {
+    auto it = workers_.find(ended_.front());
+    if (it != workers_.end()) {
+      std::remove(it->second->log_path.c_str());
+      workers_.erase(it);
+    }
+    ended_.pop_front();
+  }
+}
+
+void worker_host::stop() {
+  std::vector<std::shared_ptr<record>> live;
+  {
+    std::lock_guard lk(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+    for (auto& [id, r] : workers_)
+      if (!r->ended && r->proc) live.push_back(r);
+  }
+  for (auto& r : live) r->proc->abandon();
+  reapers_.wait();
+  // An ended worker's log lives as long as this weftd (weft logs ID).
+  std::lock_guard lk(mu_);
+  for (auto& [id, r] : workers_)
+    if (r->ended) std::remove(r->log_path.c_str());
+}
+
+std::size_t worker_host::live() {
+  std::lock_guard lk(mu_);
+  return live_;
+}
+
+}  // namespace weft::server

@@ -1,0 +1,134 @@
+// src/server/worker_host.hpp: the circuit's workers on this host
+// (capability "circuit"; docs/protocol.md, "Workers") and the anchor
+// namespace of the live ones.
+//
+// A spawn, as this host runs it:
+//   1. A stub sends Spawn. The host checks it (anchors, host name, a
+//      caller that is a process), makes the worker's id and a secret
+//      ticket, and starts the caller's binary (child.hpp) with the
+//      caller's argv[0], environment and working directory, plus
+//      WEFT_RUNTIME (this server) and WEFT_WORKER=ID.TICKET. Its output
+//      goes to log_dir/ID.log. Spawned goes back at once.
+//   2. The worker attaches with the ticket in its Hello (claim: once per
+//      ticket), sends WorkerStart and gets its WorkerJob.
+//   3. Its WorkerDone is relayed to the caller as SpawnResult (or Error
+//      REFUSED when the worker refused the job).
+//   4. A reaper goroutine per worker waits for the process's end (a
+//      pidfd on the netpoller): the worker leaves the anchors, a caller
+//      still waiting gets Error LOST naming how it ended, waiters get
+//      WorkerExit.
+// Invariants:
+//   W1 Every Spawn ends in exactly one final reply to its caller
+//      (SpawnResult, or Error REFUSED/LOST), unless the caller left first
+//      (forget_client): then nothing is posted to it.
+//   W2 A worker is listed under its anchors from Spawned until the host
+//      has seen its process end, never after: an entry never outlives
+//      its process by more than the reaper's wake-up.
+//   W3 A ticket is claimed by one connection at most, and only one this
+//      host issued: another process cannot take a worker's job (and its
+//      arguments) by guessing.
+//   W4 Bounded: at most max_workers live; the records of ended workers
+//      are kept (for wait and logs) up to max_ended, oldest dropped.
+// Threads: one weft::mutex over the tables; replies are posted under it
+// (post only queues, client.hpp). Starting a process (posix_spawn, a
+// vfork: ~1 ms for a large binary) happens outside it.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <weft/mutex.hpp>
+#include <weft/wait_group.hpp>
+
+#include "platform/thread_annotations.hpp"
+#include "server/child.hpp"
+#include "server/client.hpp"
+
+namespace weft::server {
+
+class worker_host {
+ public:
+  struct limits {
+    std::size_t max_workers = 4096;  // live at once (W4)
+    std::size_t max_ended = 1024;  // ended ones remembered (W4)
+    std::chrono::milliseconds grace = std::chrono::seconds(5);  // a graceful kill's SIGTERM -> SIGKILL
+  };
+  worker_host(limits l, std::function<void(std::string_view)> log) : limits_(l), log_(std::move(log)) {}
+  worker_host(const worker_host&) = delete;
+  worker_host& operator=(const worker_host&) = delete;
+  ~worker_host();
+
+  // Where this server listens (the workers' WEFT_RUNTIME), its host name,
+  // and the directory of the workers' logs. Before any spawn.
+  void configure(std::string server_address, std::string host, std::string log_dir);
+
+  // Requests, from a client's session. caller: the Hello's process (empty
+  // for a tool, which may not spawn).
+  void spawn(client& c, std::uint64_t id, const v1::Spawn& m, const v1::ProcessInfo* caller);
+  // Whether ticket ("ID.TOKEN") was issued and not claimed yet; claim
+  // marks it taken by the connection process_id (W3).
+  bool ticket_valid(const std::string& ticket);
+  bool claim(const std::string& ticket, std::uint64_t process_id);
+  void start(client& c, std::uint64_t id, std::uint64_t process_id);
+  void done(client& c, std::uint64_t id, std::uint64_t process_id, const v1::WorkerDone& m);
+  void kill(client& c, std::uint64_t id, const v1::WorkerKill& m);
+  void wait(client& c, std::uint64_t id, const v1::WorkerWait& m);
+  void anchors(client& c, std::uint64_t id, const v1::AnchorList& m);
+  void log(client& c, std::uint64_t id, const v1::WorkerLog& m);
+  // The client's connection ended: nothing more is posted to it (W1).
+  void forget_client(client& c);
+  // Stops the reapers (the server stops); workers run on and end when
+  // they lose this server.
+  void stop();
+
+  // Live workers, for tests and logs.
+  std::size_t live();
+
+  // Whether a selector matches an anchor path: "/db/shard" matches
+  // "/db/shard" and its direct entries ("/db/shard/ID"); "/db/..." matches
+  // "/db" and everything under it; "", "/" and "/..." match everything.
+  static bool selects(const std::string& selector, const std::string& path);
+  // An anchor as spawn_options gives it, checked and without a trailing
+  // slash; "" (after setting why) if it is not one.
+  static std::string clean_anchor(const std::string& a, std::string& why);
+
+ private:
+  struct record {
+    std::string id, token;
+    std::vector<std::string> anchors;
+    std::string function, signature, args;
+    std::string log_path;
+    std::int64_t started_unix_ms = 0;
+    std::unique_ptr<child> proc;
+    long pid = 0;
+    client* caller = nullptr;  // null once answered or gone (W1)
+    std::uint64_t caller_id = 0;
+    std::uint64_t session = 0;  // the worker's own connection, once claimed
+    bool claimed = false;
+    bool ended = false;
+    int status = 0;
+    std::vector<std::pair<client*, std::uint64_t>> waiters;
+  };
+  void reap(std::shared_ptr<record> r);
+  void answer_caller(record& r, const wire::frame& f) REQUIRES(mu_);
+  record* find(const std::string& id) REQUIRES(mu_);
+  record* by_session(std::uint64_t process_id) REQUIRES(mu_);
+
+  const limits limits_;
+  std::function<void(std::string_view)> log_;
+  std::string address_, host_, log_dir_;
+  weft::mutex mu_;
+  std::map<std::string, std::shared_ptr<record>> workers_ GUARDED_BY(mu_);  // live and remembered
+  std::deque<std::string> ended_ GUARDED_BY(mu_);  // ended ids, oldest first
+  std::size_t live_ GUARDED_BY(mu_) = 0;
+  bool stopping_ GUARDED_BY(mu_) = false;
+  weft::wait_group reapers_;
+};
+
+}  // namespace weft::server

@@ -1,0 +1,91 @@
+// tools/weft/ls_cmd.cpp: `weft ls [-l] [--json] [SELECTOR...]`: the live
+// workers under the selected anchors, one ANCHOR/ID per line, sorted
+// (DESIGN.md, "Anchors"). No selector: every anchor. -l adds the pid,
+// host, uptime and function; --json prints an array of objects. Nothing
+// matching, or no weftd at the default socket (then no worker runs):
+// no output, status 0.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <set>
+
+#include "circuit_cmd.hpp"
+#include "wire/json.hpp"
+
+namespace weft::tool {
+
+namespace {
+
+std::string uptime(std::int64_t started_unix_ms) {
+  auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+                 .count();
+  std::int64_t s = std::max<std::int64_t>(0, (now - started_unix_ms) / 1000);
+  char buf[32];
+  if (s < 3600) {
+    std::snprintf(buf, sizeof buf, "%lldm%02llds", static_cast<long long>(s / 60), static_cast<long long>(s % 60));
+  } else {
+    std::snprintf(buf, sizeof buf, "%lldh%02lldm", static_cast<long long>(s / 3600),
+                  static_cast<long long>(s / 60 % 60));
+  }
+  return buf;
+}
+
+}  // namespace
+
+std::vector<v1::AnchorEntry> list_anchors(runtime_client& rc, const std::vector<std::string>& selectors) {
+  std::vector<v1::AnchorEntry> all;
+  std::set<std::string> seen;
+  std::vector<std::string> sels = selectors.empty() ? std::vector<std::string>{"/..."} : selectors;
+  for (const std::string& s : sels) {
+    wire::frame req;
+    req.mutable_anchor_list()->set_selector(s);
+    wire::frame r = rc.call(req);
+    if (!r.has_anchors())
+      throw tool_error("weftd at " + rc.address() + ": " +
+                       (r.has_error() ? r.error().message() : std::string("answered AnchorList with something else")));
+    for (const v1::AnchorEntry& e : r.anchors().entries())
+      if (seen.insert(e.path()).second) all.push_back(e);
+  }
+  std::sort(all.begin(), all.end(), [](const auto& x, const auto& y) { return x.path() < y.path(); });
+  return all;
+}
+
+int run_ls(const circuit_args& a) {
+  for (const std::string& s : a.selectors) {
+    if (s.empty() || s[0] != '/') {
+      std::fprintf(stderr, "weft ls: %s is not an anchor: write /path or /path/... (a subtree)\n", s.c_str());
+      return 2;
+    }
+  }
+  return run_tool("ls", a.runtime, [&](const std::string& address) {
+    std::vector<v1::AnchorEntry> entries;
+    if (!default_runtime_absent(address)) {
+      runtime_client rc = runtime_client::connect(address, {"circuit"});
+      entries = list_anchors(rc, a.selectors);
+    }
+    if (a.json) {
+      std::string out = "[";
+      for (const v1::AnchorEntry& e : entries) {
+        out += out.size() > 1 ? ",\n " : "";
+        out += "{\"path\":" + wire::json_string(e.path()) + ",\"id\":" + wire::json_string(e.worker_id()) +
+               ",\"pid\":" + std::to_string(e.pid()) + ",\"host\":" + wire::json_string(e.host()) +
+               ",\"function\":" + wire::json_string(e.function()) +
+               ",\"started_unix_ms\":" + std::to_string(e.started_unix_ms()) + "}";
+      }
+      std::printf("%s]\n", out.c_str());
+      return 0;
+    }
+    for (const v1::AnchorEntry& e : entries) {
+      if (a.long_format) {
+        std::printf("%-44s %8lld %-16s %9s %s\n", e.path().c_str(), static_cast<long long>(e.pid()),
+                    e.host().c_str(), uptime(e.started_unix_ms()).c_str(), e.function().c_str());
+      } else {
+        std::printf("%s\n", e.path().c_str());
+      }
+    }
+    return 0;
+  });
+}
+
+}  // namespace weft::tool

@@ -1,0 +1,108 @@
+// tools/weft/workers_cmd.cpp: `weft kill` for workers and `weft logs`
+// (circuit_cmd.hpp).
+//
+// kill: each selector becomes worker ids (an id as is; an anchor or a
+// subtree through AnchorList), each worker is signalled once (graceful:
+// SIGTERM and SIGKILL after 5 s, weftd's rule; --hard: SIGKILL), and the
+// command waits for each one's end and prints it: "R8efd...: killed by
+// SIGTERM". A selector that names no live worker is an error (status 1),
+// unlike ls: kill was asked to end something.
+#include <cstdio>
+#include <set>
+
+#include "circuit_cmd.hpp"
+
+namespace weft::tool {
+
+bool worker_selector(const std::string& s) { return !s.empty() && (s[0] == '/' || s[0] == 'R'); }
+
+namespace {
+
+bool worker_id(const std::string& s) {
+  if (s.size() != 17 || s[0] != 'R') return false;
+  for (std::size_t i = 1; i < s.size(); ++i)
+    if (!std::isxdigit(static_cast<unsigned char>(s[i]))) return false;
+  return true;
+}
+
+}  // namespace
+
+int run_kill_workers(const circuit_args& a) {
+  for (const std::string& s : a.selectors) {
+    if (s[0] == 'R' && !worker_id(s)) {
+      std::fprintf(stderr, "weft kill: %s is not a worker id (R and 16 hex digits; weft ls lists them)\n", s.c_str());
+      return 2;
+    }
+  }
+  return run_tool("kill", a.runtime, [&](const std::string& address) {
+    runtime_client rc = runtime_client::connect(address, {"circuit"});
+    int status = 0;
+    std::vector<std::string> ids;
+    std::set<std::string> seen;
+    for (const std::string& s : a.selectors) {
+      std::vector<std::string> found;
+      if (s[0] == 'R') {
+        found.push_back(s);
+      } else {
+        for (const v1::AnchorEntry& e : list_anchors(rc, {s})) found.push_back(e.worker_id());
+        if (found.empty()) {
+          std::fprintf(stderr, "weft kill: %s: no live worker there (weft ls %s)\n", s.c_str(), s.c_str());
+          status = 1;
+        }
+      }
+      for (std::string& id : found)
+        if (seen.insert(id).second) ids.push_back(id);
+    }
+    std::vector<std::string> signalled;
+    for (const std::string& id : ids) {
+      wire::frame req;
+      req.mutable_worker_kill()->set_worker_id(id);
+      req.mutable_worker_kill()->set_hard(a.hard);
+      wire::frame r = rc.call(req);
+      if (r.has_error()) {
+        std::fprintf(stderr, "weft kill: %s: %s\n", id.c_str(), r.error().message().c_str());
+        status = 1;
+        continue;
+      }
+      signalled.push_back(id);
+    }
+    if (!signalled.empty() && !a.hard)
+      std::fprintf(stderr, "weft kill: waiting for %zu worker(s) to stop (SIGKILL after 5 s)\n", signalled.size());
+    for (const std::string& id : signalled) {
+      wire::frame req;
+      req.mutable_worker_wait()->set_worker_id(id);
+      wire::frame r = rc.call(req, std::chrono::seconds(15));
+      if (r.has_worker_exit()) {
+        std::printf("%s: %s\n", id.c_str(), r.worker_exit().text().c_str());
+      } else {
+        std::fprintf(stderr, "weft kill: %s: %s\n", id.c_str(),
+                     r.has_error() ? r.error().message().c_str() : "weftd answered with something else");
+        status = 1;
+      }
+    }
+    std::fflush(stdout);
+    return status;
+  });
+}
+
+int run_logs(const circuit_args& a) {
+  if (a.selectors.size() != 1 || !worker_id(a.selectors[0])) {
+    std::fprintf(stderr, "weft logs: name one worker by its id (R and 16 hex digits; weft ls -l lists them)\n");
+    return 2;
+  }
+  return run_tool("logs", a.runtime, [&](const std::string& address) {
+    runtime_client rc = runtime_client::connect(address, {"circuit"});
+    wire::frame req;
+    req.mutable_worker_log()->set_worker_id(a.selectors[0]);
+    wire::frame r = rc.call(req);
+    if (!r.has_worker_log_data())
+      throw tool_error(a.selectors[0] + ": " +
+                       (r.has_error() ? r.error().message() : std::string("weftd answered with something else")));
+    const std::string& d = r.worker_log_data().data();
+    std::fwrite(d.data(), 1, d.size(), stdout);
+    std::fflush(stdout);
+    return 0;
+  });
+}
+
+}  // namespace weft::tool
