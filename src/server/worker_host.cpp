@@ -94,9 +94,8 @@ std::string worker_host::clean_anchor(const std::string& a, std::string& why) {
       return "";
     }
   }
-  if (s.find("//") != std::string::npos || s.find("/./") != std::string::npos ||
-      s.find("/../") != std::string::npos || s.find("...") != std::string::npos ||
-      (s.size() >= 3 && s.compare(s.size() - 3, 3, "/..") == 0) ||
+  if (s.find("//") != std::string::npos || s.find("/./") != std::string::npos || s.find("/../") != std::string::npos ||
+      s.find("...") != std::string::npos || (s.size() >= 3 && s.compare(s.size() - 3, 3, "/..") == 0) ||
       (s.size() >= 2 && s.compare(s.size() - 2, 2, "/.") == 0)) {
     why = "an anchor's parts are names, not empty, \".\", \"..\" or \"...\": \"" + a.substr(0, 100) + "\"";
     return "";

@@ -17,8 +17,7 @@ namespace weft::tool {
 namespace {
 
 std::string uptime(std::int64_t started_unix_ms) {
-  auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                 std::chrono::system_clock::now().time_since_epoch())
+  auto now = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
                  .count();
   std::int64_t s = std::max<std::int64_t>(0, (now - started_unix_ms) / 1000);
   char buf[32];
@@ -78,8 +77,8 @@ int run_ls(const circuit_args& a) {
     }
     for (const v1::AnchorEntry& e : entries) {
       if (a.long_format) {
-        std::printf("%-44s %8lld %-16s %9s %s\n", e.path().c_str(), static_cast<long long>(e.pid()),
-                    e.host().c_str(), uptime(e.started_unix_ms()).c_str(), e.function().c_str());
+        std::printf("%-44s %8lld %-16s %9s %s\n", e.path().c_str(), static_cast<long long>(e.pid()), e.host().c_str(),
+                    uptime(e.started_unix_ms()).c_str(), e.function().c_str());
       } else {
         std::printf("%s\n", e.path().c_str());
       }
