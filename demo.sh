@@ -2,7 +2,8 @@
 # ./demo.sh: installs what weft needs (Debian 12), builds the release preset,
 # runs the examples (examples/run runs each one from build/release/examples/)
 # and then the split runtime: two processes sharing a weftd's channel, the
-# conformance suite, and weft remote (scripts/demo_remote.sh).
+# conformance suite, and weft remote (scripts/demo_remote.sh); and the circuit:
+# workers spawned under anchors, listed and killed (scripts/demo_circuit.sh).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 . scripts/deps.sh
@@ -15,4 +16,5 @@ if [ ! -x examples/run ]; then
   exit 1
 fi
 examples/run
-exec scripts/demo_remote.sh build/release
+scripts/demo_remote.sh build/release
+exec scripts/demo_circuit.sh build/release

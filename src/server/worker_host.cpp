@@ -402,6 +402,8 @@ void worker_host::reap(std::shared_ptr<record> r) {
   r->ended = true;
   r->status = status;
   --live_;
+  // Its pidfd goes now: a remembered worker holds no descriptor (W4).
+  r->proc.reset();
   const std::string how = child::describe(status);
   log_("worker " + r->id + " (" + r->function + ") " + how);
   answer_caller(*r, error_frame(r->caller_id, v1::Error::LOST,
@@ -422,15 +424,16 @@ void worker_host::reap(std::shared_ptr<record> r) {
 }
 
 void worker_host::stop() {
-  std::vector<std::shared_ptr<record>> live;
   {
     std::lock_guard lk(mu_);
     if (stopping_) return;
     stopping_ = true;
+    // Under the lock: a reaper that returns from wait() meanwhile frees
+    // its child only under it. abandon() waits for the reaper's poll to
+    // leave, which needs no lock.
     for (auto& [id, r] : workers_)
-      if (!r->ended && r->proc) live.push_back(r);
+      if (!r->ended && r->proc) r->proc->abandon();
   }
-  for (auto& r : live) r->proc->abandon();
   reapers_.wait();
   // An ended worker's log lives as long as this weftd (weft logs ID).
   std::lock_guard lk(mu_);

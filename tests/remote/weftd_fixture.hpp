@@ -146,6 +146,7 @@ class weftd_test : public ::testing::Test {
     ::unlink(socket_.c_str());
   }
   std::string address() const { return "unix:" + socket_; }
+  pid_t server_pid() const { return pid_; }
   weft::options attached(int procs = 2) const {
     weft::options o;
     o.procs = procs;
