@@ -190,6 +190,7 @@ void keep_for_leak_checker(g* gp) {
   auto* sp = static_cast<char*>(gp->ctx);
   if (sp != nullptr && sp >= gp->stk.lo && sp < gp->stk.hi) {
     san::keep_for_leak_checker(sp, static_cast<std::size_t>(gp->stk.hi - sp));
+    san::forget_frames(sp, static_cast<std::size_t>(gp->stk.hi - sp));
   }
   if (gp->closure == gp->inline_buf) {
     san::keep_for_leak_checker(gp->inline_buf, sizeof gp->inline_buf);

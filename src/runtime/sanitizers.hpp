@@ -30,6 +30,18 @@ inline void start_switch(void** fake_stack_save, const void* bottom, std::size_t
   (void)fake_stack_save, (void)bottom, (void)size;
 #endif
 }
+// ASan: the frames at [lo, lo+size) are gone without returning: a
+// goroutine abandoned, parked, when main returned. Their redzones would stay
+// poisoned in ASan's shadow after the run unmaps the stack, and the next
+// run that maps a stack at that address would have its first stores there
+// reported as overflows of frames that are long gone.
+inline void forget_frames(void* lo, std::size_t size) {
+#if defined(WEFT_ASAN)
+  __asan_unpoison_memory_region(lo, size);
+#else
+  (void)lo, (void)size;
+#endif
+}
 // ASan: call first thing after arriving on a stack.
 inline void finish_switch(void* fake_stack_save) {
 #if defined(WEFT_ASAN)

@@ -17,6 +17,7 @@
 #include <fcntl.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -121,7 +122,16 @@ class weftd_test : public ::testing::Test {
  protected:
   void SetUp() override {
     socket_ = "/tmp/weft-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter()++) + ".sock";
-    pid_ = spawn_process({WEFT_TEST_WEFTD, "--listen", "unix:" + socket_});
+    // weftd's log goes to a file, shown when the test fails: a weftd left
+    // running by a test killed for a timeout must not hold the test's
+    // stdout open (ctest would wait for it).
+    log_ = socket_ + ".log";
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    pid_ = spawn_process({WEFT_TEST_WEFTD, "--listen", "unix:" + socket_}, {}, &fa);
+    posix_spawn_file_actions_destroy(&fa);
     ASSERT_GT(pid_, 0) << "could not start " << WEFT_TEST_WEFTD;
     auto end = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (!unix_socket_answers(socket_)) {
@@ -135,6 +145,13 @@ class weftd_test : public ::testing::Test {
       ::waitpid(pid_, nullptr, 0);
     }
     ::unlink(socket_.c_str());
+    if (HasFailure()) {
+      std::ifstream in(log_);
+      std::stringstream ss;
+      ss << in.rdbuf();
+      std::fprintf(stderr, "---- weftd's log (%s)\n%s----\n", log_.c_str(), ss.str().c_str());
+    }
+    ::unlink(log_.c_str());
   }
   // Ends the server for real (SIGKILL), as a crash would, and removes the
   // socket file it cannot: a death test's child, which never reaches
@@ -160,6 +177,7 @@ class weftd_test : public ::testing::Test {
     return n;
   }
   std::string socket_;
+  std::string log_;
   pid_t pid_ = -1;
 };
 
