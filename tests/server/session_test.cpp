@@ -141,7 +141,7 @@ TEST(Session, AMissingCapabilityIsRefusedByName) {
     test_client c(s.endpoint);
     v1::Hello h = good_hello();
     h.add_required_capabilities("trace");
-    expect_error(c.handshake(h), v1::Error::REFUSED, "capability trace (it offers chan, var, control, os)");
+    expect_error(c.handshake(h), v1::Error::REFUSED, "capability trace (it offers chan, var, control, os, circuit)");
     expect_closed(c);
   });
 }

@@ -152,7 +152,7 @@ TEST_F(WeftControl, AnUnknownPidFailsNamingIt) {
 TEST_F(WeftControl, SelectorsOtherThanPidAreUsageErrors) {
   auto anchor = weft({"stk", "/db/..."});
   EXPECT_EQ(anchor->wait(), 2);
-  EXPECT_NE(anchor->err().find("circuit anchors come with issue 14"), std::string::npos) << anchor->err();
+  EXPECT_NE(anchor->err().find("only weft ls and weft kill take anchors so far"), std::string::npos) << anchor->err();
   auto bad = weft({"kill", "pid:x"});
   EXPECT_EQ(bad->wait(), 2);
   EXPECT_NE(bad->err().find("write pid:N"), std::string::npos) << bad->err();
