@@ -2,6 +2,8 @@
 // HMAC and random generator; see cluster_key.hpp).
 #include "wire/cluster_key.hpp"
 
+#include "wire/endpoint.hpp"
+
 #include <fcntl.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -72,9 +74,36 @@ std::string load_cluster_key(const std::string& path) {
   return key;
 }
 
+std::string default_key_path() { return user_runtime_dir() + "/cluster.key"; }
+
 std::string cluster_key_from_env() {
   const char* path = std::getenv("WEFT_KEY_FILE");
-  if (path == nullptr || *path == '\0') return {};
+  if (path != nullptr && *path != '\0') return load_cluster_key(path);
+  const std::string fallback = default_key_path();
+  if (::access(fallback.c_str(), F_OK) != 0) return {};
+  return load_cluster_key(fallback);
+}
+
+std::string ensure_default_key() {
+  const std::string dir = user_runtime_dir();
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+    throw std::runtime_error("cannot make " + dir + ": " + std::strerror(errno));
+  const std::string path = default_key_path();
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    std::string key(32, '\0');
+    bool ok = RAND_bytes(reinterpret_cast<unsigned char*>(key.data()), static_cast<int>(key.size())) == 1;
+    ok = ok && ::write(fd, key.data(), key.size()) == static_cast<ssize_t>(key.size());
+    ::close(fd);
+    if (!ok) {
+      ::unlink(path.c_str());
+      throw std::runtime_error("cannot write a new cluster key to " + path);
+    }
+  } else if (errno != EEXIST) {
+    throw std::runtime_error("cannot make the cluster key " + path + ": " + std::strerror(errno));
+  }
+  // Made now or by an earlier start (or a weftd starting at the same time:
+  // O_EXCL let one write it): its mode and size are checked as any key's.
   return load_cluster_key(path);
 }
 

@@ -9,6 +9,9 @@
 // UNAUTHORIZED and closes. The key itself never crosses the wire, and a
 // recorded proof is worth nothing against the next challenge.
 //
+// One host needs no configuration: the local weftd makes a key file of
+// its own (ensure_default_key) and every client falls back to it.
+//
 // A key file must hold at least 16 bytes and be readable by its owner only
 // (like ssh's private keys): a key others can read is not a secret.
 #pragma once
@@ -25,9 +28,20 @@ constexpr std::size_t min_key_size = 16;
 // what is wrong (missing, readable by others, too short) and how to make one.
 std::string load_cluster_key(const std::string& path);
 
-// The key named by the environment (WEFT_KEY_FILE), or "" when unset.
-// Throws as load_cluster_key if it is set but unusable.
+// The key a client proves with: the file WEFT_KEY_FILE names, else this
+// host's default key (default_key_path) if it exists, else "". Throws as
+// load_cluster_key if the file is unusable.
 std::string cluster_key_from_env();
+
+// This user's key on this host, <runtime dir>/cluster.key: the local
+// weftd (the one at the default socket) makes it on its first start and
+// requires it, so every program, worker and tool of this user on this host
+// proves it without configuration, and nobody else can connect even if
+// the socket's mode were wrong.
+std::string default_key_path();
+// Makes the default key if missing (32 random bytes, mode 0600, its
+// directory 0700) and returns it, checked as load_cluster_key checks.
+std::string ensure_default_key();
 
 // challenge_size random bytes from the system's generator.
 std::string new_challenge();

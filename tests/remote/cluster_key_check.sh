@@ -8,12 +8,18 @@
 #   - a program without it, or with another key, ends at once with status 2
 #     and a message that says what to do; weftd keeps serving the others;
 #   - the weft command does as a program does (weft ps).
+#   - the local weftd (the default socket, no --key) makes this user's key
+#     (mode 0600) and requires it; programs and the weft command find it.
 # Every process is killed and every file removed whatever happens.
 set -uo pipefail
 weftd=$1
 prog=$2
 weft=$3
 dir=$(mktemp -d /tmp/weft-key-XXXXXX)
+# No default key (this user's cluster.key of the local weftd) may stand in
+# for a missing WEFT_KEY_FILE here.
+export XDG_RUNTIME_DIR="$dir/xdg"
+mkdir -m 700 "$XDG_RUNTIME_DIR"
 pids=()
 trap 'for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -rf "$dir"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
@@ -73,4 +79,22 @@ grep -q "requires the cluster key: set WEFT_KEY_FILE" "$dir/ps-nokey.out" || fai
 kill -0 $weftd_pid 2>/dev/null || fail "weftd died"
 grep -q "UNAUTHORIZED: wrong cluster key" "$dir/weftd.log" || fail "weftd did not log the wrong key: $(cat "$dir/weftd.log")"
 grep -q "(key proven)" "$dir/weftd.log" || fail "weftd did not log a proven attach"
-echo "cluster key: refused without or with the wrong key, served with the right one"
+
+# The local weftd: at the default socket without --key it makes this
+# user's key (0600) and requires it; programs and weft find it unasked,
+# and a program given another key is refused.
+timeout 60 "$weftd" > "$dir/local.log" 2>&1 &
+local_pid=$!
+pids+=($local_pid)
+for _ in $(seq 1 500); do [ -S "$XDG_RUNTIME_DIR/weft/weftd.sock" ] && break; sleep 0.01; done
+key="$XDG_RUNTIME_DIR/weft/cluster.key"
+[ -f "$key" ] || fail "the local weftd made no key at $key: $(cat "$dir/local.log")"
+[ "$(stat -c %a "$key")" = 600 ] || fail "the local weftd's key has mode $(stat -c %a "$key"), want 600"
+WEFT_RUNTIME="unix:$XDG_RUNTIME_DIR/weft/weftd.sock" timeout 20 "$prog" produce 0 > "$dir/local-prog.out" 2>&1 ||
+  fail "a program without WEFT_KEY_FILE did not attach to the local weftd: $(cat "$dir/local-prog.out")"
+timeout 20 "$weft" ps > "$dir/local-ps.out" 2>&1 || fail "weft ps on the local weftd: $(cat "$dir/local-ps.out")"
+WEFT_RUNTIME="unix:$XDG_RUNTIME_DIR/weft/weftd.sock" WEFT_KEY_FILE="$dir/other" timeout 20 "$prog" produce 0 \
+  > /dev/null 2> "$dir/local-wrong.err"
+[ $? -eq 2 ] || fail "the local weftd served a program with another key"
+grep -q "(key proven)" "$dir/local.log" || fail "the local weftd did not require its key: $(cat "$dir/local.log")"
+echo "cluster key: refused without or with the wrong key, served with the right one; the local weftd makes its own"

@@ -66,7 +66,9 @@ int main(int argc, char** argv) {
   std::string key_file;
   app.add_option("--key", key_file,
                  "the cluster key: a file of at least 16 secret bytes, mode 0600; every client must prove it "
-                 "holds the same (programs: WEFT_KEY_FILE=FILE). Required to listen beyond loopback");
+                 "holds the same (programs: WEFT_KEY_FILE=FILE). Required to listen beyond loopback. Default at the "
+                 "default socket: this user's key on this host (made on the first start), which programs find "
+                 "without WEFT_KEY_FILE");
   bool quiet = false;
   app.add_flag("--quiet", quiet, "log nothing (weft remote's passthrough: the program's output stays its own)");
   try {
@@ -80,7 +82,13 @@ int main(int argc, char** argv) {
   }
   try {
     opts.endpoint = weft::wire::parse_endpoint(listen);
-    if (!key_file.empty()) opts.state.cluster_key = weft::wire::load_cluster_key(key_file);
+    if (!key_file.empty()) {
+      opts.state.cluster_key = weft::wire::load_cluster_key(key_file);
+    } else if (opts.endpoint.text() == weft::wire::default_endpoint().text()) {
+      // The local weftd (the circuit's, at the default socket): its own
+      // key, made on the first start; clients of this user find it.
+      opts.state.cluster_key = weft::wire::ensure_default_key();
+    }
   } catch (const std::exception& e) {
     return fail(e.what());
   }
