@@ -165,7 +165,7 @@ void worker_host::spawn(client& c, std::uint64_t id, const v1::Spawn& m, const v
   r->caller = &c;
   r->caller_id = id;
   {
-    std::lock_guard lk(mu_);
+    detail::lock_scope lk(mu_);
     if (stopping_) {
       c.post(error_frame(id, v1::Error::REFUSED, "this weftd is stopping"));
       return;
@@ -194,7 +194,7 @@ void worker_host::spawn(client& c, std::uint64_t id, const v1::Spawn& m, const v
   } catch (const std::exception& e) {
     failure = e.what();
   }
-  std::lock_guard lk(mu_);
+  detail::lock_scope lk(mu_);
   if (!proc) {
     workers_.erase(r->id);
     --live_;
@@ -219,7 +219,7 @@ void worker_host::spawn(client& c, std::uint64_t id, const v1::Spawn& m, const v
 bool worker_host::ticket_valid(const std::string& ticket) {
   std::size_t dot = ticket.find('.');
   if (dot == std::string::npos) return false;
-  std::lock_guard lk(mu_);
+  detail::lock_scope lk(mu_);
   record* r = find(ticket.substr(0, dot));
   return r != nullptr && !r->claimed && !r->ended && r->token == ticket.substr(dot + 1);
 }
@@ -227,7 +227,7 @@ bool worker_host::ticket_valid(const std::string& ticket) {
 bool worker_host::claim(const std::string& ticket, std::uint64_t process_id) {
   std::size_t dot = ticket.find('.');
   if (dot == std::string::npos) return false;
-  std::lock_guard lk(mu_);
+  detail::lock_scope lk(mu_);
   record* r = find(ticket.substr(0, dot));
   if (r == nullptr || r->claimed || r->ended || r->token != ticket.substr(dot + 1)) return false;
   r->claimed = true;
@@ -236,7 +236,7 @@ bool worker_host::claim(const std::string& ticket, std::uint64_t process_id) {
 }
 
 void worker_host::start(client& c, std::uint64_t id, std::uint64_t process_id) {
-  std::lock_guard lk(mu_);
+  detail::lock_scope lk(mu_);
   record* r = by_session(process_id);
   if (r == nullptr) {
     c.post(error_frame(id, v1::Error::REFUSED,
@@ -254,7 +254,7 @@ void worker_host::start(client& c, std::uint64_t id, std::uint64_t process_id) {
 }
 
 void worker_host::done(client& c, std::uint64_t id, std::uint64_t process_id, const v1::WorkerDone& m) {
-  std::lock_guard lk(mu_);
+  detail::lock_scope lk(mu_);
   record* r = by_session(process_id);
   if (r == nullptr) {
     c.post(error_frame(id, v1::Error::REFUSED, "WorkerDone: this connection is no worker's"));
@@ -275,7 +275,7 @@ void worker_host::done(client& c, std::uint64_t id, std::uint64_t process_id, co
 void worker_host::kill(client& c, std::uint64_t id, const v1::WorkerKill& m) {
   std::shared_ptr<record> r;
   {
-    std::lock_guard lk(mu_);
+    detail::lock_scope lk(mu_);
     auto it = workers_.find(m.worker_id());
     if (it == workers_.end() || it->second->ended) {
       c.post(error_frame(id, v1::Error::NOT_FOUND, "no live worker " + m.worker_id().substr(0, 40) + " on this host"));
@@ -297,12 +297,12 @@ void worker_host::kill(client& c, std::uint64_t id, const v1::WorkerKill& m) {
     auto end = std::chrono::steady_clock::now() + grace;
     while (std::chrono::steady_clock::now() < end) {
       {
-        std::lock_guard lk(mu_);
+        detail::lock_scope lk(mu_);
         if (r->ended || stopping_) return;
       }
       weft::this_goroutine::sleep_for(std::chrono::milliseconds(20));
     }
-    std::lock_guard lk(mu_);
+    detail::lock_scope lk(mu_);
     if (r->ended) return;
     r->proc->signal(SIGKILL);
     log_("worker " + r->id + " did not stop within its grace: SIGKILL");
@@ -310,7 +310,7 @@ void worker_host::kill(client& c, std::uint64_t id, const v1::WorkerKill& m) {
 }
 
 void worker_host::wait(client& c, std::uint64_t id, const v1::WorkerWait& m) {
-  std::lock_guard lk(mu_);
+  detail::lock_scope lk(mu_);
   record* r = find(m.worker_id());
   if (r == nullptr) {
     c.post(error_frame(id, v1::Error::NOT_FOUND, "no worker " + m.worker_id().substr(0, 40) + " on this host"));
@@ -329,7 +329,7 @@ void worker_host::anchors(client& c, std::uint64_t id, const v1::AnchorList& m) 
   v1::Anchors* out = f.mutable_anchors();
   std::vector<v1::AnchorEntry> entries;
   {
-    std::lock_guard lk(mu_);
+    detail::lock_scope lk(mu_);
     for (auto& [wid, r] : workers_) {
       if (r->ended) continue;
       for (const std::string& a : r->anchors) {
@@ -354,7 +354,7 @@ void worker_host::anchors(client& c, std::uint64_t id, const v1::AnchorList& m) 
 void worker_host::log(client& c, std::uint64_t id, const v1::WorkerLog& m) {
   std::string path;
   {
-    std::lock_guard lk(mu_);
+    detail::lock_scope lk(mu_);
     record* r = find(m.worker_id());
     if (r == nullptr) {
       c.post(error_frame(id, v1::Error::NOT_FOUND,
@@ -380,7 +380,7 @@ void worker_host::log(client& c, std::uint64_t id, const v1::WorkerLog& m) {
 }
 
 void worker_host::forget_client(client& c) {
-  std::lock_guard lk(mu_);
+  detail::lock_scope lk(mu_);
   for (auto& [id, r] : workers_) {
     if (r->caller == &c) r->caller = nullptr;
     std::erase_if(r->waiters, [&](const auto& w) { return w.first == &c; });
@@ -398,7 +398,7 @@ void worker_host::reap(std::shared_ptr<record> r) {
   } catch (const std::exception&) {
     return;  // stop(): the server goes; the worker ends when it loses it
   }
-  std::lock_guard lk(mu_);
+  detail::lock_scope lk(mu_);
   r->ended = true;
   r->status = status;
   --live_;
@@ -425,7 +425,7 @@ void worker_host::reap(std::shared_ptr<record> r) {
 
 void worker_host::stop() {
   {
-    std::lock_guard lk(mu_);
+    detail::lock_scope lk(mu_);
     if (stopping_) return;
     stopping_ = true;
     // Under the lock: a reaper that returns from wait() meanwhile frees
@@ -436,13 +436,13 @@ void worker_host::stop() {
   }
   reapers_.wait();
   // An ended worker's log lives as long as this weftd (weft logs ID).
-  std::lock_guard lk(mu_);
+  detail::lock_scope lk(mu_);
   for (auto& [id, r] : workers_)
     if (r->ended) std::remove(r->log_path.c_str());
 }
 
 std::size_t worker_host::live() {
-  std::lock_guard lk(mu_);
+  detail::lock_scope lk(mu_);
   return live_;
 }
 

@@ -46,6 +46,7 @@
 #include <weft/mutex.hpp>
 #include <weft/wait_group.hpp>
 
+#include "platform/lock_scope.hpp"
 #include "platform/thread_annotations.hpp"
 #include "server/child.hpp"
 #include "server/client.hpp"
