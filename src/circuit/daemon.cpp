@@ -19,6 +19,7 @@
 #include "circuit/identity.hpp"
 #include "remote/attach.hpp"
 #include "wire/endpoint.hpp"
+#include "wire/weftd_binary.hpp"
 
 extern char** environ;
 
@@ -29,28 +30,6 @@ namespace {
 using namespace std::chrono_literals;
 
 constexpr auto start_limit = 3s;
-
-bool executable(const std::string& p) { return !p.empty() && ::access(p.c_str(), X_OK) == 0; }
-
-std::string dir_of_self() {
-  char buf[4096];
-  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-  if (n <= 0) return "";
-  std::string p(buf, static_cast<std::size_t>(n));
-  return p.substr(0, p.rfind('/'));
-}
-
-std::string find_weftd() {
-  if (const char* env = std::getenv("WEFT_WEFTD"); env && *env) return env;
-  if (std::string beside = dir_of_self() + "/weftd"; executable(beside)) return beside;
-#ifdef WEFT_BUILD_WEFTD
-  if (executable(WEFT_BUILD_WEFTD)) return WEFT_BUILD_WEFTD;
-#endif
-#ifdef WEFT_INSTALL_WEFTD
-  if (executable(WEFT_INSTALL_WEFTD)) return WEFT_INSTALL_WEFTD;
-#endif
-  return "weftd";
-}
 
 bool answers(const wire::endpoint& e) {
   try {
@@ -64,7 +43,7 @@ bool answers(const wire::endpoint& e) {
 // Starts weftd on e in a session of its own; it is not our child for long:
 // it is reaped here (it daemonizes by setsid, and outlives this program).
 void start_weftd(const wire::endpoint& e) {
-  std::string bin = find_weftd();
+  std::string bin = wire::find_weftd();
   std::string log = runtime_dir() + "/weftd.log";
   std::vector<std::string> argv = {bin, "--listen", e.text()};
   std::vector<char*> args;

@@ -199,9 +199,7 @@ void stub::detach(const std::string& reason) noexcept {
   // should give the reason: let the writer flush them, for a second at most
   // (a server that stopped reading).
   link_->close_when_flushed();
-  try {
-    for (int i = 0; i < 1000 && !link_->closed(); ++i) weft::this_goroutine::sleep_for(1ms);
-  } catch (...) {}
+  link_->wait_closed(1s);
   link_->close();
 }
 

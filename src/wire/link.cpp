@@ -2,6 +2,9 @@
 // link.hpp).
 #include "wire/link.hpp"
 
+#include <weft/select.hpp>
+#include <weft/timer.hpp>
+
 #include <mutex>
 #include <system_error>
 #include <utility>
@@ -84,6 +87,14 @@ void link::write_through(const std::string& bytes) noexcept {
 void link::close_when_flushed() noexcept {
   closing_.store(true, std::memory_order_release);
   ring_doorbell();
+}
+
+bool link::wait_closed(std::chrono::nanoseconds limit) noexcept {
+  try {
+    weft::select(weft::on_recv(close_done_, [](std::optional<bool>) {}),
+                 weft::on_recv(weft::after(limit), [](std::optional<std::chrono::steady_clock::time_point>) {}));
+  } catch (...) {}
+  return closed();
 }
 
 void link::write_loop() {

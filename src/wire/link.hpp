@@ -70,6 +70,9 @@ class link {
   // the wait and then calls close().
   void close_when_flushed() noexcept;
   bool closed() const noexcept { return closed_.load(std::memory_order_acquire); }
+  // Parks until the link is closed (by anyone) or `limit` has passed;
+  // whether it is closed. REQUIRES: a goroutine.
+  bool wait_closed(std::chrono::nanoseconds limit) noexcept;
   const std::string& peer() const noexcept { return peer_; }
   std::uint32_t max_frame() const noexcept { return max_frame_; }
   // Bytes written and read so far (for instrumentation).

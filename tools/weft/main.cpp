@@ -36,7 +36,9 @@ int main(int argc, char** argv) {
       "status as running it directly");
   rc->add_option("--trace", remote.trace_file,
                  "Also record the program's runtime events in FILE (Chrome/Perfetto JSON)");
-  rc->add_option("--weftd", remote.weftd, "The weftd binary to start (default: next to weft, else on PATH)");
+  rc->add_option("--weftd", remote.weftd,
+                 "The weftd binary to start (default: $WEFT_WEFTD, else next to weft, else the one this build made, "
+                 "else on PATH)");
   // Everything from the first word that is not one of remote's options is
   // the program and its arguments (its own -c, --flags included).
   rc->prefix_command();

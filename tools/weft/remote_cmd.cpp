@@ -10,6 +10,8 @@
 // so weft does not pass those on a second time.
 #include "remote_cmd.hpp"
 
+#include "wire/weftd_binary.hpp"
+
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
@@ -35,24 +37,6 @@ namespace weft::tool {
 namespace {
 
 constexpr int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
-
-std::string dir_of_self() {
-  char buf[4096];
-  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-  if (n <= 0) return "";
-  std::string p(buf, static_cast<std::size_t>(n));
-  return p.substr(0, p.rfind('/'));
-}
-
-std::string find_weftd(const std::string& given) {
-  if (!given.empty()) return given;
-  std::string beside = dir_of_self() + "/weftd";
-  if (::access(beside.c_str(), X_OK) == 0) return beside;
-  // A build tree has tools/weft/weft and tools/weftd.
-  std::string sibling = dir_of_self() + "/../weftd";
-  if (::access(sibling.c_str(), X_OK) == 0) return sibling;
-  return "weftd";  // from PATH
-}
 
 std::string private_socket() {
   const char* xdg = std::getenv("XDG_RUNTIME_DIR");
@@ -128,7 +112,7 @@ int run_remote(const remote_args& a) {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 
   std::string sock = private_socket();
-  std::string weftd = find_weftd(a.weftd);
+  std::string weftd = wire::find_weftd(a.weftd);
   std::vector<std::string> server_argv{weftd, "--quiet", "--listen", "unix:" + sock};
   if (!a.trace_file.empty()) {
     server_argv.push_back("--trace");
