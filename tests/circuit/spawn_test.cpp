@@ -313,6 +313,35 @@ TEST_F(Long, TwoHundredWorkersSpawnedAndKilledLeaveNothingBehind) {
   EXPECT_LT(rss_kib(d) - rss_before, 16 * 1024);
 }
 
+// DESIGN.md's fault bound, 100 times: a worker SIGKILLed in the middle of
+// its call; the caller's get() throws remote_error{lost} within 3 s, every
+// time, and no worker is left behind.
+TEST_F(Long, AHundredWorkersKilledMidCallEachFailTheirCallerWithinThreeSeconds) {
+  weft::run(
+      [&] {
+        std::chrono::steady_clock::duration worst{};
+        for (int trial = 0; trial < 100; ++trial) {
+          auto w = weft::spawn({.anchors = {"/faults"}}, waits_on, std::string("faults-never"));
+          weft::worker k = w.worker();
+          auto t0 = std::chrono::steady_clock::now();
+          ::kill(static_cast<pid_t>(k.pid()), SIGKILL);  // as the OOM killer would: weftd is not asked
+          try {
+            w.get();
+            ADD_FAILURE() << "trial " << trial << ": no exception";
+          } catch (const weft::remote_error& e) {
+            EXPECT_EQ(e.kind(), weft::remote_errc::lost) << "trial " << trial << ": " << e.what();
+          }
+          worst = std::max(worst, std::chrono::steady_clock::now() - t0);
+        }
+        EXPECT_LT(worst, 3s);
+        std::printf("worst time from SIGKILL to the caller's remote_error: %.1f ms\n",
+                    std::chrono::duration<double, std::milli>(worst).count());
+        EXPECT_EQ(ls("/faults/..."), "");
+      },
+      attached());
+  EXPECT_EQ(children_of(server_pid()), 0u);
+}
+
 // The pid of the process whose command line contains `needle`, or 0.
 pid_t find_process(const std::string& needle) {
   for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
