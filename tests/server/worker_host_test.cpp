@@ -14,7 +14,9 @@ using weft::server::worker_host;
 std::string clean(const std::string& a) {
   std::string why;
   std::string c = worker_host::clean_anchor(a, why);
-  if (c.empty()) EXPECT_FALSE(why.empty()) << "refused \"" << a << "\" without a reason";
+  if (c.empty()) {
+    EXPECT_FALSE(why.empty()) << "refused \"" << a << "\" without a reason";
+  }
   return c;
 }
 
