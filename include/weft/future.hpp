@@ -167,8 +167,9 @@ struct ready_action {
 // chooses this case sees it settled. A future without an outcome is never
 // ready (as a nil channel).
 template <class R, class F>
-requires std::is_invocable_v<F&, const future<R>&> || std::is_invocable_v<F&>
-detail::recv_case<bool, detail::ready_action<R, std::decay_t<F>>> on_ready(const future<R>& f, F&& fn) {
+requires std::is_invocable_v < F&, const future<R>
+& > || std::is_invocable_v<F&> detail::recv_case<bool, detail::ready_action<R, std::decay_t<F>>> on_ready(
+           const future<R>& f, F&& fn) {
   return {f.done_core(), detail::ready_action<R, std::decay_t<F>>{f, std::forward<F>(fn)}};
 }
 

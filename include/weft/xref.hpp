@@ -259,7 +259,7 @@ MSGPACK_API_VERSION_NAMESPACE(MSGPACK_DEFAULT_API_NS) {
 // weft::codec's terms: an owner whose binary lacks the method, or has it
 // with another signature, refuses the call naming it. Overloaded methods
 // cannot be registered (&type::m must name one).
-#define WEFT_CROSS(Type, ...)                                                                                      \
-  [[maybe_unused]] static const bool WEFT_DETAIL_CROSS_CAT(weft_cross_registered_, __COUNTER__) =                \
-      ::weft::detail::register_cross(::weft::detail::cross_type_name<Type>(),                                   \
+#define WEFT_CROSS(Type, ...)                                                                     \
+  [[maybe_unused]] static const bool WEFT_DETAIL_CROSS_CAT(weft_cross_registered_, __COUNTER__) = \
+      ::weft::detail::register_cross(::weft::detail::cross_type_name<Type>(),                     \
                                      {WEFT_DETAIL_FOR_EACH(WEFT_DETAIL_CROSS_ENTRY, Type, __VA_ARGS__)})

@@ -56,9 +56,10 @@ v1::Frame read_now(wire::link& l, const std::string& peer, remote_errc what) {
   try {
     if (!l.receive(f)) throw remote_error(what, "weft: peer " + peer + " closed the connection in the handshake");
   } catch (const std::system_error& e) {
-    throw remote_error(what, "weft: peer " + peer + ": " +
-                                 (e.code() == std::errc::timed_out ? std::string("no answer to the handshake within 5 s")
-                                                                   : e.code().message()));
+    throw remote_error(what,
+                       "weft: peer " + peer + ": " +
+                           (e.code() == std::errc::timed_out ? std::string("no answer to the handshake within 5 s")
+                                                             : e.code().message()));
   }
   return f;
 }
@@ -148,7 +149,8 @@ std::shared_ptr<peer_link> peer_link::dial(const std::string& address, std::chro
     try {
       key = wire::cluster_key_from_env();
     } catch (const std::exception& ex) {
-      throw remote_error(remote_errc::unauthorized, "weft: peer " + address + " requires the cluster key: " + ex.what());
+      throw remote_error(remote_errc::unauthorized,
+                         "weft: peer " + address + " requires the cluster key: " + ex.what());
     }
     if (key.empty())
       throw remote_error(remote_errc::unauthorized,
@@ -206,10 +208,16 @@ std::shared_ptr<peer_link> peer_link::accept(net::conn c, const std::string& key
   try {
     write_now(*l, welcome);
     if (!key.empty()) {
-      v1::Frame p = read_now(*l, who, remote_errc::unauthorized);
-      if (!p.has_auth_proof() || !wire::proof_matches(key, challenge, p.auth_proof().mac()))
+      v1::Frame p;
+      try {
+        p = read_now(*l, who, remote_errc::unauthorized);
+      } catch (const std::exception& e) {
         return refuse(v1::Error::UNAUTHORIZED, "peer " + who + " (pid " + std::to_string(h.process().pid()) +
-                                                   ") did not prove the cluster key");
+                                                   ") did not prove the cluster key: " + e.what());
+      }
+      if (!p.has_auth_proof() || !wire::proof_matches(key, challenge, p.auth_proof().mac()))
+        return refuse(v1::Error::UNAUTHORIZED,
+                      "peer " + who + " (pid " + std::to_string(h.process().pid()) + ") did not prove the cluster key");
       v1::Frame ok;
       ok.mutable_auth_result();
       write_now(*l, ok);
@@ -337,9 +345,7 @@ void peer_link::dispatch(v1::Frame& f) {
     case v1::Frame::kPong:
     case v1::Frame::kGoodbye: return;  // a Goodbye's close follows
     case v1::Frame::kXPin: exported().pin(f.x_pin().object(), f.x_pin().token()); return;
-    case v1::Frame::kXAcquire:
-      exported().acquire(f.x_acquire().object(), address_, f.x_acquire().token());
-      return;
+    case v1::Frame::kXAcquire: exported().acquire(f.x_acquire().object(), address_, f.x_acquire().token()); return;
     case v1::Frame::kXRelease:
       exported().release(f.x_release().object(), address_, std::max<std::uint32_t>(1, f.x_release().count()));
       return;

@@ -154,7 +154,8 @@ std::shared_ptr<xref_handle> xref_dial(const std::string& where, const std::stri
     std::optional<cd::named> n = cd::names_get(name);
     if (!n) throw remote_error(remote_errc::refused, what + ": nothing listens as \"" + name + "\" in this process");
     if (n->type != type)
-      throw remote_error(remote_errc::refused, what + ": it is an xref<" + n->type + ">, dialed as an xref<" + type + ">");
+      throw remote_error(remote_errc::refused,
+                         what + ": it is an xref<" + n->type + ">, dialed as an xref<" + type + ">");
     return n->handle;
   }
   std::string bytes;
@@ -169,7 +170,8 @@ std::shared_ptr<xref_handle> xref_dial(const std::string& where, const std::stri
   } catch (const remote_error& e) {
     throw remote_error(e.kind(), what + ": " + e.what());
   }
-  auto [owner, object, t, token] = weft::decode<std::tuple<std::string, std::uint64_t, std::string, std::string>>(bytes);
+  auto [owner, object, t, token] =
+      weft::decode<std::tuple<std::string, std::uint64_t, std::string, std::string>>(bytes);
   if (t != type) throw remote_error(remote_errc::protocol, what + ": the listener answered with an xref<" + t + ">");
   return xref_decode(xref_wire{std::move(owner), object, std::move(t), std::move(token)});
 }
