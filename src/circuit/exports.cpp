@@ -90,7 +90,6 @@ void exports::collect(std::uint64_t id, std::shared_ptr<void>* dead) {
 }
 
 void exports::pin(std::uint64_t id, const std::string& token) {
-  std::shared_ptr<void> dead;
   weft::detail::lock_scope lk(lock_);
   auto t = tokens_.find(token);
   if (t != tokens_.end()) {
@@ -105,7 +104,6 @@ void exports::pin(std::uint64_t id, const std::string& token) {
 }
 
 bool exports::acquire(std::uint64_t id, const std::string& holder, const std::string& token) {
-  std::shared_ptr<void> dead;
   weft::detail::lock_scope lk(lock_);
   auto it = objects_.find(id);
   if (it == objects_.end()) return false;
