@@ -145,6 +145,20 @@ void exports::renew(const std::string& holder) {
   leases_.erase(holder);
 }
 
+void exports::drop_holder(const std::string& holder) {
+  std::vector<std::shared_ptr<void>> dead;
+  weft::detail::lock_scope lk(lock_);
+  leases_.erase(holder);
+  std::vector<std::uint64_t> touched;
+  for (auto& [id, e] : objects_)
+    if (e.holders.erase(holder) > 0) touched.push_back(id);
+  for (std::uint64_t id : touched) {
+    dead.emplace_back();
+    collect(id, &dead.back());
+  }
+  lk.unlock();  // the objects go here, outside the lock
+}
+
 void exports::sweep(clock::time_point now, const std::function<bool(const std::string&)>& live) {
   std::vector<std::string> lost;
   {

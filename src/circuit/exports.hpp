@@ -106,6 +106,10 @@ class exports {
   // unless it is heard from again (renew).
   void holder_lost(const std::string& holder, clock::time_point expires);
   void renew(const std::string& holder);
+  // holder came back as a new incarnation (a new weft::run of that
+  // process: its old links are dead, so are its old references): its
+  // counts go now.
+  void drop_holder(const std::string& holder);
   // Drops expired leases and pins. live(holder): whether a connection to
   // holder is up (then its lease is renewed instead).
   void sweep(clock::time_point now, const std::function<bool(const std::string&)>& live);

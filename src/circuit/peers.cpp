@@ -170,17 +170,23 @@ std::shared_ptr<peer_link> peer_for(const std::string& address) {
 void adopt(std::shared_ptr<peer_link> link) {
   std::shared_ptr<run_state> rs = current();
   bool stopping = !rs;
+  bool reborn = false;
   if (rs) {
     weft::detail::lock_scope lk(rs->lock);
     stopping = rs->stopping;
     if (!stopping) {
       rs->links.push_back(link);
       ++rs->accepted;
-      if (rs->slots.find(link->address()) == rs->slots.end()) {
+      auto it = rs->slots.find(link->address());
+      // A dead peer that dials again is a new weft::run of that process
+      // (within one run, a dead link is never redialed): its link replaces
+      // the dead one.
+      reborn = it != rs->slots.end() && it->second->link && it->second->link->dead();
+      if (it == rs->slots.end() || reborn) {
         auto s = std::make_shared<slot>();
         s->link = link;
         s->ready.close();
-        rs->slots.emplace(link->address(), std::move(s));
+        rs->slots[link->address()] = std::move(s);
       }
     }
   }
@@ -188,8 +194,12 @@ void adopt(std::shared_ptr<peer_link> link) {
     link->close("weft::run ended");
     return;
   }
+  // Before the link reads: the new incarnation's references come after.
+  if (reborn)
+    exported().drop_holder(link->address());
+  else
+    exported().renew(link->address());
   link->start(rs->wg);
-  exported().renew(link->address());
 }
 
 bool peer_live(const std::string& address) {
