@@ -90,21 +90,25 @@ class peer_proc {
   }
   peer_proc(const peer_proc&) = delete;
   peer_proc& operator=(const peer_proc&) = delete;
+  // Ends it as it would end on its own (its run's end removes its socket
+  // file), or SIGKILLs it if that takes too long.
   ~peer_proc() {
-    if (pid_ > 0) kill();
+    if (pid_ > 0 && finish() != 0 && pid_ > 0) kill();
     if (in_ >= 0) ::close(in_);
     if (out_ >= 0) ::close(out_);
   }
   const std::string& address() const { return address_; }
   std::string id() const { return address_.substr(address_.rfind('/') + 1, 17); }
+  // SIGKILL, for real; then removes the socket file it could not.
   void kill() {
     ::kill(pid_, SIGKILL);
     weft::blocking([p = pid_] { ::waitpid(p, nullptr, 0); });
     pid_ = -1;
+    if (address_.rfind("unix:", 0) == 0) ::unlink(address_.substr(5).c_str());
   }
   // Closes its stdin and returns its exit status (-1: still running after 20 s).
   int finish() {
-    ::close(in_);
+    if (in_ >= 0) ::close(in_);
     in_ = -1;
     int st = weft::blocking([p = pid_] { return wait_status(p, std::chrono::seconds(20)); });
     if (st == -1) return -1;
