@@ -351,12 +351,19 @@ void peer_link::dispatch(v1::Frame& f) {
       return;
     case v1::Frame::kXCall: {
       if (f.id() == 0) break;
-      auto self = shared_from_this();
       std::uint64_t id = f.id();
+      if (serving_.fetch_add(1, std::memory_order_relaxed) >= max_serving) {
+        serving_.fetch_sub(1, std::memory_order_relaxed);
+        send(error_frame(id, v1::Error::REFUSED,
+                         "more than " + std::to_string(max_serving) + " calls in flight from one peer"));
+        return;
+      }
+      auto self = shared_from_this();
       weft::go(weft::go_options{.name = "weft: xref call"}, [self, id, f = std::move(f)]() mutable {
         v1::Frame r = serve_call(f.x_call());
         r.set_id(id);
         self->send(r);
+        self->serving_.fetch_sub(1, std::memory_order_relaxed);
       });
       return;
     }

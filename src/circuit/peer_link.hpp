@@ -22,6 +22,10 @@
 // (Ping after `ping_every` of silence; a peer silent for a lease is
 // declared dead).
 //
+// A peer's calls in flight here are bounded (max_serving): one more is
+// refused (Error REFUSED), so a peer cannot make this process start
+// goroutines without end.
+//
 // Death: a link whose connection breaks, whose peer is silent for a lease,
 // or that breaks the protocol is dead for good: every request in flight
 // fails with remote_error{lost} (the call may or may not have run), and
@@ -51,6 +55,8 @@ namespace v1 = weft::runtime::v1;
 
 class peer_link : public std::enable_shared_from_this<peer_link> {
  public:
+  static constexpr std::uint32_t max_serving = 1u << 16;
+
   // Dials address and shakes hands. Throws remote_error (unreachable,
   // unauthorized, refused, protocol).
   static std::shared_ptr<peer_link> dial(const std::string& address, std::chrono::milliseconds lease);
@@ -93,6 +99,7 @@ class peer_link : public std::enable_shared_from_this<peer_link> {
   std::atomic<std::int64_t> last_heard_ns_{0};
   weft::chan<bool> stop_;  // closed when the link dies: the heartbeat ends
   std::atomic<std::uint64_t> next_id_{1};
+  std::atomic<std::uint32_t> serving_{0};  // the peer's calls running here
   weft::detail::spinlock lock_;
   std::unordered_map<std::uint64_t, std::shared_ptr<weft::detail::future_state>> pending_ GUARDED_BY(lock_);
   std::string death_ GUARDED_BY(lock_);  // why it died
