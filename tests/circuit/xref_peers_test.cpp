@@ -68,14 +68,14 @@ int wait_status(pid_t pid, std::chrono::milliseconds limit) {
 // it prints is its peer address (the real signal that it listens).
 class peer_proc {
  public:
-  explicit peer_proc(const std::vector<std::string>& env = {}) {
+  explicit peer_proc(const std::vector<std::string>& env = {}, const char* prog = WEFT_TEST_XREF_PEER) {
     int in[2], out[2];
     if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0) return;
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, in[0], 0);
     posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-    pid_ = spawn_process(WEFT_TEST_XREF_PEER, env, &fa);
+    pid_ = spawn_process(prog, env, &fa);
     posix_spawn_file_actions_destroy(&fa);
     ::close(in[0]);
     ::close(out[1]);
@@ -309,6 +309,24 @@ TEST_F(XrefPeers, PermRefOutlivesAKilledHolder) {
     b.kill();
     weft::this_goroutine::sleep_for(lease + 800ms);
     EXPECT_EQ(ct::live_exports(), 1u);
+  });
+}
+
+TEST_F(XrefPeers, OwnerWithAnotherSignatureRefusesNamingTheMethod) {
+  weft::run([] {
+    peer_proc a({}, WEFT_TEST_XREF_PEER_OTHER);
+    auto k = weft::dial<keeper>(a.address(), "keeper");
+    weft::xref<counter> c = k.call<&keeper::make>(0).get();  // make's signature is the same in both
+    try {
+      c.call<&counter::add>(1).get();
+      FAIL() << "the call ran";
+    } catch (const weft::remote_error& e) {
+      EXPECT_EQ(e.kind(), weft::remote_errc::refused);
+      std::string m = e.what();
+      EXPECT_NE(m.find("xref_test::counter::add is i64(i64)"), std::string::npos) << m;
+      EXPECT_NE(m.find("called it as i32(i32)"), std::string::npos) << m;
+    }
+    EXPECT_EQ(c.call<&counter::get>().get(), 0);  // the rest of the object still works
   });
 }
 

@@ -23,7 +23,12 @@ namespace xref_test {
 
 struct counter {
   std::atomic<int> n{0};
+#ifndef XREF_TEST_OTHER_ADD
   int add(int d) { return n.fetch_add(d) + d; }
+#else
+  // xref_peer_prog_other: a binary whose add has another signature.
+  long long add(long long d) { return n.fetch_add(static_cast<int>(d)) + d; }
+#endif
   int get() const { return n.load(); }
   int fail(std::string what) { throw std::out_of_range(what); }
   // Sleeps ms, then returns v.
