@@ -3,14 +3,17 @@
 
 #include <unistd.h>
 
+#include <cstdlib>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
 #include <system_error>
 
 #include <weft/go.hpp>
 #include <weft/mutex.hpp>
 #include <weft/net.hpp>
 
+#include "circuit/identity.hpp"
 #include "circuit/peers.hpp"
 #include "platform/spinlock.hpp"
 #include "wire/cluster_key.hpp"
@@ -46,6 +49,13 @@ struct listener_box {
 
 weft::mutex start_mu;  // a second caller waits until the first listens
 
+// "127.0.0.1:0", "[::1]:7", "localhost:9": a loopback host.
+bool loopback(const std::string& host_port) {
+  std::string host = host_port.substr(0, host_port.rfind(':'));
+  if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
 }  // namespace
 
 void start_peer_listener() {
@@ -55,17 +65,24 @@ void start_peer_listener() {
   std::string key;
   try {
     key = wire::cluster_key_from_env();
-    wire::endpoint e = wire::parse_endpoint(self_address());
+    const char* env = std::getenv("WEFT_PEER_LISTEN");
+    wire::endpoint e = wire::parse_endpoint(env && *env ? std::string(env) : peer_address(self_id()));
+    if (e.network == "tcp" && key.empty() && !loopback(e.address))
+      throw std::runtime_error("weft: WEFT_PEER_LISTEN=" + e.text() +
+                               " is beyond loopback: set WEFT_KEY_FILE to the cluster key first");
     net::listener ln = wire::listen(e);
+    const std::string bound = e.network == "tcp" ? "tcp:" + ln.address() : e.text();
     weft::detail::lock_scope lk(box->lock);
-    box->path = e.address;
+    if (e.network == "unix") box->path = e.address;
     if (box->stopped) {
       lk.unlock();
       ln.close();
-      ::unlink(e.address.c_str());
+      if (e.network == "unix") ::unlink(e.address.c_str());
       return;
     }
     box->ln.emplace(std::move(ln));
+    lk.unlock();
+    set_self_address(bound);
   } catch (...) {
     unregister_listener();
     throw;

@@ -48,6 +48,7 @@ struct run_state {
 weft::mutex start_mu;  // one goroutine starts a run's state
 weft::detail::spinlock current_lock;
 std::shared_ptr<run_state> the_run GUARDED_BY(current_lock);
+std::string listened_at GUARDED_BY(current_lock);  // this run's listener's address, if any
 
 std::shared_ptr<run_state> current() {
   weft::detail::lock_scope lk(current_lock);
@@ -59,6 +60,7 @@ void teardown() {
   {
     weft::detail::lock_scope lk(current_lock);
     rs = std::move(the_run);
+    listened_at.clear();
   }
   if (!rs) return;
   std::function<void()> stop_listener;
@@ -113,9 +115,18 @@ void ensure_xref_run() { (void)ensure(); }
 
 xref_times run_times() { return ensure().times; }
 
-const std::string& self_address() {
+std::string self_address() {
+  {
+    weft::detail::lock_scope lk(current_lock);
+    if (!listened_at.empty()) return listened_at;
+  }
   static const std::string a = peer_address(self_id());
   return a;
+}
+
+void set_self_address(const std::string& a) {
+  weft::detail::lock_scope lk(current_lock);
+  listened_at = a;
 }
 
 std::shared_ptr<peer_link> peer_for(const std::string& address) {

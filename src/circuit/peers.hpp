@@ -39,8 +39,11 @@ namespace weft::circuit::detail {
 void ensure_xref_run();
 // The lease and transit times of this run.
 xref_times run_times();
-// This process's peer address: peer_address(self_id()).
-const std::string& self_address();
+// This process's peer address: where its listener listens in this run
+// (WEFT_PEER_LISTEN, peer_listener.hpp), else peer_address(self_id()).
+std::string self_address();
+// The listener's bound address, for self_address (until the run ends).
+void set_self_address(const std::string& a);
 // The link to address, dialing it if need be (parks). Throws
 // remote_error: unreachable, unauthorized, refused; lost once the run ends.
 std::shared_ptr<peer_link> peer_for(const std::string& address);

@@ -330,6 +330,18 @@ TEST_F(XrefPeers, OwnerWithAnotherSignatureRefusesNamingTheMethod) {
   });
 }
 
+TEST_F(XrefPeers, PeerListeningOnLoopbackTcp) {
+  weft::run([] {
+    peer_proc a({"WEFT_PEER_LISTEN=tcp:127.0.0.1:0"});
+    ASSERT_EQ(a.address().rfind("tcp:127.0.0.1:", 0), 0u) << a.address();
+    auto k = weft::dial<keeper>(a.address(), "keeper");
+    weft::xref<counter> c = k.call<&keeper::make>(2).get();
+    EXPECT_EQ(c.owner(), a.address());
+    EXPECT_EQ(c.call<&counter::add>(3).get(), 5);
+    EXPECT_EQ(ct::links_dialed(), 1u);
+  });
+}
+
 TEST_F(XrefPeers, ClusterKeyIsRequiredWhenConfigured) {
   std::string key = "/tmp/weft-xref-key-" + std::to_string(::getpid());
   {

@@ -210,6 +210,20 @@ TEST(Xref, OwnerRefusesAMismatchNamingTheMethod) {
   });
 }
 
+TEST(Xref, TcpBeyondLoopbackNeedsAKey) {
+  ::setenv("WEFT_PEER_LISTEN", "tcp:0.0.0.0:0", 1);
+  ::unsetenv("WEFT_KEY_FILE");
+  weft::run([] {
+    try {
+      (void)weft::ref(std::make_shared<counter>());
+      FAIL() << "listened beyond loopback without a key";
+    } catch (const std::runtime_error& e) {
+      EXPECT_NE(std::string(e.what()).find("beyond loopback"), std::string::npos) << e.what();
+    }
+  });
+  ::unsetenv("WEFT_PEER_LISTEN");
+}
+
 TEST(Xref, RunEndRemovesTheSocketAndStartsAgain) {
   std::string path;
   for (int i = 0; i < 3; ++i) {
