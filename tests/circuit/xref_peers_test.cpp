@@ -93,7 +93,13 @@ class peer_proc {
   // Ends it as it would end on its own (its run's end removes its socket
   // file), or SIGKILLs it if that takes too long.
   ~peer_proc() {
-    if (pid_ > 0 && finish() != 0 && pid_ > 0) kill();
+    if (pid_ > 0) {
+      int status = finish();
+      if (pid_ > 0)
+        kill();
+      else if (status != 0)
+        remove_socket();  // it died some other way
+    }
     if (in_ >= 0) ::close(in_);
     if (out_ >= 0) ::close(out_);
   }
@@ -104,6 +110,9 @@ class peer_proc {
     ::kill(pid_, SIGKILL);
     weft::blocking([p = pid_] { ::waitpid(p, nullptr, 0); });
     pid_ = -1;
+    remove_socket();
+  }
+  void remove_socket() {
     if (address_.rfind("unix:", 0) == 0) ::unlink(address_.substr(5).c_str());
   }
   // Closes its stdin and returns its exit status (-1: still running after 20 s).
