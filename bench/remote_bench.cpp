@@ -12,7 +12,8 @@
 //       a send on a buffered weft::remote::chan (it returns once the server
 //       holds the value), pop a receive, fetch-add a weft::remote::var's.
 //
-// NAME is remote_chan, remote_chan_stream or remote_counter. Only the
+// NAME is remote_chan, remote_chan_stream or remote_counter; remote_call
+// and remote_call_pipelined are xref calls (xref_call_bench.cpp). Only the
 // reporting role (a; 0) prints its result line. WEFTBENCH_SMALL=1 divides
 // every count by 10 (a smoke run; the line says size:small).
 //
@@ -94,12 +95,13 @@ args parse(int argc, char** argv) {
     else if (k == "-procs") a.procs = std::max(1, std::atoi(v.c_str()));
     else fail("unknown flag " + std::string(k));
   }
-  bool known = a.bench == "remote_chan" || a.bench == "remote_chan_stream" || a.bench == "remote_counter";
+  bool known = a.bench == "remote_chan" || a.bench == "remote_chan_stream" || a.bench == "remote_counter" ||
+               a.bench == "remote_call" || a.bench == "remote_call_pipelined";
   if ((a.mode != "server" && a.mode != "client") || !known || (a.mode == "client" && a.addr.empty())) {
     fail(
         "usage: weft-remote-bench server -bench NAME -procs P\n"
         "       weft-remote-bench client -bench NAME -procs P -addr ADDRESS -role ROLE\n"
-        "NAME: remote_chan, remote_chan_stream or remote_counter");
+        "NAME: remote_chan, remote_chan_stream, remote_counter, remote_call or remote_call_pipelined");
   }
   return a;
 }
@@ -310,8 +312,14 @@ int server(const args& a) {
 
 }  // namespace
 
+namespace xref_call_bench {
+int run(const std::string& mode, const std::string& bench, int procs, const std::string& addr);
+}
+
 int main(int argc, char** argv) {
   args a = parse(argc, argv);
+  if (a.bench == "remote_call" || a.bench == "remote_call_pipelined")
+    return xref_call_bench::run(a.mode, a.bench, a.procs, a.addr);
   try {
     return a.mode == "server" ? server(a) : client(a);
   } catch (const std::exception& e) {

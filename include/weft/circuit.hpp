@@ -4,3 +4,4 @@
 #pragma once
 
 #include <weft/spawn.hpp>
+#include <weft/xref.hpp>

@@ -1,0 +1,424 @@
+// src/circuit/peer_link.cpp: a peer link's handshake, reader and heartbeat
+// (design in peer_link.hpp).
+#include "circuit/peer_link.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include <weft/go.hpp>
+#include <weft/select.hpp>
+#include <weft/timer.hpp>
+
+#include "circuit/exports.hpp"
+#include "circuit/identity.hpp"
+#include "circuit/xref_serve.hpp"
+#include "wire/cluster_key.hpp"
+#include "wire/endpoint.hpp"
+#include "wire/version.hpp"
+
+namespace weft::circuit::detail {
+
+namespace {
+
+using namespace std::chrono_literals;
+using clock = std::chrono::steady_clock;
+
+constexpr auto dial_timeout = 1s;
+constexpr auto handshake_timeout = 5s;
+
+std::int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now().time_since_epoch()).count();
+}
+
+v1::Frame error_frame(std::uint64_t id, v1::Error::Code code, const std::string& why) {
+  v1::Frame f;
+  f.set_id(id);
+  f.mutable_error()->set_code(code);
+  f.mutable_error()->set_message(why);
+  return f;
+}
+
+// A handshake step: writes f at once (the writer is not running yet).
+void write_now(wire::link& l, const v1::Frame& f) {
+  std::string out;
+  wire::append_frame(f, out);
+  l.write_now(out);
+}
+
+// A handshake step's answer; the failures become remote_error{what}.
+v1::Frame read_now(wire::link& l, const std::string& peer, remote_errc what) {
+  v1::Frame f;
+  try {
+    if (!l.receive(f)) throw remote_error(what, "weft: peer " + peer + " closed the connection in the handshake");
+  } catch (const std::system_error& e) {
+    throw remote_error(what,
+                       "weft: peer " + peer + ": " +
+                           (e.code() == std::errc::timed_out ? std::string("no answer to the handshake within 5 s")
+                                                             : e.code().message()));
+  }
+  return f;
+}
+
+void log_refusal(const std::string& why) {
+  std::fprintf(stderr, "weft: peer listener %s: refused a connection: %s\n", self_id().c_str(), why.c_str());
+}
+
+}  // namespace
+
+remote_errc errc_for(v1::Error::Code c) {
+  switch (c) {
+    case v1::Error::VERSION:
+    case v1::Error::REFUSED:
+    case v1::Error::NOT_FOUND: return remote_errc::refused;
+    case v1::Error::UNAUTHORIZED: return remote_errc::unauthorized;
+    case v1::Error::PROTOCOL:
+    case v1::Error::TOO_LARGE: return remote_errc::protocol;
+    case v1::Error::TIMEOUT: return remote_errc::timeout;
+    default: return remote_errc::lost;
+  }
+}
+
+void settle_from(weft::detail::future_state& out, v1::Frame& reply, const std::string& peer) {
+  if (reply.has_x_return()) {
+    v1::XReturn* r = reply.mutable_x_return();
+    if (r->threw())
+      out.settle_threw(std::move(*r->mutable_type_name()), std::move(*r->mutable_what()));
+    else
+      out.settle_value(std::move(*r->mutable_value()));
+  } else if (reply.has_x_dialed()) {
+    out.settle_value(std::move(*reply.mutable_x_dialed()->mutable_ref()));
+  } else if (reply.has_error()) {
+    out.settle_failed(errc_for(reply.error().code()), "weft: peer " + peer + ": " + reply.error().message());
+  } else {
+    out.settle_failed(remote_errc::protocol, "weft: peer " + peer + " answered with an unexpected message");
+  }
+}
+
+peer_link::peer_link(std::unique_ptr<wire::link> l, std::string address, bool dialed, std::chrono::milliseconds lease)
+    : link_(std::move(l)), address_(std::move(address)), dialed_(dialed), lease_(lease) {
+  last_heard_ns_.store(now_ns(), std::memory_order_relaxed);
+}
+
+peer_link::~peer_link() = default;
+
+std::shared_ptr<peer_link> peer_link::dial(const std::string& address, std::chrono::milliseconds lease) {
+  wire::endpoint e;
+  try {
+    e = wire::parse_endpoint(address);
+  } catch (const std::invalid_argument& ex) {
+    throw remote_error(remote_errc::unreachable, ex.what());
+  }
+  net::conn c;
+  try {
+    c = wire::dial(e, dial_timeout);
+  } catch (const std::system_error& ex) {
+    throw remote_error(remote_errc::unreachable, "weft: peer " + address + ": " + ex.code().message());
+  }
+  c.set_deadline(clock::now() + handshake_timeout);
+  auto l = std::make_unique<wire::link>(std::move(c), "peer " + address);
+
+  v1::Frame hello;
+  v1::Hello* h = hello.mutable_hello();
+  h->set_magic(wire::magic);
+  h->mutable_version()->set_major(wire::version_major);
+  h->mutable_version()->set_minor(wire::version_minor);
+  h->set_role(v1::Hello::PEER);
+  h->mutable_process()->set_pid(::getpid());
+  h->set_worker(self_id());  // PEER: the id alone; the key, not a ticket, proves a peer
+  try {
+    write_now(*l, hello);
+  } catch (const std::system_error& ex) {
+    throw remote_error(remote_errc::unreachable, "weft: peer " + address + ": " + ex.code().message());
+  }
+  v1::Frame w = read_now(*l, address, remote_errc::unreachable);
+  if (w.has_error())
+    throw remote_error(errc_for(w.error().code()), "weft: peer " + address + " refused: " + w.error().message());
+  if (!w.has_welcome())
+    throw remote_error(remote_errc::protocol, "weft: peer " + address + " answered Hello with something else");
+  if (w.welcome().version().major() != wire::version_major)
+    throw remote_error(remote_errc::refused, "weft: peer " + address + " speaks protocol " +
+                                                 std::to_string(w.welcome().version().major()) + ", this process " +
+                                                 wire::version_text());
+  if (!w.welcome().challenge().empty()) {
+    std::string key;
+    try {
+      key = wire::cluster_key_from_env();
+    } catch (const std::exception& ex) {
+      throw remote_error(remote_errc::unauthorized,
+                         "weft: peer " + address + " requires the cluster key: " + ex.what());
+    }
+    if (key.empty())
+      throw remote_error(remote_errc::unauthorized,
+                         "weft: peer " + address + " requires the cluster key: set WEFT_KEY_FILE");
+    v1::Frame proof;
+    proof.mutable_auth_proof()->set_mac(wire::auth_proof(key, w.welcome().challenge()));
+    write_now(*l, proof);
+    v1::Frame r = read_now(*l, address, remote_errc::unauthorized);
+    if (r.has_error())
+      throw remote_error(errc_for(r.error().code()), "weft: peer " + address + " refused: " + r.error().message());
+    if (!r.has_auth_result())
+      throw remote_error(remote_errc::protocol, "weft: peer " + address + " answered AuthProof with something else");
+  }
+  l->clear_deadline();
+  return std::shared_ptr<peer_link>(new peer_link(std::move(l), address, true, lease));
+}
+
+std::shared_ptr<peer_link> peer_link::accept(net::conn c, const std::string& key, std::chrono::milliseconds lease) {
+  c.set_deadline(clock::now() + handshake_timeout);
+  auto l = std::make_unique<wire::link>(std::move(c), "peer (accepted)");
+  auto refuse = [&](v1::Error::Code code, const std::string& why) -> std::shared_ptr<peer_link> {
+    log_refusal(why);
+    try {
+      write_now(*l, error_frame(0, code, why));
+    } catch (...) {}
+    l->close();
+    return nullptr;
+  };
+  v1::Frame f;
+  try {
+    f = read_now(*l, "(accepted)", remote_errc::unreachable);
+  } catch (const remote_error& e) {
+    return refuse(v1::Error::PROTOCOL, e.what());
+  }
+  if (!f.has_hello() || f.hello().magic() != wire::magic)
+    return refuse(v1::Error::PROTOCOL, "not a weft peer: the first frame must be a Hello with the magic");
+  const v1::Hello& h = f.hello();
+  if (h.version().major() != wire::version_major)
+    return refuse(v1::Error::VERSION, "this peer speaks weft runtime protocol " + wire::version_text() +
+                                          ", the dialer " + std::to_string(h.version().major()));
+  if (h.role() != v1::Hello::PEER || !is_worker_id(h.worker()))
+    return refuse(v1::Error::PROTOCOL, "a peer listener takes Hello{role PEER, worker = the dialer's id}");
+  std::string who = h.worker();
+  v1::Frame welcome;
+  v1::Welcome* w = welcome.mutable_welcome();
+  w->mutable_version()->set_major(wire::version_major);
+  w->mutable_version()->set_minor(wire::version_minor);
+  w->set_server("weft peer " + self_id());
+  w->set_max_frame(wire::default_max_frame);
+  std::string challenge;
+  if (!key.empty()) {
+    challenge = wire::new_challenge();
+    w->set_challenge(challenge);
+  }
+  try {
+    write_now(*l, welcome);
+    if (!key.empty()) {
+      v1::Frame p;
+      try {
+        p = read_now(*l, who, remote_errc::unauthorized);
+      } catch (const std::exception& e) {
+        return refuse(v1::Error::UNAUTHORIZED, "peer " + who + " (pid " + std::to_string(h.process().pid()) +
+                                                   ") did not prove the cluster key: " + e.what());
+      }
+      if (!p.has_auth_proof() || !wire::proof_matches(key, challenge, p.auth_proof().mac()))
+        return refuse(v1::Error::UNAUTHORIZED,
+                      "peer " + who + " (pid " + std::to_string(h.process().pid()) + ") did not prove the cluster key");
+      v1::Frame ok;
+      ok.mutable_auth_result();
+      write_now(*l, ok);
+    }
+  } catch (const std::exception& e) {
+    return refuse(v1::Error::PROTOCOL, e.what());
+  }
+  l->clear_deadline();
+  return std::shared_ptr<peer_link>(new peer_link(std::move(l), peer_address(who), false, lease));
+}
+
+std::chrono::steady_clock::time_point peer_link::last_heard() const noexcept {
+  return clock::time_point(std::chrono::nanoseconds(last_heard_ns_.load(std::memory_order_relaxed)));
+}
+
+void peer_link::start(weft::wait_group& wg) {
+  wg.add(3);
+  auto self = shared_from_this();
+  weft::go(weft::go_options{.name = "weft: peer writer"}, [self, &wg] {
+    self->link_->write_loop();
+    wg.done();
+  });
+  weft::go(weft::go_options{.name = "weft: peer reader"}, [self, &wg] {
+    self->read_loop();
+    wg.done();
+  });
+  weft::go(weft::go_options{.name = "weft: peer heartbeat"}, [self, &wg] {
+    self->heartbeat_loop();
+    wg.done();
+  });
+}
+
+void peer_link::close(const std::string& why) noexcept {
+  std::vector<std::shared_ptr<weft::detail::future_state>> failed;
+  {
+    weft::detail::lock_scope lk(lock_);
+    if (dead_.load(std::memory_order_relaxed)) return;
+    dead_.store(true, std::memory_order_release);
+    death_ = why;
+    for (auto& [id, p] : pending_) failed.push_back(std::move(p));
+    pending_.clear();
+  }
+  for (auto& p : failed) p->settle_failed(remote_errc::lost, "weft: " + why);
+  // The peer's references here expire a lease after it was last heard from.
+  exported().holder_lost(address_, last_heard() + lease_);
+  try {
+    stop_.close();
+  } catch (...) {}
+  link_->close();
+}
+
+void peer_link::shutdown(const std::string& why) noexcept {
+  if (dead()) return;
+  v1::Frame bye;
+  bye.mutable_goodbye()->set_reason(why);
+  send(bye);
+  link_->close_when_flushed();
+  try {
+    for (int i = 0; i < 200 && !link_->closed(); ++i) weft::this_goroutine::sleep_for(1ms);
+  } catch (...) {}
+  close(why);
+}
+
+void peer_link::request(v1::Frame f, std::shared_ptr<weft::detail::future_state> out) {
+  std::uint64_t id = next_id_.fetch_add(1, std::memory_order_relaxed);
+  f.set_id(id);
+  {
+    weft::detail::lock_scope lk(lock_);
+    if (dead_.load(std::memory_order_relaxed)) {
+      std::string why = death_;
+      lk.unlock();
+      out->settle_failed(remote_errc::lost, "weft: " + why);
+      return;
+    }
+    pending_.emplace(id, out);
+  }
+  auto take = [&] {
+    weft::detail::lock_scope lk(lock_);
+    pending_.erase(id);
+  };
+  try {
+    link_->send(f);
+  } catch (const remote_error& e) {
+    take();
+    out->settle_failed(remote_errc::lost, e.what());
+  } catch (const std::length_error& e) {
+    take();
+    out->settle_failed(remote_errc::protocol, "weft: a call to peer " + address_ + " is too large: " + e.what());
+  }
+}
+
+void peer_link::send(const v1::Frame& f) noexcept {
+  if (dead()) return;
+  try {
+    link_->send(f);
+  } catch (...) {}
+}
+
+void peer_link::read_loop() {
+  v1::Frame f;
+  std::string why = "closed the connection";
+  for (;;) {
+    try {
+      if (!link_->receive(f)) break;
+    } catch (const remote_error& e) {
+      why = e.what();
+      break;
+    }
+    last_heard_ns_.store(now_ns(), std::memory_order_relaxed);
+    dispatch(f);
+    if (dead()) return;
+    f.Clear();
+  }
+  close("peer " + address_ + ": " + why);
+}
+
+void peer_link::dispatch(v1::Frame& f) {
+  switch (f.body_case()) {
+    case v1::Frame::kPing: {
+      v1::Frame pong;
+      pong.mutable_pong()->set_nonce(f.ping().nonce());
+      send(pong);
+      return;
+    }
+    case v1::Frame::kPong:
+    case v1::Frame::kGoodbye: return;  // a Goodbye's close follows
+    case v1::Frame::kXPin: exported().pin(f.x_pin().object(), f.x_pin().token()); return;
+    case v1::Frame::kXAcquire: exported().acquire(f.x_acquire().object(), address_, f.x_acquire().token()); return;
+    case v1::Frame::kXRelease:
+      exported().release(f.x_release().object(), address_, std::max<std::uint32_t>(1, f.x_release().count()));
+      return;
+    case v1::Frame::kXCall: {
+      if (f.id() == 0) break;
+      std::uint64_t id = f.id();
+      if (serving_.fetch_add(1, std::memory_order_relaxed) >= max_serving) {
+        serving_.fetch_sub(1, std::memory_order_relaxed);
+        send(error_frame(id, v1::Error::REFUSED,
+                         "more than " + std::to_string(max_serving) + " calls in flight from one peer"));
+        return;
+      }
+      auto self = shared_from_this();
+      weft::go(weft::go_options{.name = "weft: xref call"}, [self, id, f = std::move(f)]() mutable {
+        v1::Frame r = serve_call(f.x_call());
+        r.set_id(id);
+        self->send(r);
+        self->serving_.fetch_sub(1, std::memory_order_relaxed);
+      });
+      return;
+    }
+    case v1::Frame::kXDial: {
+      if (f.id() == 0) break;
+      v1::Frame r = serve_dial(f.x_dial());
+      r.set_id(f.id());
+      send(r);
+      return;
+    }
+    case v1::Frame::kXReturn:
+    case v1::Frame::kXDialed:
+    case v1::Frame::kError: {
+      if (f.id() == 0) {
+        close("peer " + address_ + " ended the link: " + (f.has_error() ? f.error().message() : std::string("?")));
+        return;
+      }
+      std::shared_ptr<weft::detail::future_state> p;
+      {
+        weft::detail::lock_scope lk(lock_);
+        auto it = pending_.find(f.id());
+        if (it == pending_.end()) return;  // not ours: ignored
+        p = std::move(it->second);
+        pending_.erase(it);
+      }
+      settle_from(*p, f, address_);
+      return;
+    }
+    default: break;
+  }
+  std::string why = "peer " + address_ + " broke the protocol (a frame with body " +
+                    std::to_string(static_cast<int>(f.body_case())) + ", id " + std::to_string(f.id()) + ")";
+  send(error_frame(0, v1::Error::PROTOCOL, why));
+  close(why);
+}
+
+void peer_link::heartbeat_loop() {
+  const auto ping_every = std::clamp<std::chrono::milliseconds>(lease_ / 5, 20ms, 250ms);
+  std::uint64_t nonce = 0;
+  while (!dead()) {
+    bool stopped = false;
+    weft::select(weft::on_recv(stop_, [&] { stopped = true; }), weft::on_recv(weft::after(ping_every), [] {}));
+    if (stopped || dead()) return;
+    auto silent = clock::now() - last_heard();
+    if (silent > lease_) {
+      close("peer " + address_ + " said nothing for " +
+            std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(silent).count()) + " ms");
+      return;
+    }
+    if (silent >= ping_every) {
+      v1::Frame ping;
+      ping.mutable_ping()->set_nonce(++nonce);
+      send(ping);
+    }
+  }
+}
+
+}  // namespace weft::circuit::detail
