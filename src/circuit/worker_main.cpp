@@ -8,6 +8,7 @@
 #include <weft/wait_group.hpp>
 
 #include "circuit/exception_info.hpp"
+#include "circuit/peer_listener.hpp"
 #include "circuit/registry.hpp"
 #include "remote/stub.hpp"
 #include "runtime/fatal.hpp"
@@ -64,6 +65,13 @@ int worker_main(const worker_ticket& ticket) {
   worker_mode = true;
   remote::detail::stub* s = remote::detail::current();
   if (s == nullptr) weft::detail::fatal("worker " + ticket.id + " has no runtime server (WEFT_RUNTIME is unset)");
+  // Listening before WorkerStart: weftd tells the caller the worker runs
+  // (Spawned, with this address) only then, so a dial never finds nobody.
+  try {
+    start_peer_listener();
+  } catch (const std::exception& e) {
+    weft::detail::fatal("worker " + ticket.id + ": cannot listen for peers: " + e.what());
+  }
   v1::Frame start;
   start.mutable_worker_start();
   v1::Frame job = s->call(std::move(start));

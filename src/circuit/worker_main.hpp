@@ -5,8 +5,9 @@
 //      WEFT_RUNTIME naming itself; weft::run attaches with the ticket in
 //      its Hello (weftd refuses a ticket it did not issue, or one already
 //      used).
-//   2. WorkerStart -> WorkerJob: the function's name, signature and
-//      encoded arguments.
+//   2. It listens for peers (its xrefs' address), then WorkerStart ->
+//      WorkerJob: the function's name, signature and encoded arguments.
+//      weftd tells the caller the worker runs (Spawned) at WorkerStart.
 //   3. The worker looks the name up in its registry (WEFT_SPAWNABLE). A
 //      missing name or another signature (the binary changed since the
 //      caller started) is refused, naming the function; otherwise it runs.

@@ -161,6 +161,8 @@ void worker_host::spawn(client& c, std::uint64_t id, const v1::Spawn& m, const v
   r->signature = m.signature();
   r->args = m.args();
   r->log_path = log_dir_ + "/" + r->id + ".log";
+  r->peer_address = peer_address(m, r->id);
+  r->peer_socket = r->peer_address.substr(5);
   r->started_unix_ms = unix_ms();
   r->caller = &c;
   r->caller_id = id;
@@ -203,14 +205,6 @@ void worker_host::spawn(client& c, std::uint64_t id, const v1::Spawn& m, const v
   }
   r->pid = proc->pid();
   r->proc = std::move(proc);
-  wire::frame f;
-  f.set_id(id);
-  v1::Spawned* s = f.mutable_spawned();
-  s->set_worker_id(r->id);
-  s->set_address(peer_address(m, r->id));
-  s->set_pid(r->pid);
-  s->set_host(host_);
-  if (r->caller) r->caller->post(f);
   log_("worker " + r->id + " started: " + r->function + " (pid " + std::to_string(r->pid) + ")");
   reapers_.add(1);
   weft::go(weft::go_options{.name = "weftd reaper " + r->id}, [this, r] { reap(r); });
@@ -242,6 +236,16 @@ void worker_host::start(client& c, std::uint64_t id, std::uint64_t process_id) {
     c.post(error_frame(id, v1::Error::REFUSED,
                        "WorkerStart: this connection is no worker's (its Hello carried no ticket this weftd issued)"));
     return;
+  }
+  if (r->caller) {  // not final: the worker runs and listens (step 2)
+    wire::frame sp;
+    sp.set_id(r->caller_id);
+    v1::Spawned* s = sp.mutable_spawned();
+    s->set_worker_id(r->id);
+    s->set_address(r->peer_address);
+    s->set_pid(r->pid);
+    s->set_host(host_);
+    r->caller->post(sp);
   }
   wire::frame f;
   f.set_id(id);
@@ -404,6 +408,7 @@ void worker_host::reap(std::shared_ptr<record> r) {
   --live_;
   // Its pidfd goes now: a remembered worker holds no descriptor (W4).
   r->proc.reset();
+  std::remove(r->peer_socket.c_str());
   const std::string how = child::describe(status);
   log_("worker " + r->id + " (" + r->function + ") " + how);
   answer_caller(*r, error_frame(r->caller_id, v1::Error::LOST,

@@ -8,22 +8,25 @@
 //      ticket, and starts the caller's binary (child.hpp) with the
 //      caller's argv[0], environment and working directory, plus
 //      WEFT_RUNTIME (this server) and WEFT_WORKER=ID.TICKET. Its output
-//      goes to log_dir/ID.log. Spawned goes back at once.
+//      goes to log_dir/ID.log.
 //   2. The worker attaches with the ticket in its Hello (claim: once per
-//      ticket), sends WorkerStart and gets its WorkerJob.
+//      ticket), listens for peers, and sends WorkerStart: the caller gets
+//      Spawned then (so a dial to the worker's address finds it
+//      listening), and the worker its WorkerJob.
 //   3. Its WorkerDone is relayed to the caller as SpawnResult (or Error
 //      REFUSED when the worker refused the job).
 //   4. A reaper goroutine per worker waits for the process's end (a
 //      pidfd on the netpoller): the worker leaves the anchors, a caller
 //      still waiting gets Error LOST naming how it ended, waiters get
-//      WorkerExit.
+//      WorkerExit, and its peer socket file is removed (a SIGKILLed
+//      worker cannot remove it).
 // Invariants:
 //   W1 Every Spawn ends in exactly one final reply to its caller
 //      (SpawnResult, or Error REFUSED/LOST), unless the caller left first
 //      (forget_client): then nothing is posted to it.
-//   W2 A worker is listed under its anchors from Spawned until the host
-//      has seen its process end, never after: an entry never outlives
-//      its process by more than the reaper's wake-up.
+//   W2 A worker is listed under its anchors from its process's start
+//      until the host has seen it end, never after: an entry never
+//      outlives its process by more than the reaper's wake-up.
 //   W3 A ticket is claimed by one connection at most, and only one this
 //      host issued: another process cannot take a worker's job (and its
 //      arguments) by guessing.
@@ -105,6 +108,8 @@ class worker_host {
     std::vector<std::string> anchors;
     std::string function, signature, args;
     std::string log_path;
+    std::string peer_address;  // "unix:PATH": where the worker listens for peers
+    std::string peer_socket;  // PATH, removed when it ends
     std::int64_t started_unix_ms = 0;
     std::unique_ptr<child> proc;
     long pid = 0;

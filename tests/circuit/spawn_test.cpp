@@ -61,6 +61,27 @@ WEFT_SPAWNABLE(daemon_on);
 
 int not_registered(int x) { return x; }
 
+// Cross-references with workers: the caller hands a worker an xref to its
+// own object; a worker serves an object under a name.
+struct tally {
+  int add(int d) { return total += d; }
+  int value() const { return total; }
+  int total = 0;
+};
+WEFT_CROSS(tally, add, value);
+
+// Calls back into the caller through the xref it was given.
+int add_through(weft::xref<tally> x, int d) { return x.call<&tally::add>(d).get(); }
+WEFT_SPAWNABLE(add_through);
+
+// Serves a tally as "tally" until the remote channel `stop` gives a value.
+int serve_tally(std::string stop) {
+  weft::listen("tally", weft::ref(std::make_shared<tally>()));
+  weft::daemonize([stop] { weft::remote::chan<int>(stop).recv(); });
+  return 0;
+}
+WEFT_SPAWNABLE(serve_tally);
+
 class Spawn : public weft_test::weftd_test {
  protected:
   std::string ls(const std::string& selector) {
@@ -202,6 +223,44 @@ TEST_F(Spawn, ManyGoroutinesSpawnAtOnce) {
         }
         wg.wait();
         EXPECT_EQ(sum.load(), n * 100 + n * (n - 1) / 2);
+      },
+      attached());
+}
+
+TEST_F(Spawn, AnXrefInTheArgumentsLetsTheWorkerCallTheCaller) {
+  weft::run(
+      [] {
+        auto mine = std::make_shared<tally>();
+        weft::xref<tally> x = weft::ref(mine);
+        EXPECT_EQ(weft::spawn({}, add_through, x, 5).get(), 5);
+        EXPECT_EQ(weft::spawn({}, add_through, x, 7).get(), 12);
+        EXPECT_EQ(mine->total, 12);  // the calls ran here, on the caller's object
+      },
+      attached());
+}
+
+TEST_F(Spawn, AWorkerServesAnObjectThatTheCallerDialsAtItsAddress) {
+  weft::run(
+      [] {
+        weft::remote::chan<int> stop("tally-stop");
+        auto w = weft::spawn({.anchors = {"/tally"}}, serve_tally, std::string("tally-stop"));
+        EXPECT_EQ(w.get(), 0);
+        weft::worker k = w.worker();
+        // At once: Spawned comes only once the worker listens.
+        auto by_address = weft::dial<tally>(k.address(), "tally");
+        auto by_id = weft::dial<tally>(k.id(), "tally");
+        EXPECT_EQ(by_address.call<&tally::add>(2).get(), 2);
+        EXPECT_EQ(by_id.call<&tally::add>(3).get(), 5);
+        k.kill_hard();
+        EXPECT_EQ(k.wait(), 128 + SIGKILL);
+        try {
+          by_address.call<&tally::value>().get_for(std::chrono::seconds(3));
+          ADD_FAILURE() << "a call to a dead worker returned";
+        } catch (const weft::remote_error& e) {
+          EXPECT_NE(e.kind(), weft::remote_errc::timeout) << e.what();  // it failed, fast
+        }
+        // weftd removed the socket file the killed worker could not.
+        EXPECT_FALSE(std::filesystem::exists(k.address().substr(5))) << k.address();
       },
       attached());
 }
