@@ -15,9 +15,11 @@
 #include <unistd.h>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -126,11 +128,15 @@ class weftd_test : public ::testing::Test {
     // running by a test killed for a timeout must not hold the test's
     // stdout open (ctest would wait for it).
     log_ = socket_ + ".log";
+    // Its own runtime directory: the workers' logs it keeps go there, and
+    // go with it (a SIGKILLed weftd cannot remove them).
+    dir_ = socket_ + ".d";
+    ::mkdir(dir_.c_str(), 0700);
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 1, log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    pid_ = spawn_process({WEFT_TEST_WEFTD, "--listen", "unix:" + socket_}, {}, &fa);
+    pid_ = spawn_process({WEFT_TEST_WEFTD, "--listen", "unix:" + socket_}, {"XDG_RUNTIME_DIR=" + dir_}, &fa);
     posix_spawn_file_actions_destroy(&fa);
     ASSERT_GT(pid_, 0) << "could not start " << WEFT_TEST_WEFTD;
     auto end = std::chrono::steady_clock::now() + std::chrono::seconds(10);
@@ -152,6 +158,8 @@ class weftd_test : public ::testing::Test {
       std::fprintf(stderr, "---- weftd's log (%s)\n%s----\n", log_.c_str(), ss.str().c_str());
     }
     ::unlink(log_.c_str());
+    std::string rm = "rm -rf '" + dir_ + "'";
+    if (std::system(rm.c_str()) != 0) std::fprintf(stderr, "could not remove %s\n", dir_.c_str());
   }
   // Ends the server for real (SIGKILL), as a crash would, and removes the
   // socket file it cannot: a death test's child, which never reaches
@@ -178,6 +186,7 @@ class weftd_test : public ::testing::Test {
   }
   std::string socket_;
   std::string log_;
+  std::string dir_;
   pid_t pid_ = -1;
 };
 
