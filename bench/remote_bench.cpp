@@ -42,6 +42,8 @@
 
 #include "server/server.hpp"
 
+#include "ipc_util.hpp"
+
 namespace {
 
 using steady = std::chrono::steady_clock;
@@ -106,23 +108,9 @@ args parse(int argc, char** argv) {
   return a;
 }
 
-// WORKLOADS.md: bytes 0-7 = i (little-endian), byte j = (i + j) mod 256.
-payload_t payload(std::uint64_t i) {
-  payload_t p(64, '\0');
-  for (int b = 0; b < 8; ++b) p[b] = static_cast<char>((i >> (8 * b)) & 0xff);
-  for (int j = 8; j < 64; ++j) p[j] = static_cast<char>((i + j) % 256);
-  return p;
-}
-
-double micros(steady::duration d) { return std::chrono::duration<double, std::micro>(d).count(); }
-
-// Nearest rank.
-double percentile(std::vector<double> v, double q) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  std::size_t rank = static_cast<std::size_t>(q * static_cast<double>(v.size()) + 0.999999);
-  return v[std::min(v.size(), std::max<std::size_t>(rank, 1)) - 1];
-}
+using ipc_bench::micros;
+using ipc_bench::payload;
+using ipc_bench::percentile;
 
 // ---- the 10 s bound
 

@@ -21,25 +21,16 @@
 #include <weft/circuit.hpp>
 #include <weft/run.hpp>
 
+#include "ipc_util.hpp"
+
 namespace {
+
+using ipc_bench::payload;
+using ipc_bench::percentile;
 
 using steady = std::chrono::steady_clock;
 
-// WORKLOADS.md: bytes 0-7 = i (little-endian), byte j = (i + j) mod 256.
-std::string payload(std::uint64_t i) {
-  std::string p(64, '\0');
-  for (int b = 0; b < 8; ++b) p[b] = static_cast<char>((i >> (8 * b)) & 0xff);
-  for (int j = 8; j < 64; ++j) p[j] = static_cast<char>((i + j) % 256);
-  return p;
-}
 WEFT_SPAWNABLE(payload);
-
-double percentile(std::vector<double> v, double q) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  auto rank = static_cast<std::size_t>(q * static_cast<double>(v.size()) + 0.999999);
-  return v[std::min(v.size(), std::max<std::size_t>(rank, 1)) - 1];
-}
 
 double millis(steady::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 

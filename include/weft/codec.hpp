@@ -32,6 +32,7 @@
 
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include <weft/detail/codec_msgpack.hpp>
 #include <weft/detail/fields.hpp>
@@ -69,6 +70,19 @@ struct codec {
   }
   static std::string signature() { return detail::signature_of<T>(); }
 };
+
+namespace detail {
+// T's signature, or "void": a function's result in a signature
+// ("void(i32)": spawn, cross-reference calls).
+template <class T>
+std::string signature_or_void() {
+  if constexpr (std::is_void_v<T>) {
+    return "void";
+  } else {
+    return codec<T>::signature();
+  }
+}
+}  // namespace detail
 
 // Shorthands.
 template <class T>

@@ -94,15 +94,6 @@ class spawned {
 
 namespace detail {
 
-template <class T>
-std::string signature_or_void() {
-  if constexpr (std::is_void_v<T>) {
-    return "void";
-  } else {
-    return codec<T>::signature();
-  }
-}
-
 // "RESULT(ARG,...)" in weft::codec's signatures: what a worker checks
 // before it runs a spawn.
 template <class R, class... A>

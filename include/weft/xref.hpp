@@ -67,18 +67,9 @@ struct cross_traits<R (C::*)(A...) noexcept> : cross_traits<R (C::*)(A...)> {};
 template <class R, class C, class... A>
 struct cross_traits<R (C::*)(A...) const noexcept> : cross_traits<R (C::*)(A...)> {};
 
-template <class T>
-std::string cross_sig_of() {
-  if constexpr (std::is_void_v<T>) {
-    return "void";
-  } else {
-    return codec<T>::signature();
-  }
-}
-
 template <class R, class C, class... A>
 std::string cross_traits<R (C::*)(A...)>::signature() {
-  std::string s = cross_sig_of<std::decay_t<R>>() + "(";
+  std::string s = signature_or_void<std::decay_t<R>>() + "(";
   bool first = true;
   ((s += (first ? "" : ","), s += codec<std::decay_t<A>>::signature(), first = false), ...);
   return s + ")";

@@ -17,6 +17,7 @@
 #include "circuit/exports.hpp"
 #include "circuit/identity.hpp"
 #include "circuit/xref_serve.hpp"
+#include "remote/stub.hpp"
 #include "wire/cluster_key.hpp"
 #include "wire/endpoint.hpp"
 #include "wire/version.hpp"
@@ -70,19 +71,6 @@ void log_refusal(const std::string& why) {
 
 }  // namespace
 
-remote_errc errc_for(v1::Error::Code c) {
-  switch (c) {
-    case v1::Error::VERSION:
-    case v1::Error::REFUSED:
-    case v1::Error::NOT_FOUND: return remote_errc::refused;
-    case v1::Error::UNAUTHORIZED: return remote_errc::unauthorized;
-    case v1::Error::PROTOCOL:
-    case v1::Error::TOO_LARGE: return remote_errc::protocol;
-    case v1::Error::TIMEOUT: return remote_errc::timeout;
-    default: return remote_errc::lost;
-  }
-}
-
 void settle_from(weft::detail::future_state& out, v1::Frame& reply, const std::string& peer) {
   if (reply.has_x_return()) {
     v1::XReturn* r = reply.mutable_x_return();
@@ -93,7 +81,7 @@ void settle_from(weft::detail::future_state& out, v1::Frame& reply, const std::s
   } else if (reply.has_x_dialed()) {
     out.settle_value(std::move(*reply.mutable_x_dialed()->mutable_ref()));
   } else if (reply.has_error()) {
-    out.settle_failed(errc_for(reply.error().code()), "weft: peer " + peer + ": " + reply.error().message());
+    out.settle_failed(remote::detail::errc_of(reply.error().code()), "weft: peer " + peer + ": " + reply.error().message());
   } else {
     out.settle_failed(remote_errc::protocol, "weft: peer " + peer + " answered with an unexpected message");
   }
@@ -137,7 +125,7 @@ std::shared_ptr<peer_link> peer_link::dial(const std::string& address, std::chro
   }
   v1::Frame w = read_now(*l, address, remote_errc::unreachable);
   if (w.has_error())
-    throw remote_error(errc_for(w.error().code()), "weft: peer " + address + " refused: " + w.error().message());
+    throw remote_error(remote::detail::errc_of(w.error().code()), "weft: peer " + address + " refused: " + w.error().message());
   if (!w.has_welcome())
     throw remote_error(remote_errc::protocol, "weft: peer " + address + " answered Hello with something else");
   if (w.welcome().version().major() != wire::version_major)
@@ -160,7 +148,7 @@ std::shared_ptr<peer_link> peer_link::dial(const std::string& address, std::chro
     write_now(*l, proof);
     v1::Frame r = read_now(*l, address, remote_errc::unauthorized);
     if (r.has_error())
-      throw remote_error(errc_for(r.error().code()), "weft: peer " + address + " refused: " + r.error().message());
+      throw remote_error(remote::detail::errc_of(r.error().code()), "weft: peer " + address + " refused: " + r.error().message());
     if (!r.has_auth_result())
       throw remote_error(remote_errc::protocol, "weft: peer " + address + " answered AuthProof with something else");
   }

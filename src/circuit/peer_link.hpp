@@ -105,8 +105,6 @@ class peer_link : public std::enable_shared_from_this<peer_link> {
   std::string death_ GUARDED_BY(lock_);  // why it died
 };
 
-// The remote_error kind for an Error reply's code.
-remote_errc errc_for(v1::Error::Code c);
 // Settles out from a reply frame (XReturn, XDialed, Error).
 void settle_from(weft::detail::future_state& out, v1::Frame& reply, const std::string& peer);
 
