@@ -81,7 +81,8 @@ void settle_from(weft::detail::future_state& out, v1::Frame& reply, const std::s
   } else if (reply.has_x_dialed()) {
     out.settle_value(std::move(*reply.mutable_x_dialed()->mutable_ref()));
   } else if (reply.has_error()) {
-    out.settle_failed(remote::detail::errc_of(reply.error().code()), "weft: peer " + peer + ": " + reply.error().message());
+    out.settle_failed(remote::detail::errc_of(reply.error().code()),
+                      "weft: peer " + peer + ": " + reply.error().message());
   } else {
     out.settle_failed(remote_errc::protocol, "weft: peer " + peer + " answered with an unexpected message");
   }
@@ -125,7 +126,8 @@ std::shared_ptr<peer_link> peer_link::dial(const std::string& address, std::chro
   }
   v1::Frame w = read_now(*l, address, remote_errc::unreachable);
   if (w.has_error())
-    throw remote_error(remote::detail::errc_of(w.error().code()), "weft: peer " + address + " refused: " + w.error().message());
+    throw remote_error(remote::detail::errc_of(w.error().code()),
+                       "weft: peer " + address + " refused: " + w.error().message());
   if (!w.has_welcome())
     throw remote_error(remote_errc::protocol, "weft: peer " + address + " answered Hello with something else");
   if (w.welcome().version().major() != wire::version_major)
@@ -148,7 +150,8 @@ std::shared_ptr<peer_link> peer_link::dial(const std::string& address, std::chro
     write_now(*l, proof);
     v1::Frame r = read_now(*l, address, remote_errc::unauthorized);
     if (r.has_error())
-      throw remote_error(remote::detail::errc_of(r.error().code()), "weft: peer " + address + " refused: " + r.error().message());
+      throw remote_error(remote::detail::errc_of(r.error().code()),
+                         "weft: peer " + address + " refused: " + r.error().message());
     if (!r.has_auth_result())
       throw remote_error(remote_errc::protocol, "weft: peer " + address + " answered AuthProof with something else");
   }
