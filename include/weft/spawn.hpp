@@ -85,7 +85,8 @@ class spawned {
     const std::string& bytes = detail::spawn_result(*s_);
     if constexpr (!std::is_void_v<T>) return weft::decode<T>(bytes);
   }
-  // The worker (parks until its process runs).
+  // The worker (parks until it has started: its process runs and listens
+  // for peers, so its address() may be dialed at once).
   weft::worker worker() const { return detail::spawn_worker(*s_); }
 
  private:
