@@ -3,8 +3,8 @@
 #include "circuit/identity.hpp"
 
 #include "wire/endpoint.hpp"
+#include "wire/worker_id.hpp"
 
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,42 +16,6 @@
 
 namespace weft::circuit::detail {
 
-namespace {
-
-std::string hex(std::uint64_t v, int digits) {
-  static constexpr char xd[] = "0123456789abcdef";
-  std::string s(static_cast<std::size_t>(digits), '0');
-  for (int i = digits - 1; i >= 0; --i, v >>= 4) s[static_cast<std::size_t>(i)] = xd[v & 15];
-  return s;
-}
-
-std::uint64_t random64() {
-  std::uint64_t v = 0;
-  auto* p = reinterpret_cast<unsigned char*>(&v);
-  std::size_t got = 0;
-  while (got < sizeof v) {
-    ssize_t n = ::getrandom(p + got, sizeof v - got, 0);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      throw std::system_error(errno, std::generic_category(), "weft: getrandom");
-    }
-    got += static_cast<std::size_t>(n);
-  }
-  return v;
-}
-
-bool is_hex(const std::string& s) noexcept {
-  for (char c : s)
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  return true;
-}
-
-}  // namespace
-
-std::string new_worker_id() { return "R" + hex(random64(), 16); }
-
-bool is_worker_id(const std::string& s) noexcept { return s.size() == 17 && s[0] == 'R' && is_hex(s.substr(1)); }
-
 std::optional<worker_ticket> worker_ticket_from_env() {
   const char* env = std::getenv(worker_env);
   if (env == nullptr || *env == '\0') return std::nullopt;
@@ -62,7 +26,7 @@ std::optional<worker_ticket> worker_ticket_from_env() {
     t.id = s.substr(0, dot);
     t.token = s.substr(dot + 1);
   }
-  if (!is_worker_id(t.id) || t.token.size() != 32 || !is_hex(t.token))
+  if (!wire::is_worker_id(t.id) || t.token.size() != 32 || !wire::is_lower_hex(t.token))
     throw std::invalid_argument(std::string(worker_env) + "=\"" + s +
                                 "\" is not a worker ticket (ID.TOKEN, as weftd sets it when it starts a worker); "
                                 "unset it to run the program as itself");
@@ -72,7 +36,7 @@ std::optional<worker_ticket> worker_ticket_from_env() {
 const std::string& self_id() {
   static const std::string id = [] {
     std::optional<worker_ticket> t = worker_ticket_from_env();
-    return t ? t->id : new_worker_id();
+    return t ? t->id : wire::new_worker_id();
   }();
   return id;
 }

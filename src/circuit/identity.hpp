@@ -2,7 +2,7 @@
 // circuit files live on this host.
 //
 // Every circuit process has an id, "R" + 16 hex digits (DESIGN.md,
-// "Workers"). A worker is given its id by the weftd that starts it (in
+// "Workers"; made and checked by wire/worker_id.hpp). A worker is given its id by the weftd that starts it (in
 // WEFT_WORKER, with the token that proves it to that weftd); any other
 // process makes one up at its first circuit call. Ids are random (64 bits
 // from the system's generator): unique without asking anyone, across
@@ -16,11 +16,6 @@
 #include <string>
 
 namespace weft::circuit::detail {
-
-// A fresh id: "R" + 16 lowercase hex digits.
-std::string new_worker_id();
-// Whether s has that shape.
-bool is_worker_id(const std::string& s) noexcept;
 
 // The environment variable a weftd hands a worker: "ID.TOKEN" (the token:
 // 32 hex digits the worker proves itself with).

@@ -18,6 +18,7 @@
 #include "circuit/identity.hpp"
 #include "circuit/xref_serve.hpp"
 #include "remote/stub.hpp"
+#include "wire/worker_id.hpp"
 #include "wire/cluster_key.hpp"
 #include "wire/endpoint.hpp"
 #include "wire/version.hpp"
@@ -182,7 +183,7 @@ std::shared_ptr<peer_link> peer_link::accept(net::conn c, const std::string& key
   if (h.version().major() != wire::version_major)
     return refuse(v1::Error::VERSION, "this peer speaks weft runtime protocol " + wire::version_text() +
                                           ", the dialer " + std::to_string(h.version().major()));
-  if (h.role() != v1::Hello::PEER || !is_worker_id(h.worker()))
+  if (h.role() != v1::Hello::PEER || !wire::is_worker_id(h.worker()))
     return refuse(v1::Error::PROTOCOL, "a peer listener takes Hello{role PEER, worker = the dialer's id}");
   std::string who = h.worker();
   v1::Frame welcome;

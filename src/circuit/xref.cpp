@@ -21,6 +21,7 @@
 #include "circuit/peer_listener.hpp"
 #include "circuit/peers.hpp"
 #include "circuit/xref_serve.hpp"
+#include "wire/worker_id.hpp"
 
 namespace weft::detail {
 
@@ -147,7 +148,7 @@ void xref_listen(const std::string& name, std::shared_ptr<xref_handle> h, const 
 }
 
 std::shared_ptr<xref_handle> xref_dial(const std::string& where, const std::string& name, const std::string& type) {
-  const std::string address = cd::is_worker_id(where) ? cd::peer_address(where) : where;
+  const std::string address = wire::is_worker_id(where) ? cd::peer_address(where) : where;
   const std::string what = "weft::dial(" + where + ", \"" + name + "\")";
   cd::ensure_xref_run();
   if (address == cd::self_address()) {

@@ -3,7 +3,6 @@
 #include "server/worker_host.hpp"
 
 #include <signal.h>
-#include <sys/random.h>
 
 #include <algorithm>
 #include <fstream>
@@ -13,28 +12,13 @@
 #include <weft/go.hpp>
 
 #include "wire/endpoint.hpp"
+#include "wire/worker_id.hpp"
 
 namespace weft::server {
 
 namespace {
 
 constexpr std::size_t max_anchor = 1024;
-
-std::string random_hex(std::size_t bytes) {
-  std::string raw(bytes, '\0');
-  std::size_t got = 0;
-  while (got < bytes) {
-    ssize_t n = ::getrandom(raw.data() + got, bytes - got, 0);
-    if (n > 0) got += static_cast<std::size_t>(n);
-  }
-  static constexpr char xd[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : raw) {
-    out += xd[c >> 4];
-    out += xd[c & 15];
-  }
-  return out;
-}
 
 std::int64_t unix_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -155,8 +139,8 @@ void worker_host::spawn(client& c, std::uint64_t id, const v1::Spawn& m, const v
     }
     r->anchors.push_back(std::move(clean));
   }
-  r->id = "R" + random_hex(8);
-  r->token = random_hex(16);
+  r->id = wire::new_worker_id();
+  r->token = wire::random_hex(16);
   r->function = m.function();
   r->signature = m.signature();
   r->args = m.args();

@@ -11,25 +11,15 @@
 #include <set>
 
 #include "circuit_cmd.hpp"
+#include "wire/worker_id.hpp"
 
 namespace weft::tool {
 
 bool worker_selector(const std::string& s) { return !s.empty() && (s[0] == '/' || s[0] == 'R'); }
 
-namespace {
-
-bool worker_id(const std::string& s) {
-  if (s.size() != 17 || s[0] != 'R') return false;
-  for (std::size_t i = 1; i < s.size(); ++i)
-    if (!std::isxdigit(static_cast<unsigned char>(s[i]))) return false;
-  return true;
-}
-
-}  // namespace
-
 int run_kill_workers(const circuit_args& a) {
   for (const std::string& s : a.selectors) {
-    if (s[0] == 'R' && !worker_id(s)) {
+    if (s[0] == 'R' && !wire::is_worker_id(s)) {
       std::fprintf(stderr, "weft kill: %s is not a worker id (R and 16 hex digits; weft ls lists them)\n", s.c_str());
       return 2;
     }
@@ -86,7 +76,7 @@ int run_kill_workers(const circuit_args& a) {
 }
 
 int run_logs(const circuit_args& a) {
-  if (a.selectors.size() != 1 || !worker_id(a.selectors[0])) {
+  if (a.selectors.size() != 1 || !wire::is_worker_id(a.selectors[0])) {
     std::fprintf(stderr, "weft logs: name one worker by its id (R and 16 hex digits; weft ls -l lists them)\n");
     return 2;
   }
