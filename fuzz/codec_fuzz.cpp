@@ -36,7 +36,7 @@ void try_decode(std::string_view bytes) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
   std::string_view bytes(reinterpret_cast<const char*>(data) + 1, size - 1);
-  switch (data[0] % 8) {
+  switch (data[0] % 10) {
     case 0: try_decode<std::int64_t>(bytes); break;
     case 1: try_decode<std::string>(bytes); break;
     case 2: try_decode<std::vector<int>>(bytes); break;
@@ -45,6 +45,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     case 5: try_decode<fuzz::point>(bytes); break;
     case 6: try_decode<std::vector<fuzz::point>>(bytes); break;
     case 7: try_decode<std::chrono::nanoseconds>(bytes); break;
+    // An xref's wire form as a peer sends it (owner, object, type, token:
+    // src/circuit/xref.cpp), and a spawn's arguments (tuple<ARG...>).
+    case 8: try_decode<std::tuple<std::string, std::uint64_t, std::string, std::string>>(bytes); break;
+    case 9: try_decode<std::tuple<std::string, int, std::vector<std::string>>>(bytes); break;
   }
   return 0;
 }
