@@ -2,7 +2,7 @@
 // calls (weft/spawn.hpp; the protocol is docs/protocol.md, "Workers").
 //
 // A spawn is one request that stays open: Spawn goes out under a fresh id;
-// weftd answers Spawned when the process runs (not final) and SpawnResult
+// weftd answers Spawned once the worker runs and listens (not final) and SpawnResult
 // (or an Error) when the function is over. The replies reach on_reply on
 // the stub's reader goroutine, which must not park: it fills the state
 // under a spinlock and closes a channel, which never parks and wakes every
