@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# ./test.sh [--long] [PRESET...]: installs what weft needs (Debian 12), checks
+# ./test.sh [--long] [PRESET...|cluster]: installs what weft needs (Debian 12), checks
 # that src/ keeps its layers (scripts/check_layers) and its layout
 # (scripts/check_format, .clang-format), then builds and runs the
 # tests under each preset: release, asan (ASan+UBSan) and tsan (TSan) by
 # default. --long also runs the long stress tests (ctest label "long", e.g. a
-# million parked goroutines) on the release build.
+# million parked goroutines) on the release build. "cluster" runs the
+# cluster suite (label "cluster": hosts as network namespaces, real weftds)
+# on the release build; it needs root, and runs by default when root.
 # Environment: WEFT_SKIP_DEPS=1 skips the package step;
 # CTEST_JOBS (default 2) and CTEST_TIMEOUT (default 300 s) tune ctest.
 set -euo pipefail
@@ -16,7 +18,17 @@ presets=()
 for a in "$@"; do
   if [ "$a" = --long ]; then long=1; else presets+=("$a"); fi
 done
-[ ${#presets[@]} -eq 0 ] && presets=(release asan tsan)
+cluster=0
+if [ ${#presets[@]} -eq 0 ]; then
+  presets=(release asan tsan)
+  [ "$(id -u)" = 0 ] && cluster=1
+fi
+for i in "${!presets[@]}"; do
+  if [ "${presets[$i]}" = cluster ]; then
+    cluster=1
+    unset 'presets[i]'
+  fi
+done
 
 # sanitizer_runner PRESET FLAGS...: prints the command prefix that the preset's
 # tests need. Some kernels randomize mmap with more bits (vm.mmap_rnd_bits=32)
@@ -82,7 +94,7 @@ run_ctest() {
   esac
   # The long stress runs (label "long") are not part of the default run:
   # ./test.sh --long, and CI, run them on the release build.
-  "${runner[@]}" ctest --preset "$preset" -j "${CTEST_JOBS:-2}" --timeout "${CTEST_TIMEOUT:-300}" --no-tests=error -LE long
+  "${runner[@]}" ctest --preset "$preset" -j "${CTEST_JOBS:-2}" --timeout "${CTEST_TIMEOUT:-300}" --no-tests=error -LE 'long|cluster'
 }
 
 weft_step "deps" weft_install_deps
@@ -99,4 +111,12 @@ if [ "$long" = 1 ]; then
   weft_step "build release" cmake --build --preset release
   weft_step "long stress (release)" ctest --preset release -L long --timeout 900 --no-tests=error
 fi
-echo "test.sh: all presets passed: ${presets[*]}$([ "$long" = 1 ] && echo ' (and the long stress runs)')"
+if [ "$cluster" = 1 ]; then
+  [ "$(id -u)" = 0 ] || { echo "test.sh: the cluster suite needs root (network namespaces): sudo ./test.sh cluster" >&2; exit 1; }
+  weft_step "configure release" cmake --preset release
+  weft_step "build release" cmake --build --preset release
+  weft_step "cluster suite (network namespaces, release)" ctest --preset release -L cluster --timeout 600 --no-tests=error
+elif [ "$(id -u)" != 0 ]; then
+  echo "test.sh: cluster suite not run (it needs root: sudo ./test.sh cluster)"
+fi
+echo "test.sh: all passed: ${presets[*]}$([ "$long" = 1 ] && echo ' (and the long stress runs)')$([ "$cluster" = 1 ] && echo ' (and the cluster suite)')"

@@ -101,6 +101,13 @@ session::verdict session::handshake(const wire::frame& f) {
 
 // The frame after a Welcome that carried a challenge.
 session::verdict session::authenticate(const wire::frame& f) {
+  if (f.has_goodbye()) {
+    // A client without the key leaves politely (the weft command does).
+    closing_ = true;
+    note_bad("handshake refused: UNAUTHORIZED: no proof of the cluster key (the client has none) from " +
+             describe_hello(hello_));
+    return verdict::close;
+  }
   if (!f.has_auth_proof()) {
     closing_ = true;
     note_bad("handshake refused: PROTOCOL: " + body_name(f) + " instead of AuthProof");
@@ -458,6 +465,13 @@ void session::end(std::string_view why) {
   // A client that never got in has one line at most: its bad input's, or
   // the watcher's reason for dropping it (a probe that connects and
   // closes, as wire::listen's stale-socket check does, gets none).
+  // A client that got a challenge and left without a proof had no key:
+  // a refusal as much as a wrong key, and logged as one.
+  if (!challenge_.empty() && bad_ == 0) {
+    note_bad("handshake refused: UNAUTHORIZED: no proof of the cluster key (the client has none) from " +
+             describe_hello(hello_));
+    return;
+  }
   if (!welcomed() && (bad_ > 0 || why == "closed")) return;
   std::string line = name_ + (welcomed() ? " detached: " : " dropped: ");
   line += goodbye_.empty() ? std::string(why) : "said goodbye: " + goodbye_;
