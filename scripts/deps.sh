@@ -9,6 +9,7 @@
 # Why each package is here: README.md, "Dependencies".
 WEFT_DEB_PACKAGES=(
   build-essential g++ cmake ninja-build pkg-config git ca-certificates
+  mold                              # a faster linker: CI links ~70 test programs per preset
   clang libclang-rt-14-dev          # the TSan preset builds with clang 14
   libboost-context-dev              # the machine-level context switch
   libunwind-dev libdw-dev           # goroutine stack traces, symbolized
