@@ -23,6 +23,7 @@ WEFT_DEB_PACKAGES=(
   golang-go libboost-fiber-dev      # benchmark peers; go tool pprof reads weft cpu's profiles in a test
   python3                           # bench/run's result tooling
   python3-protobuf python3-msgpack  # examples/python_server: the protocol from another language
+  iproute2                          # the cluster suite's hosts: network namespaces, veth pairs, a bridge
 )
 
 weft_missing_deps() {
