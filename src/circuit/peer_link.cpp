@@ -252,7 +252,13 @@ void peer_link::close(const std::string& why) noexcept {
     for (auto& [id, p] : pending_) failed.push_back(std::move(p));
     pending_.clear();
   }
-  for (auto& p : failed) p->settle_failed(remote_errc::lost, "weft: " + why);
+  // These were sent and got no reply: they may or may not have run, and
+  // weft never sends them again (the caller decides).
+  for (auto& p : failed)
+    p->settle_failed(remote_errc::unknown_outcome,
+                     "weft: the outcome of this call is unknown (it may or may not have "
+                     "run): " +
+                         why);
   // The peer's references here expire a lease after it was last heard from.
   exported().holder_lost(address_, last_heard() + lease_);
   try {

@@ -28,8 +28,9 @@
 //
 // Death: a link whose connection breaks, whose peer is silent for a lease,
 // or that breaks the protocol is dead for good: every request in flight
-// fails with remote_error{lost} (the call may or may not have run), and
-// every later request fails at once with the same. Nothing redials a dead
+// fails with remote_error{unknown_outcome} (it was sent: it may or may not
+// have run; nothing sends it again), and every later request fails at once
+// with remote_error{lost}. Nothing redials a dead
 // peer: a process does not come back under the same id.
 #pragma once
 
@@ -67,7 +68,8 @@ class peer_link : public std::enable_shared_from_this<peer_link> {
 
   // Starts the reader, writer and heartbeat, counted in wg.
   void start(weft::wait_group& wg);
-  // Declares the peer dead (idempotent): in-flight requests fail lost.
+  // Declares the peer dead (idempotent): in-flight requests fail
+  // unknown_outcome, later ones lost.
   void close(const std::string& why) noexcept;
   // The run is ending: Goodbye, what is queued written (for 200 ms at
   // most), then close.

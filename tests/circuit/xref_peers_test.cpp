@@ -216,7 +216,7 @@ TEST_F(XrefPeers, ExceptionCrossesAndTheOwnerLivesOn) {
   });
 }
 
-TEST_F(XrefPeers, KilledOwnerFailsCallsFastWithLost) {
+TEST_F(XrefPeers, KilledOwnerFailsCallsInFlightAsUnknownOutcomeAndLaterOnesFastAsLost) {
   weft::run([] {
     peer_proc a;
     auto k = weft::dial<keeper>(a.address(), "keeper");
@@ -229,7 +229,8 @@ TEST_F(XrefPeers, KilledOwnerFailsCallsFastWithLost) {
       in_flight.get();
       FAIL() << "no error";
     } catch (const weft::remote_error& e) {
-      EXPECT_EQ(e.kind(), weft::remote_errc::lost) << e.what();
+      // It was sent: whether it ran is unknown, and nothing retries it.
+      EXPECT_EQ(e.kind(), weft::remote_errc::unknown_outcome) << e.what();
     }
     EXPECT_LT(clk::now() - t0, 3s);
     auto t1 = clk::now();
