@@ -20,7 +20,9 @@
 
 #include <weft/detail/cxx20.hpp>
 
+#include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <tuple>
@@ -40,6 +42,14 @@ struct spawn_options {
   std::vector<std::string> anchors = {};
   // "": the cluster chooses; a host name pins it (one host: its own name).
   std::string host = {};
+  // Requirements the host must meet, or the spawn is refused
+  // (remote_error{refused}, saying what each host lacks): each label with
+  // this value (weftd --label NAME=VALUE), at least this much available
+  // memory (bytes) and this many CPUs. Among the hosts that meet them the
+  // least loaded runs the worker (docs/cluster.md, "Placement").
+  std::map<std::string, std::string> labels = {};
+  std::uint64_t min_memory = 0;
+  unsigned min_cpus = 0;
 };
 
 // A worker process of the circuit.

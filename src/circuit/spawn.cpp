@@ -85,6 +85,9 @@ std::shared_ptr<spawn_state> spawn_start(const spawn_options& opts, std::string 
   m->set_args(std::move(args));
   for (const std::string& a : opts.anchors) m->add_anchors(a);
   m->set_host(opts.host);
+  for (const auto& [k, v] : opts.labels) (*m->mutable_labels())[k] = v;
+  m->set_min_memory(opts.min_memory);
+  m->set_min_cpus(opts.min_cpus);
   m->set_cwd(working_dir());
   for (char** e = environ; *e; ++e) m->add_env(*e);
   auto p = std::make_shared<remote::detail::pending>();

@@ -27,7 +27,7 @@ namespace {
 
 void make_private_dir(const std::string& path) {
   if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) throw_errno("binary cache: cannot make " + path);
-  struct stat st{};
+  struct stat st {};
   if (::stat(path.c_str(), &st) != 0) throw_errno("binary cache: " + path);
   if (!S_ISDIR(st.st_mode)) throw std::system_error(ENOTDIR, std::generic_category(), "binary cache: " + path);
 }
@@ -54,9 +54,8 @@ struct fd_guard {
 }  // namespace
 
 bool is_sha256_hex(std::string_view s) noexcept {
-  return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-         });
+  return s.size() == 64 &&
+         std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
 std::string sha256_file(const std::string& path) {
@@ -100,7 +99,7 @@ binary_cache::binary_cache(std::string dir, std::uint64_t max_bytes) : dir_(std:
     DIR* d = ::opendir(dir_.c_str());
     if (!d) throw_errno("binary cache: cannot list " + dir_);
     while (dirent* e = ::readdir(d)) {
-      struct stat st{};
+      struct stat st {};
       if (!is_sha256_hex(e->d_name) || ::stat((dir_ + "/" + e->d_name).c_str(), &st) != 0 || !S_ISREG(st.st_mode))
         continue;
       seen.push_back({e->d_name, static_cast<std::uint64_t>(st.st_size), static_cast<std::int64_t>(st.st_mtime)});
@@ -131,7 +130,8 @@ std::uint64_t binary_cache::bytes() const {
 
 binary_cache::upload binary_cache::begin(const std::string& sha256, std::uint64_t size) {
   if (!is_sha256_hex(sha256))
-    throw std::invalid_argument("binary cache: '" + sha256.substr(0, 80) + "' is not a SHA-256 (64 lowercase hex digits)");
+    throw std::invalid_argument("binary cache: '" + sha256.substr(0, 80) +
+                                "' is not a SHA-256 (64 lowercase hex digits)");
   if (size > max_bytes_)
     throw std::invalid_argument("binary cache: a binary of " + std::to_string(size) + " bytes is over the cache's " +
                                 std::to_string(max_bytes_) + " (weftd --binary-cache-bytes)");
@@ -173,8 +173,12 @@ binary_cache::upload::upload(binary_cache& cache, std::string sha256, std::uint6
     : cache_(&cache), sha256_(std::move(sha256)), size_(size), temp_(std::move(temp)), fd_(fd) {}
 
 binary_cache::upload::upload(upload&& o) noexcept
-    : cache_(o.cache_), sha256_(std::move(o.sha256_)), size_(o.size_), written_(o.written_),
-      temp_(std::move(o.temp_)), fd_(std::exchange(o.fd_, -1)) {}
+    : cache_(o.cache_),
+      sha256_(std::move(o.sha256_)),
+      size_(o.size_),
+      written_(o.written_),
+      temp_(std::move(o.temp_)),
+      fd_(std::exchange(o.fd_, -1)) {}
 
 binary_cache::upload::~upload() {
   if (fd_ < 0) return;

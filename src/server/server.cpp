@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <netinet/in.h>
 
+#include <chrono>
 #include <mutex>
 #include <stdexcept>
 #include <system_error>
@@ -65,9 +66,19 @@ void server::listen() {
   ::mkdir(logs.c_str(), 0700);
   logs += "/logs";
   ::mkdir(logs.c_str(), 0700);
-  char host[256] = {};
-  ::gethostname(host, sizeof host - 1);
-  st_.workers.configure(address_, host, logs);
+  host_identity self;
+  self.name = opts_.state.host_name;
+  if (self.name.empty()) {
+    char host[256] = {};
+    ::gethostname(host, sizeof host - 1);
+    self.name = host;
+  }
+  self.address = address_;
+  self.labels = opts_.state.host_labels;
+  self.started_unix_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+  st_.workers.configure(address_, std::move(self), logs);
 }
 
 std::string server::address() const { return address_; }

@@ -3,6 +3,8 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
+#include <string>
 
 #include "server/budget.hpp"
 #include "server/chan_host.hpp"
@@ -18,6 +20,10 @@ namespace weft::server {
 
 struct state_options {
   identity self;
+  // This host for the circuit: its name ("": the host name) and labels
+  // (weftd --name, --label; placement.hpp).
+  std::string host_name;
+  std::map<std::string, std::string> host_labels;
   // Non-empty: every client must prove it holds this key before anything
   // else (wire/cluster_key.hpp); Welcome carries a challenge.
   std::string cluster_key;

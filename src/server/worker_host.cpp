@@ -11,6 +11,7 @@
 
 #include <weft/go.hpp>
 
+#include "server/placement.hpp"
 #include "wire/endpoint.hpp"
 #include "wire/worker_id.hpp"
 
@@ -55,9 +56,10 @@ wire::frame exit_frame(std::uint64_t id, int status) {
 
 worker_host::~worker_host() { stop(); }
 
-void worker_host::configure(std::string server_address, std::string host, std::string log_dir) {
+void worker_host::configure(std::string server_address, host_identity host, std::string log_dir) {
   address_ = std::move(server_address);
-  host_ = std::move(host);
+  host_ = host.name;
+  identity_ = std::move(host);
   log_dir_ = std::move(log_dir);
 }
 
@@ -123,13 +125,22 @@ void worker_host::spawn(client& c, std::uint64_t id, const v1::Spawn& m, const v
                        "Spawn runs the caller's binary: only a weft program (a STUB client) may send it"));
     return;
   }
-  if (!m.host().empty() && m.host() != host_) {
-    c.post(error_frame(id, v1::Error::NOT_FOUND,
-                       "no host \"" + m.host().substr(0, 100) + "\" in this circuit: it has one host, \"" + host_ +
-                           "\" (hosts join through etcd, which this weftd does not use)"));
+  // One host: placement weighs the spawn against this host alone (many
+  // hosts, with etcd: docs/cluster.md).
+  std::uint32_t running;
+  {
+    detail::lock_scope lk(mu_);
+    running = static_cast<std::uint32_t>(live_);
+  }
+  placement where = place(requirements_of(m), {collect_host_info(identity_, running)}, host_);
+  if (where.chosen < 0) {
+    std::string why = where.reason;
+    if (where.error == v1::Error::NOT_FOUND) why += " (hosts join through etcd, which this weftd does not use)";
+    c.post(error_frame(id, where.error, "weft::spawn: " + why));
     return;
   }
   auto r = std::make_shared<record>();
+  r->placement = std::move(where.reason);
   for (const std::string& a : m.anchors()) {
     std::string why;
     std::string clean = clean_anchor(a, why);
@@ -227,6 +238,7 @@ void worker_host::start(client& c, std::uint64_t id, std::uint64_t process_id) {
     v1::Spawned* s = sp.mutable_spawned();
     s->set_worker_id(r->id);
     s->set_address(r->peer_address);
+    s->set_placement(r->placement);
     s->set_pid(r->pid);
     s->set_host(host_);
     r->caller->post(sp);
@@ -330,6 +342,7 @@ void worker_host::anchors(client& c, std::uint64_t id, const v1::AnchorList& m) 
         e.set_host(host_);
         e.set_function(r->function);
         e.set_started_unix_ms(r->started_unix_ms);
+        e.set_placement(r->placement);
         entries.push_back(std::move(e));
       }
     }

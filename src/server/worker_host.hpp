@@ -3,8 +3,9 @@
 // namespace of the live ones.
 //
 // A spawn, as this host runs it:
-//   1. A stub sends Spawn. The host checks it (anchors, host name, a
-//      caller that is a process), makes the worker's id and a secret
+//   1. A stub sends Spawn. The host checks it (anchors, a caller that is
+//      a process, and placement: the host it names, the labels, memory
+//      and CPUs it asks for, placement.hpp), makes the worker's id and a secret
 //      ticket, and starts the caller's binary (child.hpp) with the
 //      caller's argv[0], environment and working directory, plus
 //      WEFT_RUNTIME (this server) and WEFT_WORKER=ID.TICKET. Its output
@@ -53,6 +54,7 @@
 #include "platform/thread_annotations.hpp"
 #include "server/child.hpp"
 #include "server/client.hpp"
+#include "server/host_info.hpp"
 
 namespace weft::server {
 
@@ -68,9 +70,10 @@ class worker_host {
   worker_host& operator=(const worker_host&) = delete;
   ~worker_host();
 
-  // Where this server listens (the workers' WEFT_RUNTIME), its host name,
-  // and the directory of the workers' logs. Before any spawn.
-  void configure(std::string server_address, std::string host, std::string log_dir);
+  // Where this server listens (the workers' WEFT_RUNTIME), its host (name,
+  // labels: what placement weighs a spawn against, placement.hpp), and the
+  // directory of the workers' logs. Before any spawn.
+  void configure(std::string server_address, host_identity host, std::string log_dir);
 
   // Requests, from a client's session. caller: the Hello's process (empty
   // for a tool, which may not spawn).
@@ -111,6 +114,7 @@ class worker_host {
     std::string peer_address;  // "unix:PATH": where the worker listens for peers
     std::string peer_socket;  // PATH, removed when it ends
     std::int64_t started_unix_ms = 0;
+    std::string placement;  // why this host (placement.hpp)
     std::unique_ptr<child> proc;
     long pid = 0;
     client* caller = nullptr;  // null once answered or gone (W1)
@@ -129,6 +133,7 @@ class worker_host {
   const limits limits_;
   std::function<void(std::string_view)> log_;
   std::string address_, host_, log_dir_;
+  host_identity identity_;
   weft::mutex mu_;
   std::map<std::string, std::shared_ptr<record>> workers_ GUARDED_BY(mu_);  // live and remembered
   std::deque<std::string> ended_ GUARDED_BY(mu_);  // ended ids, oldest first

@@ -293,6 +293,57 @@ TEST_F(Spawn, MisuseAndRefusalsSayWhatIsWrong) {
       attached());
 }
 
+// A weftd with a name and labels: what spawns may require of their host.
+class SpawnPlacement : public Spawn {
+ protected:
+  std::vector<std::string> weftd_extra_args() const override {
+    return {"--name", "alpha", "--label", "zone=a", "--label", "disk=ssd"};
+  }
+};
+
+TEST_F(SpawnPlacement, ASpawnWhoseRequirementsTheHostMeetsRunsAndSaysWhyThere) {
+  weft::run(
+      [&] {
+        auto w = weft::spawn({.anchors = {"/placed"},
+                              .host = "alpha",
+                              .labels = {{"zone", "a"}, {"disk", "ssd"}},
+                              .min_memory = 1 << 20,
+                              .min_cpus = 1},
+                             waits_on, std::string("placed.stop"));
+        weft::worker k = w.worker();
+        weft_test::command c({WEFT_TEST_WEFT, "ls", "-l", "--runtime", address(), "/placed"});
+        ASSERT_EQ(c.wait(), 0) << c.err();
+        EXPECT_NE(c.out().find("alpha: load "), std::string::npos) << c.out();
+        EXPECT_NE(c.out().find("(pinned)"), std::string::npos) << c.out();
+        weft::remote::chan<int>("placed.stop").send(5);
+        EXPECT_EQ(w.get(), 5);
+        EXPECT_EQ(weft::spawn({.labels = {{"zone", "a"}}}, repeat, "y", 2).get(), "yy");
+      },
+      attached());
+}
+
+TEST_F(SpawnPlacement, ASpawnNoHostMeetsIsRefusedSayingWhatTheHostLacks) {
+  weft::run(
+      [&] {
+        auto refused = [](weft::spawn_options o, const std::string& want) {
+          try {
+            weft::spawn(std::move(o), repeat, "x", 1).get();
+            ADD_FAILURE() << "no exception; want: " << want;
+          } catch (const weft::remote_error& e) {
+            EXPECT_EQ(e.kind(), weft::remote_errc::refused) << e.what();
+            EXPECT_NE(std::string(e.what()).find(want), std::string::npos) << e.what();
+          }
+        };
+        refused({.labels = {{"zone", "b"}}}, "alpha: label zone=a, not b");
+        refused({.labels = {{"rack", "7"}}}, "alpha: no label rack");
+        refused({.min_memory = std::uint64_t{1} << 60}, "available, under the 1073741824.0 GiB asked");
+        refused({.min_cpus = 100000}, "CPUs, under the 100000 asked");
+        refused({.host = "beta"}, "no host \"beta\" in this circuit; its hosts: alpha");
+        refused({.host = "alpha", .min_cpus = 100000}, "host alpha does not meet the spawn's requirements");
+      },
+      attached());
+}
+
 // Counts of what a process holds: open descriptors, child processes, RSS.
 std::size_t open_fds(pid_t pid) {
   std::size_t n = 0;

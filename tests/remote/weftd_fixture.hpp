@@ -136,7 +136,9 @@ class weftd_test : public ::testing::Test {
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 1, log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    pid_ = spawn_process({WEFT_TEST_WEFTD, "--listen", "unix:" + socket_}, {"XDG_RUNTIME_DIR=" + dir_}, &fa);
+    std::vector<std::string> argv{WEFT_TEST_WEFTD, "--listen", "unix:" + socket_};
+    for (std::string& a : weftd_extra_args()) argv.push_back(std::move(a));
+    pid_ = spawn_process(argv, {"XDG_RUNTIME_DIR=" + dir_}, &fa);
     posix_spawn_file_actions_destroy(&fa);
     ASSERT_GT(pid_, 0) << "could not start " << WEFT_TEST_WEFTD;
     auto end = std::chrono::steady_clock::now() + std::chrono::seconds(10);
@@ -172,6 +174,8 @@ class weftd_test : public ::testing::Test {
   }
   std::string address() const { return "unix:" + socket_; }
   pid_t server_pid() const { return pid_; }
+  // More of weftd's arguments, for a fixture that needs them (--label).
+  virtual std::vector<std::string> weftd_extra_args() const { return {}; }
   weft::options attached(int procs = 2) const {
     weft::options o;
     o.procs = procs;

@@ -256,6 +256,9 @@ TEST(Weftd, ExitsTwoWhenItCannotStart) {
            {{"--listen", "unix:" + dir.path + "/live.sock"}, "already listens"},
            {{"--procs", "0"}, "--procs"},
            {{"--no-such-flag"}, "no-such-flag"},
+           {{"--label", "zone"}, "--label: a label is NAME=VALUE"},
+           {{"--label", "a b=c"}, "--label: label name"},
+           {{"--name", "bad/name"}, "--name \"bad/name\": letters, digits"},
        }) {
     weftd w(c.args);
     EXPECT_EQ(w.wait_exit(), 2) << c.args[0] << ": " << w.output();

@@ -1,7 +1,8 @@
 // tools/weft/ls_cmd.cpp: `weft ls [-l] [--json] [SELECTOR...]`: the live
 // workers under the selected anchors, one ANCHOR/ID per line, sorted
 // (DESIGN.md, "Anchors"). No selector: every anchor. -l adds the pid,
-// host, uptime and function; --json prints an array of objects. Nothing
+// host, uptime, function and why the host was chosen (placement); --json
+// prints an array of objects. Nothing
 // matching, or no weftd at the default socket (then no worker runs):
 // no output, status 0.
 #include <algorithm>
@@ -70,15 +71,16 @@ int run_ls(const circuit_args& a) {
         out += "{\"path\":" + wire::json_string(e.path()) + ",\"id\":" + wire::json_string(e.worker_id()) +
                ",\"pid\":" + std::to_string(e.pid()) + ",\"host\":" + wire::json_string(e.host()) +
                ",\"function\":" + wire::json_string(e.function()) +
-               ",\"started_unix_ms\":" + std::to_string(e.started_unix_ms()) + "}";
+               ",\"started_unix_ms\":" + std::to_string(e.started_unix_ms()) +
+               ",\"placement\":" + wire::json_string(e.placement()) + "}";
       }
       std::printf("%s]\n", out.c_str());
       return 0;
     }
     for (const v1::AnchorEntry& e : entries) {
       if (a.long_format) {
-        std::printf("%-44s %8lld %-16s %9s %s\n", e.path().c_str(), static_cast<long long>(e.pid()), e.host().c_str(),
-                    uptime(e.started_unix_ms()).c_str(), e.function().c_str());
+        std::printf("%-44s %8lld %-16s %9s %-20s %s\n", e.path().c_str(), static_cast<long long>(e.pid()),
+                    e.host().c_str(), uptime(e.started_unix_ms()).c_str(), e.function().c_str(), e.placement().c_str());
       } else {
         std::printf("%s\n", e.path().c_str());
       }

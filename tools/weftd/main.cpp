@@ -19,6 +19,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <google/protobuf/stubs/logging.h>
@@ -26,6 +27,7 @@
 #include <weft/go.hpp>
 #include <weft/run.hpp>
 
+#include "server/host_info.hpp"
 #include "server/server.hpp"
 #include "wire/cluster_key.hpp"
 #include "wire/endpoint.hpp"
@@ -69,6 +71,12 @@ int main(int argc, char** argv) {
                  "holds the same (programs: WEFT_KEY_FILE=FILE). Required to listen beyond loopback. Default at the "
                  "default socket: this user's key on this host (made on the first start), which programs find "
                  "without WEFT_KEY_FILE");
+  std::string host_name;
+  app.add_option("--name", host_name,
+                 "this host's name in the circuit (spawn_options::host pins it); default: its host name");
+  std::vector<std::string> labels;
+  app.add_option("--label", labels,
+                 "NAME=VALUE, repeatable: a label of this host that spawns may require (spawn_options::labels)");
   bool quiet = false;
   app.add_flag("--quiet", quiet, "log nothing (weft remote's passthrough: the program's output stays its own)");
   try {
@@ -89,6 +97,14 @@ int main(int argc, char** argv) {
       // key, made on the first start; clients of this user find it.
       opts.state.cluster_key = weft::wire::ensure_default_key();
     }
+    for (const std::string& l : labels) {
+      std::string name, value, why;
+      if (!weft::server::parse_label(l, name, value, why)) return fail("--label: " + why);
+      opts.state.host_labels[name] = value;
+    }
+    if (!host_name.empty() && !weft::server::valid_host_name(host_name))
+      return fail("--name \"" + host_name.substr(0, 100) + "\": letters, digits, '.', '-' and '_' only, at most 63");
+    opts.state.host_name = host_name;
   } catch (const std::exception& e) {
     return fail(e.what());
   }
