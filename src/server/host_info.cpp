@@ -79,9 +79,8 @@ bool parse_label(const std::string& text, std::string& name, std::string& value,
     why = "label name \"" + name.substr(0, 100) + "\": letters, digits, '.', '-', '_' and '/' only, at most 63";
     return false;
   }
-  bool value_ok = value.size() <= 255 && std::all_of(value.begin(), value.end(), [](unsigned char c) {
-                    return std::isgraph(c);
-                  });
+  bool value_ok =
+      value.size() <= 255 && std::all_of(value.begin(), value.end(), [](unsigned char c) { return std::isgraph(c); });
   if (!value_ok) {
     why = "label " + name + ": its value must be printable, without spaces, at most 255 bytes";
     return false;

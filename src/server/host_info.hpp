@@ -17,7 +17,7 @@ namespace v1 = weft::runtime::v1;
 
 // What does not change while weftd runs.
 struct host_identity {
-  std::string name;     // weftd --name, else the host name
+  std::string name;  // weftd --name, else the host name
   std::string address;  // where weftd listens
   std::map<std::string, std::string> labels;
   std::int64_t started_unix_ms = 0;

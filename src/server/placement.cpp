@@ -81,8 +81,8 @@ placement place(const requirements& req, const std::vector<v1::HostInfo>& hosts,
     std::string known;
     for (const v1::HostInfo& h : hosts) known += (known.empty() ? "" : ", ") + h.name();
     p.error = v1::Error::NOT_FOUND;
-    p.reason = "no host \"" + req.host.substr(0, 100) + "\" in this circuit; its hosts: " +
-               (known.empty() ? "none" : known);
+    p.reason =
+        "no host \"" + req.host.substr(0, 100) + "\" in this circuit; its hosts: " + (known.empty() ? "none" : known);
     return p;
   }
   int best = -1, second = -1;

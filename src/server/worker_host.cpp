@@ -201,8 +201,28 @@ void worker_host::spawn(client& c, std::uint64_t id, const v1::Spawn& m, const v
   r->pid = proc->pid();
   r->proc = std::move(proc);
   log_("worker " + r->id + " started: " + r->function + " (pid " + std::to_string(r->pid) + ")");
+  std::vector<v1::AnchorEntry> entries = entries_of(*r);
   reapers_.add(1);
   weft::go(weft::go_options{.name = "weftd reaper " + r->id}, [this, r] { reap(r); });
+  lk.unlock();
+  // The cluster's namespace (etcd) lists it too; it never throws.
+  if (cluster_ != nullptr) cluster_->worker_started(r->id, entries);
+}
+
+std::vector<v1::AnchorEntry> worker_host::entries_of(const record& r) const {
+  std::vector<v1::AnchorEntry> out;
+  for (const std::string& a : r.anchors) {
+    v1::AnchorEntry e;
+    e.set_path(a + "/" + r.id);
+    e.set_worker_id(r.id);
+    e.set_pid(r.pid);
+    e.set_host(host_);
+    e.set_function(r.function);
+    e.set_started_unix_ms(r.started_unix_ms);
+    e.set_placement(r.placement);
+    out.push_back(std::move(e));
+  }
+  return out;
 }
 
 bool worker_host::ticket_valid(const std::string& ticket) {
@@ -328,23 +348,23 @@ void worker_host::anchors(client& c, std::uint64_t id, const v1::AnchorList& m) 
   f.set_id(id);
   v1::Anchors* out = f.mutable_anchors();
   std::vector<v1::AnchorEntry> entries;
-  {
+  bool local = cluster_ == nullptr;
+  if (!local) {
+    // Every host's workers. etcd out of reach: this host's, and a warning
+    // that says so (weft ls prints it).
+    try {
+      entries = cluster_->anchors(m.selector());
+    } catch (const std::exception& e) {
+      out->set_warning(std::string("only this host's workers: ") + e.what());
+      local = true;
+    }
+  }
+  if (local) {
     detail::lock_scope lk(mu_);
     for (auto& [wid, r] : workers_) {
       if (r->ended) continue;
-      for (const std::string& a : r->anchors) {
-        std::string path = a + "/" + r->id;
-        if (!selects(m.selector(), path)) continue;
-        v1::AnchorEntry e;
-        e.set_path(path);
-        e.set_worker_id(r->id);
-        e.set_pid(r->pid);
-        e.set_host(host_);
-        e.set_function(r->function);
-        e.set_started_unix_ms(r->started_unix_ms);
-        e.set_placement(r->placement);
-        entries.push_back(std::move(e));
-      }
+      for (v1::AnchorEntry& e : entries_of(*r))
+        if (selects(m.selector(), e.path())) entries.push_back(std::move(e));
     }
   }
   std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) { return a.path() < b.path(); });
@@ -423,6 +443,8 @@ void worker_host::reap(std::shared_ptr<record> r) {
     }
     ended_.pop_front();
   }
+  lk.unlock();
+  if (cluster_ != nullptr) cluster_->worker_ended(r->id);
 }
 
 void worker_host::stop() {

@@ -17,7 +17,8 @@
 //   3. Its WorkerDone is relayed to the caller as SpawnResult (or Error
 //      REFUSED when the worker refused the job).
 //   4. A reaper goroutine per worker waits for the process's end (a
-//      pidfd on the netpoller): the worker leaves the anchors, a caller
+//      pidfd on the netpoller): the worker leaves the anchors (here, and
+//      in the cluster's namespace when there is one), a caller
 //      still waiting gets Error LOST naming how it ended, waiters get
 //      WorkerExit, and its peer socket file is removed (a SIGKILLed
 //      worker cannot remove it).
@@ -54,6 +55,7 @@
 #include "platform/thread_annotations.hpp"
 #include "server/child.hpp"
 #include "server/client.hpp"
+#include "server/cluster_view.hpp"
 #include "server/host_info.hpp"
 
 namespace weft::server {
@@ -74,6 +76,10 @@ class worker_host {
   // labels: what placement weighs a spawn against, placement.hpp), and the
   // directory of the workers' logs. Before any spawn.
   void configure(std::string server_address, host_identity host, std::string log_dir);
+
+  // Many hosts: the placement table and anchor namespace they share
+  // (cluster_view.hpp), which must outlive this. Before any spawn.
+  void set_cluster(cluster_view* c) { cluster_ = c; }
 
   // Requests, from a client's session. caller: the Hello's process (empty
   // for a tool, which may not spawn).
@@ -126,6 +132,8 @@ class worker_host {
     std::vector<std::pair<client*, std::uint64_t>> waiters;
   };
   void reap(std::shared_ptr<record> r);
+  // Its anchor entries (one per anchor), as weft ls shows them.
+  std::vector<v1::AnchorEntry> entries_of(const record& r) const REQUIRES(mu_);
   void answer_caller(record& r, const wire::frame& f) REQUIRES(mu_);
   record* find(const std::string& id) REQUIRES(mu_);
   record* by_session(std::uint64_t process_id) REQUIRES(mu_);
@@ -134,6 +142,7 @@ class worker_host {
   std::function<void(std::string_view)> log_;
   std::string address_, host_, log_dir_;
   host_identity identity_;
+  cluster_view* cluster_ = nullptr;
   weft::mutex mu_;
   std::map<std::string, std::shared_ptr<record>> workers_ GUARDED_BY(mu_);  // live and remembered
   std::deque<std::string> ended_ GUARDED_BY(mu_);  // ended ids, oldest first

@@ -35,7 +35,7 @@ std::string uptime(std::int64_t started_unix_ms) {
 
 std::vector<v1::AnchorEntry> list_anchors(runtime_client& rc, const std::vector<std::string>& selectors) {
   std::vector<v1::AnchorEntry> all;
-  std::set<std::string> seen;
+  std::set<std::string> seen, warned;
   std::vector<std::string> sels = selectors.empty() ? std::vector<std::string>{"/..."} : selectors;
   for (const std::string& s : sels) {
     wire::frame req;
@@ -46,6 +46,9 @@ std::vector<v1::AnchorEntry> list_anchors(runtime_client& rc, const std::vector<
                        (r.has_error() ? r.error().message() : std::string("answered AnchorList with something else")));
     for (const v1::AnchorEntry& e : r.anchors().entries())
       if (seen.insert(e.path()).second) all.push_back(e);
+    // The list may be short (etcd out of reach): say so, once.
+    if (!r.anchors().warning().empty() && warned.insert(r.anchors().warning()).second)
+      std::fprintf(stderr, "weft: warning: %s\n", r.anchors().warning().c_str());
   }
   std::sort(all.begin(), all.end(), [](const auto& x, const auto& y) { return x.path() < y.path(); });
   return all;
