@@ -16,7 +16,7 @@ WEFT_DEB_PACKAGES=(
   libgtest-dev libgmock-dev googletest
   libmsgpack-cxx-dev                # weft::codec: values that cross processes
   libprotobuf-dev protobuf-compiler # the runtime protocol's messages (proto/)
-  libssl-dev                        # the cluster key's HMAC-SHA256 and challenges (OpenSSL)
+  libssl-dev                        # the cluster key's HMAC-SHA256 and challenges, TLS (OpenSSL)
   zlib1g-dev                        # gzip for CPU profiles (pprof's files are gzip-compressed)
   clang-format                      # scripts/check_format
   libcli11-dev                      # weftd's (and later weft's) command-line parsing

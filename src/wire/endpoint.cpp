@@ -9,21 +9,52 @@
 #include <stdexcept>
 #include <system_error>
 
+#include <weft/errors.hpp>
+#include <weft/mutex.hpp>
+
+#include "platform/lock_scope.hpp"
+#include "platform/thread_annotations.hpp"
+#include "wire/tls.hpp"
+
 namespace weft::wire {
+
+std::string endpoint::text() const {
+  if (!tls) return network + ":" + address;
+  return network == "unix" ? "tls:unix:" + address : "tls:" + address;
+}
 
 endpoint parse_endpoint(std::string_view s) {
   auto bad = [&](const char* why) {
     return std::invalid_argument("weft: runtime server address '" + std::string(s) + "' " + why +
-                                 ": write unix:/path/to/socket or tcp:host:port");
+                                 ": write unix:/path/to/socket or tcp:host:port, or over TLS tls:host:port or "
+                                 "tls:unix:/path/to/socket");
   };
-  std::size_t colon = s.find(':');
+  std::string_view rest = s;
+  bool tls = false;
+  if (rest.starts_with("tls:")) {
+    tls = true;
+    rest.remove_prefix(4);
+    if (!rest.starts_with("unix:") && !rest.starts_with("tcp:")) {
+      if (rest.empty()) throw bad("has no address");
+      endpoint e{"tcp", std::string(rest), true};
+      std::size_t port = e.address.rfind(':');
+      if (port == std::string::npos) throw bad("has no port");
+      std::string host = e.address.substr(0, port);
+      if (host.find(':') != std::string::npos && !(host.starts_with('[') && host.ends_with(']')))
+        throw bad("names an unknown network");  // "tls:udp:h:p"; an IPv6 host is bracketed
+      return e;
+    }
+  }
+  std::size_t colon = rest.find(':');
   if (colon == std::string_view::npos) throw bad("has no network");
-  endpoint e{std::string(s.substr(0, colon)), std::string(s.substr(colon + 1))};
+  endpoint e{std::string(rest.substr(0, colon)), std::string(rest.substr(colon + 1)), tls};
   if (e.network != "unix" && e.network != "tcp") throw bad("names an unknown network");
   if (e.address.empty()) throw bad("has no address");
   if (e.network == "tcp" && e.address.find(':') == std::string::npos) throw bad("has no port");
   return e;
 }
+
+bool wants_tls(const endpoint& e) { return e.tls || tls_from_env(); }
 
 std::string user_runtime_dir(const char* xdg) {
   return xdg && *xdg ? std::string(xdg) + "/weft" : "/tmp/weft-" + std::to_string(::getuid());
@@ -34,6 +65,39 @@ std::string user_runtime_dir() { return user_runtime_dir(std::getenv("XDG_RUNTIM
 endpoint default_endpoint() { return endpoint{"unix", user_runtime_dir() + "/weftd.sock"}; }
 
 net::conn dial(const endpoint& e, std::chrono::nanoseconds timeout) { return net::dial(e.network, e.address, timeout); }
+
+stream connect(const endpoint& e, std::chrono::nanoseconds timeout, std::string_view key) {
+  const bool tls = wants_tls(e);
+  if (tls && key.empty())
+    throw remote_error(remote_errc::unauthorized,
+                       "it is reached over TLS, which needs the cluster key: set WEFT_KEY_FILE to the key file its "
+                       "weftd was started with");
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  net::conn c = dial(e, timeout);
+  if (!tls) return stream(std::move(c));
+  // One client context per key: the PSK is derived once, not per
+  // connection. Never freed: OpenSSL's own exit-time cleanup may run before
+  // a static's destructor would.
+  struct cache {
+    weft::mutex mu;
+    std::string key GUARDED_BY(mu);
+    std::shared_ptr<const tls_context> ctx GUARDED_BY(mu);
+  };
+  static cache* contexts = new cache;
+  std::shared_ptr<const tls_context> ctx;
+  {
+    detail::lock_scope lk(contexts->mu);
+    if (!contexts->ctx || contexts->key != key) {
+      contexts->ctx = std::make_shared<const tls_context>(tls_context::role::client, key);
+      contexts->key = std::string(key);
+    }
+    ctx = contexts->ctx;
+  }
+  c.set_deadline(deadline);
+  std::unique_ptr<tls_session> s = tls_connect(c, std::move(ctx), e.plain().text());
+  c.set_deadline(net::time_point::max());
+  return stream(std::move(c), std::move(s));
+}
 
 namespace {
 

@@ -1,6 +1,8 @@
 // src/wire/endpoint.hpp: where a runtime server listens, written as users
 // write it: "unix:/path" or "tcp:host:port" (WEFT_RUNTIME,
-// options.runtime, weftd --listen).
+// options.runtime, weftd --listen), and the same over TLS: "tls:host:port"
+// (TCP) or "tls:unix:/path" (wire/tls.hpp; docs/protocol.md, "Transport
+// security").
 #pragma once
 
 #include <chrono>
@@ -9,17 +11,28 @@
 
 #include <weft/net.hpp>
 
+#include "wire/stream.hpp"
+
 namespace weft::wire {
 
 struct endpoint {
-  std::string network;  // "unix" or "tcp"
+  std::string network;  // the transport: "unix" or "tcp"
   std::string address;  // a path, or host:port
-  std::string text() const { return network + ":" + address; }
+  bool tls = false;  // TLS over the transport
+  // As users write it: "unix:/p", "tcp:h:p", "tls:h:p", "tls:unix:/p".
+  std::string text() const;
+  // The same transport without TLS (for "use ... instead" messages).
+  endpoint plain() const { return endpoint{network, address, false}; }
 };
 
-// Parses "unix:/path" or "tcp:host:port". Throws std::invalid_argument
+// Parses "unix:/path", "tcp:host:port", "tls:host:port" (also written
+// "tls:tcp:host:port") or "tls:unix:/path". Throws std::invalid_argument
 // naming the forms it accepts.
 endpoint parse_endpoint(std::string_view s);
+
+// Whether a client dialing e speaks TLS: e says so, or WEFT_TLS=1 asks it
+// for every connection of this process (wire/tls.hpp, tls_from_env).
+bool wants_tls(const endpoint& e);
 
 // This user's directory of weft files on this host: $XDG_RUNTIME_DIR/weft,
 // else /tmp/weft-<uid> (not made here).
@@ -31,8 +44,17 @@ std::string user_runtime_dir(const char* xdg);
 // $XDG_RUNTIME_DIR/weft/weftd.sock, else /tmp/weft-<uid>/weftd.sock.
 endpoint default_endpoint();
 
-// Connects; throws std::system_error (refused, no such file, timed out).
+// Connects the transport alone (no TLS: for "does anyone listen?"
+// probes); throws std::system_error (refused, no such file, timed out).
 net::conn dial(const endpoint& e, std::chrono::nanoseconds timeout);
+// Connects, and when wants_tls(e) shakes hands in TLS with `key` (the
+// cluster key), all within timeout. Throws std::system_error when the
+// transport fails or times out, remote_error{unauthorized} when TLS is
+// wanted but key is empty or the peer holds another key,
+// remote_error{refused} when the peer does not speak TLS (the message says
+// which address to use), remote_error{protocol} for another TLS failure.
+// REQUIRES: a goroutine.
+stream connect(const endpoint& e, std::chrono::nanoseconds timeout, std::string_view key);
 // Listens; a Unix socket is created with mode 0600 (its directory 0700 if
 // weft makes it), replacing a stale socket file nobody answers on.
 net::listener listen(const endpoint& e);

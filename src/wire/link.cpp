@@ -11,13 +11,12 @@
 
 #include <weft/errors.hpp>
 
-#include "net/netfd.hpp"
 #include "weft/runtime/v1/runtime.pb.h"
 
 namespace weft::wire {
 
-link::link(net::conn c, std::string peer, std::uint32_t max_frame)
-    : conn_(std::move(c)), peer_(std::move(peer)), max_frame_(max_frame), decoder_(max_frame) {}
+link::link(stream s, std::string peer, std::uint32_t max_frame)
+    : conn_(std::move(s)), peer_(std::move(peer)), max_frame_(max_frame), decoder_(max_frame) {}
 
 void link::send(const frame& f) {
   if (closed()) throw remote_error(remote_errc::lost, "weft: link to " + peer_ + " is closed");
@@ -67,7 +66,7 @@ void link::ring_doorbell() noexcept {
 void link::write_through(const std::string& bytes) noexcept {
   std::size_t n = 0;
   try {
-    n = detail::net_access::try_write(conn_, std::as_bytes(std::span<const char>(bytes.data(), bytes.size())));
+    n = conn_.try_write(std::as_bytes(std::span<const char>(bytes.data(), bytes.size())));
   } catch (const std::system_error&) {
     // Left to the writer, whose write fails the same way and closes the
     // link: closing here could park, and send() must not.
@@ -78,9 +77,11 @@ void link::write_through(const std::string& bytes) noexcept {
     detail::lock_scope lk(lock_);
     writing_ = false;
     if (n < bytes.size()) outbox_.insert(0, bytes, n, std::string::npos);
-    // A writer told to close when flushed waits for this write to end.
+    // A writer told to close when flushed waits for this write to end;
+    // TLS bytes taken but not written are the writer's to flush.
     ring = !outbox_.empty() || closing_.load(std::memory_order_acquire);
   }
+  ring = ring || conn_.output_pending();
   if (ring) ring_doorbell();
 }
 
@@ -110,6 +111,15 @@ void link::write_loop() {
       }
     }
     if (batch.empty()) {
+      if (!sender_writing && conn_.output_pending()) {  // TLS: ciphertext a direct write or a read left
+        try {
+          conn_.flush();
+        } catch (const std::system_error&) {
+          close();
+          break;
+        }
+        continue;
+      }
       if (closing_.load(std::memory_order_acquire) && !sender_writing) {
         close();
         break;
@@ -168,6 +178,7 @@ bool link::receive(frame& f) {
     }
     decoder_.commit(n);
     bytes_in_.fetch_add(n, std::memory_order_relaxed);
+    if (conn_.output_pending()) ring_doorbell();  // TLS: what the read made (a KeyUpdate's answer)
   }
 }
 

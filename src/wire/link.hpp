@@ -21,6 +21,11 @@
 // Bounded memory: an outbox above max_outbox (a peer that stopped reading)
 // fails the send (remote_error{lost}) and closes the link. The reader
 // buffers at most one frame plus one read (frame.hpp).
+//
+// The bytes go over a wire::stream: a plain conn, or TLS over one
+// (stream.hpp). Under TLS a sender's direct write may leave ciphertext
+// the socket did not take (stream::output_pending); it rings the doorbell
+// then, and the writer flushes it before anything else.
 #pragma once
 
 #include <atomic>
@@ -34,6 +39,7 @@
 
 #include "platform/spinlock.hpp"
 #include "wire/frame.hpp"
+#include "wire/stream.hpp"
 
 namespace weft::wire {
 
@@ -41,7 +47,9 @@ class link {
  public:
   static constexpr std::size_t max_outbox = 64u << 20;
 
-  link(net::conn c, std::string peer, std::uint32_t max_frame = default_max_frame);
+  link(stream s, std::string peer, std::uint32_t max_frame = default_max_frame);
+  link(net::conn c, std::string peer, std::uint32_t max_frame = default_max_frame)
+      : link(stream(std::move(c)), std::move(peer), max_frame) {}
   link(const link&) = delete;
   link& operator=(const link&) = delete;
 
@@ -84,7 +92,7 @@ class link {
   // The write-through of send(): `bytes` while this sender holds `writing`,
   // which it gives back.
   void write_through(const std::string& bytes) noexcept;
-  net::conn conn_;
+  stream conn_;
   std::string peer_;
   std::uint32_t max_frame_;
   detail::spinlock lock_;
