@@ -92,13 +92,53 @@ void server::watch(wire::link& l, session& s, const chan<bool>& stop, std::strin
   }
 }
 
+std::unique_ptr<wire::tls_session> server::tls_handshake(net::conn& c, const std::string& peer) {
+  {
+    detail::lock_scope lk(mu_);
+    if (stopping_) return nullptr;
+    handshaking_.insert(&c);  // stop() closes it: the handshake ends at once
+  }
+  std::unique_ptr<wire::tls_session> s;
+  try {
+    c.set_deadline(std::chrono::steady_clock::now() + opts_.handshake_timeout);
+    s = wire::tls_accept(c, tls_, "this weftd requires TLS: use " + address_);
+    c.set_deadline(net::time_point::max());
+  } catch (const remote_error& e) {
+    // A client that connects and closes without a byte probes whether
+    // anyone listens (the circuit's start of the local weftd does): not
+    // worth a log line.
+    if (e.kind() != remote_errc::lost) st_.log("refused " + peer + " in the TLS handshake: " + e.what());
+  } catch (const std::system_error& e) {
+    st_.log("lost " + peer + " in the TLS handshake: " +
+            (e.code() == std::errc::timed_out ? "no handshake within " + seconds_text(opts_.handshake_timeout)
+                                              : std::string(e.what())));
+  } catch (const std::exception& e) {
+    st_.log("failed the TLS handshake with " + peer + ": " + e.what());
+  }
+  detail::lock_scope lk(mu_);
+  handshaking_.erase(&c);
+  return s;
+}
+
 void server::connection(net::conn c) {
   std::string peer;
   try {
     peer = c.remote_address();
   } catch (...) {}
   if (peer.empty() || peer == "@") peer = opts_.endpoint.network;
-  auto l = std::make_shared<wire::link>(std::move(c), peer, st_.opts.self.max_frame);
+  wire::stream st;
+  if (tls_) {
+    std::unique_ptr<wire::tls_session> s = tls_handshake(c, peer);
+    if (!s) {
+      c.close();
+      wg_.done();
+      return;
+    }
+    st = wire::stream(std::move(c), std::move(s));
+  } else {
+    st = wire::stream(std::move(c));
+  }
+  auto l = std::make_shared<wire::link>(std::move(st), peer, st_.opts.self.max_frame);
   {
     detail::lock_scope lk(mu_);
     if (stopping_) {

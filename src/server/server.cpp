@@ -60,8 +60,16 @@ void server::listen() {
                                 ": beyond loopback every connection must be authenticated with the cluster key; "
                                 "give one with --key FILE, or listen on 127.0.0.1, [::1] or a Unix socket");
   }
+  if (opts_.endpoint.tls) {
+    if (opts_.state.cluster_key.empty())
+      throw std::invalid_argument("refusing to listen on " + opts_.endpoint.text() +
+                                  " without a cluster key: TLS authenticates both ends with it (as a pre-shared "
+                                  "key); give one with --key FILE");
+    tls_ = std::make_shared<const wire::tls_context>(wire::tls_context::role::server, opts_.state.cluster_key);
+  }
   ln_ = wire::listen(opts_.endpoint);
-  address_ = opts_.endpoint.network == "unix" ? opts_.endpoint.text() : "tcp:" + ln_.address();
+  address_ = opts_.endpoint.network == "unix" ? opts_.endpoint.text()
+                                              : wire::endpoint{"tcp", ln_.address(), opts_.endpoint.tls}.text();
   std::string logs = wire::user_runtime_dir();
   ::mkdir(logs.c_str(), 0700);
   logs += "/logs";
@@ -137,6 +145,8 @@ void server::stop() {
     // Closing under mu_: a connection erases itself from live_ under mu_
     // before its link dies, so every pointer here is alive.
     for (wire::link* l : links) l->close();
+    // Likewise a connection in its TLS handshake erases itself under mu_.
+    for (net::conn* c : handshaking_) c->close();
   }
   accepting_.wait();
   wg_.wait();

@@ -35,8 +35,13 @@
 // handle per object it opened.
 //
 // Security: beyond loopback every connection must be authenticated with
-// the cluster key (DESIGN.md), which comes with the circuit; until then
-// listen() refuses a TCP address that is not a loopback one.
+// the cluster key (DESIGN.md): listen() refuses a TCP address that is not
+// a loopback one when the server has no key. With TLS (an endpoint
+// "tls:...", weftd --tls) every connection is TLS with the cluster key as
+// PSK (wire/tls.hpp), and the key's challenge-response runs inside it as
+// over a plain connection; a TLS server without a key is refused too. The
+// TLS handshake runs in the connection's own goroutine, bounded by
+// handshake_timeout; stop() closes connections still in it.
 //
 // Rejected: a thread per client (a weft program parks goroutines); one
 // lock for all channels (sessions would serialize); writing replies from
@@ -60,6 +65,7 @@
 #include "server/state.hpp"
 #include "wire/endpoint.hpp"
 #include "wire/link.hpp"
+#include "wire/tls.hpp"
 
 namespace weft::server {
 
@@ -106,6 +112,8 @@ class server {
 
  private:
   void connection(net::conn c);
+  // The TLS handshake of an accepted connection; null if it failed (logged).
+  std::unique_ptr<wire::tls_session> tls_handshake(net::conn& c, const std::string& peer);
   void watch(wire::link& l, session& s, const chan<bool>& stop, std::string& reason);
 
   const options opts_;
@@ -115,6 +123,8 @@ class server {
   weft::mutex mu_;
   bool stopping_ GUARDED_BY(mu_) = false;
   std::unordered_set<wire::link*> live_ GUARDED_BY(mu_);
+  std::unordered_set<net::conn*> handshaking_ GUARDED_BY(mu_);  // in the TLS handshake
+  std::shared_ptr<const wire::tls_context> tls_;  // set by listen() for a TLS endpoint
   weft::wait_group accepting_;  // serve() is running
   weft::wait_group wg_;  // one per connection goroutine
 };

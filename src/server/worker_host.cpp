@@ -32,7 +32,9 @@ bool overridden(const std::string& env) {
 
 // Where the worker will listen for peers: circuit/identity.hpp's rule,
 // under the runtime directory of the worker's environment (the caller's).
-std::string peer_address(const v1::Spawn& m, const std::string& id) {
+// A worker of a TLS server is a TLS client of it, and serves its peers
+// over TLS too ("tls:unix:PATH").
+wire::endpoint peer_address(const v1::Spawn& m, const std::string& id, bool tls) {
   std::string xdg;
   bool set = false;
   for (const std::string& e : m.env()) {
@@ -41,7 +43,7 @@ std::string peer_address(const v1::Spawn& m, const std::string& id) {
       set = true;
     }
   }
-  return "unix:" + wire::user_runtime_dir(set ? xdg.c_str() : nullptr) + "/peer/" + id + ".sock";
+  return wire::endpoint{"unix", wire::user_runtime_dir(set ? xdg.c_str() : nullptr) + "/peer/" + id + ".sock", tls};
 }
 
 wire::frame exit_frame(std::uint64_t id, int status) {
@@ -58,6 +60,7 @@ worker_host::~worker_host() { stop(); }
 
 void worker_host::configure(std::string server_address, host_identity host, std::string log_dir) {
   address_ = std::move(server_address);
+  tls_ = wire::parse_endpoint(address_).tls;
   host_ = host.name;
   identity_ = std::move(host);
   log_dir_ = std::move(log_dir);
@@ -156,8 +159,9 @@ void worker_host::spawn(client& c, std::uint64_t id, const v1::Spawn& m, const v
   r->signature = m.signature();
   r->args = m.args();
   r->log_path = log_dir_ + "/" + r->id + ".log";
-  r->peer_address = peer_address(m, r->id);
-  r->peer_socket = r->peer_address.substr(5);
+  const wire::endpoint peer = peer_address(m, r->id, tls_);
+  r->peer_address = peer.text();
+  r->peer_socket = peer.address;
   r->started_unix_ms = unix_ms();
   r->caller = &c;
   r->caller_id = id;

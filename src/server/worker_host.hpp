@@ -117,7 +117,7 @@ class worker_host {
     std::vector<std::string> anchors;
     std::string function, signature, args;
     std::string log_path;
-    std::string peer_address;  // "unix:PATH": where the worker listens for peers
+    std::string peer_address;  // "unix:PATH" ("tls:unix:PATH"): where the worker listens for peers
     std::string peer_socket;  // PATH, removed when it ends
     std::int64_t started_unix_ms = 0;
     std::string placement;  // why this host (placement.hpp)
@@ -143,6 +143,7 @@ class worker_host {
   std::string address_, host_, log_dir_;
   host_identity identity_;
   cluster_view* cluster_ = nullptr;
+  bool tls_ = false;  // address_ is a TLS one: so are the workers' peer addresses
   weft::mutex mu_;
   std::map<std::string, std::shared_ptr<record>> workers_ GUARDED_BY(mu_);  // live and remembered
   std::deque<std::string> ended_ GUARDED_BY(mu_);  // ended ids, oldest first

@@ -1,7 +1,8 @@
 // tools/weftd/main.cpp: weftd, the runtime server (src/server/ is the
 // program; this file parses arguments, handles signals and exits).
 //
-//   weftd [--listen unix:PATH|tcp:HOST:PORT] [--key FILE] [--procs N] [--quiet] [--trace FILE]
+//   weftd [--listen unix:PATH|tcp:HOST:PORT|tls:HOST:PORT|tls:unix:PATH] [--tls] [--key FILE]
+//         [--procs N] [--quiet] [--trace FILE]
 //
 // Prints "weftd: listening on ADDR" on stderr once it accepts
 // connections; logs one line per event after that. Exits 0 on SIGTERM or
@@ -57,8 +58,17 @@ int main(int argc, char** argv) {
   CLI::App app{
       "weftd: the weft runtime server. Programs attach to it with WEFT_RUNTIME=ADDR "
       "and share its channels and variables (docs/protocol.md); weft ps, stk, peek and kill act on them."};
-  app.add_option("--listen", listen, "where to listen: unix:PATH or tcp:HOST:PORT (loopback only without a key)")
+  app.add_option("--listen", listen,
+                 "where to listen: unix:PATH or tcp:HOST:PORT (loopback only without a key); tls:HOST:PORT or "
+                 "tls:unix:PATH for TLS (as --tls)")
       ->capture_default_str();
+  bool tls = false;
+  app.add_flag("--tls", tls,
+               "require TLS 1.3 on every connection, authenticated both ways by the cluster key (a pre-shared key: "
+               "no certificates); needs --key (or the default socket's own key). Clients connect to tls:HOST:PORT "
+               "or tls:unix:PATH (WEFT_RUNTIME, --runtime), or set WEFT_TLS=1; workers it starts use TLS too. "
+               "Default: WEFT_TLS=1 in the environment")
+      ->envname("WEFT_TLS");
   app.add_option("--procs", procs, "goroutines run in parallel on this many threads")
       ->check(CLI::Range(1, 4096))
       ->capture_default_str();
@@ -90,9 +100,10 @@ int main(int argc, char** argv) {
   }
   try {
     opts.endpoint = weft::wire::parse_endpoint(listen);
+    if (tls) opts.endpoint.tls = true;
     if (!key_file.empty()) {
       opts.state.cluster_key = weft::wire::load_cluster_key(key_file);
-    } else if (opts.endpoint.text() == weft::wire::default_endpoint().text()) {
+    } else if (opts.endpoint.plain().text() == weft::wire::default_endpoint().text()) {
       // The local weftd (the circuit's, at the default socket): its own
       // key, made on the first start; clients of this user find it.
       opts.state.cluster_key = weft::wire::ensure_default_key();
@@ -143,7 +154,7 @@ int main(int argc, char** argv) {
         try {
           srv.listen();
         } catch (const std::invalid_argument& e) {
-          return fail(e.what());  // beyond loopback without a key
+          return fail(e.what());  // beyond loopback, or TLS, without a key
         } catch (const std::exception& e) {
           return fail("cannot listen on " + opts.endpoint.text() + ": " + e.what());
         }
