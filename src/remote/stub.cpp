@@ -84,13 +84,28 @@ stub::stub(const wire::endpoint& server, const std::string& worker_ticket)
   auto unreachable = [&](const std::string& why) {
     return remote_error(remote_errc::unreachable, "runtime server " + address_ + ": " + why);
   };
-  net::conn c;
-  try {
-    c = wire::dial(server, attach_timeout);
-  } catch (const std::system_error& e) {
-    throw unreachable(e.code().message());
+  // Over TLS the cluster key is needed before the first byte (it is the
+  // TLS pre-shared key, wire/tls.hpp); else only if the server asks.
+  std::string key;
+  if (wire::wants_tls(server)) {
+    try {
+      key = wire::cluster_key_from_env();
+    } catch (const std::exception& e) {
+      throw remote_error(
+          remote_errc::unauthorized,
+          "runtime server " + address_ + " is reached over TLS, which needs the cluster key, and " + e.what());
+    }
   }
-  c.set_deadline(std::chrono::steady_clock::now() + attach_timeout);
+  const auto deadline = std::chrono::steady_clock::now() + attach_timeout;
+  wire::stream c;
+  try {
+    c = wire::connect(server, attach_timeout, key);
+  } catch (const std::system_error& e) {
+    throw unreachable(e.code() == std::errc::timed_out ? "no answer within 1 s" : e.code().message());
+  } catch (const remote_error& e) {
+    throw remote_error(e.kind(), "runtime server " + address_ + ": " + e.what());
+  }
+  c.set_deadline(deadline);
   link_ = std::make_unique<wire::link>(std::move(c), "runtime server " + address_);
 
   v1::Frame hello;

@@ -38,10 +38,12 @@ std::string describe(const v1::Frame& f) {
 // ---- client
 
 client::client(const config& cfg) : cfg_(cfg) {
-  net::conn c;
+  wire::stream c;
   try {
-    c = wire::dial(cfg.address, cfg.timeout);
+    c = wire::connect(cfg.address, cfg.timeout, cfg.key);
   } catch (const std::system_error& e) {
+    throw failure("cannot connect to " + cfg.address.text() + ": " + e.what());
+  } catch (const remote_error& e) {
     throw failure("cannot connect to " + cfg.address.text() + ": " + e.what());
   }
   link_ = std::make_unique<wire::link>(std::move(c), "server under test " + cfg.address.text());

@@ -18,7 +18,8 @@ int usage() {
   std::fprintf(stderr,
                "usage: weft-conformance [--core] [--only TEXT] [--timeout-ms N] [--key FILE] [--list] ADDR\n"
                "  Runs the runtime protocol's conformance checks against the server at ADDR\n"
-               "  (unix:/path or tcp:host:port); prints PASS or FAIL for each and exits 0 only\n"
+               "  (unix:/path or tcp:host:port, or over TLS tls:host:port or tls:unix:/path: the\n"
+               "  key is then required); prints PASS or FAIL for each and exits 0 only\n"
                "  if all pass. --core: only the core part (handshake, channels, variables).\n"
                "  --only TEXT: only the checks whose name contains TEXT.\n"
                "  --key FILE: the server's cluster key (default: WEFT_KEY_FILE), for a server\n"

@@ -8,6 +8,7 @@
 #include <system_error>
 #include <utility>
 
+#include <weft/errors.hpp>
 #include <weft/run.hpp>
 
 #include "wire/cluster_key.hpp"
@@ -49,17 +50,27 @@ bool default_runtime_absent(const std::string& address) {
   }
 }
 
-runtime_client::runtime_client(std::string address, net::conn c)
+runtime_client::runtime_client(std::string address, wire::stream c)
     : address_(std::move(address)), conn_(std::move(c)), decoder_(std::make_unique<wire::frame_decoder>()) {}
 
 runtime_client runtime_client::connect(const std::string& address, const std::vector<std::string>& capabilities) {
   const wire::endpoint e = wire::parse_endpoint(address);  // runtime_address checked it
-  net::conn c;
+  std::string key;  // over TLS the key is needed before the first byte (wire/tls.hpp)
+  if (wire::wants_tls(e)) {
+    try {
+      key = wire::cluster_key_from_env();
+    } catch (const std::exception& bad) {
+      throw tool_error("weftd at " + address + " is reached over TLS, which needs the cluster key, and " + bad.what());
+    }
+  }
+  wire::stream c;
   try {
-    c = wire::dial(e, handshake_timeout);
+    c = wire::connect(e, handshake_timeout, key);
   } catch (const std::system_error& ex) {
     throw tool_error("no weftd at " + address + ": " + ex.code().message() +
                      "; start one with weftd or set WEFT_RUNTIME (or --runtime ADDR)");
+  } catch (const remote_error& ex) {
+    throw tool_error("weftd at " + address + ": " + ex.what());
   }
   runtime_client rc(address, std::move(c));
   wire::frame hello;
@@ -74,9 +85,8 @@ runtime_client runtime_client::connect(const std::string& address, const std::ve
   if (w.has_error()) throw tool_error("weftd at " + address + " refused the handshake: " + w.error().message());
   if (!w.has_welcome()) throw tool_error(address + " answered the handshake with something else: is it a weftd?");
   if (!w.welcome().challenge().empty()) {
-    std::string key;
     try {
-      key = wire::cluster_key_from_env();
+      if (key.empty()) key = wire::cluster_key_from_env();
     } catch (const std::exception& bad) {
       throw tool_error("weftd at " + address + " requires the cluster key, and " + bad.what());
     }

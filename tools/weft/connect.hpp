@@ -25,6 +25,7 @@
 
 #include "weft/runtime/v1/runtime.pb.h"
 #include "wire/frame.hpp"
+#include "wire/stream.hpp"
 
 namespace weft::tool {
 
@@ -65,13 +66,13 @@ class runtime_client {
   const std::string& address() const noexcept { return address_; }
 
  private:
-  runtime_client(std::string address, net::conn c);
+  runtime_client(std::string address, wire::stream c);
   void write(const wire::frame& f);
   // The next frame, by deadline (throws tool_error otherwise).
   wire::frame read(std::chrono::steady_clock::time_point deadline);
 
   std::string address_;
-  net::conn conn_;
+  wire::stream conn_;
   std::unique_ptr<wire::frame_decoder> decoder_;
   std::uint64_t next_id_ = 1;
 };

@@ -118,7 +118,10 @@ int run_remote(const remote_args& a) {
     server_argv.push_back("--trace");
     server_argv.push_back(a.trace_file);
   }
-  pid_t server = spawn(server_argv, {});
+  // The passthrough is a private Unix socket of this user: plain, even
+  // when WEFT_TLS=1 asks every other connection for TLS (a weftd with
+  // --tls would need a key nobody gave it).
+  pid_t server = spawn(server_argv, {"WEFT_TLS=0"});
   if (server < 0) {
     std::fprintf(stderr, "weft remote: cannot start %s: %s (pass --weftd PATH)\n", weftd.c_str(),
                  std::strerror(-server));
@@ -140,7 +143,7 @@ int run_remote(const remote_args& a) {
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
 
-  pid_t prog = spawn(a.argv, {"WEFT_RUNTIME=unix:" + sock});
+  pid_t prog = spawn(a.argv, {"WEFT_RUNTIME=unix:" + sock, "WEFT_TLS=0"});
   if (prog < 0) {
     std::fprintf(stderr, "weft remote: cannot run %s: %s\n", a.argv[0].c_str(), std::strerror(-prog));
     ::kill(server, SIGTERM);
