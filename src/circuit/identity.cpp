@@ -2,7 +2,9 @@
 // (identity.hpp).
 #include "circuit/identity.hpp"
 
+#include "remote/stub.hpp"
 #include "wire/endpoint.hpp"
+#include "wire/tls.hpp"
 #include "wire/worker_id.hpp"
 
 #include <sys/stat.h>
@@ -48,6 +50,15 @@ std::string runtime_dir() {
   return dir;
 }
 
-std::string peer_address(const std::string& id) { return "unix:" + runtime_dir() + "/peer/" + id + ".sock"; }
+std::string peer_address(const std::string& id) {
+  return wire::endpoint{"unix", runtime_dir() + "/peer/" + id + ".sock", peers_use_tls()}.text();
+}
+
+bool peers_use_tls() {
+  if (wire::tls_from_env()) return true;
+  if (const remote::detail::stub* s = remote::detail::current()) return s->address().starts_with("tls:");
+  const char* env = std::getenv("WEFT_RUNTIME");
+  return env != nullptr && std::string_view(env).starts_with("tls:");
+}
 
 }  // namespace weft::circuit::detail

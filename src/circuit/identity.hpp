@@ -9,7 +9,10 @@
 // hosts too.
 //
 // A process's peer address (where other workers dial it for xref calls)
-// follows from its id on one host: unix:<runtime dir>/peer/<id>.sock.
+// follows from its id on one host: unix:<runtime dir>/peer/<id>.sock, or
+// tls:unix:<runtime dir>/peer/<id>.sock when its peer links are TLS
+// (peers_use_tls: a worker of a TLS weftd, which gives it a "tls:"
+// WEFT_RUNTIME and publishes that address for it).
 #pragma once
 
 #include <optional>
@@ -37,5 +40,9 @@ const std::string& self_id();
 std::string runtime_dir();
 // Where the process `id` on this host listens for peers.
 std::string peer_address(const std::string& id);
+// Whether this process's peer links are TLS (wire/tls.hpp): WEFT_TLS=1, or
+// its runtime server is reached over TLS (the attached stub's address, else
+// WEFT_RUNTIME). A circuit is TLS throughout or not at all.
+bool peers_use_tls();
 
 }  // namespace weft::circuit::detail

@@ -16,11 +16,13 @@
 
 #include "circuit/exports.hpp"
 #include "circuit/identity.hpp"
+#include "circuit/peers.hpp"
 #include "circuit/xref_serve.hpp"
 #include "remote/stub.hpp"
 #include "wire/worker_id.hpp"
 #include "wire/cluster_key.hpp"
 #include "wire/endpoint.hpp"
+#include "wire/tls.hpp"
 #include "wire/version.hpp"
 
 namespace weft::circuit::detail {
@@ -103,11 +105,22 @@ std::shared_ptr<peer_link> peer_link::dial(const std::string& address, std::chro
   } catch (const std::invalid_argument& ex) {
     throw remote_error(remote_errc::unreachable, ex.what());
   }
-  net::conn c;
+  if (peers_use_tls()) e.tls = true;  // a TLS circuit dials every peer over TLS
+  std::string key;  // TLS needs it before the first byte (wire/tls.hpp)
+  if (wire::wants_tls(e)) {
+    try {
+      key = wire::cluster_key_from_env();
+    } catch (const std::exception& ex) {
+      throw remote_error(remote_errc::unauthorized, "weft: peer " + address + " is reached over TLS: " + ex.what());
+    }
+  }
+  wire::stream c;
   try {
-    c = wire::dial(e, dial_timeout);
+    c = wire::connect(e, dial_timeout, key);
   } catch (const std::system_error& ex) {
     throw remote_error(remote_errc::unreachable, "weft: peer " + address + ": " + ex.code().message());
+  } catch (const remote_error& ex) {
+    throw remote_error(ex.kind(), "weft: peer " + address + ": " + ex.what());
   }
   c.set_deadline(clock::now() + handshake_timeout);
   auto l = std::make_unique<wire::link>(std::move(c), "peer " + address);
@@ -136,9 +149,8 @@ std::shared_ptr<peer_link> peer_link::dial(const std::string& address, std::chro
                                                  std::to_string(w.welcome().version().major()) + ", this process " +
                                                  wire::version_text());
   if (!w.welcome().challenge().empty()) {
-    std::string key;
     try {
-      key = wire::cluster_key_from_env();
+      if (key.empty()) key = wire::cluster_key_from_env();
     } catch (const std::exception& ex) {
       throw remote_error(remote_errc::unauthorized,
                          "weft: peer " + address + " requires the cluster key: " + ex.what());
@@ -160,9 +172,26 @@ std::shared_ptr<peer_link> peer_link::dial(const std::string& address, std::chro
   return std::shared_ptr<peer_link>(new peer_link(std::move(l), address, true, lease));
 }
 
-std::shared_ptr<peer_link> peer_link::accept(net::conn c, const std::string& key, std::chrono::milliseconds lease) {
+std::shared_ptr<peer_link> peer_link::accept(net::conn c, const std::string& key, std::chrono::milliseconds lease,
+                                             std::shared_ptr<const wire::tls_context> tls) {
   c.set_deadline(clock::now() + handshake_timeout);
-  auto l = std::make_unique<wire::link>(std::move(c), "peer (accepted)");
+  wire::stream st;
+  if (tls) {
+    std::unique_ptr<wire::tls_session> s;
+    try {
+      s = wire::tls_accept(c, std::move(tls), "this worker requires TLS: dial " + self_address());
+    } catch (const remote_error& e) {
+      if (e.kind() != remote_errc::lost) log_refusal(e.what());
+      return nullptr;
+    } catch (const std::exception& e) {
+      log_refusal(std::string("in the TLS handshake: ") + e.what());
+      return nullptr;
+    }
+    st = wire::stream(std::move(c), std::move(s));
+  } else {
+    st = wire::stream(std::move(c));
+  }
+  auto l = std::make_unique<wire::link>(std::move(st), "peer (accepted)");
   auto refuse = [&](v1::Error::Code code, const std::string& why) -> std::shared_ptr<peer_link> {
     log_refusal(why);
     try {

@@ -14,7 +14,9 @@
 // challenge when this process has a cluster key (WEFT_KEY_FILE), which the
 // dialer answers with AuthProof (wire/cluster_key.hpp). A dialer without
 // the key is refused (Error UNAUTHORIZED) and the refusal logged to
-// stderr. 5 s for the whole handshake.
+// stderr. 5 s for the whole handshake. In a TLS circuit (identity.hpp,
+// peers_use_tls) a TLS handshake with the cluster key comes first
+// (wire/tls.hpp), and the challenge-response runs inside it.
 //
 // Goroutines per link: the writer (wire::link::write_loop), the reader
 // (dispatches each frame without parking: a call runs in a goroutine of
@@ -49,6 +51,7 @@
 #include "platform/spinlock.hpp"
 #include "weft/runtime/v1/runtime.pb.h"
 #include "wire/link.hpp"
+#include "wire/tls.hpp"
 
 namespace weft::circuit::detail {
 
@@ -62,8 +65,10 @@ class peer_link : public std::enable_shared_from_this<peer_link> {
   // unauthorized, refused, protocol).
   static std::shared_ptr<peer_link> dial(const std::string& address, std::chrono::milliseconds lease);
   // Shakes hands with a connection accepted by the peer listener. key: the
-  // cluster key ("" for none). Null if the dialer was refused.
-  static std::shared_ptr<peer_link> accept(net::conn c, const std::string& key, std::chrono::milliseconds lease);
+  // cluster key ("" for none); tls: the listener's TLS context (null:
+  // plain), the TLS handshake first then. Null if the dialer was refused.
+  static std::shared_ptr<peer_link> accept(net::conn c, const std::string& key, std::chrono::milliseconds lease,
+                                           std::shared_ptr<const wire::tls_context> tls = nullptr);
   ~peer_link();
 
   // Starts the reader, writer and heartbeat, counted in wg.

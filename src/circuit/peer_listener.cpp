@@ -18,6 +18,7 @@
 #include "platform/spinlock.hpp"
 #include "wire/cluster_key.hpp"
 #include "wire/endpoint.hpp"
+#include "wire/tls.hpp"
 
 namespace weft::circuit::detail {
 
@@ -63,6 +64,7 @@ void start_peer_listener() {
   auto box = std::make_shared<listener_box>();
   if (!register_listener([box] { box->stop(); })) return;
   std::string key;
+  std::shared_ptr<const wire::tls_context> tls;  // null: plain
   try {
     key = wire::cluster_key_from_env();
     const char* env = std::getenv("WEFT_PEER_LISTEN");
@@ -70,8 +72,15 @@ void start_peer_listener() {
     if (e.network == "tcp" && key.empty() && !loopback(e.address))
       throw std::runtime_error("weft: WEFT_PEER_LISTEN=" + e.text() +
                                " is beyond loopback: set WEFT_KEY_FILE to the cluster key first");
+    if (peers_use_tls()) e.tls = true;
+    if (e.tls) {
+      if (key.empty())
+        throw std::runtime_error("weft: this process's peer links are TLS (" + e.text() +
+                                 "), which needs the cluster key: set WEFT_KEY_FILE");
+      tls = std::make_shared<const wire::tls_context>(wire::tls_context::role::server, key);
+    }
     net::listener ln = wire::listen(e);
-    const std::string bound = e.network == "tcp" ? "tcp:" + ln.address() : e.text();
+    const std::string bound = e.network == "tcp" ? wire::endpoint{"tcp", ln.address(), e.tls}.text() : e.text();
     weft::detail::lock_scope lk(box->lock);
     if (e.network == "unix") box->path = e.address;
     if (box->stopped) {
@@ -88,7 +97,7 @@ void start_peer_listener() {
     throw;
   }
   const auto lease = run_times().lease;
-  go_counted("weft: peer listener", [box, key, lease] {
+  go_counted("weft: peer listener", [box, key, lease, tls] {
     for (;;) {
       net::conn c;
       try {
@@ -102,9 +111,9 @@ void start_peer_listener() {
       } catch (const std::system_error&) {
         return;  // closed: the run is ending
       }
-      go_counted("weft: peer handshake", [c = std::make_shared<net::conn>(std::move(c)), key, lease] {
+      go_counted("weft: peer handshake", [c = std::make_shared<net::conn>(std::move(c)), key, lease, tls] {
         try {
-          if (auto link = peer_link::accept(std::move(*c), key, lease)) adopt(std::move(link));
+          if (auto link = peer_link::accept(std::move(*c), key, lease, tls)) adopt(std::move(link));
         } catch (...) {}
       });
     }

@@ -4,7 +4,10 @@
 // WEFT_KEY_FILE names one (peer_link.hpp). WEFT_PEER_LISTEN may name
 // another address, "unix:/path" or "tcp:host:port" (port 0: a free one):
 // that address, as bound, is then the owner address of this process's
-// xrefs; a TCP address beyond loopback requires a cluster key (as weftd's). Started lazily by ref,
+// xrefs; a TCP address beyond loopback requires a cluster key (as weftd's).
+// When this process's peer links are TLS (identity.hpp, peers_use_tls) the
+// listener requires TLS with the cluster key, whatever the address says,
+// and its address says "tls:". Started lazily by ref,
 // perm_ref and listen (a process that only calls others need not listen),
 // and by a worker at its start. Closed, and its socket file removed, when
 // the weft::run ends (peers.hpp).
