@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 
 #include <weft/weft.hpp>
@@ -213,6 +214,14 @@ TEST(Xref, OwnerRefusesAMismatchNamingTheMethod) {
 TEST(Xref, TcpBeyondLoopbackNeedsAKey) {
   ::setenv("WEFT_PEER_LISTEN", "tcp:0.0.0.0:0", 1);
   ::unsetenv("WEFT_KEY_FILE");
+  // A runtime directory of its own: this user's default key (made by any
+  // local weftd that ever ran) would otherwise count as a key.
+  char tmpl[] = "/tmp/weft-xref-nokey-XXXXXX";
+  const std::string dir = ::mkdtemp(tmpl);
+  const char* xdg = std::getenv("XDG_RUNTIME_DIR");
+  const bool had_xdg = xdg != nullptr;
+  const std::string saved = had_xdg ? xdg : "";
+  ::setenv("XDG_RUNTIME_DIR", dir.c_str(), 1);
   weft::run([] {
     try {
       (void)weft::ref(std::make_shared<counter>());
@@ -222,6 +231,11 @@ TEST(Xref, TcpBeyondLoopbackNeedsAKey) {
     }
   });
   ::unsetenv("WEFT_PEER_LISTEN");
+  if (had_xdg)
+    ::setenv("XDG_RUNTIME_DIR", saved.c_str(), 1);
+  else
+    ::unsetenv("XDG_RUNTIME_DIR");
+  std::filesystem::remove_all(dir);
 }
 
 TEST(Xref, RunEndRemovesTheSocketAndStartsAgain) {
