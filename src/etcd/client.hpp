@@ -10,7 +10,8 @@
 //   weft::etcd::watcher w = c.watch("/weft/hosts/", s.revision + 1);
 //   for (weft::etcd::event e : w.events()) ...  // ends when the watch does
 //
-// Every call parks the calling goroutine, never a scheduler thread, and
+// Every call waits inside weft::blocking: the calling goroutine's thread
+// waits in gRPC and its P is handed off, so other goroutines run on; and
 // every call has a deadline (options::timeout). A failure of the system
 // throws weft::remote_error: unreachable (no endpoint could be reached),
 // timeout (no answer in time), refused (etcd said no), unknown_outcome (a
@@ -82,7 +83,10 @@ class watcher;
 // A connection to an etcd cluster through one or more of its members.
 // Thread-safe: any number of goroutines may call it at once. Movable, not
 // copyable. Every call may throw weft::remote_error; misuse (an empty key,
-// a bad endpoint) throws std::invalid_argument.
+// a bad endpoint) throws std::invalid_argument. A call whose answer was
+// lost is sent again to the next endpoint (all but put_if_absent): it then
+// reports what the second attempt found (erase: false, if the first
+// attempt had erased the key).
 class client {
  public:
   // endpoints: "http://host:port", "host:port" or "unix:/path"; at least
