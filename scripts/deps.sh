@@ -20,6 +20,9 @@ WEFT_DEB_PACKAGES=(
   zlib1g-dev                        # gzip for CPU profiles (pprof's files are gzip-compressed)
   clang-format                      # scripts/check_format
   libcli11-dev                      # weftd's (and later weft's) command-line parsing
+  etcd-server                       # the cluster backbone: src/etcd/'s tests run a real etcd
+  golang-etcd-server-dev            # etcd's v3 .proto files (rpc.proto, kv.proto), compiled for src/etcd/
+  libgrpc++-dev protobuf-compiler-grpc  # gRPC, etcd's v3 API: the library and protoc's C++ plugin
   golang-go libboost-fiber-dev      # benchmark peers; go tool pprof reads weft cpu's profiles in a test
   python3                           # bench/run's result tooling
   python3-protobuf python3-msgpack  # examples/python_server: the protocol from another language

@@ -47,8 +47,9 @@ class fd_mutex {
   // (the other closer finishes the job).
   bool begin_close() noexcept {
     std::uint32_t prev = state_.fetch_or(closing_bit, std::memory_order_acq_rel);
-    inside_at_close_ = prev & ~closing_bit;
-    return !(prev & closing_bit);
+    if (prev & closing_bit) return false;
+    inside_at_close_ = prev;  // only the one closer writes it
+    return true;
   }
   // Parks until every operation has left. REQUIRES: begin_close() returned true.
   void wait_drained() {

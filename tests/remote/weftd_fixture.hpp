@@ -1,8 +1,8 @@
 // tests/remote/weftd_fixture.hpp: a real weftd for a test: started on a
 // private Unix socket before the test, SIGKILLed (if still alive) and its
-// socket removed after. WEFT_TEST_WEFTD is the binary's path (CMake).
-// command: a child process whose stdout and stderr are kept (the weft
-// command's output, for tests that run it).
+// socket removed after. WEFT_TEST_WEFTD is the binary's path (CMake). The
+// helpers for child processes (spawn_process, wait_status, command) are in
+// tests/child_process.hpp.
 //
 // A derived fixture may ask for more in its constructor (weftd_config):
 // a cluster key (files key_file() and, for refusals, other_key_file(), both
@@ -34,7 +34,7 @@
 
 #include <weft/run.hpp>
 
-extern char** environ;
+#include "child_process.hpp"
 
 namespace weft_test {
 
@@ -47,83 +47,6 @@ inline bool unix_socket_answers(const std::string& path) {
   ::close(fd);
   return ok;
 }
-
-// Spawns argv with extra environment entries (and file actions, if given);
-// returns the pid, or -1.
-inline pid_t spawn_process(const std::vector<std::string>& argv, const std::vector<std::string>& env_extra = {},
-                           const posix_spawn_file_actions_t* fa = nullptr) {
-  std::vector<char*> args;
-  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  std::vector<std::string> env(env_extra);
-  for (char** e = environ; *e; ++e) env.emplace_back(*e);
-  std::vector<char*> envp;
-  for (std::string& e : env) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  pid_t pid = -1;
-  if (posix_spawn(&pid, args[0], fa, nullptr, args.data(), envp.data()) != 0) return -1;
-  return pid;
-}
-
-// Waits up to `limit` for pid; returns its wait status, or -1 on timeout.
-inline int wait_status(pid_t pid, std::chrono::milliseconds limit) {
-  auto end = std::chrono::steady_clock::now() + limit;
-  int st = 0;
-  while (std::chrono::steady_clock::now() < end) {
-    pid_t r = ::waitpid(pid, &st, WNOHANG);
-    if (r == pid) return st;
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  return -1;
-}
-
-// A child process with its stdout and stderr captured in files; SIGKILLed
-// by the destructor if still running.
-class command {
- public:
-  explicit command(const std::vector<std::string>& argv, const std::vector<std::string>& env_extra = {}) {
-    static int n = 0;
-    base_ = "/tmp/weft-test-cmd-" + std::to_string(::getpid()) + "-" + std::to_string(n++);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, (base_ + ".out").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addopen(&fa, 2, (base_ + ".err").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    pid_ = spawn_process(argv, env_extra, &fa);
-    posix_spawn_file_actions_destroy(&fa);
-  }
-  command(const command&) = delete;
-  command& operator=(const command&) = delete;
-  ~command() {
-    if (pid_ > 0 && status_ < 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-    ::unlink((base_ + ".out").c_str());
-    ::unlink((base_ + ".err").c_str());
-  }
-  // Its exit status (128 + N for signal N) within limit; -1 if it runs on.
-  int wait(std::chrono::milliseconds limit = std::chrono::seconds(20)) {
-    if (status_ >= 0 || pid_ <= 0) return status_;
-    int st = wait_status(pid_, limit);
-    if (st == -1) return -1;
-    status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-    return status_;
-  }
-  std::string out() const { return slurp(base_ + ".out"); }
-  std::string err() const { return slurp(base_ + ".err"); }
-  pid_t pid() const { return pid_; }
-
- private:
-  static std::string slurp(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-  }
-  std::string base_;
-  pid_t pid_ = -1;
-  int status_ = -1;
-};
 
 // What a fixture's weftd is started with (beyond the defaults).
 struct weftd_config {

@@ -1,0 +1,150 @@
+// tests/child_process.hpp: real processes for tests (weftd, etcd, the
+// weft command): starting them, waiting for them, and what they need (free
+// loopback ports, temporary directories). weftd_fixture.hpp and the etcd
+// suite stand on it.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+extern char** environ;
+
+namespace weft_test {
+
+// Spawns argv with extra environment entries (and file actions, if given);
+// returns the pid, or -1.
+inline pid_t spawn_process(const std::vector<std::string>& argv, const std::vector<std::string>& env_extra = {},
+                           const posix_spawn_file_actions_t* fa = nullptr) {
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  std::vector<std::string> env(env_extra);
+  for (char** e = environ; *e; ++e) env.emplace_back(*e);
+  std::vector<char*> envp;
+  for (std::string& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  pid_t pid = -1;
+  if (posix_spawn(&pid, args[0], fa, nullptr, args.data(), envp.data()) != 0) return -1;
+  return pid;
+}
+
+// Waits up to `limit` for pid; returns its wait status, or -1 on timeout.
+inline int wait_status(pid_t pid, std::chrono::milliseconds limit) {
+  auto end = std::chrono::steady_clock::now() + limit;
+  int st = 0;
+  while (std::chrono::steady_clock::now() < end) {
+    pid_t r = ::waitpid(pid, &st, WNOHANG);
+    if (r == pid) return st;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return -1;
+}
+
+// A child process with its stdout and stderr captured in files; SIGKILLed
+// by the destructor if still running.
+class command {
+ public:
+  explicit command(const std::vector<std::string>& argv, const std::vector<std::string>& env_extra = {}) {
+    static int n = 0;
+    base_ = "/tmp/weft-test-cmd-" + std::to_string(::getpid()) + "-" + std::to_string(n++);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, (base_ + ".out").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_addopen(&fa, 2, (base_ + ".err").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    pid_ = spawn_process(argv, env_extra, &fa);
+    posix_spawn_file_actions_destroy(&fa);
+  }
+  command(const command&) = delete;
+  command& operator=(const command&) = delete;
+  ~command() {
+    if (pid_ > 0 && status_ < 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    ::unlink((base_ + ".out").c_str());
+    ::unlink((base_ + ".err").c_str());
+  }
+  // Its exit status (128 + N for signal N) within limit; -1 if it runs on.
+  int wait(std::chrono::milliseconds limit = std::chrono::seconds(20)) {
+    if (status_ >= 0 || pid_ <= 0) return status_;
+    int st = wait_status(pid_, limit);
+    if (st == -1) return -1;
+    status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    return status_;
+  }
+  std::string out() const { return slurp(base_ + ".out"); }
+  std::string err() const { return slurp(base_ + ".err"); }
+  pid_t pid() const { return pid_; }
+
+ private:
+  static std::string slurp(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+  std::string base_;
+  pid_t pid_ = -1;
+  int status_ = -1;
+};
+
+// A TCP port on 127.0.0.1 that nothing listens on right now (the kernel's
+// pick; another process may take it before the caller binds it, which on a
+// test machine does not happen in practice). 0 if none could be had.
+inline int free_tcp_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return 0;
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = 0;
+  socklen_t len = sizeof a;
+  int port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0) {
+    port = ntohs(a.sin_port);
+  }
+  ::close(fd);
+  return port;
+}
+
+// A fresh directory under $TMPDIR (or /tmp), removed with everything in it
+// by the destructor.
+class temp_dir {
+ public:
+  explicit temp_dir(const std::string& stem = "weft-test") {
+    std::string tmpl = (std::filesystem::temp_directory_path() / (stem + "-XXXXXX")).string();
+    if (::mkdtemp(tmpl.data()) != nullptr) path_ = tmpl;
+  }
+  ~temp_dir() {
+    std::error_code ec;
+    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
+  }
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+  // Empty if mkdtemp failed.
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+}  // namespace weft_test
