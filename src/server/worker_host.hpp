@@ -80,6 +80,8 @@ class worker_host {
   // Many hosts: the placement table and anchor namespace they share
   // (cluster_view.hpp), which must outlive this. Before any spawn.
   void set_cluster(cluster_view* c) { cluster_ = c; }
+  // This host as configure() gave it.
+  const host_identity& host() const noexcept { return identity_; }
 
   // Requests, from a client's session. caller: the Hello's process (empty
   // for a tool, which may not spawn).

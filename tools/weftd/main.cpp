@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -28,6 +29,9 @@
 #include <weft/go.hpp>
 #include <weft/run.hpp>
 
+#if WEFT_HAS_ETCD
+#include "cluster/etcd_member.hpp"
+#endif
 #include "server/host_info.hpp"
 #include "server/server.hpp"
 #include "wire/cluster_key.hpp"
@@ -87,6 +91,14 @@ int main(int argc, char** argv) {
   std::vector<std::string> labels;
   app.add_option("--label", labels,
                  "NAME=VALUE, repeatable: a label of this host that spawns may require (spawn_options::labels)");
+  std::string etcd_urls;
+  std::string etcd_prefix = "/weft";
+#if WEFT_HAS_ETCD
+  app.add_option("--etcd", etcd_urls,
+                 "URL[,URL...]: join the circuit of many hosts whose membership and anchors etcd holds "
+                 "(docs/cluster.md); weft ls then lists every host's workers");
+  app.add_option("--etcd-prefix", etcd_prefix, "the circuit's keys in etcd start with this")->capture_default_str();
+#endif
   bool quiet = false;
   app.add_flag("--quiet", quiet, "log nothing (weft remote's passthrough: the program's output stays its own)");
   try {
@@ -158,6 +170,28 @@ int main(int argc, char** argv) {
         } catch (const std::exception& e) {
           return fail("cannot listen on " + opts.endpoint.text() + ": " + e.what());
         }
+#if WEFT_HAS_ETCD
+        std::unique_ptr<weft::cluster::etcd_member> member;
+        if (!etcd_urls.empty()) {
+          weft::cluster::member_options mo;
+          for (std::size_t at = 0; at <= etcd_urls.size();) {
+            std::size_t comma = std::min(etcd_urls.find(',', at), etcd_urls.size());
+            if (comma > at) mo.etcd.push_back(etcd_urls.substr(at, comma - at));
+            at = comma + 1;
+          }
+          mo.prefix = etcd_prefix;
+          weft::server::server_state& st = srv.state();
+          try {
+            member = std::make_unique<weft::cluster::etcd_member>(
+                mo, st.workers.host(), [&st] { return static_cast<std::uint32_t>(st.workers.live()); },
+                [&st](std::string_view line) { st.log(line); });
+            member->start();
+          } catch (const std::exception& e) {
+            return fail(std::string("--etcd: ") + e.what());
+          }
+          st.workers.set_cluster(member.get());
+        }
+#endif
         weft::go(weft::go_options{.stack_size = 0, .name = "weftd accept"}, [&srv] { srv.serve(); });
         srv.state().log("listening on " + srv.address());
         int sig = weft::blocking([&] {
@@ -167,6 +201,9 @@ int main(int argc, char** argv) {
         });
         srv.state().log(std::string("stopping on ") + sigabbrev_np(sig));
         srv.stop();
+#if WEFT_HAS_ETCD
+        if (member) member->stop();  // its leases revoked: this host's entries go at once
+#endif
         if (trace) trace->close();  // after every session's end: the file is complete
         return 0;
       },
