@@ -126,12 +126,13 @@ inline int free_tcp_port() {
   return port;
 }
 
-// A fresh directory under $TMPDIR (or /tmp), removed with everything in it
-// by the destructor.
+// A fresh directory under base (default $TMPDIR, or /tmp), removed with
+// everything in it by the destructor.
 class temp_dir {
  public:
-  explicit temp_dir(const std::string& stem = "weft-test") {
-    std::string tmpl = (std::filesystem::temp_directory_path() / (stem + "-XXXXXX")).string();
+  explicit temp_dir(const std::string& stem = "weft-test", const std::string& base = "") {
+    std::filesystem::path under = base.empty() ? std::filesystem::temp_directory_path() : std::filesystem::path(base);
+    std::string tmpl = (under / (stem + "-XXXXXX")).string();
     if (::mkdtemp(tmpl.data()) != nullptr) path_ = tmpl;
   }
   ~temp_dir() {
