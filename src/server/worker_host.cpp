@@ -136,10 +136,30 @@ void worker_host::spawn(client& c, std::uint64_t id, const v1::Spawn& m, const v
     running = static_cast<std::uint32_t>(live_);
   }
   placement where = place(requirements_of(m), {collect_host_info(identity_, running)}, host_);
+  if (where.chosen < 0 && where.error == v1::Error::NOT_FOUND) {
+    if (cluster_ == nullptr) {
+      where.reason += " (hosts join through etcd, which this weftd does not use)";
+    } else {
+      // Pinned to another host: say whether the circuit has it (its table
+      // in etcd), and that a spawn cannot go there yet.
+      try {
+        std::vector<v1::HostInfo> all = cluster_->hosts();
+        placement there = place(requirements_of(m), all, host_);
+        if (there.chosen >= 0) {
+          where.error = v1::Error::REFUSED;
+          where.reason = "host \"" + m.host() +
+                         "\" is in this circuit, but a spawn cannot go to another host yet "
+                         "(docs/cluster.md): spawn from a program attached to its weftd";
+        } else {
+          where = std::move(there);
+        }
+      } catch (const std::exception& e) {
+        where.reason += std::string(" (the circuit's table of hosts is out of reach: ") + e.what() + ")";
+      }
+    }
+  }
   if (where.chosen < 0) {
-    std::string why = where.reason;
-    if (where.error == v1::Error::NOT_FOUND) why += " (hosts join through etcd, which this weftd does not use)";
-    c.post(error_frame(id, where.error, "weft::spawn: " + why));
+    c.post(error_frame(id, where.error, "weft::spawn: " + where.reason));
     return;
   }
   auto r = std::make_shared<record>();
