@@ -25,19 +25,10 @@ chmod 755 "$dir"
 export XDG_RUNTIME_DIR="$dir/xdg"
 mkdir -m 700 "$XDG_RUNTIME_DIR"
 trap '"$netns" down; [ -n "${KEEP:-}" ] || rm -rf "$dir"' EXIT
-fail() {
-  echo "FAIL: $*"
-  for f in "$dir"/*.log; do [ -f "$f" ] && { echo "--- $f"; tail -20 "$f"; }; done
-  exit 1
-}
+. "$here/cluster_lib.sh"
 [ "$(id -u)" = 0 ] || fail "needs root for network namespaces (CI runs as root)"
 
 "$netns" up 3 || fail "could not make the namespaces"
-on() {
-  local host=$1
-  shift
-  "$netns" exec "$host" "$@"
-}
 
 (umask 077; head -c 32 /dev/urandom > "$dir/key"; head -c 32 /dev/urandom > "$dir/other")
 h1=$("$netns" addr 1)

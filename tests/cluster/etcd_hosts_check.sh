@@ -23,20 +23,11 @@ dir=$(mktemp -d /tmp/weft-etcd-hosts-XXXXXX)
 chmod 755 "$dir"
 etcd_pid=
 trap '[ -n "$etcd_pid" ] && kill -KILL $etcd_pid 2>/dev/null; "$netns" down; [ -n "${KEEP:-}" ] || rm -rf "$dir"' EXIT
-fail() {
-  echo "FAIL: $*"
-  for f in "$dir"/*.log; do [ -f "$f" ] && { echo "--- $f"; tail -15 "$f"; }; done
-  exit 1
-}
+. "$here/cluster_lib.sh"
 [ "$(id -u)" = 0 ] || fail "needs root for network namespaces (CI runs as root)"
 command -v etcd >/dev/null || fail "etcd is not installed: apt-get install etcd-server (scripts/deps.sh)"
 
 "$netns" up 3 || fail "could not make the namespaces"
-on() {
-  local host=$1
-  shift
-  "$netns" exec "$host" "$@"
-}
 (umask 077; head -c 32 /dev/urandom > "$dir/key")
 
 # etcd on the bridge, reachable from every host.
