@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <mutex>
 #include <optional>
 #include <system_error>
 
@@ -23,6 +24,9 @@ namespace {
 constexpr std::size_t piece = 1u << 20;  // BinaryPut's data, at most
 constexpr std::size_t max_remembered = 8192;  // forwarded workers kept for kill/wait/logs
 constexpr auto put_timeout = std::chrono::seconds(30);
+// A host's entry in etcd is rewritten every 2 s (docs/cluster.md): a spawn
+// sent longer ago than this is in its published count.
+constexpr auto recent_window = std::chrono::seconds(3);
 
 std::string mib(std::uint64_t bytes) {
   char buf[32];
@@ -61,6 +65,15 @@ void spawn_forwarder::post(const std::shared_ptr<route>& r, wire::frame f, bool 
   r->c = nullptr;
 }
 
+std::uint32_t spawn_forwarder::recently_sent(const std::string& host) {
+  const auto since = std::chrono::steady_clock::now() - recent_window;
+  detail::lock_scope lk(mu_);
+  auto it = recent_.find(host);
+  if (it == recent_.end()) return 0;
+  while (!it->second.empty() && it->second.front() < since) it->second.pop_front();
+  return static_cast<std::uint32_t>(it->second.size());
+}
+
 void spawn_forwarder::forget_client(client& c) {
   detail::lock_scope lk(mu_);
   auto [from, to] = routes_.equal_range(&c);
@@ -79,6 +92,10 @@ void spawn_forwarder::forward(client& c, std::uint64_t id, const v1::Spawn& m, c
     running_.add(1);
   }
   std::shared_ptr<route> r = add_route(c, id);
+  {
+    detail::lock_scope lk(mu_);
+    recent_[to.name()].push_back(std::chrono::steady_clock::now());
+  }
   std::string argv0 = caller.argv_size() > 0 ? caller.argv(0) : caller.binary_path();
   weft::go(weft::go_options{.name = "weftd forward spawn " + m.function()}, [this, r, m, binary = caller.binary_path(),
                                                                              argv0, to, reason]() mutable {
@@ -92,7 +109,7 @@ void spawn_forwarder::forward(client& c, std::uint64_t id, const v1::Spawn& m, c
 
 void spawn_forwarder::run_forward(std::shared_ptr<route> r, v1::Spawn m, std::string binary, std::string argv0,
                                   v1::HostInfo to, std::string reason) {
-  const std::string what = "weft::spawn(" + m.function() + ") on host \"" + to.name() + "\": ";
+  const std::string what = "on host \"" + to.name() + "\": ";  // the stub prefixes "weft::spawn(F): "
   std::uint64_t size = 0;
   std::string sha;
   try {
@@ -115,6 +132,7 @@ void spawn_forwarder::run_forward(std::shared_ptr<route> r, v1::Spawn m, std::st
   m.set_binary_size(size);
   m.set_argv0(argv0);
   m.set_origin(self_);
+  m.set_placement(reason);
   // What the Spawn's first answer was; NeedBinary is final for its
   // request, and this goroutine then sends the file and tries once more.
   for (int attempt = 0; attempt < 2; ++attempt) {
@@ -155,18 +173,45 @@ void spawn_forwarder::run_forward(std::shared_ptr<route> r, v1::Spawn m, std::st
            true);
       return;
     }
-    log_("host " + to.name() + " lacks binary " + sha.substr(0, 12) + " (" + mib(size) + "): sending it");
-    const auto t0 = std::chrono::steady_clock::now();
-    std::string failed = upload(*l, binary, sha, size);
+    std::string failed = send_binary(*l, binary, sha, size);
     if (!failed.empty()) {
-      log_("sending binary " + sha.substr(0, 12) + " to host " + to.name() + " failed: " + failed);
       post(r, error_frame(0, v1::Error::REFUSED, what + "sending the binary failed: " + failed), true);
       return;
     }
-    const auto ms =
-        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
-    log_("binary " + sha.substr(0, 12) + " sent to host " + to.name() + " in " + std::to_string(ms) + " ms");
   }
+}
+
+std::string spawn_forwarder::send_binary(daemon_link& l, const std::string& path, const std::string& sha256,
+                                         std::uint64_t size) {
+  const std::string key = l.host() + "/" + sha256;
+  std::shared_ptr<weft::mutex> one_at_a_time;
+  std::uint64_t seen;
+  {
+    detail::lock_scope lk(mu_);
+    seen = upload_seq_;
+    auto& m = upload_locks_[l.host()];
+    if (!m) m = std::make_shared<weft::mutex>();
+    one_at_a_time = m;
+  }
+  std::lock_guard<weft::mutex> turn(*one_at_a_time);
+  {
+    detail::lock_scope lk(mu_);
+    auto it = sent_.find(key);
+    if (it != sent_.end() && it->second > seen) return "";  // sent while this spawn waited
+  }
+  log_("host " + l.host() + " lacks binary " + sha256.substr(0, 12) + " (" + mib(size) + "): sending it");
+  const auto t0 = std::chrono::steady_clock::now();
+  std::string failed = upload(l, path, sha256, size);
+  if (!failed.empty()) {
+    log_("sending binary " + sha256.substr(0, 12) + " to host " + l.host() + " failed: " + failed);
+    return failed;
+  }
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+  log_("binary " + sha256.substr(0, 12) + " sent to host " + l.host() + " in " + std::to_string(ms) + " ms");
+  detail::lock_scope lk(mu_);
+  sent_[key] = ++upload_seq_;
+  if (sent_.size() > 1024) sent_.erase(sent_.begin());
+  return "";
 }
 
 std::string spawn_forwarder::upload(daemon_link& l, const std::string& path, const std::string& sha256,

@@ -27,6 +27,7 @@
 // link handlers). Nothing here calls into a link while holding mu_.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -62,6 +63,10 @@ class spawn_forwarder {
   // WorkerLog): sent to its host, the reply relayed under c's id. False
   // when worker_id is not one of them.
   bool relay(client& c, std::uint64_t id, const wire::frame& req, const std::string& worker_id);
+  // Spawns sent to host in the last few seconds: placement adds them to
+  // the host's published worker count, which is up to 2 s old (a burst
+  // of spawns would all go to the same host otherwise).
+  std::uint32_t recently_sent(const std::string& host);
   // c's connection ended: nothing more is posted to it (F1).
   void forget_client(client& c);
   // Ends every link (pending requests end as F2 says) and waits for the
@@ -83,7 +88,9 @@ class spawn_forwarder {
                    std::string reason);
   // The binary's SHA-256 (cached per version of the file).
   std::string hash_of(const std::string& path, std::uint64_t& size);
-  // Sends the file at path over l (step 4); "" or why it failed.
+  // Sends the file at path over l (step 4), unless another spawn did
+  // meanwhile; "" or why it failed.
+  std::string send_binary(daemon_link& l, const std::string& path, const std::string& sha256, std::uint64_t size);
   std::string upload(daemon_link& l, const std::string& path, const std::string& sha256, std::uint64_t size);
   // The live link to host at address, dialled if there is none. Throws
   // remote_error when it cannot be had.
@@ -106,6 +113,13 @@ class spawn_forwarder {
     std::string sha256;
   };
   std::map<std::string, file_hash> hashes_ GUARDED_BY(mu_);
+  // One upload at a time to a host: its weftd takes one binary at a time
+  // per link. A spawn that waited while another sent the same binary
+  // sends none (sent_ is newer than what it had seen).
+  std::map<std::string, std::shared_ptr<weft::mutex>> upload_locks_ GUARDED_BY(mu_);  // by host
+  std::map<std::string, std::uint64_t> sent_ GUARDED_BY(mu_);  // "HOST/SHA" -> upload_seq_ when it was sent
+  std::uint64_t upload_seq_ GUARDED_BY(mu_) = 0;
+  std::map<std::string, std::deque<std::chrono::steady_clock::time_point>> recent_ GUARDED_BY(mu_);  // by host
   bool stopping_ GUARDED_BY(mu_) = false;
   weft::wait_group running_;
 };

@@ -152,8 +152,11 @@ bool worker_host::placed_elsewhere(client& c, std::uint64_t id, const v1::Spawn&
   std::string note;
   if (cluster_ != nullptr) {
     try {
-      for (v1::HostInfo& h : cluster_->hosts())
-        if (h.name() != host_) hosts.push_back(std::move(h));
+      for (v1::HostInfo& h : cluster_->hosts()) {
+        if (h.name() == host_) continue;
+        if (forwarder_) h.set_workers(h.workers() + forwarder_->recently_sent(h.name()));
+        hosts.push_back(std::move(h));
+      }
     } catch (const std::exception& e) {
       note = std::string(" (the circuit's other hosts are out of reach: ") + e.what() + ")";
     }
@@ -245,7 +248,8 @@ void worker_host::spawn(client& c, std::uint64_t id, const v1::Spawn& m, const v
       c.post(error_frame(id, here.error, "weft::spawn: " + here.reason));
       return;
     }
-    reason = here.reason + " (for a caller on host " + m.origin().substr(0, 64) + ")";
+    reason = (m.placement().empty() ? here.reason : m.placement().substr(0, 512)) + " (for a caller on host " +
+             m.origin().substr(0, 64) + ")";
     // The caller's directory is on its own host; here it may not exist.
     struct stat st {};
     if (cwd.empty() || ::stat(cwd.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) cwd = "/";
