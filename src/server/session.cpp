@@ -144,9 +144,17 @@ void session::attached() {
   role_.store(hello_.role(), std::memory_order_relaxed);
   welcomed_.store(true, std::memory_order_release);
   st_.log(name_ + " attached: " + describe_hello(hello_) + (st_.opts.cluster_key.empty() ? "" : " (key proven)"));
-  if (hello_.role() == v1::Hello::STUB) st_.control.attach(process_id_, *this, hello_.process());
-  if (!hello_.worker().empty() && !st_.workers.claim(hello_.worker(), process_id_))
-    note_bad("worker ticket " + hello_.worker().substr(0, 17) + " was claimed by another connection first");
+  // The ticket is claimed first, so that the control host lists a worker
+  // under its id from the moment it is listed at all.
+  std::string worker_id;
+  if (!hello_.worker().empty()) {
+    if (st_.workers.claim(hello_.worker(), process_id_)) {
+      worker_id = hello_.worker().substr(0, hello_.worker().find('.'));
+    } else {
+      note_bad("worker ticket " + hello_.worker().substr(0, 17) + " was claimed by another connection first");
+    }
+  }
+  if (hello_.role() == v1::Hello::STUB) st_.control.attach(process_id_, *this, hello_.process(), worker_id);
   if (st_.opts.trace && hello_.role() == v1::Hello::STUB) {
     traced_ = true;
     st_.opts.trace->attach(process_id_, hello_.process().pid(), hello_.process().binary_path());
