@@ -16,10 +16,25 @@
 //                              many hosts (docs/cluster.md): a shard pinned
 //                              to each HOST, then a counter served on the
 //                              last one and called from here 100 times
+//   circuit_workers crash HOST N
+//                              N workers on HOST SIGKILLed mid-call: how
+//                              long until every caller knows (status 1 if
+//                              one took 3 s or more)
+//   circuit_workers partition HOST
+//                              calls a ledger on HOST while the cluster
+//                              suite cuts HOST off and heals it; then
+//                              reconciles what was sent with what the
+//                              ledger counted (status 1 if a call was run
+//                              twice or lost)
+#include <signal.h>
+
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <numeric>
+#include <set>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -76,6 +91,103 @@ std::string runtime_address() {
 }
 WEFT_SPAWNABLE(runtime_address);
 
+// Records the ids of the calls it gets: what the caller reconciles with
+// after a partition.
+struct ledger {
+  long long record(long long id) {
+    if (!seen.insert(id).second) ++duplicates;
+    return static_cast<long long>(seen.size());
+  }
+  std::pair<long long, long long> report() const { return {static_cast<long long>(seen.size()), duplicates}; }
+  std::set<long long> seen;
+  long long duplicates = 0;
+};
+WEFT_CROSS(ledger, record, report);
+
+int serve_ledger_for(int seconds) {
+  weft::listen("ledger", weft::ref(std::make_shared<ledger>()));
+  weft::daemonize([seconds] { weft::this_goroutine::sleep_for(std::chrono::seconds(seconds)); });
+  return 0;
+}
+WEFT_SPAWNABLE(serve_ledger_for);
+
+long long ms_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+}
+
+int crash(const std::string& host, int n) {
+  std::vector<weft::spawned<int>> ws;
+  for (int i = 0; i < n; ++i) ws.push_back(weft::spawn({.host = host}, wait_for, std::string("demo.never")));
+  std::vector<long> pids;
+  for (auto& w : ws) pids.push_back(w.worker().pid());  // every one runs
+  const auto t0 = std::chrono::steady_clock::now();
+  for (long pid : pids) {
+    if (pid <= 1) {
+      std::printf("a worker without a pid (%ld)\n", pid);
+      return 1;
+    }
+    ::kill(static_cast<pid_t>(pid), SIGKILL);  // one machine: the pids are real
+  }
+  int learned = 0;
+  long long slowest = 0;
+  for (auto& w : ws) {
+    try {
+      w.get();
+    } catch (const weft::remote_error& e) {
+      if (e.kind() == weft::remote_errc::lost) ++learned;
+      slowest = std::max(slowest, ms_since(t0));
+    }
+  }
+  std::printf("%d of %d callers learned that their worker on host %s was SIGKILLed mid-call, within %lld ms\n",
+              learned, n, host.c_str(), slowest);
+  return learned == n && slowest < 3000 ? 0 : 1;
+}
+
+int partition(const std::string& host) {
+  auto server = weft::spawn({.host = host}, serve_ledger_for, 90);
+  server.get();
+  const std::string address = server.worker().address();
+  weft::xref<ledger> l = weft::dial<ledger>(address, "ledger");
+  std::printf("calling the ledger in worker %s on host %s\n", server.worker().id().c_str(), host.c_str());
+  std::fflush(stdout);
+  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  long long sent = 0, succeeded = 0, unknown = 0, lost = 0, after_heal = 0;
+  bool failed = false;
+  while (std::chrono::steady_clock::now() < end && after_heal < 200) {
+    try {
+      l.call<&ledger::record>(++sent).get();
+      ++succeeded;
+      if (failed) ++after_heal;
+    } catch (const weft::remote_error& e) {
+      (e.kind() == weft::remote_errc::unknown_outcome ? unknown : lost) += 1;
+      std::printf("call %lld: %s\n", sent, e.what());
+      failed = true;
+      // A new link once the host answers again (never the old one's calls).
+      for (;;) {
+        weft::this_goroutine::sleep_for(std::chrono::milliseconds(200));
+        try {
+          l = weft::dial<ledger>(address, "ledger");
+          std::printf("dialled again after call %lld\n", sent);
+          break;
+        } catch (const weft::remote_error& de) {
+          std::printf("dial: %s\n", de.what());
+          if (std::chrono::steady_clock::now() > end) break;
+        }
+      }
+    }
+    weft::this_goroutine::sleep_for(std::chrono::milliseconds(5));
+  }
+  auto [counted, duplicates] = l.call<&ledger::report>().get();
+  std::printf("sent %lld calls: %lld succeeded, %lld unknown outcome, %lld lost; the ledger counted %lld, %lld twice\n",
+              sent, succeeded, unknown, lost, counted, duplicates);
+  server.worker().kill();
+  const bool reconciled = duplicates == 0 && counted >= succeeded && counted <= succeeded + unknown;
+  std::printf("%s\n", !failed       ? "no call failed: was the host cut off?"
+                       : reconciled ? "reconciled: every call ran at most once, and every success was counted"
+                                    : "NOT reconciled");
+  return failed && reconciled ? 0 : 1;
+}
+
 // The circuit across hosts: one shard on each host named, then 100 calls
 // to a counter in a worker on the last. Exit status 1 if a sum is wrong.
 int across(const std::vector<std::string>& hosts) {
@@ -109,6 +221,16 @@ int across(const std::vector<std::string>& hosts) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // a line at a time, also into a file
+  if (argc > 3 && std::string(argv[1]) == "crash") {
+    const std::string host = argv[2];
+    const int n = std::atoi(argv[3]);
+    return weft::run([&] { return crash(host, n); });
+  }
+  if (argc > 2 && std::string(argv[1]) == "partition") {
+    const std::string host = argv[2];
+    return weft::run([&] { return partition(host); });
+  }
   if (argc > 2 && std::string(argv[1]) == "across") {
     std::vector<std::string> hosts(argv + 2, argv + argc);
     return weft::run([&] { return across(hosts); });

@@ -32,8 +32,8 @@
 // or that breaks the protocol is dead for good: every request in flight
 // fails with remote_error{unknown_outcome} (it was sent: it may or may not
 // have run; nothing sends it again), and every later request fails at once
-// with remote_error{lost}. Nothing redials a dead
-// peer: a process does not come back under the same id.
+// with remote_error{lost}. Nothing redials it for those requests; a new
+// reference to the peer gets a new link (peers.hpp).
 #pragma once
 
 #include <atomic>

@@ -137,9 +137,13 @@ std::shared_ptr<peer_link> peer_for(const std::string& address) {
     weft::detail::lock_scope lk(rs.lock);
     if (rs.stopping) throw remote_error(remote_errc::lost, "weft: peer " + address + ": weft::run is ending");
     auto it = rs.slots.find(address);
-    if (it == rs.slots.end()) {
+    // A dead link (peers.hpp) stays with the xrefs that used it, whose
+    // calls fail at once; a new reference (a dial, an xref decoded) dials
+    // afresh: after a partition heals the peer is back, and the new link's
+    // requests are new ones (nothing is sent twice).
+    if (it == rs.slots.end() || (it->second->link && it->second->link->dead())) {
       s = std::make_shared<slot>();
-      rs.slots.emplace(address, s);
+      rs.slots[address] = s;
       mine = true;
     } else {
       s = it->second;
@@ -170,9 +174,9 @@ std::shared_ptr<peer_link> peer_for(const std::string& address) {
       rs.links.push_back(link);
       ++rs.dialed;
     }
+    s->link = link;  // under the lock: peer_for and adopt read it to see a dead link
   }
   if (!stopping) link->start(rs.wg);
-  s->link = link;
   s->ready.close();
   if (stopping) link->close("weft::run ended");
   return link;
@@ -190,7 +194,7 @@ void adopt(std::shared_ptr<peer_link> link) {
       ++rs->accepted;
       auto it = rs->slots.find(link->address());
       // A dead peer that dials again is a new weft::run of that process
-      // (within one run, a dead link is never redialed): its link replaces
+      // (or the same run's, after a partition healed): its link replaces
       // the dead one.
       reborn = it != rs->slots.end() && it->second->link && it->second->link->dead();
       if (it == rs->slots.end() || reborn) {

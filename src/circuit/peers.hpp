@@ -3,9 +3,12 @@
 //
 // The table maps a peer address to its link. peer_for dials once per
 // address however many goroutines ask at once (the first dials, the
-// others wait for it); a failed dial is forgotten (the next asks again),
-// a link that died stays: its peer is dead for the rest of the run and
-// every request to it fails at once with remote_error{lost}. A link the
+// others wait for it); a failed dial is forgotten (the next asks again).
+// A link that died stays with the xrefs that used it: every request they
+// make fails at once with remote_error{lost}; a new reference to that peer
+// (weft::dial, an xref decoded) dials a new link, so a peer cut off and
+// back (a partition that healed) is reachable again, and no request of
+// the dead link is ever sent on the new one. A link the
 // peer listener accepted serves the table too, unless this process had
 // dialed that peer already (two processes that dial each other at the
 // same moment keep both links; each side sends its own requests on the

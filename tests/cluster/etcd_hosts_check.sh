@@ -7,6 +7,9 @@
 #     host 3, with its host;
 #   - a program on host 1 spawns a shard on each host (its binary sent to
 #     hosts 2 and 3 once) and calls a worker on host 3 through an xref;
+#   - 100 workers on host 2 SIGKILLed mid-call: every caller knows in 3 s;
+#   - host 3 cut off for 7 s and healed while host 1 calls a worker there:
+#     no call run twice, every success counted at the other end;
 #   - a worker SIGKILLed on host 2 leaves every host's listing within 1 s;
 #   - host 2's weftd SIGKILLed (host death): its workers' entries vanish
 #     within the lease TTL + 1 s (6 s);
@@ -108,6 +111,26 @@ for i in 2 3; do
 done
 across_line=$(grep "100 calls" "$dir/across.out")
 
+# 100 workers on host 2 SIGKILLed mid-call: every caller on host 1 knows
+# within 3 s (through host 2's weftd and the daemon link).
+on 1 env XDG_RUNTIME_DIR="$dir/xdg1" WEFT_RUNTIME="tcp:$("$netns" addr 1):7070" WEFT_KEY_FILE="$dir/key" \
+  timeout 60 "$workers" crash h2 100 > "$dir/crash.out" 2>&1 || fail "SIGKILL mid-call: $(tail -3 "$dir/crash.out")"
+crash_line=$(grep "callers learned" "$dir/crash.out")
+
+# Host 3 cut off (packets dropped) and healed while host 1 calls a worker
+# there: no call runs twice, every success was counted (both ends).
+on 1 env XDG_RUNTIME_DIR="$dir/xdg1" WEFT_RUNTIME="tcp:$("$netns" addr 1):7070" WEFT_KEY_FILE="$dir/key" \
+  timeout 90 "$workers" partition h3 > "$dir/partition.out" 2>&1 &
+partition_pid=$!
+for _ in $(seq 1 500); do grep -q "^calling" "$dir/partition.out" && break; sleep 0.02; done
+grep -q "^calling" "$dir/partition.out" || fail "the partition program did not start: $(cat "$dir/partition.out")"
+sleep 1
+"$netns" cut 3
+sleep 7
+"$netns" heal 3
+wait "$partition_pid" || fail "a partition of host 3: $(grep -v '^\s' "$dir/partition.out" | tail -5)"
+partition_line=$(grep "^sent" "$dir/partition.out")
+
 # A fresh weftd on host 2 (the demo's remote channels live in the old one):
 # the old one stops on SIGTERM, revoking its leases.
 kill -TERM "$weftd2_pid"
@@ -137,4 +160,6 @@ for i in 1 3; do
   grep -q "etcd: back" "$dir/weftd$i.log" || fail "weftd h$i did not say etcd is back"
 done
 echo "$across_line"
+echo "$crash_line"
+echo "partition of host 3 for 7 s: $partition_line"
 echo "etcd hosts: 3 weftds joined; spawns pinned to each host ran there (the binary sent to each once); host 2's worker listed on host 3; a SIGKILLed worker unlisted in $worker_ms ms; a dead host's workers in $host_ms ms (TTL 5 s); weft ls answers without etcd, and the weftds rejoin"
