@@ -307,9 +307,18 @@ bool spawn_forwarder::relay(client& c, std::uint64_t id, const wire::frame& req,
     if (it == worker_host_.end()) return false;
     host = it->second;
     address = address_of_[host];
+  }
+  relay_to(c, id, req, worker_id, host, address);
+  return true;
+}
+
+void spawn_forwarder::relay_to(client& c, std::uint64_t id, const wire::frame& req, const std::string& worker_id,
+                               const std::string& host, const std::string& address) {
+  {
+    detail::lock_scope lk(mu_);
     if (stopping_) {
       c.post(error_frame(id, v1::Error::REFUSED, "this weftd is stopping"));
-      return true;
+      return;
     }
     running_.add(1);
   }
@@ -333,7 +342,6 @@ bool spawn_forwarder::relay(client& c, std::uint64_t id, const wire::frame& req,
       return true;
     });
   });
-  return true;
 }
 
 void spawn_forwarder::stop() {

@@ -63,6 +63,10 @@ class spawn_forwarder {
   // WorkerLog): sent to its host, the reply relayed under c's id. False
   // when worker_id is not one of them.
   bool relay(client& c, std::uint64_t id, const wire::frame& req, const std::string& worker_id);
+  // The same for a worker another weftd started, found on host (at
+  // address) through the anchors in etcd.
+  void relay_to(client& c, std::uint64_t id, const wire::frame& req, const std::string& worker_id,
+                const std::string& host, const std::string& address);
   // Spawns sent to host in the last few seconds: placement adds them to
   // the host's published worker count, which is up to 2 s old (a burst
   // of spawns would all go to the same host otherwise).

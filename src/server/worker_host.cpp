@@ -190,6 +190,25 @@ bool worker_host::placed_elsewhere(client& c, std::uint64_t id, const v1::Spawn&
   return true;
 }
 
+bool worker_host::relay_elsewhere(client& c, std::uint64_t id, const wire::frame& req, const std::string& worker_id) {
+  if (!forwarder_) return false;
+  if (forwarder_->relay(c, id, req, worker_id)) return true;
+  if (cluster_ == nullptr) return false;
+  try {
+    for (const v1::AnchorEntry& e : cluster_->anchors("/...")) {
+      if (e.worker_id() != worker_id || e.host() == host_) continue;
+      for (const v1::HostInfo& h : cluster_->hosts()) {
+        if (h.name() != e.host()) continue;
+        forwarder_->relay_to(c, id, req, worker_id, h.name(), h.address());
+        return true;
+      }
+    }
+  } catch (const std::exception&) {
+    // etcd out of reach: only this host's workers and those it forwarded
+  }
+  return false;
+}
+
 std::vector<std::string> worker_host::worker_env(const v1::Spawn& m, const record& r, bool from_daemon) const {
   std::vector<std::string> env;
   for (const std::string& e : m.env()) {
@@ -432,7 +451,7 @@ void worker_host::kill(client& c, std::uint64_t id, const v1::WorkerKill& m) {
       lk.unlock();
       wire::frame req;
       *req.mutable_worker_kill() = m;
-      if (elsewhere && forwarder_ && forwarder_->relay(c, id, req, m.worker_id())) return;
+      if (elsewhere && relay_elsewhere(c, id, req, m.worker_id())) return;
       c.post(error_frame(id, v1::Error::NOT_FOUND, "no live worker " + m.worker_id().substr(0, 40) + " on this host"));
       return;
     }
@@ -471,7 +490,7 @@ void worker_host::wait(client& c, std::uint64_t id, const v1::WorkerWait& m) {
     lk.unlock();
     wire::frame req;
     *req.mutable_worker_wait() = m;
-    if (forwarder_ && forwarder_->relay(c, id, req, m.worker_id())) return;
+    if (relay_elsewhere(c, id, req, m.worker_id())) return;
     c.post(error_frame(id, v1::Error::NOT_FOUND, "no worker " + m.worker_id().substr(0, 40) + " on this host"));
     return;
   }
@@ -520,7 +539,7 @@ void worker_host::log(client& c, std::uint64_t id, const v1::WorkerLog& m) {
       lk.unlock();
       wire::frame req;
       *req.mutable_worker_log() = m;
-      if (forwarder_ && forwarder_->relay(c, id, req, m.worker_id())) return;
+      if (relay_elsewhere(c, id, req, m.worker_id())) return;
       c.post(error_frame(id, v1::Error::NOT_FOUND,
                          "no worker " + m.worker_id().substr(0, 40) + " on this host (or it ended long ago)"));
       return;

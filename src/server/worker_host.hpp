@@ -155,6 +155,10 @@ class worker_host {
   // cluster; another host's spawn goes to forwarder_ (true: handled).
   bool placed_elsewhere(client& c, std::uint64_t id, const v1::Spawn& m, const v1::ProcessInfo& caller,
                         std::string& reason);
+  // A request about a worker of another host (WorkerKill, WorkerWait,
+  // WorkerLog) goes to that host's weftd: one this weftd forwarded, or one
+  // the circuit's anchors place there. False: no such worker known.
+  bool relay_elsewhere(client& c, std::uint64_t id, const wire::frame& req, const std::string& worker_id);
   // The worker's environment: the caller's, and what this host says.
   std::vector<std::string> worker_env(const v1::Spawn& m, const record& r, bool from_daemon) const;
   // Its anchor entries (one per anchor), as weft ls shows them.

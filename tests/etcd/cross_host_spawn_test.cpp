@@ -214,6 +214,33 @@ TEST_F(CrossHostSpawn, KillAndWaitReachAWorkerOnAnotherHostThroughTheCallersWeft
       on_a());
 }
 
+TEST_F(CrossHostSpawn, WeftKillThroughAnotherHostsWeftdFindsTheWorkerByItsAnchor) {
+  weft::options on_b = on_a();
+  on_b.runtime = b_address_;
+  weft::run(
+      [&] {
+        weft::spawned<int> w = weft::spawn({.anchors = {"/x/victim"}}, sleeps, 60);  // b's own
+        const std::string id = w.worker().id();
+        // a learns b's worker from etcd (a moment after it starts).
+        int status = -1;
+        std::string out;
+        for (int i = 0; i < 100 && status != 0; ++i) {
+          weft_test::command c({WEFT_TEST_WEFT, "kill", "--hard", "--runtime", a_address_, id});
+          status = c.wait();
+          out = c.out() + c.err();
+          if (status != 0) weft::this_goroutine::sleep_for(50ms);
+        }
+        EXPECT_EQ(status, 0) << out;
+        try {
+          w.get();
+          ADD_FAILURE() << "no error";
+        } catch (const weft::remote_error& e) {
+          EXPECT_NE(std::string(e.what()).find("SIGKILL"), std::string::npos) << e.what();
+        }
+      },
+      on_b);
+}
+
 TEST_F(CrossHostSpawn, AHostWhoseWeftdStopsAnsweringGivesUnknownOutcome) {
   weft::run(
       [&] {
