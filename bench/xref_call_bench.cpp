@@ -2,7 +2,8 @@
 // (shared/bench/WORKLOADS.md, "remote_call"), in weft-remote-bench:
 //
 //   weft-remote-bench server -bench remote_call|remote_call_pipelined -procs P
-//       listens for peers on loopback TCP (WEFT_PEER_LISTEN=tcp:127.0.0.1:0),
+//       listens for peers on loopback TCP (WEFT_PEER_LISTEN=tcp:127.0.0.1:0
+//       unless set: bench/run-cluster-remote gives its host's address),
 //       exposes an echo object as "echo", prints addr=HOST:PORT, serves
 //       until SIGTERM.
 //   weft-remote-bench client -bench NAME -procs P -addr HOST:PORT
@@ -60,7 +61,7 @@ int server(int procs) {
   sigaddset(&stop, SIGTERM);
   sigaddset(&stop, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
-  ::setenv("WEFT_PEER_LISTEN", "tcp:127.0.0.1:0", 1);
+  ::setenv("WEFT_PEER_LISTEN", "tcp:127.0.0.1:0", 0);  // unless the caller chose (bench/run-cluster-remote)
   weft::options opts;
   opts.procs = procs;
   return weft::run(
