@@ -58,6 +58,8 @@ namespace weft::server {
 class outlet {
  public:
   virtual void send(const wire::frame& f) noexcept = 0;
+  // Bytes sent and not yet written (client::backlog).
+  virtual std::size_t backlog() const noexcept { return 0; }
 
  protected:
   ~outlet() = default;
@@ -90,6 +92,7 @@ class session final : public client {
   const std::string& name() const noexcept { return name_; }
 
   void post(const wire::frame& f) noexcept override;
+  std::size_t backlog() const noexcept override { return out_.backlog(); }
 
  private:
   struct object {
