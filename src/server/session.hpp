@@ -13,6 +13,8 @@
 //   pending   request id -> the object it waits on, for Cancel and
 //             OfferReply; an entry lives from the request until its final
 //             reply is posted (post() sees it go) or its offer is answered.
+//             An AnchorWatch is pending until its final Error (its
+//             AnchorEvents are not final).
 //             At most max_pending entries: more is refused (REFUSED).
 //   os        the files this client opened on this host (os_host.hpp),
 //             made at its first OS request.
@@ -102,6 +104,7 @@ class session final : public client {
   struct target {
     hosted_chan* chan = nullptr;
     hosted_var* var = nullptr;
+    bool watch = false;  // an AnchorWatch: Cancel goes to the worker host
   };
 
   verdict handshake(const wire::frame& f);
