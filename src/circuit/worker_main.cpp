@@ -9,6 +9,7 @@
 
 #include "circuit/exception_info.hpp"
 #include "circuit/peer_listener.hpp"
+#include "circuit/peers.hpp"
 #include "circuit/registry.hpp"
 #include "remote/stub.hpp"
 #include "runtime/fatal.hpp"
@@ -73,7 +74,8 @@ int worker_main(const worker_ticket& ticket) {
     weft::detail::fatal("worker " + ticket.id + ": cannot listen for peers: " + e.what());
   }
   v1::Frame start;
-  start.mutable_worker_start();
+  // Where it listens: weftd tells callers (a TCP port is known only now).
+  start.mutable_worker_start()->set_address(self_address());
   v1::Frame job = s->call(std::move(start));
   if (!job.has_worker_job())
     weft::detail::fatal("worker " + ticket.id + ": runtime server " + s->address() + " gave no job: " +

@@ -68,6 +68,7 @@ remote_errc errc_of(v1::Error::Code c) {
     case v1::Error::PROTOCOL:
     case v1::Error::TOO_LARGE: return remote_errc::protocol;
     case v1::Error::TIMEOUT: return remote_errc::timeout;
+    case v1::Error::UNKNOWN_OUTCOME: return remote_errc::unknown_outcome;
     default: return remote_errc::lost;
   }
 }

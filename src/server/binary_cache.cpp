@@ -26,6 +26,9 @@ namespace {
 }
 
 void make_private_dir(const std::string& path) {
+  // Parents first (~/.cache/weft on a first start), private as well.
+  for (std::size_t slash = path.find('/', 1); slash != std::string::npos; slash = path.find('/', slash + 1))
+    ::mkdir(path.substr(0, slash).c_str(), 0700);
   if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) throw_errno("binary cache: cannot make " + path);
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) throw_errno("binary cache: " + path);

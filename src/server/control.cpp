@@ -24,10 +24,11 @@ const char* action_name(v1::Control::Action a) noexcept {
 
 std::string control_host::who(const process& p) const { return "pid " + std::to_string(p.info.pid()); }
 
-void control_host::attach(std::uint64_t process_id, client& stub, const v1::ProcessInfo& info) {
+void control_host::attach(std::uint64_t process_id, client& stub, const v1::ProcessInfo& info, std::string worker_id) {
   const auto now = std::chrono::system_clock::now().time_since_epoch();
   detail::lock_scope lk(mu_);
-  procs_[process_id] = process{&stub, info, std::chrono::duration_cast<std::chrono::milliseconds>(now).count(), 1, {}};
+  procs_[process_id] = process{
+      &stub, info, std::chrono::duration_cast<std::chrono::milliseconds>(now).count(), std::move(worker_id), 1, {}};
 }
 
 void control_host::detach(std::uint64_t process_id) {
@@ -130,6 +131,7 @@ void control_host::request(client& tool, std::uint64_t tool_process_id, std::uin
       e->set_process_id(entry.first);
       *e->mutable_process() = entry.second.info;
       e->set_attached_unix_ms(entry.second.attached_unix_ms);
+      e->set_worker_id(entry.second.worker_id);
     }
     tool.post(r);
     return;

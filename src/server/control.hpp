@@ -57,8 +57,11 @@ class control_host {
   control_host(const control_host&) = delete;
   control_host& operator=(const control_host&) = delete;
 
-  // A stub's session, once welcomed: process_id is its Welcome's.
-  void attach(std::uint64_t process_id, client& stub, const v1::ProcessInfo& info);
+  // A stub's session, once welcomed: process_id is its Welcome's;
+  // worker_id is the circuit worker it is (its claimed ticket's id), or ""
+  // for a program attached on its own. LIST names it, so that the weft
+  // command can turn an anchor into the process to ask.
+  void attach(std::uint64_t process_id, client& stub, const v1::ProcessInfo& info, std::string worker_id = "");
   // The stub's connection is over: its outstanding requests end in Error
   // NOT_FOUND ("detached before answering"). Idempotent.
   void detach(std::uint64_t process_id);
@@ -89,6 +92,7 @@ class control_host {
     client* stub;
     v1::ProcessInfo info;
     std::int64_t attached_unix_ms;
+    std::string worker_id;  // "" unless a circuit worker
     std::uint64_t next_id = 1;  // the next server->stub request id (C2)
     std::map<std::uint64_t, call> calls;  // by server->stub id
   };

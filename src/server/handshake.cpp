@@ -59,7 +59,10 @@ wire::frame answer_hello(const wire::frame& first, const identity& self, std::ui
 }
 
 std::string describe_hello(const v1::Hello& h) {
-  std::string who = h.role() == v1::Hello::STUB ? "stub" : h.role() == v1::Hello::TOOL ? "tool" : "client";
+  std::string who = h.role() == v1::Hello::STUB     ? "stub"
+                    : h.role() == v1::Hello::TOOL   ? "tool"
+                    : h.role() == v1::Hello::DAEMON ? "another host's weftd"
+                                                    : "client";
   who += " " + version_text(h.version().major(), h.version().minor());
   if (h.has_process()) {
     const v1::ProcessInfo& p = h.process();

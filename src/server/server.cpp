@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <mutex>
 #include <stdexcept>
 #include <system_error>
@@ -33,6 +34,14 @@ bool loopback(const wire::endpoint& e) {
 }
 
 namespace {
+
+std::string default_cache_dir() {
+  const char* xdg = std::getenv("XDG_CACHE_HOME");
+  if (xdg && *xdg == '/') return std::string(xdg) + "/weft/binaries";
+  const char* home = std::getenv("HOME");
+  if (home && *home == '/') return std::string(home) + "/.cache/weft/binaries";
+  return wire::user_runtime_dir() + "/binaries";
+}
 
 // What this server offers. Its host's files ("os") only where attaching
 // proves something: a Unix socket (the directory is the user's own) or a
@@ -86,7 +95,15 @@ void server::listen() {
   self.started_unix_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
           .count();
-  st_.workers.configure(address_, std::move(self), logs);
+  worker_host::config wc;
+  wc.server_address = address_;
+  wc.host = std::move(self);
+  wc.log_dir = logs;
+  wc.cluster_key = opts_.state.cluster_key;
+  wc.key_file = opts_.state.cluster_key_file;
+  wc.cache_dir = opts_.state.binary_cache_dir.empty() ? default_cache_dir() : opts_.state.binary_cache_dir;
+  wc.cache_bytes = opts_.state.binary_cache_bytes;
+  st_.workers.configure(std::move(wc));
 }
 
 std::string server::address() const { return address_; }

@@ -88,6 +88,13 @@ session::verdict session::handshake(const wire::frame& f) {
                      "once, to the weftd that started it)"));
     return verdict::close;
   }
+  if (hello_.role() == v1::Hello::DAEMON && st_.opts.cluster_key.empty()) {
+    closing_ = true;
+    note_bad("handshake refused: REFUSED: a DAEMON client, and this weftd has no cluster key");
+    post(error_frame(0, v1::Error::REFUSED,
+                     "this weftd takes spawns from other hosts' weftds only with a cluster key (weftd --key FILE)"));
+    return verdict::close;
+  }
   if (!st_.opts.cluster_key.empty()) {
     challenge_ = wire::new_challenge();
     answer.mutable_welcome()->set_challenge(challenge_);
@@ -137,9 +144,17 @@ void session::attached() {
   role_.store(hello_.role(), std::memory_order_relaxed);
   welcomed_.store(true, std::memory_order_release);
   st_.log(name_ + " attached: " + describe_hello(hello_) + (st_.opts.cluster_key.empty() ? "" : " (key proven)"));
-  if (hello_.role() == v1::Hello::STUB) st_.control.attach(process_id_, *this, hello_.process());
-  if (!hello_.worker().empty() && !st_.workers.claim(hello_.worker(), process_id_))
-    note_bad("worker ticket " + hello_.worker().substr(0, 17) + " was claimed by another connection first");
+  // The ticket is claimed first, so that the control host lists a worker
+  // under its id from the moment it is listed at all.
+  std::string worker_id;
+  if (!hello_.worker().empty()) {
+    if (st_.workers.claim(hello_.worker(), process_id_)) {
+      worker_id = hello_.worker().substr(0, hello_.worker().find('.'));
+    } else {
+      note_bad("worker ticket " + hello_.worker().substr(0, 17) + " was claimed by another connection first");
+    }
+  }
+  if (hello_.role() == v1::Hello::STUB) st_.control.attach(process_id_, *this, hello_.process(), worker_id);
   if (st_.opts.trace && hello_.role() == v1::Hello::STUB) {
     traced_ = true;
     st_.opts.trace->attach(process_id_, hello_.process().pid(), hello_.process().binary_path());
@@ -201,7 +216,8 @@ session::verdict session::dispatch(const wire::frame& f) {
     case wire::frame::kWorkerWait:
     case wire::frame::kAnchorList:
     case wire::frame::kAnchorWatch:
-    case wire::frame::kWorkerLog: break;
+    case wire::frame::kWorkerLog:
+    case wire::frame::kBinaryPut: break;
     case wire::frame::kHello: return broken("Hello after the handshake");
     case wire::frame::kAuthProof:
       return broken(st_.opts.cluster_key.empty() ? "AuthProof, but this server sent no challenge"
@@ -236,11 +252,14 @@ session::verdict session::dispatch(const wire::frame& f) {
     case wire::frame::kOsQuery:
       if (os_host* o = os(id)) o->query(*this, id, f.os_query());
       break;
-    case wire::frame::kSpawn:
-      st_.workers.spawn(*this, id, f.spawn(),
-                        role_.load(std::memory_order_relaxed) == v1::Hello::STUB ? &hello_.process() : nullptr);
+    case wire::frame::kSpawn: {
+      const v1::Hello::Role role = role_.load(std::memory_order_relaxed);
+      st_.workers.spawn(*this, id, f.spawn(), role == v1::Hello::STUB ? &hello_.process() : nullptr,
+                        role == v1::Hello::DAEMON);
       break;
-    case wire::frame::kWorkerStart: st_.workers.start(*this, id, process_id_); break;
+    }
+    case wire::frame::kWorkerStart: st_.workers.start(*this, id, process_id_, f.worker_start()); break;
+    case wire::frame::kBinaryPut: binary_put(id, f.binary_put()); break;
     case wire::frame::kWorkerDone: st_.workers.done(*this, id, process_id_, f.worker_done()); break;
     case wire::frame::kWorkerKill: st_.workers.kill(*this, id, f.worker_kill()); break;
     case wire::frame::kWorkerWait: st_.workers.wait(*this, id, f.worker_wait()); break;
@@ -254,6 +273,36 @@ session::verdict session::dispatch(const wire::frame& f) {
     default: control(id, f.control()); break;  // kControl
   }
   return verdict::go_on;
+}
+
+void session::binary_put(std::uint64_t id, const v1::BinaryPut& m) {
+  if (role_.load(std::memory_order_relaxed) != v1::Hello::DAEMON)
+    return refuse(id, v1::Error::REFUSED, "BinaryPut comes from another host's weftd (a DAEMON client) only");
+  try {
+    if (m.offset() == 0) {
+      upload_.reset();  // a new binary replaces one left unfinished
+      upload_ = std::make_unique<binary_cache::upload>(st_.workers.binaries().begin(m.sha256(), m.size()));
+      upload_sha_ = m.sha256();
+      upload_next_ = 0;
+    } else if (!upload_ || upload_sha_ != m.sha256() || upload_next_ != m.offset()) {
+      upload_.reset();
+      return refuse(
+          id, v1::Error::REFUSED,
+          "BinaryPut at offset " + std::to_string(m.offset()) + ": pieces of one binary come in order from offset 0");
+    }
+    upload_->write(m.data());
+    upload_next_ += m.data().size();
+    if (upload_next_ >= m.size()) {
+      std::unique_ptr<binary_cache::upload> done = std::move(upload_);
+      done->commit();
+      st_.log(name_ + ": binary " + m.sha256().substr(0, 12) + " (" + std::to_string(m.size()) +
+              " bytes) received and verified");
+    }
+  } catch (const std::exception& e) {
+    upload_.reset();  // nothing of it is kept (I1)
+    return refuse(id, v1::Error::REFUSED, std::string("binary ") + m.sha256().substr(0, 12) + ": " + e.what());
+  }
+  post(ok_frame(id));
 }
 
 // Handles and pending requests.

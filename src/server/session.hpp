@@ -128,6 +128,8 @@ class session final : public client {
   verdict offer_reply(std::uint64_t id, const v1::OfferReply& m);
   void cancel(std::uint64_t id);
   void remove(std::uint64_t id, const v1::Remove& m);
+  // A DAEMON's binary, piece by piece, into the cache (docs/cluster.md).
+  void binary_put(std::uint64_t id, const v1::BinaryPut& m);
   void var_open(std::uint64_t id, const v1::VarOpen& m);
   void var_op(std::uint64_t id, const v1::VarOp& m);
   void control(std::uint64_t id, const v1::Control& m);
@@ -150,6 +152,11 @@ class session final : public client {
   std::string challenge_;
   v1::Hello hello_;
   std::unique_ptr<os_host> os_;  // files and environment of this host (capability "os")
+  // The binary a DAEMON is sending: one at a time, pieces in order.
+  // Dropped with the session, it leaves nothing (binary_cache.hpp, I1).
+  std::unique_ptr<binary_cache::upload> upload_;
+  std::string upload_sha_;
+  std::uint64_t upload_next_ = 0;
 
   std::unordered_map<std::uint64_t, object> handles_;
   std::unordered_map<const void*, std::uint64_t> handle_of_;

@@ -27,6 +27,14 @@ struct state_options {
   // Non-empty: every client must prove it holds this key before anything
   // else (wire/cluster_key.hpp); Welcome carries a challenge.
   std::string cluster_key;
+  // The file it came from ("": the default key), for the workers this
+  // weftd starts for other hosts' callers (WEFT_KEY_FILE).
+  std::string cluster_key_file;
+  // Binaries of other hosts' callers (binary_cache.hpp): the directory
+  // ("": $XDG_CACHE_HOME/weft/binaries, else ~/.cache/weft/binaries) and
+  // its bound.
+  std::string binary_cache_dir;
+  std::uint64_t binary_cache_bytes = std::uint64_t{1} << 30;
   // Bytes of clients' values the server holds at most (budget.hpp).
   std::uint64_t value_budget = std::uint64_t{1} << 30;
   // Requests one client may have outstanding at once.

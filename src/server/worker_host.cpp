@@ -3,15 +3,18 @@
 #include "server/worker_host.hpp"
 
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <fstream>
 #include <mutex>
+#include <optional>
 #include <system_error>
 
 #include <weft/go.hpp>
 
 #include "server/placement.hpp"
+#include "server/server.hpp"
 #include "wire/endpoint.hpp"
 #include "wire/worker_id.hpp"
 
@@ -26,9 +29,7 @@ std::int64_t unix_ms() {
       .count();
 }
 
-bool overridden(const std::string& env) {
-  return env.rfind("WEFT_RUNTIME=", 0) == 0 || env.rfind("WEFT_WORKER=", 0) == 0;
-}
+bool starts(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
 
 // Where the worker will listen for peers: circuit/identity.hpp's rule,
 // under the runtime directory of the worker's environment (the caller's).
@@ -58,12 +59,28 @@ wire::frame exit_frame(std::uint64_t id, int status) {
 
 worker_host::~worker_host() { stop(); }
 
-void worker_host::configure(std::string server_address, host_identity host, std::string log_dir) {
-  address_ = std::move(server_address);
-  tls_ = wire::parse_endpoint(address_).tls;
-  host_ = host.name;
-  identity_ = std::move(host);
-  log_dir_ = std::move(log_dir);
+void worker_host::configure(config c) {
+  address_ = c.server_address;
+  const wire::endpoint e = wire::parse_endpoint(address_);
+  tls_ = e.tls;
+  host_ = c.host.name;
+  identity_ = c.host;
+  log_dir_ = c.log_dir;
+  // Beyond loopback, workers are dialled from other hosts: they listen
+  // for peers on this host's address (any port) rather than a Unix
+  // socket. A wildcard address says nothing another host could dial.
+  if (e.network == "tcp" && !loopback(e)) {
+    const std::string host = e.address.substr(0, e.address.rfind(':'));
+    if (!host.empty() && host != "0.0.0.0" && host != "[::]") peer_listen_ = "tcp:" + host + ":0";
+  }
+  if (!c.cluster_key.empty()) forwarder_ = std::make_unique<spawn_forwarder>(c.cluster_key, host_, log_);
+  config_ = std::move(c);
+}
+
+binary_cache& worker_host::binaries() {
+  detail::lock_scope lk(cache_mu_);
+  if (!cache_) cache_ = std::make_unique<binary_cache>(config_.cache_dir, config_.cache_bytes);
+  return *cache_;
 }
 
 std::string worker_host::clean_anchor(const std::string& a, std::string& why) {
@@ -122,48 +139,132 @@ void worker_host::answer_caller(record& r, const wire::frame& f) {
   r.caller = nullptr;
 }
 
-void worker_host::spawn(client& c, std::uint64_t id, const v1::Spawn& m, const v1::ProcessInfo* caller) {
-  if (caller == nullptr || caller->binary_path().empty()) {
-    c.post(error_frame(id, v1::Error::REFUSED,
-                       "Spawn runs the caller's binary: only a weft program (a STUB client) may send it"));
-    return;
-  }
-  // One host: placement weighs the spawn against this host alone (many
-  // hosts, with etcd: docs/cluster.md).
+bool worker_host::placed_elsewhere(client& c, std::uint64_t id, const v1::Spawn& m, const v1::ProcessInfo& caller,
+                                   std::string& reason) {
   std::uint32_t running;
   {
     detail::lock_scope lk(mu_);
     running = static_cast<std::uint32_t>(live_);
   }
-  placement where = place(requirements_of(m), {collect_host_info(identity_, running)}, host_);
-  if (where.chosen < 0 && where.error == v1::Error::NOT_FOUND) {
-    if (cluster_ == nullptr) {
-      where.reason += " (hosts join through etcd, which this weftd does not use)";
-    } else {
-      // Pinned to another host: say whether the circuit has it (its table
-      // in etcd), and that a spawn cannot go there yet.
-      try {
-        std::vector<v1::HostInfo> all = cluster_->hosts();
-        placement there = place(requirements_of(m), all, host_);
-        if (there.chosen >= 0) {
-          where.error = v1::Error::REFUSED;
-          where.reason = "host \"" + m.host() +
-                         "\" is in this circuit, but a spawn cannot go to another host yet "
-                         "(docs/cluster.md): spawn from a program attached to its weftd";
-        } else {
-          where = std::move(there);
-        }
-      } catch (const std::exception& e) {
-        where.reason += std::string(" (the circuit's table of hosts is out of reach: ") + e.what() + ")";
+  // This host as of now; with etcd, every other live host as last
+  // published (docs/cluster.md, "Placement").
+  std::vector<v1::HostInfo> hosts{collect_host_info(identity_, running)};
+  std::string note;
+  if (cluster_ != nullptr) {
+    try {
+      for (v1::HostInfo& h : cluster_->hosts()) {
+        if (h.name() == host_) continue;
+        if (forwarder_) h.set_workers(h.workers() + forwarder_->recently_sent(h.name()));
+        hosts.push_back(std::move(h));
       }
+    } catch (const std::exception& e) {
+      note = std::string(" (the circuit's other hosts are out of reach: ") + e.what() + ")";
     }
   }
+  placement where = place(requirements_of(m), hosts, host_);
   if (where.chosen < 0) {
-    c.post(error_frame(id, where.error, "weft::spawn: " + where.reason));
-    return;
+    if (where.error == v1::Error::NOT_FOUND && cluster_ == nullptr)
+      where.reason += " (hosts join through etcd, which this weftd does not use)";
+    c.post(error_frame(id, where.error, "weft::spawn: " + where.reason + note));
+    return true;
+  }
+  const v1::HostInfo& to = hosts[static_cast<std::size_t>(where.chosen)];
+  if (to.name() == host_) {
+    reason = std::move(where.reason);
+    return false;
+  }
+  if (!forwarder_) {
+    c.post(error_frame(id, v1::Error::REFUSED,
+                       "weft::spawn: placement chose host \"" + to.name() +
+                           "\", which this weftd cannot reach without a cluster key (weftd --key FILE)"));
+    return true;
+  }
+  for (const std::string& a : m.anchors()) {  // refused here rather than there
+    std::string why;
+    if (clean_anchor(a, why).empty()) {
+      c.post(error_frame(id, v1::Error::REFUSED, "weft::spawn: " + why));
+      return true;
+    }
+  }
+  forwarder_->forward(c, id, m, caller, to, std::move(where.reason));
+  return true;
+}
+
+std::vector<std::string> worker_host::worker_env(const v1::Spawn& m, const record& r, bool from_daemon) const {
+  std::vector<std::string> env;
+  for (const std::string& e : m.env()) {
+    if (starts(e, "WEFT_RUNTIME=") || starts(e, "WEFT_WORKER=")) continue;
+    // This host's, not the caller's: its listening address, its key file.
+    if (!peer_listen_.empty() && starts(e, "WEFT_PEER_LISTEN=")) continue;
+    if (from_daemon && (starts(e, "WEFT_PEER_LISTEN=") || starts(e, "WEFT_KEY_FILE="))) continue;
+    env.push_back(e);
+  }
+  env.push_back("WEFT_RUNTIME=" + address_);
+  env.push_back("WEFT_WORKER=" + r.id + "." + r.token);
+  if (!peer_listen_.empty()) env.push_back("WEFT_PEER_LISTEN=" + peer_listen_);
+  if (from_daemon && !config_.key_file.empty()) env.push_back("WEFT_KEY_FILE=" + config_.key_file);
+  return env;
+}
+
+void worker_host::spawn(client& c, std::uint64_t id, const v1::Spawn& m, const v1::ProcessInfo* caller,
+                        bool from_daemon) {
+  std::string binary, argv0, reason, cwd = m.cwd();
+  if (from_daemon) {
+    // Another host's weftd placed it here: its caller's binary comes from
+    // the cache, by hash (docs/cluster.md, "Spawning on another host").
+    if (!is_sha256_hex(m.binary_sha256())) {
+      c.post(error_frame(id, v1::Error::REFUSED, "a forwarded Spawn names its binary by SHA-256 (64 hex digits)"));
+      return;
+    }
+    if (!m.host().empty() && m.host() != host_) {
+      c.post(error_frame(id, v1::Error::REFUSED,
+                         "this is host \"" + host_ + "\", not \"" + m.host().substr(0, 64) + "\""));
+      return;
+    }
+    std::optional<std::string> path;
+    try {
+      path = binaries().find(m.binary_sha256());
+    } catch (const std::exception& e) {
+      c.post(error_frame(id, v1::Error::INTERNAL, std::string("this weftd's binary cache: ") + e.what()));
+      return;
+    }
+    if (!path) {
+      wire::frame need;
+      need.set_id(id);
+      need.mutable_need_binary()->set_sha256(m.binary_sha256());
+      need.mutable_need_binary()->set_size(m.binary_size());
+      c.post(need);
+      return;
+    }
+    binary = *path;
+    argv0 = m.argv0().empty() ? binary : m.argv0();
+    std::uint32_t running;
+    {
+      detail::lock_scope lk(mu_);
+      running = static_cast<std::uint32_t>(live_);
+    }
+    placement here = place(requirements_of(m), {collect_host_info(identity_, running)}, host_);
+    if (here.chosen < 0) {
+      c.post(error_frame(id, here.error, "weft::spawn: " + here.reason));
+      return;
+    }
+    reason = (m.placement().empty() ? here.reason : m.placement().substr(0, 512)) + " (for a caller on host " +
+             m.origin().substr(0, 64) + ")";
+    // The caller's directory is on its own host; here it may not exist.
+    struct stat st {};
+    if (cwd.empty() || ::stat(cwd.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) cwd = "/";
+  } else {
+    if (caller == nullptr || caller->binary_path().empty()) {
+      c.post(error_frame(id, v1::Error::REFUSED,
+                         "Spawn runs the caller's binary: only a weft program (a STUB client) may send it"));
+      return;
+    }
+    if (placed_elsewhere(c, id, m, *caller, reason)) return;
+    binary = caller->binary_path();
+    argv0 = caller->argv_size() > 0 ? caller->argv(0) : caller->binary_path();
   }
   auto r = std::make_shared<record>();
-  r->placement = std::move(where.reason);
+  r->placement = std::move(reason);
   for (const std::string& a : m.anchors()) {
     std::string why;
     std::string clean = clean_anchor(a, why);
@@ -200,13 +301,10 @@ void worker_host::spawn(client& c, std::uint64_t id, const v1::Spawn& m, const v
     workers_.emplace(r->id, r);
   }
   child_spec spec;
-  spec.binary = caller->binary_path();
-  spec.argv.push_back(caller->argv_size() > 0 ? caller->argv(0) : caller->binary_path());
-  for (const std::string& e : m.env())
-    if (!overridden(e)) spec.env.push_back(e);
-  spec.env.push_back("WEFT_RUNTIME=" + address_);
-  spec.env.push_back("WEFT_WORKER=" + r->id + "." + r->token);
-  spec.cwd = m.cwd();
+  spec.binary = binary;
+  spec.argv.push_back(argv0);
+  spec.env = worker_env(m, *r, from_daemon);
+  spec.cwd = cwd;
   spec.output = r->log_path;
   std::unique_ptr<child> proc;
   std::string failure;
@@ -269,13 +367,21 @@ bool worker_host::claim(const std::string& ticket, std::uint64_t process_id) {
   return true;
 }
 
-void worker_host::start(client& c, std::uint64_t id, std::uint64_t process_id) {
+void worker_host::start(client& c, std::uint64_t id, std::uint64_t process_id, const v1::WorkerStart& m) {
   detail::lock_scope lk(mu_);
   record* r = by_session(process_id);
   if (r == nullptr) {
     c.post(error_frame(id, v1::Error::REFUSED,
                        "WorkerStart: this connection is no worker's (its Hello carried no ticket this weftd issued)"));
     return;
+  }
+  if (!m.address().empty()) {  // it listens on TCP (WEFT_PEER_LISTEN): the port it got
+    try {
+      r->peer_address = wire::parse_endpoint(m.address()).text();
+    } catch (const std::exception& e) {
+      c.post(error_frame(id, v1::Error::REFUSED, std::string("WorkerStart.address: ") + e.what()));
+      return;
+    }
   }
   if (r->caller) {  // not final: the worker runs and listens (step 2)
     wire::frame sp;
@@ -323,6 +429,11 @@ void worker_host::kill(client& c, std::uint64_t id, const v1::WorkerKill& m) {
     detail::lock_scope lk(mu_);
     auto it = workers_.find(m.worker_id());
     if (it == workers_.end() || it->second->ended) {
+      const bool elsewhere = it == workers_.end();  // perhaps on another host, through this weftd
+      lk.unlock();
+      wire::frame req;
+      *req.mutable_worker_kill() = m;
+      if (elsewhere && forwarder_ && forwarder_->relay(c, id, req, m.worker_id())) return;
       c.post(error_frame(id, v1::Error::NOT_FOUND, "no live worker " + m.worker_id().substr(0, 40) + " on this host"));
       return;
     }
@@ -358,6 +469,10 @@ void worker_host::wait(client& c, std::uint64_t id, const v1::WorkerWait& m) {
   detail::lock_scope lk(mu_);
   record* r = find(m.worker_id());
   if (r == nullptr) {
+    lk.unlock();
+    wire::frame req;
+    *req.mutable_worker_wait() = m;
+    if (forwarder_ && forwarder_->relay(c, id, req, m.worker_id())) return;
     c.post(error_frame(id, v1::Error::NOT_FOUND, "no worker " + m.worker_id().substr(0, 40) + " on this host"));
     return;
   }
@@ -403,6 +518,10 @@ void worker_host::log(client& c, std::uint64_t id, const v1::WorkerLog& m) {
     detail::lock_scope lk(mu_);
     record* r = find(m.worker_id());
     if (r == nullptr) {
+      lk.unlock();
+      wire::frame req;
+      *req.mutable_worker_log() = m;
+      if (forwarder_ && forwarder_->relay(c, id, req, m.worker_id())) return;
       c.post(error_frame(id, v1::Error::NOT_FOUND,
                          "no worker " + m.worker_id().substr(0, 40) + " on this host (or it ended long ago)"));
       return;
@@ -427,6 +546,7 @@ void worker_host::log(client& c, std::uint64_t id, const v1::WorkerLog& m) {
 
 void worker_host::forget_client(client& c) {
   forget_watches(c);
+  if (forwarder_) forwarder_->forget_client(c);
   detail::lock_scope lk(mu_);
   for (auto& [id, r] : workers_) {
     if (r->caller == &c) r->caller = nullptr;
@@ -475,6 +595,7 @@ void worker_host::reap(std::shared_ptr<record> r) {
 }
 
 void worker_host::stop() {
+  if (forwarder_) forwarder_->stop();
   {
     detail::lock_scope lk(mu_);
     if (stopping_) return;

@@ -67,6 +67,8 @@
 #include "server/client.hpp"
 #include "server/cluster_view.hpp"
 #include "server/host_info.hpp"
+#include "server/binary_cache.hpp"
+#include "server/spawn_forwarder.hpp"
 
 namespace weft::server {
 
@@ -84,10 +86,21 @@ class worker_host {
   worker_host& operator=(const worker_host&) = delete;
   ~worker_host();
 
-  // Where this server listens (the workers' WEFT_RUNTIME), its host (name,
-  // labels: what placement weighs a spawn against, placement.hpp), and the
-  // directory of the workers' logs. Before any spawn.
-  void configure(std::string server_address, host_identity host, std::string log_dir);
+  struct config {
+    std::string server_address;  // where this server listens: the workers' WEFT_RUNTIME
+    host_identity host;  // name, labels: what placement weighs a spawn against (placement.hpp)
+    std::string log_dir;  // the workers' logs
+    // Many hosts (docs/cluster.md, "Spawning on another host"): the
+    // cluster key this weftd dials the others' with, the file workers it
+    // starts for them prove it with (WEFT_KEY_FILE; "": the default key),
+    // and where binaries from other hosts are kept, up to cache_bytes.
+    std::string cluster_key;
+    std::string key_file;
+    std::string cache_dir;
+    std::uint64_t cache_bytes = std::uint64_t{1} << 30;
+  };
+  // Before any spawn.
+  void configure(config c);
 
   // Many hosts: the placement table and anchor namespace they share
   // (cluster_view.hpp), which must outlive this. Before any spawn.
@@ -95,14 +108,18 @@ class worker_host {
   // This host as configure() gave it.
   const host_identity& host() const noexcept { return identity_; }
 
-  // Requests, from a client's session. caller: the Hello's process (empty
-  // for a tool, which may not spawn).
-  void spawn(client& c, std::uint64_t id, const v1::Spawn& m, const v1::ProcessInfo* caller);
+  // Requests, from a client's session. caller: the Hello's process (null
+  // for a tool, which may not spawn). from_daemon: another host's weftd
+  // forwards the spawn of a caller there (its binary comes from the cache).
+  void spawn(client& c, std::uint64_t id, const v1::Spawn& m, const v1::ProcessInfo* caller, bool from_daemon = false);
+  // The binaries of other hosts' callers (binary_cache.hpp), made at the
+  // first use. Throws std::system_error when its directory cannot be made.
+  binary_cache& binaries();
   // Whether ticket ("ID.TOKEN") was issued and not claimed yet; claim
   // marks it taken by the connection process_id (W3).
   bool ticket_valid(const std::string& ticket);
   bool claim(const std::string& ticket, std::uint64_t process_id);
-  void start(client& c, std::uint64_t id, std::uint64_t process_id);
+  void start(client& c, std::uint64_t id, std::uint64_t process_id, const v1::WorkerStart& m);
   void done(client& c, std::uint64_t id, std::uint64_t process_id, const v1::WorkerDone& m);
   void kill(client& c, std::uint64_t id, const v1::WorkerKill& m);
   void wait(client& c, std::uint64_t id, const v1::WorkerWait& m);
@@ -154,6 +171,12 @@ class worker_host {
     std::vector<std::pair<client*, std::uint64_t>> waiters;
   };
   void reap(std::shared_ptr<record> r);
+  // Where a spawn runs: placement over this host, or every host of the
+  // cluster; another host's spawn goes to forwarder_ (true: handled).
+  bool placed_elsewhere(client& c, std::uint64_t id, const v1::Spawn& m, const v1::ProcessInfo& caller,
+                        std::string& reason);
+  // The worker's environment: the caller's, and what this host says.
+  std::vector<std::string> worker_env(const v1::Spawn& m, const record& r, bool from_daemon) const;
   // Its anchor entries (one per anchor), as weft ls shows them.
   std::vector<v1::AnchorEntry> entries_of(const record& r) const REQUIRES(mu_);
   void answer_caller(record& r, const wire::frame& f) REQUIRES(mu_);
@@ -185,6 +208,11 @@ class worker_host {
   std::function<void(std::string_view)> log_;
   std::string address_, host_, log_dir_;
   host_identity identity_;
+  config config_;
+  std::string peer_listen_;  // non-empty: WEFT_PEER_LISTEN for every worker (a weftd beyond loopback)
+  std::unique_ptr<spawn_forwarder> forwarder_;  // a keyed weftd: spawns to other hosts
+  weft::mutex cache_mu_;
+  std::unique_ptr<binary_cache> cache_ GUARDED_BY(cache_mu_);
   cluster_view* cluster_ = nullptr;
   bool tls_ = false;  // address_ is a TLS one: so are the workers' peer addresses
   weft::mutex mu_;

@@ -5,6 +5,8 @@
 # examples/circuit_workers, run on host 2 with `hold`.
 #   - every weftd joins; a worker spawned on host 2 is listed by weft ls on
 #     host 3, with its host;
+#   - a program on host 1 spawns a shard on each host (its binary sent to
+#     hosts 2 and 3 once) and calls a worker on host 3 through an xref;
 #   - a worker SIGKILLed on host 2 leaves every host's listing within 1 s;
 #   - host 2's weftd SIGKILLed (host death): its workers' entries vanish
 #     within the lease TTL + 1 s (6 s);
@@ -54,7 +56,7 @@ start_weftd() {
   # Not through on(): $! must be weftd itself (netns.sh, ip netns exec and
   # env each exec the next), not a subshell.
   "$netns" exec "$i" env XDG_RUNTIME_DIR="$dir/xdg$i" "$weftd" --listen "tcp:$("$netns" addr "$i"):7070" --key "$dir/key" \
-    --name "h$i" --etcd "$etcd_url" >> "$dir/weftd$i.log" 2>&1 &
+    --name "h$i" --etcd "$etcd_url" --cache-dir "$dir/cache$i" >> "$dir/weftd$i.log" 2>&1 &
   eval "weftd${i}_pid=$!"
   for _ in $(seq 1 500); do grep -q "listening on" "$dir/weftd$i.log" && return 0; sleep 0.01; done
   fail "weftd on host $i did not start"
@@ -69,7 +71,7 @@ ls_on() {  # ls_on HOST [ARGS...]: weft ls through that host's weftd
 }
 hold_on_2() {  # the demo's workers on host 2; prints nothing
   on 2 env XDG_RUNTIME_DIR="$dir/xdg2" WEFT_RUNTIME="tcp:$("$netns" addr 2):7070" WEFT_KEY_FILE="$dir/key" \
-    timeout 120 "$workers" hold >> "$dir/workers.log" 2>&1 &
+    timeout 120 "$workers" hold h2 >> "$dir/workers.log" 2>&1 &
   for _ in $(seq 1 1000); do
     ls_on 3 /demo/victim 2>/dev/null | grep -q R && return 0
     sleep 0.02
@@ -91,6 +93,20 @@ while ls_on 1 /demo/victim | grep -q "${victim##*/}"; do
   sleep 0.02
 done
 worker_ms=$((($(date +%s%N) - t0) / 1000000))
+
+# Spawns across hosts: a program on host 1 pins a shard to each host (the
+# binary goes to hosts 2 and 3 once, by hash) and calls a worker on host 3
+# 100 times through an xref, over the bridge.
+on 1 env XDG_RUNTIME_DIR="$dir/xdg1" WEFT_RUNTIME="tcp:$("$netns" addr 1):7070" WEFT_KEY_FILE="$dir/key" \
+  timeout 60 "$workers" across h1 h2 h3 > "$dir/across.out" 2>&1 || fail "spawns across hosts failed: $(cat "$dir/across.out")"
+grep -q "expected 5050" "$dir/across.out" || fail "no xref calls across hosts: $(cat "$dir/across.out")"
+grep -q "host h3: worker R[0-9a-f]* (attached to tcp:$("$netns" addr 3):7070)" "$dir/across.out" ||
+  fail "the shard pinned to h3 did not run under h3's weftd: $(cat "$dir/across.out")"
+grep -q "(tcp:$("$netns" addr 3):[0-9]*)" "$dir/across.out" || fail "h3's worker does not listen on h3's address: $(cat "$dir/across.out")"
+for i in 2 3; do
+  [ "$(grep -c "received and verified" "$dir/weftd$i.log")" = 1 ] || fail "host $i did not receive the binary exactly once"
+done
+across_line=$(grep "100 calls" "$dir/across.out")
 
 # A fresh weftd on host 2 (the demo's remote channels live in the old one):
 # the old one stops on SIGTERM, revoking its leases.
@@ -120,4 +136,5 @@ for i in 1 3; do
   for _ in $(seq 1 200); do grep -q "etcd: back" "$dir/weftd$i.log" && break; sleep 0.05; done
   grep -q "etcd: back" "$dir/weftd$i.log" || fail "weftd h$i did not say etcd is back"
 done
-echo "etcd hosts: 3 weftds joined; host 2's worker listed on host 3; a SIGKILLed worker unlisted in $worker_ms ms; a dead host's workers in $host_ms ms (TTL 5 s); weft ls answers without etcd, and the weftds rejoin"
+echo "$across_line"
+echo "etcd hosts: 3 weftds joined; spawns pinned to each host ran there (the binary sent to each once); host 2's worker listed on host 3; a SIGKILLed worker unlisted in $worker_ms ms; a dead host's workers in $host_ms ms (TTL 5 s); weft ls answers without etcd, and the weftds rejoin"

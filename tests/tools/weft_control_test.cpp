@@ -2,7 +2,7 @@
 // programs (tests/tools/control_prog.cpp): weft ps lists a program by pid,
 // weft stk shows its named goroutines where they park, weft peek gives its
 // counters, weft kill ends it with the status asked for; and the failures:
-// an unknown pid, a selector that is not pid:N, no weftd, a program that
+// an unknown pid, a selector that is none, an anchor with no worker, no weftd, a program that
 // dies mid-request, a program that does not answer in time. Each failure
 // is an exit status and a message, never a hang.
 #include <gtest/gtest.h>
@@ -149,10 +149,13 @@ TEST_F(WeftControl, AnUnknownPidFailsNamingIt) {
   EXPECT_NE(stk->out().find("parked-worker-0"), std::string::npos) << "the good target is still dumped";
 }
 
-TEST_F(WeftControl, SelectorsOtherThanPidAreUsageErrors) {
+TEST_F(WeftControl, BadSelectorsAreUsageErrorsAndAnEmptyAnchorAFailure) {
   auto anchor = weft({"stk", "/db/..."});
-  EXPECT_EQ(anchor->wait(), 2);
-  EXPECT_NE(anchor->err().find("only weft ls and weft kill take anchors so far"), std::string::npos) << anchor->err();
+  EXPECT_EQ(anchor->wait(), 1);
+  EXPECT_NE(anchor->err().find("weft stk: /db/...: no live worker there"), std::string::npos) << anchor->err();
+  auto word = weft({"peek", "db"});
+  EXPECT_EQ(word->wait(), 2);
+  EXPECT_NE(word->err().find("weft peek: db is not a selector"), std::string::npos) << word->err();
   auto bad = weft({"kill", "pid:x"});
   EXPECT_EQ(bad->wait(), 2);
   EXPECT_NE(bad->err().find("write pid:N"), std::string::npos) << bad->err();

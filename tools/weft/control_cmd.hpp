@@ -11,9 +11,13 @@
 //   weft trace SELECTOR... [--seconds N] [-o FILE]
 //                                    record each one's runtime events (trace_cmd.cpp)
 //
-// A selector is pid:N today; circuit anchors (/db/...) come with issue 14.
+// A selector is pid:N, an anchor (/db/shard), a subtree (/db/...) or a
+// worker id (R + 16 hex digits): targets.hpp turns them into the attached
+// processes to ask. Output names each by its selector (pid:N) or by its
+// worker's anchor path or id.
 // Exit status: 0 when every target answered, 1 when any failed (weftd
-// unreachable, no such process, no answer in time), 2 for a usage error.
+// unreachable, no such process, no live worker under an anchor, no answer
+// in time), 2 for a usage error.
 // One file per subcommand (ps_cmd.cpp, ...); what they share is in
 // control_cmd.cpp.
 #pragma once
@@ -24,13 +28,15 @@
 #include <vector>
 
 #include "connect.hpp"
+#include "targets.hpp"
 
 namespace weft::tool {
 
 struct control_args {
   std::string runtime;  // --runtime
   std::vector<std::string> selectors;
-  bool json = false;  // ps --json
+  bool json = false;  // ps, stk --json
+  bool all = false;  // stk --all: every goroutine, not grouped
   int code = 0;  // kill --code; peek --goroutines N
   bool goroutines = false;  // peek --goroutines
   double seconds = 0;  // cpu, trace --seconds (main.cpp sets each one's default)
@@ -47,21 +53,25 @@ int run_trace(const control_args& a);
 // pid:N -> N; 0 (after printing why, as "weft CMD: ...") for anything else.
 std::int64_t parse_selector(const char* cmd, const std::string& s);
 
-// Shared by stk, peek and kill: parses the selectors (a bad one: message,
-// status 2), connects, sends `action` to each selected process in turn and
-// gives each answer to `print` (the selector as typed, the reply's text);
-// failures are printed as "weft CMD: SELECTOR: WHY". Returns the status.
+// Shared by stk, peek and kill: checks the selectors (a bad one: message,
+// status 2), connects, resolves them (targets.hpp), sends `action` to each
+// selected process in turn and gives each answer to `print`; failures are
+// printed as "weft CMD: LABEL: WHY". Returns the status.
 int for_each_target(const char* cmd, const control_args& a, v1::Control::Action action,
-                    const std::function<void(const std::string& selector, const std::string& text)>& print);
+                    const std::function<void(const target& t, const std::string& text)>& print);
 
 // for_each_target for answers that take a while and are more than text
 // (cpu): each request carries duration_ms, and its reply may take that
 // long beyond the usual wait; `before` runs ahead of each request (a
 // progress line); `handle` gets the whole reply and returns false when it
-// could not use it (it printed why; the status becomes 1).
-int for_each_reply(
-    const char* cmd, const control_args& a, v1::Control::Action action, std::int64_t duration_ms,
-    const std::function<void(const std::string& selector)>& before,
-    const std::function<bool(const std::string& selector, std::int64_t pid, const v1::ControlReply& reply)>& handle);
+// could not use it (it printed why; the status becomes 1). With -o
+// (a.output), the selectors must come to one process (else status 2).
+int for_each_reply(const char* cmd, const control_args& a, v1::Control::Action action, std::int64_t duration_ms,
+                   const std::function<void(const target& t)>& before,
+                   const std::function<bool(const target& t, const v1::ControlReply& reply)>& handle);
+
+// The Control that asks t: by process_id when weftd gave one (a worker),
+// else by pid.
+void address_control(v1::Control* c, const target& t);
 
 }  // namespace weft::tool

@@ -1,7 +1,8 @@
 // tools/weft/cpu_cmd.cpp: `weft cpu SELECTOR... [--seconds N] [-o FILE]`:
 // a CPU profile of each selected process (docs/protocol.md, "CPU
 // profiles"), written as a gzip-compressed pprof file, one per process:
-// FILE with one selector, else weft-cpu-PID.pb.gz in the current directory.
+// FILE with one process, else weft-cpu-PID.pb.gz in the current directory
+// (a worker's pid: weft ls -l). Selectors as the other control commands.
 // The targets are profiled one after the other, each for N seconds, with a
 // progress line on stderr: a profile takes as long as it records.
 #include <cmath>
@@ -23,22 +24,22 @@ int run_cpu(const control_args& a) {
   const auto duration_ms = static_cast<std::int64_t>(std::llround(a.seconds * 1000));
   return for_each_reply(
       "cpu", a, v1::Control::CPU_PROFILE, duration_ms,
-      [&a](const std::string& selector) {
-        std::fprintf(stderr, "weft cpu: profiling %s for %g s...\n", selector.c_str(), a.seconds);
+      [&a](const target& t) {
+        std::fprintf(stderr, "weft cpu: profiling %s for %g s...\n", t.label.c_str(), a.seconds);
       },
-      [&a](const std::string& selector, std::int64_t pid, const v1::ControlReply& reply) {
-        const std::string path = a.output.empty() ? "weft-cpu-" + std::to_string(pid) + ".pb.gz" : a.output;
+      [&a](const target& t, const v1::ControlReply& reply) {
+        const char* selector = t.label.c_str();
+        const std::string path = a.output.empty() ? "weft-cpu-" + std::to_string(t.pid) + ".pb.gz" : a.output;
         std::ofstream out(path, std::ios::binary | std::ios::trunc);
         out.write(reply.data().data(), static_cast<std::streamsize>(reply.data().size()));
         out.close();
         if (!out) {
-          std::fprintf(stderr, "weft cpu: %s: cannot write %s; name another file with -o\n", selector.c_str(),
-                       path.c_str());
+          std::fprintf(stderr, "weft cpu: %s: cannot write %s; name another file with -o\n", selector, path.c_str());
           return false;
         }
         std::printf("%s\n", path.c_str());
-        std::fprintf(stderr, "weft cpu: %s: wrote %s (%zu bytes); view it with: go tool pprof -top %s\n",
-                     selector.c_str(), path.c_str(), reply.data().size(), path.c_str());
+        std::fprintf(stderr, "weft cpu: %s: wrote %s (%zu bytes); view it with: go tool pprof -top %s\n", selector,
+                     path.c_str(), reply.data().size(), path.c_str());
         return true;
       });
 }

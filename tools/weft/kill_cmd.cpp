@@ -8,8 +8,8 @@
 namespace weft::tool {
 
 int run_kill(const control_args& a) {
-  return for_each_target("kill", a, v1::Control::EXIT, [](const std::string& sel, const std::string& text) {
-    std::printf("%s: %s\n", sel.c_str(), text.c_str());
+  return for_each_target("kill", a, v1::Control::EXIT, [](const target& t, const std::string& text) {
+    std::printf("%s: %s\n", t.label.c_str(), text.c_str());
   });
 }
 

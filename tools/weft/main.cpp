@@ -6,6 +6,10 @@
 //   weft ps | stk | peek | kill | cpu | trace      act on the processes attached
 //                                                  to a weftd (control_cmd.hpp)
 //   weft ls | kill | logs                          the circuit's workers (circuit_cmd.hpp)
+//   weft completion bash                           a bash completion script (completion_cmd.hpp)
+//
+// stk, peek, cpu and trace select workers too (anchors, subtrees, worker
+// ids: targets.hpp), as kill does.
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -13,6 +17,7 @@
 #include <vector>
 
 #include "circuit_cmd.hpp"
+#include "completion_cmd.hpp"
 #include "control_cmd.hpp"
 #include "remote_cmd.hpp"
 
@@ -21,13 +26,14 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.footer(
       "Examples:\n  weft remote ./server --port 8080\n  weft remote --trace out.json ./batch-job\n  weft ps\n"
-      "  weft stk pid:4242\n  weft kill pid:4242 --code 3\n  weft cpu pid:4242 --seconds 10\n"
-      "  weft trace pid:4242 --seconds 2\n  weft ls /db/...\n  weft kill /db/shard/R8efd95a09bcde325\n"
-      "  weft logs R8efd95a09bcde325\n\n"
+      "  weft stk pid:4242\n  weft stk /db/...\n  weft kill pid:4242 --code 3\n  weft cpu pid:4242 --seconds 10\n"
+      "  weft trace /db/shard --seconds 2\n  weft ls /db/...\n  weft kill /db/shard/R8efd95a09bcde325\n"
+      "  weft logs R8efd95a09bcde325\n  source <(weft completion bash)\n\n"
       "ps, stk, peek, kill, cpu and trace talk to the weftd named by --runtime ADDR, else WEFT_RUNTIME, else the\n"
       "default "
-      "socket ($XDG_RUNTIME_DIR/weft/weftd.sock, else /tmp/weft-<uid>/weftd.sock). Exit status: 0 ok, 1 a\n"
-      "target or weftd failed, 2 usage.");
+      "socket ($XDG_RUNTIME_DIR/weft/weftd.sock, else /tmp/weft-<uid>/weftd.sock). A SELECTOR is pid:N (an\n"
+      "attached process), /anchor (its workers), /subtree/... or a worker id R<16 hex>. Exit status: 0 ok, 1 a\n"
+      "target or weftd failed (no live worker under an anchor included), 2 usage.");
 
   weft::tool::remote_args remote;
   CLI::App* rc = app.add_subcommand(
@@ -50,22 +56,38 @@ int main(int argc, char** argv) {
                   "The weftd to ask: unix:PATH or tcp:HOST:PORT (default: WEFT_RUNTIME, else the default socket)");
   };
   auto selectors = [&](CLI::App* c) {
-    c->add_option("selectors", control.selectors, "Processes: pid:N (weft ps lists them)")->required();
+    c->add_option("selectors", control.selectors,
+                  "Processes (pid:N: weft ps) or workers (/anchor, /subtree/..., R<id>: weft ls -l)")
+        ->required();
   };
   CLI::App* ps = app.add_subcommand("ps", "List the processes attached to the weftd");
   ps->footer("Examples:\n  weft ps\n  weft ps --json\n  weft ps --runtime unix:/tmp/w.sock");
   runtime_option(ps);
   ps->add_flag("--json", control.json, "Print a JSON array instead of a table");
-  CLI::App* stk = app.add_subcommand("stk", "Print the goroutine dump of each selected process");
-  stk->footer("Examples:\n  weft stk pid:4242\n  weft stk pid:4242 pid:4243");
+  CLI::App* stk = app.add_subcommand(
+      "stk",
+      "Print the goroutines of each selected process or worker, those with the same stack grouped with their "
+      "count (as Go's goroutine profile, debug=1)");
+  stk->footer(
+      "Examples:\n  weft stk pid:4242\n  weft stk pid:4242 pid:4243\n  weft stk /db/shard        each worker there\n"
+      "  weft stk /db/...          every worker under /db\n  weft stk --all R8efd95a09bcde325\n"
+      "  weft stk --json /db/...\n\n"
+      "Grouped: \"N goroutines: [state]\", a \"#\" line naming up to ten (id \"name\"), then the stack once;\n"
+      "largest group first. --all prints every goroutine as SIGQUIT's dump does.");
   runtime_option(stk);
   selectors(stk);
+  stk->add_flag("--all", control.all, "Every goroutine on its own, as the SIGQUIT dump prints them");
+  stk->add_flag("--json", control.json,
+                "Print a JSON array: one object per process (target, pid, worker, anchor, dump)");
   CLI::App* peek = app.add_subcommand(
       "peek",
       "Print each selected process's runtime counters as JSON (pid, uptime_s, procs, goroutines, threads, "
       "rss_bytes, ...)");
   peek->footer(
-      "Examples:\n  weft peek pid:4242\n  weft peek --goroutines pid:4242\n  weft peek --goroutines --top 10 pid:4242");
+      "Examples:\n  weft peek pid:4242\n  weft peek R8efd95a09bcde325\n  weft peek /db/...\n  weft peek --goroutines "
+      "pid:4242\n"
+      "  weft peek --goroutines --top 10 pid:4242\n\n"
+      "One JSON object per line; a worker's begins with \"worker\" (its id) and \"anchor\" (when selected by one).");
   runtime_option(peek);
   selectors(peek);
   peek->add_flag("--goroutines", control.goroutines,
@@ -112,6 +134,7 @@ int main(int argc, char** argv) {
       "write it as a gzip-compressed pprof file, which `go tool pprof` reads");
   cpu->footer(
       "Examples:\n  weft cpu pid:4242                     30 s, to weft-cpu-4242.pb.gz\n"
+      "  weft cpu /db/shard --seconds 5        each worker there, to weft-cpu-PID.pb.gz\n"
       "  weft cpu pid:4242 --seconds 5 -o p.pb.gz\n  go tool pprof -top p.pb.gz\n"
       "  go tool pprof -tagfocus goroutine_name=worker -top p.pb.gz\n\n"
       "Samples are labelled with their goroutine (goroutine, goroutine_name). One profile at a time per process.");
@@ -119,7 +142,7 @@ int main(int argc, char** argv) {
   selectors(cpu);
   cpu->add_option("--seconds", cpu_seconds, "How long to record (0.001 to 600)")->capture_default_str();
   cpu->add_option("-o,--output", control.output,
-                  "The file to write (default: weft-cpu-PID.pb.gz in the current directory); one selector only");
+                  "The file to write (default: weft-cpu-PID.pb.gz in the current directory); one process only");
   double trace_seconds = 5;
   CLI::App* trace = app.add_subcommand(
       "trace",
@@ -127,7 +150,8 @@ int main(int argc, char** argv) {
       "operations, blocking calls, steals, remote calls) as a Chrome/Perfetto trace; its summary goes to stderr");
   trace->footer(
       "Examples:\n  weft trace pid:4242\n  weft trace pid:4242 --seconds 2 -o slow-start.json\n"
-      "  weft trace pid:4242 pid:4243   (each to weft-trace-PID.json)\n\n"
+      "  weft trace pid:4242 pid:4243   (each to weft-trace-PID.json)\n  weft trace /db/...   (every worker under /db, "
+      "at once)\n\n"
       "Open the file in https://ui.perfetto.dev. A trace holds 12 MiB at most: past that, events are counted as\n"
       "dropped (the summary says how many). A process traced already (weft remote --trace, or another weft trace)\n"
       "refuses.");
@@ -138,6 +162,13 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   trace->add_option("-o,--output", control.output,
                     "The file to write (one process only; default: weft-trace-PID.json here)");
+
+  CLI::App* completion = app.add_subcommand("completion", "Print a shell completion script (bash)");
+  completion->footer(
+      "Examples:\n  source <(weft completion bash)\n"
+      "  weft completion bash > ~/.local/share/bash-completion/completions/weft");
+  std::string shell;
+  completion->add_option("shell", shell, "The shell: bash")->required()->check(CLI::IsMember({"bash"}));
 
   try {
     app.parse(argc, argv);
@@ -152,6 +183,10 @@ int main(int argc, char** argv) {
       return 2;
     }
     return weft::tool::run_remote(remote);
+  }
+  if (completion->parsed()) {
+    std::fputs(weft::tool::bash_completion(app).c_str(), stdout);
+    return 0;
   }
   if (ps->parsed()) return weft::tool::run_ps(control);
   if (stk->parsed()) return weft::tool::run_stk(control);

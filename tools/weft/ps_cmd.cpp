@@ -4,7 +4,7 @@
 // The table has one line per process, by process id: PID, ID (the weftd's
 // process_id), PROCS, ATTACHED (local time), HOST, COMMAND (its argv). With
 // --json: one array of objects with pid, process_id, host, binary, argv,
-// procs and attached_unix_ms.
+// procs, attached_unix_ms and worker_id (a circuit worker's id, else "").
 #include <cstdio>
 #include <ctime>
 #include <string>
@@ -69,7 +69,8 @@ int run_ps(const control_args& a) {
                ",\"host\":" + json_string(p.host()) + ",\"binary\":" + json_string(p.binary_path()) + ",\"argv\":[";
         for (int i = 0; i < p.argv_size(); ++i) out += (i ? "," : "") + json_string(p.argv(i));
         out += "],\"procs\":" + std::to_string(p.procs()) +
-               ",\"attached_unix_ms\":" + std::to_string(e.attached_unix_ms()) + "}";
+               ",\"attached_unix_ms\":" + std::to_string(e.attached_unix_ms()) +
+               ",\"worker_id\":" + json_string(e.worker_id()) + "}";
       }
       std::printf("%s]\n", out.c_str());
       return 0;

@@ -1,18 +1,44 @@
-// tools/weft/stk_cmd.cpp: `weft stk SELECTOR...`: each selected process's
-// goroutine dump (weft::dump_goroutines's text), under a header naming it.
+// tools/weft/stk_cmd.cpp: `weft stk [--all] [--json] SELECTOR...`: each
+// selected process's goroutines, under a header naming it ("== pid:4242 ==",
+// "== /db/shard/R8efd95a09bcde325 (pid 4242) ==" for a worker).
+//
+// By default goroutines with the same stack are grouped, with their count
+// (stk_group.hpp): what an operator of a server with thousands of
+// goroutines wants first is where they are. --all prints weft::dump_goroutines's
+// text as it is, every goroutine, as SIGQUIT does. --json prints one array
+// of {"target","pid","worker","anchor","dump"} objects (dump: the text, grouped
+// or not as asked), for scripts.
 #include <cstdio>
 
 #include "control_cmd.hpp"
+#include "stk_group.hpp"
+#include "wire/json.hpp"
 
 namespace weft::tool {
 
 int run_stk(const control_args& a) {
   bool first = true;
-  return for_each_target("stk", a, v1::Control::DUMP_GOROUTINES, [&](const std::string& sel, const std::string& text) {
-    std::printf("%s== %s ==\n%s", first ? "" : "\n", sel.c_str(), text.c_str());
-    if (!text.empty() && text.back() != '\n') std::printf("\n");
+  std::string json = "[";
+  int status = for_each_target("stk", a, v1::Control::DUMP_GOROUTINES, [&](const target& t, const std::string& text) {
+    const std::string dump = a.all ? text : group_goroutines(text);
+    if (a.json) {
+      json += first ? "" : ",\n ";
+      json += "{\"target\":" + wire::json_string(t.label) + ",\"pid\":" + std::to_string(t.pid) +
+              ",\"worker\":" + wire::json_string(t.worker_id) + ",\"anchor\":" + wire::json_string(t.path) +
+              ",\"dump\":" + wire::json_string(dump) + "}";
+    } else {
+      std::string header = t.label;
+      if (!t.worker_id.empty()) header += " (pid " + std::to_string(t.pid) + ")";
+      std::printf("%s== %s ==\n%s", first ? "" : "\n", header.c_str(), dump.c_str());
+      if (!dump.empty() && dump.back() != '\n') std::printf("\n");
+    }
     first = false;
   });
+  if (a.json && status != 2) {
+    std::printf("%s]\n", json.c_str());
+    std::fflush(stdout);
+  }
+  return status;
 }
 
 }  // namespace weft::tool

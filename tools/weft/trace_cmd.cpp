@@ -49,14 +49,14 @@ std::string seconds_text(double s) {
   return buf;
 }
 
-outcome trace_one(const std::string& address, std::int64_t pid, std::int64_t duration_ms) {
+outcome trace_one(const std::string& address, const target& t, std::int64_t duration_ms) {
   outcome o;
   try {
     runtime_client rc = runtime_client::connect(address, {"control"});
     wire::frame req;
     v1::Control* c = req.mutable_control();
     c->set_action(v1::Control::TRACE);
-    c->set_pid(pid);
+    address_control(c, t);
     c->set_duration_ms(duration_ms);
     // weftd answers within its timeout (5 s) after the recording: wait
     // longer than that, so its own error (TIMEOUT, NOT_FOUND) is the one
@@ -87,18 +87,15 @@ bool write_file(const std::string& path, const std::string& text, std::string* w
 }  // namespace
 
 int run_trace(const control_args& a) {
-  std::vector<std::int64_t> pids;
-  std::set<std::int64_t> seen;
+  if (!check_selectors("trace", a.selectors)) return 2;
+  std::set<std::string> seen;
   for (const std::string& s : a.selectors) {
-    std::int64_t pid = parse_selector("trace", s);
-    if (pid == 0) return 2;
-    if (!seen.insert(pid).second) {
+    if (!seen.insert(s).second) {
       std::fprintf(stderr, "weft trace: %s is named twice: one trace per process at a time\n", s.c_str());
       return 2;
     }
-    pids.push_back(pid);
   }
-  if (!a.output.empty() && pids.size() > 1) {
+  if (!a.output.empty() && a.selectors.size() > 1) {
     std::fprintf(stderr,
                  "weft trace: -o names one file, for one process; with several, leave it out (each goes to "
                  "weft-trace-PID.json)\n");
@@ -106,23 +103,37 @@ int run_trace(const control_args& a) {
   }
   const auto duration_ms = std::max<std::int64_t>(1, std::llround(a.seconds * 1000));
   return run_tool("trace", a.runtime, [&](const std::string& address) {
-    for (const std::string& s : a.selectors)
-      std::fprintf(stderr, "weft trace: recording %s for %s...\n", s.c_str(), seconds_text(a.seconds).c_str());
-    std::vector<outcome> outcomes(pids.size());
+    // The selectors are resolved once, over one connection; each trace
+    // then has a connection of its own (the header says why).
+    int status = 0;
+    std::vector<target> targets;
+    {
+      runtime_client rc = runtime_client::connect(address, capabilities_for(a.selectors));
+      targets = resolve_targets("trace", rc, a.selectors, &status);
+    }
+    if (!a.output.empty() && targets.size() > 1) {
+      std::fprintf(stderr,
+                   "weft trace: -o names one file, and %s names %zu processes; leave -o out (each goes to "
+                   "weft-trace-PID.json)\n",
+                   a.selectors.front().c_str(), targets.size());
+      return 2;
+    }
+    for (const target& t : targets)
+      std::fprintf(stderr, "weft trace: recording %s for %s...\n", t.label.c_str(), seconds_text(a.seconds).c_str());
+    std::vector<outcome> outcomes(targets.size());
     weft::wait_group wg;
-    wg.add(static_cast<int>(pids.size()));
-    for (std::size_t i = 0; i < pids.size(); ++i) {
+    wg.add(static_cast<int>(targets.size()));
+    for (std::size_t i = 0; i < targets.size(); ++i) {
       weft::go([&, i] {
-        outcomes[i] = trace_one(address, pids[i], duration_ms);
+        outcomes[i] = trace_one(address, targets[i], duration_ms);
         wg.done();
       });
     }
     wg.wait();
-    int status = 0;
-    for (std::size_t i = 0; i < pids.size(); ++i) {
-      const std::string& sel = a.selectors[i];
+    for (std::size_t i = 0; i < targets.size(); ++i) {
+      const std::string& sel = targets[i].label;
       outcome& o = outcomes[i];
-      const std::string path = a.output.empty() ? "weft-trace-" + std::to_string(pids[i]) + ".json" : a.output;
+      const std::string path = a.output.empty() ? "weft-trace-" + std::to_string(targets[i].pid) + ".json" : a.output;
       std::string why = o.error;
       if (o.ok && write_file(path, o.json, &why)) {
         std::fwrite(o.summary.data(), 1, o.summary.size(), stderr);

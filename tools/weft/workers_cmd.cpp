@@ -1,16 +1,16 @@
 // tools/weft/workers_cmd.cpp: `weft kill` for workers and `weft logs`
 // (circuit_cmd.hpp).
 //
-// kill: each selector becomes worker ids (an id as is; an anchor or a
-// subtree through AnchorList), each worker is signalled once (graceful:
+// kill: each selector becomes worker ids (select_workers, targets.hpp: an
+// id as is; an anchor or a subtree through AnchorList), each worker is signalled once (graceful:
 // SIGTERM and SIGKILL after 5 s, weftd's rule; --hard: SIGKILL), and the
 // command waits for each one's end and prints it: "R8efd...: killed by
 // SIGTERM". A selector that names no live worker is an error (status 1),
 // unlike ls: kill was asked to end something.
 #include <cstdio>
-#include <set>
 
 #include "circuit_cmd.hpp"
+#include "targets.hpp"
 #include "wire/worker_id.hpp"
 
 namespace weft::tool {
@@ -18,31 +18,12 @@ namespace weft::tool {
 bool worker_selector(const std::string& s) { return !s.empty() && (s[0] == '/' || s[0] == 'R'); }
 
 int run_kill_workers(const circuit_args& a) {
-  for (const std::string& s : a.selectors) {
-    if (s[0] == 'R' && !wire::is_worker_id(s)) {
-      std::fprintf(stderr, "weft kill: %s is not a worker id (R and 16 hex digits; weft ls lists them)\n", s.c_str());
-      return 2;
-    }
-  }
+  if (!check_selectors("kill", a.selectors)) return 2;
   return run_tool("kill", a.runtime, [&](const std::string& address) {
     runtime_client rc = runtime_client::connect(address, {"circuit"});
     int status = 0;
     std::vector<std::string> ids;
-    std::set<std::string> seen;
-    for (const std::string& s : a.selectors) {
-      std::vector<std::string> found;
-      if (s[0] == 'R') {
-        found.push_back(s);
-      } else {
-        for (const v1::AnchorEntry& e : list_anchors(rc, {s})) found.push_back(e.worker_id());
-        if (found.empty()) {
-          std::fprintf(stderr, "weft kill: %s: no live worker there (weft ls %s)\n", s.c_str(), s.c_str());
-          status = 1;
-        }
-      }
-      for (std::string& id : found)
-        if (seen.insert(id).second) ids.push_back(id);
-    }
+    for (const selected_worker& w : select_workers("kill", rc, a.selectors, &status)) ids.push_back(w.id);
     std::vector<std::string> signalled;
     for (const std::string& id : ids) {
       wire::frame req;

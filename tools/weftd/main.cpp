@@ -85,6 +85,14 @@ int main(int argc, char** argv) {
                  "holds the same (programs: WEFT_KEY_FILE=FILE). Required to listen beyond loopback. Default at the "
                  "default socket: this user's key on this host (made on the first start), which programs find "
                  "without WEFT_KEY_FILE");
+  std::string cache_dir;
+  app.add_option("--cache-dir", cache_dir,
+                 "where binaries of callers on other hosts are kept, by SHA-256 (default: "
+                 "$XDG_CACHE_HOME/weft/binaries, else ~/.cache/weft/binaries)");
+  std::uint64_t cache_bytes = std::uint64_t{1} << 30;
+  app.add_option("--cache-size", cache_bytes, "the most those binaries take, least recently used out first (512M, 4G)")
+      ->transform(CLI::AsSizeValue(false))
+      ->capture_default_str();
   std::string host_name;
   app.add_option("--name", host_name,
                  "this host's name in the circuit (spawn_options::host pins it); default: its host name");
@@ -115,6 +123,11 @@ int main(int argc, char** argv) {
     if (tls) opts.endpoint.tls = true;
     if (!key_file.empty()) {
       opts.state.cluster_key = weft::wire::load_cluster_key(key_file);
+      // Absolute: workers started for other hosts' callers run in "/".
+      if (char* full = ::realpath(key_file.c_str(), nullptr)) {
+        opts.state.cluster_key_file = full;
+        std::free(full);
+      }
     } else if (opts.endpoint.plain().text() == weft::wire::default_endpoint().text()) {
       // The local weftd (the circuit's, at the default socket): its own
       // key, made on the first start; clients of this user find it.
@@ -128,6 +141,8 @@ int main(int argc, char** argv) {
     if (!host_name.empty() && !weft::server::valid_host_name(host_name))
       return fail("--name \"" + host_name.substr(0, 100) + "\": letters, digits, '.', '-' and '_' only, at most 63");
     opts.state.host_name = host_name;
+    opts.state.binary_cache_dir = cache_dir;
+    opts.state.binary_cache_bytes = cache_bytes;
   } catch (const std::exception& e) {
     return fail(e.what());
   }

@@ -1,0 +1,119 @@
+// tools/weft/stk_group.cpp: grouping a goroutine dump by stack (design in
+// stk_group.hpp).
+#include "stk_group.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+#include <vector>
+
+namespace weft::tool {
+
+namespace {
+
+struct block {
+  std::string who;  // "7 \"parked-worker-0\"": the id and the name, if any
+  std::string state;  // "chan receive, 3 s"
+  std::string body;  // every line after the header, each ending in '\n'
+};
+
+bool all_digits(const std::string& s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c) != 0; });
+}
+
+// "chan receive, 3 s" -> "chan receive": the wait's length is the last
+// part, ", N minutes", ", N s" or ", N ms" (dump.cpp's state_of).
+std::string without_wait(const std::string& state) {
+  std::size_t comma = state.rfind(", ");
+  if (comma == std::string::npos) return state;
+  const std::string tail = state.substr(comma + 2);
+  std::size_t space = tail.find(' ');
+  if (space == std::string::npos || !all_digits(tail.substr(0, space))) return state;
+  const std::string unit = tail.substr(space + 1);
+  return unit == "s" || unit == "ms" || unit == "minutes" ? state.substr(0, comma) : state;
+}
+
+// The body without " in goroutine N" at the end of its "created by" line.
+std::string without_parent(const std::string& body) {
+  std::size_t at = body.find("\ncreated by ");
+  at = body.rfind("created by ", 0) == 0 ? 0 : at;
+  if (at == std::string::npos) return body;
+  std::size_t eol = body.find('\n', at + 1);
+  if (eol == std::string::npos) eol = body.size();
+  std::size_t in = body.rfind(" in goroutine ", eol);
+  if (in == std::string::npos || in < at || !all_digits(body.substr(in + 14, eol - in - 14))) return body;
+  return body.substr(0, in) + body.substr(eol);
+}
+
+// Parses "goroutine 7 "name" [state]:" into b; false if line is not one.
+bool parse_header(const std::string& line, block* b) {
+  if (line.rfind("goroutine ", 0) != 0 || line.size() < 14 || line.compare(line.size() - 2, 2, "]:") != 0) return false;
+  std::size_t open = line.rfind(" [");
+  if (open == std::string::npos || open < 10) return false;
+  b->who = line.substr(10, open - 10);
+  b->state = line.substr(open + 2, line.size() - open - 4);
+  return true;
+}
+
+}  // namespace
+
+std::string group_goroutines(const std::string& dump) {
+  std::string loose;  // lines outside any goroutine block
+  std::vector<block> blocks;
+  bool in_block = false;
+  std::size_t pos = 0;
+  while (pos < dump.size()) {
+    std::size_t eol = dump.find('\n', pos);
+    if (eol == std::string::npos) eol = dump.size();
+    const std::string line = dump.substr(pos, eol - pos);
+    pos = eol + 1;
+    block b;
+    if (parse_header(line, &b)) {
+      blocks.push_back(std::move(b));
+      in_block = true;
+    } else if (line.empty()) {
+      in_block = false;
+    } else if (in_block) {
+      blocks.back().body += line + "\n";
+    } else {
+      loose += line + "\n";
+    }
+  }
+
+  struct group {
+    std::string state;
+    std::string body;
+    std::vector<const block*> members;
+  };
+  std::vector<group> groups;
+  std::map<std::string, std::size_t> index;  // state + body -> its group
+  for (const block& b : blocks) {
+    std::string state = without_wait(b.state);
+    std::string body = without_parent(b.body);
+    std::string key = state;
+    key += '\n';
+    key += body;
+    auto [it, fresh] = index.emplace(key, groups.size());
+    if (fresh) groups.push_back({std::move(state), std::move(body), {}});
+    groups[it->second].members.push_back(&b);
+  }
+  std::stable_sort(groups.begin(), groups.end(),
+                   [](const group& x, const group& y) { return x.members.size() > y.members.size(); });
+
+  std::string out = loose.empty() ? "" : loose + "\n";
+  for (const group& g : groups) {
+    if (g.members.size() == 1) {
+      const block& b = *g.members.front();
+      out += "1 goroutine: [" + b.state + "]\n# " + b.who + "\n" + b.body + "\n";
+      continue;
+    }
+    out += std::to_string(g.members.size()) + " goroutines: [" + g.state + "]\n# ";
+    constexpr std::size_t named = 10;
+    for (std::size_t i = 0; i < g.members.size() && i < named; ++i) out += (i ? ", " : "") + g.members[i]->who;
+    if (g.members.size() > named) out += ", ... (" + std::to_string(g.members.size() - named) + " more)";
+    out += "\n" + g.body + "\n";
+  }
+  return out;
+}
+
+}  // namespace weft::tool
