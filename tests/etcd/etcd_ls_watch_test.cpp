@@ -82,7 +82,8 @@ TEST_F(EtcdLsWatch, PrintsAnotherHostsWorkersAndItsOwnAsTheyJoinAndLeave) {
         EXPECT_NE(ls.out().find("hb"), std::string::npos) << ls.out();  // -l: the host
         EXPECT_NE(ls.out().find("remote_fn"), std::string::npos) << ls.out();
 
-        auto own = weft::spawn({.anchors = {"/e2e"}}, waits_on, std::string("never"));
+        // Pinned here: placement may prefer hb, whose weftd is not real.
+        auto own = weft::spawn({.anchors = {"/e2e"}, .host = "ha"}, waits_on, std::string("never"));
         const std::string id = own.worker().id();
         ASSERT_TRUE(eventually([&] { return ls.out().find("+ /e2e/" + id) != std::string::npos; }))
             << ls.out() << ls.err() << log_text();
