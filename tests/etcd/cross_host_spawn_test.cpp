@@ -111,9 +111,13 @@ class CrossHostSpawn : public weft_test::etcd_test {
     weft_test::write_key_file(key_);
     ::setenv("WEFT_KEY_FILE", key_.c_str(), 1);
     const std::string prefix = "/weft-x" + std::to_string(::getpid());
-    a_ = std::make_unique<host_weftd>(dir_.path(), "a", key_, server_.endpoint(), prefix);
-    b_ = std::make_unique<host_weftd>(dir_.path(), "b", key_, server_.endpoint(), prefix,
-                                      std::vector<std::string>{"--label", "zone=b"});
+    std::vector<std::string> a_args, b_args = {"--label", "zone=b"};
+    if (tls()) {
+      a_args.push_back("--tls");
+      b_args.push_back("--tls");
+    }
+    a_ = std::make_unique<host_weftd>(dir_.path(), "a", key_, server_.endpoint(), prefix, a_args);
+    b_ = std::make_unique<host_weftd>(dir_.path(), "b", key_, server_.endpoint(), prefix, b_args);
     a_address_ = a_->ready();
     b_address_ = b_->ready();
     ASSERT_FALSE(a_address_.empty()) << a_->log();
@@ -128,6 +132,8 @@ class CrossHostSpawn : public weft_test::etcd_test {
     ::unsetenv("WEFT_KEY_FILE");
     weft_test::etcd_test::TearDown();
   }
+  // Both weftds with --tls: their link, their workers and the caller too.
+  virtual bool tls() const { return false; }
   weft::options on_a() const {
     weft::options o;
     o.procs = 2;
@@ -228,6 +234,24 @@ TEST_F(CrossHostSpawn, AHostWhoseWeftdStopsAnsweringGivesUnknownOutcome) {
       },
       on_a());
   b_->kill();
+}
+
+class CrossHostSpawnTls : public CrossHostSpawn {
+ protected:
+  bool tls() const override { return true; }
+};
+
+TEST_F(CrossHostSpawnTls, ASpawnGoesToAnotherHostOverTls) {
+  ASSERT_EQ(a_address_.rfind("tls:", 0), 0u) << a_address_;
+  weft::run(
+      [&] {
+        weft::spawned<std::string> w = spawn_when_known({.host = "b"}, runtime_of, 1);
+        EXPECT_EQ(w.get(), b_address_);
+        EXPECT_EQ(w.worker().address().rfind("tls:", 0), 0u) << w.worker().address();
+      },
+      on_a());
+  EXPECT_NE(b_->log().find("another host's weftd 1.0 (key proven)"), std::string::npos) << b_->log();
+  EXPECT_EQ(count(b_->log(), "received and verified"), 1u) << b_->log();
 }
 
 }  // namespace
