@@ -17,17 +17,11 @@
 
 namespace weft::cluster {
 
-namespace {
-
-// The part of an anchor selector that is a plain key prefix: "/db/..." ->
-// "/db", "/db/shard" -> "/db/shard", "/..." and "" -> "".
-std::string selector_base(std::string s) {
+std::string etcd_member::selector_base(std::string s) {
   if (s.size() >= 3 && s.compare(s.size() - 3, 3, "...") == 0) s.resize(s.size() - 3);
   while (!s.empty() && s.back() == '/') s.pop_back();
   return s;
 }
-
-}  // namespace
 
 etcd_member::etcd_member(member_options o, server::host_identity self, std::function<std::uint32_t()> workers_now,
                          std::function<void(std::string_view)> log)

@@ -14,6 +14,11 @@
 //   watcher  keeps `hosts_` as etcd has it (a watch of P/hosts/, resumed
 //            from its revision after a break, re-read when compacted).
 //   one per live worker: its lease keeper.
+//   one per anchor watch (anchor_watch.cpp): a snapshot of P/anchors/...,
+//            then an etcd watch from the revision after it; resumed from
+//            its next revision after a break (a warning event first), read
+//            again and diffed against what its watcher was told when
+//            compacted.
 // Invariants:
 //   M1 A worker's entries are bound to its lease alone: revoking it on the
 //      worker's end removes them all in one etcd operation; a dead host's
@@ -75,6 +80,7 @@ class etcd_member final : public server::cluster_view {
   void worker_started(const std::string& worker_id, const std::vector<v1::AnchorEntry>& entries) override;
   void worker_ended(const std::string& worker_id) override;
   std::vector<v1::AnchorEntry> anchors(const std::string& selector) override;
+  void watch_anchors(const std::string& selector, std::stop_token stop, anchor_sink sink) override;
 
  private:
   struct worker_entry {
@@ -91,6 +97,10 @@ class etcd_member final : public server::cluster_view {
   void joiner_loop();
   void watcher_loop();
   void note_down(const std::string& what);
+  void anchor_watch_loop(const std::string& selector, const std::stop_token& stop, const anchor_sink& sink);
+  // The part of an anchor selector that is a plain key prefix: "/db/..."
+  // -> "/db", "/db/shard" -> "/db/shard", "/..." and "" -> "".
+  static std::string selector_base(std::string s);
 
   const member_options opts_;
   const server::host_identity self_;

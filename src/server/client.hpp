@@ -10,6 +10,7 @@
 // post must not park, re-enter a host, or throw.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -25,6 +26,10 @@ class client {
   // Queues f for this client. Never parks, never throws, never calls into a
   // host. A client that is gone drops it (its disconnect cleanup runs next).
   virtual void post(const wire::frame& f) noexcept = 0;
+  // Bytes posted to this client and not yet written to it (0 when not
+  // known): a stream of replies (an anchor watch) ends when this says the
+  // client stopped reading, before the link's own limit ends the client.
+  virtual std::size_t backlog() const noexcept { return 0; }
 
  protected:
   ~client() = default;

@@ -12,6 +12,8 @@
 // etcd is back).
 #pragma once
 
+#include <functional>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -35,6 +37,17 @@ class cluster_view {
   // The entries of every host that the selector matches, sorted by path
   // (worker_host::selects). Throws remote_error{unreachable}.
   virtual std::vector<v1::AnchorEntry> anchors(const std::string& selector) = 0;
+  // Where a watch's events go, one at a time, in order, from a goroutine
+  // of the view's; false ends the watch (the watcher is gone). It must not
+  // park (it posts to a client).
+  using anchor_sink = std::function<bool(const v1::AnchorEvent&)>;
+  // Watches the entries the selector matches, every host's: JOIN for each
+  // entry there now, SYNCED, then JOIN and LEAVE as they come, none missed
+  // and none repeated. etcd out of reach: an event with only `warning`,
+  // then the watch resumes where it was once etcd answers. Returns at once
+  // (the view's goroutine reads etcd); ends when stop is requested or the
+  // sink returns false, and the view's stop() waits for it.
+  virtual void watch_anchors(const std::string& selector, std::stop_token stop, anchor_sink sink) = 0;
 };
 
 }  // namespace weft::server

@@ -37,6 +37,7 @@ class link_outlet final : public outlet {
       l_.send(f);
     } catch (...) {}
   }
+  std::size_t backlog() const noexcept override { return l_.outbox_size(); }
 
  private:
   wire::link& l_;

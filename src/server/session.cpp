@@ -215,6 +215,7 @@ session::verdict session::dispatch(const wire::frame& f) {
     case wire::frame::kWorkerKill:
     case wire::frame::kWorkerWait:
     case wire::frame::kAnchorList:
+    case wire::frame::kAnchorWatch:
     case wire::frame::kWorkerLog:
     case wire::frame::kBinaryPut: break;
     case wire::frame::kHello: return broken("Hello after the handshake");
@@ -264,6 +265,11 @@ session::verdict session::dispatch(const wire::frame& f) {
     case wire::frame::kWorkerWait: st_.workers.wait(*this, id, f.worker_wait()); break;
     case wire::frame::kAnchorList: st_.workers.anchors(*this, id, f.anchor_list()); break;
     case wire::frame::kWorkerLog: st_.workers.log(*this, id, f.worker_log()); break;
+    case wire::frame::kAnchorWatch:
+      // Pending until its final Error: Cancel finds it, and max_pending
+      // bounds a client's watches.
+      if (begin(id, target{.watch = true})) st_.workers.watch(*this, id, f.anchor_watch());
+      break;
     default: control(id, f.control()); break;  // kControl
   }
   return verdict::go_on;
@@ -425,6 +431,7 @@ void session::cancel(std::uint64_t id) {
   target t = pending_target(id);
   if (t.chan) t.chan->cancel(*this, id);
   if (t.var) t.var->cancel(*this, id);
+  if (t.watch) st_.workers.cancel_watch(*this, id);
 }
 
 void session::remove(std::uint64_t id, const v1::Remove& m) {

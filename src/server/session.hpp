@@ -13,6 +13,8 @@
 //   pending   request id -> the object it waits on, for Cancel and
 //             OfferReply; an entry lives from the request until its final
 //             reply is posted (post() sees it go) or its offer is answered.
+//             An AnchorWatch is pending until its final Error (its
+//             AnchorEvents are not final).
 //             At most max_pending entries: more is refused (REFUSED).
 //   os        the files this client opened on this host (os_host.hpp),
 //             made at its first OS request.
@@ -58,6 +60,8 @@ namespace weft::server {
 class outlet {
  public:
   virtual void send(const wire::frame& f) noexcept = 0;
+  // Bytes sent and not yet written (client::backlog).
+  virtual std::size_t backlog() const noexcept { return 0; }
 
  protected:
   ~outlet() = default;
@@ -90,6 +94,7 @@ class session final : public client {
   const std::string& name() const noexcept { return name_; }
 
   void post(const wire::frame& f) noexcept override;
+  std::size_t backlog() const noexcept override { return out_.backlog(); }
 
  private:
   struct object {
@@ -99,6 +104,7 @@ class session final : public client {
   struct target {
     hosted_chan* chan = nullptr;
     hosted_var* var = nullptr;
+    bool watch = false;  // an AnchorWatch: Cancel goes to the worker host
   };
 
   verdict handshake(const wire::frame& f);

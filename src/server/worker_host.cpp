@@ -346,8 +346,9 @@ void worker_host::spawn(client& c, std::uint64_t id, const v1::Spawn& m, const v
   reapers_.add(1);
   weft::go(weft::go_options{.name = "weftd reaper " + r->id}, [this, r] { reap(r); });
   lk.unlock();
-  // The cluster's namespace (etcd) lists it too; it never throws.
-  if (cluster_ != nullptr) cluster_->worker_started(r->id, entries);
+  // It joins the anchors: watches hear of it, and the cluster's namespace
+  // (etcd) lists it too; never throws.
+  started(*r, entries);
 }
 
 std::vector<v1::AnchorEntry> worker_host::entries_of(const record& r) const {
@@ -563,6 +564,7 @@ void worker_host::log(client& c, std::uint64_t id, const v1::WorkerLog& m) {
 }
 
 void worker_host::forget_client(client& c) {
+  forget_watches(c);
   if (forwarder_) forwarder_->forget_client(c);
   detail::lock_scope lk(mu_);
   for (auto& [id, r] : workers_) {
@@ -586,6 +588,7 @@ void worker_host::reap(std::shared_ptr<record> r) {
   r->ended = true;
   r->status = status;
   --live_;
+  left(*r);
   // Its pidfd goes now: a remembered worker holds no descriptor (W4).
   r->proc.reset();
   std::remove(r->peer_socket.c_str());

@@ -34,6 +34,14 @@
 //      arguments) by guessing.
 //   W4 Bounded: at most max_workers live; the records of ended workers
 //      are kept (for wait and logs) up to max_ended, oldest dropped.
+//   W5 Anchor watches (AnchorWatch, worker_host_watch.cpp): one host, a
+//      watch hears of a worker in `joined_` (announced by started(),
+//      withdrawn by left(), both under mu_): its snapshot is `joined_` as
+//      it is under mu_, and every later JOIN or LEAVE comes under mu_
+//      too, so none is missed or repeated. Many hosts, the cluster view
+//      streams them (cluster_view::watch_anchors). A watch whose client
+//      has more than max_watch_backlog bytes unsent ends with Error
+//      TOO_LARGE; at most max_watches at once.
 // Threads: one weft::mutex over the tables; replies are posted under it
 // (post only queues, client.hpp). Starting a process (posix_spawn, a
 // vfork: ~1 ms for a large binary) happens outside it.
@@ -45,6 +53,8 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -68,6 +78,8 @@ class worker_host {
     std::size_t max_workers = 4096;  // live at once (W4)
     std::size_t max_ended = 1024;  // ended ones remembered (W4)
     std::chrono::milliseconds grace = std::chrono::seconds(5);  // a graceful kill's SIGTERM -> SIGKILL
+    std::size_t max_watches = 1024;  // anchor watches at once (W5)
+    std::size_t max_watch_backlog = 8u << 20;  // a watcher's unsent bytes before its watch ends (W5)
   };
   worker_host(limits l, std::function<void(std::string_view)> log) : limits_(l), log_(std::move(log)) {}
   worker_host(const worker_host&) = delete;
@@ -113,7 +125,15 @@ class worker_host {
   void wait(client& c, std::uint64_t id, const v1::WorkerWait& m);
   void anchors(client& c, std::uint64_t id, const v1::AnchorList& m);
   void log(client& c, std::uint64_t id, const v1::WorkerLog& m);
-  // The client's connection ended: nothing more is posted to it (W1).
+  // AnchorWatch: the entries, SYNCED, then their changes (W5), as
+  // AnchorEvent replies under id until cancel_watch, forget_client, or
+  // the client falls behind.
+  void watch(client& c, std::uint64_t id, const v1::AnchorWatch& m);
+  // Cancel of request id: if it is a watch of c's, it ends with Error
+  // CANCELLED (true); false if it is not (its end crossed the Cancel).
+  bool cancel_watch(client& c, std::uint64_t id);
+  // The client's connection ended: nothing more is posted to it (W1), and
+  // its watches end.
   void forget_client(client& c);
   // Stops the reapers (the server stops); workers run on and end when
   // they lose this server.
@@ -167,6 +187,27 @@ class worker_host {
   record* find(const std::string& id) REQUIRES(mu_);
   record* by_session(std::uint64_t process_id) REQUIRES(mu_);
 
+  // Anchor watches (worker_host_watch.cpp, W5).
+  struct anchor_watch {
+    client* c = nullptr;
+    std::uint64_t id = 0;
+    std::string selector;
+    std::stop_source stop;  // many hosts: ends the view's watch
+  };
+  using watch_key = std::pair<client*, std::uint64_t>;
+  // The started hook (spawn): the worker joins the anchors, here (W5) and
+  // in the cluster's namespace.
+  void started(const record& r, const std::vector<v1::AnchorEntry>& entries) EXCLUDES(mu_);
+  // The ended hook (reap): the worker leaves the anchors here (W5).
+  void left(const record& r) REQUIRES(mu_);
+  // kind of each of entries that w selects, to every local watch.
+  void announce(const std::vector<v1::AnchorEntry>& entries, v1::AnchorEvent::Kind kind) REQUIRES(mu_);
+  // Posts ev to w's client; false if w has ended, or ends now because
+  // its client fell behind (W5).
+  bool emit(const std::shared_ptr<anchor_watch>& w, const v1::AnchorEvent& ev) REQUIRES(mu_);
+  // c's watches end (forget_client); the view's ones are told to stop.
+  void forget_watches(client& c) EXCLUDES(mu_);
+
   const limits limits_;
   std::function<void(std::string_view)> log_;
   std::string address_, host_, log_dir_;
@@ -183,6 +224,8 @@ class worker_host {
   std::deque<std::string> ended_ GUARDED_BY(mu_);  // ended ids, oldest first
   std::size_t live_ GUARDED_BY(mu_) = 0;
   bool stopping_ GUARDED_BY(mu_) = false;
+  std::map<watch_key, std::shared_ptr<anchor_watch>> watches_ GUARDED_BY(mu_);
+  std::set<std::string> joined_ GUARDED_BY(mu_);  // ids of the workers watches have heard join
   weft::wait_group reapers_;
 };
 

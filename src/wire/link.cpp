@@ -18,6 +18,11 @@ namespace weft::wire {
 link::link(stream s, std::string peer, std::uint32_t max_frame)
     : conn_(std::move(s)), peer_(std::move(peer)), max_frame_(max_frame), decoder_(max_frame) {}
 
+std::size_t link::outbox_size() const noexcept {
+  detail::lock_scope lk(lock_);
+  return outbox_.size();
+}
+
 void link::send(const frame& f) {
   if (closed()) throw remote_error(remote_errc::lost, "weft: link to " + peer_ + " is closed");
   bool ring = false, full = false, direct = false;

@@ -86,6 +86,9 @@ class link {
   // Bytes written and read so far (for instrumentation).
   std::uint64_t bytes_out() const noexcept { return bytes_out_.load(std::memory_order_relaxed); }
   std::uint64_t bytes_in() const noexcept { return bytes_in_.load(std::memory_order_relaxed); }
+  // Bytes queued and not yet taken by the writer (a peer that reads
+  // slowly makes this grow; at max_outbox the link closes).
+  std::size_t outbox_size() const noexcept;
 
  private:
   void ring_doorbell() noexcept;
@@ -95,7 +98,7 @@ class link {
   stream conn_;
   std::string peer_;
   std::uint32_t max_frame_;
-  detail::spinlock lock_;
+  mutable detail::spinlock lock_;
   std::string outbox_ GUARDED_BY(lock_);
   bool writing_ GUARDED_BY(lock_) = false;  // a write is in flight
   chan<bool> doorbell_{1};

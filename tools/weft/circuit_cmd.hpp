@@ -3,6 +3,7 @@
 // "Workers"):
 //
 //   weft ls [-l] [--json] [SELECTOR...]   live workers under anchors
+//   weft ls --watch [-l] [--json] [SEL...]  then their joins and leaves
 //   weft kill SELECTOR... [--hard]        end workers (anchor paths, subtrees, ids)
 //   weft logs ID                          what a worker wrote to stdout and stderr
 //
@@ -26,6 +27,7 @@ struct circuit_args {
   bool json = false;
   bool long_format = false;  // ls -l
   bool hard = false;  // kill --hard
+  bool watch = false;  // ls --watch
 };
 
 int run_ls(const circuit_args& a);
@@ -37,6 +39,19 @@ int run_kill_workers(const circuit_args& a);
 // The live workers under the selectors (all: none given), deduplicated
 // by path and sorted. Throws tool_error.
 std::vector<v1::AnchorEntry> list_anchors(runtime_client& rc, const std::vector<std::string>& selectors);
+
+// One entry as weft ls prints it: the path, or with long_format its
+// pid, host, uptime, function and placement too.
+std::string entry_text(const v1::AnchorEntry& e, bool long_format);
+// Its fields as JSON members ("path":...,"id":...), without braces.
+std::string entry_json_fields(const v1::AnchorEntry& e);
+
+// weft ls --watch (ls_watch_cmd.cpp): blocks SIGINT, SIGTERM and SIGUSR2
+// in this thread, before weft::run, whose threads inherit the mask; then
+// watch_anchors prints the entries and their changes until a signal
+// (status 0) or until weftd goes or ends the watch (tool_error).
+void block_watch_signals();
+int watch_anchors(runtime_client& rc, const circuit_args& a);
 
 // Whether s names workers (an anchor, a subtree or an id), not pid:N.
 bool worker_selector(const std::string& s);

@@ -21,6 +21,9 @@ namespace {
 
 constexpr auto handshake_timeout = std::chrono::seconds(5);
 
+// read() after interrupt(): next() returns nullopt.
+struct interrupted {};
+
 }  // namespace
 
 std::string runtime_address(const std::string& flag) {
@@ -139,11 +142,16 @@ wire::frame runtime_client::read(std::chrono::steady_clock::time_point deadline)
       case wire::frame_decoder::status::need_more: break;
     }
     conn_.set_read_deadline(deadline);
+    // After setting the deadline: an interrupt() from now on moves it to
+    // the past, which wakes this read (net.hpp: a deadline applies to the
+    // reads in progress too).
+    if (interrupted_->load()) throw interrupted{};
     std::size_t n = 0;
     try {
       char* at = decoder_->prepare(64 << 10);
       n = conn_.read(std::span<std::byte>(reinterpret_cast<std::byte*>(at), 64 << 10));
     } catch (const std::system_error& ex) {
+      if (interrupted_->load()) throw interrupted{};
       if (ex.code() == std::errc::timed_out) throw tool_error("weftd at " + address_ + " did not answer in time");
       throw tool_error("weftd at " + address_ + ": " + ex.code().message());
     }
@@ -152,22 +160,50 @@ wire::frame runtime_client::read(std::chrono::steady_clock::time_point deadline)
   }
 }
 
+void runtime_client::aside(const wire::frame& f) {
+  if (f.has_ping()) {
+    wire::frame pong;
+    pong.mutable_pong()->set_nonce(f.ping().nonce());
+    write(pong);
+  } else if (f.id() == 0 && f.has_error()) {
+    throw tool_error("weftd at " + address_ + ": " + f.error().message());
+  }
+}
+
 wire::frame runtime_client::call(wire::frame req, std::chrono::nanoseconds timeout) {
-  const std::uint64_t id = next_id_++;
-  req.set_id(id);
-  write(req);
+  const std::uint64_t id = send(std::move(req));
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
     wire::frame f = read(deadline);
     if (f.id() == id) return f;
-    if (f.has_ping()) {
-      wire::frame pong;
-      pong.mutable_pong()->set_nonce(f.ping().nonce());
-      write(pong);
-    } else if (f.id() == 0 && f.has_error()) {
-      throw tool_error("weftd at " + address_ + ": " + f.error().message());
-    }
+    aside(f);
   }
+}
+
+std::uint64_t runtime_client::send(wire::frame req) {
+  const std::uint64_t id = next_id_++;
+  req.set_id(id);
+  write(req);
+  return id;
+}
+
+std::optional<wire::frame> runtime_client::next(std::chrono::nanoseconds silence) {
+  try {
+    for (;;) {
+      wire::frame f = read(std::chrono::steady_clock::now() + silence);
+      if (f.id() != 0) return f;
+      aside(f);
+    }
+  } catch (const interrupted&) {
+    return std::nullopt;
+  }
+}
+
+void runtime_client::interrupt() noexcept {
+  interrupted_->store(true);
+  try {
+    conn_.set_read_deadline(std::chrono::steady_clock::now());
+  } catch (...) {}  // a closed connection: its read has failed already
 }
 
 int run_tool(const char* cmd, const std::string& runtime_flag, const std::function<int(const std::string&)>& f) {

@@ -5,7 +5,9 @@
 // (DESIGN.md, "Which server"). connect() dials it and shakes hands as a
 // TOOL (docs/protocol.md, "Handshake"), requiring the capabilities the
 // subcommand needs; call() sends one request and waits for its reply,
-// answering the server's Pings meanwhile. A subcommand runs inside
+// answering the server's Pings meanwhile. A request answered by a stream
+// (AnchorWatch) is sent with send() and its replies read with next(),
+// which interrupt() ends from another goroutine. A subcommand runs inside
 // weft::run (the connection parks a goroutine, not the thread).
 //
 // Every failure throws tool_error with a message for the user that names
@@ -16,7 +18,9 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <atomic>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -62,6 +66,18 @@ class runtime_client {
   // Sends req under a fresh id; its reply (an Error included), or throws
   // tool_error when the connection fails or nothing comes within timeout.
   wire::frame call(wire::frame req, std::chrono::nanoseconds timeout = std::chrono::seconds(10));
+  // Sends req under a fresh id, which it returns, without waiting: its
+  // replies come from next().
+  std::uint64_t send(wire::frame req);
+  // The next reply to any request of this client (a frame with an id),
+  // answering Pings meanwhile; nullopt once interrupt() was called. Throws
+  // tool_error when the connection fails or nothing at all comes for
+  // `silence` (weftd Pings a quiet client every 250 ms: a silent one is
+  // gone or stuck).
+  std::optional<wire::frame> next(std::chrono::nanoseconds silence = std::chrono::seconds(5));
+  // Makes the next() in progress, or the next one, return nullopt. Any
+  // goroutine (a signal's).
+  void interrupt() noexcept;
 
   const std::string& address() const noexcept { return address_; }
 
@@ -70,11 +86,15 @@ class runtime_client {
   void write(const wire::frame& f);
   // The next frame, by deadline (throws tool_error otherwise).
   wire::frame read(std::chrono::steady_clock::time_point deadline);
+  // A frame that is no reply (id 0): answers a Ping; throws for an Error.
+  void aside(const wire::frame& f);
 
   std::string address_;
   wire::stream conn_;
   std::unique_ptr<wire::frame_decoder> decoder_;
   std::uint64_t next_id_ = 1;
+  // Set by interrupt(); behind a pointer so that the client stays movable.
+  std::unique_ptr<std::atomic<bool>> interrupted_ = std::make_unique<std::atomic<bool>>(false);
 };
 
 // Finds the weftd (runtime_address(runtime_flag)), then runs f(address)

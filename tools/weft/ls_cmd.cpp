@@ -4,7 +4,7 @@
 // host, uptime, function and why the host was chosen (placement); --json
 // prints an array of objects. Nothing
 // matching, or no weftd at the default socket (then no worker runs):
-// no output, status 0.
+// no output, status 0. --watch goes on with the changes (ls_watch_cmd.cpp).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -32,6 +32,28 @@ std::string uptime(std::int64_t started_unix_ms) {
 }
 
 }  // namespace
+
+std::string entry_text(const v1::AnchorEntry& e, bool long_format) {
+  if (!long_format) return e.path();
+  const char* fmt = "%-44s %8lld %-16s %9s %-20s %s";
+  const std::string up = uptime(e.started_unix_ms());
+  const auto pid = static_cast<long long>(e.pid());
+  int n = std::snprintf(nullptr, 0, fmt, e.path().c_str(), pid, e.host().c_str(), up.c_str(), e.function().c_str(),
+                        e.placement().c_str());
+  std::string line(static_cast<std::size_t>(std::max(n, 0)) + 1, '\0');
+  std::snprintf(line.data(), line.size(), fmt, e.path().c_str(), pid, e.host().c_str(), up.c_str(),
+                e.function().c_str(), e.placement().c_str());
+  line.pop_back();
+  return line;
+}
+
+std::string entry_json_fields(const v1::AnchorEntry& e) {
+  return "\"path\":" + wire::json_string(e.path()) + ",\"id\":" + wire::json_string(e.worker_id()) +
+         ",\"pid\":" + std::to_string(e.pid()) + ",\"host\":" + wire::json_string(e.host()) +
+         ",\"function\":" + wire::json_string(e.function()) +
+         ",\"started_unix_ms\":" + std::to_string(e.started_unix_ms()) +
+         ",\"placement\":" + wire::json_string(e.placement());
+}
 
 std::vector<v1::AnchorEntry> list_anchors(runtime_client& rc, const std::vector<std::string>& selectors) {
   std::vector<v1::AnchorEntry> all;
@@ -61,6 +83,14 @@ int run_ls(const circuit_args& a) {
       return 2;
     }
   }
+  if (a.watch) {
+    // Before weft::run starts its threads, so that they inherit the mask.
+    block_watch_signals();
+    return run_tool("ls", a.runtime, [&](const std::string& address) {
+      runtime_client rc = runtime_client::connect(address, {"circuit"});
+      return watch_anchors(rc, a);
+    });
+  }
   return run_tool("ls", a.runtime, [&](const std::string& address) {
     std::vector<v1::AnchorEntry> entries;
     if (!default_runtime_absent(address)) {
@@ -71,23 +101,12 @@ int run_ls(const circuit_args& a) {
       std::string out = "[";
       for (const v1::AnchorEntry& e : entries) {
         out += out.size() > 1 ? ",\n " : "";
-        out += "{\"path\":" + wire::json_string(e.path()) + ",\"id\":" + wire::json_string(e.worker_id()) +
-               ",\"pid\":" + std::to_string(e.pid()) + ",\"host\":" + wire::json_string(e.host()) +
-               ",\"function\":" + wire::json_string(e.function()) +
-               ",\"started_unix_ms\":" + std::to_string(e.started_unix_ms()) +
-               ",\"placement\":" + wire::json_string(e.placement()) + "}";
+        out += "{" + entry_json_fields(e) + "}";
       }
       std::printf("%s]\n", out.c_str());
       return 0;
     }
-    for (const v1::AnchorEntry& e : entries) {
-      if (a.long_format) {
-        std::printf("%-44s %8lld %-16s %9s %-20s %s\n", e.path().c_str(), static_cast<long long>(e.pid()),
-                    e.host().c_str(), uptime(e.started_unix_ms()).c_str(), e.function().c_str(), e.placement().c_str());
-      } else {
-        std::printf("%s\n", e.path().c_str());
-      }
-    }
+    for (const v1::AnchorEntry& e : entries) std::printf("%s\n", entry_text(e, a.long_format).c_str());
     return 0;
   });
 }

@@ -115,11 +115,14 @@ int main(int argc, char** argv) {
   ls->footer(
       "Examples:\n  weft ls                  every anchor\n  weft ls /db/shard        its workers\n"
       "  weft ls /db/...          everything under /db\n  weft ls -l /db/...       with pid, host, uptime, "
-      "function\n  weft ls --json\n\nNothing matching: no output, status 0.");
+      "function\n  weft ls --json\n  weft ls --watch /db/...  then '+ PATH' as workers join, '- PATH' as they "
+      "leave,\n                           until Ctrl-C\n\nNothing matching: no output, status 0.");
   runtime_option(ls);
   ls->add_option("selectors", circuit.selectors, "Anchors (/db/shard) or subtrees (/db/...); none: all");
   ls->add_flag("-l", circuit.long_format, "Add each worker's pid, host, uptime and function");
-  ls->add_flag("--json", circuit.json, "Print a JSON array instead");
+  ls->add_flag("--json", circuit.json, "Print a JSON array instead (with --watch: one object per line)");
+  ls->add_flag("-w,--watch", circuit.watch,
+               "Then print each change as it happens ('+ PATH' joined, '- PATH' left) until SIGINT or SIGTERM");
   CLI::App* logs = app.add_subcommand("logs", "Print what a worker wrote to stdout and stderr (its last MiB)");
   logs->footer("Examples:\n  weft logs R8efd95a09bcde325");
   runtime_option(logs);
