@@ -28,6 +28,12 @@ constexpr auto put_timeout = std::chrono::seconds(30);
 // sent longer ago than this is in its published count.
 constexpr auto recent_window = std::chrono::seconds(3);
 
+// What forward and relay_to start: stop() waits for it to return.
+struct done_at_end {
+  weft::wait_group& wg;
+  ~done_at_end() { wg.done(); }
+};
+
 std::string mib(std::uint64_t bytes) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(bytes) / (1 << 20));
@@ -99,10 +105,7 @@ void spawn_forwarder::forward(client& c, std::uint64_t id, const v1::Spawn& m, c
   std::string argv0 = caller.argv_size() > 0 ? caller.argv(0) : caller.binary_path();
   weft::go(weft::go_options{.name = "weftd forward spawn " + m.function()}, [this, r, m, binary = caller.binary_path(),
                                                                              argv0, to, reason]() mutable {
-    struct done_at_end {
-      weft::wait_group& wg;
-      ~done_at_end() { wg.done(); }
-    } guard{running_};
+    done_at_end guard{running_};
     run_forward(std::move(r), std::move(m), std::move(binary), std::move(argv0), std::move(to), std::move(reason));
   });
 }
@@ -325,10 +328,7 @@ void spawn_forwarder::relay_to(client& c, std::uint64_t id, const wire::frame& r
   std::shared_ptr<route> r = add_route(c, id);
   // Dialling may take a while (a link that ended): not on the session's reader.
   weft::go(weft::go_options{.name = "weftd relay " + worker_id}, [this, r, req, host, address, worker_id] {
-    struct done_at_end {
-      weft::wait_group& wg;
-      ~done_at_end() { wg.done(); }
-    } guard{running_};
+    done_at_end guard{running_};
     std::shared_ptr<daemon_link> l;
     try {
       l = link_to(host, address);
