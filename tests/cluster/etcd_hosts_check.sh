@@ -56,6 +56,7 @@ start_etcd
 start_weftd() {
   local i=$1
   mkdir -p -m 700 "$dir/xdg$i"
+  touch "$dir/weftd$i.log"  # grep below may look before weftd writes
   # Not through on(): $! must be weftd itself (netns.sh, ip netns exec and
   # env each exec the next), not a subshell.
   "$netns" exec "$i" env XDG_RUNTIME_DIR="$dir/xdg$i" "$weftd" --listen "tcp:$("$netns" addr "$i"):7070" --key "$dir/key" \
@@ -119,6 +120,7 @@ crash_line=$(grep "callers learned" "$dir/crash.out")
 
 # Host 3 cut off (packets dropped) and healed while host 1 calls a worker
 # there: no call runs twice, every success was counted (both ends).
+: > "$dir/partition.out"
 on 1 env XDG_RUNTIME_DIR="$dir/xdg1" WEFT_RUNTIME="tcp:$("$netns" addr 1):7070" WEFT_KEY_FILE="$dir/key" \
   timeout 90 "$workers" partition h3 > "$dir/partition.out" 2>&1 &
 partition_pid=$!
