@@ -362,6 +362,7 @@ std::vector<v1::AnchorEntry> worker_host::entries_of(const record& r) const {
     e.set_function(r.function);
     e.set_started_unix_ms(r.started_unix_ms);
     e.set_placement(r.placement);
+    e.set_runtime(address_);
     out.push_back(std::move(e));
   }
   return out;

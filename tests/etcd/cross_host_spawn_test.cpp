@@ -241,6 +241,23 @@ TEST_F(CrossHostSpawn, WeftKillThroughAnotherHostsWeftdFindsTheWorkerByItsAnchor
       on_b);
 }
 
+TEST_F(CrossHostSpawn, WeftStkAndPeekThroughOneHostReachAWorkerOnAnother) {
+  weft::run(
+      [&] {
+        weft::spawned<int> w = spawn_when_known({.anchors = {"/x/stk"}, .host = "b"}, sleeps, 60);
+        const std::string id = w.worker().id();
+        weft_test::command stk({WEFT_TEST_WEFT, "stk", "--runtime", a_address_, "/x/stk"});
+        EXPECT_EQ(stk.wait(), 0) << stk.err();
+        EXPECT_NE(stk.out().find("/x/stk/" + id), std::string::npos) << stk.out();
+        EXPECT_NE(stk.out().find("sleeps"), std::string::npos) << stk.out();  // its goroutine's stack
+        weft_test::command peek({WEFT_TEST_WEFT, "peek", "--runtime", a_address_, id});
+        EXPECT_EQ(peek.wait(), 0) << peek.err();
+        EXPECT_NE(peek.out().find(id), std::string::npos) << peek.out();
+        w.worker().kill_hard();
+      },
+      on_a());
+}
+
 TEST_F(CrossHostSpawn, AHostWhoseWeftdStopsAnsweringGivesUnknownOutcome) {
   weft::run(
       [&] {

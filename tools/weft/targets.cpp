@@ -46,7 +46,7 @@ std::vector<selected_worker> select_workers(const char* cmd, runtime_client& rc,
   for (const std::string& s : selectors) {
     if (!worker_selector(s)) continue;
     if (s[0] == 'R') {
-      if (seen.insert(s).second) out.push_back({s, ""});
+      if (seen.insert(s).second) out.push_back({s, "", ""});
       continue;
     }
     std::vector<v1::AnchorEntry> found = list_anchors(rc, {s});
@@ -55,7 +55,7 @@ std::vector<selected_worker> select_workers(const char* cmd, runtime_client& rc,
       *status = 1;
     }
     for (const v1::AnchorEntry& e : found)
-      if (seen.insert(e.worker_id()).second) out.push_back({e.worker_id(), e.path()});
+      if (seen.insert(e.worker_id()).second) out.push_back({e.worker_id(), e.path(), e.runtime()});
   }
   return out;
 }
@@ -76,6 +76,14 @@ std::map<std::string, v1::ProcessEntry> attached_workers(runtime_client& rc) {
   return by_id;
 }
 
+// The weftd a worker is attached to, from its anchor entries ("" if it
+// has none, or none says).
+std::string runtime_of(runtime_client& rc, const std::string& worker_id) {
+  for (const v1::AnchorEntry& e : list_anchors(rc, {"/..."}))
+    if (e.worker_id() == worker_id) return e.runtime();
+  return "";
+}
+
 }  // namespace
 
 std::vector<target> resolve_targets(const char* cmd, runtime_client& rc, const std::vector<std::string>& selectors,
@@ -83,10 +91,11 @@ std::vector<target> resolve_targets(const char* cmd, runtime_client& rc, const s
   std::vector<target> out;
   std::set<std::string> seen;  // pid:N as typed, and worker ids
   std::map<std::string, v1::ProcessEntry> attached;
+  std::map<std::string, std::map<std::string, v1::ProcessEntry>> elsewhere;  // other weftds' LISTs, by address
   bool listed = false;  // LIST is asked once, and only when a worker is selected
   for (const std::string& s : selectors) {
     if (!worker_selector(s)) {
-      if (seen.insert(s).second) out.push_back({s, parse_selector(cmd, s), 0, "", ""});
+      if (seen.insert(s).second) out.push_back({s, parse_selector(cmd, s), 0, "", "", ""});
       continue;
     }
     for (const selected_worker& w : select_workers(cmd, rc, {s}, status)) {
@@ -98,6 +107,26 @@ std::vector<target> resolve_targets(const char* cmd, runtime_client& rc, const s
       const std::string label = w.path.empty() ? w.id : w.path;
       auto it = attached.find(w.id);
       if (it == attached.end()) {
+        // Another host's weftd has it (a circuit on etcd): ask that one.
+        std::string runtime = w.runtime.empty() ? runtime_of(rc, w.id) : w.runtime;
+        if (!runtime.empty() && runtime != rc.address()) {
+          try {
+            if (!elsewhere.count(runtime)) {
+              runtime_client other = runtime_client::connect(runtime, {"control"});
+              elsewhere[runtime] = attached_workers(other);
+            }
+            auto there = elsewhere[runtime].find(w.id);
+            if (there != elsewhere[runtime].end()) {
+              out.push_back({label, there->second.process().pid(), there->second.process_id(), w.id, w.path, runtime});
+              continue;
+            }
+          } catch (const tool_error& e) {
+            std::fprintf(stderr, "weft %s: %s: worker %s is attached to another host's weftd: %s\n", cmd, label.c_str(),
+                         w.id.c_str(), e.what());
+            *status = 1;
+            continue;
+          }
+        }
         std::fprintf(stderr,
                      "weft %s: %s: worker %s is not attached to the weftd at %s: it has ended, or it runs on "
                      "another host (weft ls -l names it; ask that host's weftd with --runtime)\n",
@@ -105,7 +134,7 @@ std::vector<target> resolve_targets(const char* cmd, runtime_client& rc, const s
         *status = 1;
         continue;
       }
-      out.push_back({label, it->second.process().pid(), it->second.process_id(), w.id, w.path});
+      out.push_back({label, it->second.process().pid(), it->second.process_id(), w.id, w.path, ""});
     }
   }
   return out;

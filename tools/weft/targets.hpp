@@ -21,8 +21,12 @@
 // hosts, and a weftd that lists workers of other hosts (etcd) would then
 // send the request to the wrong program.
 //
+// A worker attached to another host's weftd (a circuit on etcd: its
+// anchor entry names that weftd, AnchorEntry.runtime) is found there: the
+// command dials that weftd too (target.runtime), with the same key.
+//
 // Failures are per selector: one that names nothing live, or a worker
-// that is not attached to this weftd (ended, or on another host), is
+// that is attached to no weftd the command can reach, is
 // printed as "weft CMD: SELECTOR: WHY" and makes the status 1; the others
 // are still acted on. Syntax errors are found before anything is dialled
 // (check_selectors: status 2).
@@ -43,6 +47,7 @@ struct target {
   std::uint64_t process_id = 0;  // the weftd's number for it; 0: address it by pid
   std::string worker_id;  // "" unless a circuit worker
   std::string path;  // the anchor path it was found under, if any
+  std::string runtime;  // the weftd to ask: "" for the one the command dialled, else another host's
 };
 
 // A worker named by the selectors: its id, and the anchor path it was
@@ -50,6 +55,7 @@ struct target {
 struct selected_worker {
   std::string id;
   std::string path;
+  std::string runtime;  // the weftd it is attached to, when its anchor entry says
 };
 
 // Whether every selector is pid:N, an anchor or subtree, or a worker id;

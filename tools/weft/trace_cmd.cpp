@@ -125,7 +125,7 @@ int run_trace(const control_args& a) {
     wg.add(static_cast<int>(targets.size()));
     for (std::size_t i = 0; i < targets.size(); ++i) {
       weft::go([&, i] {
-        outcomes[i] = trace_one(address, targets[i], duration_ms);
+        outcomes[i] = trace_one(targets[i].runtime.empty() ? address : targets[i].runtime, targets[i], duration_ms);
         wg.done();
       });
     }
