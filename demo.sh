@@ -3,7 +3,9 @@
 # runs the examples (examples/run runs each one from build/release/examples/)
 # and then the split runtime: two processes sharing a weftd's channel, the
 # conformance suite, and weft remote (scripts/demo_remote.sh); and the circuit:
-# workers spawned under anchors, listed and killed (scripts/demo_circuit.sh).
+# workers spawned under anchors, listed and killed (scripts/demo_circuit.sh),
+# and across three hosts made of network namespaces, with etcd (as root:
+# scripts/demo_hosts.sh).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 . scripts/deps.sh
@@ -17,4 +19,5 @@ if [ ! -x examples/run ]; then
 fi
 examples/run
 scripts/demo_remote.sh build/release
-exec scripts/demo_circuit.sh build/release
+scripts/demo_circuit.sh build/release
+exec scripts/demo_hosts.sh build/release

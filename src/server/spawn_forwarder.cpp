@@ -326,6 +326,10 @@ void spawn_forwarder::relay_to(client& c, std::uint64_t id, const wire::frame& r
     running_.add(1);
   }
   std::shared_ptr<route> r = add_route(c, id);
+  // Asked about once, it is asked about again (a kill, then the wait for
+  // its end): after its end its anchors are gone from etcd, and its host
+  // still answers for it (worker_host remembers ended workers).
+  remember_worker(worker_id, host);
   // Dialling may take a while (a link that ended): not on the session's reader.
   weft::go(weft::go_options{.name = "weftd relay " + worker_id}, [this, r, req, host, address, worker_id] {
     done_at_end guard{running_};
