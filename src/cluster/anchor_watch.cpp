@@ -35,16 +35,7 @@
 
 namespace weft::cluster {
 
-namespace {
-
-v1::AnchorEvent event_of(v1::AnchorEvent::Kind kind, const v1::AnchorEntry* e = nullptr) {
-  v1::AnchorEvent ev;
-  ev.set_kind(kind);
-  if (e != nullptr) *ev.mutable_entry() = *e;
-  return ev;
-}
-
-}  // namespace
+using server::event_of;
 
 void etcd_member::watch_anchors(const std::string& selector, std::stop_token stop, anchor_sink sink) {
   {

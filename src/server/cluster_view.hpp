@@ -50,4 +50,12 @@ class cluster_view {
   virtual void watch_anchors(const std::string& selector, std::stop_token stop, anchor_sink sink) = 0;
 };
 
+// An AnchorEvent of this kind, about e when there is one (SYNCED: none).
+inline v1::AnchorEvent event_of(v1::AnchorEvent::Kind kind, const v1::AnchorEntry* e = nullptr) {
+  v1::AnchorEvent ev;
+  ev.set_kind(kind);
+  if (e != nullptr) *ev.mutable_entry() = *e;
+  return ev;
+}
+
 }  // namespace weft::server

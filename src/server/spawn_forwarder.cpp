@@ -48,6 +48,16 @@ spawn_forwarder::spawn_forwarder(std::string key, std::string self, std::functio
 
 spawn_forwarder::~spawn_forwarder() { stop(); }
 
+bool spawn_forwarder::begin_work(client& c, std::uint64_t id) {
+  detail::lock_scope lk(mu_);
+  if (stopping_) {
+    c.post(error_frame(id, v1::Error::REFUSED, "this weftd is stopping"));
+    return false;
+  }
+  running_.add(1);
+  return true;
+}
+
 std::shared_ptr<spawn_forwarder::route> spawn_forwarder::add_route(client& c, std::uint64_t id) {
   auto r = std::make_shared<route>(route{&c, id});
   detail::lock_scope lk(mu_);
@@ -89,14 +99,7 @@ void spawn_forwarder::forget_client(client& c) {
 
 void spawn_forwarder::forward(client& c, std::uint64_t id, const v1::Spawn& m, const v1::ProcessInfo& caller,
                               const v1::HostInfo& to, std::string reason) {
-  {
-    detail::lock_scope lk(mu_);
-    if (stopping_) {
-      c.post(error_frame(id, v1::Error::REFUSED, "this weftd is stopping"));
-      return;
-    }
-    running_.add(1);
-  }
+  if (!begin_work(c, id)) return;
   std::shared_ptr<route> r = add_route(c, id);
   {
     detail::lock_scope lk(mu_);
@@ -317,14 +320,7 @@ bool spawn_forwarder::relay(client& c, std::uint64_t id, const wire::frame& req,
 
 void spawn_forwarder::relay_to(client& c, std::uint64_t id, const wire::frame& req, const std::string& worker_id,
                                const std::string& host, const std::string& address) {
-  {
-    detail::lock_scope lk(mu_);
-    if (stopping_) {
-      c.post(error_frame(id, v1::Error::REFUSED, "this weftd is stopping"));
-      return;
-    }
-    running_.add(1);
-  }
+  if (!begin_work(c, id)) return;
   std::shared_ptr<route> r = add_route(c, id);
   // Asked about once, it is asked about again (a kill, then the wait for
   // its end): after its end its anchors are gone from etcd, and its host

@@ -85,6 +85,9 @@ class spawn_forwarder {
     std::uint64_t id;
   };
   std::shared_ptr<route> add_route(client& c, std::uint64_t id);
+  // A goroutine of forward or relay_to is about to start (stop() waits
+  // for it); false, after answering c's request, when this weftd stops.
+  bool begin_work(client& c, std::uint64_t id);
   // Posts f under the route's id if its client is still there; final
   // drops the route.
   void post(const std::shared_ptr<route>& r, wire::frame f, bool final);

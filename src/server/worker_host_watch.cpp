@@ -36,17 +36,6 @@
 
 namespace weft::server {
 
-namespace {
-
-v1::AnchorEvent event_of(v1::AnchorEvent::Kind kind, const v1::AnchorEntry* e = nullptr) {
-  v1::AnchorEvent ev;
-  ev.set_kind(kind);
-  if (e != nullptr) *ev.mutable_entry() = *e;
-  return ev;
-}
-
-}  // namespace
-
 bool worker_host::emit(const std::shared_ptr<anchor_watch>& w, const v1::AnchorEvent& ev) {
   auto it = watches_.find(watch_key{w->c, w->id});
   if (it == watches_.end() || it->second != w) return false;
