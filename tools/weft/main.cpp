@@ -7,6 +7,7 @@
 //                                                  to a weftd (control_cmd.hpp)
 //   weft ls | kill | logs                          the circuit's workers (circuit_cmd.hpp)
 //   weft completion bash                           a bash completion script (completion_cmd.hpp)
+//   weft migrate                                   move migratable goroutines (migrate_cmd.hpp)
 //
 // stk, peek, cpu and trace select workers too (anchors, subtrees, worker
 // ids: targets.hpp), as kill does.
@@ -19,6 +20,7 @@
 #include "circuit_cmd.hpp"
 #include "completion_cmd.hpp"
 #include "control_cmd.hpp"
+#include "migrate_cmd.hpp"
 #include "remote_cmd.hpp"
 
 int main(int argc, char** argv) {
@@ -163,6 +165,9 @@ int main(int argc, char** argv) {
   trace->add_option("-o,--output", control.output,
                     "The file to write (one process only; default: weft-trace-PID.json here)");
 
+  weft::tool::migrate_args migrate;
+  CLI::App* migrate_cmd = weft::tool::add_migrate_command(app, migrate);
+
   CLI::App* completion = app.add_subcommand("completion", "Print a shell completion script (bash)");
   completion->footer(
       "Examples:\n  source <(weft completion bash)\n"
@@ -188,6 +193,7 @@ int main(int argc, char** argv) {
     std::fputs(weft::tool::bash_completion(app).c_str(), stdout);
     return 0;
   }
+  if (migrate_cmd->parsed()) return weft::tool::run_migrate(migrate);
   if (ps->parsed()) return weft::tool::run_ps(control);
   if (stk->parsed()) return weft::tool::run_stk(control);
   if (peek->parsed()) return weft::tool::run_peek(control);
