@@ -7,7 +7,10 @@ Usage: ui_browser.py URL WORKER_ID GOROUTINE_NAME SCREENSHOT.png
 Loads URL, waits until the tree shows the worker (li.worker[data-id=ID]),
 clicks it with a real mouse event at its place on the screen
 (Input.dispatchMouseEvent), waits until the goroutine table
-(table#goroutines) lists GOROUTINE_NAME, and saves a screenshot. Prints
+(table#goroutines) lists GOROUTINE_NAME, and saves a screenshot. Then
+Stacks must show the goroutine's name, and Kill must ask to confirm: once
+dismissed (nothing happens), once accepted (the worker ends and leaves the
+tree). Prints
 one line per step; exits 0 when all passed, 1 with the reason when one did
 not in time, 3 when no Chromium is installed.
 
@@ -96,13 +99,24 @@ class DevTools:
     def __init__(self, ws):
         self.ws = ws
         self.next_id = 1
+        self.accept_dialogs = False  # how the next confirm() is answered
+        self.dialogs = []  # the messages of those that opened
 
-    def call(self, method, **params):
+    def _send(self, method, params):
         mid = self.next_id
         self.next_id += 1
         self.ws.send(json.dumps({"id": mid, "method": method, "params": params}))
+        return mid
+
+    def call(self, method, **params):
+        mid = self._send(method, params)
         while True:
             m = json.loads(self.ws.recv())
+            if m.get("method") == "Page.javascriptDialogOpening":
+                # The page waits in confirm(), and the call that opened it
+                # (a click) with it: answered here, its reply is skipped.
+                self.dialogs.append(m["params"]["message"])
+                self._send("Page.handleJavaScriptDialog", {"accept": self.accept_dialogs})
             if m.get("id") == mid:
                 if "error" in m:
                     raise RuntimeError(f"{method}: {m['error']}")
@@ -113,6 +127,14 @@ class DevTools:
         if "exceptionDetails" in r:
             raise RuntimeError(f"{expression}: {r['exceptionDetails']}")
         return r["result"].get("value")
+
+    def click(self, selector):
+        """A real left click (mouse events) at the middle of the element."""
+        box = self.evaluate(f"(() => {{ const r = document.querySelector({json.dumps(selector)}).getBoundingClientRect();"
+                            " return {x: r.left + r.width / 2, y: r.top + r.height / 2}; })()")
+        for kind in ("mouseMoved", "mousePressed", "mouseReleased"):
+            self.call("Input.dispatchMouseEvent", type=kind, x=box["x"], y=box["y"], button="left",
+                      clickCount=0 if kind == "mouseMoved" else 1)
 
     def wait_for(self, what, expression):
         end = time.monotonic() + STEP_TIMEOUT
@@ -170,11 +192,7 @@ def main():
         selector = json.dumps(f'li.worker[data-id="{worker}"]')
         dt.wait_for(f"the tree shows worker {worker}", f"!!document.querySelector({selector})")
         print(f"tree: shows {worker}", flush=True)
-        box = dt.evaluate(f"(() => {{ const r = document.querySelector({selector}).getBoundingClientRect();"
-                          " return {x: r.left + r.width / 2, y: r.top + r.height / 2}; })()")
-        for kind in ("mouseMoved", "mousePressed", "mouseReleased"):
-            dt.call("Input.dispatchMouseEvent", type=kind, x=box["x"], y=box["y"], button="left",
-                    clickCount=0 if kind == "mouseMoved" else 1)
+        dt.click(f'li.worker[data-id="{worker}"]')
         dt.wait_for("the clicked worker is selected",
                     f"document.querySelector({selector}).classList.contains('selected')")
         print(f"click: selected {worker}", flush=True)
@@ -190,6 +208,26 @@ def main():
         with open(screenshot, "wb") as f:
             f.write(base64.b64decode(shot["data"]))
         print(f"screenshot: {screenshot}", flush=True)
+
+        dt.click("#stacks")
+        dt.wait_for(f"the stacks show {goroutine}",
+                    f"document.getElementById('stack').textContent.includes({json.dumps(chr(34) + goroutine + chr(34))})")
+        print(f"stacks: show {goroutine}", flush=True)
+
+        # Kill asks first: dismissed, nothing happens; confirmed, the
+        # worker ends and leaves the tree.
+        dt.click("#kill")
+        if len(dt.dialogs) != 1 or f"Kill worker {worker}?" not in dt.dialogs[0]:
+            raise RuntimeError(f"Kill did not ask to confirm killing {worker}: {dt.dialogs}")
+        time.sleep(0.5)
+        if dt.evaluate("document.getElementById('action').textContent"):
+            raise RuntimeError("Kill acted although its confirmation was dismissed")
+        dt.accept_dialogs = True
+        dt.click("#kill")
+        dt.wait_for(f"the page says {worker} ended",
+                    f"document.getElementById('action').textContent.startsWith({json.dumps(worker + ': ')})")
+        dt.wait_for(f"{worker} leaves the tree", f"!document.querySelector({selector})")
+        print(f"kill: asked to confirm; {worker} ended and left the tree", flush=True)
         try:
             dt.call("Browser.close")
         except RuntimeError:

@@ -2,8 +2,9 @@
 // worker. The browser test drives a real headless Chromium (Debian's
 // chromium; tests/tools/ui_browser.py over the DevTools protocol): the page
 // loads, the spawned worker appears in the tree, a mouse click on it
-// selects it, its goroutine table lists the goroutine it named, and a
-// screenshot is saved (the README's docs/img/weft-ui.png is one). No
+// selects it, its goroutine table lists the goroutine it named, a
+// screenshot is saved (the README's docs/img/weft-ui.png is one), Stacks
+// shows the goroutine, and Kill asks first, then ends the worker. No
 // Chromium is a failure that says what to install (scripts/deps.sh lists
 // it, so CI has it).
 // The HTTP tests need no browser: the endpoints answer JSON, the trace is a
@@ -132,7 +133,7 @@ class WeftUi : public weft_test::weftd_test {
   int port_ = 0;
 };
 
-TEST_F(WeftUi, ChromiumShowsTheWorkerAndItsGoroutinesOnClick) {
+TEST_F(WeftUi, ChromiumShowsTheWorkerItsGoroutinesAndStacksAndKillsIt) {
   weft::run(
       [this] {
         auto w = worker("/ui/demo", "browser");
@@ -150,7 +151,12 @@ TEST_F(WeftUi, ChromiumShowsTheWorkerAndItsGoroutinesOnClick) {
         char magic[8] = {};
         png.read(magic, 8);
         EXPECT_EQ(std::string(magic, 8), std::string("\x89PNG\r\n\x1a\n", 8)) << "a PNG screenshot at " << shot;
-        stop(w, "browser");
+        EXPECT_NE(browser.out().find("stacks: show ui-ticker"), std::string::npos) << browser.out();
+        // The browser killed it, after asking.
+        EXPECT_NE(browser.out().find("kill: asked to confirm; " + id + " ended and left the tree"), std::string::npos)
+            << browser.out();
+        if (status != 0) stop(w, "browser");
+        w.worker().wait();
       },
       attached());
 }
