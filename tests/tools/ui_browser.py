@@ -8,7 +8,8 @@ Loads URL, waits until the tree shows the worker (li.worker[data-id=ID]),
 clicks it with a real mouse event at its place on the screen
 (Input.dispatchMouseEvent), waits until the goroutine table
 (table#goroutines) lists GOROUTINE_NAME, and saves a screenshot. Then
-Stacks must show the goroutine's name, and Kill must ask to confirm: once
+Stacks must show the goroutine's name, Record 5 s trace must download a
+trace with events, and Kill must ask to confirm: once
 dismissed (nothing happens), once accepted (the worker ends and leaves the
 tree). Prints
 one line per step; exits 0 when all passed, 1 with the reason when one did
@@ -214,6 +215,21 @@ def main():
                     f"document.getElementById('stack').textContent.includes({json.dumps(chr(34) + goroutine + chr(34))})")
         print(f"stacks: show {goroutine}", flush=True)
 
+        # The trace button records 5 s and hands the browser the file.
+        dt.call("Browser.setDownloadBehavior", behavior="allow", downloadPath=profile, eventsEnabled=True)
+        dt.click("#trace")
+        dt.wait_for("the page saved the trace",
+                    "document.getElementById('action').textContent.startsWith('saved weft-trace-')")
+        saved = dt.evaluate("document.getElementById('action').textContent").split(":")[0][len("saved "):]
+        path = os.path.join(profile, saved)
+        end = time.monotonic() + STEP_TIMEOUT
+        while not (os.path.exists(path) and os.path.getsize(path) > 0) and time.monotonic() < end:
+            time.sleep(0.2)
+        with open(path) as f:
+            events = len(json.load(f)["traceEvents"])
+        print(f"trace: downloaded {saved} ({events} events)", flush=True)
+        dt.evaluate("document.getElementById('action').textContent = ''")
+
         # Kill asks first: dismissed, nothing happens; confirmed, the
         # worker ends and leaves the tree.
         dt.click("#kill")
@@ -233,7 +249,7 @@ def main():
         except RuntimeError:
             pass  # closing: the socket may go before the reply
         return 0
-    except (RuntimeError, TimeoutError, OSError) as e:
+    except (RuntimeError, TimeoutError, OSError, ValueError, KeyError) as e:
         print(f"ui_browser: {e}", file=sys.stderr)
         return 1
     finally:

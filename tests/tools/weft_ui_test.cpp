@@ -4,7 +4,8 @@
 // loads, the spawned worker appears in the tree, a mouse click on it
 // selects it, its goroutine table lists the goroutine it named, a
 // screenshot is saved (the README's docs/img/weft-ui.png is one), Stacks
-// shows the goroutine, and Kill asks first, then ends the worker. No
+// shows the goroutine, the trace button downloads a trace, and Kill asks
+// first, then ends the worker. No
 // Chromium is a failure that says what to install (scripts/deps.sh lists
 // it, so CI has it).
 // The HTTP tests need no browser: the endpoints answer JSON, the trace is a
@@ -133,7 +134,7 @@ class WeftUi : public weft_test::weftd_test {
   int port_ = 0;
 };
 
-TEST_F(WeftUi, ChromiumShowsTheWorkerItsGoroutinesAndStacksAndKillsIt) {
+TEST_F(WeftUi, ChromiumShowsAWorkersGoroutinesAndStacksTracesAndKillsIt) {
   weft::run(
       [this] {
         auto w = worker("/ui/demo", "browser");
@@ -152,6 +153,9 @@ TEST_F(WeftUi, ChromiumShowsTheWorkerItsGoroutinesAndStacksAndKillsIt) {
         png.read(magic, 8);
         EXPECT_EQ(std::string(magic, 8), std::string("\x89PNG\r\n\x1a\n", 8)) << "a PNG screenshot at " << shot;
         EXPECT_NE(browser.out().find("stacks: show ui-ticker"), std::string::npos) << browser.out();
+        EXPECT_NE(browser.out().find("trace: downloaded weft-trace-" + std::to_string(w.worker().pid()) + ".json"),
+                  std::string::npos)
+            << browser.out();
         // The browser killed it, after asking.
         EXPECT_NE(browser.out().find("kill: asked to confirm; " + id + " ended and left the tree"), std::string::npos)
             << browser.out();
