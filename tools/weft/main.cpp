@@ -6,6 +6,7 @@
 //   weft ps | stk | peek | kill | cpu | trace      act on the processes attached
 //                                                  to a weftd (control_cmd.hpp)
 //   weft ls | kill | logs                          the circuit's workers (circuit_cmd.hpp)
+//   weft ui [--port N]                             the circuit live in a browser (ui_cmd.hpp)
 //   weft completion bash                           a bash completion script (completion_cmd.hpp)
 //   weft migrate                                   move migratable goroutines (migrate_cmd.hpp)
 //
@@ -22,6 +23,7 @@
 #include "control_cmd.hpp"
 #include "migrate_cmd.hpp"
 #include "remote_cmd.hpp"
+#include "ui_cmd.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"weft: operate weft programs, their runtime servers and workers"};
@@ -30,7 +32,7 @@ int main(int argc, char** argv) {
       "Examples:\n  weft remote ./server --port 8080\n  weft remote --trace out.json ./batch-job\n  weft ps\n"
       "  weft stk pid:4242\n  weft stk /db/...\n  weft kill pid:4242 --code 3\n  weft cpu pid:4242 --seconds 10\n"
       "  weft trace /db/shard --seconds 2\n  weft ls /db/...\n  weft kill /db/shard/R8efd95a09bcde325\n"
-      "  weft logs R8efd95a09bcde325\n  source <(weft completion bash)\n\n"
+      "  weft logs R8efd95a09bcde325\n  weft ui\n  source <(weft completion bash)\n\n"
       "ps, stk, peek, kill, cpu and trace talk to the weftd named by --runtime ADDR, else WEFT_RUNTIME, else the\n"
       "default "
       "socket ($XDG_RUNTIME_DIR/weft/weftd.sock, else /tmp/weft-<uid>/weftd.sock). A SELECTOR is pid:N (an\n"
@@ -167,6 +169,8 @@ int main(int argc, char** argv) {
 
   weft::tool::migrate_args migrate;
   CLI::App* migrate_cmd = weft::tool::add_migrate_command(app, migrate);
+  weft::tool::ui_args ui;
+  CLI::App* ui_cmd = weft::tool::add_ui_command(app, &ui);
 
   CLI::App* completion = app.add_subcommand("completion", "Print a shell completion script (bash)");
   completion->footer(
@@ -194,6 +198,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (migrate_cmd->parsed()) return weft::tool::run_migrate(migrate);
+  if (ui_cmd->parsed()) return weft::tool::run_ui(ui);
   if (ps->parsed()) return weft::tool::run_ps(control);
   if (stk->parsed()) return weft::tool::run_stk(control);
   if (peek->parsed()) return weft::tool::run_peek(control);
