@@ -2,6 +2,8 @@
 // with hooks, as a Go program does with signal.Notify and goroutines.
 #pragma once
 
+#include <weft/detail/cxx20.hpp>
+
 #include <functional>
 
 namespace weft {
