@@ -17,7 +17,8 @@
 //
 // The consumer's goroutine keeps in its state what it needs to go on: the
 // sum and count so far, how many times it (re)started, and how many times
-// it found itself in a new process. Its end stores result.sum,
+// it found itself in a new process; and the variable consumer.seen, which
+// it updates every 256 values and at its end. Its end stores result.sum,
 // result.count, result.starts and result.hops.
 #include <unistd.h>
 
@@ -34,6 +35,7 @@ namespace {
 
 struct tally {
   weft::remote::chan<long> in;
+  weft::remote::var<long> seen;  // a variable handle that moves with it
   long sum = 0;
   long count = 0;
   long starts = 0;
@@ -41,7 +43,7 @@ struct tally {
   long pid = 0;
   std::string ballast;  // state that only travels
 };
-WEFT_FIELDS(tally, in, sum, count, starts, hops, pid, ballast);
+WEFT_FIELDS(tally, in, seen, sum, count, starts, hops, pid, ballast);
 
 void consume(tally& t) {
   ++t.starts;  // a move restarts the function with the state of the safe point
@@ -52,7 +54,9 @@ void consume(tally& t) {
   while (auto v = t.in.recv()) {  // each wait is a safe point
     t.sum += *v;
     ++t.count;
+    if (t.count % 256 == 0) t.seen.store(t.count);
   }
+  t.seen.store(t.count);
   weft::remote::var<long>("result.sum", 0).store(t.sum);
   weft::remote::var<long>("result.count", 0).store(t.count);
   weft::remote::var<long>("result.starts", 0).store(t.starts);
@@ -84,6 +88,7 @@ int main(int argc, char** argv) {
       weft::accept_migrations();
       tally t;
       t.in = weft::remote::chan<long>("numbers", 16);
+      t.seen = weft::remote::var<long>("consumer.seen", 0);
       if (argc > 2) t.ballast.assign(static_cast<std::size_t>(std::atol(argv[2])), 'b');
       std::string id = weft::go_migratable<consume>(std::move(t));
       std::printf("id %s\n", id.c_str());

@@ -97,6 +97,7 @@ TEST_F(Migrate, HundredMovesBetweenThreeProcessesLoseNoValue) {
   EXPECT_EQ(get("result.sum"), count * (count + 1) / 2);  // 1..count, each once
   EXPECT_EQ(get("result.starts"), 101);  // one start, then one per move
   EXPECT_EQ(get("result.hops"), 101);    // a new process every time
+  EXPECT_EQ(get("consumer.seen"), count);  // the remote::var in its state still worked after the last move
   for (command* p : {a.get(), b.get(), c.get()}) EXPECT_EQ(p->wait(20s), 0) << p->err();
 }
 
