@@ -4,12 +4,15 @@
 // weftd started as a worker (WEFT_WORKER holds its ticket) runs the
 // spawned function instead of the user's main (worker_main.hpp); any
 // other process runs its main attached as the split runtime says
-// (remote/attach.hpp). Either way the circuit's run-end callbacks run when
+// (remote/attach.hpp); one that weftd started to receive a moved goroutine
+// (WEFT_MIGRATE_HOST=1) serves migrations instead (remote/migration.hpp).
+// Either way the circuit's run-end callbacks run when
 // the function returns, before the stub detaches.
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
 #include <stdexcept>
+#include <string>
 
 #include <unistd.h>
 
@@ -19,6 +22,7 @@
 #include "circuit/run_end.hpp"
 #include "circuit/worker_main.hpp"
 #include "remote/attach.hpp"
+#include "remote/migration.hpp"
 
 namespace weft::detail {
 
@@ -39,6 +43,13 @@ int run_attached(std::function<int()> main, const options& opts, bool required) 
           return circuit::detail::worker_main(*ticket);
         },
         opts, true, ticket->id + "." + ticket->token);
+  }
+  // Started by weftd to receive a moved goroutine (weft migrate --to new):
+  // the goroutine's function runs here instead of main.
+  const char* host = std::getenv("WEFT_MIGRATE_HOST");
+  if (host != nullptr && std::string(host) == "1") {
+    ::unsetenv("WEFT_MIGRATE_HOST");  // not inherited by what it starts
+    return remote::detail::run_with_runtime([] { return remote::detail::serve_migrations(); }, opts, true);
   }
   return remote::detail::run_with_runtime(
       [&] {

@@ -2,6 +2,8 @@
 // migration.hpp): the registry of functions, each goroutine's context, the
 // server's pushes, and weft/migrate.hpp's entry points.
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <map>
 #include <mutex>
 #include <string>
@@ -12,6 +14,7 @@
 #include <weft/go.hpp>
 #include <weft/goroutine_local.hpp>
 #include <weft/migrate.hpp>
+#include <weft/timer.hpp>
 
 #include "remote/migration.hpp"
 #include "remote/stub.hpp"
@@ -41,6 +44,7 @@ std::unordered_map<std::string, migration_ctx*>& contexts() {
 }
 
 std::atomic<bool> accepting{false};
+std::atomic<std::uint64_t> arrived{0};  // goroutines moved here (serve_migrations)
 
 // States arriving in pieces (on_migrate_in), by goroutine id.
 weft::detail::spinlock incoming_lock;
@@ -202,6 +206,7 @@ void on_migrate_in(stub& s, const v1::MigrateIn& piece) {
     } else {
       try {
         it->second.start(m.goroutine(), m.epoch(), m.state());
+        arrived.fetch_add(1);
       } catch (const std::exception& e) {
         error = std::string("its state did not decode: ") + e.what();
       }
@@ -279,6 +284,33 @@ void run_migratable(std::string id, std::uint64_t epoch, migratable_ops ops) {
 }
 
 }  // namespace detail
+
+namespace remote::detail {
+
+int serve_migrations() {
+  stub* s = current();
+  if (s == nullptr) return 2;
+  accept_migrations();
+  // Until the goroutines it was started for have come and gone; a process
+  // that none reaches in 30 s was not needed after all.
+  const auto start = std::chrono::steady_clock::now();
+  for (;;) {
+    weft::this_goroutine::sleep_for(std::chrono::milliseconds(50));
+    bool any = false;
+    {
+      weft::detail::lock_scope lk(contexts_lock);
+      any = !contexts().empty();
+    }
+    if (any) continue;
+    if (arrived.load() > 0) return 0;
+    if (std::chrono::steady_clock::now() - start > std::chrono::seconds(30)) {
+      std::fprintf(stderr, "weft: started to run a moved goroutine (WEFT_MIGRATE_HOST=1), but none came in 30 s\n");
+      return 0;
+    }
+  }
+}
+
+}  // namespace remote::detail
 
 void accept_migrations() {
   remote::detail::stub* s = remote::detail::current();

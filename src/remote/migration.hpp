@@ -83,6 +83,12 @@ class migration_ctx {
 // The calling goroutine's context, or null (not migratable, or not attached).
 migration_ctx* current_migration() noexcept;
 
+// weft::run's main in a process weftd started to receive a moved goroutine
+// (WEFT_MIGRATE_HOST=1, `weft migrate --to new`): accepts migrations and
+// returns once the goroutines that came have ended (0), or none came in
+// 30 s.
+int serve_migrations();
+
 // Pushes from the server, handed over by the stub's reader (never parks).
 void on_migrate_out(stub& s, const v1::MigrateOut& m);
 void on_migrate_verdict(const v1::MigrateVerdict& m);

@@ -2,6 +2,8 @@
 // the moves (protocol and invariants in migrate_host.hpp).
 #include "server/migrate_host.hpp"
 
+#include <signal.h>
+
 #include <algorithm>
 #include <optional>
 #include <utility>
@@ -11,7 +13,10 @@
 #include <weft/select.hpp>
 #include <weft/timer.hpp>
 
+#include "server/child.hpp"
 #include "wire/worker_id.hpp"
+
+extern char** environ;
 
 namespace weft::server {
 
@@ -75,7 +80,82 @@ void migrate_host::accept(client& stub, std::uint64_t process_id, const v1::Proc
   p.info = info;
   p.accepts = true;
   stub.post(ok_frame(id));
+  auto waiting = starting_.find(info.pid());
+  if (waiting != starting_.end()) {  // started for a move: it is that move's target
+    waiting->second.try_send(process_id);
+    starting_.erase(waiting);
+    return;
+  }
   place_parked(process_id);
+}
+
+void migrate_host::configure(std::string address, std::string key_file) {
+  detail::lock_scope lk(mu_);
+  address_ = std::move(address);
+  key_file_ = std::move(key_file);
+}
+
+std::uint64_t migrate_host::start_host(const std::string& gid, v1::MigrateReport::Move& mv) {
+  child_spec spec;
+  weft::chan<std::uint64_t> ready(1);
+  {
+    detail::lock_scope lk(mu_);
+    auto it = gs_.find(gid);
+    auto owner = it == gs_.end() ? procs_.end() : procs_.find(it->second.owner);
+    if (owner == procs_.end()) {
+      mv.set_error("no such migratable goroutine running in this weftd");
+      return 0;
+    }
+    if (address_.empty()) {
+      mv.set_error("this weftd does not know the address it listens on, so it cannot start a process for it");
+      return 0;
+    }
+    // Its owner's arguments: a main may read them before weft::run, which
+    // then serves migrations instead of running it (as a circuit worker).
+    spec.binary = owner->second.info.binary_path();
+    spec.argv.assign(owner->second.info.argv().begin(), owner->second.info.argv().end());
+    if (spec.argv.empty()) spec.argv = {spec.binary};
+    // weftd's own environment (its user's key is found the same way),
+    // with what says where to attach and how replaced.
+    auto ours = [](const std::string& v) {
+      for (const char* name : {"WEFT_RUNTIME=", "WEFT_WORKER=", "WEFT_MIGRATE_HOST=", "WEFT_KEY_FILE="})
+        if (v.rfind(name, 0) == 0) return true;
+      return false;
+    };
+    for (char** e = environ; *e != nullptr; ++e)
+      if (!ours(*e)) spec.env.emplace_back(*e);
+    spec.env.push_back("WEFT_RUNTIME=" + address_);
+    spec.env.push_back("WEFT_MIGRATE_HOST=1");
+    if (!key_file_.empty()) spec.env.push_back("WEFT_KEY_FILE=" + key_file_);
+  }
+  std::shared_ptr<child> c;
+  try {
+    c = std::make_shared<child>(spec);
+  } catch (const std::exception& e) {
+    mv.set_error(std::string("could not start a process of its binary here: ") + e.what());
+    return 0;
+  }
+  const std::int64_t pid = c->pid();
+  {
+    detail::lock_scope lk(mu_);
+    starting_[pid] = ready;
+  }
+  log_("started pid " + std::to_string(pid) + " (" + spec.binary + ") to receive goroutine " + gid);
+  weft::go(weft::go_options{.name = "weftd: migration host"}, [c, pid, log = log_] {
+    try {
+      log("pid " + std::to_string(pid) + ", started for a moved goroutine, " + child::describe(c->wait()));
+    } catch (const std::exception&) {}  // weftd is stopping
+  });
+  std::optional<std::uint64_t> got = next_event(ready, std::chrono::seconds(10));
+  detail::lock_scope lk(mu_);
+  starting_.erase(pid);
+  if (!got) {
+    c->signal(SIGKILL);
+    mv.set_error("the process started for it (pid " + std::to_string(pid) + ", " + spec.binary +
+                 ") did not attach to this weftd within 10 s");
+    return 0;
+  }
+  return *got;
 }
 
 void migrate_host::end(std::uint64_t process_id, const v1::MigrateEnd& m) {
@@ -352,6 +432,8 @@ v1::MigrateReport::Move migrate_host::move_one(const std::string& gid, const std
   mv.set_goroutine(gid);
   weft::chan<event> events(8);
   std::uint64_t owner = 0, target = 0, ticket = 0, epoch = 0;
+  const std::uint64_t fresh = to == "new" ? start_host(gid, mv) : 0;
+  if (to == "new" && fresh == 0) return mv;
   {
     detail::lock_scope lk(mu_);
     auto it = gs_.find(gid);
@@ -367,7 +449,13 @@ v1::MigrateReport::Move migrate_host::move_one(const std::string& gid, const std
       return mv;
     }
     std::string why, reason;
-    target = pick_target(g, to, why, reason);
+    if (fresh != 0) {
+      target = procs_.count(fresh) ? fresh : 0;
+      why = "the process started for it ended at once";
+      reason = "a new process of its binary, started for it";
+    } else {
+      target = pick_target(g, to, why, reason);
+    }
     if (target == 0) {
       mv.set_error(why);
       return mv;

@@ -12,6 +12,8 @@
 //      No safe point within safe_point_timeout: MigrateVerdict{stay}.
 //   2. MigrateIn{epoch + 1, ticket, state} to the target, a process of
 //      the same binary that accepts migrations.
+//      `--to new`: a process of the binary started for it first
+//      (start_host), once it accepts migrations.
 //   3. MigrateInResult: started: epoch + 1, owner = target, then
 //      MigrateVerdict{moved} to the old owner (the goroutine ends there
 //      without another step). Refused: MigrateVerdict{stay}.
@@ -69,6 +71,10 @@ class migrate_host {
   migrate_host(const migrate_host&) = delete;
   migrate_host& operator=(const migrate_host&) = delete;
 
+  // Where this weftd listens and its key file ("" : none): what a process
+  // it starts for `--to new` attaches with.
+  void configure(std::string address, std::string key_file);
+
   // From a stub's session (process_id: its Welcome's).
   void begin(client& stub, std::uint64_t process_id, const v1::ProcessInfo& info, std::uint64_t id,
              const v1::MigrateBegin& m);
@@ -112,6 +118,10 @@ class migrate_host {
   };
 
   void run_request(std::uint64_t tool_process_id, std::uint64_t id, v1::Migrate m);
+  // `--to new`: starts a process of gid's binary in host mode
+  // (WEFT_MIGRATE_HOST=1) and waits until it accepts migrations; its
+  // process_id, or 0 with mv's error set.
+  std::uint64_t start_host(const std::string& gid, v1::MigrateReport::Move& mv);
   v1::MigrateReport::Move move_one(const std::string& gid, const std::string& to);
   // The process to move g to, or 0 with why set; reason: why this one.
   std::uint64_t pick_target(const goroutine& g, const std::string& to, std::string& why, std::string& reason)
@@ -132,6 +142,9 @@ class migrate_host {
   std::map<std::string, goroutine> gs_ GUARDED_BY(mu_);  // by goroutine id
   std::map<std::uint64_t, tool> tools_ GUARDED_BY(mu_);  // by the tool's process_id
   std::uint64_t next_ticket_ GUARDED_BY(mu_) = 1;
+  std::string address_ GUARDED_BY(mu_), key_file_ GUARDED_BY(mu_);
+  // Processes started by start_host, by pid, until they accept.
+  std::map<std::int64_t, weft::chan<std::uint64_t>> starting_ GUARDED_BY(mu_);
 };
 
 }  // namespace weft::server

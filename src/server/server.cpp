@@ -104,6 +104,7 @@ void server::listen() {
   wc.cache_dir = opts_.state.binary_cache_dir.empty() ? default_cache_dir() : opts_.state.binary_cache_dir;
   wc.cache_bytes = opts_.state.binary_cache_bytes;
   st_.workers.configure(std::move(wc));
+  st_.migrations.configure(address_, opts_.state.cluster_key_file);
 }
 
 std::string server::address() const { return address_; }

@@ -101,6 +101,33 @@ TEST_F(Migrate, HundredMovesBetweenThreeProcessesLoseNoValue) {
   for (command* p : {a.get(), b.get(), c.get()}) EXPECT_EQ(p->wait(20s), 0) << p->err();
 }
 
+TEST_F(Migrate, ToNewStartsAProcessOfItsBinaryThatEndsWithTheGoroutine) {
+  auto a = prog({"consumer"});
+  const std::string id = first_line(*a).substr(3);
+  auto feeder = prog({"feeder"});
+  auto m = weft({"migrate", id, "--to", "new"});
+  ASSERT_EQ(m->wait(), 0) << m->err();
+  EXPECT_NE(m->out().find("a new process of its binary"), std::string::npos) << m->out();
+  const std::size_t at = m->out().find("-> pid ");
+  ASSERT_NE(at, std::string::npos) << m->out();
+  const pid_t fresh = std::atoi(m->out().c_str() + at + 7);
+  EXPECT_GT(fresh, 0);
+  EXPECT_NE(fresh, a->pid());
+  EXPECT_EQ(::kill(fresh, 0), 0) << "the new process is not running";
+  finish(*feeder);
+  EXPECT_EQ(get("result.count"), get("feed.count"));
+  EXPECT_EQ(get("result.sum"), get("feed.sum"));
+  EXPECT_EQ(get("result.starts"), 2);
+  // Its goroutine ended: so does the process weftd started for it.
+  bool gone = false;
+  for (int i = 0; i < 250 && !gone; ++i) {
+    gone = ::kill(fresh, 0) != 0;
+    if (!gone) std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_TRUE(gone) << "pid " << fresh << " still runs 5 s after its goroutine ended";
+  EXPECT_EQ(a->wait(20s), 0) << a->err();
+}
+
 TEST_F(Migrate, NoTargetLeavesTheGoroutineWhereItWas) {
   auto a = prog({"consumer"});
   const std::string id = first_line(*a).substr(3);

@@ -4,7 +4,8 @@
 //
 // A selector is a goroutine id (M + 16 hex digits, as --list shows) or
 // pid:N (every migratable goroutine that process runs). --to: pid:N, a host
-// name, or auto (the default: the weftd chooses and says why). One line per
+// name, auto (the default: the weftd chooses and says why), or new (a
+// process of the binary that the weftd starts for it). One line per
 // goroutine: where it went and how long it was stopped, or why it did not
 // move (it then runs on where it was). Exit status 1 if any did not move.
 #include <cstdio>
@@ -42,14 +43,18 @@ CLI::App* add_migrate_command(CLI::App& app, migrate_args& a) {
   c->footer(
       "Examples:\n  weft migrate --list\n  weft migrate M1f2e3d4c5b6a7980 --to pid:4243\n"
       "  weft migrate pid:4242 --to h2        every one pid 4242 runs, to a process on host h2\n"
-      "  weft migrate pid:4242                auto: the weftd picks the target and says why\n\n"
+      "  weft migrate pid:4242                auto: the weftd picks the target and says why\n"
+      "  weft migrate M1f2e3d4c5b6a7980 --to new   a fresh process of its binary, started by the weftd\n\n"
       "A goroutine stops at its next safe point (checkpoint(), or waiting on a remote channel); one that reaches\n"
-      "none within 10 s runs on where it was. Targets: processes that called weft::accept_migrations. Exit status:\n"
-      "0 every goroutine moved, 1 one did not (the line says why), 2 usage.");
+      "none within 10 s runs on where it was. Targets: processes that called weft::accept_migrations, or new. Exit\n"
+      "status: 0 every goroutine moved, 1 one did not (the line says why), 2 usage.");
   c->add_option("--runtime", a.runtime,
                 "The weftd to ask: unix:PATH or tcp:HOST:PORT (default: WEFT_RUNTIME, else the default socket)");
   c->add_option("selectors", a.selectors, "Goroutine ids (M + 16 hex digits) or processes (pid:N)");
-  c->add_option("--to", a.to, "pid:N, a host name, or auto")->capture_default_str();
+  c->add_option("--to", a.to,
+                "pid:N, a host name, auto (among the processes that accept), or new (a process of its binary that "
+                "the weftd starts for it, which ends when the goroutines it received have)")
+      ->capture_default_str();
   c->add_flag("--list", a.list, "List the migratable goroutines (those selected; none: all) and move nothing");
   c->add_flag("--json", a.json, "Print a JSON array, one object per goroutine");
   return c;
