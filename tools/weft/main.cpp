@@ -5,6 +5,7 @@
 //                                                  passthrough runtime server
 //   weft ps | stk | peek | kill | cpu | trace      act on the processes attached
 //                                                  to a weftd (control_cmd.hpp)
+//   weft top                                       a live table of them (top_cmd.hpp)
 //   weft ls | kill | logs                          the circuit's workers (circuit_cmd.hpp)
 //   weft completion bash                           a bash completion script (completion_cmd.hpp)
 //
@@ -20,6 +21,7 @@
 #include "completion_cmd.hpp"
 #include "control_cmd.hpp"
 #include "remote_cmd.hpp"
+#include "top_cmd.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"weft: operate weft programs, their runtime servers and workers"};
@@ -27,7 +29,8 @@ int main(int argc, char** argv) {
   app.footer(
       "Examples:\n  weft remote ./server --port 8080\n  weft remote --trace out.json ./batch-job\n  weft ps\n"
       "  weft stk pid:4242\n  weft stk /db/...\n  weft kill pid:4242 --code 3\n  weft cpu pid:4242 --seconds 10\n"
-      "  weft trace /db/shard --seconds 2\n  weft ls /db/...\n  weft kill /db/shard/R8efd95a09bcde325\n"
+      "  weft trace /db/shard --seconds 2\n  weft top /db/...\n  weft ls /db/...\n  weft kill "
+      "/db/shard/R8efd95a09bcde325\n"
       "  weft logs R8efd95a09bcde325\n  source <(weft completion bash)\n\n"
       "ps, stk, peek, kill, cpu and trace talk to the weftd named by --runtime ADDR, else WEFT_RUNTIME, else the\n"
       "default "
@@ -101,7 +104,9 @@ int main(int argc, char** argv) {
       "printed), or attached processes (pid:N: it answers, flushes its stdio and exits with --code)");
   kill->footer(
       "Examples:\n  weft kill /db/shard/R8efd95a09bcde325\n  weft kill /db/... --hard\n  weft kill pid:4242\n"
-      "  weft kill pid:4242 --code 7");
+      "  weft kill pid:4242 --code 7\n  weft kill --json /db/...\n\n"
+      "--json: one object per target and line: {\"target\",\"pid\" (pid:N only),\"worker\",\"anchor\",\"ok\":true,\n"
+      "\"outcome\":TEXT,\"status\" (a worker's exit status)} or {...,\"ok\":false,\"error\":WHY}.");
   runtime_option(kill);
   kill->add_option("selectors", control.selectors, "Workers (/anchor, /subtree/..., R<id>) or processes (pid:N)")
       ->required();
@@ -110,6 +115,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   bool kill_hard = false;
   kill->add_flag("--hard", kill_hard, "Workers: SIGKILL at once");
+  kill->add_flag("--json", control.json, "Print one JSON object per target (the footer lists the fields)");
   weft::tool::circuit_args circuit;
   CLI::App* ls = app.add_subcommand("ls", "List the live workers under anchors, one ANCHOR/ID per line, sorted");
   ls->footer(
@@ -124,8 +130,12 @@ int main(int argc, char** argv) {
   ls->add_flag("-w,--watch", circuit.watch,
                "Then print each change as it happens ('+ PATH' joined, '- PATH' left) until SIGINT or SIGTERM");
   CLI::App* logs = app.add_subcommand("logs", "Print what a worker wrote to stdout and stderr (its last MiB)");
-  logs->footer("Examples:\n  weft logs R8efd95a09bcde325");
+  logs->footer(
+      "Examples:\n  weft logs R8efd95a09bcde325\n  weft logs --json R8efd95a09bcde325\n\n"
+      "--json: one object, {\"target\",\"worker\",\"anchor\",\"ok\":true,\"logs\":TEXT} or "
+      "{...,\"ok\":false,\"error\":WHY}.");
   runtime_option(logs);
+  logs->add_flag("--json", circuit.json, "Print one JSON object (the footer lists the fields)");
   logs->add_option("worker", circuit.selectors, "The worker's id (weft ls -l)")->required();
   double cpu_seconds = 30;  // Go's default
   CLI::App* cpu = app.add_subcommand(
@@ -137,10 +147,13 @@ int main(int argc, char** argv) {
       "  weft cpu /db/shard --seconds 5        each worker there, to weft-cpu-PID.pb.gz\n"
       "  weft cpu pid:4242 --seconds 5 -o p.pb.gz\n  go tool pprof -top p.pb.gz\n"
       "  go tool pprof -tagfocus goroutine_name=worker -top p.pb.gz\n\n"
-      "Samples are labelled with their goroutine (goroutine, goroutine_name). One profile at a time per process.");
+      "Samples are labelled with their goroutine (goroutine, goroutine_name). One profile at a time per process.\n"
+      "--json: one object per process and line instead of the file's path: {\"target\",\"pid\",\"worker\",\"anchor\",\n"
+      "\"ok\":true,\"file\",\"bytes\",\"seconds\"} or {...,\"ok\":false,\"error\":WHY}.");
   runtime_option(cpu);
   selectors(cpu);
   cpu->add_option("--seconds", cpu_seconds, "How long to record (0.001 to 600)")->capture_default_str();
+  cpu->add_flag("--json", control.json, "Print one JSON object per process (the footer lists the fields)");
   cpu->add_option("-o,--output", control.output,
                   "The file to write (default: weft-cpu-PID.pb.gz in the current directory); one process only");
   double trace_seconds = 5;
@@ -154,14 +167,20 @@ int main(int argc, char** argv) {
       "at once)\n\n"
       "Open the file in https://ui.perfetto.dev. A trace holds 12 MiB at most: past that, events are counted as\n"
       "dropped (the summary says how many). A process traced already (weft remote --trace, or another weft trace)\n"
-      "refuses.");
+      "refuses.\n--json: one object per process and line on stdout: "
+      "{\"target\",\"pid\",\"worker\",\"anchor\",\"ok\":true,\n"
+      "\"file\",\"seconds\",\"summary\"} or {...,\"ok\":false,\"error\":WHY}.");
   runtime_option(trace);
+  trace->add_flag("--json", control.json, "Print one JSON object per process (the footer lists the fields)");
   selectors(trace);
   trace->add_option("--seconds", trace_seconds, "How long to record (at most 600)")
       ->check(CLI::Range(0.001, 600.0))
       ->capture_default_str();
   trace->add_option("-o,--output", control.output,
                     "The file to write (one process only; default: weft-trace-PID.json here)");
+
+  weft::tool::top_args top_args;
+  CLI::App* top = weft::tool::add_top_command(app, top_args);
 
   CLI::App* completion = app.add_subcommand("completion", "Print a shell completion script (bash)");
   completion->footer(
@@ -188,6 +207,7 @@ int main(int argc, char** argv) {
     std::fputs(weft::tool::bash_completion(app).c_str(), stdout);
     return 0;
   }
+  if (top->parsed()) return weft::tool::run_top(top_args);
   if (ps->parsed()) return weft::tool::run_ps(control);
   if (stk->parsed()) return weft::tool::run_stk(control);
   if (peek->parsed()) return weft::tool::run_peek(control);
@@ -202,6 +222,7 @@ int main(int argc, char** argv) {
     circuit.runtime = control.runtime;
     circuit.selectors = control.selectors;
     circuit.hard = kill_hard;
+    circuit.json = control.json;
     return weft::tool::run_kill_workers(circuit);
   }
   if (ls->parsed()) {
