@@ -25,6 +25,7 @@ struct progress_line::state {
   std::string text;  // what to draw
   bool done = false;
   bool drawn = false;  // the line is on the terminal now
+  std::string shown;  // what it says, when drawn
   std::chrono::steady_clock::time_point since = std::chrono::steady_clock::now();
   weft::wait_group ended;
 
@@ -48,6 +49,8 @@ progress_line::progress_line(const char* cmd) {
       s->cv.wait_for(lk, std::chrono::milliseconds(250));
       if (s->done || s->text.empty()) continue;
       if (std::chrono::steady_clock::now() - s->since < std::chrono::seconds(1)) continue;
+      if (s->drawn && s->shown == s->text) continue;  // no change: no redraw
+      s->shown = s->text;
       std::fprintf(stderr, "\r\033[Kweft %s: %s...", s->cmd.c_str(), s->text.c_str());
       std::fflush(stderr);
       s->drawn = true;

@@ -309,7 +309,11 @@ int top_loop(const top_args& a, runtime_client& rc, const std::vector<target>& t
   }
   std::vector<top_sample> before = take(1);
   for (;;) {
-    if (progress) progress->update("waiting " + rate_text(true, a.interval) + " s for the second sample");
+    if (progress) {
+      char wait[64];
+      std::snprintf(wait, sizeof wait, "waiting %g s for the second sample", a.interval);
+      progress->update(wait);
+    }
     if (stop.wait(interval)) return a.once ? 1 : 0;
     std::vector<top_sample> now = take(2);
     int status = 0;
