@@ -28,8 +28,9 @@ bool worker_selector(const std::string& s) { return !s.empty() && (s[0] == '/' |
 namespace {
 
 std::string worker_json_fields(const std::string& id, const std::string& path) {
-  return "\"target\":" + wire::json_string(path.empty() ? id : path + "/" + id) +
-         ",\"worker\":" + wire::json_string(id) + ",\"anchor\":" + wire::json_string(path);
+  // path: the worker's entry, "/db/shard/R8efd...", as peek's "anchor"
+  return "\"target\":" + wire::json_string(path.empty() ? id : path) + ",\"worker\":" + wire::json_string(id) +
+         ",\"anchor\":" + wire::json_string(path);
 }
 
 }  // namespace
