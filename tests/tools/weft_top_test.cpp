@@ -5,7 +5,8 @@
 // per-goroutine view puts the spinner first, with its creation site; the
 // instrumentation top started is off once top ends, by --once or by
 // SIGINT in the live view; the usage errors and failures give their
-// status; the progress line goes to a terminal's stderr only. And the --json of kill, cpu, trace and logs parses, with the
+// status; the progress line goes to a terminal's stderr only; on a
+// terminal, keys sort the table and q quits. And the --json of kill, cpu, trace and logs parses, with the
 // documented fields.
 #include <gtest/gtest.h>
 
@@ -223,6 +224,22 @@ TEST_F(WeftTop, TheProgressLineIsDrawnOnATerminalsStderrOnly) {
   EXPECT_EQ(tty.wait(30s), 0) << tty.out() << tty.err();
   EXPECT_NE(tty.out().find("weft top: waiting 1.5 s for the second sample..."), std::string::npos) << tty.out();
   EXPECT_NE(tty.out().find("\r\033[K"), std::string::npos) << "drawn in place: " << tty.out();
+}
+
+TEST_F(WeftTop, OnATerminalKeysSortTheTableAndQQuits) {
+  if (::access("/usr/bin/script", X_OK) != 0) GTEST_SKIP() << "script (util-linux) is missing: no terminal to test on";
+  auto p = program();
+  // script gives top a pseudo-terminal and passes it what the pipe types:
+  // m after the first screen, then q.
+  const std::string line = std::string(WEFT_TEST_WEFT) + " top --interval 0.5 --runtime " + address() + " " + sel(*p);
+  command tty({"/bin/bash", "-c",
+               "(sleep 1.5; printf m; sleep 1; printf q; sleep 5) | /usr/bin/script -qec '" + line + "' /dev/null"});
+  EXPECT_EQ(tty.wait(30s), 0) << tty.out() << tty.err();
+  const std::string out = tty.out();
+  EXPECT_NE(out.find("\033[H\033[2Jweft top: sampling..."), std::string::npos) << out;
+  EXPECT_NE(out.find("sorted by cpu"), std::string::npos) << out;
+  EXPECT_NE(out.find("sorted by mem"), std::string::npos) << "m sorts by memory: " << out;
+  EXPECT_EQ(instrumenting(*p), "false") << "off once q ended top";
 }
 
 TEST_F(WeftTop, KillCpuTraceAndLogsPrintJson) {

@@ -25,13 +25,16 @@
 //
 // Output: on a terminal the screen is cleared and redrawn in place (ANSI
 // clear and home); the first screen is "sampling..." until the second
-// sample. Not on a terminal (or --once) each refresh prints as plain text,
-// with --json as one object per line. Failures of a target show in its
-// row (and in the exit status with --once); losing the weftd ends top
-// (status 1).
+// sample. There keys change the order at once (c cpu, m mem, g goroutines,
+// r runnable, b blocked, o channel operations, y bytes, n name) and q
+// quits: stdin is put in non-canonical mode for it and restored at the
+// end (a SIGKILLed top leaves it so: `reset` mends it). Not on a terminal (or --once) each refresh prints as plain
+// text, with --json as one object per line. Failures of a target show in its row (and in the exit status with --once);
+// losing the weftd ends top (status 1).
 #include "top_cmd.hpp"
 
 #include <signal.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -286,9 +289,55 @@ std::string screen(const top_args& a, const std::vector<target>& targets, const 
   return j + "]}\n";
 }
 
+// Keys, on a terminal: stdin in non-canonical mode without echo while top
+// runs (restored at the end), read without blocking between refreshes.
+class key_reader {
+ public:
+  explicit key_reader(bool want) {
+    if (!want || ::isatty(STDIN_FILENO) != 1 || ::tcgetattr(STDIN_FILENO, &saved_) != 0) return;
+    termios raw = saved_;
+    raw.c_lflag &= ~static_cast<tcflag_t>(ICANON | ECHO);
+    raw.c_cc[VMIN] = 0;  // read returns at once, with nothing if no key came
+    raw.c_cc[VTIME] = 0;
+    on_ = ::tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0;
+  }
+  ~key_reader() {
+    if (on_) ::tcsetattr(STDIN_FILENO, TCSANOW, &saved_);
+  }
+  key_reader(const key_reader&) = delete;
+  key_reader& operator=(const key_reader&) = delete;
+  bool on() const { return on_; }
+  // The next key typed, or -1.
+  int next() {
+    char c = 0;
+    return on_ && ::read(STDIN_FILENO, &c, 1) == 1 ? static_cast<unsigned char>(c) : -1;
+  }
+
+ private:
+  termios saved_{};
+  bool on_ = false;
+};
+
+// The sort key a key selects, or null.
+const char* sort_for_key(int c) {
+  switch (c) {
+    case 'c': return "cpu";
+    case 'm': return "mem";
+    case 'g': return "goroutines";
+    case 'r': return "runnable";
+    case 'b': return "blocked";
+    case 'o': return "chan";
+    case 'y': return "bytes";
+    case 'n': return "name";
+    default: return nullptr;
+  }
+}
+
 int top_loop(const top_args& a, runtime_client& rc, const std::vector<target>& targets, stopper& stop) {
   asker ask(rc);
+  top_args view = a;  // its sort changes with the keys
   const bool tty = !a.once && !a.json && ::isatty(STDOUT_FILENO) == 1;
+  key_reader keys(tty);
   const int listed = a.goroutines ? goroutines_listed : 1;
   const auto interval = std::chrono::nanoseconds(std::llround(a.interval * 1e9));
   std::optional<progress_line> progress;
@@ -303,38 +352,63 @@ int top_loop(const top_args& a, runtime_client& rc, const std::vector<target>& t
     }
     return out;
   };
-  if (tty) {
-    std::printf("\033[H\033[2Jweft top: sampling... (the first screen in %g s; Ctrl-C quits)\n", a.interval);
-    std::fflush(stdout);
-  }
-  std::vector<top_sample> before = take(1);
-  for (;;) {
-    if (progress) {
-      char wait[64];
-      std::snprintf(wait, sizeof wait, "waiting %g s for the second sample", a.interval);
-      progress->update(wait);
-    }
-    if (stop.wait(interval)) return a.once ? 1 : 0;
-    std::vector<top_sample> now = take(2);
-    int status = 0;
-    for (const top_sample& s : now) status = s.ok ? status : 1;
-    if (progress) progress.reset();  // erased before anything is printed
-    std::string out = screen(a, targets, before, now, a.interval);
-    if (a.goroutines && !now.front().ok) {
-      std::fprintf(stderr, "weft top: %s: %s\n", targets.front().label.c_str(), now.front().error.c_str());
-      if (a.once) return 1;
-    }
+  std::vector<top_sample> before, now;
+  bool shown = false;
+  auto show = [&] {
+    std::string out = screen(view, targets, before, now, a.interval);
     if (tty) {
-      std::printf("\033[H\033[2Jweft top: %zu target(s), every %g s, sorted by %s, %s (Ctrl-C quits)\n%s",
-                  targets.size(), a.interval, a.sort.c_str(), clock_text().c_str(), out.c_str());
+      std::printf("\033[H\033[2Jweft top: %zu target(s), every %g s, sorted by %s, %s (%sCtrl-C quits)\n%s",
+                  targets.size(), a.interval, view.sort.c_str(), clock_text().c_str(),
+                  keys.on() ? "keys c m g r b o y n sort, q or " : "", out.c_str());
     } else if (!a.json && !a.once) {
       std::printf("== %s ==\n%s\n", clock_text().c_str(), out.c_str());
     } else {
       std::fputs(out.c_str(), stdout);
     }
     std::fflush(stdout);
-    if (a.once) return status;
+    shown = true;
+  };
+  // Waits one interval; whether to stop (a signal, or q). On a terminal
+  // it looks for keys every 100 ms and redraws at once in the new order.
+  auto pause = [&]() -> bool {
+    const auto end = std::chrono::steady_clock::now() + interval;
+    for (;;) {
+      const auto left = end - std::chrono::steady_clock::now();
+      if (left <= std::chrono::nanoseconds(0)) return false;
+      if (stop.wait(keys.on() ? std::min<std::chrono::nanoseconds>(left, std::chrono::milliseconds(100)) : left))
+        return true;
+      for (int c = keys.next(); c >= 0; c = keys.next()) {
+        if (c == 'q') return true;
+        if (const char* key = sort_for_key(c); key != nullptr && shown) {
+          view.sort = key;
+          show();
+        }
+      }
+    }
+  };
+  if (tty) {
+    std::printf("\033[H\033[2Jweft top: sampling... (the first screen in %g s; Ctrl-C quits)\n", a.interval);
+    std::fflush(stdout);
+  }
+  now = take(1);
+  for (;;) {
+    if (progress) {
+      char wait[64];
+      std::snprintf(wait, sizeof wait, "waiting %g s for the second sample", a.interval);
+      progress->update(wait);
+    }
+    if (pause()) return a.once ? 1 : 0;
     before = std::move(now);
+    now = take(2);
+    int status = 0;
+    for (const top_sample& s : now) status = s.ok ? status : 1;
+    if (progress) progress.reset();  // erased before anything is printed
+    if (a.goroutines && !now.front().ok) {
+      std::fprintf(stderr, "weft top: %s: %s\n", targets.front().label.c_str(), now.front().error.c_str());
+      if (a.once) return 1;
+    }
+    show();
+    if (a.once) return status;
   }
 }
 
