@@ -27,6 +27,7 @@ WEFT_DEB_PACKAGES=(
   python3                           # bench/run's result tooling
   python3-protobuf python3-msgpack  # examples/python_server: the protocol from another language
   iproute2                          # the cluster suite's hosts: network namespaces, veth pairs, a bridge
+  chromium                          # weft ui's test: a real headless browser loads and clicks the page
 )
 
 weft_missing_deps() {

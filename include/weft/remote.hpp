@@ -49,6 +49,8 @@ class chan {
  public:
   using value_type = T;
 
+  // No channel yet (assign one): what a decoder starts from.
+  chan() = default;
   // The channel `name`, unbuffered if new, whatever its capacity if not.
   explicit chan(std::string name) { open(std::move(name), false, 0); }
   // The channel `name`, with `capacity` if new; an existing one with
@@ -139,9 +141,13 @@ class chan {
 template <class T>
 class var {
  public:
+  // No variable yet (assign one): what a decoder starts from.
+  var() = default;
   // The variable `name`; `initial` if it is new.
   var(std::string name, const T& initial)
-      : impl_(detail::var_open(name, weft::codec<T>::signature(), weft::encode(initial))) {}
+      : name_(name), impl_(detail::var_open(name, weft::codec<T>::signature(), weft::encode(initial))) {}
+
+  const std::string& name() const noexcept { return name_; }
 
   T load() { return weft::decode<T>(detail::var_op(*impl_, detail::var_opcode::load, {}, {}).value); }
   void store(const T& x) { detail::var_op(*impl_, detail::var_opcode::store, weft::encode(x), {}); }
@@ -166,10 +172,66 @@ class var {
   }
 
  private:
+  std::string name_;
   std::shared_ptr<detail::var_link> impl_;
 };
 
 }  // namespace weft::remote
+
+// A remote channel or variable crosses processes by name (a migrating
+// goroutine's state, weft/migrate.hpp): the receiver opens the server's
+// object of that name. Both ends must be attached to the same server.
+namespace weft::detail {
+template <class T>
+struct sig<weft::remote::chan<T>, void> {
+  static constexpr bool ok = sig<T>::ok;
+  static std::string name() { return "remote_chan<" + sig<T>::name() + ">"; }
+};
+template <class T>
+struct sig<weft::remote::var<T>, void> {
+  static constexpr bool ok = sig<T>::ok && std::is_default_constructible_v<T>;
+  static std::string name() { return "remote_var<" + sig<T>::name() + ">"; }
+};
+}  // namespace weft::detail
+
+namespace msgpack {
+MSGPACK_API_VERSION_NAMESPACE(MSGPACK_DEFAULT_API_NS) {
+  namespace adaptor {
+  template <class T>
+  struct pack<weft::remote::chan<T>> {
+    template <class Stream>
+    packer<Stream>& operator()(packer<Stream>& o, const weft::remote::chan<T>& v) const {
+      return o.pack(v.name());
+    }
+  };
+  template <class T>
+  struct convert<weft::remote::chan<T>> {
+    const msgpack::object& operator()(const msgpack::object& o, weft::remote::chan<T>& v) const {
+      if (o.type != msgpack::type::STR) throw msgpack::type_error();
+      std::string name = o.as<std::string>();
+      v = name.empty() ? weft::remote::chan<T>() : weft::remote::chan<T>(std::move(name));
+      return o;
+    }
+  };
+  template <class T>
+  struct pack<weft::remote::var<T>> {
+    template <class Stream>
+    packer<Stream>& operator()(packer<Stream>& o, const weft::remote::var<T>& v) const {
+      return o.pack(v.name());
+    }
+  };
+  template <class T>
+  struct convert<weft::remote::var<T>> {
+    const msgpack::object& operator()(const msgpack::object& o, weft::remote::var<T>& v) const {
+      if (o.type != msgpack::type::STR) throw msgpack::type_error();
+      std::string name = o.as<std::string>();
+      v = name.empty() ? weft::remote::var<T>() : weft::remote::var<T>(std::move(name), T{});
+      return o;
+    }
+  };
+  }  // namespace adaptor
+}  // MSGPACK_API_VERSION_NAMESPACE
+}  // namespace msgpack
 
 namespace weft {
 

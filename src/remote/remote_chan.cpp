@@ -7,6 +7,7 @@
 #include <weft/errors.hpp>
 
 #include "remote/chan_link.hpp"
+#include "remote/migration.hpp"
 #include "remote/stub.hpp"
 
 namespace weft::remote::detail {
@@ -48,6 +49,34 @@ v1::Frame recv_request(chan_link& c, v1::Mode mode) {
   return req;
 }
 
+// A migratable goroutine's waits are safe points (migration.hpp, G3): the
+// operation is a select with the goroutine's interrupt, withdrawn when a
+// move is asked, then the safe point, then (it stayed) the operation again.
+std::optional<std::string> migratable_recv(migration_ctx& m, chan_link& c) {
+  for (;;) {
+    m.safe_point();
+    const std::stop_token interrupt = m.interrupt_token();
+    std::unique_ptr<offer_case> ext = make_recv_offer(c.shared_from_this());
+    weft::detail::select_arm arms[2];
+    arms[0].dir = weft::detail::select_dir::external;
+    arms[0].ext = ext.get();
+    arms[1].dir = weft::detail::select_dir::stop;
+    arms[1].token = &interrupt;
+    if (weft::detail::select_core(arms, 2, false) == 0) {
+      if (!arms[0].ok) return std::nullopt;  // closed and drained
+      return ext->value();
+    }
+  }
+}
+
+void migratable_send(migration_ctx& m, chan_link& c, std::string bytes) {
+  for (;;) {
+    m.safe_point();
+    const std::stop_token interrupt = m.interrupt_token();
+    if (chan_send_or_stop(c, bytes, interrupt)) return;
+  }
+}
+
 }  // namespace
 
 std::shared_ptr<chan_link> chan_open(const std::string& name, const std::string& signature, bool has_capacity,
@@ -76,6 +105,7 @@ std::shared_ptr<chan_link> chan_open(const std::string& name, const std::string&
 }
 
 void chan_send(chan_link& c, std::string bytes) {
+  if (migration_ctx* m = current_migration()) return migratable_send(*m, c, std::move(bytes));
   v1::Frame r = ask(c, send_request(c, std::move(bytes), v1::WAIT), "send");
   if (done_of(c, r, "send").status() == v1::ChanDone::CLOSED) throw closed_channel_error();
 }
@@ -90,6 +120,7 @@ bool chan_try_send(chan_link& c, std::string bytes) {
 }
 
 std::optional<std::string> chan_recv(chan_link& c) {
+  if (migration_ctx* m = current_migration()) return migratable_recv(*m, c);
   v1::Frame r = ask(c, recv_request(c, v1::WAIT), "recv");
   const v1::ChanDone& d = done_of(c, r, "recv");
   if (d.status() != v1::ChanDone::DONE) return std::nullopt;

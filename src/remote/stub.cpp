@@ -1,5 +1,6 @@
 // src/remote/stub.cpp: the stub's connection (design in stub.hpp).
 #include "remote/stub.hpp"
+#include "remote/migration.hpp"
 
 #include <unistd.h>
 
@@ -287,6 +288,12 @@ void stub::read_loop() {
         } catch (const remote_error&) {}
       } else if (f.has_error()) {
         lost(f.error().message());
+      } else if (f.has_migrate_out()) {  // migration.hpp: pushes, none parks
+        on_migrate_out(*this, f.migrate_out());
+      } else if (f.has_migrate_verdict()) {
+        on_migrate_verdict(f.migrate_verdict());
+      } else if (f.has_migrate_in()) {
+        on_migrate_in(*this, f.migrate_in());
       }
       continue;  // Pong, Goodbye (the server's close follows), TraceEvents
     }

@@ -227,6 +227,12 @@ void* gls_get(std::size_t key) {
 
 void gls_set(std::size_t key, void* value, void (*destroy)(void*)) {
   g* gp = require_goroutine("goroutine_local::get")->curg;
+  for (gls_slot& s : gp->extras().gls)
+    if (s.key == key) {  // replaced: the old value is its setter's to free
+      s.value = value;
+      s.destroy = destroy;
+      return;
+    }
   gp->extras().gls.push_back(gls_slot{key, value, destroy});
 }
 

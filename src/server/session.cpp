@@ -13,7 +13,7 @@ namespace weft::server {
 namespace {
 
 bool final_reply(const wire::frame& f) {
-  return f.has_chan_done() || f.has_error() || f.has_var_value() || f.has_control_reply();
+  return f.has_chan_done() || f.has_error() || f.has_var_value() || f.has_control_reply() || f.has_migrate_report();
 }
 
 bool known_mode(v1::Mode m) { return m == v1::WAIT || m == v1::TRY || m == v1::OFFER || m == v1::OFFER_NOW; }
@@ -188,6 +188,9 @@ session::verdict session::dispatch(const wire::frame& f) {
       }
       return answer(f);
     case wire::frame::kControlReply: return answer(f);
+    case wire::frame::kMigrateEnd:
+    case wire::frame::kMigrateState:
+    case wire::frame::kMigrateInResult: return migrate_one_way(f);
     case wire::frame::BODY_NOT_SET:
       // A message of a later minor version, or none: one-way ones are
       // ignored (docs/protocol.md), requests answered.
@@ -217,7 +220,10 @@ session::verdict session::dispatch(const wire::frame& f) {
     case wire::frame::kAnchorList:
     case wire::frame::kAnchorWatch:
     case wire::frame::kWorkerLog:
-    case wire::frame::kBinaryPut: break;
+    case wire::frame::kBinaryPut:
+    case wire::frame::kMigrateBegin:
+    case wire::frame::kMigrateHost:
+    case wire::frame::kMigrate: break;
     case wire::frame::kHello: return broken("Hello after the handshake");
     case wire::frame::kAuthProof:
       return broken(st_.opts.cluster_key.empty() ? "AuthProof, but this server sent no challenge"
@@ -270,7 +276,46 @@ session::verdict session::dispatch(const wire::frame& f) {
       // bounds a client's watches.
       if (begin(id, target{.watch = true})) st_.workers.watch(*this, id, f.anchor_watch());
       break;
+    case wire::frame::kMigrateBegin:
+    case wire::frame::kMigrateHost:
+    case wire::frame::kMigrate: migrate(id, f); break;
     default: control(id, f.control()); break;  // kControl
+  }
+  return verdict::go_on;
+}
+
+// Migration's requests (server/migrate_host.hpp): a stub's goroutines and
+// its acceptance, a tool's moves.
+void session::migrate(std::uint64_t id, const wire::frame& f) {
+  const v1::Hello::Role role = role_.load(std::memory_order_relaxed);
+  if (f.has_migrate()) {
+    if (role != v1::Hello::TOOL)
+      return refuse(id, v1::Error::REFUSED,
+                    std::string("only a TOOL client may send Migrate; this connection's Hello said role ") +
+                        v1::Hello::Role_Name(role));
+    if (!begin(id, target{})) return;
+    migrating_ = true;
+    st_.log(name_ + " asks to move " +
+            (f.migrate().goroutine_size() ? std::to_string(f.migrate().goroutine_size()) + " goroutine(s)"
+                                          : "the goroutines of pid " + std::to_string(f.migrate().pid())) +
+            " to " + (f.migrate().to().empty() ? "auto" : f.migrate().to()));
+    return st_.migrations.request(*this, process_id_, id, f.migrate());
+  }
+  if (role != v1::Hello::STUB)
+    return refuse(id, v1::Error::REFUSED, body_name(f) + " comes from a program's runtime stub (role STUB) only");
+  if (f.has_migrate_begin()) return st_.migrations.begin(*this, process_id_, hello_.process(), id, f.migrate_begin());
+  st_.migrations.accept(*this, process_id_, hello_.process(), id);
+}
+
+session::verdict session::migrate_one_way(const wire::frame& f) {
+  if (role_.load(std::memory_order_relaxed) != v1::Hello::STUB)
+    return broken(body_name(f) + " comes from a program's runtime stub (role STUB) only");
+  if (f.has_migrate_end()) {
+    st_.migrations.end(process_id_, f.migrate_end());
+  } else if (f.has_migrate_state()) {
+    st_.migrations.state(process_id_, f.migrate_state());
+  } else {
+    st_.migrations.in_result(process_id_, f.migrate_in_result());
   }
   return verdict::go_on;
 }
@@ -503,6 +548,8 @@ void session::end(std::string_view why) {
   // tool's own requests get no more replies.
   if (welcomed() && role_.load(std::memory_order_relaxed) == v1::Hello::STUB) st_.control.detach(process_id_);
   if (controlled_) st_.control.forget_tool(process_id_);
+  if (migrating_) st_.migrations.forget_tool(process_id_);
+  if (welcomed() && role_.load(std::memory_order_relaxed) == v1::Hello::STUB) st_.migrations.detach(process_id_);
   st_.workers.forget_client(*this);
   // Every waiter and reservation of this client is in an object it
   // opened: dropping it from each frees them all (chan_host.hpp, I7).

@@ -133,6 +133,8 @@ class session final : public client {
   void var_open(std::uint64_t id, const v1::VarOpen& m);
   void var_op(std::uint64_t id, const v1::VarOp& m);
   void control(std::uint64_t id, const v1::Control& m);
+  void migrate(std::uint64_t id, const wire::frame& f);
+  verdict migrate_one_way(const wire::frame& f);
   verdict answer(const wire::frame& f);
 
   server_state& st_;
@@ -144,6 +146,7 @@ class session final : public client {
   bool closing_ = false;  // broken(): the connection ends after this frame
   bool traced_ = false;  // a stub attached to the trace logger
   std::atomic<v1::Hello::Role> role_{v1::Hello::ROLE_UNSPECIFIED};  // set once welcomed
+  bool migrating_ = false;  // a tool that sent Migrate (end() tells the migrate host)
   bool controlled_ = false;  // a tool that sent Control (end() tells the control host)
   std::uint64_t bad_ = 0;  // bad inputs seen (logged: the first)
   std::string goodbye_;  // the client's reason, if it said Goodbye

@@ -11,6 +11,7 @@
 #include "server/control.hpp"
 #include "server/handshake.hpp"
 #include "server/log.hpp"
+#include "server/migrate_host.hpp"
 #include "server/os_host.hpp"
 #include "wire/trace_log.hpp"
 #include "server/var_host.hpp"
@@ -44,6 +45,7 @@ struct state_options {
   os_host::limits os_limits;
   control_host::limits control_limits;
   worker_host::limits worker_limits;
+  migrate_host::limits migrate_limits;
   log_sink log = log_to_stderr;
   // Non-null: the trace logger; "trace" should then be among
   // self.capabilities, which asks stubs to stream their events.
@@ -57,7 +59,8 @@ struct server_state {
         chans(&values, opts.chan_limits),
         vars(&values, opts.var_limits),
         control(opts.control_limits),
-        workers(opts.worker_limits, [this](std::string_view line) { log(line); }) {}
+        workers(opts.worker_limits, [this](std::string_view line) { log(line); }),
+        migrations(opts.migrate_limits, [this](std::string_view line) { log(line); }) {}
   server_state(const server_state&) = delete;
   server_state& operator=(const server_state&) = delete;
 
@@ -71,6 +74,7 @@ struct server_state {
   var_host vars;
   control_host control;  // the attached processes, for tools
   worker_host workers;  // the circuit's workers on this host, and their anchors
+  migrate_host migrations;  // migratable goroutines and their moves
   std::atomic<std::uint64_t> next_process_id{1};
 };
 

@@ -7,7 +7,9 @@
 //                                                  to a weftd (control_cmd.hpp)
 //   weft top                                       a live table of them (top_cmd.hpp)
 //   weft ls | kill | logs                          the circuit's workers (circuit_cmd.hpp)
+//   weft ui [--port N]                             the circuit live in a browser (ui_cmd.hpp)
 //   weft completion bash                           a bash completion script (completion_cmd.hpp)
+//   weft migrate                                   move migratable goroutines (migrate_cmd.hpp)
 //
 // stk, peek, cpu and trace select workers too (anchors, subtrees, worker
 // ids: targets.hpp), as kill does.
@@ -20,8 +22,10 @@
 #include "circuit_cmd.hpp"
 #include "completion_cmd.hpp"
 #include "control_cmd.hpp"
+#include "migrate_cmd.hpp"
 #include "remote_cmd.hpp"
 #include "top_cmd.hpp"
+#include "ui_cmd.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"weft: operate weft programs, their runtime servers and workers"};
@@ -31,7 +35,7 @@ int main(int argc, char** argv) {
       "  weft stk pid:4242\n  weft stk /db/...\n  weft kill pid:4242 --code 3\n  weft cpu pid:4242 --seconds 10\n"
       "  weft trace /db/shard --seconds 2\n  weft top /db/...\n  weft ls /db/...\n  weft kill "
       "/db/shard/R8efd95a09bcde325\n"
-      "  weft logs R8efd95a09bcde325\n  source <(weft completion bash)\n\n"
+      "  weft logs R8efd95a09bcde325\n  weft ui\n  source <(weft completion bash)\n\n"
       "ps, stk, peek, kill, cpu and trace talk to the weftd named by --runtime ADDR, else WEFT_RUNTIME, else the\n"
       "default "
       "socket ($XDG_RUNTIME_DIR/weft/weftd.sock, else /tmp/weft-<uid>/weftd.sock). A SELECTOR is pid:N (an\n"
@@ -179,6 +183,10 @@ int main(int argc, char** argv) {
   trace->add_option("-o,--output", control.output,
                     "The file to write (one process only; default: weft-trace-PID.json here)");
 
+  weft::tool::migrate_args migrate;
+  CLI::App* migrate_cmd = weft::tool::add_migrate_command(app, migrate);
+  weft::tool::ui_args ui;
+  CLI::App* ui_cmd = weft::tool::add_ui_command(app, &ui);
   weft::tool::top_args top_args;
   CLI::App* top = weft::tool::add_top_command(app, top_args);
 
@@ -208,6 +216,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (top->parsed()) return weft::tool::run_top(top_args);
+  if (migrate_cmd->parsed()) return weft::tool::run_migrate(migrate);
+  if (ui_cmd->parsed()) return weft::tool::run_ui(ui);
   if (ps->parsed()) return weft::tool::run_ps(control);
   if (stk->parsed()) return weft::tool::run_stk(control);
   if (peek->parsed()) return weft::tool::run_peek(control);

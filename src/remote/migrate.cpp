@@ -1,0 +1,264 @@
+// src/remote/migrate.cpp: migratable goroutines in the stub (design in
+// migration.hpp): the registry of functions, each goroutine's context, the
+// server's pushes, and weft/migrate.hpp's entry points.
+#include <map>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <utility>
+
+#include <weft/errors.hpp>
+#include <weft/go.hpp>
+#include <weft/goroutine_local.hpp>
+#include <weft/migrate.hpp>
+
+#include "remote/migration.hpp"
+#include "remote/stub.hpp"
+
+namespace weft {
+
+namespace remote::detail {
+
+namespace {
+
+struct registered {
+  std::string signature;
+  weft::detail::migratable_start start;
+};
+
+// Filled before main (weft/migrate.hpp: migratable_entry::registered), read after.
+std::map<std::string, registered>& registry() {
+  static std::map<std::string, registered> r;
+  return r;
+}
+
+// The running contexts, by goroutine id, for the reader's pushes.
+weft::detail::spinlock contexts_lock;
+std::unordered_map<std::string, migration_ctx*>& contexts() {
+  static std::unordered_map<std::string, migration_ctx*> c;
+  return c;
+}
+
+std::atomic<bool> accepting{false};
+
+std::size_t ctx_key() {
+  static const std::size_t key = weft::detail::gls_new_key();
+  return key;
+}
+
+void send_or_ignore(stub& s, const v1::Frame& f) {
+  try {
+    s.send(f);
+  } catch (const remote_error&) {}  // the connection is going: the stub ends the process (stub.hpp)
+}
+
+}  // namespace
+
+migration_ctx* current_migration() noexcept {
+  if (current() == nullptr) return nullptr;
+  try {
+    return static_cast<migration_ctx*>(weft::detail::gls_get(ctx_key()));
+  } catch (...) {
+    return nullptr;  // not in a goroutine
+  }
+}
+
+std::stop_token migration_ctx::interrupt_token() {
+  weft::detail::lock_scope lk(lock_);
+  if (!requested_.load(std::memory_order_relaxed) && interrupt_.stop_requested()) interrupt_ = std::stop_source();
+  return interrupt_.get_token();
+}
+
+void migration_ctx::ask(std::uint64_t ticket) {
+  weft::detail::lock_scope lk(lock_);
+  ticket_ = ticket;
+  requested_.store(true, std::memory_order_release);
+  interrupt_.request_stop();  // readies a waiting remote operation; does not park
+}
+
+void migration_ctx::verdict(bool moved) {
+  weft::detail::lock_scope lk(lock_);
+  if (parked_) {
+    moved_ = moved;
+    verdict_.release();
+    return;
+  }
+  requested_.store(false, std::memory_order_relaxed);  // G2: it had not stopped
+}
+
+void migration_ctx::safe_point() {
+  if (!requested_.load(std::memory_order_acquire)) return;
+  std::uint64_t ticket = 0;
+  {
+    weft::detail::lock_scope lk(lock_);
+    if (!requested_.load(std::memory_order_relaxed)) return;  // G2
+    parked_ = true;
+    ticket = ticket_;
+  }
+  stub* s = current();
+  v1::Frame f;
+  v1::MigrateState* st = f.mutable_migrate_state();
+  st->set_goroutine(id_);
+  st->set_epoch(epoch_);
+  st->set_ticket(ticket);
+  bool encoded = false;
+  try {
+    st->set_state(ops_.encode(ops_.state));
+    encoded = true;
+  } catch (const std::exception& e) {
+    st->set_error(std::string("its state would not encode: ") + e.what());
+  }
+  if (!encoded) {
+    {
+      weft::detail::lock_scope lk(lock_);
+      parked_ = false;
+      requested_.store(false, std::memory_order_relaxed);
+    }
+    send_or_ignore(*s, f);
+    return;
+  }
+  send_or_ignore(*s, f);
+  verdict_.acquire();  // G1
+  bool moved = false;
+  {
+    weft::detail::lock_scope lk(lock_);
+    parked_ = false;
+    requested_.store(false, std::memory_order_relaxed);
+    moved = moved_;
+  }
+  if (moved) throw goroutine_moved{};
+}
+
+void on_migrate_out(stub& s, const v1::MigrateOut& m) {
+  {
+    weft::detail::lock_scope lk(contexts_lock);
+    auto it = contexts().find(m.goroutine());
+    if (it != contexts().end() && it->second->epoch() == m.epoch()) {
+      it->second->ask(m.ticket());
+      return;
+    }
+  }
+  v1::Frame f;
+  v1::MigrateState* st = f.mutable_migrate_state();
+  st->set_goroutine(m.goroutine());
+  st->set_epoch(m.epoch());
+  st->set_ticket(m.ticket());
+  st->set_error("it is not running in this process (it ended)");
+  send_or_ignore(s, f);
+}
+
+void on_migrate_verdict(const v1::MigrateVerdict& m) {
+  weft::detail::lock_scope lk(contexts_lock);
+  auto it = contexts().find(m.goroutine());
+  if (it != contexts().end() && it->second->epoch() == m.epoch()) it->second->verdict(m.moved());
+}
+
+void on_migrate_in(stub& s, const v1::MigrateIn& m) {
+  // Decoding the state may open remote channels (requests): not on the reader.
+  weft::go(weft::go_options{.name = "weft: migrate in"}, [&s, m] {
+    std::string error;
+    auto it = registry().find(m.function());
+    if (!accepting.load()) {
+      error = "this process does not accept migrated goroutines (it never called weft::accept_migrations)";
+    } else if (it == registry().end()) {
+      error = "this binary has no migratable function " + m.function();
+    } else if (it->second.signature != m.signature()) {
+      error = "its state here is " + it->second.signature + ", not " + m.signature();
+    } else {
+      try {
+        it->second.start(m.goroutine(), m.epoch(), m.state());
+      } catch (const std::exception& e) {
+        error = std::string("its state did not decode: ") + e.what();
+      }
+    }
+    v1::Frame f;
+    v1::MigrateInResult* r = f.mutable_migrate_in_result();
+    r->set_goroutine(m.goroutine());
+    r->set_epoch(m.epoch());
+    r->set_ticket(m.ticket());
+    r->set_error(error);
+    send_or_ignore(s, f);
+  });
+}
+
+}  // namespace remote::detail
+
+namespace detail {
+
+bool register_migratable(std::string name, std::string signature, migratable_start start) {
+  remote::detail::registry()[std::move(name)] = remote::detail::registered{std::move(signature), start};
+  return true;
+}
+
+std::pair<std::string, std::uint64_t> migratable_begin(const std::string& name, const std::string& signature) {
+  remote::detail::stub* s = remote::detail::current();
+  if (s == nullptr || !s->has_capability("migrate")) return {"", 0};
+  remote::detail::v1::Frame req;
+  req.mutable_migrate_begin()->set_function(name);
+  req.mutable_migrate_begin()->set_signature(signature);
+  remote::detail::v1::Frame r = s->call(std::move(req));
+  if (r.has_error()) remote::detail::throw_error(r.error(), "starting migratable goroutine " + name);
+  if (!r.has_migrate_ticket())
+    throw remote_error(remote_errc::protocol,
+                       "runtime server " + s->address() + " answered MigrateBegin with something else");
+  return {r.migrate_ticket().goroutine(), r.migrate_ticket().epoch()};
+}
+
+void run_migratable(std::string id, std::uint64_t epoch, migratable_ops ops) {
+  remote::detail::stub* s = remote::detail::current();
+  if (id.empty() || s == nullptr) return ops.call(ops.state);  // not attached: never moves
+  remote::detail::migration_ctx ctx(id, epoch, ops);
+  {
+    weft::detail::lock_scope lk(remote::detail::contexts_lock);
+    remote::detail::contexts()[id] = &ctx;
+  }
+  gls_set(remote::detail::ctx_key(), &ctx, nullptr);
+  auto leave = [&] {
+    gls_set(remote::detail::ctx_key(), nullptr, nullptr);
+    weft::detail::lock_scope lk(remote::detail::contexts_lock);
+    remote::detail::contexts().erase(id);
+  };
+  auto ended = [&](const std::string& what) {
+    remote::detail::v1::Frame f;
+    f.mutable_migrate_end()->set_goroutine(id);
+    f.mutable_migrate_end()->set_epoch(epoch);
+    f.mutable_migrate_end()->set_what(what);
+    remote::detail::send_or_ignore(*s, f);
+  };
+  try {
+    ops.call(ops.state);
+  } catch (const remote::detail::goroutine_moved&) {
+    leave();  // it runs elsewhere now: nothing more to say
+    return;
+  } catch (const std::exception& e) {
+    leave();
+    ended(e.what());
+    throw;
+  } catch (...) {
+    leave();
+    ended("an exception that is not a std::exception");
+    throw;
+  }
+  leave();
+  ended("");
+}
+
+}  // namespace detail
+
+void accept_migrations() {
+  remote::detail::stub* s = remote::detail::current();
+  if (s == nullptr || !s->has_capability("migrate")) return;
+  remote::detail::accepting.store(true);
+  remote::detail::v1::Frame req;
+  req.mutable_migrate_host();
+  remote::detail::v1::Frame r = s->call(std::move(req));
+  if (r.has_error()) remote::detail::throw_error(r.error(), "accepting migrated goroutines");
+}
+
+namespace this_goroutine {
+void checkpoint() {
+  if (remote::detail::migration_ctx* m = remote::detail::current_migration()) m->safe_point();
+}
+}  // namespace this_goroutine
+
+}  // namespace weft

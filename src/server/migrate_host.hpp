@@ -1,0 +1,132 @@
+// src/server/migrate_host.hpp: goroutine migration's authority (capability
+// "migrate"; docs/migration.md).
+//
+// A migratable goroutine runs in a process attached to this server, and
+// every one of them has a record here: its id, the process that runs it
+// (owner), and its epoch, the fencing token, which grows by one at every
+// move. A move (one coordinator goroutine per tool request, one goroutine
+// at a time):
+//
+//   1. MigrateOut{epoch, ticket} to the owner. The goroutine stops at its
+//      next safe point, sends MigrateState{state} and waits for a verdict.
+//      No safe point within safe_point_timeout: MigrateVerdict{stay}.
+//   2. MigrateIn{epoch + 1, ticket, state} to the target, a process of
+//      the same binary that accepts migrations.
+//   3. MigrateInResult: started: epoch + 1, owner = target, then
+//      MigrateVerdict{moved} to the old owner (the goroutine ends there
+//      without another step). Refused: MigrateVerdict{stay}.
+//
+// Invariants:
+//   M1 At most one process runs a goroutine's steps. The owner stops before
+//      the target is asked (1 before 2), and it resumes only on a stay
+//      verdict, which is sent only when no target has started it: the
+//      target refused, or ended before it answered. A stub that loses its
+//      server ends its process within 1 s (remote/stub.hpp), so a target
+//      whose connection ended is waited out for target_gone_wait before
+//      the owner resumes.
+//   M2 None lost by a failed move: while the goroutine is stopped its state
+//      is here. An owner that ends after its state arrived does not take it
+//      along: the move goes on to the target; a target that fails then
+//      leaves the record parked (state kept, no owner) until a process of
+//      its binary accepts migrations, where it resumes.
+//   M3 Messages carry (goroutine, epoch, ticket); anything that names an
+//      old epoch or another ticket is stale and changes nothing (a state
+//      that comes after its safe-point timeout, the end of a goroutine
+//      that moved on).
+//   M4 A goroutine whose process ends while it runs is gone with it (the
+//      record goes): it had no state here to resume from.
+// Threads: one weft::mutex over the tables; frames are posted under it
+// (post only queues). Sessions call in from their reader goroutines; the
+// coordinators wait on a channel of events, never under the mutex.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include <weft/chan.hpp>
+#include <weft/mutex.hpp>
+
+#include "platform/lock_scope.hpp"
+#include "platform/thread_annotations.hpp"
+#include "server/client.hpp"
+#include "server/log.hpp"
+
+namespace weft::server {
+
+class migrate_host {
+ public:
+  struct limits {
+    std::chrono::nanoseconds safe_point_timeout = std::chrono::seconds(10);
+    std::chrono::nanoseconds target_gone_wait = std::chrono::seconds(2);  // M1
+  };
+  migrate_host(limits l, log_sink log) : limits_(l), log_(std::move(log)) {}
+  migrate_host(const migrate_host&) = delete;
+  migrate_host& operator=(const migrate_host&) = delete;
+
+  // From a stub's session (process_id: its Welcome's).
+  void begin(client& stub, std::uint64_t process_id, const v1::ProcessInfo& info, std::uint64_t id,
+             const v1::MigrateBegin& m);
+  void accept(client& stub, std::uint64_t process_id, const v1::ProcessInfo& info, std::uint64_t id);
+  void end(std::uint64_t process_id, const v1::MigrateEnd& m);
+  void state(std::uint64_t process_id, const v1::MigrateState& m);
+  void in_result(std::uint64_t process_id, const v1::MigrateInResult& m);
+  // The process's connection is over (M1, M2, M4). Idempotent.
+  void detach(std::uint64_t process_id);
+
+  // A tool's Migrate: answered with MigrateReport once every selected
+  // goroutine has moved or failed to.
+  void request(client& tool, std::uint64_t tool_process_id, std::uint64_t id, const v1::Migrate& m);
+  void forget_tool(std::uint64_t tool_process_id);
+
+ private:
+  struct event {
+    enum class kind { state, state_error, started, refused, gone } what;
+    std::uint64_t process_id = 0;
+    std::string bytes;  // state: the goroutine's; refused, state_error: why
+  };
+  struct process {
+    client* stub = nullptr;
+    v1::ProcessInfo info;
+    bool accepts = false;
+    std::uint32_t placed = 0;  // goroutines moved here (auto's tie-break)
+  };
+  enum class phase { running, stopping, in_transit, parked };
+  struct goroutine {
+    std::string function, signature;
+    std::uint64_t epoch = 1;
+    std::uint64_t owner = 0;  // process_id; 0 while parked
+    phase ph = phase::running;
+    std::string state;  // in_transit, parked (M2)
+    std::uint32_t moves = 0;
+    std::uint64_t ticket = 0;  // the move in progress
+    weft::chan<event> events = nullptr;  // its coordinator's
+  };
+  struct tool {
+    client* c = nullptr;
+  };
+
+  void run_request(std::uint64_t tool_process_id, std::uint64_t id, v1::Migrate m);
+  v1::MigrateReport::Move move_one(const std::string& gid, const std::string& to);
+  // The process to move g to, or 0 with why set; reason: why this one.
+  std::uint64_t pick_target(const goroutine& g, const std::string& to, std::string& why, std::string& reason)
+      REQUIRES(mu_);
+  bool same_binary(const v1::ProcessInfo& a, const v1::ProcessInfo& b) const;
+  void post_to(std::uint64_t process_id, const wire::frame& f) REQUIRES(mu_);
+  void notify(goroutine& g, event e) REQUIRES(mu_);
+  // Parked goroutines of binary `info` go to process_id (M2).
+  void place_parked(std::uint64_t process_id) REQUIRES(mu_);
+  void describe(v1::MigrateReport::Move& mv, const std::string& gid, const goroutine& g) REQUIRES(mu_);
+
+  const limits limits_;
+  const log_sink log_;
+  weft::mutex mu_;
+  std::map<std::uint64_t, process> procs_ GUARDED_BY(mu_);  // by process_id
+  std::map<std::string, goroutine> gs_ GUARDED_BY(mu_);  // by goroutine id
+  std::map<std::uint64_t, tool> tools_ GUARDED_BY(mu_);  // by the tool's process_id
+  std::uint64_t next_ticket_ GUARDED_BY(mu_) = 1;
+};
+
+}  // namespace weft::server
