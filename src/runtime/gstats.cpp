@@ -174,9 +174,19 @@ void gstats_start(g* gp) {
 }
 
 void gstats_stop(g* gp, const char* blocked_reason) {
+  const g_stats* had = gp->stats.load(std::memory_order_acquire);
+  const bool fresh = had == nullptr || had->owner.load(relaxed) != gp->id;
   g_stats& s = record(gp);
   std::int64_t now = os::nanotime();
-  close_state(s, now);
+  if (fresh) {
+    // No record until now: it made no transition since instrumentation
+    // began (each makes one), so it ran all that time, as gstats_take
+    // showed it; its running time goes on from there, never back.
+    const std::int64_t since = started_ns.load(relaxed);
+    if (since != 0 && now > since) s.running_ns.fetch_add(now - since, relaxed);
+  } else {
+    close_state(s, now);
+  }
   if (blocked_reason) {
     enter(s, gstate::blocked, now, blocked_reason);
   } else {

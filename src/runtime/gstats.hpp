@@ -20,7 +20,9 @@
 // state's start unknown until its next transition. A goroutine with no
 // record that is running when a snapshot is taken has made no transition
 // since instrumentation began: the snapshot lists it as running since then
-// (gstats_take), without making a record (snapshots only read).
+// (gstats_take), without making a record (snapshots only read); when it
+// then stops, its new record starts with that time (gstats_stop), so its
+// running time never goes back.
 //
 // Who writes. A record's state moves with its goroutine: the M that runs
 // it (start, stop, end, channel and byte counts) or the goroutine or thread
