@@ -85,6 +85,36 @@ int signal_pipe(int fds[2]) noexcept {
   return checked([&] { return ::pipe2(fds, O_CLOEXEC); });
 }
 
+int signal_pipe_nonblocking(int fds[2]) noexcept {
+  return checked([&] { return ::pipe2(fds, O_CLOEXEC | O_NONBLOCK); });
+}
+
+void signal_drain(int read_fd) noexcept {
+  char buf[64];
+  for (;;) {
+    ssize_t n = ::read(read_fd, buf, sizeof buf);
+    if (n > 0) continue;
+    if (n < 0 && errno == EINTR) continue;
+    return;
+  }
+}
+
+void die_by_signal(int sig) noexcept {
+  ::signal(sig, SIG_DFL);
+  sigset_t s;
+  sigemptyset(&s);
+  sigaddset(&s, sig);
+  ::pthread_sigmask(SIG_UNBLOCK, &s, nullptr);
+  ::raise(sig);
+  ::_exit(128 + sig);
+}
+
+bool sig_queued_value(const siginfo_t* info, int* value) noexcept {
+  if (info == nullptr || info->si_code != SI_QUEUE) return false;
+  *value = info->si_value.sival_int;
+  return true;
+}
+
 void signal_notify(int write_fd) noexcept {
   int saved = errno;
   char b = 'q';

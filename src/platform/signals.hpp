@@ -42,5 +42,18 @@ void* ucontext_stack_pointer(void* ucontext) noexcept;
 int signal_pipe(int fds[2]) noexcept;
 void signal_notify(int write_fd) noexcept;
 bool signal_wait(int read_fd) noexcept;
+// The same pipe, both ends O_NONBLOCK: its read end goes on the netpoller
+// (a goroutine waits for the signal), and a full pipe never blocks the
+// handler (a byte is pending already).
+int signal_pipe_nonblocking(int fds[2]) noexcept;
+// Reads whatever bytes are pending on a non-blocking read end.
+void signal_drain(int read_fd) noexcept;
+// Ends the process by sig's default action (restored and unblocked here),
+// as if it had never been handled; _exit(128 + sig) should that return.
+// Async-signal-safe: a handler may call it.
+[[noreturn]] void die_by_signal(int sig) noexcept;
+// sigqueue's value of a signal, when it came from sigqueue (SI_QUEUE);
+// false for kill(2), raise and the kernel's.
+bool sig_queued_value(const siginfo_t* info, int* value) noexcept;
 
 }  // namespace weft::detail::os

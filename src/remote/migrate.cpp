@@ -1,6 +1,7 @@
 // src/remote/migrate.cpp: migratable goroutines in the stub (design in
 // migration.hpp): the registry of functions, each goroutine's context, the
 // server's pushes, and weft/migrate.hpp's entry points.
+#include <algorithm>
 #include <map>
 #include <mutex>
 #include <string>
@@ -40,6 +41,13 @@ std::unordered_map<std::string, migration_ctx*>& contexts() {
 }
 
 std::atomic<bool> accepting{false};
+
+// States arriving in pieces (on_migrate_in), by goroutine id.
+weft::detail::spinlock incoming_lock;
+std::unordered_map<std::string, v1::MigrateIn>& incoming() {
+  static std::unordered_map<std::string, v1::MigrateIn> m;
+  return m;
+}
 
 std::size_t ctx_key() {
   static const std::size_t key = weft::detail::gls_new_key();
@@ -101,14 +109,11 @@ void migration_ctx::safe_point() {
   st->set_goroutine(id_);
   st->set_epoch(epoch_);
   st->set_ticket(ticket);
-  bool encoded = false;
+  std::string bytes;
   try {
-    st->set_state(ops_.encode(ops_.state));
-    encoded = true;
+    bytes = ops_.encode(ops_.state);
   } catch (const std::exception& e) {
     st->set_error(std::string("its state would not encode: ") + e.what());
-  }
-  if (!encoded) {
     {
       weft::detail::lock_scope lk(lock_);
       parked_ = false;
@@ -117,7 +122,16 @@ void migration_ctx::safe_point() {
     send_or_ignore(*s, f);
     return;
   }
-  send_or_ignore(*s, f);
+  st->set_total(bytes.size());
+  std::size_t at = 0;
+  do {
+    const std::size_t n = std::min(state_piece, bytes.size() - at);
+    st->set_offset(at);
+    st->set_state(bytes.substr(at, n));
+    send_or_ignore(*s, f);
+    at += n;
+  } while (at < bytes.size());
+  bytes = std::string();
   verdict_.acquire();  // G1
   bool moved = false;
   {
@@ -153,7 +167,28 @@ void on_migrate_verdict(const v1::MigrateVerdict& m) {
   if (it != contexts().end() && it->second->epoch() == m.epoch()) it->second->verdict(m.moved());
 }
 
-void on_migrate_in(stub& s, const v1::MigrateIn& m) {
+void on_migrate_in(stub& s, const v1::MigrateIn& piece) {
+  // A state in pieces is put together here first (the reader's: in order).
+  v1::MigrateIn m;
+  if (piece.total() > piece.state().size()) {
+    weft::detail::lock_scope lk(incoming_lock);
+    v1::MigrateIn& whole = incoming()[piece.goroutine()];
+    if (piece.offset() == 0) {
+      whole = piece;
+      whole.mutable_state()->reserve(piece.total());
+      return;
+    }
+    if (whole.ticket() != piece.ticket() || whole.state().size() != piece.offset()) {
+      incoming().erase(piece.goroutine());
+      return;  // a piece of a move the server gave up on: it says so itself
+    }
+    whole.mutable_state()->append(piece.state());
+    if (whole.state().size() < whole.total()) return;
+    m = std::move(whole);
+    incoming().erase(piece.goroutine());
+  } else {
+    m = piece;
+  }
   // Decoding the state may open remote channels (requests): not on the reader.
   weft::go(weft::go_options{.name = "weft: migrate in"}, [&s, m] {
     std::string error;

@@ -41,6 +41,10 @@ namespace weft::remote::detail {
 namespace v1 = weft::runtime::v1;
 class stub;
 
+// A state travels in pieces of at most this many bytes (one frame each,
+// below the 16 MiB frame limit).
+constexpr std::size_t state_piece = std::size_t{8} << 20;
+
 // Thrown through a migratable goroutine's function when it moved away; not
 // a std::exception, so that catch (const std::exception&) lets it pass.
 struct goroutine_moved {};

@@ -144,6 +144,7 @@ int run_main(std::function<int()> main, const options& opts, const trace_hooks* 
   main_g->status.store(g_runnable);
   sched.live_goroutines.store(1);
   runq_put(p0, main_g, false);
+  sched.epoch.fetch_add(1);
   sched.running.store(true);
   netpoll_init();
   sysmon_start();

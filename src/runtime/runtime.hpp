@@ -295,6 +295,10 @@ struct sched_t {
   std::atomic<bool> sysmon_acting{false};
   std::atomic<bool> running{false};
   std::atomic<bool> stopping{false};
+  // Which weft::run this is (1, 2, ...; 0 before the first): state kept
+  // per run outside the scheduler (os/shutdown.cpp) tells a new run from
+  // the one it was made in. Lock-free: signal handlers read it.
+  std::atomic<std::uint64_t> epoch{0};
   int exit_code = 0;
   std::atomic<std::uint64_t> next_goid{1};
   std::atomic<std::int64_t> live_goroutines{0};

@@ -20,8 +20,8 @@ namespace {
 
 int pidfd_open(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
 
-int pidfd_send_signal(int pidfd, int sig) {
-  return static_cast<int>(::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0));
+int pidfd_send_signal(int pidfd, int sig, siginfo_t* info = nullptr) {
+  return static_cast<int>(::syscall(SYS_pidfd_send_signal, pidfd, sig, info, 0));
 }
 
 std::vector<char*> c_strings(std::vector<std::string>& v) {
@@ -91,6 +91,7 @@ int child::wait() {
     if (si.si_pid != 0) {
       reaped_.store(true);
       status_ = si.si_code == CLD_EXITED ? si.si_status : 128 + si.si_status;
+      signalled_ = si.si_code != CLD_EXITED;
       break;
     }
     detail::fd_op op(fd_, "wait for a child", &fd_->read_mu);
@@ -102,6 +103,19 @@ int child::wait() {
 bool child::signal(int sig) noexcept {
   if (reaped_) return false;
   return pidfd_send_signal(fd_->sysfd, sig) == 0;
+}
+
+bool child::terminate(int grace_ms) noexcept {
+  if (reaped_) return false;
+  // As sigqueue(3) fills it: the kernel accepts SI_QUEUE from another
+  // process and passes si_value through.
+  siginfo_t info{};
+  info.si_signo = SIGTERM;
+  info.si_code = SI_QUEUE;
+  info.si_pid = ::getpid();
+  info.si_uid = ::getuid();
+  info.si_value.sival_int = grace_ms;
+  return pidfd_send_signal(fd_->sysfd, SIGTERM, &info) == 0;
 }
 
 void child::abandon() noexcept { detail::netfd_close(fd_); }

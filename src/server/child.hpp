@@ -47,6 +47,13 @@ class child {
   int wait();
   // Sends sig; false if the process has already been reaped.
   bool signal(int sig) noexcept;
+  // Sends SIGTERM with sigqueue's value grace_ms: a weft program's
+  // shutdown hooks (weft/shutdown.hpp) learn the killer's deadline from
+  // it. False if the process has already been reaped.
+  bool terminate(int grace_ms) noexcept;
+  // After wait(): whether a signal ended it (a status of 143 is then
+  // SIGTERM's default action, else the program's own exit(143)).
+  bool signalled() const noexcept { return signalled_; }
   // Wakes a wait() in progress (it throws); for a server that stops.
   void abandon() noexcept;
 
@@ -59,6 +66,7 @@ class child {
   detail::netfd* fd_ = nullptr;
   std::atomic<bool> reaped_{false};  // wait() reaped it; signal() reads it from other goroutines
   int status_ = 0;  // set by wait(), read by wait() only
+  bool signalled_ = false;  // set by wait()
 };
 
 }  // namespace weft::server

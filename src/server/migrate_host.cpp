@@ -100,8 +100,29 @@ void migrate_host::state(std::uint64_t process_id, const v1::MigrateState& m) {
     notify(g, event{event::kind::state_error, process_id, m.error()});
     return;
   }
+  // Pieces, in order (MigrateState.offset); the last one completes it.
+  if (m.offset() == 0) {
+    g.state.clear();
+    if (m.total() > limits_.max_state) {
+      g.ph = phase::running;
+      wire::frame f;
+      v1::MigrateVerdict* v = f.mutable_migrate_verdict();
+      v->set_goroutine(m.goroutine());
+      v->set_epoch(g.epoch);
+      v->set_moved(false);
+      post_to(process_id, f);
+      notify(g, event{event::kind::state_error, process_id,
+                      "its state is " + std::to_string(m.total()) + " bytes, over this weftd's bound of " +
+                          std::to_string(limits_.max_state) + "; it runs on where it was"});
+      return;
+    }
+    g.state.reserve(m.total());
+  } else if (m.offset() != g.state.size()) {
+    return;  // not the piece that comes next: a stale one (M3)
+  }
+  g.state.append(m.state());
+  if (g.state.size() < m.total()) return;
   g.ph = phase::in_transit;
-  g.state = m.state();
   notify(g, event{event::kind::state, process_id, {}});
 }
 
@@ -137,20 +158,30 @@ void migrate_host::detach(std::uint64_t process_id) {
   procs_.erase(p);
 }
 
+void migrate_host::send_in(std::uint64_t process_id, const std::string& gid, const goroutine& g) {
+  wire::frame f;
+  v1::MigrateIn* in = f.mutable_migrate_in();
+  in->set_goroutine(gid);
+  in->set_epoch(g.epoch + 1);
+  in->set_ticket(g.ticket);
+  in->set_function(g.function);
+  in->set_signature(g.signature);
+  in->set_total(g.state.size());
+  std::size_t at = 0;
+  do {
+    const std::size_t n = std::min(state_piece, g.state.size() - at);
+    in->set_offset(at);
+    in->set_state(g.state.substr(at, n));
+    post_to(process_id, f);
+    at += n;
+  } while (at < g.state.size());
+}
+
 void migrate_host::place_parked(std::uint64_t process_id) {
-  process& p = procs_.at(process_id);
   for (auto& [gid, g] : gs_) {
     if (g.ph != phase::parked) continue;
     g.ticket = next_ticket_++;
     g.ph = phase::in_transit;
-    wire::frame f;
-    v1::MigrateIn* in = f.mutable_migrate_in();
-    in->set_goroutine(gid);
-    in->set_epoch(g.epoch + 1);
-    in->set_ticket(g.ticket);
-    in->set_function(g.function);
-    in->set_signature(g.signature);
-    in->set_state(g.state);
     // No coordinator waits on it: its answer is taken here.
     g.events = weft::chan<event>(4);
     weft::chan<event> events = g.events;
@@ -185,7 +216,7 @@ void migrate_host::place_parked(std::uint64_t process_id) {
       g.events = nullptr;
       continue;
     }
-    p.stub->post(f);  // after its waiter exists: an answer is never missed
+    send_in(process_id, gid, g);  // after its waiter exists: an answer is never missed
   }
 }
 
@@ -420,15 +451,7 @@ v1::MigrateReport::Move migrate_host::move_one(const std::string& gid, const std
       }
       mv.set_reason(reason);
     }
-    wire::frame f;
-    v1::MigrateIn* in = f.mutable_migrate_in();
-    in->set_goroutine(gid);
-    in->set_epoch(epoch + 1);
-    in->set_ticket(ticket);
-    in->set_function(g.function);
-    in->set_signature(g.signature);
-    in->set_state(g.state);
-    post_to(target, f);
+    send_in(target, gid, g);
   }
   // 3. The target answers, or ends.
   for (;;) {

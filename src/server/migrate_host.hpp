@@ -61,7 +61,10 @@ class migrate_host {
   struct limits {
     std::chrono::nanoseconds safe_point_timeout = std::chrono::seconds(10);
     std::chrono::nanoseconds target_gone_wait = std::chrono::seconds(2);  // M1
+    std::uint64_t max_state = std::uint64_t{1} << 30;  // bytes of one goroutine's state
   };
+  // States cross in pieces of this size (MigrateState.offset).
+  static constexpr std::size_t state_piece = std::size_t{8} << 20;
   migrate_host(limits l, log_sink log) : limits_(l), log_(std::move(log)) {}
   migrate_host(const migrate_host&) = delete;
   migrate_host& operator=(const migrate_host&) = delete;
@@ -115,6 +118,8 @@ class migrate_host {
       REQUIRES(mu_);
   bool same_binary(const v1::ProcessInfo& a, const v1::ProcessInfo& b) const;
   void post_to(std::uint64_t process_id, const wire::frame& f) REQUIRES(mu_);
+  // MigrateIn of g's state (epoch + 1, its ticket), in pieces.
+  void send_in(std::uint64_t process_id, const std::string& gid, const goroutine& g) REQUIRES(mu_);
   void notify(goroutine& g, event e) REQUIRES(mu_);
   // Parked goroutines of binary `info` go to process_id (M2).
   void place_parked(std::uint64_t process_id) REQUIRES(mu_);

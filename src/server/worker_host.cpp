@@ -47,11 +47,11 @@ wire::endpoint peer_address(const v1::Spawn& m, const std::string& id, bool tls)
   return wire::endpoint{"unix", wire::user_runtime_dir(set ? xdg.c_str() : nullptr) + "/peer/" + id + ".sock", tls};
 }
 
-wire::frame exit_frame(std::uint64_t id, int status) {
+wire::frame exit_frame(std::uint64_t id, int status, const std::string& text) {
   wire::frame f;
   f.set_id(id);
   f.mutable_worker_exit()->set_status(status);
-  f.mutable_worker_exit()->set_text(child::describe(status));
+  f.mutable_worker_exit()->set_text(text);
   return f;
 }
 
@@ -444,6 +444,10 @@ void worker_host::done(client& c, std::uint64_t id, std::uint64_t process_id, co
 }
 
 void worker_host::kill(client& c, std::uint64_t id, const v1::WorkerKill& m) {
+  // The grace period goes with the signal (sigqueue's value): the
+  // worker's shutdown hooks get until then (src/os/shutdown.cpp).
+  const auto grace =
+      m.grace_ms() > 0 ? std::chrono::milliseconds(std::min<std::int64_t>(m.grace_ms(), 3'600'000)) : limits_.grace;
   std::shared_ptr<record> r;
   {
     detail::lock_scope lk(mu_);
@@ -458,12 +462,20 @@ void worker_host::kill(client& c, std::uint64_t id, const v1::WorkerKill& m) {
       return;
     }
     r = it->second;
-    r->proc->signal(m.hard() ? SIGKILL : SIGTERM);
+    if (m.hard()) {
+      r->hard_killed = true;
+      r->proc->signal(SIGKILL);
+    } else {
+      if (r->term_at == std::chrono::steady_clock::time_point{}) {  // a second kill: the first one's clock
+        r->term_at = std::chrono::steady_clock::now();
+        r->grace = grace;
+      }
+      r->proc->terminate(static_cast<int>(grace.count()));
+    }
     c.post(ok_frame(id));
   }
   log_("worker " + r->id + (m.hard() ? " killed (SIGKILL)" : " asked to stop (SIGTERM)"));
   if (m.hard()) return;
-  auto grace = m.grace_ms() > 0 ? std::chrono::milliseconds(m.grace_ms()) : limits_.grace;
   reapers_.add(1);
   weft::go(weft::go_options{.name = "weftd kill " + r->id}, [this, r, grace] {
     struct done_at_end {
@@ -480,6 +492,7 @@ void worker_host::kill(client& c, std::uint64_t id, const v1::WorkerKill& m) {
     }
     detail::lock_scope lk(mu_);
     if (r->ended) return;
+    r->grace_expired = true;
     r->proc->signal(SIGKILL);
     log_("worker " + r->id + " did not stop within its grace: SIGKILL");
   });
@@ -497,7 +510,7 @@ void worker_host::wait(client& c, std::uint64_t id, const v1::WorkerWait& m) {
     return;
   }
   if (r->ended) {
-    c.post(exit_frame(id, r->status));
+    c.post(exit_frame(id, r->status, r->end));
     return;
   }
   r->waiters.emplace_back(&c, id);
@@ -588,17 +601,18 @@ void worker_host::reap(std::shared_ptr<record> r) {
   detail::lock_scope lk(mu_);
   r->ended = true;
   r->status = status;
+  r->end = describe_end(*r, status, r->proc->signalled(), std::chrono::steady_clock::now());
   --live_;
   left(*r);
   // Its pidfd goes now: a remembered worker holds no descriptor (W4).
   r->proc.reset();
   std::remove(r->peer_socket.c_str());
-  const std::string how = child::describe(status);
+  const std::string& how = r->end;
   log_("worker " + r->id + " (" + r->function + ") " + how);
   answer_caller(*r, error_frame(r->caller_id, v1::Error::LOST,
                                 "worker " + r->id + " (pid " + std::to_string(r->pid) + ") " + how + " before " +
                                     r->function + " returned"));
-  for (auto& [c, id] : r->waiters) c->post(exit_frame(id, status));
+  for (auto& [c, id] : r->waiters) c->post(exit_frame(id, status, how));
   r->waiters.clear();
   r->args.clear();
   ended_.push_back(r->id);

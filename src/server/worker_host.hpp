@@ -168,8 +168,18 @@ class worker_host {
     bool claimed = false;
     bool ended = false;
     int status = 0;
+    // How it was asked to end (kill) and how it did (reap): what WorkerExit
+    // and the log say (worker_end.cpp).
+    std::chrono::steady_clock::time_point term_at{};  // the first SIGTERM; epoch: none
+    std::chrono::milliseconds grace{0};  // that kill's grace period
+    bool hard_killed = false;  // weft kill --hard
+    bool grace_expired = false;  // SIGKILLed at the end of the grace period
+    std::string end;  // "exited after its shutdown hooks (1.2 s after SIGTERM)", ...
     std::vector<std::pair<client*, std::uint64_t>> waiters;
   };
+  // The sentence weft kill prints for r's end (worker_end.cpp).
+  static std::string describe_end(const record& r, int status, bool signalled,
+                                  std::chrono::steady_clock::time_point now);
   void reap(std::shared_ptr<record> r);
   // Where a spawn runs: placement over this host, or every host of the
   // cluster; another host's spawn goes to forwarder_ (true: handled).

@@ -4,7 +4,7 @@
 //
 //   weft ls [-l] [--json] [SELECTOR...]   live workers under anchors
 //   weft ls --watch [-l] [--json] [SEL...]  then their joins and leaves
-//   weft kill SELECTOR... [--hard]        end workers (anchor paths, subtrees, ids)
+//   weft kill SELECTOR... [--hard|--grace S]  end workers (anchor paths, subtrees, ids)
 //   weft logs ID                          what a worker wrote to stdout and stderr
 //
 // A selector is an anchor ("/db/shard": its entries), a subtree
@@ -27,6 +27,7 @@ struct circuit_args {
   bool json = false;
   bool long_format = false;  // ls -l
   bool hard = false;  // kill --hard
+  double grace_seconds = 0;  // kill --grace: SIGTERM to SIGKILL (0: weftd's, 5 s)
   bool watch = false;  // ls --watch
 };
 

@@ -104,11 +104,13 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 1000000));
   CLI::App* kill = app.add_subcommand(
       "kill",
-      "End workers (an anchor, a subtree /db/..., or a worker id: SIGTERM, SIGKILL after 5 s; each one's end is "
-      "printed), or attached processes (pid:N: it answers, flushes its stdio and exits with --code)");
+      "End workers (an anchor, a subtree /db/..., or a worker id: SIGTERM, their weft::on_shutdown hooks run, "
+      "SIGKILL after 5 s; each one's end is printed), or attached processes (pid:N: it answers, flushes its stdio and "
+      "exits with --code)");
   kill->footer(
-      "Examples:\n  weft kill /db/shard/R8efd95a09bcde325\n  weft kill /db/... --hard\n  weft kill pid:4242\n"
-      "  weft kill pid:4242 --code 7\n  weft kill --json /db/...\n\n"
+      "Examples:\n  weft kill /db/shard/R8efd95a09bcde325\n  weft kill /db/... --hard\n"
+      "  weft kill /db/... --grace 30\n  weft kill pid:4242\n  weft kill pid:4242 --code 7\n"
+      "  weft kill --json /db/...\n\n"
       "--json: one object per target and line: {\"target\",\"pid\" (pid:N only),\"worker\",\"anchor\",\"ok\":true,\n"
       "\"outcome\":TEXT,\"status\" (a worker's exit status)} or {...,\"ok\":false,\"error\":WHY}.");
   runtime_option(kill);
@@ -118,7 +120,10 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 255))
       ->capture_default_str();
   bool kill_hard = false;
-  kill->add_flag("--hard", kill_hard, "Workers: SIGKILL at once");
+  kill->add_flag("--hard", kill_hard, "Workers: SIGKILL at once (no shutdown hooks run)");
+  double kill_grace = 0;
+  kill->add_option("--grace", kill_grace, "Workers: seconds from SIGTERM to SIGKILL (default 5)")
+      ->check(CLI::Range(0.001, 3600.0));
   kill->add_flag("--json", control.json, "Print one JSON object per target (the footer lists the fields)");
   weft::tool::circuit_args circuit;
   CLI::App* ls = app.add_subcommand("ls", "List the live workers under anchors, one ANCHOR/ID per line, sorted");
@@ -233,6 +238,7 @@ int main(int argc, char** argv) {
     circuit.selectors = control.selectors;
     circuit.hard = kill_hard;
     circuit.json = control.json;
+    circuit.grace_seconds = kill_grace;
     return weft::tool::run_kill_workers(circuit);
   }
   if (ls->parsed()) {

@@ -3,12 +3,13 @@
 //
 // kill: each selector becomes worker ids (select_workers, targets.hpp: an
 // id as is; an anchor or a subtree through AnchorList), each worker is signalled once (graceful:
-// SIGTERM and SIGKILL after 5 s, weftd's rule; --hard: SIGKILL), and the
-// command waits for each one's end and prints it: "R8efd...: killed by
-// SIGTERM". A selector that names no live worker is an error (status 1),
-// unlike ls: kill was asked to end something. --json: one object per
-// worker and line instead, {"target","worker","anchor","ok":true,
-// "outcome":"killed by SIGTERM","status":143} or {...,"ok":false,"error"}.
+// SIGTERM, its weft::on_shutdown hooks run, and SIGKILL after the grace
+// period, 5 s or --grace; --hard: SIGKILL), and the command waits for each
+// one's end and prints it as weftd words it: "R8efd...: exited after its
+// shutdown hooks (0.2 s after SIGTERM)". A selector that names no live worker is an error (status 1),
+// unlike ls: kill was asked to end something.
+// --json: one object per worker and line instead, {"target","worker",
+// "anchor","ok":true,"outcome":TEXT,"status":N} or {...,"ok":false,"error"}.
 //
 // logs --json: one object, {"target","worker","ok":true,"logs":TEXT} or
 // {...,"ok":false,"error":WHY} (status 1).
@@ -58,6 +59,7 @@ int run_kill_workers(const circuit_args& a) {
       wire::frame req;
       req.mutable_worker_kill()->set_worker_id(id);
       req.mutable_worker_kill()->set_hard(a.hard);
+      req.mutable_worker_kill()->set_grace_ms(static_cast<std::int64_t>(a.grace_seconds * 1000));
       wire::frame r = rc.call(req);
       if (r.has_error()) {
         failed(id, r.error().message());
@@ -65,12 +67,14 @@ int run_kill_workers(const circuit_args& a) {
       }
       signalled.push_back(id);
     }
+    const double grace = a.grace_seconds > 0 ? a.grace_seconds : 5;
     if (!signalled.empty() && !a.hard)
-      std::fprintf(stderr, "weft kill: waiting for %zu worker(s) to stop (SIGKILL after 5 s)\n", signalled.size());
+      std::fprintf(stderr, "weft kill: waiting for %zu worker(s) to run their shutdown hooks (SIGKILL after %g s)\n",
+                   signalled.size(), grace);
     for (const std::string& id : signalled) {
       wire::frame req;
       req.mutable_worker_wait()->set_worker_id(id);
-      wire::frame r = rc.call(req, std::chrono::seconds(15));
+      wire::frame r = rc.call(req, std::chrono::milliseconds(static_cast<std::int64_t>(grace * 1000) + 10'000));
       if (r.has_worker_exit() && a.json) {
         std::printf("{%s,\"ok\":true,\"outcome\":%s,\"status\":%d}\n", worker_json_fields(id, path_of[id]).c_str(),
                     wire::json_string(r.worker_exit().text()).c_str(), r.worker_exit().status());
