@@ -4,6 +4,8 @@
 # and then the split runtime: two processes sharing a weftd's channel, the
 # conformance suite, and weft remote (scripts/demo_remote.sh); and the circuit:
 # workers spawned under anchors, listed and killed (scripts/demo_circuit.sh),
+# a goroutine moved between processes while it consumes a remote channel
+# (scripts/demo_migrate.sh),
 # and across three hosts made of network namespaces, with etcd (as root:
 # scripts/demo_hosts.sh).
 set -euo pipefail
@@ -20,4 +22,5 @@ fi
 examples/run
 scripts/demo_remote.sh build/release
 scripts/demo_circuit.sh build/release
+scripts/demo_migrate.sh build/release
 exec scripts/demo_hosts.sh build/release

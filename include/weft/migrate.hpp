@@ -108,13 +108,17 @@ std::string go_migratable(State state) {
   static_assert(detail::codec_supported<State>,
                 "weft::go_migratable: the state must cross processes by weft::codec (list its fields with "
                 "WEFT_FIELDS); a local weft::chan or a pointer cannot move: use weft::remote::chan, or an xref");
-  (void)detail::migratable_entry<F, State>::registered;
-  using entry = detail::migratable_entry<F, State>;
-  auto [id, epoch] = detail::migratable_begin(detail::migratable_name<F>(), codec<State>::signature());
-  weft::go([id = id, epoch = epoch, st = std::move(state)]() mutable {
-    detail::run_migratable(std::move(id), epoch, detail::migratable_ops{&st, &entry::encode, &entry::call});
-  });
-  return id;
+  if constexpr (std::is_invocable_v<decltype(F), State&> && detail::codec_supported<State>) {  // one error above
+    (void)detail::migratable_entry<F, State>::registered;
+    using entry = detail::migratable_entry<F, State>;
+    auto [id, epoch] = detail::migratable_begin(detail::migratable_name<F>(), codec<State>::signature());
+    weft::go([id = id, epoch = epoch, st = std::move(state)]() mutable {
+      detail::run_migratable(std::move(id), epoch, detail::migratable_ops{&st, &entry::encode, &entry::call});
+    });
+    return id;
+  } else {
+    return {};
+  }
 }
 
 // From now until weft::run ends, this process accepts goroutines moved

@@ -321,7 +321,10 @@ std::uint64_t migrate_host::pick_target(const goroutine& g, const std::string& t
     return 0;
   }
   if (!to.empty() && to != "auto") {
-    std::erase_if(candidates, [&](std::uint64_t c) { return procs_[c].info.host() != to; });
+    std::vector<std::uint64_t> on_host;
+    for (std::uint64_t c : candidates)
+      if (procs_[c].info.host() == to) on_host.push_back(c);
+    candidates.swap(on_host);
     if (candidates.empty()) {
       why = "no process on host " + to + " accepts it" + hint;
       return 0;
@@ -331,16 +334,16 @@ std::uint64_t migrate_host::pick_target(const goroutine& g, const std::string& t
     why = "no other process accepts it" + hint;
     return 0;
   }
-  // auto (or the chosen host's least busy): another host when the owner's
-  // host is the only one with candidates is not forced; the process that
-  // has received the fewest goroutines, so moves spread out.
-  auto best = std::min_element(candidates.begin(), candidates.end(), [&](std::uint64_t a, std::uint64_t b) {
-    return std::pair(procs_[a].placed, a) < std::pair(procs_[b].placed, b);
-  });
+  // auto, or among a host's processes: the one that has received the
+  // fewest goroutines, so that moves spread out (docs/migration.md says
+  // what auto does not weigh yet).
+  std::uint64_t best = candidates.front();
+  for (std::uint64_t c : candidates)
+    if (procs_[c].placed < procs_[best].placed) best = c;
   reason = (to.empty() || to == "auto" ? std::string("auto: ") : "host " + to + ": ") + "of " +
            std::to_string(candidates.size()) + " accepting processes, the one given the fewest goroutines (" +
-           std::to_string(procs_[*best].placed) + ")";
-  return *best;
+           std::to_string(procs_[best].placed) + ")";
+  return best;
 }
 
 v1::MigrateReport::Move migrate_host::move_one(const std::string& gid, const std::string& to) {

@@ -3,6 +3,7 @@
 # misuses weft at compile time. Each misuse must fail with exactly one
 # error, and that error must say what is wrong:
 #   - weft::go / scope::go with arguments that do not fit f (misuse.cpp);
+#   - weft::go_migratable with a state that cannot cross processes;
 #   - any public header compiled as C++17: "weft needs C++20", once.
 # Syntax-only compiles, about a second each.
 set -uo pipefail
@@ -52,6 +53,8 @@ expect_one_error go_copy "weft::go: f or an argument cannot be copied" -std=c++2
 expect_one_error go_options_ref "pass std::ref(x)" -std=c++20 -DCASE=4 "$src"
 expect_one_error scope_ref "weft::scope::go: f takes a parameter by non-const reference" -std=c++20 -DCASE=5 "$src"
 expect_one_error scope_args "weft::scope::go: f cannot be called with these arguments" -std=c++20 -DCASE=6 "$src"
+expect_one_error migrate_local "a local weft::chan or a pointer cannot move" -std=c++20 -DCASE=7 "$src"
+expect_one_error migrate_args "weft::go_migratable<f>(state): f must be callable as f(State&)" -std=c++20 -DCASE=8 "$src"
 
 # Every public header, alone, as C++17.
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/weft-compile.XXXXXX")

@@ -2,6 +2,7 @@
 // (check.sh compiles each with -DCASE=name), and CASE=good, the same calls
 // done right, which must compile: it proves the failures come from the
 // misuse and not from the build.
+#include <weft/migrate.hpp>
 #include <weft/weft.hpp>
 
 #include <memory>
@@ -12,6 +13,17 @@ void bump(int& x) { ++x; }
 void two(int, int) {}
 void own(std::unique_ptr<int>) {}
 void bump_stoppable(std::stop_token, int& x) { ++x; }
+
+struct local_state {
+  weft::chan<int> in = nullptr;  // a local channel: it cannot leave the process
+};
+void consume_local(local_state&) {}
+struct portable_state {
+  int n = 0;
+};
+WEFT_FIELDS(portable_state, n);
+void consume_portable(portable_state&) {}
+void consume_other(int&) {}
 
 [[maybe_unused]] void body() {
   int x = 0;
@@ -29,7 +41,12 @@ void bump_stoppable(std::stop_token, int& x) { ++x; }
   s.go(bump_stoppable, x);
 #elif CASE == 6  // scope_args
   s.go(two, "one", 2);
+#elif CASE == 7  // migrate_local: a state that cannot cross processes
+  weft::go_migratable<consume_local>(local_state{});
+#elif CASE == 8  // migrate_args: f does not take the state
+  weft::go_migratable<consume_other>(portable_state{});
 #elif CASE == 0  // good
+  weft::go_migratable<consume_portable>(portable_state{});
   weft::go(bump, std::ref(x));
   weft::go(two, 1, 2);
   weft::go(own, std::move(p));

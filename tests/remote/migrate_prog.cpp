@@ -2,9 +2,12 @@
 // (tests/remote/migrate_test.cpp, the cluster suite), attached to one weftd
 // through WEFT_RUNTIME.
 //
-//   migrate_prog consumer   a migratable goroutine that sums the remote
-//                           channel "numbers" (prints "id M..." first), and
-//                           accepts moved goroutines; ends when var "stop" is set
+//   migrate_prog consumer [BYTES]
+//                           a migratable goroutine that sums the remote
+//                           channel "numbers" (prints "id M..." first), with
+//                           BYTES of ballast in its state (bench/run-migrate),
+//                           and accepts moved goroutines; ends when var
+//                           "stop" is set
 //   migrate_prog host       accepts moved goroutines; ends when "stop" is set
 //   migrate_prog feeder     sends 1, 2, 3, ... on "numbers" until var
 //                           "feed.stop" is set; then stores feed.sum and
@@ -36,8 +39,9 @@ struct tally {
   long starts = 0;
   long hops = 0;
   long pid = 0;
+  std::string ballast;  // state that only travels
 };
-WEFT_FIELDS(tally, in, sum, count, starts, hops, pid);
+WEFT_FIELDS(tally, in, sum, count, starts, hops, pid, ballast);
 
 void consume(tally& t) {
   ++t.starts;  // a move restarts the function with the state of the safe point
@@ -78,7 +82,10 @@ int main(int argc, char** argv) {
     }
     if (mode == "consumer") {
       weft::accept_migrations();
-      std::string id = weft::go_migratable<consume>(tally{weft::remote::chan<long>("numbers", 16)});
+      tally t;
+      t.in = weft::remote::chan<long>("numbers", 16);
+      if (argc > 2) t.ballast.assign(static_cast<std::size_t>(std::atol(argv[2])), 'b');
+      std::string id = weft::go_migratable<consume>(std::move(t));
       std::printf("id %s\n", id.c_str());
       std::fflush(stdout);
       wait_for_stop();
