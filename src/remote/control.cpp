@@ -5,7 +5,9 @@
 //   STATS            ControlReply.text: one JSON object of counters the
 //                    runtime keeps anyway (nothing is added to a hot path):
 //                    pid, process_id, uptime_s, attached_s, procs,
-//                    goroutines, threads (Ms), os_threads, rss_bytes, tracing.
+//                    goroutines, threads (Ms), os_threads, rss_bytes, cpu_s
+//                    (user + system CPU time), tracing, instrumenting
+//                    (whether GOROUTINE_STATS's instrumentation is on).
 //   GOROUTINE_STATS  ControlReply.text: per-goroutine instrumentation as
 //                    JSON (goroutine_stats_json); starts instrumentation
 //                    (runtime/gstats.hpp) if it is off. The heartbeat stops
@@ -88,6 +90,14 @@ std::uint64_t rss_bytes() {
   return resident * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
 }
 
+// User and system CPU time this process used (/proc/self/stat fields 14
+// and 15, in clock ticks): weft top's CPU % is its change over a refresh.
+double cpu_seconds() {
+  const long hz = ::sysconf(_SC_CLK_TCK);
+  if (hz <= 0) return 0;
+  return static_cast<double>(stat_field(14) + stat_field(15)) / static_cast<double>(hz);
+}
+
 std::string seconds(double s) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.3f", s);
@@ -149,6 +159,8 @@ std::string stub::stats_json() const {
   j += ",\"threads\":" + std::to_string(ms);
   j += ",\"os_threads\":" + std::to_string(stat_field(20));
   j += ",\"rss_bytes\":" + std::to_string(rss_bytes());
+  j += ",\"cpu_s\":" + seconds(cpu_seconds());
+  j += std::string(",\"instrumenting\":") + (weft::detail::gstats_enabled() ? "true" : "false");
   j += std::string(",\"tracing\":") + (trace_ || trace_requested_.load() ? "true" : "false");
   j += "}";
   return j;

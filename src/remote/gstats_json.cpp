@@ -3,10 +3,13 @@
 // "Goroutine statistics").
 #include <algorithm>
 #include <cstdio>
+#include <map>
 #include <string>
 
 #include "remote/stub.hpp"
+#include "runtime/fatal.hpp"
 #include "runtime/gstats.hpp"
+#include "trace/stacktrace.hpp"
 #include "wire/json.hpp"
 
 namespace weft::remote::detail {
@@ -54,6 +57,23 @@ void append_blocked(std::string& j, const std::vector<blocked_time>& by) {
   j += ']';
 }
 
+// "created_by" (the function that called go, as dump_goroutines's "created
+// by" line), "created_at" (FILE:LINE, when known) and "parent", members
+// after a comma; nothing when the creation site is unknown.
+void append_creation(std::string& j, const weft::detail::goroutine_stats& g,
+                     const std::map<void*, weft::detail::trace::frame>& sites) {
+  auto it = g.creation_pc == nullptr ? sites.end() : sites.find(g.creation_pc);
+  if (it == sites.end()) return;
+  const weft::detail::trace::frame& f = it->second;
+  j += ",\"created_by\":";
+  wire::append_json_string(j, f.function);
+  if (!f.file.empty()) {
+    j += ",\"created_at\":";
+    wire::append_json_string(j, f.file + ":" + std::to_string(f.line));
+  }
+  if (g.parent_id != 0) j += ",\"parent\":" + std::to_string(g.parent_id);
+}
+
 }  // namespace
 
 std::string goroutine_stats_json(const weft::detail::gstats_snapshot& snap, bool started, std::size_t limit) {
@@ -70,11 +90,29 @@ std::string goroutine_stats_json(const weft::detail::gstats_snapshot& snap, bool
   j += ",\"instrumented_ms\":" + ms(snap.on ? snap.now_ns - snap.since_ns : 0);
   j += ",\"goroutines\":" + std::to_string(snap.goroutines.size());
   j += ",\"ended\":" + std::to_string(snap.ended);
+  // How many of the recorded goroutines are in each state now (one parked
+  // since before instrumentation began has no record: not counted).
+  std::size_t by_state[4] = {0, 0, 0, 0};
+  for (const auto& g : snap.goroutines) ++by_state[static_cast<int>(g.state)];
+  j += ",\"running\":" + std::to_string(by_state[static_cast<int>(gstate::running)]);
+  j += ",\"runnable\":" + std::to_string(by_state[static_cast<int>(gstate::runnable)]);
+  j += ",\"blocked\":" + std::to_string(by_state[static_cast<int>(gstate::blocked)]);
   j += ",\"total\":{";
   append_values(j, snap.total);
   j += ',';
   append_blocked(j, snap.blocked);
   j += "},\"listed\":[";
+  // The listed goroutines' creation sites, each distinct pc symbolized
+  // once (many goroutines share a few sites), on a system stack: libdw
+  // needs far more than a goroutine's 64 KiB (as encode_pprof).
+  std::map<void*, weft::detail::trace::frame> sites;
+  for (std::size_t i = 0; i < rows.size() && i < limit; ++i)
+    if (rows[i]->creation_pc != nullptr) sites[rows[i]->creation_pc];
+  if (!sites.empty()) {
+    weft::detail::on_system_stack([&sites] {
+      for (auto& [pc, f] : sites) f = weft::detail::trace::symbolize(pc);
+    });
+  }
   for (std::size_t i = 0; i < rows.size() && i < limit; ++i) {
     const auto& g = *rows[i];
     if (i) j += ',';
@@ -89,6 +127,7 @@ std::string goroutine_stats_json(const weft::detail::gstats_snapshot& snap, bool
     }
     j += ',';
     append_values(j, g.values);
+    append_creation(j, g, sites);
     j += ',';
     append_blocked(j, g.blocked);
     j += '}';

@@ -174,9 +174,19 @@ void gstats_start(g* gp) {
 }
 
 void gstats_stop(g* gp, const char* blocked_reason) {
+  const g_stats* had = gp->stats.load(std::memory_order_acquire);
+  const bool fresh = had == nullptr || had->owner.load(relaxed) != gp->id;
   g_stats& s = record(gp);
   std::int64_t now = os::nanotime();
-  close_state(s, now);
+  if (fresh) {
+    // No record until now: it made no transition since instrumentation
+    // began (each makes one), so it ran all that time, as gstats_take
+    // showed it; its running time goes on from there, never back.
+    const std::int64_t since = started_ns.load(relaxed);
+    if (since != 0 && now > since) s.running_ns.fetch_add(now - since, relaxed);
+  } else {
+    close_state(s, now);
+  }
   if (blocked_reason) {
     enter(s, gstate::blocked, now, blocked_reason);
   } else {
@@ -256,10 +266,27 @@ gstats_snapshot gstats_take() {
   for_each_g(
       [](g* gp, void* arg) {
         auto* w = static_cast<walk*>(arg);
+        if (gp->is_g0) return;
         g_stats* s = gp->stats.load(std::memory_order_acquire);
-        if (s == nullptr || gp->is_g0) return;
         std::uint32_t status = gp->status.load(std::memory_order_acquire) & ~scan_bit;
-        std::uint64_t id = s->owner.load(relaxed);
+        std::uint64_t id = s == nullptr ? 0 : s->owner.load(relaxed);
+        if (id == 0 && status == g_running) {
+          // No record, yet on an M: it has made no scheduler transition
+          // since instrumentation began (each makes a record), so it has
+          // run all that time: a goroutine that spins and never switches
+          // (its yields find nothing else to run) shows its CPU too.
+          goroutine_stats row;
+          row.id = gp->id;
+          row.state = gstate::running;
+          row.values.running_ns = std::max<std::int64_t>(0, w->snap->now_ns - w->snap->since_ns);
+          row.name = g_name(gp);
+          row.creation_pc = gp->creation_pc.load(relaxed);
+          row.parent_id = gp->parent_id.load(relaxed);
+          if (row.id == 0) return;
+          w->snap->total.add(row.values);
+          w->snap->goroutines.push_back(std::move(row));
+          return;
+        }
         if (id == 0 || status == g_unused || status == g_dead) return;
         goroutine_stats row;
         row.id = id;
@@ -289,7 +316,13 @@ gstats_snapshot gstats_take() {
         }
         row.blocked = sorted(own);
         std::string name = g_name(gp);
-        if (s->owner.load(relaxed) == id) row.name = std::move(name);  // still that goroutine's
+        void* created = gp->creation_pc.load(relaxed);
+        goroutine_id parent = gp->parent_id.load(relaxed);
+        if (s->owner.load(relaxed) == id) {  // still that goroutine's
+          row.name = std::move(name);
+          row.creation_pc = created;
+          row.parent_id = parent;
+        }
         w->snap->total.add(row.values);
         w->snap->goroutines.push_back(std::move(row));
       },

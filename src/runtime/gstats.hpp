@@ -17,7 +17,12 @@
 // recycled, never freed), so a snapshot may read any record at any time.
 // A record belongs to the goroutine whose id it holds (owner): a hook that
 // finds another id (the G was recycled) starts the record afresh, with its
-// state's start unknown until its next transition.
+// state's start unknown until its next transition. A goroutine with no
+// record that is running when a snapshot is taken has made no transition
+// since instrumentation began: the snapshot lists it as running since then
+// (gstats_take), without making a record (snapshots only read); when it
+// then stops, its new record starts with that time (gstats_stop), so its
+// running time never goes back.
 //
 // Who writes. A record's state moves with its goroutine: the M that runs
 // it (start, stop, end, channel and byte counts) or the goroutine or thread
@@ -103,6 +108,8 @@ struct goroutine_stats {
   const char* reason = nullptr;  // while blocked
   gstats_values values;  // the current state's time so far included
   std::vector<blocked_time> blocked;  // by reason, longest first
+  void* creation_pc = nullptr;  // where it was created (go's call site), for "created by"; null if unknown
+  std::uint64_t parent_id = 0;  // the goroutine that created it; 0 if none
 };
 
 struct gstats_snapshot {

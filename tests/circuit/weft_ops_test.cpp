@@ -1,6 +1,6 @@
 // tests/circuit/weft_ops_test.cpp: the weft command's control subcommands
-// (stk, peek, cpu, trace) selecting circuit workers by anchor, subtree and
-// worker id, against a real weftd and real workers: the weftd maps each
+// (stk, peek, cpu, trace, top, logs, kill) selecting circuit workers by
+// anchor, subtree and worker id, against a real weftd and real workers: the weftd maps each
 // worker to the process its stub attached (Control LIST's worker_id), and
 // the output names each worker. stk groups goroutines with one stack.
 // The failures: an anchor with no live worker, an id no worker has, both
@@ -180,6 +180,39 @@ TEST_F(WeftOps, AnAnchorOrIdWithNoWorkerExitsOneSayingSo) {
         EXPECT_EQ(bad->wait(), 2);
         EXPECT_NE(bad->err().find("is not a worker id"), std::string::npos) << bad->err();
         stop(w, "here");
+      },
+      attached());
+}
+
+TEST_F(WeftOps, TopLogsAndKillTakeWorkersAndPrintJson) {
+  weft::run(
+      [this] {
+        auto w = worker("/ops/top", 2, "top");
+        const std::string id = w.worker().id();
+        auto top = weft({"top", "--once", "--json", "--interval", "0.3", "/ops/top"});
+        EXPECT_EQ(top->wait(), 0) << top->err();
+        EXPECT_NE(top->out().find("{\"target\":\"/ops/top/" + id + "\",\"pid\":" + std::to_string(w.worker().pid()) +
+                                  ",\"worker\":\"" + id + "\",\"anchor\":\"/ops/top/" + id + "\",\"cpu_pct\":"),
+                  std::string::npos)
+            << top->out();
+        // The per-goroutine view of one worker, by its id.
+        auto one = weft({"top", "--once", "-g", "--interval", "0.3", id});
+        EXPECT_EQ(one->wait(), 0) << one->err();
+        EXPECT_EQ(one->out().rfind(id + " (pid " + std::to_string(w.worker().pid()) + "): ", 0), 0u) << one->out();
+        auto logs = weft({"logs", "--json", id});
+        EXPECT_EQ(logs->wait(), 0) << logs->err();
+        EXPECT_EQ(logs->out().rfind("{\"target\":\"" + id + "\",\"worker\":\"" + id + "\",\"anchor\":\"\",\"ok\":true,\"logs\":", 0),
+                  0u)
+            << logs->out();
+        auto kill = weft({"kill", "--json", "/ops/top"});
+        EXPECT_EQ(kill->wait(), 0) << kill->err();
+        EXPECT_EQ(kill->out().rfind("{\"target\":\"/ops/top/" + id + "\",\"worker\":\"" + id +
+                                        "\",\"anchor\":\"/ops/top/" + id + "\",\"ok\":true,\"outcome\":\"",
+                                    0),
+                  0u)
+            << kill->out();
+        EXPECT_NE(kill->out().find("\"status\":"), std::string::npos) << kill->out();
+        w.worker().wait();
       },
       attached());
 }

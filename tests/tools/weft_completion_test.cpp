@@ -46,6 +46,10 @@ TEST(WeftCompletion, TheScriptRegistersForWeftAndCompletesSubcommandsAndOptions)
   EXPECT_EQ(status, 0) << out;
   EXPECT_NE(out.find("\n--json\n"), std::string::npos) << out;
 
+  out = complete({"weft", "top", "--on"}, &status);
+  EXPECT_EQ(status, 0) << out;
+  EXPECT_NE(out.find("\n--once\n"), std::string::npos) << out;
+
   // Options of the subcommand on the line, not another's.
   out = complete({"weft", "stk", "--"}, &status);
   EXPECT_NE(out.find("\n--all\n"), std::string::npos) << out;

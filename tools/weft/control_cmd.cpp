@@ -7,6 +7,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <optional>
+
+#include "progress.hpp"
+#include "wire/json.hpp"
 
 namespace weft::tool {
 
@@ -22,6 +26,11 @@ std::int64_t parse_selector(const char* cmd, const std::string& s) {
   std::fprintf(stderr, "weft %s: %s is not a selector: write pid:N (weft ps lists the attached processes)\n", cmd,
                s.c_str());
   return 0;
+}
+
+std::string target_json_fields(const target& t) {
+  return "\"target\":" + wire::json_string(t.label) + ",\"pid\":" + std::to_string(t.pid) +
+         ",\"worker\":" + wire::json_string(t.worker_id) + ",\"anchor\":" + wire::json_string(t.path);
 }
 
 void address_control(v1::Control* c, const target& t) {
@@ -42,7 +51,8 @@ int for_each_target(const char* cmd, const control_args& a, v1::Control::Action 
 
 int for_each_reply(const char* cmd, const control_args& a, v1::Control::Action action, std::int64_t duration_ms,
                    const std::function<void(const target& t)>& before,
-                   const std::function<bool(const target& t, const v1::ControlReply& reply)>& handle) {
+                   const std::function<bool(const target& t, const v1::ControlReply& reply)>& handle,
+                   const std::function<void(const target& t, const std::string& why)>& failed) {
   if (!check_selectors(cmd, a.selectors)) return 2;
   return run_tool(cmd, a.runtime, [&](const std::string& address) {
     runtime_client rc = runtime_client::connect(address, capabilities_for(a.selectors));
@@ -56,7 +66,14 @@ int for_each_reply(const char* cmd, const control_args& a, v1::Control::Action a
       return 2;
     }
     std::map<std::string, runtime_client> others;  // other hosts' weftds, by address
+    // stk, peek and kill (no `before` of their own): "3/40 targets
+    // answered" on a terminal's stderr once they take over a second.
+    std::optional<progress_line> progress;
+    if (!before) progress.emplace(cmd);
+    std::size_t answered = 0;
     for (const target& t : targets) {
+      if (progress)
+        progress->update(std::to_string(answered++) + "/" + std::to_string(targets.size()) + " targets answered");
       wire::frame req;
       v1::Control* c = req.mutable_control();
       c->set_action(action);
@@ -77,17 +94,21 @@ int for_each_reply(const char* cmd, const control_args& a, v1::Control::Action a
           to = &it->second;
         }
         r = to->call(req, std::chrono::seconds(10) + wait);
+        if (progress) progress->clear();  // what follows prints; the next tick draws the line again
       } catch (const tool_error& e) {
+        if (progress) progress->clear();
         if (t.runtime.empty()) throw;
         std::fprintf(stderr, "weft %s: %s: %s\n", cmd, t.label.c_str(), e.what());
+        if (failed) failed(t, e.what());
         status = 1;
         continue;
       }
       if (r.has_control_reply()) {
         if (!handle(t, r.control_reply())) status = 1;
       } else {
-        std::fprintf(stderr, "weft %s: %s: %s\n", cmd, t.label.c_str(),
-                     r.has_error() ? r.error().message().c_str() : "weftd answered with something else");
+        const std::string why = r.has_error() ? r.error().message() : "weftd answered with something else";
+        std::fprintf(stderr, "weft %s: %s: %s\n", cmd, t.label.c_str(), why.c_str());
+        if (failed) failed(t, why);
         status = 1;
       }
     }

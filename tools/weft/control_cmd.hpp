@@ -35,7 +35,7 @@ namespace weft::tool {
 struct control_args {
   std::string runtime;  // --runtime
   std::vector<std::string> selectors;
-  bool json = false;  // ps, stk --json
+  bool json = false;  // ps, stk, kill, cpu, trace --json
   bool all = false;  // stk --all: every goroutine, not grouped
   int code = 0;  // kill --code; peek --goroutines N
   bool goroutines = false;  // peek --goroutines
@@ -66,9 +66,16 @@ int for_each_target(const char* cmd, const control_args& a, v1::Control::Action 
 // progress line); `handle` gets the whole reply and returns false when it
 // could not use it (it printed why; the status becomes 1). With -o
 // (a.output), the selectors must come to one process (else status 2).
+// `failed`, if given, also gets each target whose request failed, with
+// why (printed on stderr already): --json prints it as an object.
 int for_each_reply(const char* cmd, const control_args& a, v1::Control::Action action, std::int64_t duration_ms,
                    const std::function<void(const target& t)>& before,
-                   const std::function<bool(const target& t, const v1::ControlReply& reply)>& handle);
+                   const std::function<bool(const target& t, const v1::ControlReply& reply)>& handle,
+                   const std::function<void(const target& t, const std::string& why)>& failed = nullptr);
+
+// The JSON members that say which target a --json object is about:
+// "target" (its label), "pid", "worker", "anchor" ("" when none); no braces.
+std::string target_json_fields(const target& t);
 
 // The Control that asks t: by process_id when weftd gave one (a worker),
 // else by pid.

@@ -5,11 +5,15 @@
 // (a worker's pid: weft ls -l). Selectors as the other control commands.
 // The targets are profiled one after the other, each for N seconds, with a
 // progress line on stderr: a profile takes as long as it records.
+// --json: stdout has one object per process and line instead of the
+// file's path, {"target","pid","worker","anchor","ok":true,"file":PATH,
+// "bytes":N,"seconds":S} or {...,"ok":false,"error":WHY}.
 #include <cmath>
 #include <cstdio>
 #include <fstream>
 
 #include "control_cmd.hpp"
+#include "wire/json.hpp"
 
 namespace weft::tool {
 
@@ -35,12 +39,25 @@ int run_cpu(const control_args& a) {
         out.close();
         if (!out) {
           std::fprintf(stderr, "weft cpu: %s: cannot write %s; name another file with -o\n", selector, path.c_str());
+          if (a.json)
+            std::printf("{%s,\"ok\":false,\"error\":%s}\n", target_json_fields(t).c_str(),
+                        wire::json_string("cannot write " + path).c_str());
           return false;
         }
-        std::printf("%s\n", path.c_str());
+        if (a.json) {
+          std::printf("{%s,\"ok\":true,\"file\":%s,\"bytes\":%zu,\"seconds\":%g}\n", target_json_fields(t).c_str(),
+                      wire::json_string(path).c_str(), reply.data().size(), a.seconds);
+        } else {
+          std::printf("%s\n", path.c_str());
+        }
         std::fprintf(stderr, "weft cpu: %s: wrote %s (%zu bytes); view it with: go tool pprof -top %s\n", selector,
                      path.c_str(), reply.data().size(), path.c_str());
         return true;
+      },
+      [&a](const target& t, const std::string& why) {
+        if (a.json)
+          std::printf("{%s,\"ok\":false,\"error\":%s}\n", target_json_fields(t).c_str(),
+                      wire::json_string(why).c_str());
       });
 }
 

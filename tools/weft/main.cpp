@@ -5,6 +5,7 @@
 //                                                  passthrough runtime server
 //   weft ps | stk | peek | kill | cpu | trace      act on the processes attached
 //                                                  to a weftd (control_cmd.hpp)
+//   weft top                                       a live table of them (top_cmd.hpp)
 //   weft ls | kill | logs                          the circuit's workers (circuit_cmd.hpp)
 //   weft ui [--port N]                             the circuit live in a browser (ui_cmd.hpp)
 //   weft completion bash                           a bash completion script (completion_cmd.hpp)
@@ -23,6 +24,7 @@
 #include "control_cmd.hpp"
 #include "migrate_cmd.hpp"
 #include "remote_cmd.hpp"
+#include "top_cmd.hpp"
 #include "ui_cmd.hpp"
 
 int main(int argc, char** argv) {
@@ -31,7 +33,8 @@ int main(int argc, char** argv) {
   app.footer(
       "Examples:\n  weft remote ./server --port 8080\n  weft remote --trace out.json ./batch-job\n  weft ps\n"
       "  weft stk pid:4242\n  weft stk /db/...\n  weft kill pid:4242 --code 3\n  weft cpu pid:4242 --seconds 10\n"
-      "  weft trace /db/shard --seconds 2\n  weft ls /db/...\n  weft kill /db/shard/R8efd95a09bcde325\n"
+      "  weft trace /db/shard --seconds 2\n  weft top /db/...\n  weft ls /db/...\n  weft kill "
+      "/db/shard/R8efd95a09bcde325\n"
       "  weft logs R8efd95a09bcde325\n  weft ui\n  source <(weft completion bash)\n\n"
       "ps, stk, peek, kill, cpu and trace talk to the weftd named by --runtime ADDR, else WEFT_RUNTIME, else the\n"
       "default "
@@ -106,7 +109,10 @@ int main(int argc, char** argv) {
       "exits with --code)");
   kill->footer(
       "Examples:\n  weft kill /db/shard/R8efd95a09bcde325\n  weft kill /db/... --hard\n"
-      "  weft kill /db/... --grace 30\n  weft kill pid:4242\n  weft kill pid:4242 --code 7");
+      "  weft kill /db/... --grace 30\n  weft kill pid:4242\n  weft kill pid:4242 --code 7\n"
+      "  weft kill --json /db/...\n\n"
+      "--json: one object per target and line: {\"target\",\"pid\" (pid:N only),\"worker\",\"anchor\",\"ok\":true,\n"
+      "\"outcome\":TEXT,\"status\" (a worker's exit status)} or {...,\"ok\":false,\"error\":WHY}.");
   runtime_option(kill);
   kill->add_option("selectors", control.selectors, "Workers (/anchor, /subtree/..., R<id>) or processes (pid:N)")
       ->required();
@@ -118,6 +124,7 @@ int main(int argc, char** argv) {
   double kill_grace = 0;
   kill->add_option("--grace", kill_grace, "Workers: seconds from SIGTERM to SIGKILL (default 5)")
       ->check(CLI::Range(0.001, 3600.0));
+  kill->add_flag("--json", control.json, "Print one JSON object per target (the footer lists the fields)");
   weft::tool::circuit_args circuit;
   CLI::App* ls = app.add_subcommand("ls", "List the live workers under anchors, one ANCHOR/ID per line, sorted");
   ls->footer(
@@ -132,8 +139,12 @@ int main(int argc, char** argv) {
   ls->add_flag("-w,--watch", circuit.watch,
                "Then print each change as it happens ('+ PATH' joined, '- PATH' left) until SIGINT or SIGTERM");
   CLI::App* logs = app.add_subcommand("logs", "Print what a worker wrote to stdout and stderr (its last MiB)");
-  logs->footer("Examples:\n  weft logs R8efd95a09bcde325");
+  logs->footer(
+      "Examples:\n  weft logs R8efd95a09bcde325\n  weft logs --json R8efd95a09bcde325\n\n"
+      "--json: one object, {\"target\",\"worker\",\"anchor\",\"ok\":true,\"logs\":TEXT} or "
+      "{...,\"ok\":false,\"error\":WHY}.");
   runtime_option(logs);
+  logs->add_flag("--json", circuit.json, "Print one JSON object (the footer lists the fields)");
   logs->add_option("worker", circuit.selectors, "The worker's id (weft ls -l)")->required();
   double cpu_seconds = 30;  // Go's default
   CLI::App* cpu = app.add_subcommand(
@@ -145,10 +156,13 @@ int main(int argc, char** argv) {
       "  weft cpu /db/shard --seconds 5        each worker there, to weft-cpu-PID.pb.gz\n"
       "  weft cpu pid:4242 --seconds 5 -o p.pb.gz\n  go tool pprof -top p.pb.gz\n"
       "  go tool pprof -tagfocus goroutine_name=worker -top p.pb.gz\n\n"
-      "Samples are labelled with their goroutine (goroutine, goroutine_name). One profile at a time per process.");
+      "Samples are labelled with their goroutine (goroutine, goroutine_name). One profile at a time per process.\n"
+      "--json: one object per process and line instead of the file's path: {\"target\",\"pid\",\"worker\",\"anchor\",\n"
+      "\"ok\":true,\"file\",\"bytes\",\"seconds\"} or {...,\"ok\":false,\"error\":WHY}.");
   runtime_option(cpu);
   selectors(cpu);
   cpu->add_option("--seconds", cpu_seconds, "How long to record (0.001 to 600)")->capture_default_str();
+  cpu->add_flag("--json", control.json, "Print one JSON object per process (the footer lists the fields)");
   cpu->add_option("-o,--output", control.output,
                   "The file to write (default: weft-cpu-PID.pb.gz in the current directory); one process only");
   double trace_seconds = 5;
@@ -162,8 +176,11 @@ int main(int argc, char** argv) {
       "at once)\n\n"
       "Open the file in https://ui.perfetto.dev. A trace holds 12 MiB at most: past that, events are counted as\n"
       "dropped (the summary says how many). A process traced already (weft remote --trace, or another weft trace)\n"
-      "refuses.");
+      "refuses.\n--json: one object per process and line on stdout: "
+      "{\"target\",\"pid\",\"worker\",\"anchor\",\"ok\":true,\n"
+      "\"file\",\"seconds\",\"summary\"} or {...,\"ok\":false,\"error\":WHY}.");
   runtime_option(trace);
+  trace->add_flag("--json", control.json, "Print one JSON object per process (the footer lists the fields)");
   selectors(trace);
   trace->add_option("--seconds", trace_seconds, "How long to record (at most 600)")
       ->check(CLI::Range(0.001, 600.0))
@@ -175,6 +192,8 @@ int main(int argc, char** argv) {
   CLI::App* migrate_cmd = weft::tool::add_migrate_command(app, migrate);
   weft::tool::ui_args ui;
   CLI::App* ui_cmd = weft::tool::add_ui_command(app, &ui);
+  weft::tool::top_args top_args;
+  CLI::App* top = weft::tool::add_top_command(app, top_args);
 
   CLI::App* completion = app.add_subcommand("completion", "Print a shell completion script (bash)");
   completion->footer(
@@ -201,6 +220,7 @@ int main(int argc, char** argv) {
     std::fputs(weft::tool::bash_completion(app).c_str(), stdout);
     return 0;
   }
+  if (top->parsed()) return weft::tool::run_top(top_args);
   if (migrate_cmd->parsed()) return weft::tool::run_migrate(migrate);
   if (ui_cmd->parsed()) return weft::tool::run_ui(ui);
   if (ps->parsed()) return weft::tool::run_ps(control);
@@ -217,6 +237,7 @@ int main(int argc, char** argv) {
     circuit.runtime = control.runtime;
     circuit.selectors = control.selectors;
     circuit.hard = kill_hard;
+    circuit.json = control.json;
     circuit.grace_seconds = kill_grace;
     return weft::tool::run_kill_workers(circuit);
   }

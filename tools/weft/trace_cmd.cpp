@@ -14,6 +14,10 @@
 // one runs, or while it streams to a trace logger (weft remote --trace).
 // Exit status as the other control commands: 0 when every trace was
 // written, 1 when any failed, 2 for a usage error.
+// --json: stdout has one object per process and line instead,
+// {"target","pid","worker","anchor","ok":true,"file":PATH,"seconds":S,
+// "summary":TEXT} or {...,"ok":false,"error":WHY}; the summary still goes
+// to stderr too.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -26,6 +30,7 @@
 #include <weft/wait_group.hpp>
 
 #include "control_cmd.hpp"
+#include "wire/json.hpp"
 
 namespace weft::tool {
 
@@ -137,10 +142,19 @@ int run_trace(const control_args& a) {
       std::string why = o.error;
       if (o.ok && write_file(path, o.json, &why)) {
         std::fwrite(o.summary.data(), 1, o.summary.size(), stderr);
-        std::printf("weft trace: %s: trace in %s (open it in https://ui.perfetto.dev)\n", sel.c_str(), path.c_str());
+        if (a.json) {
+          std::printf("{%s,\"ok\":true,\"file\":%s,\"seconds\":%g,\"summary\":%s}\n",
+                      target_json_fields(targets[i]).c_str(), wire::json_string(path).c_str(), a.seconds,
+                      wire::json_string(o.summary).c_str());
+        } else {
+          std::printf("weft trace: %s: trace in %s (open it in https://ui.perfetto.dev)\n", sel.c_str(), path.c_str());
+        }
         continue;
       }
       std::fprintf(stderr, "weft trace: %s: %s\n", sel.c_str(), why.c_str());
+      if (a.json)
+        std::printf("{%s,\"ok\":false,\"error\":%s}\n", target_json_fields(targets[i]).c_str(),
+                    wire::json_string(why).c_str());
       status = 1;
     }
     std::fflush(stdout);

@@ -8,15 +8,33 @@
 // one's end and prints it as weftd words it: "R8efd...: exited after its
 // shutdown hooks (0.2 s after SIGTERM)". A selector that names no live worker is an error (status 1),
 // unlike ls: kill was asked to end something.
+// --json: one object per worker and line instead, {"target","worker",
+// "anchor","ok":true,"outcome":TEXT,"status":N} or {...,"ok":false,"error"}.
+//
+// logs --json: one object, {"target","worker","ok":true,"logs":TEXT} or
+// {...,"ok":false,"error":WHY} (status 1).
 #include <cstdio>
+
+#include <map>
 
 #include "circuit_cmd.hpp"
 #include "targets.hpp"
+#include "wire/json.hpp"
 #include "wire/worker_id.hpp"
 
 namespace weft::tool {
 
 bool worker_selector(const std::string& s) { return !s.empty() && (s[0] == '/' || s[0] == 'R'); }
+
+namespace {
+
+std::string worker_json_fields(const std::string& id, const std::string& path) {
+  // path: the worker's entry, "/db/shard/R8efd...", as peek's "anchor"
+  return "\"target\":" + wire::json_string(path.empty() ? id : path) + ",\"worker\":" + wire::json_string(id) +
+         ",\"anchor\":" + wire::json_string(path);
+}
+
+}  // namespace
 
 int run_kill_workers(const circuit_args& a) {
   if (!check_selectors("kill", a.selectors)) return 2;
@@ -24,7 +42,18 @@ int run_kill_workers(const circuit_args& a) {
     runtime_client rc = runtime_client::connect(address, {"circuit"});
     int status = 0;
     std::vector<std::string> ids;
-    for (const selected_worker& w : select_workers("kill", rc, a.selectors, &status)) ids.push_back(w.id);
+    std::map<std::string, std::string> path_of;  // id -> the anchor it was selected under
+    for (const selected_worker& w : select_workers("kill", rc, a.selectors, &status)) {
+      ids.push_back(w.id);
+      path_of[w.id] = w.path;
+    }
+    auto failed = [&](const std::string& id, const std::string& why) {
+      std::fprintf(stderr, "weft kill: %s: %s\n", id.c_str(), why.c_str());
+      if (a.json)
+        std::printf("{%s,\"ok\":false,\"error\":%s}\n", worker_json_fields(id, path_of[id]).c_str(),
+                    wire::json_string(why).c_str());
+      status = 1;
+    };
     std::vector<std::string> signalled;
     for (const std::string& id : ids) {
       wire::frame req;
@@ -33,8 +62,7 @@ int run_kill_workers(const circuit_args& a) {
       req.mutable_worker_kill()->set_grace_ms(static_cast<std::int64_t>(a.grace_seconds * 1000));
       wire::frame r = rc.call(req);
       if (r.has_error()) {
-        std::fprintf(stderr, "weft kill: %s: %s\n", id.c_str(), r.error().message().c_str());
-        status = 1;
+        failed(id, r.error().message());
         continue;
       }
       signalled.push_back(id);
@@ -47,12 +75,13 @@ int run_kill_workers(const circuit_args& a) {
       wire::frame req;
       req.mutable_worker_wait()->set_worker_id(id);
       wire::frame r = rc.call(req, std::chrono::milliseconds(static_cast<std::int64_t>(grace * 1000) + 10'000));
-      if (r.has_worker_exit()) {
+      if (r.has_worker_exit() && a.json) {
+        std::printf("{%s,\"ok\":true,\"outcome\":%s,\"status\":%d}\n", worker_json_fields(id, path_of[id]).c_str(),
+                    wire::json_string(r.worker_exit().text()).c_str(), r.worker_exit().status());
+      } else if (r.has_worker_exit()) {
         std::printf("%s: %s\n", id.c_str(), r.worker_exit().text().c_str());
       } else {
-        std::fprintf(stderr, "weft kill: %s: %s\n", id.c_str(),
-                     r.has_error() ? r.error().message().c_str() : "weftd answered with something else");
-        status = 1;
+        failed(id, r.has_error() ? r.error().message() : "weftd answered with something else");
       }
     }
     std::fflush(stdout);
@@ -66,15 +95,28 @@ int run_logs(const circuit_args& a) {
     return 2;
   }
   return run_tool("logs", a.runtime, [&](const std::string& address) {
-    runtime_client rc = runtime_client::connect(address, {"circuit"});
-    wire::frame req;
-    req.mutable_worker_log()->set_worker_id(a.selectors[0]);
-    wire::frame r = rc.call(req);
-    if (!r.has_worker_log_data())
-      throw tool_error(a.selectors[0] + ": " +
-                       (r.has_error() ? r.error().message() : std::string("weftd answered with something else")));
+    const std::string& id = a.selectors[0];
+    wire::frame r;
+    try {
+      runtime_client rc = runtime_client::connect(address, {"circuit"});
+      wire::frame req;
+      req.mutable_worker_log()->set_worker_id(id);
+      r = rc.call(req);
+      if (!r.has_worker_log_data())
+        throw tool_error(id + ": " +
+                         (r.has_error() ? r.error().message() : std::string("weftd answered with something else")));
+    } catch (const tool_error& e) {
+      if (a.json)
+        std::printf("{%s,\"ok\":false,\"error\":%s}\n", worker_json_fields(id, "").c_str(),
+                    wire::json_string(e.what()).c_str());
+      throw;
+    }
     const std::string& d = r.worker_log_data().data();
-    std::fwrite(d.data(), 1, d.size(), stdout);
+    if (a.json) {
+      std::printf("{%s,\"ok\":true,\"logs\":%s}\n", worker_json_fields(id, "").c_str(), wire::json_string(d).c_str());
+    } else {
+      std::fwrite(d.data(), 1, d.size(), stdout);
+    }
     std::fflush(stdout);
     return 0;
   });
