@@ -1,7 +1,10 @@
 // src/remote/control.cpp: the stub's answers to the server's Control
 // requests (docs/protocol.md, "Control"; design in stub.hpp).
 //
-//   DUMP_GOROUTINES  ControlReply.text: weft::dump_goroutines's text.
+//   DUMP_GOROUTINES  ControlReply.text: weft::dump_goroutines's text; one
+//                    over the frame limit (100,000 goroutines are ~56 MB)
+//                    goes grouped by stack, with a first line saying so,
+//                    and cut if even that does not fit (trace/dump_group.hpp).
 //   STATS            ControlReply.text: one JSON object of counters the
 //                    runtime keeps anyway (nothing is added to a hot path):
 //                    pid, process_id, uptime_s, attached_s, procs,
@@ -51,6 +54,7 @@
 #include "remote/stub.hpp"
 #include "runtime/runtime.hpp"
 #include "trace/cpu_profile.hpp"
+#include "trace/dump_group.hpp"
 #include "trace/pprof.hpp"
 #include "wire/frame.hpp"
 
@@ -184,7 +188,9 @@ void stub::answer_control(std::uint64_t id, const v1::Control& c) {
       case v1::Control::DUMP_GOROUTINES: {
         std::ostringstream out;
         weft::dump_goroutines(out);
-        r.mutable_control_reply()->set_text(out.str());
+        // Room for the frame's other fields: the id, the field tags and lengths.
+        constexpr std::size_t limit = weft::wire::default_max_frame - 1024;
+        r.mutable_control_reply()->set_text(weft::detail::trace::fit_dump(std::move(out).str(), limit));
         break;
       }
       case v1::Control::STATS: r.mutable_control_reply()->set_text(stats_json()); break;

@@ -8,6 +8,11 @@
 // one is on another thread's CPU: their stacks are not read (Go says the same:
 // "goroutine running on other thread; stack unavailable").
 //
+// Cost (issue 16: 100,000 parked goroutines): a dump symbolizes and prints
+// each distinct stack and creation site once (dump_memo), and asks libunwind
+// about each distinct ip once (trace::unwind_memo); the rest is one
+// unw_step per frame per goroutine. Both memos live for one dump.
+//
 // The runtime's fatal reports (runtime/fatal.cpp) print these dumps without
 // naming trace, a layer above them: trace_hooks_for_runtime hands it the
 // functions, and weft::run passes them down.
@@ -15,6 +20,7 @@
 #include <sstream>
 #include <algorithm>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "platform/futex.hpp"
@@ -74,6 +80,8 @@ struct dump_ctx {
   void* const* self_pcs;
   int self_n;
   std::vector<thread_holder> holders;
+  dump_memo memo;
+  trace::unwind_memo unwind;
 };
 
 void find_holder(g* gp, void* arg) {
@@ -121,7 +129,7 @@ void dump_one(g* gp, void* arg) {
       // The wait reason too is read while the scan bit holds the G parked:
       // once it is cleared the G may run and park again, rewriting it.
       state = state_of(gp, g_waiting);
-      if (gp->ctx) n = trace::capture_fcontext(gp->ctx, pcs, max_frames);
+      if (gp->ctx) n = trace::capture_fcontext(gp->ctx, pcs, max_frames, &c->unwind);
       gp->status.fetch_and(~scan_bit, std::memory_order_release);
       st = g_waiting;
     } else {
@@ -132,7 +140,7 @@ void dump_one(g* gp, void* arg) {
   if (state.empty()) state = "waiting";  // it parked again meanwhile; its reason is its own business now
   std::string blocking = st == g_running ? blocking_call(gp) : "";
   if (!blocking.empty()) state += ", in a blocking call";
-  describe_goroutine(*c->out, gp, pcs, n, &state);
+  describe_goroutine(*c->out, gp, pcs, n, &state, &c->memo);
   control_line(*c->out, gp, st, *c);
   if (!blocking.empty()) {
     *c->out << "\tin weft::blocking called from " << blocking << "\n";
@@ -161,25 +169,56 @@ void trim_runtime_frames(void* const* pcs, int n, int* first, int* last) {
   if (*first > *last) *first = *last;
 }
 
-void describe_goroutine(std::ostream& out, g* gp, void* const* pcs, int n, const std::string* state) {
+namespace {
+
+std::string trace_text(void* const* pcs, int n) {
+  int first = 0, last = n;
+  trim_runtime_frames(pcs, n, &first, &last);
+  std::ostringstream out;
+  trace::print_trace(out, pcs + first, last - first);
+  return out.str();
+}
+
+std::pair<std::string, std::string> creator_text(void* pc) {
+  trace::frame f = trace::symbolize(pc);
+  std::pair<std::string, std::string> t{"created by " + f.function, ""};
+  if (!f.file.empty()) t.second = "\t" + f.file + ":" + std::to_string(f.line) + "\n";
+  return t;
+}
+
+}  // namespace
+
+void describe_goroutine(std::ostream& out, g* gp, void* const* pcs, int n, const std::string* state, dump_memo* memo) {
   std::uint32_t st = gp->status.load(std::memory_order_relaxed);
   out << "goroutine " << gp->id;
   if (std::string name = g_name(gp); !name.empty()) out << " \"" << name << "\"";
   out << " [" << (state ? *state : state_of(gp, st)) << "]:\n";
-  int first = 0, last = n;
-  trim_runtime_frames(pcs, n, &first, &last);
-  trace::print_trace(out, pcs + first, last - first);
+  if (memo == nullptr) {
+    out << trace_text(pcs, n);
+  } else {
+    std::string key(reinterpret_cast<const char*>(pcs), static_cast<std::size_t>(n) * sizeof(void*));
+    auto it = memo->traces.find(key);
+    if (it == memo->traces.end()) it = memo->traces.emplace(std::move(key), trace_text(pcs, n)).first;
+    out << it->second;
+  }
   if (void* pc = gp->creation_pc.load(std::memory_order_relaxed)) {
-    trace::frame f = trace::symbolize(pc);
-    out << "created by " << f.function;
+    std::pair<std::string, std::string> fresh;
+    const std::pair<std::string, std::string>* t = &fresh;
+    if (memo == nullptr) {
+      fresh = creator_text(pc);
+    } else {
+      auto it = memo->creators.find(pc);
+      if (it == memo->creators.end()) it = memo->creators.emplace(pc, creator_text(pc)).first;
+      t = &it->second;
+    }
+    out << t->first;
     if (goroutine_id parent = gp->parent_id.load(std::memory_order_relaxed)) out << " in goroutine " << parent;
-    out << "\n";
-    if (!f.file.empty()) out << "\t" << f.file << ":" << f.line << "\n";
+    out << "\n" << t->second;
   }
 }
 
 void dump_all_goroutines(std::ostream& out, g* self, void* const* self_pcs, int self_n) {
-  dump_ctx c{&out, self, self_pcs, self_n, {}};
+  dump_ctx c{&out, self, self_pcs, self_n, {}, {}, {}};
   for_each_g(find_holder, &c);
   for_each_g(dump_one, &c);
 }

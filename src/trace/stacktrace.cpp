@@ -35,7 +35,7 @@
 // has CFI: libunwind does not validate addresses for local contexts.
 //
 // Symbolization: one Dwfl session behind a mutex, leaked. It departs from the
-// textbook setup in four ways, each for a reason:
+// textbook setup in five ways, each for a reason:
 // - Modules come from the dynamic loader (dl_iterate_phdr + dwfl_report_elf),
 //   not dwfl_linux_proc_report. libdw mmaps the files it reads, so
 //   /proc/self/maps then shows, say, a private mapping of libc.so.6 next to the
@@ -47,6 +47,10 @@
 //   /usr/lib/debug (Debian's -dbgsym packages), then by .gnu_debuglink. Never
 //   debuginfod: libdw would dlopen libdebuginfod (libcurl, TLS, Kerberos, about
 //   30 libraries) and might go to the network while we print a panic.
+// - Answers are cached by address (bounded; cleared when the loader's set
+//   of objects changes): libdw's symbol search is linear in a module's
+//   symbols, milliseconds a lookup in a large program, and a dump shows the
+//   same pcs many times.
 // - A CU is found through .debug_aranges if there is one, else through our own
 //   table of CU ranges. clang emits no .debug_aranges (unless -gdwarf-aranges),
 //   and without it libdw 0.188 finds no line.
@@ -64,6 +68,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cinttypes>
 #include <climits>
 #include <cstddef>
@@ -85,7 +90,11 @@ namespace {
 // Walks outward from the frame `cur` is on and stores up to `max` pcs, dropping
 // the first `skip`. `from_signal`: frame 0 is an interrupted instruction that
 // may have no unwind info (a jump to a bad pc), so let libunwind guess once.
-int walk(unw_cursor_t* cur, void** pcs, int max, int skip, bool from_signal) {
+// `memo` (may be null) keeps, per ip, what libunwind said of it: each of
+// those questions looks the ip's FDE up again (dl_iterate_phdr, with every
+// signal blocked around it: two syscalls), which was most of the cost of a
+// dump of 100,000 parked goroutines that share a few ips.
+int walk(unw_cursor_t* cur, void** pcs, int max, int skip, bool from_signal, unwind_memo* memo) {
   int n = 0;
   for (int depth = 0; n < max; ++depth) {
     unw_word_t ip = 0;
@@ -95,11 +104,22 @@ int walk(unw_cursor_t* cur, void** pcs, int max, int skip, bool from_signal) {
     if (ip == 0 && !may_guess) break;  // end of the chain
     if (depth >= skip) pcs[n++] = reinterpret_cast<void*>(ip);
     if (n == max) break;
-    unw_proc_info_t info;
-    const bool known = ip != 0 && unw_get_proc_info(cur, &info) == 0;
+    bool known = false;
+    bool signal_frame = false;
+    auto seen = memo != nullptr && ip != 0 ? memo->ips.find(ip) : decltype(memo->ips)::iterator{};
+    if (memo != nullptr && ip != 0 && seen != memo->ips.end()) {
+      known = (seen->second & unwind_memo::known) != 0;
+      signal_frame = (seen->second & unwind_memo::signal_frame) != 0;
+    } else {
+      unw_proc_info_t info;
+      known = ip != 0 && unw_get_proc_info(cur, &info) == 0;
+      // unw_is_signal_frame reads the code at ip, so ask only about a known pc.
+      signal_frame = known && unw_is_signal_frame(cur) > 0;
+      if (memo != nullptr && ip != 0)
+        memo->ips.emplace(ip, static_cast<std::uint8_t>((known ? unwind_memo::known : 0) |
+                                                        (signal_frame ? unwind_memo::signal_frame : 0)));
+    }
     if (!known && !may_guess) break;  // cannot step past it safely
-    // unw_is_signal_frame reads the code at ip, so ask only about a known pc.
-    const bool signal_frame = known && unw_is_signal_frame(cur) > 0;
     if (unw_step(cur) <= 0) break;
     unw_word_t next_sp = 0;
     if (unw_get_reg(cur, UNW_REG_SP, &next_sp) < 0) break;
@@ -208,7 +228,30 @@ class session {
     return true;
   }
 
+  // REQUIRES: called from with_dwfl's f (mu_ held), as line_by_cu_ranges.
+  // The answer for the looked-up address `addr` (pc or pc-1), from an
+  // earlier symbolize: f keeps its pc, and its offset is shifted by the
+  // difference (the same addr comes from one pc only, but a pc may be
+  // looked up both as a return address and as an exact one).
+  bool cached(Dwarf_Addr addr, frame& f) NO_THREAD_SAFETY_ANALYSIS {
+    auto it = cache_.find(addr);
+    if (it == cache_.end()) return false;
+    const std::uintptr_t pc = f.pc;
+    f = it->second;
+    if (f.function != "?") f.offset = f.offset - f.pc + pc;
+    f.pc = pc;
+    return true;
+  }
+  void remember(Dwarf_Addr addr, const frame& f) NO_THREAD_SAFETY_ANALYSIS {
+    if (cache_.size() >= cache_max) cache_.clear();  // a crude bound; a dump's pcs are few
+    cache_.emplace(addr, f);
+  }
+
  private:
+  // Distinct pcs a process's dumps and panics show: a few hundred to a few
+  // thousand; each entry is a frame (about 300 bytes with its strings).
+  static constexpr std::size_t cache_max = 16384;
+
   struct cu_range {
     Dwarf_Addr lo;  // module-relative (DWARF) addresses
     Dwarf_Addr hi;
@@ -246,6 +289,7 @@ class session {
     std::vector<loaded_object> objects;
     generation_ = read_loader(&objects);
     cu_ranges_.clear();  // modules may go away in dwfl_report_end
+    cache_.clear();  // and an address may now belong to another library
     dwfl_report_begin(dwfl_);
     for (loaded_object& o : objects) {
       if (o.path.empty()) o.path = main_program_path();
@@ -259,6 +303,10 @@ class session {
   Dwfl* dwfl_ GUARDED_BY(mu_) = nullptr;
   loader_generation generation_ GUARDED_BY(mu_);  // at the last report
   std::unordered_map<Dwfl_Module*, std::vector<cu_range>> cu_ranges_ GUARDED_BY(mu_);
+  // Looked-up address -> its frame: libdw's symbol search is linear in the
+  // module's symbols (milliseconds for a big program), and a dump of
+  // 100,000 goroutines shows the same few pcs over and over (issue 16).
+  std::unordered_map<Dwarf_Addr, frame> cache_ GUARDED_BY(mu_);
   char* debuginfo_path_ = nullptr;  // libdw's default search path
   const Dwfl_Callbacks callbacks_ = {dwfl_linux_proc_find_elf, find_debuginfo_locally, nullptr, &debuginfo_path_};
 };
@@ -267,6 +315,8 @@ session& the_session() {
   static session* s = new session;  // leaked: traces print during exit too
   return *s;
 }
+
+std::atomic<std::uint64_t> lookups{0};  // symbolizer_lookups
 
 // ---- formatting ----
 
@@ -302,10 +352,10 @@ void write(std::ostream& out, const std::string& s) { out.write(s.data(), static
   unw_cursor_t cur;
   if (unw_init_local(&cur, &ctx) < 0) return 0;
   // Frame 0 of the cursor is capture_here itself.
-  return walk(&cur, pcs, max, 1 + (skip > 0 ? skip : 0), false);
+  return walk(&cur, pcs, max, 1 + (skip > 0 ? skip : 0), false, nullptr);
 }
 
-int capture_fcontext(const void* fctx, void** pcs, int max) {
+int capture_fcontext(const void* fctx, void** pcs, int max, unwind_memo* memo) {
   if (fctx == nullptr || pcs == nullptr || max <= 0) return 0;
   std::uint64_t saved[8];  // the layout jump_fcontext pushes; see the header
   std::memcpy(saved, fctx, sizeof saved);
@@ -324,7 +374,7 @@ int capture_fcontext(const void* fctx, void** pcs, int max) {
   // unw_init_local (not the signal-frame variant): the saved rip is a return
   // address, the instruction after the call to jump_fcontext.
   if (unw_init_local(&cur, &ctx) < 0) return 0;
-  return walk(&cur, pcs, max, 0, false);
+  return walk(&cur, pcs, max, 0, false, memo);
 }
 
 int capture_ucontext(void* ucontext, void** pcs, int max) {
@@ -332,7 +382,7 @@ int capture_ucontext(void* ucontext, void** pcs, int max) {
   unw_cursor_t cur;
   // A signal frame: rip is the interrupted instruction, not a return address.
   if (unw_init_local2(&cur, static_cast<unw_context_t*>(ucontext), UNW_INIT_SIGNAL_FRAME) < 0) return 0;
-  return walk(&cur, pcs, max, 0, true);
+  return walk(&cur, pcs, max, 0, true, nullptr);
 }
 
 frame symbolize(void* pc, bool is_return_address) {
@@ -343,9 +393,11 @@ frame symbolize(void* pc, bool is_return_address) {
   // the next line or even the next function.
   const Dwarf_Addr addr = is_return_address && f.pc > 0 ? f.pc - 1 : f.pc;
   the_session().with_dwfl([&](Dwfl* dwfl, session& s) {
+    if (s.cached(addr, f)) return;
+    lookups.fetch_add(1, std::memory_order_relaxed);
     if (dwfl == nullptr) return;
     Dwfl_Module* mod = dwfl_addrmodule(dwfl, addr);
-    if (mod == nullptr) return;
+    if (mod == nullptr) return s.remember(addr, f);
     GElf_Off off = 0;
     GElf_Sym sym;
     if (const char* name = dwfl_module_addrinfo(mod, addr, &off, &sym, nullptr, nullptr, nullptr)) {
@@ -357,14 +409,17 @@ frame symbolize(void* pc, bool is_return_address) {
       if (const char* file = dwfl_lineinfo(line, nullptr, &lineno, nullptr, nullptr, nullptr)) {
         f.file = file;
         f.line = lineno;
-        return;
+        return s.remember(addr, f);
       }
     }
     Dwarf_Addr bias = 0;
     if (dwfl_module_getdwarf(mod, &bias) != nullptr) s.line_by_cu_ranges(mod, addr - bias, f);
+    s.remember(addr, f);
   });
   return f;
 }
+
+std::uint64_t symbolizer_lookups() noexcept { return lookups.load(std::memory_order_relaxed); }
 
 void print_trace(std::ostream& out, void* const* pcs, int n) {
   if (pcs == nullptr) return;

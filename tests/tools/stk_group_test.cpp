@@ -1,5 +1,5 @@
 // tests/tools/stk_group_test.cpp: weft stk's grouping of a goroutine dump
-// (tools/weft/stk_group.hpp) on dumps written here, in dump.cpp's format:
+// (src/trace/dump_group.hpp) on dumps written here, in dump.cpp's format:
 // what makes two goroutines one group (state and stack, not the wait's
 // length or the creator), the order, the "#" line's limit, and text that
 // is not a goroutine block.
@@ -7,11 +7,13 @@
 
 #include <string>
 
-#include "stk_group.hpp"
+#include "trace/dump_group.hpp"
 
 namespace {
 
-using weft::tool::group_goroutines;
+using weft::detail::trace::dump_is_grouped;
+using weft::detail::trace::fit_dump;
+using weft::detail::trace::group_goroutines;
 
 std::string parked(int id, const std::string& name, const std::string& wait, int parent) {
   std::string s = "goroutine " + std::to_string(id) + " \"" + name + "\" [chan receive" + wait + "]:\n";
@@ -61,6 +63,43 @@ TEST(StkGroup, TextOutsideBlocksIsKeptFirstAndNamesWithBracketsParse) {
   const std::string out = group_goroutines(dump);
   EXPECT_EQ(out.rfind("a note\n\n2 goroutines: [IO wait]\n# 3 \"odd [name]\", 4\n", 0), 0u) << out;
   EXPECT_EQ(group_goroutines(""), "");
+}
+
+// The stub's answer to DUMP_GOROUTINES must fit one protocol frame: a dump
+// that does not is grouped, and says so on its first line.
+TEST(StkGroup, FitDumpKeepsASmallDumpAndGroupsALargeOneSayingSo) {
+  std::string dump;
+  for (int i = 0; i < 1000; ++i) dump += parked(10 + i, "w", ", 1 s", 1);
+  EXPECT_EQ(fit_dump(dump, dump.size()), dump);
+  EXPECT_FALSE(dump_is_grouped(dump));
+  const std::string out = fit_dump(dump, 4096);
+  EXPECT_LE(out.size(), 4096u);
+  EXPECT_EQ(out.rfind("weft: the dump of 1000 goroutines is " + std::to_string(dump.size()) + " bytes, over the ", 0),
+            0u)
+      << out;
+  EXPECT_NE(out.find("\n1000 goroutines: [chan receive]\n"), std::string::npos) << out;
+  EXPECT_TRUE(dump_is_grouped(out)) << out;
+  // Nothing is left out: the groups fit.
+  EXPECT_EQ(out.find("left out"), std::string::npos) << out;
+}
+
+TEST(StkGroup, FitDumpCutsAtAGroupWhenEvenTheGroupsDoNotFitAndCountsTheRest) {
+  std::string dump;
+  // 300 distinct stacks: 300 groups of one.
+  for (int i = 0; i < 300; ++i)
+    dump += "goroutine " + std::to_string(i + 1) + " [select]:\nf" + std::to_string(i) + "()\n\t/src/f.cpp:" +
+            std::to_string(i) + " +0x1\n\n";
+  const std::string out = fit_dump(dump, 2048);
+  EXPECT_LE(out.size(), 2048u);
+  EXPECT_TRUE(dump_is_grouped(out)) << out;
+  std::size_t shown = 0;
+  for (std::size_t at = out.find("1 goroutine: ["); at != std::string::npos; at = out.find("1 goroutine: [", at + 1))
+    ++shown;
+  EXPECT_GT(shown, 0u);
+  EXPECT_NE(out.find("\nweft: " + std::to_string(300 - shown) + " more groups left out (over the frame limit)\n"),
+            std::string::npos)
+      << out;
+  EXPECT_EQ(out.back(), '\n');
 }
 
 }  // namespace

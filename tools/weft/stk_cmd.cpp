@@ -3,15 +3,17 @@
 // "== /db/shard/R8efd95a09bcde325 (pid 4242) ==" for a worker).
 //
 // By default goroutines with the same stack are grouped, with their count
-// (stk_group.hpp): what an operator of a server with thousands of
+// (src/trace/dump_group.hpp): what an operator of a server with thousands of
 // goroutines wants first is where they are. --all prints weft::dump_goroutines's
 // text as it is, every goroutine, as SIGQUIT does. --json prints one array
 // of {"target","pid","worker","anchor","dump"} objects (dump: the text, grouped
-// or not as asked), for scripts.
+// or not as asked), for scripts. A dump too large for one protocol frame
+// comes grouped by the process itself, saying so on its first line; it is
+// printed as it came, with or without --all.
 #include <cstdio>
 
 #include "control_cmd.hpp"
-#include "stk_group.hpp"
+#include "trace/dump_group.hpp"
 #include "wire/json.hpp"
 
 namespace weft::tool {
@@ -20,7 +22,8 @@ int run_stk(const control_args& a) {
   bool first = true;
   std::string json = "[";
   int status = for_each_target("stk", a, v1::Control::DUMP_GOROUTINES, [&](const target& t, const std::string& text) {
-    const std::string dump = a.all ? text : group_goroutines(text);
+    const std::string dump =
+        a.all || weft::detail::trace::dump_is_grouped(text) ? text : weft::detail::trace::group_goroutines(text);
     if (a.json) {
       json += first ? "" : ",\n ";
       json += "{\"target\":" + wire::json_string(t.label) + ",\"pid\":" + std::to_string(t.pid) +

@@ -1,13 +1,13 @@
-// tools/weft/stk_group.cpp: grouping a goroutine dump by stack (design in
-// stk_group.hpp).
-#include "stk_group.hpp"
+// src/trace/dump_group.cpp: grouping a goroutine dump by stack (design in
+// dump_group.hpp).
+#include "trace/dump_group.hpp"
 
 #include <algorithm>
 #include <cctype>
 #include <map>
 #include <vector>
 
-namespace weft::tool {
+namespace weft::detail::trace {
 
 namespace {
 
@@ -116,4 +116,40 @@ std::string group_goroutines(const std::string& dump) {
   return out;
 }
 
-}  // namespace weft::tool
+namespace {
+constexpr const char grouped_prefix[] = "weft: the dump of ";
+constexpr const char grouped_suffix[] = " frame limit: grouped by stack here\n";
+}  // namespace
+
+bool dump_is_grouped(const std::string& dump) {
+  if (dump.rfind(grouped_prefix, 0) != 0) return false;
+  const std::size_t eol = dump.find('\n');
+  const std::string suffix = grouped_suffix;
+  return eol != std::string::npos && eol + 1 >= suffix.size() &&
+         dump.compare(eol + 1 - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+std::string fit_dump(std::string dump, std::size_t limit) {
+  if (dump.size() <= limit) return dump;
+  std::size_t goroutines = dump.rfind("goroutine ", 0) == 0 ? 1 : 0;
+  for (std::size_t at = dump.find("\ngoroutine "); at != std::string::npos; at = dump.find("\ngoroutine ", at + 1))
+    ++goroutines;
+  std::string out = grouped_prefix + std::to_string(goroutines) + " goroutines is " + std::to_string(dump.size()) +
+                    " bytes, over the " + std::to_string(limit >> 20) + " MiB" + grouped_suffix;
+  out += group_goroutines(dump);
+  dump.clear();
+  dump.shrink_to_fit();
+  if (out.size() <= limit) return out;
+  // Groups end in an empty line: cut after the last one that leaves room
+  // for the closing line.
+  constexpr std::size_t room = 100;
+  std::size_t cut = limit > room ? out.rfind("\n\n", limit - room) : std::string::npos;
+  cut = cut == std::string::npos ? out.find('\n') + 1 : cut + 2;
+  std::size_t left_out = 0;
+  for (std::size_t at = out.find("\n\n", cut); at != std::string::npos; at = out.find("\n\n", at + 2)) ++left_out;
+  out.resize(cut);
+  out += "weft: " + std::to_string(left_out) + " more groups left out (over the frame limit)\n";
+  return out;
+}
+
+}  // namespace weft::detail::trace

@@ -1,4 +1,4 @@
-// tools/weft/stk_group.hpp: a goroutine dump grouped by identical stacks,
+// src/trace/dump_group.hpp: a goroutine dump grouped by identical stacks,
 // as Go's goroutine profile at debug=1 shows it: a program with ten
 // thousand goroutines parked in one place prints that place once, with its
 // count, rather than ten thousand times.
@@ -25,13 +25,28 @@
 // largest group first (ties: in dump order). The "#" line names up to ten
 // of them, so that `weft stk --all` can be searched for one. A group of one
 // keeps its lines as the dump wrote them. Text that is not a goroutine
-// block (none today) is kept, first.
+// block (a note the stub puts first) is kept, first.
+//
+// weft stk groups the text it is given; the runtime stub groups a dump
+// too large for one protocol frame before sending it (remote/control.cpp),
+// hence here, below both.
 #pragma once
 
+#include <cstddef>
 #include <string>
 
-namespace weft::tool {
+namespace weft::detail::trace {
 
 std::string group_goroutines(const std::string& dump);
 
-}  // namespace weft::tool
+// A dump made to fit `limit` bytes (the protocol's frame limit, for the
+// stub's DUMP_GOROUTINES answer): as it is when it fits; else grouped, after
+// a first line that says so,
+//   weft: the dump of 100000 goroutines is 56000000 bytes, over the 16 MiB frame limit: grouped by stack here
+// and if even that does not fit, cut after the last group that does, with a
+// last line "weft: N more groups left out (over the frame limit)".
+std::string fit_dump(std::string dump, std::size_t limit);
+// Whether `dump` is fit_dump's grouped form (weft stk does not group it again).
+bool dump_is_grouped(const std::string& dump);
+
+}  // namespace weft::detail::trace
