@@ -93,4 +93,4 @@ sum=$(prog_on_1 get feed.sum)
 prog_on_1 set stop 1
 for p in "${progs[@]}"; do wait "$p" || fail "a migrate_prog ended with status $?"; done
 kill "$weftd_pid"
-echo "migration across hosts: 100 moves between hosts 1, 2 and 3 in $moves_ms ms (with the weft command's start each time); $count values consumed, sum and count exact; 101 starts in 101 processes"
+echo "migration across hosts: 100 moves between hosts 1, 2 and 3 in $moves_ms ms (with the weft command's start each time); $count values consumed, sum and count exact; 101 starts, each in another process than the last"
