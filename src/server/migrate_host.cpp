@@ -52,14 +52,37 @@ void migrate_host::notify(goroutine& g, event e) {
   if (g.events != nullptr) g.events.try_send(std::move(e));  // capacity: one move's events fit
 }
 
-void migrate_host::begin(client& stub, std::uint64_t process_id, const v1::ProcessInfo& info, std::uint64_t id,
-                         const v1::MigrateBegin& m) {
-  wire::frame r;
-  r.set_id(id);
-  detail::lock_scope lk(mu_);
+namespace {
+// The host part of "IP:port", "[IPv6]:port", or "tcp:HOST:PORT".
+std::string host_of(std::string a) {
+  if (a.rfind("tcp:", 0) == 0 || a.rfind("tls:", 0) == 0) a = a.substr(4);
+  if (!a.empty() && a.front() == '[') return a.substr(1, a.find(']') - 1);
+  return a.substr(0, a.rfind(':'));
+}
+}  // namespace
+
+bool migrate_host::near_server(const std::string& peer) const {
+  if (peer.empty() || peer == "unix") return true;
+  const std::string ip = host_of(peer);
+  return ip.rfind("127.", 0) == 0 || ip == "::1" || ip == host_of(address_);
+}
+
+migrate_host::process& migrate_host::attach(client& stub, std::uint64_t process_id, const v1::ProcessInfo& info,
+                                            const std::string& peer) {
   process& p = procs_[process_id];
   p.stub = &stub;
   p.info = info;
+  p.peer = peer;
+  p.near = near_server(peer);
+  return p;
+}
+
+void migrate_host::begin(client& stub, std::uint64_t process_id, const v1::ProcessInfo& info, const std::string& peer,
+                         std::uint64_t id, const v1::MigrateBegin& m) {
+  wire::frame r;
+  r.set_id(id);
+  detail::lock_scope lk(mu_);
+  attach(stub, process_id, info, peer);
   std::string gid;
   do {
     gid = "M" + wire::random_hex(8);
@@ -73,11 +96,10 @@ void migrate_host::begin(client& stub, std::uint64_t process_id, const v1::Proce
   stub.post(r);
 }
 
-void migrate_host::accept(client& stub, std::uint64_t process_id, const v1::ProcessInfo& info, std::uint64_t id) {
+void migrate_host::accept(client& stub, std::uint64_t process_id, const v1::ProcessInfo& info, const std::string& peer,
+                          std::uint64_t id) {
   detail::lock_scope lk(mu_);
-  process& p = procs_[process_id];
-  p.stub = &stub;
-  p.info = info;
+  process& p = attach(stub, process_id, info, peer);
   p.accepts = true;
   stub.post(ok_frame(id));
   auto waiting = starting_.find(info.pid());
@@ -414,6 +436,23 @@ std::uint64_t migrate_host::pick_target(const goroutine& g, const std::string& t
     why = "no other process accepts it" + hint;
     return 0;
   }
+  // auto's first rule: a goroutine whose process runs on another host than
+  // this weftd goes next to it, if a process here accepts: every remote
+  // channel and variable operation it makes is a round trip to this weftd.
+  if ((to.empty() || to == "auto") && !owner->second.near) {
+    std::vector<std::uint64_t> near;
+    for (std::uint64_t c : candidates)
+      if (procs_[c].near) near.push_back(c);
+    if (!near.empty()) {
+      std::uint64_t best = near.front();
+      for (std::uint64_t c : near)
+        if (procs_[c].placed < procs_[best].placed) best = c;
+      reason = "auto: next to this weftd, which holds its channels and variables (pid " + std::to_string(from.pid()) +
+               " is attached from " + owner->second.peer + ", another host)";
+      log_("migrate " + reason + ": to pid " + std::to_string(procs_[best].info.pid()));
+      return best;
+    }
+  }
   // auto, or among a host's processes: the one that has received the
   // fewest goroutines, so that moves spread out (docs/migration.md says
   // what auto does not weigh yet).
@@ -423,6 +462,7 @@ std::uint64_t migrate_host::pick_target(const goroutine& g, const std::string& t
   reason = (to.empty() || to == "auto" ? std::string("auto: ") : "host " + to + ": ") + "of " +
            std::to_string(candidates.size()) + " accepting processes, the one given the fewest goroutines (" +
            std::to_string(procs_[best].placed) + ")";
+  if (to.empty() || to == "auto") log_("migrate " + reason + ": to pid " + std::to_string(procs_[best].info.pid()));
   return best;
 }
 

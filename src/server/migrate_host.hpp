@@ -37,6 +37,10 @@
 //      that moved on).
 //   M4 A goroutine whose process ends while it runs is gone with it (the
 //      record goes): it had no state here to resume from.
+// auto: a goroutine whose process is on another host than this weftd goes
+// to an accepting process on this weftd's host (its channel and variable
+// operations are round trips to here); otherwise to the accepting process
+// that has received the fewest. Each decision is logged with its reason.
 // Threads: one weft::mutex over the tables; frames are posted under it
 // (post only queues). Sessions call in from their reader goroutines; the
 // coordinators wait on a channel of events, never under the mutex.
@@ -76,9 +80,12 @@ class migrate_host {
   void configure(std::string address, std::string key_file);
 
   // From a stub's session (process_id: its Welcome's).
-  void begin(client& stub, std::uint64_t process_id, const v1::ProcessInfo& info, std::uint64_t id,
-             const v1::MigrateBegin& m);
-  void accept(client& stub, std::uint64_t process_id, const v1::ProcessInfo& info, std::uint64_t id);
+  // peer: where its connection comes from ("unix", or IP:port), which
+  // tells whether it runs on this weftd's host (auto's first rule).
+  void begin(client& stub, std::uint64_t process_id, const v1::ProcessInfo& info, const std::string& peer,
+             std::uint64_t id, const v1::MigrateBegin& m);
+  void accept(client& stub, std::uint64_t process_id, const v1::ProcessInfo& info, const std::string& peer,
+              std::uint64_t id);
   void end(std::uint64_t process_id, const v1::MigrateEnd& m);
   void state(std::uint64_t process_id, const v1::MigrateState& m);
   void in_result(std::uint64_t process_id, const v1::MigrateInResult& m);
@@ -101,6 +108,8 @@ class migrate_host {
     v1::ProcessInfo info;
     bool accepts = false;
     std::uint32_t placed = 0;  // goroutines moved here (auto's tie-break)
+    std::string peer;  // its connection's other end
+    bool near = false;  // on this weftd's host (unix, loopback, or this weftd's own address)
   };
   enum class phase { running, stopping, in_transit, parked };
   struct goroutine {
@@ -127,6 +136,11 @@ class migrate_host {
   std::uint64_t pick_target(const goroutine& g, const std::string& to, std::string& why, std::string& reason)
       REQUIRES(mu_);
   bool same_binary(const v1::ProcessInfo& a, const v1::ProcessInfo& b) const;
+  // Whether a connection from peer comes from this weftd's host.
+  bool near_server(const std::string& peer) const REQUIRES(mu_);
+  // The process's record, made or refreshed from its session.
+  process& attach(client& stub, std::uint64_t process_id, const v1::ProcessInfo& info, const std::string& peer)
+      REQUIRES(mu_);
   void post_to(std::uint64_t process_id, const wire::frame& f) REQUIRES(mu_);
   // MigrateIn of g's state (epoch + 1, its ticket), in pieces.
   void send_in(std::uint64_t process_id, const std::string& gid, const goroutine& g) REQUIRES(mu_);

@@ -30,7 +30,8 @@ session::session(server_state& st, outlet& out, std::string peer)
     : st_(st),
       out_(out),
       process_id_(st.next_process_id.fetch_add(1, std::memory_order_relaxed)),
-      name_("client " + std::to_string(process_id_) + (peer.empty() ? "" : " (" + peer + ")")) {}
+      name_("client " + std::to_string(process_id_) + (peer.empty() ? "" : " (" + peer + ")")),
+      peer_(std::move(peer)) {}
 
 session::~session() { end(); }
 
@@ -303,8 +304,9 @@ void session::migrate(std::uint64_t id, const wire::frame& f) {
   }
   if (role != v1::Hello::STUB)
     return refuse(id, v1::Error::REFUSED, body_name(f) + " comes from a program's runtime stub (role STUB) only");
-  if (f.has_migrate_begin()) return st_.migrations.begin(*this, process_id_, hello_.process(), id, f.migrate_begin());
-  st_.migrations.accept(*this, process_id_, hello_.process(), id);
+  if (f.has_migrate_begin())
+    return st_.migrations.begin(*this, process_id_, hello_.process(), peer_, id, f.migrate_begin());
+  st_.migrations.accept(*this, process_id_, hello_.process(), peer_, id);
 }
 
 session::verdict session::migrate_one_way(const wire::frame& f) {

@@ -141,6 +141,7 @@ class session final : public client {
   outlet& out_;
   const std::uint64_t process_id_;
   const std::string name_;
+  const std::string peer_;  // "unix", or the client's IP:port
   std::atomic<bool> welcomed_{false};
   bool ended_ = false;
   bool closing_ = false;  // broken(): the connection ends after this frame

@@ -8,7 +8,8 @@
 # attached to it across the bridge. Checks: every move lands where it was
 # sent, the consumer's sum and count equal the feeder's exactly (no value
 # lost or taken twice), it restarted once per move and ran in a new process
-# each time. Needs root. Everything it made is removed however it ends.
+# each time; and --to auto moves it from host 2 next to the weftd (host 1),
+# saying and logging why. Needs root. Everything it made is removed however it ends.
 set -uo pipefail
 weftd=$1
 weft=$2
@@ -78,6 +79,13 @@ for i in $(seq 0 99); do
   echo "$out" | grep -q -- "-> pid $to" || fail "move $i did not land on pid $to: $out"
 done
 moves_ms=$((($(date +%s%N) - t0) / 1000000))
+# The last move left it on host 2; auto brings it next to the weftd (host 1),
+# not to host 3: its channel's operations are round trips to the weftd.
+out=$(on 1 env WEFT_KEY_FILE="$dir/key" timeout 60 "$weft" migrate "$id" --to auto --runtime "$runtime" 2>&1) ||
+  fail "the auto move failed: $out"
+echo "$out" | grep -q -- "-> pid $p1" || fail "auto did not move it next to the weftd (pid $p1 on host 1): $out"
+echo "$out" | grep -q "next to this weftd" || fail "auto's reason does not say why: $out"
+grep -q "migrate auto: next to this weftd" "$dir/weftd.log" || fail "weftd did not log auto's decision"
 
 prog_on_1 set feed.stop 1 || fail "could not stop the feeder"
 for _ in $(seq 1 500); do [ "$(prog_on_1 get result.done)" = 1 ] && break; sleep 0.02; done
@@ -88,9 +96,9 @@ sum=$(prog_on_1 get feed.sum)
 [ "$(prog_on_1 get result.count)" = "$count" ] || fail "consumer count $(prog_on_1 get result.count) != fed $count"
 [ "$(prog_on_1 get result.sum)" = "$sum" ] || fail "consumer sum $(prog_on_1 get result.sum) != fed $sum"
 [ "$sum" = $((count * (count + 1) / 2)) ] || fail "the fed values are not 1..$count"
-[ "$(prog_on_1 get result.starts)" = 101 ] || fail "the goroutine started $(prog_on_1 get result.starts) times, not 101"
-[ "$(prog_on_1 get result.hops)" = 101 ] || fail "the goroutine ran in $(prog_on_1 get result.hops) processes, not 101"
+[ "$(prog_on_1 get result.starts)" = 102 ] || fail "the goroutine started $(prog_on_1 get result.starts) times, not 102"
+[ "$(prog_on_1 get result.hops)" = 102 ] || fail "the goroutine changed process $(prog_on_1 get result.hops) times, not 102"
 prog_on_1 set stop 1
 for p in "${progs[@]}"; do wait "$p" || fail "a migrate_prog ended with status $?"; done
 kill "$weftd_pid"
-echo "migration across hosts: 100 moves between hosts 1, 2 and 3 in $moves_ms ms (with the weft command's start each time); $count values consumed, sum and count exact; 101 starts, each in another process than the last"
+echo "migration across hosts: 100 moves between hosts 1, 2 and 3 in $moves_ms ms (with the weft command's start each time); $count values consumed, sum and count exact; 102 starts, each in another process than the last; auto brought it from host 2 next to the weftd"
