@@ -90,6 +90,8 @@ void migrate_host::begin(client& stub, std::uint64_t process_id, const v1::Proce
   goroutine& g = gs_[gid];
   g.function = m.function();
   g.signature = m.signature();
+  g.binary.set_binary_path(info.binary_path());
+  g.binary.set_binary_sha256(info.binary_sha256());
   g.owner = process_id;
   r.mutable_migrate_ticket()->set_goroutine(gid);
   r.mutable_migrate_ticket()->set_epoch(g.epoch);
@@ -280,8 +282,9 @@ void migrate_host::send_in(std::uint64_t process_id, const std::string& gid, con
 }
 
 void migrate_host::place_parked(std::uint64_t process_id) {
+  const v1::ProcessInfo& info = procs_.at(process_id).info;
   for (auto& [gid, g] : gs_) {
-    if (g.ph != phase::parked) continue;
+    if (g.ph != phase::parked || !same_binary(g.binary, info)) continue;
     g.ticket = next_ticket_++;
     g.ph = phase::in_transit;
     // No coordinator waits on it: its answer is taken here.

@@ -114,6 +114,7 @@ class migrate_host {
   enum class phase { running, stopping, in_transit, parked };
   struct goroutine {
     std::string function, signature;
+    v1::ProcessInfo binary;  // the binary it runs in (path, SHA-256): a parked one's targets
     std::uint64_t epoch = 1;
     std::uint64_t owner = 0;  // process_id; 0 while parked
     phase ph = phase::running;
@@ -145,7 +146,7 @@ class migrate_host {
   // MigrateIn of g's state (epoch + 1, its ticket), in pieces.
   void send_in(std::uint64_t process_id, const std::string& gid, const goroutine& g) REQUIRES(mu_);
   void notify(goroutine& g, event e) REQUIRES(mu_);
-  // Parked goroutines of binary `info` go to process_id (M2).
+  // Parked goroutines of process_id's binary go to it (M2).
   void place_parked(std::uint64_t process_id) REQUIRES(mu_);
   void describe(v1::MigrateReport::Move& mv, const std::string& gid, const goroutine& g) REQUIRES(mu_);
 
