@@ -115,6 +115,28 @@ bool sig_queued_value(const siginfo_t* info, int* value) noexcept {
   return true;
 }
 
+void thread_sigmask_get(sigset_t* out) noexcept { ::pthread_sigmask(SIG_BLOCK, nullptr, out); }
+
+void thread_sigmask_set(const sigset_t& mask) noexcept { ::pthread_sigmask(SIG_SETMASK, &mask, nullptr); }
+
+void block_async_signals() noexcept { block_async_signals(nullptr); }
+
+void block_async_signals(sigset_t* old) noexcept {
+  static const sigset_t async = [] {
+    sigset_t s;
+    sigfillset(&s);
+    for (int sync : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS}) sigdelset(&s, sync);
+    return s;
+  }();
+  ::pthread_sigmask(SIG_BLOCK, &async, old);
+}
+
+void touch_signal_state() noexcept {
+  int saved = errno;
+  ::kill(::getpid(), 0);
+  errno = saved;
+}
+
 void signal_notify(int write_fd) noexcept {
   int saved = errno;
   char b = 'q';

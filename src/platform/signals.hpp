@@ -56,4 +56,21 @@ void signal_drain(int read_fd) noexcept;
 // false for kill(2), raise and the kernel's.
 bool sig_queued_value(const siginfo_t* info, int* value) noexcept;
 
+// The calling thread's signal mask.
+void thread_sigmask_get(sigset_t* out) noexcept;
+void thread_sigmask_set(const sigset_t& mask) noexcept;
+// Blocks every signal on the calling thread but the synchronous ones (a
+// fault it causes itself): for the runtime's own threads, which never run
+// goroutines, so that a process-directed signal's handler runs on a thread
+// that does. Under TSan a handler that lands on a thread sleeping outside
+// its interceptors waits for that thread's next one, which may never come.
+void block_async_signals() noexcept;
+// The same, saving the mask it replaces in *old (restore it with
+// thread_sigmask_set).
+void block_async_signals(sigset_t* old) noexcept;
+// kill(getpid(), 0): sends nothing. Under TSan it makes the calling
+// thread's (fiber's) signal state, which TSan otherwise makes at its first
+// blocking call, racily (runtime/sanitizers.hpp).
+void touch_signal_state() noexcept;
+
 }  // namespace weft::detail::os

@@ -113,6 +113,7 @@ void switch_to(g* from, g* to) {
 void finish_switch(void* from_ctx) {
   m* mp = this_m();  // not the M we left from, possibly
   g* self = mp->curg ? mp->curg : &mp->g0;
+  san::fiber_arrived();
   san::finish_switch(self->san);
   g* prev = mp->prev;
   prev->ctx = from_ctx;
@@ -125,13 +126,14 @@ void finish_switch(void* from_ctx) {
       void* arg = mp->park_arg;
       mp->park_unlock = nullptr;
       // Before its status says waiting: from then on a waker may ready it.
-      if (gstats_enabled()) gstats_stop(prev, prev->wait_reason ? prev->wait_reason : "blocked");
+      if (gstats_enabled())
+        gstats_stop(prev, prev->wait_label ? prev->wait_label : prev->wait_reason ? prev->wait_reason : "blocked");
       prev->status.store(g_waiting, std::memory_order_release);
       trace_ev(mp, ev::go_block, prev->id, 0, prev->wait_reason);
       if (unlock) unlock(arg);  // from here on, prev may be readied
       // Timers that park skipped (fire functions may take the lock just
       // released), before this context goes on.
-      if (mp->pp) run_due_timers(mp->pp);
+      if (mp->pp) run_due_timers_owned(mp->pp);
       break;
     }
     case after_switch::yield:

@@ -230,6 +230,16 @@ void gstats_bytes(bool read, std::uint64_t n) {
   if (g* gp = this_g()) (read ? record(gp).bytes_read : record(gp).bytes_written).fetch_add(n, relaxed);
 }
 
+wait_label_scope::wait_label_scope(const char* label) noexcept : gp_(this_g()) {
+  if (gp_ == nullptr) return;
+  prev_ = gp_->wait_label;
+  gp_->wait_label = label;
+}
+
+wait_label_scope::~wait_label_scope() {
+  if (gp_ != nullptr) gp_->wait_label = prev_;
+}
+
 void gstats_start_all() {
   if (gstats_on.load()) return;
   for_each_g(

@@ -122,6 +122,23 @@ struct gstats_snapshot {
   std::vector<blocked_time> blocked;  // the process's, by reason, longest first
 };
 
+// For the life of the scope, the calling goroutine's blocked time counts
+// under `label` (a static string) rather than under its parks' reasons:
+// code that waits on something remote says so (wire/remote_wait.hpp).
+// Outside a goroutine it does nothing; scopes nest (the inner one counts).
+// Costs a thread-local lookup and two stores, on or off.
+class wait_label_scope {
+ public:
+  explicit wait_label_scope(const char* label) noexcept;
+  ~wait_label_scope();
+  wait_label_scope(const wait_label_scope&) = delete;
+  wait_label_scope& operator=(const wait_label_scope&) = delete;
+
+ private:
+  g* gp_;
+  const char* prev_ = nullptr;
+};
+
 // Starts instrumentation (counters from zero) if it is off; idempotent.
 void gstats_start_all();
 void gstats_stop_all();

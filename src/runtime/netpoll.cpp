@@ -115,6 +115,9 @@ struct poll_desc {
   int fd GUARDED_BY(lock) = -1;
   bool live GUARDED_BY(lock) = false;  // between netpoll_open and netpoll_close
   bool closing GUARDED_BY(lock) = false;
+  // An event said the peer closed (RDHUP, HUP) or the socket failed (ERR):
+  // sticky, for netpoll_hangup.
+  bool hangup GUARDED_BY(lock) = false;
   // The functions below that take a mode_state& are checked where they are
   // called: passing a guarded member by reference needs the lock.
   mode_state modes[2] GUARDED_BY(lock);
@@ -342,6 +345,7 @@ poll_desc* netpoll_open(int fd) {
   pd->fd = fd;
   pd->live = true;
   pd->closing = false;
+  pd->hangup = false;
   for (mode_state& s : pd->modes) {
     s.ready = false;
     s.deadline = INT64_MAX;
@@ -360,6 +364,11 @@ poll_desc* netpoll_open(int fd) {
   }
   active.store(true, std::memory_order_release);
   return pd;
+}
+
+bool netpoll_hangup(poll_desc* pd) {
+  lock_scope lk(pd->lock);
+  return pd->hangup;
 }
 
 poll_result netpoll_wait(poll_desc* pd, poll_mode mode) {
@@ -502,6 +511,7 @@ int netpoll(std::int64_t delay_ns) {
     poll_waiter* ww = nullptr;
     pd->lock.lock();
     if (pd->live && pd->seq == static_cast<std::uint32_t>(ev.data >> 32)) {
+      if ((ev.events & (os::ev_rdhup | os::ev_hup | os::ev_err)) != 0) pd->hangup = true;
       if (rd) rw = edge(pd->modes[0]);
       if (wr) ww = edge(pd->modes[1]);
     }

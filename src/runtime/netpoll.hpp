@@ -37,6 +37,11 @@ poll_desc* netpoll_open(int fd);
 // At most one goroutine waits per mode at a time (the caller serializes:
 // net::conn allows one reader and one writer).
 poll_result netpoll_wait(poll_desc* pd, poll_mode mode);
+// Whether an event has said that the peer closed or the socket failed
+// (sticky). A reader that waits before its recv (net/conn.cpp) must not
+// wait then: the end of stream it would wait for may have come with the
+// bytes it has read, its edge spent.
+bool netpoll_hangup(poll_desc* pd);
 // Sets the mode's deadline (os::nanotime(); INT64_MAX: none; a past one
 // makes waits time out at once). Wakes a waiter whose deadline moved into
 // the past.

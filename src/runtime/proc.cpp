@@ -1,5 +1,10 @@
 // src/runtime/proc.cpp: the scheduler.
 //
+// Over 700 lines on purpose: the run loop, the P idle list, spinning Ms and
+// wakep share one lock and its invariants, read together; the parts that
+// stand alone already live apart (runq.cpp, sysmon.cpp, gslab.cpp, park.hpp,
+// due_timers.cpp).
+//
 // Concepts (docs/GLOSSARY.md): a G is a goroutine, an M an OS thread, a P a
 // processor, the right to run Gs. There are exactly procs Ps; an M needs a P
 // to run a G. Each P has a local run queue (runq.cpp) with a runnext slot, and
@@ -84,7 +89,10 @@ p* pidle_get() {
   p* pp = sched.pidle;
   if (pp) {
     sched.pidle = pp->link;
-    sched.npidle.fetch_sub(1, std::memory_order_seq_cst);
+    // The first P out of an all-idle program wakes a sysmon in its deep
+    // sleep (sysmon.cpp): seq_cst against its store of sysmon_deep and its
+    // second look at npidle.
+    if (sched.npidle.fetch_sub(1, std::memory_order_seq_cst) == sched.procs) sysmon_wake_from_deep_sleep();
   }
   return pp;
 }
@@ -97,9 +105,13 @@ namespace {
 // reply, 50-200 us away) spun for nothing and took the CPU those processes
 // needed to answer (remote_chan at 3.4x Redis's round trip on 2 cores).
 // So each M adapts its spin: halved after a spin that found nothing,
-// doubled after one that found work, between these bounds.
+// doubled after one that found work (from spin_before_idle_grow_ns at
+// least), up to the maximum. Halving goes down to 0: one pass over the
+// queues and no pause. A floor of 1 us cost a remote_counter call (an M
+// idles once per call on each side, its work always from the network)
+// about 1 us on each side, 5-9% of its CPU, spent in cpu_relax.
 constexpr std::int64_t spin_before_idle_max_ns = 50'000;
-constexpr std::int64_t spin_before_idle_min_ns = 1'000;
+constexpr std::int64_t spin_before_idle_grow_ns = 1'000;
 constexpr std::int64_t idle_m_exit_ns = 2'000'000'000;
 
 m* midle_get() REQUIRES(sched.lock) {
@@ -235,6 +247,18 @@ int poll_for_self(m* mp, std::int64_t delay_ns) {
   return n;
 }
 
+// Whether an M about to give up its P polls the network first (netpoll(0)).
+// Not when the waiter M is blocked in the poller already, and not when there
+// is no waiter: then this M becomes the polling waiter (m_idle), whose
+// blocking poll returns at once with whatever is ready. That non-blocking
+// poll was a system call for nothing at every wait of a remote call (its
+// reply is tens of µs away), one of five per call. A waiter that sleeps for
+// a timer only is still polled for: m_idle then wakes it to poll.
+bool poll_before_idle() {
+  lock_scope lk(sched.lock);
+  return sched.timer_waiter != nullptr && !sched.waiter_polls;
+}
+
 // The M has no P: sleep until handed one, or until the earliest timer.
 void m_idle(m* mp) {
   std::int64_t deadline = INT64_MAX;
@@ -247,13 +271,15 @@ void m_idle(m* mp) {
     if (sched.timer_waiter == nullptr) {
       deadline = earliest_timer();
       poll = netpoll_active() && netpoll_waiters() > 0;
-    } else if (!sched.waiter_polls && netpoll_active() && netpoll_waiters() > 0) {
+    } else if ((!sched.waiter_polls && netpoll_active() && netpoll_waiters() > 0) ||
+               earliest_timer() < sched.waiter_deadline.load(std::memory_order_relaxed)) {
       // The waiter sleeps for a timer only: it began before any goroutine
-      // waited for I/O. Woken, it comes back here and waits in the poller;
-      // left asleep, I/O readiness would wait for sysmon's next poll (up to
-      // 10 ms a wake-up: at procs 1, every round trip of an attached
-      // program).
+      // waited for I/O. Or it chose its deadline before a timer of ours
+      // came, whose start found no waiter yet to wake (timer.cpp). Woken,
+      // it comes back here; left asleep, the I/O or the timer would wait
+      // for sysmon, which sleeps up to 1 s while every P is idle.
       sched.timer_waiter->park.wakeup();
+      if (sched.waiter_polls) netpoll_break();
     }
     waiter = deadline != INT64_MAX || poll;
     if (waiter) {
@@ -336,22 +362,23 @@ g* find_runnable(m* mp) {
       // wakep costs a load instead of a wake-up (sched lock, an idle P and M,
       // and cache misses on all of them for the submitting thread).
       std::int64_t spin_until = os::nanotime() + mp->spin_ns;
-      do {
+      for (;;) {
         g* gp = steal_work(mp);
         if (gp == nullptr) gp = find_runnable_fast(pp);
         if (gp) {
-          mp->spin_ns = std::min(2 * mp->spin_ns, spin_before_idle_max_ns);
+          mp->spin_ns = std::clamp(2 * mp->spin_ns, spin_before_idle_grow_ns, spin_before_idle_max_ns);
           return gp;
         }
+        if (sched.stopping.load(std::memory_order_relaxed) || os::nanotime() >= spin_until) break;
         for (int i = 0; i < 64; ++i) cpu_relax();
-      } while (!sched.stopping.load(std::memory_order_relaxed) && os::nanotime() < spin_until);
-      mp->spin_ns = std::max(mp->spin_ns / 2, spin_before_idle_min_ns);
+      }
+      mp->spin_ns /= 2;
     } else {
       for (p* q : sched.allp) run_due_timers(q);
       if (g* gp = runq_get(pp)) return gp;
     }
-    // I/O that became ready, unless the waiter M is already polling.
-    if (netpoll_active() && netpoll_waiters() > 0 && !sched.waiter_polls_now()) {
+    // I/O that became ready, unless a waiter polls or this M will (m_idle).
+    if (netpoll_active() && netpoll_waiters() > 0 && poll_before_idle()) {
       sched.last_poll.store(os::nanotime(), std::memory_order_relaxed);
       if (poll_for_self(mp, 0) > 0) {  // readied onto this P
         if (mp->deferred_readies > 1) wakep();  // the first is this M's
@@ -448,30 +475,8 @@ void check_dead() {
   fatal("all goroutines are asleep - deadlock!");
 }
 
-bool run_due_timers(p* pp) {
-  std::int64_t when0 = pp->timers.when0.load(std::memory_order_acquire);
-  if (when0 == INT64_MAX) return false;
-  // Every schedule comes here, and a program with any timer armed (an
-  // attached program's heartbeat, a far deadline) paid a precise clock read
-  // each time: a fifth of pingpong's time. The coarse clock costs a few ns
-  // and says "not yet" for any timer further off than its lag.
-  if (when0 > os::nanotime_coarse() + os::nanotime_coarse_lag()) return false;
-  std::int64_t now = os::nanotime();
-  if (when0 > now) return false;
-  // The fired timers' Gs go to this M's ring: fire no more than it has room
-  // for (but one at least, so that due timers always move). The rest stay
-  // due on the heap and fire at the next schedule, or on a thief's P
-  // (steal_work). Firing all at once (100k sleepers due together)
-  // overflowed the ring into the global queue again and again: at procs 2
-  // both Ms then queued for its lock.
-  m* mp = this_m();
-  int room = INT32_MAX;
-  if (mp && mp->pp && !mp->pp->is_private) room = std::max(static_cast<int>(runq_room(mp->pp)), 1);
-  return pp->timers.run_due(now, room) > 0;
-}
-
 g* find_runnable_fast(p* pp, bool run_timers) {
-  if (run_timers) run_due_timers(pp);
+  if (run_timers) run_due_timers_owned(pp);
   if (pp->is_private) return bound_pick(pp);  // only its own Gs, never the global queues
   // A G in runnext inherits the time slice of the G that readied it (Go's
   // inheritTime): schedtick counts slices, not picks, so a pair that keeps

@@ -147,6 +147,7 @@ int run_main(std::function<int()> main, const options& opts, const trace_hooks* 
   sched.epoch.fetch_add(1);
   sched.running.store(true);
   netpoll_init();
+  capture_run_sigmask();  // before sysmon, which may start an M
   sysmon_start();
 
   run_m0(m0);  // returns once main has returned

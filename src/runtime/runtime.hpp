@@ -114,6 +114,10 @@ struct g {
   // Cold: for dumps, panics and goroutine_local.
   const char* wait_reason = nullptr;
   std::int64_t wait_since = 0;
+  // While set (wait_label_scope, gstats.hpp): the reason instrumentation
+  // counts this G's blocked time under, instead of its park's. Only the G
+  // itself writes it; read by the M that parks it.
+  const char* wait_label = nullptr;
   // Atomics (relaxed: plain moves on x86) because dumps read them while
   // another M may be recycling the G.
   std::atomic<void*> creation_pc{nullptr};
@@ -234,6 +238,11 @@ struct p {
   // Set by sysmon when one G has run for more than 10 ms without a pick;
   // cleared at the next pick. Honoured at weft's yield points.
   std::atomic<bool> preempt{false};
+  // The owner's shortcut past the clock in its timer check at every
+  // schedule (run_due_timers_owned): the earliest timer it last found far
+  // off, and how many more checks may skip the clock while it stays so.
+  std::int64_t far_timer_when = INT64_MAX;
+  std::uint32_t far_timer_skips = 0;
   // sysmon's bookkeeping (sysmon thread only): what it saw last, and since when.
   std::uint32_t sysmon_schedtick = 0;
   std::uint32_t sysmon_switches = 0;
@@ -293,6 +302,9 @@ struct sched_t {
   std::atomic<bool> plain_threads_seen{false};
   // sysmon is firing timers or handing off a P (sysmon.cpp, check_dead).
   std::atomic<bool> sysmon_acting{false};
+  // 1 while sysmon sleeps because every P is idle; pidle_get wakes it
+  // (sysmon.cpp: its deep sleep and the handshake).
+  std::atomic<std::uint32_t> sysmon_deep{0};
   std::atomic<bool> running{false};
   std::atomic<bool> stopping{false};
   // Which weft::run this is (1, 2, ...; 0 before the first): state kept
@@ -350,6 +362,7 @@ void wakep();
 std::uint64_t fastrand(m* mp) noexcept;
 g* find_runnable_fast(p* pp, bool run_timers = true);  // never blocks; safe on a parking G's stack
 bool run_due_timers(p* pp);  // fires pp's due timers; true if any fired
+bool run_due_timers_owned(p* pp);  // the same, by pp's owner at a schedule
 void run_m0(m* m0);  // the calling thread becomes M0 until stop
 void acquirep(m* mp, p* pp);
 p* releasep(m* mp);
@@ -361,6 +374,9 @@ void handoffp(p* pp);
 // sysmon (sysmon.cpp): started by run_main, stopped before the Ms are joined.
 void sysmon_start();
 void sysmon_stop();
+// Wakes sysmon if it sleeps because every P was idle; cheap otherwise (one
+// load). Called when a P leaves the idle list of an all-idle program.
+void sysmon_wake_from_deep_sleep() noexcept;
 // A yield point: yields if sysmon flagged the running G as a long runner
 // (or the runtime is stopping). Not inside weft::blocking.
 void preempt_check() noexcept;

@@ -16,6 +16,16 @@
 // call malloc and take locks in whatever state the interrupted thread left
 // them.
 //
+// Signal masks: the runtime's own threads (sysmon, the SIGQUIT thread)
+// block every asynchronous signal, so a process-directed one (SIGTERM for
+// weft::on_shutdown, SIGPROF, the program's own) is handled on an M or a
+// thread of the program. A new M sets the mask weft::run's caller had:
+// sysmon starts Ms too, and they must not inherit its mask; an M on its
+// way out blocks them. Why it matters: under TSan, a handler for a signal
+// that lands outside TSan's interceptors waits for that thread's (that
+// fiber's) next intercepted call, which on these threads may never come.
+// The other half is in platform/futex.cpp and runtime/sanitizers.hpp.
+//
 // Panics: an exception that escapes a goroutine reaches std::terminate with
 // the thrower's frames still on the stack (context.cpp); weft's terminate
 // handler reports it as a panic when it runs on a goroutine.
@@ -40,6 +50,7 @@ constexpr std::size_t altstack_size = 256 * 1024;  // symbolizing needs room
 struct sigaction old_segv, old_bus;
 std::terminate_handler old_terminate = nullptr;
 int quit_pipe[2] = {-1, -1};
+sigset_t run_sigmask;  // written as a run starts, before any M of it
 
 // The fault (or the stack pointer) is in gp's guard, or a little below it.
 bool is_overflow(g* gp, void* addr, void* uc) {
@@ -63,6 +74,7 @@ void on_fault(int sig, siginfo_t* info, void* uc) {
 void on_quit(int) { os::signal_notify(quit_pipe[1]); }
 
 void quit_thread() {
+  os::block_async_signals();
   if (os::signal_wait(quit_pipe[0])) fatal_sigquit();
 }
 
@@ -81,8 +93,12 @@ void on_terminate() {
 
 }  // namespace
 
+void capture_run_sigmask() { os::thread_sigmask_get(&run_sigmask); }
+
 void m_init_thread(m* mp) {
   mp->tid = os::thread_id();
+  if (!mp->is_m0) os::thread_sigmask_set(run_sigmask);
+  san::signal_state_init();
   g* g0 = &mp->g0;
   g0->is_g0 = true;
   g0->status.store(g_running, std::memory_order_relaxed);
@@ -93,6 +109,7 @@ void m_init_thread(m* mp) {
 }
 
 void m_exit_thread(m* mp) {
+  if (!mp->is_m0) os::block_async_signals();  // on its way out (see the top)
   cpu_ticks_thread_end();  // before the altstack goes
   os::altstack_remove();
   mp->g0.stk = stack{};

@@ -17,6 +17,18 @@
 // (doubling after 1 ms of nothing, up to 10 ms) when it does not, so an idle
 // or purely computing program pays almost nothing for it.
 //
+// Deep sleep (as Go's sysmon, sched.sysmonwait): every duty above needs a P
+// that is not idle, so when all procs Ps are idle after a quiet look (and
+// its deadlock check), sysmon sleeps until pidle_get takes the first P out
+// of the idle list, or 1 s (a bound, not a duty). Why: 100 looks a second
+// of each idle program were most of the CPU 1,000 idle workers cost (issue
+// 16: 1.5 of this machine's 2 CPUs, with weftd starved behind them). The
+// handshake: sysmon stores sched.sysmon_deep = 1, then reads npidle again
+// and sleeps only if every P is still idle; pidle_get decrements npidle,
+// then reads sysmon_deep (all seq_cst): one of the two sees the other.
+// After a deep sleep the backed-off delay stays: the first look comes
+// within 10 ms of the wake, as it would have without the sleep.
+//
 // sysmon has an m of its own (no P, not in sched.allm): a G it readies (a
 // timer) goes to the global run queue, as from any M without a P.
 #include <atomic>
@@ -25,6 +37,7 @@
 
 #include "runtime/netpoll.hpp"
 #include "platform/futex.hpp"
+#include "platform/signals.hpp"
 #include "runtime/runq.hpp"
 #include "runtime/runtime.hpp"
 
@@ -125,7 +138,19 @@ void flag_long_runners(std::int64_t now) {
   }
 }
 
+constexpr std::int64_t deep_sleep_bound_ns = 1'000'000'000;
+
+void deep_sleep_if_all_idle() {
+  if (sched.npidle.load(std::memory_order_seq_cst) != sched.procs) return;
+  sched.sysmon_deep.store(1, std::memory_order_seq_cst);
+  if (sched.npidle.load(std::memory_order_seq_cst) == sched.procs &&
+      sysmon_stopping.load(std::memory_order_seq_cst) == 0)
+    os::futex_wait(&sched.sysmon_deep, 1, deep_sleep_bound_ns);
+  sched.sysmon_deep.store(0, std::memory_order_seq_cst);
+}
+
 void sysmon_loop() {
+  os::block_async_signals();  // handlers run on Ms (runtime/signals.cpp)
   set_this_m(&sysmon_m);
   std::int64_t delay = min_delay_ns;
   int idle_looks = 0;
@@ -155,6 +180,7 @@ void sysmon_loop() {
       idle_looks = 0;
     } else if (++idle_looks > idle_looks_before_backoff) {
       delay = std::min(delay * 2, max_delay_ns);
+      deep_sleep_if_all_idle();
     }
   }
   set_this_m(nullptr);
@@ -169,9 +195,16 @@ void sysmon_start() {
   sysmon_thread = std::thread(sysmon_loop);
 }
 
+void sysmon_wake_from_deep_sleep() noexcept {
+  if (sched.sysmon_deep.load(std::memory_order_seq_cst) == 0) return;
+  sched.sysmon_deep.store(0, std::memory_order_seq_cst);
+  os::futex_wake(&sched.sysmon_deep, 1);
+}
+
 void sysmon_stop() {
-  sysmon_stopping.store(1, std::memory_order_release);
+  sysmon_stopping.store(1, std::memory_order_seq_cst);
   os::futex_wake(&sysmon_stopping, 1);
+  sysmon_wake_from_deep_sleep();
   if (sysmon_thread.joinable()) sysmon_thread.join();
 }
 

@@ -28,6 +28,8 @@ int m_count() noexcept {
   return detail::sched.mcount;
 }
 
+bool sysmon_in_deep_sleep() noexcept { return detail::sched.sysmon_deep.load(std::memory_order_seq_cst) != 0; }
+
 int wake_idle_ms() noexcept {
   detail::lock_scope lk(detail::sched.lock);
   int n = 0;

@@ -30,6 +30,10 @@ const char* ev_name(ev e) noexcept {
     case ev::remote_call: return "remote_call";
     case ev::remote_reply: return "remote_reply";
     case ev::dropped: return "dropped";
+    case ev::xref_call: return "xref_call";
+    case ev::xref_reply: return "xref_reply";
+    case ev::xref_serve: return "xref_serve";
+    case ev::xref_served: return "xref_served";
   }
   return "?";
 }

@@ -50,6 +50,10 @@ enum class ev : std::uint8_t {
   remote_call,  // g sent a request to the runtime server; arg: its id; text: the message
   remote_reply,  // the final reply to request arg arrived (g: the stub's reader)
   dropped,  // not recorded: a trace_batch's dropped count on the wire
+  xref_call,  // g sends an xref call to a peer; arg: its flow id (circuit/xref_flow.hpp)
+  xref_reply,  // the reply to xref call arg arrived (g: the link's reader)
+  xref_serve,  // g starts serving a peer's xref call arg
+  xref_served,  // g is done serving call arg
 };
 const char* ev_name(ev e) noexcept;
 
