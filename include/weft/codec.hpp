@@ -55,12 +55,18 @@ struct codec {
   static T decode(std::string_view bytes) {
     try {
       std::size_t used = 0;
-      msgpack::object_handle h =
-          msgpack::unpack(bytes.data(), bytes.size(), used, nullptr, nullptr, detail::codec_limits(bytes.size()));
+      // The zone holds what the value unpacks to (arrays, maps, copied
+      // strings), and grows as it needs. msgpack's default first chunk is
+      // 8 KiB: a large allocation and free on every decode, of which a
+      // number (a remote variable's value, decoded three times per
+      // fetch_add) uses none.
+      msgpack::zone zone(bytes.size() <= 256 ? 512 : MSGPACK_ZONE_CHUNK_SIZE);
+      msgpack::object o =
+          msgpack::unpack(zone, bytes.data(), bytes.size(), used, nullptr, nullptr, detail::codec_limits(bytes.size()));
       if (used != bytes.size())
         throw remote_error(remote_errc::protocol, "weft::codec: " + std::to_string(bytes.size() - used) +
                                                       " bytes after the value of type " + signature());
-      return h.get().as<T>();
+      return o.as<T>();
     } catch (const remote_error&) {
       throw;
     } catch (const std::exception& e) {

@@ -25,6 +25,7 @@
 #include <string_view>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include <weft/chan.hpp>
 #include <weft/codec.hpp>
@@ -80,6 +81,39 @@ class chan {
   std::optional<T> try_recv() {
     if (local_ != nullptr) return local_.try_recv();
     return decoded(detail::chan_try_recv(*remote_));
+  }
+  // Sends every value of vs, in order, as one pipeline: a round trip for
+  // the lot rather than one each (the stream's way; send() waits for each).
+  // Returns once the channel holds them all, waiting for room as send()
+  // does. Throws closed_channel_error if the channel closed first: the
+  // values before the close were sent, none after.
+  void send_all(std::vector<T> vs) {
+    if (local_ != nullptr) {
+      for (T& v : vs) local_.send(std::move(v));
+      return;
+    }
+    std::vector<std::string> bytes;
+    bytes.reserve(vs.size());
+    for (const T& v : vs) bytes.push_back(weft::encode(v));
+    detail::chan_send_all(*remote_, std::move(bytes));
+  }
+  // Waits for a value as recv() does, then takes up to max - 1 more that
+  // are there now, in the channel's order (the stream's way: about two
+  // round trips for the lot). Empty: closed and drained.
+  std::vector<T> recv_some(std::size_t max) {
+    std::vector<T> out;
+    if (max == 0) return out;
+    if (local_ != nullptr) {
+      std::optional<T> v = local_.recv();
+      while (v) {
+        out.push_back(std::move(*v));
+        if (out.size() == max) break;
+        v = local_.try_recv();
+      }
+      return out;
+    }
+    for (std::string& b : detail::chan_recv_some(*remote_, max)) out.push_back(weft::decode<T>(b));
+    return out;
   }
   void close() {
     if (local_ != nullptr) return local_.close();

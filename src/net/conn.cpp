@@ -6,6 +6,25 @@
 // reply is often there by the time it is read. write loops until every
 // byte is out (send with MSG_NOSIGNAL: a peer that has gone away is EPIPE,
 // never SIGPIPE).
+//
+// Wait after a short read (opt-in, net_access::wait_after_short_reads): a
+// request-reply connection reads each message whole, and the next read's
+// recv then found the socket empty: one EAGAIN per message, a system call
+// for nothing on both ends of every remote call. A stream socket's recv
+// returns fewer bytes than asked only when its receive queue ran dry (TCP:
+// or stopped at an urgent mark; Unix: at a message carrying descriptors or
+// credentials: hence opt-in, for connections that use neither), and every
+// byte that arrives after that raises a new edge (epoll reports each
+// arrival, edge-triggered or not), which the poll_desc keeps (`ready`) if
+// nobody waits yet. So after a short read the next read waits first and
+// loses nothing: bytes that came in between have left their edge, and the
+// wait returns at once. An edge left by bytes the short read already took
+// costs one EAGAIN, as before. An injected short count (faults.hpp) is not
+// a short read: the system call was asked for fewer bytes. The end of the
+// stream is the exception: a FIN (or a reset) that came with the last bytes
+// is taken by the short read silently and raises no edge again, so once
+// the netpoller has seen the peer close (netpoll_hangup, sticky) reads try
+// recv first again (the session tests' closed connections hung without it).
 #include <weft/net.hpp>
 
 #include <sys/socket.h>
@@ -37,10 +56,21 @@ conn::~conn() { detail::netfd_destroy(fd_); }
 std::size_t conn::read(std::span<std::byte> buf) {
   fd_op op(fd_, "read", fd_ ? &fd_->read_mu : nullptr);
   if (buf.empty()) return 0;
+  const bool trust_short = fd_->wait_after_short_read;
+  if (trust_short && fd_->drained) {
+    fd_->drained = false;
+    if (!detail::netpoll_hangup(fd_->pd)) {
+      op.check_deadline(poll_mode::read);
+      op.wait(poll_mode::read);
+    }
+  }
   for (;;) {
     op.check_deadline(poll_mode::read);
-    long n = detail::os::sock_recv(fd_->sysfd, buf.data(), buf.size());
+    bool short_read = false;
+    long n = trust_short ? detail::os::sock_recv(fd_->sysfd, buf.data(), buf.size(), &short_read)
+                         : detail::os::sock_recv(fd_->sysfd, buf.data(), buf.size());
     if (n >= 0) {
+      fd_->drained = short_read;
       if (detail::gstats_enabled()) detail::gstats_bytes(true, static_cast<std::uint64_t>(n));
       return static_cast<std::size_t>(n);
     }
@@ -98,6 +128,10 @@ std::size_t send_once(const fd_op& op, int sysfd, std::span<const std::byte> buf
 }
 
 }  // namespace
+
+void net_access::wait_after_short_reads(weft::net::conn& c) noexcept {
+  if (c.fd_ != nullptr) c.fd_->wait_after_short_read = true;
+}
 
 std::size_t net_access::try_write(weft::net::conn& c, std::span<const std::byte> buf) {
   fd_op op(c.fd_, "write", nullptr);

@@ -22,6 +22,11 @@ struct netfd {
   weft::mutex read_mu;  // one reader (or acceptor) at a time: netpoll_wait allows one waiter per mode
   weft::mutex write_mu;  // one writer at a time, and a write's bytes stay together
   std::atomic<std::int64_t> read_deadline{INT64_MAX};  // os::nanotime; INT64_MAX: none
+  // A short read leaves the socket empty, so the next read waits for an
+  // edge before its system call (conn.cpp): set by net_access::wait_after_short_reads
+  // before the first read; `drained` is the reader's, under read_mu.
+  bool wait_after_short_read = false;
+  bool drained = false;
   std::atomic<std::int64_t> write_deadline{INT64_MAX};
   std::string net;  // "tcp", "tcp4", "tcp6", "unix": for messages
   std::string laddr;  // formatted local address
@@ -79,6 +84,11 @@ struct net_access {
   // is full. Throws as conn::write does on errors. For callers that must
   // not park (wire::link's senders, conn.cpp).
   static std::size_t try_write(weft::net::conn& c, std::span<const std::byte> buf);
+  // From now on a read that follows a short read waits for the socket's
+  // next edge instead of trying recv first (conn.cpp: when that is sound).
+  // For connections whose reader reads in large chunks and receives no
+  // ancillary data (wire::link's). REQUIRES: no read in progress.
+  static void wait_after_short_reads(weft::net::conn& c) noexcept;
 };
 
 }  // namespace weft::detail

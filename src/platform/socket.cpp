@@ -38,6 +38,15 @@ long sock_recv(int fd, void* buf, std::size_t len) noexcept {
   return checked_io(fault_point::read, len, [&](std::size_t n) { return ::recv(fd, buf, n, 0); });
 }
 
+long sock_recv(int fd, void* buf, std::size_t len, bool* short_read) noexcept {
+  *short_read = false;
+  return checked_io(fault_point::read, len, [&](std::size_t n) {
+    ssize_t r = ::recv(fd, buf, n, 0);
+    *short_read = r > 0 && static_cast<std::size_t>(r) < n;
+    return r;
+  });
+}
+
 int sock_shutdown(int fd, int how) noexcept {
   return checked([&] { return ::shutdown(fd, how); });
 }

@@ -25,6 +25,10 @@ int sock_connect(int fd, const sockaddr* sa, socklen_t len) noexcept;
 // of raising SIGPIPE.
 long sock_send(int fd, const void* buf, std::size_t len) noexcept;
 long sock_recv(int fd, void* buf, std::size_t len) noexcept;
+// sock_recv that also says whether the read was short: fewer bytes than the
+// system call was asked for (an injected short count asks for fewer, so it
+// is not one). A stream socket's short read took everything it held.
+long sock_recv(int fd, void* buf, std::size_t len, bool* short_read) noexcept;
 int sock_shutdown(int fd, int how) noexcept;
 int sock_setopt(int fd, int level, int name, const void* value, socklen_t len) noexcept;
 int sock_setopt_int(int fd, int level, int name, int value) noexcept;

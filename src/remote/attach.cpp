@@ -31,6 +31,7 @@
 #include "remote/attach.hpp"
 #include "remote/remote_os.hpp"
 #include "remote/stub.hpp"
+#include "remote/worker_exit.hpp"
 #include "runtime/runtime.hpp"
 
 namespace weft::remote::detail {
@@ -79,7 +80,8 @@ stub& attach_late(const wire::endpoint& server) {
 }
 
 int run_with_runtime(std::function<int()> main, const weft::options& opts, bool required,
-                     const std::string& worker_ticket) {
+                     const std::string& worker_ticket, int worker_fd,
+                     std::function<void(weft::runtime::v1::Frame&)> first_request) {
   using weft::detail::run_main;
   using weft::detail::trace_hooks_for_runtime;
   std::string address = opts.runtime;
@@ -113,7 +115,10 @@ int run_with_runtime(std::function<int()> main, const weft::options& opts, bool 
   int code = run_main(
       [&] {
         try {
-          early = std::make_unique<stub>(server, worker_ticket);
+          v1::Frame first;
+          const bool has_first = worker_fd >= 0 && first_request;
+          if (has_first) first_request(first);
+          early = std::make_unique<stub>(server, worker_ticket, worker_fd, has_first ? &first : nullptr);
         } catch (const remote_error& e) {
           fatal(e.what());
         }
@@ -134,8 +139,16 @@ int run_with_runtime(std::function<int()> main, const weft::options& opts, bool 
             set_current(nullptr);
             s->detach();
           }
-        } guard{early.get()};
-        return main();
+        };
+        int status = 0;
+        {
+          detach_at_end guard{early.get()};
+          status = main();
+        }
+        // A worker ends here, its Goodbye written, without joining the
+        // runtime's threads (worker_exit.hpp says why nothing is lost).
+        if (worker_exits_fast && !worker_ticket.empty()) end_worker_process(status);
+        return status;
       },
       opts, trace_hooks_for_runtime());
   return code;

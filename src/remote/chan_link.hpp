@@ -21,6 +21,22 @@ class chan_link : public std::enable_shared_from_this<chan_link> {
   const std::string& name() const noexcept { return name_; }
   // "remote channel "jobs" on runtime server unix:/..." for messages.
   std::string describe() const { return "remote channel \"" + name_ + "\" on runtime server " + s_->address(); }
+  // ChanSend and ChanRecv requests on this channel.
+  v1::Frame send_request(std::string bytes, v1::Mode mode) const {
+    v1::Frame req;
+    v1::ChanSend* m = req.mutable_chan_send();
+    m->set_handle(handle_);
+    m->set_value(std::move(bytes));
+    m->set_mode(mode);
+    return req;
+  }
+  v1::Frame recv_request(v1::Mode mode) const {
+    v1::Frame req;
+    v1::ChanRecv* m = req.mutable_chan_recv();
+    m->set_handle(handle_);
+    m->set_mode(mode);
+    return req;
+  }
 
  private:
   stub* s_;

@@ -9,10 +9,19 @@
 #include "remote/chan_link.hpp"
 #include "remote/migration.hpp"
 #include "remote/stub.hpp"
+#include "runtime/gstats.hpp"
+#include "wire/remote_wait.hpp"
 
 namespace weft::remote::detail {
 
 namespace {
+
+// A select over an offer case and a stop case, its wait counted as one on
+// the runtime server (wire/remote_wait.hpp).
+int remote_select(weft::detail::select_arm (&arms)[2]) {
+  weft::detail::wait_label_scope remote(wire::wait_runtime_server);
+  return weft::detail::select_core(arms, 2, false);
+}
 
 v1::Frame ask(chan_link& c, v1::Frame req, const char* what) {
   v1::Frame r = c.server().call(std::move(req));
@@ -32,23 +41,6 @@ const v1::ChanDone& done_of(chan_link& c, const v1::Frame& r, const char* what) 
   return r.chan_done();
 }
 
-v1::Frame send_request(chan_link& c, std::string bytes, v1::Mode mode) {
-  v1::Frame req;
-  v1::ChanSend* s = req.mutable_chan_send();
-  s->set_handle(c.handle());
-  s->set_value(std::move(bytes));
-  s->set_mode(mode);
-  return req;
-}
-
-v1::Frame recv_request(chan_link& c, v1::Mode mode) {
-  v1::Frame req;
-  v1::ChanRecv* r = req.mutable_chan_recv();
-  r->set_handle(c.handle());
-  r->set_mode(mode);
-  return req;
-}
-
 // A migratable goroutine's waits are safe points (migration.hpp, G3): the
 // operation is a select with the goroutine's interrupt, withdrawn when a
 // move is asked, then the safe point, then (it stayed) the operation again.
@@ -62,7 +54,7 @@ std::optional<std::string> migratable_recv(migration_ctx& m, chan_link& c) {
     arms[0].ext = ext.get();
     arms[1].dir = weft::detail::select_dir::stop;
     arms[1].token = &interrupt;
-    if (weft::detail::select_core(arms, 2, false) == 0) {
+    if (remote_select(arms) == 0) {
       if (!arms[0].ok) return std::nullopt;  // closed and drained
       return ext->value();
     }
@@ -106,12 +98,12 @@ std::shared_ptr<chan_link> chan_open(const std::string& name, const std::string&
 
 void chan_send(chan_link& c, std::string bytes) {
   if (migration_ctx* m = current_migration()) return migratable_send(*m, c, std::move(bytes));
-  v1::Frame r = ask(c, send_request(c, std::move(bytes), v1::WAIT), "send");
+  v1::Frame r = ask(c, c.send_request(std::move(bytes), v1::WAIT), "send");
   if (done_of(c, r, "send").status() == v1::ChanDone::CLOSED) throw closed_channel_error();
 }
 
 bool chan_try_send(chan_link& c, std::string bytes) {
-  v1::Frame r = ask(c, send_request(c, std::move(bytes), v1::TRY), "try_send");
+  v1::Frame r = ask(c, c.send_request(std::move(bytes), v1::TRY), "try_send");
   switch (done_of(c, r, "try_send").status()) {
     case v1::ChanDone::DONE: return true;
     case v1::ChanDone::CLOSED: throw closed_channel_error();
@@ -121,14 +113,14 @@ bool chan_try_send(chan_link& c, std::string bytes) {
 
 std::optional<std::string> chan_recv(chan_link& c) {
   if (migration_ctx* m = current_migration()) return migratable_recv(*m, c);
-  v1::Frame r = ask(c, recv_request(c, v1::WAIT), "recv");
+  v1::Frame r = ask(c, c.recv_request(v1::WAIT), "recv");
   const v1::ChanDone& d = done_of(c, r, "recv");
   if (d.status() != v1::ChanDone::DONE) return std::nullopt;
   return std::move(*r.mutable_chan_done()->mutable_value());
 }
 
 std::optional<std::string> chan_try_recv(chan_link& c) {
-  v1::Frame r = ask(c, recv_request(c, v1::TRY), "try_recv");
+  v1::Frame r = ask(c, c.recv_request(v1::TRY), "try_recv");
   const v1::ChanDone& d = done_of(c, r, "try_recv");
   if (d.status() != v1::ChanDone::DONE) return std::nullopt;
   return std::move(*r.mutable_chan_done()->mutable_value());
@@ -156,7 +148,7 @@ bool chan_send_or_stop(chan_link& c, std::string bytes, const std::stop_token& t
   arms[0].ext = ext.get();
   arms[1].dir = weft::detail::select_dir::stop;
   arms[1].token = &token;
-  return weft::detail::select_core(arms, 2, false) == 0;
+  return remote_select(arms) == 0;
 }
 
 std::optional<std::string> chan_recv_or_stop(chan_link& c, const std::stop_token& token) {
@@ -166,7 +158,7 @@ std::optional<std::string> chan_recv_or_stop(chan_link& c, const std::stop_token
   arms[0].ext = ext.get();
   arms[1].dir = weft::detail::select_dir::stop;
   arms[1].token = &token;
-  if (weft::detail::select_core(arms, 2, false) != 0 || !arms[0].ok) return std::nullopt;
+  if (remote_select(arms) != 0 || !arms[0].ok) return std::nullopt;
   return ext->value();
 }
 

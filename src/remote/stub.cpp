@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <fstream>
 #include <mutex>
@@ -13,9 +14,11 @@
 #include <weft/go.hpp>
 #include <weft/run.hpp>
 
+#include "net/adopt.hpp"
 #include "platform/futex.hpp"
 #include "runtime/runtime.hpp"
 #include "wire/cluster_key.hpp"
+#include "wire/remote_wait.hpp"
 #include "wire/version.hpp"
 
 namespace weft::remote::detail {
@@ -26,11 +29,23 @@ using namespace std::chrono_literals;
 
 constexpr auto attach_timeout = 1s;
 constexpr std::int64_t ping_after_ns = 250'000'000;
+// The server is lost when it has said nothing for silent_limit_ns and this
+// stub, running meanwhile, sent it missed_pings_limit pings (250 ms apart)
+// without an answer. Both, because silence alone also measures the stub's
+// own stalls: on a loaded machine (1,000 workers on 2 CPUs, issue 16) or a
+// process frozen and thawed (CRIU), the server's pings wait in the socket
+// while the stub is not scheduled, and 1 s of that ended healthy programs.
+// A stub that has not run has not pinged. The bound stays DESIGN.md's 1 s
+// for a server that is gone without closing (its host died); a closed
+// connection is a loss at once (the reader sees it).
 constexpr std::int64_t silent_limit_ns = 1'000'000'000;
+constexpr int missed_pings_limit = 3;
 // Instrumentation nobody asked about for this long is stopped (control.cpp).
 constexpr std::int64_t instrument_idle_ns = 60'000'000'000;
 
-stub* the_stub = nullptr;
+// Written when a run attaches and when its main returns, read by any
+// goroutine (a migrated one may still run as main ends): atomic.
+std::atomic<stub*> the_stub{nullptr};
 
 std::string read_link(const char* path) {
   char buf[4096];
@@ -74,14 +89,14 @@ remote_errc errc_of(v1::Error::Code c) {
   }
 }
 
-stub* current() noexcept { return the_stub; }
-void set_current(stub* s) noexcept { the_stub = s; }
+stub* current() noexcept { return the_stub.load(std::memory_order_acquire); }
+void set_current(stub* s) noexcept { the_stub.store(s, std::memory_order_release); }
 
 void throw_error(const v1::Error& e, const std::string& what) {
   throw remote_error(errc_of(e.code()), what + ": " + e.message());
 }
 
-stub::stub(const wire::endpoint& server, const std::string& worker_ticket)
+stub::stub(const wire::endpoint& server, const std::string& worker_ticket, int connected_fd, v1::Frame* first)
     : address_(server.text()), attached_ns_(weft::detail::os::nanotime()) {
   auto unreachable = [&](const std::string& why) {
     return remote_error(remote_errc::unreachable, "runtime server " + address_ + ": " + why);
@@ -89,7 +104,7 @@ stub::stub(const wire::endpoint& server, const std::string& worker_ticket)
   // Over TLS the cluster key is needed before the first byte (it is the
   // TLS pre-shared key, wire/tls.hpp); else only if the server asks.
   std::string key;
-  if (wire::wants_tls(server)) {
+  if (connected_fd < 0 && wire::wants_tls(server)) {
     try {
       key = wire::cluster_key_from_env();
     } catch (const std::exception& e) {
@@ -101,7 +116,8 @@ stub::stub(const wire::endpoint& server, const std::string& worker_ticket)
   const auto deadline = std::chrono::steady_clock::now() + attach_timeout;
   wire::stream c;
   try {
-    c = wire::connect(server, attach_timeout, key);
+    c = connected_fd >= 0 ? wire::stream(weft::detail::adopt_socket(connected_fd, "weftd (connected at the fork)"))
+                          : wire::connect(server, attach_timeout, key);
   } catch (const std::system_error& e) {
     throw unreachable(e.code() == std::errc::timed_out ? "no answer within 1 s" : e.code().message());
   } catch (const remote_error& e) {
@@ -123,7 +139,14 @@ stub::stub(const wire::endpoint& server, const std::string& worker_ticket)
   p->set_binary_path(read_link("/proc/self/exe"));
   for (const std::string& a : own_argv()) p->add_argv(a);
   h->set_worker(worker_ticket);
-  v1::Frame reply = handshake_exchange(hello, "Hello");
+  if (first != nullptr && connected_fd >= 0) {
+    const std::uint64_t id = next_id_.fetch_add(1, std::memory_order_relaxed);
+    first->set_id(id);
+    first_ = std::make_shared<pending>();
+    weft::detail::lock_scope lk(lock_);
+    pending_.emplace(id, first_);
+  }
+  v1::Frame reply = handshake_exchange(hello, "Hello", first_ ? first : nullptr);
   if (!reply.has_welcome())
     throw remote_error(remote_errc::protocol, "runtime server " + address_ + " answered Hello with something else");
   const v1::Welcome& w = reply.welcome();
@@ -142,12 +165,13 @@ stub::stub(const wire::endpoint& server, const std::string& worker_ticket)
 // One step of the handshake: sends f straight to the socket (the writer
 // goroutine is not running yet) and returns the answer, which is not an
 // Error. Within the deadline set in the constructor.
-v1::Frame stub::handshake_exchange(const v1::Frame& f, const char* what) {
+v1::Frame stub::handshake_exchange(const v1::Frame& f, const char* what, const v1::Frame* behind) {
   auto unreachable = [&](const std::string& why) {
     return remote_error(remote_errc::unreachable, "runtime server " + address_ + ": " + why);
   };
   std::string out;
   wire::append_frame(f, out);
+  if (behind != nullptr) wire::append_frame(*behind, out);
   v1::Frame reply;
   try {
     link_->write_now(out);
@@ -243,9 +267,35 @@ std::uint64_t stub::start_request(v1::Frame req, std::shared_ptr<pending> p) {
   return id;
 }
 
+void stub::start_requests(std::vector<v1::Frame>& reqs, const std::vector<std::shared_ptr<pending>>& ps) {
+  const std::uint64_t first = next_id_.fetch_add(reqs.size(), std::memory_order_relaxed);
+  {
+    weft::detail::lock_scope lk(lock_);
+    for (std::size_t i = 0; i < reqs.size(); ++i) {
+      reqs[i].set_id(first + i);
+      pending_.emplace(first + i, ps[i]);
+    }
+  }
+  if (weft::detail::tracing()) {
+    for (const v1::Frame& r : reqs) weft::detail::trace_here(weft::detail::ev::remote_call, r.id(), body_name(r));
+  }
+  try {
+    link_->send_all(reqs);
+  } catch (...) {
+    for (const v1::Frame& r : reqs) take(r.id(), true);
+    throw;
+  }
+}
+
+v1::Frame stub::first_reply() {
+  first_->done.acquire();
+  return std::move(first_->reply);
+}
+
 v1::Frame stub::call(v1::Frame req) {
   auto p = std::make_shared<pending>();
   start_request(std::move(req), p);
+  weft::detail::wait_label_scope remote(wire::wait_runtime_server);
   p->done.acquire();
   return std::move(p->reply);
 }
@@ -321,21 +371,31 @@ void stub::read_loop() {
 
 void stub::heartbeat_loop() {
   std::uint64_t nonce = 0;
+  std::int64_t heard = last_heard_.load(std::memory_order_relaxed);
+  std::int64_t last_ping = 0;
+  int unanswered = 0;  // pings sent since `heard`
   while (!detaching_.load() && !link_->closed()) {
     weft::this_goroutine::sleep_for(std::chrono::nanoseconds(ping_after_ns / 2));
-    std::int64_t silent = weft::detail::os::nanotime() - last_heard_.load(std::memory_order_relaxed);
     if (detaching_.load()) return;
-    if (silent > silent_limit_ns) lost("no answer for 1 s");
-    if (weft::detail::gstats_enabled() &&
-        weft::detail::os::nanotime() - last_stats_ask_.load(std::memory_order_relaxed) > instrument_idle_ns) {
+    const std::int64_t now = weft::detail::os::nanotime();
+    if (std::int64_t h = last_heard_.load(std::memory_order_relaxed); h != heard) {
+      heard = h;
+      unanswered = 0;
+    }
+    const std::int64_t silent = now - heard;
+    if (silent > silent_limit_ns && unanswered >= missed_pings_limit)
+      lost("no answer for " + std::to_string(silent / 1'000'000'000) + " s (" + std::to_string(unanswered) + " pings)");
+    if (weft::detail::gstats_enabled() && now - last_stats_ask_.load(std::memory_order_relaxed) > instrument_idle_ns) {
       weft::detail::gstats_stop_all();
     }
-    if (silent > ping_after_ns) {
+    if (silent > ping_after_ns && now - last_ping >= ping_after_ns) {
       v1::Frame ping;
       ping.mutable_ping()->set_nonce(++nonce);
       try {
         link_->send(ping);
       } catch (const remote_error&) {}
+      last_ping = now;
+      ++unanswered;
     }
   }
 }

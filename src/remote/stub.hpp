@@ -4,9 +4,10 @@
 // then keeps three goroutines: the writer (wire::link::write_loop), the
 // reader, which hands each reply to the request that waits for it, and the
 // heartbeat, which pings after 250 ms of silence. A server that closes the
-// connection, breaks the protocol, or says nothing for 1 s ends the
-// program (DESIGN.md: exit 2, "weft: fatal error: runtime server ADDR:
-// WHY"), unless the stub is detaching.
+// connection or breaks the protocol ends the program at once (DESIGN.md:
+// exit 2, "weft: fatal error: runtime server ADDR: WHY"), and so does one
+// that says nothing for 3 s while the stub sent it 4 pings (stub.cpp:
+// why both), unless the stub is detaching.
 //
 // Requests: call() registers a pending entry under a fresh id, sends, and
 // parks until the reader delivers the final reply. Offers (select) go to
@@ -58,7 +59,15 @@ class stub {
   // Dials and shakes hands; throws remote_error (unreachable, refused,
   // protocol) with a message naming the address. worker_ticket: the
   // circuit's "ID.TOKEN" when a weftd started this process as a worker.
-  explicit stub(const wire::endpoint& server, const std::string& worker_ticket = {});
+  // connected_fd >= 0: a socket already connected to that server (weftd
+  // forked this worker with it: server/fork_server.hpp), taken instead of
+  // dialing; plain, even when the server's address says TLS. first (only
+  // with connected_fd): a request sent right behind the Hello, in the same
+  // write, before the Welcome is read: weftd never asks a connection it
+  // made for the key (K4), so the Welcome is the only answer that can
+  // come between; its reply: first_reply().
+  explicit stub(const wire::endpoint& server, const std::string& worker_ticket = {}, int connected_fd = -1,
+                v1::Frame* first = nullptr);
   ~stub();
   stub(const stub&) = delete;
   stub& operator=(const stub&) = delete;
@@ -73,24 +82,34 @@ class stub {
   v1::Frame call(v1::Frame req);
   // Sends req under a fresh id whose replies go to p->on_reply. Returns the id.
   std::uint64_t start_request(v1::Frame req, std::shared_ptr<pending> p);
+  // start_request for each of reqs[i] with ps[i], sent in one write (a
+  // pipeline, chan_batch.cpp). On a throw none of them is pending.
+  void start_requests(std::vector<v1::Frame>& reqs, const std::vector<std::shared_ptr<pending>>& ps);
   // Sends a frame that is not a request (OfferReply, Cancel: they carry
   // the id of the request they answer).
   void send(const v1::Frame& f);
+
+  // Whether the constructor sent a first request, and its reply (parks
+  // until it comes; once).
+  bool sent_first() const noexcept { return first_ != nullptr; }
+  v1::Frame first_reply();
 
   bool has_capability(const std::string& c) const;
   const std::string& address() const noexcept { return address_; }
   std::uint64_t process_id() const noexcept { return process_id_; }
 
  private:
-  v1::Frame handshake_exchange(const v1::Frame& f, const char* what);
+  // behind: a request written in the same write, after f (first).
+  v1::Frame handshake_exchange(const v1::Frame& f, const char* what, const v1::Frame* behind = nullptr);
   void prove_key(const std::string& challenge);
   void read_loop();
   // Answers the server's Control request id in a goroutine of its own.
   void answer_control(std::uint64_t id, const v1::Control& c);
   // STATS's text: a JSON object of runtime counters.
   std::string stats_json() const;
-  // GOROUTINE_STATS's text (starts instrumentation if it is off).
-  std::string goroutine_stats(std::size_t limit);
+  // GOROUTINE_STATS's answer into out: its text and the migratable
+  // goroutines' counters (starts instrumentation if it is off).
+  void goroutine_stats(std::size_t limit, v1::ControlReply& out);
   // TRACE's answer into r: records for duration_ms (trace_request.hpp).
   void answer_trace(v1::Frame& r, std::int64_t duration_ms);
   void heartbeat_loop();
@@ -104,6 +123,7 @@ class stub {
   std::atomic<std::uint64_t> next_id_{1};
   weft::detail::spinlock lock_;
   std::unordered_map<std::uint64_t, std::shared_ptr<pending>> pending_ GUARDED_BY(lock_);
+  std::shared_ptr<pending> first_;  // the constructor's first request, if any
   std::atomic<std::int64_t> last_heard_{0};
   std::atomic<bool> detaching_{false};
   std::unique_ptr<trace_stream> trace_;  // the server records a trace

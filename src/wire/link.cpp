@@ -2,6 +2,8 @@
 // link.hpp).
 #include "wire/link.hpp"
 
+#include <exception>
+
 #include <weft/select.hpp>
 #include <weft/timer.hpp>
 
@@ -16,36 +18,57 @@
 namespace weft::wire {
 
 link::link(stream s, std::string peer, std::uint32_t max_frame)
-    : conn_(std::move(s)), peer_(std::move(peer)), max_frame_(max_frame), decoder_(max_frame) {}
+    : conn_(std::move(s)), peer_(std::move(peer)), max_frame_(max_frame), decoder_(max_frame) {
+  // Each reply or request is read whole, mostly in one recv: the next read
+  // waits for the peer's next bytes rather than asking the socket first.
+  conn_.wait_after_short_reads();
+}
 
 std::size_t link::outbox_size() const noexcept {
   detail::lock_scope lk(lock_);
   return outbox_.size();
 }
 
-void link::send(const frame& f) {
+void link::send(const frame& f) { send_all(std::span<const frame>(&f, 1)); }
+
+void link::send_all(std::span<const frame> fs) {
   if (closed()) throw remote_error(remote_errc::lost, "weft: link to " + peer_ + " is closed");
+  if (fs.empty()) return;
   bool ring = false, full = false, direct = false;
+  std::exception_ptr failed;  // a frame that cannot be encoded: those before it go
   {
     detail::lock_scope lk(lock_);
-    if (!writing_ && outbox_.empty() && !closing_.load(std::memory_order_relaxed)) {
+    if (!writing_ && outbox_.empty() && !closing_.load(std::memory_order_relaxed) &&
+        !bursting_.load(std::memory_order_relaxed)) {
       writing_ = true;
       direct = true;
     } else {
       ring = outbox_.empty() && !writing_;
-      append_frame(f, outbox_, max_frame_);  // queued: encoded in place, as under load most frames are
+      // Queued: encoded in place, as under load most frames are.
+      for (const frame& f : fs) {
+        try {
+          append_frame(f, outbox_, max_frame_);
+        } catch (...) {
+          failed = std::current_exception();
+          break;
+        }
+      }
       full = outbox_.size() > max_outbox;
+      ring = ring && !outbox_.empty();
     }
   }
   if (direct) {
     std::string bytes;
-    try {
-      append_frame(f, bytes, max_frame_);
-    } catch (...) {
-      write_through(std::string());  // gives `writing` back
-      throw;
+    for (const frame& f : fs) {
+      try {
+        append_frame(f, bytes, max_frame_);
+      } catch (...) {
+        failed = std::current_exception();
+        break;
+      }
     }
-    write_through(bytes);
+    write_through(bytes);  // gives `writing` back, even when empty
+    if (failed) std::rethrow_exception(failed);
     return;
   }
   if (full) {
@@ -54,6 +77,7 @@ void link::send(const frame& f) {
                                               std::to_string(max_outbox >> 20) + " MiB wait to be sent to it");
   }
   if (ring) ring_doorbell();
+  if (failed) std::rethrow_exception(failed);
 }
 
 // Not doorbell_.try_send: that is a yield point, and send() is called with
@@ -160,6 +184,8 @@ bool link::receive(frame& f) {
         if (!parse_frame(payload, f))
           throw remote_error(remote_errc::protocol,
                              "weft: " + peer_ + " sent a frame that is not a weft.runtime.v1.Frame");
+        // More bytes after this frame: a burst, whose replies leave together.
+        bursting_.store(decoder_.buffered() != 0, std::memory_order_relaxed);
         return true;
       case frame_decoder::status::too_large:
         throw remote_error(remote_errc::protocol, "weft: " + peer_ + " announced a frame of " +
@@ -167,6 +193,7 @@ bool link::receive(frame& f) {
                                                       std::to_string(max_frame_) + ")");
       case frame_decoder::status::need_more: break;
     }
+    bursting_.store(false, std::memory_order_relaxed);  // about to wait for the peer: sends go out at once
     constexpr std::size_t chunk = 64 * 1024;
     char* at = decoder_.prepare(chunk);
     std::size_t n;

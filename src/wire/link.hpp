@@ -11,12 +11,24 @@
 // one system call, so frames queued while a write is in flight leave
 // together in the next: under load, many replies per write.
 //
+// A burst: while the reader holds more of the peer's bytes than the frame
+// it just returned (`bursting`), a send goes to the outbox and the writer
+// rather than out at once: the replies to a pipeline of requests then
+// leave in one write when the reader next parks (or a handler does),
+// rather than one system call each. Nothing waits on the reader's next
+// frame: the writer runs as soon as the reader's goroutine parks.
+//
 // Order: one write at a time (`writing`, under the lock: a sender's direct
 // write or the writer's batch). A sender writes directly only when the
 // outbox is empty and nobody writes; what it could not write goes to the
 // front of the outbox, before frames queued meanwhile, and it rings the
 // doorbell if anything waits. The writer takes the outbox only when nobody
 // writes. So bytes leave in the order their sends took the lock.
+//
+// Reading: a frame usually comes whole in one read, which finds the
+// socket empty after it; the next read then waits for the peer's next
+// bytes before it asks the socket (stream::wait_after_short_reads): one
+// recv per frame rather than a second that says EAGAIN.
 //
 // Bounded memory: an outbox above max_outbox (a peer that stopped reading)
 // fails the send (remote_error{lost}) and closes the link. The reader
@@ -31,6 +43,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -56,6 +69,10 @@ class link {
   // Queues f for the writer. Throws remote_error{lost} if the link is
   // closed or its outbox is full (then it closes the link).
   void send(const frame& f);
+  // Queues fs in order, as one write when nothing else is being written (a
+  // pipeline's requests: one system call rather than one each). Throws as
+  // send() does; the frames before one that fails were queued.
+  void send_all(std::span<const frame> fs);
   // Reads the next frame; false once the peer has closed. Throws
   // remote_error{protocol} for a frame that is too large or not a Frame,
   // remote_error{lost} when reading fails. One reader at a time.
@@ -105,6 +122,7 @@ class link {
   std::atomic<bool> closed_{false};
   chan<bool> close_done_;  // closed once the connection is: every close() waits for it
   std::atomic<bool> closing_{false};  // close_when_flushed was called
+  std::atomic<bool> bursting_{false};  // the reader has more bytes to decode (a burst)
   frame_decoder decoder_;
   std::atomic<std::uint64_t> bytes_out_{0}, bytes_in_{0};
 };

@@ -30,6 +30,8 @@ std::size_t stream::try_write(std::span<const std::byte> buf) {
   return tls_->try_write(conn_, buf);
 }
 
+void stream::wait_after_short_reads() noexcept { detail::net_access::wait_after_short_reads(conn_); }
+
 bool stream::output_pending() const noexcept { return tls_ && tls_->output_pending(); }
 
 void stream::flush() {

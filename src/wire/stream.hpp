@@ -59,6 +59,11 @@ class stream {
   // once (never parks for it). Idempotent; wakes a blocked read or write.
   void close() noexcept;
 
+  // A read after a short one waits for the socket's next edge rather than
+  // finding it empty (net/conn.cpp: sound for weft's framed traffic, which
+  // carries no urgent data or descriptors). REQUIRES: no read in progress.
+  void wait_after_short_reads() noexcept;
+
   void set_deadline(net::time_point t) { conn_.set_deadline(t); }
   void set_read_deadline(net::time_point t) { conn_.set_read_deadline(t); }
   void set_write_deadline(net::time_point t) { conn_.set_write_deadline(t); }

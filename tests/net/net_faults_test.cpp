@@ -13,6 +13,7 @@
 #include <string>
 #include <system_error>
 
+#include "net/loopback_pair.hpp"
 #include "testing.hpp"
 #include "weft_test_util.hpp"
 
@@ -40,14 +41,7 @@ std::string read_n(net::conn& c, std::size_t n) {
 // A connected pair over loopback TCP: f(client, server).
 template <class F>
 void with_pair(int procs, F f) {
-  weft::run(
-      [&] {
-        net::listener ln = net::listen("tcp", "127.0.0.1:0");
-        net::conn client = net::dial("tcp", ln.address());
-        net::conn server = ln.accept();
-        f(client, server);
-      },
-      procs_opt(procs));
+  weft_test::with_loopback_pair(procs, f);
 }
 
 class NetFaults : public ::testing::TestWithParam<int> {};

@@ -8,6 +8,7 @@
 #include <stop_token>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include <weft/chan.hpp>
 #include <weft/codec.hpp>
@@ -38,6 +39,13 @@ bool chan_try_send(chan_link& c, std::string bytes);
 std::optional<std::string> chan_recv(chan_link& c);  // nullopt: closed and drained
 std::optional<std::string> chan_recv_or_stop(chan_link& c, const std::stop_token& token);
 std::optional<std::string> chan_try_recv(chan_link& c);
+// Pipelined (src/remote/chan_batch.cpp): every value sent in order,
+// returning once the channel holds them all; throws closed_channel_error
+// if it closed first (the values before the close were sent, no later one).
+void chan_send_all(chan_link& c, std::vector<std::string> values);
+// Waits for one value, then takes up to max - 1 more that are ready, in
+// the channel's order; empty: closed and drained.
+std::vector<std::string> chan_recv_some(chan_link& c, std::size_t max);
 void chan_close(chan_link& c);
 std::size_t chan_size(chan_link& c);
 std::size_t chan_capacity(const chan_link& c) noexcept;
