@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,9 +18,12 @@
 #include <sys/stat.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <mutex>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -29,21 +33,91 @@ extern char** environ;
 
 namespace weft_test {
 
+// argv and this process's environment with env_extra first, as the
+// null-terminated arrays exec wants (built before a fork: no allocation in
+// the child).
+struct exec_arrays {
+  std::vector<std::string> env;
+  std::vector<char*> args, envp;
+  exec_arrays(const std::vector<std::string>& argv, const std::vector<std::string>& env_extra) : env(env_extra) {
+    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    for (char** e = environ; *e; ++e) env.emplace_back(*e);
+    for (std::string& e : env) envp.push_back(e.data());
+    envp.push_back(nullptr);
+  }
+};
+
 // Spawns argv with extra environment entries (and file actions, if given);
 // returns the pid, or -1.
 inline pid_t spawn_process(const std::vector<std::string>& argv, const std::vector<std::string>& env_extra = {},
                            const posix_spawn_file_actions_t* fa = nullptr) {
-  std::vector<char*> args;
-  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  std::vector<std::string> env(env_extra);
-  for (char** e = environ; *e; ++e) env.emplace_back(*e);
-  std::vector<char*> envp;
-  for (std::string& e : env) envp.push_back(e.data());
-  envp.push_back(nullptr);
+  exec_arrays x(argv, env_extra);
   pid_t pid = -1;
-  if (posix_spawn(&pid, args[0], fa, nullptr, args.data(), envp.data()) != 0) return -1;
+  if (posix_spawn(&pid, x.args[0], fa, nullptr, x.args.data(), x.envp.data()) != 0) return -1;
   return pid;
+}
+
+// The thread spawn_tied forks from. PR_SET_PDEATHSIG fires when the
+// thread that forked ends, not the process: a server forked from a weft M
+// (a goroutine restarting etcd) would die with that M. This thread is
+// started once and never ends, so the signal comes only with the process.
+class tied_spawner {
+ public:
+  static pid_t run(const std::function<pid_t()>& fork_child) {
+    static tied_spawner* const s = new tied_spawner;  // never destroyed: its thread outlives every test
+    std::lock_guard<std::mutex> one(s->call_mu_);
+    std::unique_lock<std::mutex> lk(s->mu_);
+    s->job_ = &fork_child;
+    s->cv_.notify_all();
+    s->cv_.wait(lk, [&] { return s->job_ == nullptr; });
+    return s->result_;
+  }
+
+ private:
+  tied_spawner() {
+    std::thread([this] {
+      std::unique_lock<std::mutex> lk(mu_);
+      for (;;) {
+        cv_.wait(lk, [&] { return job_ != nullptr; });
+        result_ = (*job_)();
+        job_ = nullptr;
+        cv_.notify_all();
+      }
+    }).detach();
+  }
+  std::mutex call_mu_;  // one call at a time
+  std::mutex mu_;
+  std::condition_variable cv_;
+  const std::function<pid_t()>* job_ = nullptr;
+  pid_t result_ = -1;
+};
+
+// spawn_process for a server a test leans on (weftd, etcd), its stdout and
+// stderr going to `log` (appended to, or truncated first): the child is
+// SIGKILLed by the kernel when this process ends (PR_SET_PDEATHSIG), so a
+// test that dies (a panic, an abort, ctest's timeout) leaves no server
+// behind. Callable from any thread or goroutine. Returns the pid, or -1.
+enum class log_mode { truncate, append };
+inline pid_t spawn_tied(const std::vector<std::string>& argv, const std::vector<std::string>& env_extra,
+                        const std::string& log, log_mode mode = log_mode::truncate) {
+  exec_arrays x(argv, env_extra);
+  const int flags = O_WRONLY | O_CREAT | (mode == log_mode::append ? O_APPEND : O_TRUNC);
+  return tied_spawner::run([&]() -> pid_t {
+    const pid_t parent = ::getpid();
+    const pid_t pid = ::fork();
+    if (pid != 0) return pid;
+    // The child: async-signal-safe calls only, then exec.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(127);  // the test died already
+    const int fd = ::open(log.c_str(), flags, 0600);
+    if (fd < 0) ::_exit(127);
+    ::dup2(fd, 1);
+    ::dup2(fd, 2);
+    if (fd > 2) ::close(fd);
+    ::execve(x.args[0], x.args.data(), x.envp.data());
+    ::_exit(127);
+  });
 }
 
 // Waits up to `limit` for pid; returns its wait status, or -1 on timeout.

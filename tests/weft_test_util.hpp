@@ -102,6 +102,20 @@ inline bool wait_goroutines(std::size_t n) {
   return true;
 }
 
+// Polls cond every `poll` until it holds or limit passes; whether it held.
+// For what another goroutine or process does, of which nothing tells the
+// test. REQUIRES: inside weft::run (it sleeps the goroutine).
+template <class F>
+bool eventually(F cond, std::chrono::milliseconds limit,
+                std::chrono::milliseconds poll = std::chrono::milliseconds(5)) {
+  auto end = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < end) {
+    if (cond()) return true;
+    weft::this_goroutine::sleep_for(poll);
+  }
+  return cond();
+}
+
 // Names parameterized tests by procs: .../procs4.
 inline std::string procs_name(const ::testing::TestParamInfo<int>& info) {
   return "procs" + std::to_string(info.param);

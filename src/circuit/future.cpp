@@ -2,6 +2,9 @@
 #include <weft/future.hpp>
 #include <weft/timer.hpp>
 
+#include "runtime/gstats.hpp"
+#include "wire/remote_wait.hpp"
+
 namespace weft::detail {
 
 future_state::future_state() = default;
@@ -45,7 +48,10 @@ bool future_state::settle_failed(remote_errc kind, std::string what) noexcept {
 }
 
 const std::string& future_state::wait_value() {
-  if (!ready()) (void)done_.recv();
+  if (!ready()) {
+    wait_label_scope remote(wire::wait_xref_call);
+    (void)done_.recv();
+  }
   switch (outcome_) {
     case outcome::value: return value_;
     case outcome::threw: throw remote_exception(value_, what_);
@@ -56,6 +62,7 @@ const std::string& future_state::wait_value() {
 
 bool future_state::wait_until(std::chrono::steady_clock::time_point t) {
   if (ready()) return true;
+  wait_label_scope remote(wire::wait_xref_call);
   if (t == std::chrono::steady_clock::time_point::max()) {
     (void)done_.recv();
     return true;

@@ -17,11 +17,14 @@
 #include "circuit/exports.hpp"
 #include "circuit/identity.hpp"
 #include "circuit/peers.hpp"
+#include "circuit/xref_flow.hpp"
 #include "circuit/xref_serve.hpp"
 #include "remote/stub.hpp"
+#include "runtime/trace_events.hpp"
 #include "wire/worker_id.hpp"
 #include "wire/cluster_key.hpp"
 #include "wire/endpoint.hpp"
+#include "wire/peer_traffic.hpp"
 #include "wire/tls.hpp"
 #include "wire/version.hpp"
 
@@ -91,12 +94,19 @@ void settle_from(weft::detail::future_state& out, v1::Frame& reply, const std::s
   }
 }
 
-peer_link::peer_link(std::unique_ptr<wire::link> l, std::string address, bool dialed, std::chrono::milliseconds lease)
-    : link_(std::move(l)), address_(std::move(address)), dialed_(dialed), lease_(lease) {
+peer_link::peer_link(std::unique_ptr<wire::link> l, std::string address, bool dialed, std::chrono::milliseconds lease,
+                     const v1::ProcessInfo& peer)
+    : link_(std::move(l)),
+      address_(std::move(address)),
+      dialed_(dialed),
+      lease_(lease),
+      self_pid_(::getpid()),
+      peer_pid_(peer.pid()) {
   last_heard_ns_.store(now_ns(), std::memory_order_relaxed);
+  wire::track_peer_link(link_.get(), peer.pid(), peer.host());
 }
 
-peer_link::~peer_link() = default;
+peer_link::~peer_link() { wire::untrack_peer_link(link_.get()); }
 
 std::shared_ptr<peer_link> peer_link::dial(const std::string& address, std::chrono::milliseconds lease) {
   wire::endpoint e;
@@ -132,6 +142,7 @@ std::shared_ptr<peer_link> peer_link::dial(const std::string& address, std::chro
   h->mutable_version()->set_minor(wire::version_minor);
   h->set_role(v1::Hello::PEER);
   h->mutable_process()->set_pid(::getpid());
+  h->mutable_process()->set_host(wire::peer_host_name());  // whom the acceptor's bytes go to (peer_traffic.hpp)
   h->set_worker(self_id());  // PEER: the id alone; the key, not a ticket, proves a peer
   try {
     write_now(*l, hello);
@@ -169,7 +180,7 @@ std::shared_ptr<peer_link> peer_link::dial(const std::string& address, std::chro
       throw remote_error(remote_errc::protocol, "weft: peer " + address + " answered AuthProof with something else");
   }
   l->clear_deadline();
-  return std::shared_ptr<peer_link>(new peer_link(std::move(l), address, true, lease));
+  return std::shared_ptr<peer_link>(new peer_link(std::move(l), address, true, lease, w.welcome().process()));
 }
 
 std::shared_ptr<peer_link> peer_link::accept(net::conn c, const std::string& key, std::chrono::milliseconds lease,
@@ -221,6 +232,8 @@ std::shared_ptr<peer_link> peer_link::accept(net::conn c, const std::string& key
   w->mutable_version()->set_minor(wire::version_minor);
   w->set_server("weft peer " + self_id());
   w->set_max_frame(wire::default_max_frame);
+  w->mutable_process()->set_pid(::getpid());  // whom the dialer's bytes go to (peer_traffic.hpp)
+  w->mutable_process()->set_host(wire::peer_host_name());
   std::string challenge;
   if (!key.empty()) {
     challenge = wire::new_challenge();
@@ -247,7 +260,7 @@ std::shared_ptr<peer_link> peer_link::accept(net::conn c, const std::string& key
     return refuse(v1::Error::PROTOCOL, e.what());
   }
   l->clear_deadline();
-  return std::shared_ptr<peer_link>(new peer_link(std::move(l), peer_address(who), false, lease));
+  return std::shared_ptr<peer_link>(new peer_link(std::move(l), peer_address(who), false, lease, h.process()));
 }
 
 std::chrono::steady_clock::time_point peer_link::last_heard() const noexcept {
@@ -311,6 +324,8 @@ void peer_link::shutdown(const std::string& why) noexcept {
 void peer_link::request(v1::Frame f, std::shared_ptr<weft::detail::future_state> out) {
   std::uint64_t id = next_id_.fetch_add(1, std::memory_order_relaxed);
   f.set_id(id);
+  if (weft::detail::tracing() && f.has_x_call())
+    weft::detail::trace_here(weft::detail::ev::xref_call, xref_flow_id(self_pid_, peer_pid_, id));
   {
     weft::detail::lock_scope lk(lock_);
     if (dead_.load(std::memory_order_relaxed)) {
@@ -387,9 +402,12 @@ void peer_link::dispatch(v1::Frame& f) {
       }
       auto self = shared_from_this();
       weft::go(weft::go_options{.name = "weft: xref call"}, [self, id, f = std::move(f)]() mutable {
+        const std::uint64_t flow = xref_flow_id(self->peer_pid_, self->self_pid_, id);
+        weft::detail::trace_here(weft::detail::ev::xref_serve, flow);
         v1::Frame r = serve_call(f.x_call());
         r.set_id(id);
         self->send(r);
+        weft::detail::trace_here(weft::detail::ev::xref_served, flow);
         self->serving_.fetch_sub(1, std::memory_order_relaxed);
       });
       return;
@@ -416,6 +434,9 @@ void peer_link::dispatch(v1::Frame& f) {
         p = std::move(it->second);
         pending_.erase(it);
       }
+      // Replies to dials too: the trace finds no call of that id, and skips it.
+      if (weft::detail::tracing())
+        weft::detail::trace_here(weft::detail::ev::xref_reply, xref_flow_id(self_pid_, peer_pid_, f.id()));
       settle_from(*p, f, address_);
       return;
     }

@@ -93,7 +93,10 @@ class peer_link : public std::enable_shared_from_this<peer_link> {
   void send(const v1::Frame& f) noexcept;
 
  private:
-  peer_link(std::unique_ptr<wire::link> l, std::string address, bool dialed, std::chrono::milliseconds lease);
+  // peer: the other process as its handshake named it; the link's bytes
+  // count for it (wire/peer_traffic.hpp) until the link goes.
+  peer_link(std::unique_ptr<wire::link> l, std::string address, bool dialed, std::chrono::milliseconds lease,
+            const v1::ProcessInfo& peer);
   void read_loop();
   void heartbeat_loop();
   void dispatch(v1::Frame& f);
@@ -107,6 +110,8 @@ class peer_link : public std::enable_shared_from_this<peer_link> {
   weft::chan<bool> stop_;  // closed when the link dies: the heartbeat ends
   std::atomic<std::uint64_t> next_id_{1};
   std::atomic<std::uint32_t> serving_{0};  // the peer's calls running here
+  const std::int64_t self_pid_;  // the two ends' pids: xref calls' trace ids (xref_flow.hpp)
+  const std::int64_t peer_pid_;
   weft::detail::spinlock lock_;
   std::unordered_map<std::uint64_t, std::shared_ptr<weft::detail::future_state>> pending_ GUARDED_BY(lock_);
   std::string death_ GUARDED_BY(lock_);  // why it died

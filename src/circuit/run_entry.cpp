@@ -18,6 +18,7 @@
 
 #include <weft/run.hpp>
 
+#include "circuit/fork_server_entry.hpp"
 #include "circuit/identity.hpp"
 #include "circuit/run_end.hpp"
 #include "circuit/worker_main.hpp"
@@ -34,6 +35,10 @@ int run_attached(std::function<int()> main, const options& opts, bool required) 
     std::fprintf(stderr, "weft: fatal error: %s\n", e.what());
     ::_exit(2);
   }
+  if (!ticket && circuit::detail::forked_by_fork_server()) {
+    std::fprintf(stderr, "weft: fatal error: forked by weftd's fork server without a worker ticket (WEFT_WORKER)\n");
+    ::_exit(2);
+  }
   if (ticket) {
     return remote::detail::run_with_runtime(
         [&] {
@@ -42,7 +47,8 @@ int run_attached(std::function<int()> main, const options& opts, bool required) 
           } guard;
           return circuit::detail::worker_main(*ticket);
         },
-        opts, true, ticket->id + "." + ticket->token);
+        opts, true, ticket->id + "." + ticket->token, circuit::detail::take_weftd_connection(),
+        [&](weft::runtime::v1::Frame& start) { circuit::detail::worker_start_early(*ticket, start); });
   }
   // Started by weftd to receive a moved goroutine (weft migrate --to new):
   // the goroutine's function runs here instead of main.

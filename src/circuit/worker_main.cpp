@@ -62,10 +62,7 @@ int run_job(const v1::WorkerJob& job, v1::WorkerDone& d) {
 
 }  // namespace
 
-int worker_main(const worker_ticket& ticket) {
-  worker_mode = true;
-  remote::detail::stub* s = remote::detail::current();
-  if (s == nullptr) weft::detail::fatal("worker " + ticket.id + " has no runtime server (WEFT_RUNTIME is unset)");
+void worker_start_early(const worker_ticket& ticket, v1::Frame& start) {
   // Listening before WorkerStart: weftd tells the caller the worker runs
   // (Spawned, with this address) only then, so a dial never finds nobody.
   try {
@@ -73,10 +70,22 @@ int worker_main(const worker_ticket& ticket) {
   } catch (const std::exception& e) {
     weft::detail::fatal("worker " + ticket.id + ": cannot listen for peers: " + e.what());
   }
-  v1::Frame start;
   // Where it listens: weftd tells callers (a TCP port is known only now).
   start.mutable_worker_start()->set_address(self_address());
-  v1::Frame job = s->call(std::move(start));
+}
+
+int worker_main(const worker_ticket& ticket) {
+  worker_mode = true;
+  remote::detail::stub* s = remote::detail::current();
+  if (s == nullptr) weft::detail::fatal("worker " + ticket.id + " has no runtime server (WEFT_RUNTIME is unset)");
+  v1::Frame job;
+  if (s->sent_first()) {  // WorkerStart went behind the Hello (worker_main.hpp, step 2)
+    job = s->first_reply();
+  } else {
+    v1::Frame start;
+    worker_start_early(ticket, start);
+    job = s->call(std::move(start));
+  }
   if (!job.has_worker_job())
     weft::detail::fatal("worker " + ticket.id + ": runtime server " + s->address() + " gave no job: " +
                         (job.has_error() ? job.error().message() : std::string("an unexpected reply")));

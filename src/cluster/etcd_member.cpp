@@ -140,22 +140,29 @@ void etcd_member::worker_started(const std::string& worker_id, const std::vector
     detail::lock_scope lk(mu_);
     if (stopping_) return;
     workers_[worker_id].entries = entries;
+    loops_.add(1);  // under mu_, before stop() can wait: stop() outwaits it
   }
-  // Off the spawn's path (M2): a goroutine writes the entries.
+  // Off the spawn's path (M2): a goroutine writes the entries. It uses
+  // etcd_ and mu_, so the member must outlive it: stop() waits for it.
   weft::go(weft::go_options{.name = "weftd etcd publish"}, [this, worker_id] {
-    worker_entry w;
-    {
-      detail::lock_scope lk(mu_);
-      auto it = workers_.find(worker_id);
-      if (it == workers_.end()) return;
-      w.entries = it->second.entries;
-    }
-    try {
-      publish(worker_id, w);
-    } catch (const std::exception& e) {
-      note_down(std::string("publishing worker ") + worker_id + ": " + e.what());
-    }
+    publish_started(worker_id);
+    loops_.done();
   });
+}
+
+void etcd_member::publish_started(const std::string& worker_id) {
+  worker_entry w;
+  {
+    detail::lock_scope lk(mu_);
+    auto it = workers_.find(worker_id);
+    if (it == workers_.end()) return;
+    w.entries = it->second.entries;
+  }
+  try {
+    publish(worker_id, w);
+  } catch (const std::exception& e) {
+    note_down(std::string("publishing worker ") + worker_id + ": " + e.what());
+  }
 }
 
 void etcd_member::worker_ended(const std::string& worker_id) {

@@ -14,6 +14,8 @@
 //   watcher  keeps `hosts_` as etcd has it (a watch of P/hosts/, resumed
 //            from its revision after a break, re-read when compacted).
 //   one per live worker: its lease keeper.
+//   one per started worker while its entries are first written (publish);
+//            stop() waits for these as for joiner and watcher (loops_).
 //   one per anchor watch (anchor_watch.cpp): a snapshot of P/anchors/...,
 //            then an etcd watch from the revision after it; resumed from
 //            its next revision after a break (a warning event first), read
@@ -94,6 +96,9 @@ class etcd_member final : public server::cluster_view {
   void join();
   // Grants a lease for w and writes its entries. Throws.
   void publish(const std::string& id, worker_entry& w);
+  // The body of worker_started's goroutine: publishes the worker unless
+  // it has ended (or the member stopped) already.
+  void publish_started(const std::string& worker_id);
   void joiner_loop();
   void watcher_loop();
   void note_down(const std::string& what);

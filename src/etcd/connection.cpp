@@ -182,7 +182,12 @@ std::string ms(std::chrono::milliseconds d) { return std::to_string(d.count()) +
 //                    library per line, and Abseil is 45 of them);
 //   race:libgrpc, race:libgpr.so
 //                    reports with a gRPC frame: gRPC's calls to std::string
-//                    land in this program's instrumented copy of it.
+//                    land in this program's instrumented copy of it;
+//   race:grpc::internal::CallOp
+//                    gRPC's call operations are header code, compiled into
+//                    this program, and finish what libgrpc's threads
+//                    filled in (a status's message), synchronised inside
+//                    libgrpc.
 // A race in weft's own code, with no gRPC or Abseil frame on either stack,
 // is still reported. Defined here, in a file every user of the client
 // links, so that every TSan program with weft_etcd (weftd's tests too)
@@ -197,6 +202,7 @@ extern "C" const char* __tsan_default_suppressions() {
          "called_from_lib:libre2.so\n"
          "race:libabsl_\n"
          "race:libgrpc\n"
-         "race:libgpr.so\n";
+         "race:libgpr.so\n"
+         "race:grpc::internal::CallOp\n";
 }
 #endif

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <memory>
 #include <system_error>
 
 #include "net/netfd.hpp"
@@ -46,6 +47,7 @@ child::child(const child_spec& spec) {
     posix_spawn_file_actions_addopen(&fa, 1, spec.output.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   }
   posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  if (spec.pass_fd >= 0) posix_spawn_file_actions_adddup2(&fa, spec.pass_fd, 3);  // clears its FD_CLOEXEC
   if (!spec.cwd.empty()) posix_spawn_file_actions_addchdir_np(&fa, spec.cwd.c_str());
   posix_spawnattr_t at;
   posix_spawnattr_init(&at);
@@ -60,12 +62,25 @@ child::child(const child_spec& spec) {
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&at);
   if (err != 0) throw std::system_error(err, std::generic_category(), "cannot start " + spec.binary);
+  watch(spec.binary);
+}
+
+std::unique_ptr<child> child::adopt(pid_t pid, const std::string& what) {
+  std::unique_ptr<child> c(new child());
+  c->pid_ = pid;
+  c->watch(what);
+  return c;
+}
+
+void child::watch(const std::string& what) {
+  // The process is this one's child and not reaped yet: its pid cannot
+  // have been reused.
   pidfd_ = pidfd_open(pid_);
   if (pidfd_ < 0) {
     int e = errno;
     ::kill(pid_, SIGKILL);
     ::waitpid(pid_, nullptr, 0);
-    throw std::system_error(e, std::generic_category(), "pidfd_open for " + spec.binary);
+    throw std::system_error(e, std::generic_category(), "pidfd_open for " + what);
   }
   ::fcntl(pidfd_, F_SETFL, O_NONBLOCK);
   ::fcntl(pidfd_, F_SETFD, FD_CLOEXEC);

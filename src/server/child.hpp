@@ -28,6 +28,7 @@ struct child_spec {
   std::vector<std::string> env;  // NAME=VALUE, the whole environment
   std::string cwd;  // "" : weftd's own
   std::string output;  // stdout and stderr go to this file (made 0600); "" : /dev/null
+  int pass_fd = -1;  // >= 0: this descriptor of weftd's becomes the child's fd 3
 };
 
 class child {
@@ -36,6 +37,10 @@ class child {
   // std::system_error naming the binary (not found, not executable, a
   // cwd that does not exist).
   explicit child(const child_spec& spec);
+  // A process another made as weftd's own child (a fork server's worker,
+  // fork_server.hpp), watched from now on. Throws std::system_error if it
+  // cannot be (then it is SIGKILLed and reaped).
+  static std::unique_ptr<child> adopt(pid_t pid, const std::string& what);
   ~child();
   child(const child&) = delete;
   child& operator=(const child&) = delete;
@@ -61,6 +66,10 @@ class child {
   static std::string describe(int status);
 
  private:
+  child() = default;
+  // Opens the pidfd and registers it with the netpoller.
+  void watch(const std::string& what);
+
   pid_t pid_ = -1;
   int pidfd_ = -1;  // owned by fd_ once registered
   detail::netfd* fd_ = nullptr;

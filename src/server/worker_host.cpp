@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <mutex>
 #include <optional>
@@ -74,6 +75,10 @@ void worker_host::configure(config c) {
     if (!host.empty() && host != "0.0.0.0" && host != "[::]") peer_listen_ = "tcp:" + host + ":0";
   }
   if (!c.cluster_key.empty()) forwarder_ = std::make_unique<spawn_forwarder>(c.cluster_key, host_, log_);
+  fork_servers::limits fl;
+  const char* spares = std::getenv("WEFT_FORK_SPARE");  // 1: spares (fork_server.hpp, K5)
+  fl.spares = spares != nullptr && std::string(spares) == "1";
+  forks_ = std::make_unique<fork_servers>(fl, limits_.fork_server, log_dir_, log_, c.serve_forked);
   config_ = std::move(c);
 }
 
@@ -328,7 +333,7 @@ void worker_host::spawn(client& c, std::uint64_t id, const v1::Spawn& m, const v
   std::unique_ptr<child> proc;
   std::string failure;
   try {
-    proc = std::make_unique<child>(spec);
+    proc = forks_ ? forks_->start(spec) : std::make_unique<child>(spec);
   } catch (const std::exception& e) {
     failure = e.what();
   }
@@ -630,6 +635,7 @@ void worker_host::reap(std::shared_ptr<record> r) {
 
 void worker_host::stop() {
   if (forwarder_) forwarder_->stop();
+  if (forks_) forks_->stop();
   {
     detail::lock_scope lk(mu_);
     if (stopping_) return;
@@ -651,5 +657,7 @@ std::size_t worker_host::live() {
   detail::lock_scope lk(mu_);
   return live_;
 }
+
+std::uint64_t worker_host::forked() { return forks_ ? forks_->forked() : 0; }
 
 }  // namespace weft::server

@@ -43,8 +43,9 @@
 //      has more than max_watch_backlog bytes unsent ends with Error
 //      TOO_LARGE; at most max_watches at once.
 // Threads: one weft::mutex over the tables; replies are posted under it
-// (post only queues, client.hpp). Starting a process (posix_spawn, a
-// vfork: ~1 ms for a large binary) happens outside it.
+// (post only queues, client.hpp). Starting a process (a fork server's
+// fork, or posix_spawn: a vfork, ~1 ms for a large binary) happens
+// outside it.
 #pragma once
 
 #include <chrono>
@@ -66,6 +67,7 @@
 #include "server/child.hpp"
 #include "server/client.hpp"
 #include "server/cluster_view.hpp"
+#include "server/fork_server.hpp"
 #include "server/host_info.hpp"
 #include "server/binary_cache.hpp"
 #include "server/spawn_forwarder.hpp"
@@ -80,6 +82,7 @@ class worker_host {
     std::chrono::milliseconds grace = std::chrono::seconds(5);  // a graceful kill's SIGTERM -> SIGKILL
     std::size_t max_watches = 1024;  // anchor watches at once (W5)
     std::size_t max_watch_backlog = 8u << 20;  // a watcher's unsent bytes before its watch ends (W5)
+    bool fork_server = true;  // workers forked from a fork server of their binary (fork_server.hpp)
   };
   worker_host(limits l, std::function<void(std::string_view)> log) : limits_(l), log_(std::move(log)) {}
   worker_host(const worker_host&) = delete;
@@ -98,6 +101,9 @@ class worker_host {
     std::string key_file;
     std::string cache_dir;
     std::uint64_t cache_bytes = std::uint64_t{1} << 30;
+    // Serves a forked worker's connection, made before the fork
+    // (fork_server.hpp, K4); empty: forked workers dial.
+    fork_servers::worker_server serve_forked;
   };
   // Before any spawn.
   void configure(config c);
@@ -141,6 +147,8 @@ class worker_host {
 
   // Live workers, for tests and logs.
   std::size_t live();
+  // Workers made by a fork server rather than started (fork_server.hpp).
+  std::uint64_t forked();
 
   // Whether a selector matches an anchor path: "/db/shard" matches
   // "/db/shard" and its direct entries ("/db/shard/ID"); "/db/..." matches
@@ -225,6 +233,7 @@ class worker_host {
   config config_;
   std::string peer_listen_;  // non-empty: WEFT_PEER_LISTEN for every worker (a weftd beyond loopback)
   std::unique_ptr<spawn_forwarder> forwarder_;  // a keyed weftd: spawns to other hosts
+  std::unique_ptr<fork_servers> forks_;  // made by configure()
   weft::mutex cache_mu_;
   std::unique_ptr<binary_cache> cache_ GUARDED_BY(cache_mu_);
   cluster_view* cluster_ = nullptr;

@@ -20,6 +20,7 @@
 #include "remote/weftd_fixture.hpp"
 #include "server/server_testing.hpp"
 #include "wire/endpoint.hpp"
+#include "weft_test_util.hpp"
 
 namespace {
 
@@ -39,12 +40,7 @@ WEFT_SPAWNABLE(waits_on);
 // Polls f for 10 s (the condition is another process's doing).
 template <class F>
 bool eventually(F f) {
-  auto end = std::chrono::steady_clock::now() + 10s;
-  while (std::chrono::steady_clock::now() < end) {
-    if (f()) return true;
-    weft::this_goroutine::sleep_for(5ms);
-  }
-  return f();
+  return weft_test::eventually(f, 10s);
 }
 
 class AnchorWatch : public weft_test::weftd_test {

@@ -31,6 +31,7 @@
 #include <weft/weft.hpp>
 
 #include "remote/weftd_fixture.hpp"
+#include "weft_cli_util.hpp"
 
 #if !defined(WEFT_TEST_WEFT) || !defined(WEFT_TEST_WEFTD)
 #error "tests/CMakeLists.txt defines WEFT_TEST_WEFT and WEFT_TEST_WEFTD for this test"
@@ -66,12 +67,7 @@ WEFT_SPAWNABLE(hooked);
 class Shutdown : public weft_test::weftd_test {
  protected:
   std::unique_ptr<weft_test::command> weft(std::vector<std::string> args) {
-    args.insert(args.begin(), WEFT_TEST_WEFT);
-    args.push_back("--runtime");
-    args.push_back(address());
-    auto c = std::make_unique<weft_test::command>(args);
-    EXPECT_GE(c->wait(30s), 0) << "weft " << args[1] << " did not end within 30 s";
-    return c;
+    return weft_test::run_weft(WEFT_TEST_WEFT, std::move(args), address(), 30s);
   }
   std::string file(const std::string& tag) {
     return "/tmp/weft-shutdown-test-" + std::to_string(::getpid()) + "-" + tag;
@@ -169,13 +165,18 @@ plain_end run_plain(const std::string& mode, int signals, const std::vector<std:
   posix_spawn_file_actions_destroy(&fa);
   plain_end r;
   if (pid <= 0) return r;
-  auto until = std::chrono::steady_clock::now() + 10s;
-  while (slurp(base + ".out").find("ready") == std::string::npos && std::chrono::steady_clock::now() < until)
-    std::this_thread::sleep_for(5ms);
+  auto wait_for_out = [&](const std::string& text) {
+    auto until = std::chrono::steady_clock::now() + 10s;
+    while (slurp(base + ".out").find(text) == std::string::npos && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(5ms);
+  };
+  wait_for_out("ready");
   const auto t0 = std::chrono::steady_clock::now();
   for (int i = 0; i < signals; ++i) {
+    // The second only once the first was handled: two SIGTERMs pending at
+    // once are one (a loaded machine can take 50 ms to deliver one).
+    if (i > 0) wait_for_out("stuck hook runs");
     ::kill(pid, SIGTERM);
-    std::this_thread::sleep_for(50ms);
   }
   r.status = weft_test::wait_status(pid, 10s);
   r.took = std::chrono::steady_clock::now() - t0;
@@ -260,10 +261,15 @@ int plain_main(const std::string& mode) {
         say("hook b");
       });
     } else if (mode == "stuck") {
-      weft::on_shutdown(park_forever);
+      weft::on_shutdown([say] {
+        say("stuck hook runs");
+        park_forever();
+      });
     }
     say("ready");
-    park_forever();
+    // Not park_forever: with no hook, nothing else would be left to run
+    // and the runtime would end the program as deadlocked before SIGTERM.
+    for (;;) weft::this_goroutine::sleep_for(1h);
   });
 }
 

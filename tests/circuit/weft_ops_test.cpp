@@ -18,6 +18,7 @@
 #include <weft/weft.hpp>
 
 #include "remote/weftd_fixture.hpp"
+#include "weft_cli_util.hpp"
 
 #if !defined(WEFT_TEST_WEFT) || !defined(WEFT_TEST_WEFTD)
 #error "tests/CMakeLists.txt defines WEFT_TEST_WEFT and WEFT_TEST_WEFTD for this test"
@@ -54,12 +55,7 @@ class WeftOps : public weft_test::weftd_test {
  protected:
   // Runs `weft ARGS... --runtime ADDR` to its end.
   std::unique_ptr<weft_test::command> weft(std::vector<std::string> args) {
-    args.insert(args.begin(), WEFT_TEST_WEFT);
-    args.push_back("--runtime");
-    args.push_back(address());
-    auto c = std::make_unique<weft_test::command>(args);
-    EXPECT_GE(c->wait(30s), 0) << "weft " << args[1] << " did not end within 30 s";
-    return c;
+    return weft_test::run_weft(WEFT_TEST_WEFT, std::move(args), address(), 30s);
   }
   // A worker under `anchor` with n goroutines parked, once they are.
   weft::spawned<int> worker(const std::string& anchor, int n, const std::string& tag) {

@@ -134,12 +134,7 @@ class peer_proc {
 
 template <class F>
 bool eventually(F cond, std::chrono::milliseconds limit) {
-  auto end = clk::now() + limit;
-  while (!cond()) {
-    if (clk::now() > end) return false;
-    weft::this_goroutine::sleep_for(20ms);
-  }
-  return true;
+  return weft_test::eventually(cond, limit, 20ms);
 }
 
 class XrefPeers : public ::testing::Test {

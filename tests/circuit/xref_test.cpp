@@ -30,12 +30,7 @@ namespace ct = weft::circuit::testing;
 // sweeper or a one-way release changes, of which nothing tells us).
 template <class F>
 bool eventually(F cond, std::chrono::milliseconds limit = 3000ms) {
-  auto end = std::chrono::steady_clock::now() + limit;
-  while (!cond()) {
-    if (std::chrono::steady_clock::now() > end) return false;
-    weft::this_goroutine::sleep_for(10ms);
-  }
-  return true;
+  return weft_test::eventually(cond, limit, 10ms);
 }
 
 TEST(Xref, CallOnOwnObjectReturnsResult) {

@@ -61,12 +61,7 @@ class host_weftd {
                                      "--etcd",        etcd,           "--etcd-prefix",   prefix,    "--name",
                                      name,            "--cache-dir",  dir_ + "/binaries"};
     for (std::string& e : extra) argv.push_back(std::move(e));
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    pid_ = weft_test::spawn_process(argv, {"XDG_RUNTIME_DIR=" + dir_}, &fa);
-    posix_spawn_file_actions_destroy(&fa);
+    pid_ = weft_test::spawn_tied(argv, {"XDG_RUNTIME_DIR=" + dir_}, log_);
   }
   ~host_weftd() { kill(); }
   void kill() {

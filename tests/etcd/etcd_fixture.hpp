@@ -83,16 +83,12 @@ class etcd_process {
     }
     const std::string client = "http://127.0.0.1:" + std::to_string(client_port_);
     const std::string peer = "http://127.0.0.1:" + std::to_string(peer_port_);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, log_path().c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-    posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    pid_ = weft_test::spawn_process({WEFT_TEST_ETCD, "--name", "weft-test", "--data-dir", dir_.path() + "/data",
-                                     "--listen-client-urls", client, "--advertise-client-urls", client,
-                                     "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-                                     "--initial-cluster", "weft-test=" + peer, "--initial-cluster-state", "new"},
-                                    {}, &fa);
-    posix_spawn_file_actions_destroy(&fa);
+    // Tied: a test killed by ctest's timeout takes its etcd with it.
+    pid_ = weft_test::spawn_tied({WEFT_TEST_ETCD, "--name", "weft-test", "--data-dir", dir_.path() + "/data",
+                                  "--listen-client-urls", client, "--advertise-client-urls", client,
+                                  "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+                                  "--initial-cluster", "weft-test=" + peer, "--initial-cluster-state", "new"},
+                                 {}, log_path(), weft_test::log_mode::append);
     if (pid_ <= 0) return ::testing::AssertionFailure() << "could not start " WEFT_TEST_ETCD;
     const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     while (http_get(client_port_, "/health").find("\"health\":\"true\"") == std::string::npos) {

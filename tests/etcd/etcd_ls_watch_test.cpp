@@ -17,6 +17,7 @@
 #include "cluster/etcd_member.hpp"
 #include "etcd/etcd_fixture.hpp"
 #include "remote/weftd_fixture.hpp"
+#include "weft_test_util.hpp"
 
 namespace {
 
@@ -32,12 +33,7 @@ WEFT_SPAWNABLE(waits_on);
 
 template <class F>
 bool eventually(F f) {
-  auto end = std::chrono::steady_clock::now() + 10s;
-  while (std::chrono::steady_clock::now() < end) {
-    if (f()) return true;
-    weft::this_goroutine::sleep_for(5ms);
-  }
-  return f();
+  return weft_test::eventually(f, 10s);
 }
 
 class EtcdLsWatch : public weft_test::weftd_test {

@@ -15,6 +15,7 @@
 #include <weft/weft.hpp>
 
 #include "etcd/etcd_fixture.hpp"
+#include "weft_test_util.hpp"
 
 namespace {
 
@@ -63,12 +64,7 @@ v1::AnchorEntry entry(const std::string& path, const std::string& id, const std:
 // Polls f until it is true or 5 s pass.
 template <class F>
 bool eventually(F f) {
-  auto end = std::chrono::steady_clock::now() + 5s;
-  while (std::chrono::steady_clock::now() < end) {
-    if (f()) return true;
-    weft::this_goroutine::sleep_for(20ms);
-  }
-  return f();
+  return weft_test::eventually(f, 5s, 20ms);
 }
 
 TEST_F(EtcdMember, TwoHostsSeeEachOtherAndEachOthersWorkers) {

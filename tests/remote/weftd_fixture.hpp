@@ -90,12 +90,8 @@ class weftd_test : public ::testing::Test {
     }
     if (config_.tls) argv.push_back("--tls");
     for (std::string& a : weftd_extra_args()) argv.push_back(std::move(a));
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    pid_ = spawn_process(argv, {"XDG_RUNTIME_DIR=" + dir_}, &fa);
-    posix_spawn_file_actions_destroy(&fa);
+    // Tied to this process: a test that panics never reaches TearDown.
+    pid_ = spawn_tied(argv, {"XDG_RUNTIME_DIR=" + dir_}, log_);
     ASSERT_GT(pid_, 0) << "could not start " << WEFT_TEST_WEFTD;
     auto end = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     if (config_.tcp) {

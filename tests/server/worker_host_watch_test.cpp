@@ -13,6 +13,7 @@
 
 #include "server/server_testing.hpp"
 #include "server/worker_host.hpp"
+#include "weft_test_util.hpp"
 
 namespace {
 
@@ -75,12 +76,7 @@ class slow_client final : public weft::server::client {
 // Polls f (a condition the server reaches on its own goroutines) for 5 s.
 template <class F>
 bool eventually(F f) {
-  auto end = std::chrono::steady_clock::now() + 5s;
-  while (std::chrono::steady_clock::now() < end) {
-    if (f()) return true;
-    weft::this_goroutine::sleep_for(5ms);
-  }
-  return f();
+  return weft_test::eventually(f, 5s);
 }
 
 frame watch_request(std::uint64_t id, const std::string& selector) {
