@@ -23,7 +23,8 @@ static_assert(std::uint32_t(ev::go_create) == wire::tk_go_create && std::uint32_
               std::uint32_t(ev::chan_recv) == wire::tk_chan_recv &&
               std::uint32_t(ev::blocking_exit) == wire::tk_blocking_exit &&
               std::uint32_t(ev::remote_reply) == wire::tk_remote_reply &&
-              std::uint32_t(ev::dropped) == wire::tk_dropped);
+              std::uint32_t(ev::dropped) == wire::tk_dropped && std::uint32_t(ev::xref_call) == wire::tk_xref_call &&
+              std::uint32_t(ev::xref_served) == wire::tk_xref_served);
 
 }  // namespace
 

@@ -9,9 +9,11 @@
 // "goroutine running on other thread; stack unavailable").
 //
 // Cost (issue 16: 100,000 parked goroutines): a dump symbolizes and prints
-// each distinct stack and creation site once (dump_memo), and asks libunwind
-// about each distinct ip once (trace::unwind_memo); the rest is one
-// unw_step per frame per goroutine. Both memos live for one dump.
+// each distinct stack and creation site once (dump_memo), and reads each
+// distinct pc's CFI row once (trace/cfi_unwind.hpp); a goroutine is then a
+// few loads per frame. A stack the CFI walk does not model goes to
+// libunwind (one unw_step per frame, each distinct ip asked about once:
+// trace::unwind_memo). The memos live for one dump.
 //
 // The runtime's fatal reports (runtime/fatal.cpp) print these dumps without
 // naming trace, a layer above them: trace_hooks_for_runtime hands it the
@@ -25,6 +27,7 @@
 
 #include "platform/futex.hpp"
 #include "runtime/gslab.hpp"
+#include "trace/cfi_unwind.hpp"
 #include "trace/dump_internal.hpp"
 #include "trace/stacktrace.hpp"
 #include <weft/dump.hpp>
@@ -82,7 +85,12 @@ struct dump_ctx {
   std::vector<thread_holder> holders;
   dump_memo memo;
   trace::unwind_memo unwind;
+  trace::step_rules rules;
 };
+
+bool is_goroutine_entry(void* pc) {
+  return trace::symbolize(pc).function.rfind("weft::detail::(anonymous namespace)::g_entry", 0) == 0;
+}
 
 void find_holder(g* gp, void* arg) {
   auto* c = static_cast<dump_ctx*>(arg);
@@ -129,7 +137,11 @@ void dump_one(g* gp, void* arg) {
       // The wait reason too is read while the scan bit holds the G parked:
       // once it is cleared the G may run and park again, rewriting it.
       state = state_of(gp, g_waiting);
-      if (gp->ctx) n = trace::capture_fcontext(gp->ctx, pcs, max_frames, &c->unwind);
+      // Below g_entry nothing is printed (trim_runtime_frames): the CFI
+      // walk stops there, before the trampoline that has no CFI.
+      if (gp->ctx)
+        n = trace::unwind_parked(gp->ctx, gp->stk.lo, gp->stk.hi, pcs, max_frames, &c->rules, is_goroutine_entry);
+      if (gp->ctx && n < 0) n = trace::capture_fcontext(gp->ctx, pcs, max_frames, &c->unwind);
       gp->status.fetch_and(~scan_bit, std::memory_order_release);
       st = g_waiting;
     } else {
@@ -218,9 +230,18 @@ void describe_goroutine(std::ostream& out, g* gp, void* const* pcs, int n, const
 }
 
 void dump_all_goroutines(std::ostream& out, g* self, void* const* self_pcs, int self_n) {
-  dump_ctx c{&out, self, self_pcs, self_n, {}, {}, {}};
+  dump_ctx c{&out, self, self_pcs, self_n, {}, {}, {}, {}};
   for_each_g(find_holder, &c);
   for_each_g(dump_one, &c);
+}
+
+[[gnu::noinline]] std::string dump_goroutines_text(int skip) {
+  void* pcs[64];
+  int n = trace::capture_here(pcs, 64, 1 + skip);
+  g* self = this_g();
+  std::ostringstream buf;
+  on_system_stack([&] { dump_all_goroutines(buf, self, pcs, n); });
+  return std::move(buf).str();
 }
 
 const trace_hooks* trace_hooks_for_runtime() noexcept {
@@ -238,12 +259,8 @@ const trace_hooks* trace_hooks_for_runtime() noexcept {
 namespace weft {
 
 void dump_goroutines(std::ostream& out) {
-  void* pcs[64];
-  int n = detail::trace::capture_here(pcs, 64, 1);
-  detail::g* self = detail::this_g();
-  std::ostringstream buf;  // one write: the dump is not interleaved with other output
-  detail::on_system_stack([&] { detail::dump_all_goroutines(buf, self, pcs, n); });
-  out << buf.str();
+  // One write: the dump is not interleaved with other output.
+  out << detail::dump_goroutines_text(1);
 }
 
 }  // namespace weft

@@ -35,5 +35,9 @@ void describe_goroutine(std::ostream& out, g* gp, void* const* pcs, int n, const
 // Writes every goroutine. `self` (may be null) is the caller's own
 // goroutine, whose trace the caller captured (self_pcs, self_n).
 void dump_all_goroutines(std::ostream& out, g* self, void* const* self_pcs, int self_n);
+// weft::dump_goroutines's text, as a string the caller owns (a dump of
+// 100,000 goroutines is ~56 MB: not copied again into another stream).
+// The caller's own trace leaves out its `skip` innermost frames.
+std::string dump_goroutines_text(int skip = 0);
 
 }  // namespace weft::detail

@@ -56,6 +56,7 @@
 //   and without it libdw 0.188 finds no line.
 #define UNW_LOCAL_ONLY
 #include "trace/stacktrace.hpp"
+#include "trace/cfi_unwind.hpp"
 
 #include "platform/thread_mutex.hpp"
 
@@ -417,6 +418,24 @@ frame symbolize(void* pc, bool is_return_address) {
     s.remember(addr, f);
   });
   return f;
+}
+
+step_rule rule_for(std::uintptr_t addr) {
+  step_rule r;
+  the_session().with_dwfl([&](Dwfl* dwfl, session&) {
+    if (dwfl == nullptr) return;
+    Dwfl_Module* mod = dwfl_addrmodule(dwfl, addr);
+    if (mod == nullptr) return;
+    Dwarf_Addr bias = 0;
+    Dwarf_CFI* cfi = dwfl_module_eh_cfi(mod, &bias);
+    Dwarf_Frame* frame = nullptr;
+    // No CFI here: libunwind's step guesses from rbp (x86_64), which this
+    // does not model, so the rule stays kind::libunwind.
+    if (cfi == nullptr || dwarf_cfi_addrframe(cfi, addr - bias, &frame) != 0) return;
+    r = rule_from_frame(frame);
+    std::free(frame);
+  });
+  return r;
 }
 
 std::uint64_t symbolizer_lookups() noexcept { return lookups.load(std::memory_order_relaxed); }

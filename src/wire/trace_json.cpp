@@ -7,8 +7,8 @@
 namespace weft::wire {
 
 namespace {
-constexpr std::string_view head = "{\"traceEvents\":[";
-constexpr std::string_view tail = "\n]}\n";
+constexpr std::string_view head = trace_json_head;
+constexpr std::string_view tail = trace_json_tail;
 }  // namespace
 
 trace_json_file::trace_json_file(const std::string& path) : path_(path) {

@@ -28,6 +28,11 @@ namespace weft::wire {
 using wire::append_json_string;
 using wire::json_string;
 
+// A document's first and last bytes; events come between, one a line,
+// separated by ",\n" (trace_merge.hpp splices documents by them).
+inline constexpr std::string_view trace_json_head = "{\"traceEvents\":[";
+inline constexpr std::string_view trace_json_tail = "\n]}\n";
+
 class trace_json_file {
  public:
   static constexpr std::size_t reserve_bytes = 1024;

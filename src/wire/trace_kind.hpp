@@ -24,6 +24,13 @@ enum trace_kind : std::uint32_t {
   tk_remote_call = 13,  // goroutine sends request arg to the server; text: its message ("ChanSend")
   tk_remote_reply = 14,  // request arg got its final reply
   tk_dropped = 15,  // arg events were dropped before this one (the stub's buffers were full)
+  // Calls between circuit workers (weft::xref). arg: the call's flow id,
+  // which caller and callee both compute (circuit/xref_flow.hpp), so a
+  // reader joins the two ends across processes.
+  tk_xref_call = 16,  // goroutine sends an xref call to another process
+  tk_xref_reply = 17,  // call arg got its reply (goroutine: the link's reader, not the caller)
+  tk_xref_serve = 18,  // goroutine starts serving call arg from another process
+  tk_xref_served = 19,  // goroutine is done serving call arg (its reply is sent)
 };
 
 }  // namespace weft::wire

@@ -8,10 +8,15 @@
 #include <mutex>
 
 #include "wire/trace_kind.hpp"
+#include "wire/trace_merge.hpp"
 
 namespace weft::wire {
 
 namespace {
+
+// The flow events' name: Chrome's format pairs "s" and "f" by cat, name
+// and id, so the caller's and the callee's must be the same.
+constexpr std::string_view xref_flow_name = "xref call";
 
 // The last part of a path, for track names.
 std::string base_name(const std::string& path) {
@@ -96,6 +101,12 @@ struct trace_log::program {
     std::string name;
   };
   std::unordered_map<std::uint64_t, call> calls;  // request id -> its caller
+  struct xref_end {
+    std::uint64_t g;
+    std::int64_t since;
+  };
+  std::unordered_map<std::uint64_t, xref_end> xcalls;  // flow id -> its caller, at most max_calls
+  std::unordered_map<std::uint64_t, xref_end> xserves;  // flow id -> the goroutine serving it
   trace_summary summary;
 
   // The common head of an event on goroutine g's track, into out.
@@ -146,7 +157,18 @@ void trace_log::record(std::uint64_t client, const runtime::v1::TraceEvents& eve
       break;
     }
     const runtime::v1::TraceEvent& e = events.events(i);
-    if (base_ns_ < 0) base_ns_ = e.time_ns();
+    if (base_ns_ < 0) {
+      base_ns_ = e.time_ns();
+      // ts 0's clock time, for a merge with other processes' documents.
+      line_ = "{\"ph\":\"M\",\"pid\":";
+      append_int(line_, p.pid);
+      line_ += ",\"name\":\"";
+      line_ += trace_time_base_name;
+      line_ += "\",\"args\":{\"ns\":";
+      append_int(line_, base_ns_);
+      line_ += "}}";
+      file_.event(line_);
+    }
     one(p, e);
     if (file_.full()) p.summary.over_cap(1);  // this one did not fit (all of it, or the slice it ended)
   }
@@ -195,12 +217,32 @@ void trace_log::one(program& p, const runtime::v1::TraceEvent& e) {
     line_ += '}';
     file_.event(line_);
   };
-  auto async_edge = [&](const char* ph, std::uint64_t tid, std::string_view name, std::uint64_t id) {
-    p.head(line_, ph, tid, name, base_ns_, t);
-    line_ += ",\"cat\":\"remote\",\"id\":\"0x";
+  auto async_edge = [&](const char* ph, std::uint64_t tid, std::string_view name, std::uint64_t id,
+                        const char* cat = "remote", std::int64_t at = -1) {
+    p.head(line_, ph, tid, name, base_ns_, at < 0 ? t : at);
+    line_ += ",\"cat\":\"";
+    line_ += cat;
+    line_ += "\",\"id\":\"0x";
     append_int(line_, id, 16);
     line_ += "\"}";
     file_.event(line_);
+  };
+  // An xref call's two ends, joined by a flow (trace_log.hpp says which
+  // format and why): "s" on the caller's track, "f" on the callee's.
+  auto flow_edge = [&](const char* ph, std::uint64_t tid, std::uint64_t id) {
+    p.head(line_, ph, tid, xref_flow_name, base_ns_, t);
+    line_ += ",\"cat\":\"xref\",\"id\":\"0x";
+    append_int(line_, id, 16);
+    line_ += ph[0] == 'f' ? "\",\"bp\":\"e\"}" : "\"}";
+    file_.event(line_);
+  };
+  // The end of an xref call or serve: its async slice, both edges now.
+  auto xref_slice = [&](std::unordered_map<std::uint64_t, program::xref_end>& open, std::string_view name) {
+    auto it = open.find(e.arg());
+    if (it == open.end()) return;  // its start was before the trace, or over max_calls
+    async_edge("b", it->second.g, name, e.arg(), "xref", it->second.since);
+    async_edge("e", it->second.g, name, e.arg(), "xref");
+    open.erase(it);
   };
   // A goroutine first seen here predates tracing (goroutine 1, say): its
   // name, if it has one, comes with its first go_start (the runtime's
@@ -298,6 +340,17 @@ void trace_log::one(program& p, const runtime::v1::TraceEvent& e) {
       p.calls.erase(it);
       break;
     }
+    case wire::tk_xref_call:
+    case wire::tk_xref_serve: {
+      track(g);
+      auto& open = e.kind() == wire::tk_xref_call ? p.xcalls : p.xserves;
+      if (open.size() >= max_calls) break;
+      flow_edge(e.kind() == wire::tk_xref_call ? "s" : "f", g, e.arg());
+      open[e.arg()] = program::xref_end{g, t};
+      break;
+    }
+    case wire::tk_xref_reply: xref_slice(p.xcalls, "xref call"); break;
+    case wire::tk_xref_served: xref_slice(p.xserves, "xref serve"); break;
     case wire::tk_dropped:
       p.summary.dropped(e.arg());
       line_ = "{\"ph\":\"i\",\"s\":\"p\",\"pid\":";

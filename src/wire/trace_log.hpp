@@ -13,7 +13,23 @@
 //   b/e <message>            a request to the runtime server, until its
 //                            final reply (cat "remote": async, since the
 //                            goroutine parks meanwhile)
+//   b/e "xref call"          an xref call to another process, until its
+//                            reply arrives (cat "xref", async likewise)
+//   b/e "xref serve"         serving another process's xref call
+//   s/f "xref call"          a flow from the caller's track to the callee's
+//                            (cat "xref", id: the flow id both compute)
 //   i  chan send/receive, created, stolen, end
+// The flows are the Chrome format's v1 flow events ("ph":"s" then "f"
+// with "bp":"e", paired by cat, name and id), which ui.perfetto.dev
+// imports and draws as arrows: each binds to the slice open on its track
+// at its time, the "running" slice of the goroutine that calls or serves
+// (a goroutine runs when it sends a call or starts serving one). The call
+// and serve slices are async, not X: a goroutine parks and runs again
+// within them, so X slices there would not nest. (Perfetto's own v2
+// flows, bind_id with flow_in/flow_out, are Perfetto's alone; v1 is the
+// one chrome://tracing draws too.) The two ends may be in two
+// documents (weft trace) or one (weftd --trace); a merged document has
+// both, each on its own pid.
 // When a program detaches, its open slices end at its last event and its
 // summary (trace_summary.hpp) goes to the summary sink (weftd: stderr).
 //

@@ -16,6 +16,7 @@
 #include <string>
 
 #include "remote/weftd_fixture.hpp"
+#include "weft_cli_util.hpp"
 
 #if !defined(WEFT_TEST_WEFT) || !defined(WEFT_TEST_TRACE_PROG)
 #error "tests/CMakeLists.txt defines WEFT_TEST_WEFT and WEFT_TEST_TRACE_PROG for this test"
@@ -25,6 +26,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using weft_test::command;
+using weft_test::pid_selector;
 
 // Checks a trace file with python3 (json.load: the whole document must
 // parse). Its output: "ok ..." or "FAIL why".
@@ -58,19 +60,12 @@ class WeftTrace : public weft_test::weftd_test {
  protected:
   // Runs `weft ARGS... --runtime ADDR` to its end (60 s at most).
   std::unique_ptr<command> weft(std::vector<std::string> args, const std::string& runtime = "") {
-    args.insert(args.begin(), WEFT_TEST_WEFT);
-    args.push_back("--runtime");
-    args.push_back(runtime.empty() ? address() : runtime);
-    auto c = std::make_unique<command>(args);
-    EXPECT_GE(c->wait(60s), 0) << "weft " << args[1] << " did not end within 60 s";
-    return c;
+    return weft_test::run_weft(WEFT_TEST_WEFT, std::move(args), runtime.empty() ? address() : runtime, 60s);
   }
   // `weft trace ...` started, not waited for.
   std::unique_ptr<command> start_trace(std::vector<std::string> args) {
-    args.insert(args.begin(), {WEFT_TEST_WEFT, "trace"});
-    args.push_back("--runtime");
-    args.push_back(address());
-    return std::make_unique<command>(args);
+    args.insert(args.begin(), "trace");
+    return weft_test::start_weft(WEFT_TEST_WEFT, std::move(args), address());
   }
   // Starts trace_target_prog attached to `runtime` (default: the
   // fixture's weftd); waits until that weftd lists it.
@@ -78,18 +73,11 @@ class WeftTrace : public weft_test::weftd_test {
     const std::string at = runtime.empty() ? address() : runtime;
     std::vector<std::string> argv{WEFT_TEST_TRACE_PROG};
     if (!mode.empty()) argv.push_back(mode);
-    auto p = std::make_unique<command>(argv, std::vector<std::string>{"WEFT_RUNTIME=" + at});
-    const std::string needle = "\"pid\":" + std::to_string(p->pid()) + ",";
-    for (int i = 0; i < 200; ++i) {
-      if (weft({"ps", "--json"}, at)->out().find(needle) != std::string::npos) return p;
-      std::this_thread::sleep_for(50ms);
-    }
-    ADD_FAILURE() << "weft ps never listed pid " << p->pid() << "; its stderr: " << p->err();
-    return p;
+    return weft_test::start_listed(WEFT_TEST_WEFT, std::move(argv), at, 60s);
   }
   // What weft peek says of p's "tracing".
   std::string tracing(const command& p) {
-    std::string out = weft({"peek", sel(p)})->out();
+    std::string out = weft({"peek", pid_selector(p)})->out();
     std::size_t at = out.find("\"tracing\":");
     return at == std::string::npos ? "absent in " + out : out.substr(at + 10, out.find_first_of(",}", at) - at - 10);
   }
@@ -100,7 +88,6 @@ class WeftTrace : public weft_test::weftd_test {
     for (int i = 0; i < 200 && (said = tracing(p)) != "true"; ++i) std::this_thread::sleep_for(20ms);
     ASSERT_EQ(said, "true");
   }
-  static std::string sel(const command& p) { return "pid:" + std::to_string(p.pid()); }
   static std::string temp_file(const char* what) {
     return "/tmp/weft-trace-test-" + std::to_string(::getpid()) + "-" + what + ".json";
   }
@@ -116,17 +103,18 @@ TEST_F(WeftTrace, RecordsThePingPongForTheWindowAndThenStops) {
   auto p = program();
   ASSERT_EQ(tracing(*p), "false");
   const std::string file = temp_file("window");
-  auto t = weft({"trace", sel(*p), "--seconds", "1", "-o", file});
+  auto t = weft({"trace", pid_selector(*p), "--seconds", "1", "-o", file});
   EXPECT_EQ(t->wait(), 0) << t->err();
-  EXPECT_NE(t->err().find("weft trace: recording " + sel(*p) + " for 1 s..."), std::string::npos) << t->err();
+  EXPECT_NE(t->err().find("weft trace: recording " + pid_selector(*p) + " for 1 s..."), std::string::npos) << t->err();
   // The trace logger's summary: the program's channels and blocks.
   EXPECT_NE(t->err().find("weft trace: trace_target_prog (pid " + std::to_string(p->pid()) + "): "),
             std::string::npos)
       << t->err();
   EXPECT_NE(t->err().find("busiest channels"), std::string::npos) << t->err();
   EXPECT_NE(t->err().find("goroutine"), std::string::npos) << t->err();
-  EXPECT_NE(t->out().find("weft trace: " + sel(*p) + ": trace in " + file + " (open it in https://ui.perfetto.dev)"),
-            std::string::npos)
+  EXPECT_NE(
+      t->out().find("weft trace: " + pid_selector(*p) + ": trace in " + file + " (open it in https://ui.perfetto.dev)"),
+      std::string::npos)
       << t->out();
   const std::string verdict = check(file, 2.5);
   EXPECT_EQ(verdict.rfind("ok ", 0), 0u) << verdict;
@@ -142,11 +130,11 @@ TEST_F(WeftTrace, ASecondTraceWhileOneRunsIsRefused) {
   const std::string default_file = "weft-trace-" + std::to_string(p->pid()) + ".json";
   std::remove(default_file.c_str());
   // Long enough that the second starts while it runs, even under TSan.
-  auto first = start_trace({sel(*p), "--seconds", "5"});
+  auto first = start_trace({pid_selector(*p), "--seconds", "5"});
   wait_tracing(*p);
-  auto second = weft({"trace", sel(*p), "--seconds", "1", "-o", temp_file("second")});
+  auto second = weft({"trace", pid_selector(*p), "--seconds", "1", "-o", temp_file("second")});
   EXPECT_EQ(second->wait(), 1) << second->err();
-  EXPECT_NE(second->err().find("weft trace: " + sel(*p) + ": pid " + std::to_string(p->pid()) +
+  EXPECT_NE(second->err().find("weft trace: " + pid_selector(*p) + ": pid " + std::to_string(p->pid()) +
                                ": a trace of this process is being recorded for another request"),
             std::string::npos)
       << second->err();
@@ -156,9 +144,9 @@ TEST_F(WeftTrace, ASecondTraceWhileOneRunsIsRefused) {
   std::remove(default_file.c_str());
   // Once it is over, the next one is served.
   const std::string file = temp_file("third");
-  auto third = weft({"trace", sel(*p), "--seconds", "0.3", "-o", file});
+  auto third = weft({"trace", pid_selector(*p), "--seconds", "0.3", "-o", file});
   EXPECT_EQ(third->wait(), 0) << third->err();
-  EXPECT_NE(third->err().find("recording " + sel(*p) + " for 0.3 s..."), std::string::npos) << third->err();
+  EXPECT_NE(third->err().find("recording " + pid_selector(*p) + " for 0.3 s..."), std::string::npos) << third->err();
   std::remove(file.c_str());
 }
 
@@ -171,7 +159,7 @@ TEST_F(WeftTrace, AProcessThatStreamsToATraceLoggerRefuses) {
   for (int i = 0; i < 5000 && !weft_test::unix_socket_answers(sock); ++i) std::this_thread::sleep_for(2ms);
   {
     auto p = program("", "unix:" + sock);
-    auto t = weft({"trace", sel(*p), "--seconds", "1", "-o", temp_file("logger")}, "unix:" + sock);
+    auto t = weft({"trace", pid_selector(*p), "--seconds", "1", "-o", temp_file("logger")}, "unix:" + sock);
     EXPECT_EQ(t->wait(), 1) << t->err();
     EXPECT_NE(t->err().find("streams its runtime events to its weftd's trace logger already"), std::string::npos)
         << t->err();
@@ -188,9 +176,6 @@ TEST_F(WeftTrace, ABadDurationOrOutputIsAUsageError) {
     EXPECT_EQ(t->wait(), 2) << s << ": " << t->err();
     EXPECT_NE(t->err().find("--seconds"), std::string::npos) << s << ": " << t->err();
   }
-  auto two = weft({"trace", "pid:1", "pid:2", "-o", "x.json"});
-  EXPECT_EQ(two->wait(), 2);
-  EXPECT_NE(two->err().find("-o names one file, for one process"), std::string::npos) << two->err();
   auto twice = weft({"trace", "pid:1", "pid:1"});
   EXPECT_EQ(twice->wait(), 2);
   EXPECT_NE(twice->err().find("pid:1 is named twice"), std::string::npos) << twice->err();
@@ -202,7 +187,7 @@ TEST_F(WeftTrace, ABadDurationOrOutputIsAUsageError) {
 
 TEST_F(WeftTrace, ATargetKilledMidTraceIsAnErrorAndWeftdGoesOn) {
   auto p = program();
-  auto t = start_trace({sel(*p), "--seconds", "5", "-o", temp_file("killed")});
+  auto t = start_trace({pid_selector(*p), "--seconds", "5", "-o", temp_file("killed")});
   wait_tracing(*p);
   ::kill(p->pid(), SIGKILL);
   auto start = std::chrono::steady_clock::now();
@@ -212,7 +197,7 @@ TEST_F(WeftTrace, ATargetKilledMidTraceIsAnErrorAndWeftdGoesOn) {
   // weftd serves the next program's trace.
   auto q = program();
   const std::string file = temp_file("after");
-  auto again = weft({"trace", sel(*q), "--seconds", "0.5", "-o", file});
+  auto again = weft({"trace", pid_selector(*q), "--seconds", "0.5", "-o", file});
   EXPECT_EQ(again->wait(), 0) << again->err();
   std::remove(file.c_str());
 }
@@ -220,8 +205,10 @@ TEST_F(WeftTrace, ATargetKilledMidTraceIsAnErrorAndWeftdGoesOn) {
 TEST_F(WeftTrace, AProgramThatOutrunsTheCapGetsATraceThatSaysWhatItDropped) {
   auto p = program("flood");
   const std::string file = temp_file("flood");
-  auto t = weft({"trace", sel(*p), "--seconds", "2", "-o", file});
-  EXPECT_EQ(t->wait(), 0) << t->err();
+  auto t = weft({"trace", pid_selector(*p), "--seconds", "2", "-o", file});
+  // Encoding a full recording takes seconds in a sanitizer build on a
+  // loaded machine: wait as long as weftd allows it (2 s + 25 s).
+  EXPECT_EQ(t->wait(40s), 0) << t->err();
   EXPECT_NE(t->err().find("dropped (the trace reached its size cap)"), std::string::npos) << t->err();
   command py({"/usr/bin/env", "python3", "-c",
               "import json,os,sys\n"

@@ -208,3 +208,63 @@ TEST(TraceSummary, KeepsTheLongestBlocksAndLeavesOutTheRuntimesOwn) {
 }
 
 }  // namespace
+
+namespace weft_trace_xref {
+
+// An xref call from program A (pid 100, goroutine 2) to program B (pid
+// 200, goroutine 5), both in one trace (weftd --trace): a flow from A's
+// track to B's with one id, each end's async slice, and the flow's
+// start/end on the caller's/callee's pid. A reply nobody called for (a
+// dial's) writes nothing.
+TEST(TraceLog, AnXrefCallIsAFlowFromTheCallersTrackToTheCallees) {
+  std::string json;
+  weft::run([&] {
+    weft::wire::trace_log log(std::size_t{1} << 20, nullptr);
+    log.attach(1, 100, "/bin/a");
+    log.attach(2, 200, "/bin/b");
+    constexpr std::uint64_t flow = 0xfeedbeef12345678ull;
+    v1::TraceEvents a, b;
+    add(a, 1'000, weft::wire::tk_go_start, 2);
+    add(a, 2'000, weft::wire::tk_xref_call, 2, flow);
+    add(a, 2'500, weft::wire::tk_go_block, 2, 0, "future");
+    add(b, 3'000, weft::wire::tk_go_start, 5);
+    add(b, 3'100, weft::wire::tk_xref_serve, 5, flow);
+    add(b, 4'000, weft::wire::tk_xref_served, 5, flow);
+    add(b, 4'100, weft::wire::tk_go_end, 5);
+    add(a, 4'500, weft::wire::tk_xref_reply, 9, flow);
+    add(a, 4'600, weft::wire::tk_xref_reply, 9, 77);  // a dial's reply
+    add(a, 4'700, weft::wire::tk_go_unblock, 2, 9);
+    log.record(1, a);
+    log.record(2, b);
+    log.close();
+    json = log.take();
+  });
+  auto has = [&](const std::string& s) { return json.find(s) != std::string::npos; };
+  EXPECT_TRUE(has("{\"ph\":\"s\",\"pid\":100,\"tid\":2,\"ts\":1.000,\"name\":\"xref call\",\"cat\":\"xref\","
+                  "\"id\":\"0xfeedbeef12345678\"}"))
+      << json;
+  EXPECT_TRUE(has("{\"ph\":\"f\",\"pid\":200,\"tid\":5,\"ts\":2.100,\"name\":\"xref call\",\"cat\":\"xref\","
+                  "\"id\":\"0xfeedbeef12345678\",\"bp\":\"e\"}"))
+      << json;
+  EXPECT_TRUE(has("{\"ph\":\"b\",\"pid\":100,\"tid\":2,\"ts\":1.000,\"name\":\"xref call\",\"cat\":\"xref\""))
+      << json;
+  EXPECT_TRUE(has("{\"ph\":\"e\",\"pid\":100,\"tid\":2,\"ts\":3.500,\"name\":\"xref call\",\"cat\":\"xref\""))
+      << json;
+  EXPECT_TRUE(has("{\"ph\":\"b\",\"pid\":200,\"tid\":5,\"ts\":2.100,\"name\":\"xref serve\",\"cat\":\"xref\""))
+      << json;
+  EXPECT_TRUE(has("{\"ph\":\"e\",\"pid\":200,\"tid\":5,\"ts\":3.000,\"name\":\"xref serve\",\"cat\":\"xref\""))
+      << json;
+  EXPECT_FALSE(has("0x4d\"")) << "the dial's reply made a slice: " << json;
+  // One flow start and one end in all.
+  auto count = [&](const std::string& s) {
+    std::size_t n = 0;
+    for (std::size_t at = json.find(s); at != std::string::npos; at = json.find(s, at + 1)) ++n;
+    return n;
+  };
+  EXPECT_EQ(count("{\"ph\":\"s\""), 1u);
+  EXPECT_EQ(count("{\"ph\":\"f\""), 1u);
+  // The time base, for a merge with other documents (trace_merge.hpp).
+  EXPECT_TRUE(has("{\"ph\":\"M\",\"pid\":100,\"name\":\"weft_time_base\",\"args\":{\"ns\":1000}}")) << json;
+}
+
+}  // namespace weft_trace_xref

@@ -2,9 +2,17 @@
 // records each selected process's runtime events for N seconds (default 5)
 // and writes them as a Chrome/Perfetto trace, the trace logger's format
 // (goroutines as tracks, blocks with their reasons, channel operations,
-// blocking calls, steals, remote calls), to FILE, else to
-// weft-trace-PID.json in the current directory; prints each one's summary
-// table on stderr and the file's path on stdout.
+// blocking calls, steals, remote calls, xref calls between workers), to
+// FILE, else to weft-trace-PID.json in the current directory; prints each
+// one's summary table on stderr and the file's path on stdout.
+//
+// With -o and several processes, FILE is one document of them all
+// (wire/trace_merge.hpp: spliced, not parsed; each process its own pid,
+// their clocks aligned), so the flows of xref calls between them join
+// their tracks. Without -o each still gets its own file: a document per
+// process is what a process-at-a-time reader wants, and naming one file
+// is what asks for them together. A process that failed is left out of
+// the merged file (its error printed, status 1).
 //
 // One Control TRACE per process (docs/protocol.md, "Traces on request"):
 // the process records and answers with the document, weftd relays it. The
@@ -23,6 +31,8 @@
 #include <cstdio>
 #include <fstream>
 #include <set>
+#include <stdexcept>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -31,6 +41,8 @@
 
 #include "control_cmd.hpp"
 #include "wire/json.hpp"
+#include "wire/trace_json.hpp"
+#include "wire/trace_merge.hpp"
 
 namespace weft::tool {
 
@@ -63,10 +75,10 @@ outcome trace_one(const std::string& address, const target& t, std::int64_t dura
     c->set_action(v1::Control::TRACE);
     address_control(c, t);
     c->set_duration_ms(duration_ms);
-    // weftd answers within its timeout (5 s) after the recording: wait
-    // longer than that, so its own error (TIMEOUT, NOT_FOUND) is the one
-    // the user sees.
-    wire::frame r = rc.call(req, std::chrono::milliseconds(duration_ms) + std::chrono::seconds(15));
+    // weftd answers within its timeout plus a trace's build time (25 s in
+    // all) after the recording: wait longer than that, so its own error
+    // (TIMEOUT, NOT_FOUND) is the one the user sees.
+    wire::frame r = rc.call(req, std::chrono::milliseconds(duration_ms) + std::chrono::seconds(35));
     if (r.has_control_reply()) {
       o.ok = true;
       o.summary = r.control_reply().text();
@@ -89,6 +101,36 @@ bool write_file(const std::string& path, const std::string& text, std::string* w
   return false;
 }
 
+// The successful outcomes' documents as one, into path. A process's
+// track is renamed after its target when that says more than its pid (a
+// worker: "/db/shard/R... (pid N)"), so the merged document tells its
+// processes apart; a later process_name wins in Perfetto's importer.
+bool merge_into(const std::string& path, const std::vector<target>& targets, const std::vector<outcome>& outcomes,
+                std::string* why) {
+  std::vector<std::string_view> parts;
+  std::vector<std::string> names;
+  std::string renames(wire::trace_json_head);
+  for (std::size_t i = 0; i < targets.size(); ++i) {
+    if (!outcomes[i].ok) continue;
+    parts.push_back(outcomes[i].json);
+    names.push_back(targets[i].label);
+    if (targets[i].worker_id.empty()) continue;
+    renames += renames.size() == wire::trace_json_head.size() ? "\n" : ",\n";
+    renames += "{\"ph\":\"M\",\"pid\":" + std::to_string(targets[i].pid) +
+               ",\"name\":\"process_name\",\"args\":{\"name\":" +
+               wire::json_string(targets[i].label + " (pid " + std::to_string(targets[i].pid) + ")") + "}}";
+  }
+  renames += wire::trace_json_tail;
+  parts.push_back(renames);
+  names.emplace_back("weft trace's track names");
+  try {
+    return write_file(path, wire::merge_traces(parts, names), why);
+  } catch (const std::invalid_argument& e) {
+    *why = e.what();
+    return false;
+  }
+}
+
 }  // namespace
 
 int run_trace(const control_args& a) {
@@ -100,12 +142,6 @@ int run_trace(const control_args& a) {
       return 2;
     }
   }
-  if (!a.output.empty() && a.selectors.size() > 1) {
-    std::fprintf(stderr,
-                 "weft trace: -o names one file, for one process; with several, leave it out (each goes to "
-                 "weft-trace-PID.json)\n");
-    return 2;
-  }
   const auto duration_ms = std::max<std::int64_t>(1, std::llround(a.seconds * 1000));
   return run_tool("trace", a.runtime, [&](const std::string& address) {
     // The selectors are resolved once, over one connection; each trace
@@ -115,13 +151,6 @@ int run_trace(const control_args& a) {
     {
       runtime_client rc = runtime_client::connect(address, capabilities_for(a.selectors));
       targets = resolve_targets("trace", rc, a.selectors, &status);
-    }
-    if (!a.output.empty() && targets.size() > 1) {
-      std::fprintf(stderr,
-                   "weft trace: -o names one file, and %s names %zu processes; leave -o out (each goes to "
-                   "weft-trace-PID.json)\n",
-                   a.selectors.front().c_str(), targets.size());
-      return 2;
     }
     for (const target& t : targets)
       std::fprintf(stderr, "weft trace: recording %s for %s...\n", t.label.c_str(), seconds_text(a.seconds).c_str());
@@ -135,12 +164,23 @@ int run_trace(const control_args& a) {
       });
     }
     wg.wait();
+    // -o with several processes: one document of them all (the header).
+    std::string merge_error;
+    const bool merged = !a.output.empty() && targets.size() > 1;
+    const bool any_ok = std::any_of(outcomes.begin(), outcomes.end(), [](const outcome& o) { return o.ok; });
+    if (merged && any_ok && !merge_into(a.output, targets, outcomes, &merge_error)) {
+      for (outcome& o : outcomes) {  // each one's line below says why
+        if (!o.ok) continue;
+        o.ok = false;
+        o.error = merge_error;
+      }
+    }
     for (std::size_t i = 0; i < targets.size(); ++i) {
       const std::string& sel = targets[i].label;
       outcome& o = outcomes[i];
       const std::string path = a.output.empty() ? "weft-trace-" + std::to_string(targets[i].pid) + ".json" : a.output;
       std::string why = o.error;
-      if (o.ok && write_file(path, o.json, &why)) {
+      if (o.ok && (merged || write_file(path, o.json, &why))) {
         std::fwrite(o.summary.data(), 1, o.summary.size(), stderr);
         if (a.json) {
           std::printf("{%s,\"ok\":true,\"file\":%s,\"seconds\":%g,\"summary\":%s}\n",
