@@ -29,7 +29,9 @@
 // Safe points:
 //   - weft::this_goroutine::checkpoint();
 //   - while a remote::chan's recv or send (without a stop token) waits: the
-//     operation is withdrawn first, so no value is lost or taken twice.
+//     operation is withdrawn first, so no value is lost or taken twice;
+//   - while a remote::var's wait waits (it is cancelled first; a wait
+//     changes nothing, so it is retried after the safe point).
 // Handles that cross (weft::remote::chan, remote::var, xref) keep working
 // in the new process; a local weft::chan or a pointer does not compile
 // into a state (weft::codec has no encoding for them).

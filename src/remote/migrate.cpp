@@ -66,6 +66,13 @@ void send_or_ignore(stub& s, const v1::Frame& f) {
 
 }  // namespace
 
+std::vector<std::pair<std::string, std::uint64_t>> migratable_running() {
+  std::vector<std::pair<std::string, std::uint64_t>> r;
+  weft::detail::lock_scope lk(contexts_lock);
+  for (const auto& [id, ctx] : contexts()) r.emplace_back(id, ctx->runtime_id());
+  return r;
+}
+
 migration_ctx* current_migration() noexcept {
   if (current() == nullptr) return nullptr;
   try {

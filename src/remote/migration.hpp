@@ -21,19 +21,24 @@
 //      or parks and is woken by that verdict, never both or neither.
 //   G3 A withdrawn remote channel operation took or gave no value (the
 //      select commit protocol, offer_case.hpp): it is retried after the
-//      safe point, or not at all when the goroutine moved.
+//      safe point, or not at all when the goroutine moved. A withdrawn
+//      remote variable wait (Cancel, remote_var.cpp) changed nothing.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <stop_token>
 #include <string>
+#include <utility>
+#include <vector>
 
+#include <weft/go.hpp>
 #include <weft/migrate.hpp>
 #include <weft/semaphore.hpp>
 
 #include "platform/spinlock.hpp"
 #include "platform/thread_annotations.hpp"
+#include "runtime/gstats.hpp"
 #include "weft/runtime/v1/runtime.pb.h"
 
 namespace weft::remote::detail {
@@ -51,8 +56,9 @@ struct goroutine_moved {};
 
 class migration_ctx {
  public:
+  // REQUIRES: called by the goroutine it describes (runtime_id).
   migration_ctx(std::string id, std::uint64_t epoch, weft::detail::migratable_ops ops)
-      : id_(std::move(id)), epoch_(epoch), ops_(ops) {}
+      : id_(std::move(id)), epoch_(epoch), ops_(ops), runtime_id_(weft::this_goroutine::get_id()) {}
 
   // A safe point (G1, G2): returns at once unless a move was asked.
   void safe_point();
@@ -66,11 +72,14 @@ class migration_ctx {
 
   const std::string& id() const noexcept { return id_; }
   std::uint64_t epoch() const noexcept { return epoch_; }
+  // Its goroutine id in this process (the runtime's, not the server's).
+  std::uint64_t runtime_id() const noexcept { return runtime_id_; }
 
  private:
   const std::string id_;
   const std::uint64_t epoch_;
   const weft::detail::migratable_ops ops_;
+  const std::uint64_t runtime_id_;
   std::atomic<bool> requested_{false};  // the safe points' fast test
   weft::detail::spinlock lock_;
   std::uint64_t ticket_ GUARDED_BY(lock_) = 0;
@@ -82,6 +91,12 @@ class migration_ctx {
 
 // The calling goroutine's context, or null (not migratable, or not attached).
 migration_ctx* current_migration() noexcept;
+
+// The migratable goroutines running here: (server id, runtime goroutine id).
+std::vector<std::pair<std::string, std::uint64_t>> migratable_running();
+// GOROUTINE_STATS's ControlReply.migratable: each of them, with its
+// counters in snap (migratable_stats.cpp).
+void add_migratable_stats(v1::ControlReply& r, const weft::detail::gstats_snapshot& snap);
 
 // weft::run's main in a process weftd started to receive a moved goroutine
 // (WEFT_MIGRATE_HOST=1, `weft migrate --to new`): accepts migrations and

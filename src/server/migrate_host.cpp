@@ -1,8 +1,8 @@
-// src/server/migrate_host.cpp: the records of migratable goroutines and
-// the moves (protocol and invariants in migrate_host.hpp).
+// src/server/migrate_host.cpp: the records of migratable goroutines, what
+// the processes' sessions and the tools' requests do to them (protocol and
+// invariants in migrate_host.hpp; a move's coordinator in migrate_move.cpp,
+// where it goes in migrate_target.cpp).
 #include "server/migrate_host.hpp"
-
-#include <signal.h>
 
 #include <algorithm>
 #include <optional>
@@ -10,30 +10,18 @@
 #include <vector>
 
 #include <weft/go.hpp>
-#include <weft/select.hpp>
-#include <weft/timer.hpp>
 
-#include "server/child.hpp"
+#include "server/migrate_wait.hpp"
 #include "wire/worker_id.hpp"
 
-extern char** environ;
-
 namespace weft::server {
+
+using migrate_detail::next_event;
 
 namespace {
 
 std::string who(const v1::ProcessInfo& info) {
   return "pid " + std::to_string(info.pid()) + (info.host().empty() ? "" : " on " + info.host());
-}
-
-// The next event, or nullopt after `timeout` (a negative one: never).
-template <class E>
-std::optional<E> next_event(weft::chan<E>& events, std::chrono::nanoseconds timeout) {
-  if (timeout.count() < 0) return events.recv();
-  std::optional<E> got;
-  weft::select(weft::on_recv(events, [&](std::optional<E>&& e) { got = std::move(e); }),
-               weft::on_recv(weft::after(timeout), [] {}));
-  return got;
 }
 
 }  // namespace
@@ -69,7 +57,12 @@ bool migrate_host::near_server(const std::string& peer) const {
 
 migrate_host::process& migrate_host::attach(client& stub, std::uint64_t process_id, const v1::ProcessInfo& info,
                                             const std::string& peer) {
+  const bool fresh = procs_.count(process_id) == 0;
   process& p = procs_[process_id];
+  if (fresh) {
+    p.bytes0 = stub.bytes_exchanged();
+    p.since = std::chrono::steady_clock::now();
+  }
   p.stub = &stub;
   p.info = info;
   p.peer = peer;
@@ -117,69 +110,6 @@ void migrate_host::configure(std::string address, std::string key_file) {
   detail::lock_scope lk(mu_);
   address_ = std::move(address);
   key_file_ = std::move(key_file);
-}
-
-std::uint64_t migrate_host::start_host(const std::string& gid, v1::MigrateReport::Move& mv) {
-  child_spec spec;
-  weft::chan<std::uint64_t> ready(1);
-  {
-    detail::lock_scope lk(mu_);
-    auto it = gs_.find(gid);
-    auto owner = it == gs_.end() ? procs_.end() : procs_.find(it->second.owner);
-    if (owner == procs_.end()) {
-      mv.set_error("no such migratable goroutine running in this weftd");
-      return 0;
-    }
-    if (address_.empty()) {
-      mv.set_error("this weftd does not know the address it listens on, so it cannot start a process for it");
-      return 0;
-    }
-    // Its owner's arguments: a main may read them before weft::run, which
-    // then serves migrations instead of running it (as a circuit worker).
-    spec.binary = owner->second.info.binary_path();
-    spec.argv.assign(owner->second.info.argv().begin(), owner->second.info.argv().end());
-    if (spec.argv.empty()) spec.argv = {spec.binary};
-    // weftd's own environment (its user's key is found the same way),
-    // with what says where to attach and how replaced.
-    auto ours = [](const std::string& v) {
-      for (const char* name : {"WEFT_RUNTIME=", "WEFT_WORKER=", "WEFT_MIGRATE_HOST=", "WEFT_KEY_FILE="})
-        if (v.rfind(name, 0) == 0) return true;
-      return false;
-    };
-    for (char** e = environ; *e != nullptr; ++e)
-      if (!ours(*e)) spec.env.emplace_back(*e);
-    spec.env.push_back("WEFT_RUNTIME=" + address_);
-    spec.env.push_back("WEFT_MIGRATE_HOST=1");
-    if (!key_file_.empty()) spec.env.push_back("WEFT_KEY_FILE=" + key_file_);
-  }
-  std::shared_ptr<child> c;
-  try {
-    c = std::make_shared<child>(spec);
-  } catch (const std::exception& e) {
-    mv.set_error(std::string("could not start a process of its binary here: ") + e.what());
-    return 0;
-  }
-  const std::int64_t pid = c->pid();
-  {
-    detail::lock_scope lk(mu_);
-    starting_[pid] = ready;
-  }
-  log_("started pid " + std::to_string(pid) + " (" + spec.binary + ") to receive goroutine " + gid);
-  weft::go(weft::go_options{.name = "weftd: migration host"}, [c, pid, log = log_] {
-    try {
-      log("pid " + std::to_string(pid) + ", started for a moved goroutine, " + child::describe(c->wait()));
-    } catch (const std::exception&) {}  // weftd is stopping
-  });
-  std::optional<std::uint64_t> got = next_event(ready, std::chrono::seconds(10));
-  detail::lock_scope lk(mu_);
-  starting_.erase(pid);
-  if (!got) {
-    c->signal(SIGKILL);
-    mv.set_error("the process started for it (pid " + std::to_string(pid) + ", " + spec.binary +
-                 ") did not attach to this weftd within 10 s");
-    return 0;
-  }
-  return *got;
 }
 
 void migrate_host::end(std::uint64_t process_id, const v1::MigrateEnd& m) {
@@ -249,8 +179,11 @@ void migrate_host::detach(std::uint64_t process_id) {
   if (p == procs_.end()) return;
   for (auto it = gs_.begin(); it != gs_.end();) {
     goroutine& g = it->second;
-    // Every coordinator hears of it: it may be the owner or the target.
-    notify(g, event{event::kind::gone, process_id, {}});
+    // Only the coordinator whose move involves it hears of it (its owner or
+    // its target): an unrelated end in a burst of them (a circuit's workers
+    // ending together) would otherwise fill the events of every move under
+    // way, and an answer that found them full would be lost.
+    if (g.owner == process_id || g.target == process_id) notify(g, event{event::kind::gone, process_id, {}});
     if (g.owner == process_id && g.ph == phase::running) {  // M4
       log_("goroutine " + it->first + " (" + g.function + ") ended with its process, " + who(p->second.info));
       it = gs_.erase(it);
@@ -287,6 +220,7 @@ void migrate_host::place_parked(std::uint64_t process_id) {
     if (g.ph != phase::parked || !same_binary(g.binary, info)) continue;
     g.ticket = next_ticket_++;
     g.ph = phase::in_transit;
+    g.target = process_id;
     // No coordinator waits on it: its answer is taken here.
     g.events = weft::chan<event>(4);
     weft::chan<event> events = g.events;
@@ -302,6 +236,7 @@ void migrate_host::place_parked(std::uint64_t process_id) {
       if (it == gs_.end()) return;
       goroutine& pg = it->second;
       pg.events = nullptr;
+      pg.target = 0;
       if (e && e->what == event::kind::started) {
         pg.owner = target;
         ++pg.epoch;
@@ -319,6 +254,7 @@ void migrate_host::place_parked(std::uint64_t process_id) {
       log_("goroutine " + gid + " stays parked: " + e.what());
       g.ph = phase::parked;
       g.events = nullptr;
+      g.target = 0;
       continue;
     }
     send_in(process_id, gid, g);  // after its waiter exists: an answer is never missed
@@ -348,6 +284,12 @@ void migrate_host::describe(v1::MigrateReport::Move& mv, const std::string& gid,
   mv.set_function(g.function);
   mv.set_epoch(g.epoch);
   mv.set_moves(g.moves);
+  switch (g.ph) {
+    case phase::running: mv.set_phase("running"); break;
+    case phase::stopping: mv.set_phase("stopping"); break;
+    case phase::in_transit: mv.set_phase("in transit"); break;
+    case phase::parked: mv.set_phase("parked"); break;
+  }
   auto p = procs_.find(g.owner);
   if (p != procs_.end()) {
     mv.set_from_pid(p->second.info.pid());
@@ -360,11 +302,14 @@ void migrate_host::run_request(std::uint64_t tool_process_id, std::uint64_t id, 
   wire::frame r;
   r.set_id(id);
   v1::MigrateReport* report = r.mutable_migrate_report();
+  // Named before the loop: the loop adds to selected, and a test of
+  // selected.empty() inside it kept all but the first of a pid's.
+  const bool named = !selected.empty();
   {
     detail::lock_scope lk(mu_);
     for (auto& [gid, g] : gs_) {
-      if (!selected.empty() || m.pid() == 0) {
-        if (!selected.empty()) continue;  // named ones are added below, in the order given
+      if (named || m.pid() == 0) {
+        if (named) continue;  // named ones are added below, in the order given
       } else {
         auto p = procs_.find(g.owner);
         if (p == procs_.end() || p->second.info.pid() != m.pid()) continue;
@@ -394,246 +339,34 @@ void migrate_host::run_request(std::uint64_t tool_process_id, std::uint64_t id, 
       mv->set_from_pid(m.pid());
       mv->set_error("pid " + std::to_string(m.pid()) + " runs no migratable goroutine here");
     }
-    for (const std::string& gid : selected) *report->add_moves() = move_one(gid, m.to());
+    const bool automatic = m.to().empty() || m.to() == "auto";
+    std::map<std::string, goroutine_facts> facts;
+    if (automatic && !selected.empty()) {
+      facts = observe(selected);
+      // Busiest first: off an overloaded host, the goroutines that use
+      // the most CPU go to the least loaded hosts.
+      auto cpu = [&](const std::string& gid) {
+        auto it = facts.find(gid);
+        return it == facts.end() ? std::int64_t{-1} : it->second.running_ns;
+      };
+      std::stable_sort(selected.begin(), selected.end(),
+                       [&](const std::string& a, const std::string& b) { return cpu(a) > cpu(b); });
+    }
+    std::size_t stayed = 0;
+    for (const std::string& gid : selected) {
+      auto it = facts.find(gid);
+      v1::MigrateReport::Move mv = move_one(gid, m.to(), it == facts.end() ? goroutine_facts{} : it->second);
+      if (mv.to_pid() == 0 && mv.error().empty()) ++stayed;
+      *report->add_moves() = std::move(mv);
+    }
+    if (stayed > 1 && stayed == selected.size())
+      log_("migrate auto: all " + std::to_string(stayed) +
+           " selected goroutines are idle over the window: moving them "
+           "frees nothing and brings them nearer to nothing; none moved");
   }
   detail::lock_scope lk(mu_);
   auto t = tools_.find(tool_process_id);
   if (t != tools_.end() && t->second.c != nullptr) t->second.c->post(r);
-}
-
-std::uint64_t migrate_host::pick_target(const goroutine& g, const std::string& to, std::string& why,
-                                        std::string& reason) {
-  auto owner = procs_.find(g.owner);
-  if (owner == procs_.end()) {
-    why = "its process is gone";
-    return 0;
-  }
-  const v1::ProcessInfo& from = owner->second.info;
-  std::vector<std::uint64_t> candidates;
-  for (auto& [pid, p] : procs_)
-    if (pid != g.owner && p.accepts && p.stub != nullptr && same_binary(p.info, from)) candidates.push_back(pid);
-  const std::string hint =
-      " (a process of the same binary, attached to this weftd, that called "
-      "weft::accept_migrations)";
-  if (to.rfind("pid:", 0) == 0) {
-    const std::string want = to.substr(4);
-    for (std::uint64_t c : candidates)
-      if (std::to_string(procs_[c].info.pid()) == want) {
-        reason = "asked for " + to;
-        return c;
-      }
-    why = "no process " + to + " accepts it" + hint;
-    return 0;
-  }
-  if (!to.empty() && to != "auto") {
-    std::vector<std::uint64_t> on_host;
-    for (std::uint64_t c : candidates)
-      if (procs_[c].info.host() == to) on_host.push_back(c);
-    candidates.swap(on_host);
-    if (candidates.empty()) {
-      why = "no process on host " + to + " accepts it" + hint;
-      return 0;
-    }
-  }
-  if (candidates.empty()) {
-    why = "no other process accepts it" + hint;
-    return 0;
-  }
-  // auto's first rule: a goroutine whose process runs on another host than
-  // this weftd goes next to it, if a process here accepts: every remote
-  // channel and variable operation it makes is a round trip to this weftd.
-  if ((to.empty() || to == "auto") && !owner->second.near) {
-    std::vector<std::uint64_t> near;
-    for (std::uint64_t c : candidates)
-      if (procs_[c].near) near.push_back(c);
-    if (!near.empty()) {
-      std::uint64_t best = near.front();
-      for (std::uint64_t c : near)
-        if (procs_[c].placed < procs_[best].placed) best = c;
-      reason = "auto: next to this weftd, which holds its channels and variables (pid " + std::to_string(from.pid()) +
-               " is attached from " + owner->second.peer + ", another host)";
-      log_("migrate " + reason + ": to pid " + std::to_string(procs_[best].info.pid()));
-      return best;
-    }
-  }
-  // auto, or among a host's processes: the one that has received the
-  // fewest goroutines, so that moves spread out (docs/migration.md says
-  // what auto does not weigh yet).
-  std::uint64_t best = candidates.front();
-  for (std::uint64_t c : candidates)
-    if (procs_[c].placed < procs_[best].placed) best = c;
-  reason = (to.empty() || to == "auto" ? std::string("auto: ") : "host " + to + ": ") + "of " +
-           std::to_string(candidates.size()) + " accepting processes, the one given the fewest goroutines (" +
-           std::to_string(procs_[best].placed) + ")";
-  if (to.empty() || to == "auto") log_("migrate " + reason + ": to pid " + std::to_string(procs_[best].info.pid()));
-  return best;
-}
-
-v1::MigrateReport::Move migrate_host::move_one(const std::string& gid, const std::string& to) {
-  using clock = std::chrono::steady_clock;
-  v1::MigrateReport::Move mv;
-  mv.set_goroutine(gid);
-  weft::chan<event> events(8);
-  std::uint64_t owner = 0, target = 0, ticket = 0, epoch = 0;
-  const std::uint64_t fresh = to == "new" ? start_host(gid, mv) : 0;
-  if (to == "new" && fresh == 0) return mv;
-  {
-    detail::lock_scope lk(mu_);
-    auto it = gs_.find(gid);
-    if (it == gs_.end()) {
-      mv.set_error("no such migratable goroutine in this weftd (it ended, or its process did)");
-      return mv;
-    }
-    goroutine& g = it->second;
-    describe(mv, gid, g);
-    if (g.ph != phase::running) {
-      mv.set_error(g.ph == phase::parked ? "it is parked at the server, waiting for a process that accepts it"
-                                         : "it is being moved already");
-      return mv;
-    }
-    std::string why, reason;
-    if (fresh != 0) {
-      target = procs_.count(fresh) ? fresh : 0;
-      why = "the process started for it ended at once";
-      reason = "a new process of its binary, started for it";
-    } else {
-      target = pick_target(g, to, why, reason);
-    }
-    if (target == 0) {
-      mv.set_error(why);
-      return mv;
-    }
-    mv.set_reason(reason);
-    owner = g.owner;
-    ticket = g.ticket = next_ticket_++;
-    epoch = g.epoch;
-    g.events = events;
-    g.ph = phase::stopping;
-    wire::frame f;
-    v1::MigrateOut* out = f.mutable_migrate_out();
-    out->set_goroutine(gid);
-    out->set_epoch(epoch);
-    out->set_ticket(ticket);
-    post_to(owner, f);
-  }
-  auto stay = [&](const std::string& error) REQUIRES(mu_) {
-    wire::frame f;
-    v1::MigrateVerdict* v = f.mutable_migrate_verdict();
-    v->set_goroutine(gid);
-    v->set_epoch(epoch);
-    v->set_moved(false);
-    post_to(owner, f);
-    mv.set_error(error);
-  };
-  auto finish = [&](goroutine& g) REQUIRES(mu_) {
-    g.events = nullptr;
-    mv.set_epoch(g.epoch);
-    mv.set_moves(g.moves);
-  };
-  // 1. The owner stops at a safe point.
-  for (;;) {
-    std::optional<event> e = next_event(events, limits_.safe_point_timeout);
-    detail::lock_scope lk(mu_);
-    auto it = gs_.find(gid);
-    if (it == gs_.end()) {  // MigrateEnd: it returned before its safe point
-      mv.set_error("it ended before reaching a safe point");
-      return mv;
-    }
-    goroutine& g = it->second;
-    if (!e) {
-      g.ph = phase::running;
-      stay("it reached no safe point within " +
-           std::to_string(std::chrono::duration_cast<std::chrono::seconds>(limits_.safe_point_timeout).count()) +
-           " s (weft::this_goroutine::checkpoint, or a blocking remote channel operation); it runs on where it was");
-      finish(g);
-      return mv;
-    }
-    if (e->what == event::kind::gone && e->process_id == owner) {
-      finish(g);
-      mv.set_error("its process ended before it reached a safe point");
-      gs_.erase(gid);
-      return mv;
-    }
-    if (e->what == event::kind::state_error) {
-      finish(g);
-      mv.set_error(e->bytes);
-      return mv;
-    }
-    if (e->what != event::kind::state) continue;  // another process's end
-    break;
-  }
-  // 2. The state goes to the target.
-  const clock::time_point stopped = clock::now();
-  {
-    detail::lock_scope lk(mu_);
-    goroutine& g = gs_.at(gid);
-    mv.set_state_bytes(g.state.size());
-    if (procs_.count(target) == 0) {  // it left meanwhile: another, or stay
-      std::string why, reason;
-      target = g.owner != 0 ? pick_target(g, to, why, reason) : 0;
-      if (target == 0) {
-        if (g.owner != 0) {
-          g.ph = phase::running;
-          g.state.clear();
-          stay("the target ended before the goroutine reached its safe point, and " + why);
-        } else {
-          g.ph = phase::parked;
-          mv.set_error("both its process and the target ended; its state is kept here until a process accepts it");
-        }
-        finish(g);
-        return mv;
-      }
-      mv.set_reason(reason);
-    }
-    send_in(target, gid, g);
-  }
-  // 3. The target answers, or ends.
-  for (;;) {
-    std::optional<event> e = next_event(events, std::chrono::nanoseconds(-1));
-    if (!e) continue;
-    if (e->what == event::kind::gone && e->process_id == target) {
-      // M1: its stub may run the goroutine until it notices it lost us.
-      weft::this_goroutine::sleep_for(limits_.target_gone_wait);
-      e->what = event::kind::refused;
-      e->bytes = "the target ended before it answered";
-    }
-    detail::lock_scope lk(mu_);
-    goroutine& g = gs_.at(gid);  // in transit: nothing else erases it
-    if (e->what == event::kind::started && e->process_id == target) {
-      const std::uint64_t old_owner = g.owner;
-      g.owner = target;
-      g.epoch = epoch + 1;
-      ++g.moves;
-      g.ph = phase::running;
-      g.state.clear();
-      process& t = procs_[target];
-      ++t.placed;
-      mv.set_to_pid(t.info.pid());
-      mv.set_to_host(t.info.host());
-      mv.set_pause_us(std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - stopped).count());
-      if (old_owner != 0) {
-        wire::frame f;
-        v1::MigrateVerdict* v = f.mutable_migrate_verdict();
-        v->set_goroutine(gid);
-        v->set_epoch(epoch);
-        v->set_moved(true);
-        post_to(old_owner, f);
-      }
-      finish(g);
-      return mv;
-    }
-    if (e->what != event::kind::refused) continue;  // the old owner's end (M2: the move goes on)
-    if (g.owner != 0) {
-      g.ph = phase::running;
-      g.state.clear();
-      stay(procs_.count(target) ? "the target refused it: " + e->bytes : e->bytes);
-    } else {
-      g.ph = phase::parked;  // M2
-      mv.set_error(e->bytes + "; its process ended too: its state is kept here until a process accepts it");
-    }
-    finish(g);
-    return mv;
-  }
 }
 
 }  // namespace weft::server

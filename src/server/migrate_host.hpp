@@ -37,10 +37,18 @@
 //      that moved on).
 //   M4 A goroutine whose process ends while it runs is gone with it (the
 //      record goes): it had no state here to resume from.
-// auto: a goroutine whose process is on another host than this weftd goes
-// to an accepting process on this weftd's host (its channel and variable
-// operations are round trips to here); otherwise to the accepting process
-// that has received the fewest. Each decision is logged with its reason.
+// auto (migrate_auto.hpp): first, each owner's goroutines are watched for
+// observe_window (migrate_observe.cpp: their CPU and blocked time, through
+// Control GOROUTINE_STATS; instrumentation this turned on is turned off
+// again on every path); an idle goroutine stays, and a request's
+// goroutines move busiest first. Then: off a host whose load is over the
+// threshold (a goroutine that uses CPU);
+// else next to the peer process its owner exchanges the most bytes with
+// over peer links (the owner is asked: Control STATS through
+// control_host::ask); else next to this weftd when a process on another host exchanges enough
+// bytes with it (its channel and variable operations are round trips to
+// here); else to the accepting process that has received the fewest. Each
+// decision is logged with its reason, which names the measure.
 // Threads: one weft::mutex over the tables; frames are posted under it
 // (post only queues). Sessions call in from their reader goroutines; the
 // coordinators wait on a channel of events, never under the mutex.
@@ -58,7 +66,9 @@
 #include "platform/lock_scope.hpp"
 #include "platform/thread_annotations.hpp"
 #include "server/client.hpp"
+#include "server/control.hpp"
 #include "server/log.hpp"
+#include "server/migrate_auto.hpp"
 
 namespace weft::server {
 
@@ -68,6 +78,11 @@ class migrate_host {
     std::chrono::nanoseconds safe_point_timeout = std::chrono::seconds(10);
     std::chrono::nanoseconds target_gone_wait = std::chrono::seconds(2);  // M1
     std::uint64_t max_state = std::uint64_t{1} << 30;  // bytes of one goroutine's state
+    auto_policy auto_rules;  // weftd --migrate-load-threshold
+    std::chrono::nanoseconds peers_wait = std::chrono::seconds(2);  // an owner's answer to STATS (and each sample)
+    // Between an auto decision's two samples of its goroutines' times
+    // (migrate_observe.cpp); zero: no per-goroutine facts.
+    std::chrono::nanoseconds observe_window = std::chrono::milliseconds(300);
   };
   // States cross in pieces of this size (MigrateState.offset).
   static constexpr std::size_t state_piece = std::size_t{8} << 20;
@@ -78,6 +93,11 @@ class migrate_host {
   // Where this weftd listens and its key file ("" : none): what a process
   // it starts for `--to new` attaches with.
   void configure(std::string address, std::string key_file);
+  // Many hosts: where auto reads other hosts' loads. Before any request.
+  void set_cluster(cluster_view* c) { cluster_ = c; }
+  // Where auto asks an owner for its peer-link traffic (Control STATS).
+  // Before any request; without it auto weighs no peers.
+  void set_control(control_host* c) { control_ = c; }
 
   // From a stub's session (process_id: its Welcome's).
   // peer: where its connection comes from ("unix", or IP:port), which
@@ -110,6 +130,10 @@ class migrate_host {
     std::uint32_t placed = 0;  // goroutines moved here (auto's tie-break)
     std::string peer;  // its connection's other end
     bool near = false;  // on this weftd's host (unix, loopback, or this weftd's own address)
+    // Its connection's bytes when its record was made, and when: auto's
+    // traffic measure counts from there.
+    std::uint64_t bytes0 = 0;
+    std::chrono::steady_clock::time_point since{};
   };
   enum class phase { running, stopping, in_transit, parked };
   struct goroutine {
@@ -121,6 +145,10 @@ class migrate_host {
     std::string state;  // in_transit, parked (M2)
     std::uint32_t moves = 0;
     std::uint64_t ticket = 0;  // the move in progress
+    // Its target's process_id while a move or a parked resume is under
+    // way, else 0: with owner, the processes whose end its coordinator
+    // hears of (detach), so that others' ends never fill its events.
+    std::uint64_t target = 0;
     weft::chan<event> events = nullptr;  // its coordinator's
   };
   struct tool {
@@ -132,10 +160,22 @@ class migrate_host {
   // (WEFT_MIGRATE_HOST=1) and waits until it accepts migrations; its
   // process_id, or 0 with mv's error set.
   std::uint64_t start_host(const std::string& gid, v1::MigrateReport::Move& mv);
-  v1::MigrateReport::Move move_one(const std::string& gid, const std::string& to);
+  // facts: the goroutine's own, for auto (unknown: its process's decide).
+  v1::MigrateReport::Move move_one(const std::string& gid, const std::string& to, const goroutine_facts& facts);
   // The process to move g to, or 0 with why set; reason: why this one.
-  std::uint64_t pick_target(const goroutine& g, const std::string& to, std::string& why, std::string& reason)
-      REQUIRES(mu_);
+  // 0 with why empty: auto leaves it where it is (reason says why).
+  // loads, facts: what auto weighs (gathered before the lock; unused otherwise).
+  std::uint64_t pick_target(const goroutine& g, const std::string& to, const load_table& loads,
+                            const goroutine_facts& facts, std::string& why, std::string& reason) REQUIRES(mu_);
+  // Each running goroutine of gids, watched for observe_window in its
+  // process (migrate_observe.cpp); those it could not watch are absent.
+  // Never under mu_; takes observe_window plus at most 2 x peers_wait.
+  std::map<std::string, goroutine_facts> observe(const std::vector<std::string>& gids);
+  // The peer-link traffic of gid's owner (auto's peer rule), asked of it
+  // with a bound of peers_wait; none if it does not answer.
+  std::vector<auto_peer> ask_peers(const std::string& gid);
+  // process_id as auto's rules see it.
+  auto_process auto_view(std::uint64_t process_id, const load_table& loads) REQUIRES(mu_);
   bool same_binary(const v1::ProcessInfo& a, const v1::ProcessInfo& b) const;
   // Whether a connection from peer comes from this weftd's host.
   bool near_server(const std::string& peer) const REQUIRES(mu_);
@@ -152,6 +192,8 @@ class migrate_host {
 
   const limits limits_;
   const log_sink log_;
+  cluster_view* cluster_ = nullptr;
+  control_host* control_ = nullptr;
   weft::mutex mu_;
   std::map<std::uint64_t, process> procs_ GUARDED_BY(mu_);  // by process_id
   std::map<std::string, goroutine> gs_ GUARDED_BY(mu_);  // by goroutine id

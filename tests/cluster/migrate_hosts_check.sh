@@ -85,6 +85,9 @@ out=$(on 1 env WEFT_KEY_FILE="$dir/key" timeout 60 "$weft" migrate "$id" --to au
   fail "the auto move failed: $out"
 echo "$out" | grep -q -- "-> pid $p1" || fail "auto did not move it next to the weftd (pid $p1 on host 1): $out"
 echo "$out" | grep -q "next to this weftd" || fail "auto's reason does not say why: $out"
+# The measure that decided: the bytes its process exchanged with the weftd.
+echo "$out" | grep -Eq "exchanged [0-9]+ bytes in [0-9.]+ s \([0-9]+ bytes/s\) with it" ||
+  fail "auto's reason does not name the traffic it weighed: $out"
 grep -q "migrate auto: next to this weftd" "$dir/weftd.log" || fail "weftd did not log auto's decision"
 
 prog_on_1 set feed.stop 1 || fail "could not stop the feeder"

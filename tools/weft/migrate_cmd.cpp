@@ -7,12 +7,15 @@
 // name, auto (the default: the weftd chooses and says why), or new (a
 // process of the binary that the weftd starts for it). One line per
 // goroutine: where it went and how long it was stopped, or why it did not
-// move (it then runs on where it was). Exit status 1 if any did not move.
+// move (it then runs on where it was), or, with auto, why it is better
+// where it is (it stays: an idle goroutine). Exit status 1 if any did not
+// move for another reason.
 #include <cstdio>
 #include <string>
 #include <vector>
 
 #include "connect.hpp"
+#include "control_cmd.hpp"
 #include "migrate_cmd.hpp"
 #include "wire/json.hpp"
 
@@ -30,7 +33,8 @@ std::string json_of(const v1::MigrateReport::Move& m) {
          ",\"to_pid\":" + std::to_string(m.to_pid()) + ",\"to_host\":" + wire::json_string(m.to_host()) +
          ",\"epoch\":" + std::to_string(m.epoch()) + ",\"moves\":" + std::to_string(m.moves()) +
          ",\"pause_us\":" + std::to_string(m.pause_us()) + ",\"state_bytes\":" + std::to_string(m.state_bytes()) +
-         ",\"reason\":" + wire::json_string(m.reason()) + ",\"error\":" + wire::json_string(m.error()) + "}";
+         ",\"reason\":" + wire::json_string(m.reason()) + ",\"error\":" + wire::json_string(m.error()) +
+         ",\"phase\":" + wire::json_string(m.phase()) + "}";
 }
 
 }  // namespace
@@ -45,9 +49,13 @@ CLI::App* add_migrate_command(CLI::App& app, migrate_args& a) {
       "  weft migrate pid:4242 --to h2        every one pid 4242 runs, to a process on host h2\n"
       "  weft migrate pid:4242                auto: the weftd picks the target and says why\n"
       "  weft migrate M1f2e3d4c5b6a7980 --to new   a fresh process of its binary, started by the weftd\n\n"
-      "A goroutine stops at its next safe point (checkpoint(), or waiting on a remote channel); one that reaches\n"
-      "none within 10 s runs on where it was. Targets: processes that called weft::accept_migrations, or new. Exit\n"
-      "status: 0 every goroutine moved, 1 one did not (the line says why), 2 usage.");
+      "A goroutine stops at its next safe point (checkpoint(), or waiting on a remote channel or variable); one that\n"
+      "reaches none within 10 s runs on where it was. Targets: processes that called weft::accept_migrations, or new.\n"
+      "auto: watches each goroutine's CPU and blocked time for 0.3 s; an idle one stays; off a host over weftd's load\n"
+      "threshold (busiest first), else next to the peer or the weftd it waits on, else spread (docs/migration.md). "
+      "Exit\n"
+      "status: 0 every goroutine moved (or auto left an idle one where it is, and says why), 1 one did not (the line\n"
+      "says why), 2 usage.");
   c->add_option("--runtime", a.runtime,
                 "The weftd to ask: unix:PATH or tcp:HOST:PORT (default: WEFT_RUNTIME, else the default socket)");
   c->add_option("selectors", a.selectors, "Goroutine ids (M + 16 hex digits) or processes (pid:N)");
@@ -65,12 +73,8 @@ int run_migrate(const migrate_args& a) {
   std::vector<long long> pids;
   for (const std::string& s : a.selectors) {
     if (s.rfind("pid:", 0) == 0) {
-      char* end = nullptr;
-      long long pid = std::strtoll(s.c_str() + 4, &end, 10);
-      if (pid <= 0 || *end != '\0') {
-        std::fprintf(stderr, "weft migrate: %s is not pid:N\n", s.c_str());
-        return 2;
-      }
+      const std::int64_t pid = parse_selector("migrate", s);  // the other commands' reading, and message
+      if (pid == 0) return 2;
       pids.push_back(pid);
     } else if (s.size() == 17 && s[0] == 'M') {
       ids.push_back(s);
@@ -114,17 +118,25 @@ int run_migrate(const migrate_args& a) {
     if (a.json) std::printf("[");
     bool first = true;
     for (const auto& m : moves) {
-      if (!a.list && m.to_pid() == 0) status = 1;
+      // auto's "stays": a decision, not a failure (a reason, no error).
+      const bool stays = !a.list && m.to_pid() == 0 && m.error().empty() && !m.reason().empty();
+      if (!a.list && m.to_pid() == 0 && !stays) status = 1;
       if (a.json) {
         std::printf("%s%s", first ? "" : ",\n ", json_of(m).c_str());
       } else if (a.list) {
         if (!m.error().empty()) {
           std::printf("%s: %s\n", m.goroutine().c_str(), m.error().c_str());
         } else {
+          const std::string where =
+              m.phase() == "parked" ? "parked at the weftd (until a process of its binary accepts migrations)"
+                                    : place(m.from_pid(), m.from_host()) +
+                                          (m.phase() == "running" || m.phase().empty() ? "" : " (" + m.phase() + ")");
           std::printf("%s  %-24s %s, epoch %llu, moved %u times\n", m.goroutine().c_str(), m.function().c_str(),
-                      place(m.from_pid(), m.from_host()).c_str(), static_cast<unsigned long long>(m.epoch()),
-                      m.moves());
+                      where.c_str(), static_cast<unsigned long long>(m.epoch()), m.moves());
         }
+      } else if (stays) {
+        std::printf("%s: stays in %s (%s)\n", m.goroutine().c_str(), place(m.from_pid(), m.from_host()).c_str(),
+                    m.reason().c_str());
       } else if (m.to_pid() != 0) {
         std::printf("%s: %s -> %s, stopped %.3f ms, %llu bytes of state (%s)\n", m.goroutine().c_str(),
                     place(m.from_pid(), m.from_host()).c_str(), place(m.to_pid(), m.to_host()).c_str(),
