@@ -56,6 +56,9 @@ int wake_idle_ms() noexcept;
 // it holds a P, counts that do not match), or "" if nothing.
 std::string idle_list_problems();
 
+// Whether sysmon sleeps because every P is idle (runtime/sysmon.cpp).
+bool sysmon_in_deep_sleep() noexcept;
+
 // Timers armed on all Ps' heaps (sleepers and channel timers alike).
 // REQUIRES: inside weft::run.
 std::size_t armed_timers() noexcept;

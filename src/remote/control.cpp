@@ -10,9 +10,13 @@
 //                    pid, process_id, uptime_s, attached_s, procs,
 //                    goroutines, threads (Ms), os_threads, rss_bytes, cpu_s
 //                    (user + system CPU time), tracing, instrumenting
-//                    (whether GOROUTINE_STATS's instrumentation is on).
+//                    (whether GOROUTINE_STATS's instrumentation is on);
+//                    ControlReply.peers: bytes exchanged with each peer
+//                    process over circuit peer links (wire/peer_traffic.hpp).
 //   GOROUTINE_STATS  ControlReply.text: per-goroutine instrumentation as
-//                    JSON (goroutine_stats_json); starts instrumentation
+//                    JSON (goroutine_stats_json); ControlReply.migratable:
+//                    every migratable goroutine's counters, by its server
+//                    id (migratable_stats.cpp); starts instrumentation
 //                    (runtime/gstats.hpp) if it is off. The heartbeat stops
 //                    it again when nobody has asked for a minute, so a tool
 //                    that went away leaves nothing running.
@@ -51,12 +55,15 @@
 
 #include "platform/futex.hpp"
 #include "platform/process.hpp"
+#include "remote/migration.hpp"
 #include "remote/stub.hpp"
 #include "runtime/runtime.hpp"
 #include "trace/cpu_profile.hpp"
+#include "trace/dump_internal.hpp"
 #include "trace/dump_group.hpp"
 #include "trace/pprof.hpp"
 #include "wire/frame.hpp"
+#include "wire/peer_traffic.hpp"
 
 namespace weft::remote::detail {
 
@@ -170,11 +177,13 @@ std::string stub::stats_json() const {
   return j;
 }
 
-std::string stub::goroutine_stats(std::size_t limit) {
+void stub::goroutine_stats(std::size_t limit, v1::ControlReply& out) {
   last_stats_ask_.store(weft::detail::os::nanotime(), std::memory_order_relaxed);
   const bool started = !weft::detail::gstats_enabled();
   if (started) weft::detail::gstats_start_all();
-  return goroutine_stats_json(weft::detail::gstats_take(), started, limit);
+  const weft::detail::gstats_snapshot snap = weft::detail::gstats_take();
+  out.set_text(goroutine_stats_json(snap, started, limit));
+  add_migratable_stats(out, snap);
 }
 
 void stub::answer_control(std::uint64_t id, const v1::Control& c) {
@@ -186,16 +195,24 @@ void stub::answer_control(std::uint64_t id, const v1::Control& c) {
     r.set_id(id);
     switch (action) {
       case v1::Control::DUMP_GOROUTINES: {
-        std::ostringstream out;
-        weft::dump_goroutines(out);
         // Room for the frame's other fields: the id, the field tags and lengths.
         constexpr std::size_t limit = weft::wire::default_max_frame - 1024;
-        r.mutable_control_reply()->set_text(weft::detail::trace::fit_dump(std::move(out).str(), limit));
+        r.mutable_control_reply()->set_text(weft::detail::trace::fit_dump(weft::detail::dump_goroutines_text(), limit));
         break;
       }
-      case v1::Control::STATS: r.mutable_control_reply()->set_text(stats_json()); break;
+      case v1::Control::STATS: {
+        r.mutable_control_reply()->set_text(stats_json());
+        for (const weft::wire::peer_bytes& p : weft::wire::peer_traffic()) {
+          v1::PeerTraffic* t = r.mutable_control_reply()->add_peers();
+          t->set_pid(p.pid);
+          t->set_host(p.host);
+          t->set_bytes_out(p.out);
+          t->set_bytes_in(p.in);
+        }
+        break;
+      }
       case v1::Control::GOROUTINE_STATS:
-        r.mutable_control_reply()->set_text(goroutine_stats(code > 0 ? static_cast<std::size_t>(code) : 100));
+        goroutine_stats(code > 0 ? static_cast<std::size_t>(code) : 100, *r.mutable_control_reply());
         break;
       case v1::Control::INSTRUMENT_OFF: {
         bool was = weft::detail::gstats_enabled();

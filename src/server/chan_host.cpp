@@ -117,16 +117,21 @@ void hosted_chan::recv(client& c, std::uint64_t id, v1::Mode mode) {
 
 // Hands the head to a WAIT or TRY receiver (I1, I4). REQUIRES: available().
 void hosted_chan::deliver(client& c, std::uint64_t id) {
+  // The receiver's reply says what is left once its value is out
+  // (ChanDone.remaining); it goes before the sender's, as it always has.
+  wire::frame f;
+  sender s{nullptr, 0, {}};
   if (!buf_.empty()) {
-    std::string v = buf_.front().release();
+    f = done_frame(id, v1::ChanDone::DONE, buf_.front().release());
     buf_.pop_front();
-    c.post(done_frame(id, v1::ChanDone::DONE, std::move(v)));
   } else {
-    sender s = std::move(blocked_.front());
+    s = std::move(blocked_.front());
     blocked_.pop_front();
-    c.post(done_frame(id, v1::ChanDone::DONE, s.value.release()));
-    s.c->post(done_frame(s.id, v1::ChanDone::DONE));
+    f = done_frame(id, v1::ChanDone::DONE, s.value.release());
   }
+  f.mutable_chan_done()->set_remaining(buf_.size() + blocked_.size());
+  c.post(f);
+  if (s.c != nullptr) s.c->post(done_frame(s.id, v1::ChanDone::DONE));
   admit();
 }
 

@@ -30,6 +30,9 @@ class client {
   // known): a stream of replies (an anchor watch) ends when this says the
   // client stopped reading, before the link's own limit ends the client.
   virtual std::size_t backlog() const noexcept { return 0; }
+  // Bytes read from and written to this client so far (0 when not known):
+  // the traffic `weft migrate --to auto` weighs (migrate_auto.hpp).
+  virtual std::uint64_t bytes_exchanged() const noexcept { return 0; }
 
  protected:
   ~client() = default;

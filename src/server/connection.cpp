@@ -38,6 +38,7 @@ class link_outlet final : public outlet {
     } catch (...) {}
   }
   std::size_t backlog() const noexcept override { return l_.outbox_size(); }
+  std::uint64_t bytes_exchanged() const noexcept override { return l_.bytes_in() + l_.bytes_out(); }
 
  private:
   wire::link& l_;
@@ -121,14 +122,14 @@ std::unique_ptr<wire::tls_session> server::tls_handshake(net::conn& c, const std
   return s;
 }
 
-void server::connection(net::conn c) {
+void server::connection(net::conn c, std::string worker_ticket) {
   std::string peer;
   try {
     peer = c.remote_address();
   } catch (...) {}
   if (peer.empty() || peer == "@") peer = opts_.endpoint.network;
   wire::stream st;
-  if (tls_) {
+  if (tls_ && worker_ticket.empty()) {
     std::unique_ptr<wire::tls_session> s = tls_handshake(c, peer);
     if (!s) {
       c.close();
@@ -156,6 +157,7 @@ void server::connection(net::conn c) {
   });
   link_outlet out(*l);
   session s(st_, out, peer);
+  if (!worker_ticket.empty()) s.trust_worker(std::move(worker_ticket));
   std::string watch_reason;
   go(go_options{.stack_size = 0, .name = "weftd watcher"}, [&, watch_done]() mutable {
     watch(*l, s, stop_watch, watch_reason);

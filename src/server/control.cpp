@@ -145,8 +145,10 @@ void control_host::request(client& tool, std::uint64_t tool_process_id, std::uin
     return;
   }
   const std::uint64_t sid = p->next_id++;
-  const std::chrono::nanoseconds allowed = limits_.timeout + recording;
-  p->calls.emplace(sid, call{&tool, tool_process_id, id, a, std::chrono::steady_clock::now() + allowed, allowed});
+  const std::chrono::nanoseconds allowed =
+      limits_.timeout + recording + (a == v1::Control::TRACE ? limits_.trace_build : std::chrono::nanoseconds{0});
+  p->calls.emplace(sid,
+                   call{&tool, tool_process_id, id, a, std::chrono::steady_clock::now() + allowed, allowed, nullptr});
   wire::frame fwd;
   fwd.set_id(sid);
   v1::Control* c = fwd.mutable_control();
@@ -165,6 +167,7 @@ bool control_host::answer(std::uint64_t process_id, const wire::frame& f) {
   if (ct == p.calls.end()) return f.id() < p.next_id;  // late, after a timeout (C2)
   call c = ct->second;
   p.calls.erase(ct);
+  if (c.inbox != nullptr) c.inbox.try_send(f);
   if (!c.tool) return true;
   wire::frame r;
   if (f.has_control_reply()) {
@@ -197,6 +200,21 @@ void control_host::expire(std::uint64_t process_id, std::chrono::steady_clock::t
     }
     ct = p.calls.erase(ct);
   }
+}
+
+bool control_host::ask(std::uint64_t process_id, v1::Control::Action action, weft::chan<wire::frame> inbox) {
+  detail::lock_scope lk(mu_);
+  auto it = procs_.find(process_id);
+  if (it == procs_.end() || it->second.calls.size() >= limits_.max_outstanding) return false;
+  process& p = it->second;
+  const std::uint64_t sid = p.next_id++;
+  p.calls.emplace(sid, call{nullptr, 0, 0, action, std::chrono::steady_clock::now() + limits_.timeout, limits_.timeout,
+                            std::move(inbox)});
+  wire::frame fwd;
+  fwd.set_id(sid);
+  fwd.mutable_control()->set_action(action);
+  p.stub->post(fwd);
+  return true;
 }
 
 }  // namespace weft::server

@@ -15,7 +15,8 @@
 //      stub's answer, Error TIMEOUT once its deadline has passed (expire,
 //      driven by the stub connection's watcher), or Error NOT_FOUND when
 //      the stub detaches first; unless the tool left first (forget_tool),
-//      and then nothing is posted to it.
+//      and then nothing is posted to it. weftd's own requests (ask) have
+//      no tool: the stub's answer goes to their inbox, and nothing else.
 //   C2 A server->stub id is never reused on one connection: an answer for
 //      an id below next_id that is no longer outstanding is a late one
 //      (after a timeout) and is dropped, not a protocol error.
@@ -23,7 +24,8 @@
 //      are refused (REFUSED) rather than queued.
 //   C4 A TRACE records for its duration_ms (1 ms to max_duration, else
 //      REFUSED here) before the stub answers: its deadline is the timeout
-//      plus duration_ms. The recording is the stub's (remote/
+//      plus duration_ms plus trace_build, the time a target may take to
+//      turn a full recording (up to 12 MiB of JSON) into its answer. The recording is the stub's (remote/
 //      trace_request.hpp); this host keeps nothing for it but the call.
 //      A CPU_PROFILE likewise, except that its duration is checked by the
 //      stub (which refuses at once): the deadline adds it clamped to
@@ -38,6 +40,7 @@
 #include <map>
 #include <string>
 
+#include <weft/chan.hpp>
 #include <weft/mutex.hpp>
 
 #include "platform/lock_scope.hpp"
@@ -52,6 +55,11 @@ class control_host {
     std::size_t max_outstanding = 64;  // forwarded requests per target (C3)
     std::chrono::nanoseconds timeout = std::chrono::seconds(5);  // a target's time to answer
     std::chrono::milliseconds max_duration = std::chrono::minutes(10);  // a TRACE's duration_ms (C4)
+    // A TRACE's extra time to answer (C4): a capped recording takes well
+    // under a second to encode in a release build, but seconds in a busy
+    // program on a loaded machine or in a sanitizer build, and a stuck
+    // target is still found within timeout + trace_build.
+    std::chrono::nanoseconds trace_build = std::chrono::seconds(20);
   };
   explicit control_host(limits l) : limits_(l) {}
   control_host(const control_host&) = delete;
@@ -78,6 +86,11 @@ class control_host {
   // Ends stub process_id's requests whose deadline is past `now` (Error
   // TIMEOUT to their tools).
   void expire(std::uint64_t process_id, std::chrono::steady_clock::time_point now);
+  // weftd's own request (migrate --to auto's STATS): action to stub
+  // process_id; its answer (ControlReply or Error) goes to inbox, never
+  // parking (try_send). False if no such process or C3 refuses it. No
+  // answer ever comes on a timeout or detach: the caller bounds its wait.
+  bool ask(std::uint64_t process_id, v1::Control::Action action, weft::chan<wire::frame> inbox);
 
  private:
   struct call {
@@ -87,6 +100,7 @@ class control_host {
     v1::Control::Action action;
     std::chrono::steady_clock::time_point deadline;
     std::chrono::nanoseconds allowed;  // deadline - the time it was sent
+    weft::chan<wire::frame> inbox;  // ask's (tool null): where the answer goes
   };
   struct process {
     client* stub;

@@ -103,6 +103,7 @@ void server::listen() {
   wc.key_file = opts_.state.cluster_key_file;
   wc.cache_dir = opts_.state.binary_cache_dir.empty() ? default_cache_dir() : opts_.state.binary_cache_dir;
   wc.cache_bytes = opts_.state.binary_cache_bytes;
+  wc.serve_forked = [this](net::conn c, std::string ticket) { serve_forked(std::move(c), std::move(ticket)); };
   st_.workers.configure(std::move(wc));
   st_.migrations.configure(address_, opts_.state.cluster_key_file);
 }
@@ -149,6 +150,18 @@ void server::serve() {
         go_options{.stack_size = 0, .name = "weftd connection"}, [this](net::conn cc) { connection(std::move(cc)); },
         std::move(c));
   }
+}
+
+void server::serve_forked(net::conn c, std::string worker_ticket) {
+  {
+    detail::lock_scope lk(mu_);
+    if (stopping_) return;  // c closes: the worker's attach fails, as at any stop
+    wg_.add(1);
+  }
+  go(
+      go_options{.stack_size = 0, .name = "weftd connection"},
+      [this](net::conn cc, std::string t) { connection(std::move(cc), std::move(t)); }, std::move(c),
+      std::move(worker_ticket));
 }
 
 void server::stop() {

@@ -111,7 +111,11 @@ class server {
   std::size_t connections();
 
  private:
-  void connection(net::conn c);
+  // worker_ticket: a forked worker's connection, made by weftd before the
+  // fork (fork_server.hpp, K4): no TLS, no key proof for that ticket.
+  void connection(net::conn c, std::string worker_ticket = {});
+  // Serves a forked worker's connection, as an accepted one's (K4).
+  void serve_forked(net::conn c, std::string worker_ticket);
   // The TLS handshake of an accepted connection; null if it failed (logged).
   std::unique_ptr<wire::tls_session> tls_handshake(net::conn& c, const std::string& peer);
   void watch(wire::link& l, session& s, const chan<bool>& stop, std::string& reason);

@@ -96,7 +96,9 @@ session::verdict session::handshake(const wire::frame& f) {
                      "this weftd takes spawns from other hosts' weftds only with a cluster key (weftd --key FILE)"));
     return verdict::close;
   }
-  if (!st_.opts.cluster_key.empty()) {
+  // A forked worker's connection (trust_worker): weftd made both ends.
+  const bool made_here = !trusted_ticket_.empty() && hello_.worker() == trusted_ticket_;
+  if (!st_.opts.cluster_key.empty() && !made_here) {
     challenge_ = wire::new_challenge();
     answer.mutable_welcome()->set_challenge(challenge_);
     post(answer);
@@ -144,7 +146,11 @@ session::verdict session::authenticate(const wire::frame& f) {
 void session::attached() {
   role_.store(hello_.role(), std::memory_order_relaxed);
   welcomed_.store(true, std::memory_order_release);
-  st_.log(name_ + " attached: " + describe_hello(hello_) + (st_.opts.cluster_key.empty() ? "" : " (key proven)"));
+  const bool made_here = !trusted_ticket_.empty() && hello_.worker() == trusted_ticket_;
+  st_.log(name_ + " attached: " + describe_hello(hello_) +
+          (made_here                      ? " (connected by weftd at the fork)"
+           : st_.opts.cluster_key.empty() ? ""
+                                          : " (key proven)"));
   // The ticket is claimed first, so that the control host lists a worker
   // under its id from the moment it is listed at all.
   std::string worker_id;

@@ -62,6 +62,8 @@ class outlet {
   virtual void send(const wire::frame& f) noexcept = 0;
   // Bytes sent and not yet written (client::backlog).
   virtual std::size_t backlog() const noexcept { return 0; }
+  // Bytes read and written on the connection (client::bytes_exchanged).
+  virtual std::uint64_t bytes_exchanged() const noexcept { return 0; }
 
  protected:
   ~outlet() = default;
@@ -70,6 +72,10 @@ class outlet {
 class session final : public client {
  public:
   session(server_state& st, outlet& out, std::string peer);
+  // This connection is one weftd made for the worker with this ticket
+  // ("ID.TOKEN") before forking it (fork_server.hpp, K4): a Hello with
+  // that ticket is not asked for the cluster key. Before the first frame.
+  void trust_worker(std::string ticket) { trusted_ticket_ = std::move(ticket); }
   session(const session&) = delete;
   session& operator=(const session&) = delete;
   ~session();  // end() if not yet
@@ -95,6 +101,7 @@ class session final : public client {
 
   void post(const wire::frame& f) noexcept override;
   std::size_t backlog() const noexcept override { return out_.backlog(); }
+  std::uint64_t bytes_exchanged() const noexcept override { return out_.bytes_exchanged(); }
 
  private:
   struct object {
@@ -154,6 +161,7 @@ class session final : public client {
   // With a cluster key: the challenge sent in Welcome, until the client's
   // AuthProof answers it; and its Hello, logged once it has.
   std::string challenge_;
+  std::string trusted_ticket_;  // trust_worker
   v1::Hello hello_;
   std::unique_ptr<os_host> os_;  // files and environment of this host (capability "os")
   // The binary a DAEMON is sending: one at a time, pieces in order.

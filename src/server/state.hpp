@@ -60,7 +60,9 @@ struct server_state {
         vars(&values, opts.var_limits),
         control(opts.control_limits),
         workers(opts.worker_limits, [this](std::string_view line) { log(line); }),
-        migrations(opts.migrate_limits, [this](std::string_view line) { log(line); }) {}
+        migrations(opts.migrate_limits, [this](std::string_view line) { log(line); }) {
+    migrations.set_control(&control);  // auto asks owners for their peer traffic
+  }
   server_state(const server_state&) = delete;
   server_state& operator=(const server_state&) = delete;
 

@@ -11,35 +11,12 @@ namespace {
 
 using namespace server_testing;
 
-v1::Hello stub_hello(std::int64_t pid) {
-  v1::Hello h = good_hello();
-  h.set_role(v1::Hello::STUB);
-  h.mutable_process()->set_pid(pid);
-  h.mutable_process()->set_host("testhost");
-  return h;
-}
-
 frame cpu_profile(std::int64_t pid, std::int64_t duration_ms) {
   frame f;
   f.mutable_control()->set_action(v1::Control::CPU_PROFILE);
   f.mutable_control()->set_pid(pid);
   f.mutable_control()->set_duration_ms(duration_ms);
   return f;
-}
-
-frame list() {
-  frame f;
-  f.mutable_control()->set_action(v1::Control::LIST);
-  return f;
-}
-
-void wait_listed(test_client& tool, int n) {
-  for (int i = 0; i < 200; ++i) {
-    std::optional<frame> r = tool.call(list());
-    if (r && r->has_control_reply() && r->control_reply().processes_size() == n) return;
-    weft::this_goroutine::sleep_for(5ms);
-  }
-  ADD_FAILURE() << "the server never listed " << n << " processes";
 }
 
 TEST(ControlCpu, TheWaitIsTheTimeoutPlusTheDurationAndTheDataIsRelayed) {

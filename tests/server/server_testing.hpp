@@ -8,6 +8,9 @@
 //                queues the rest, so next() can time out.
 //   served       a server in this process on a fresh Unix socket, its log
 //                kept in log_lines.
+//   stub_hello   a stub's Hello for a process of a given pid;
+//   wait_listed  a tool's Control LIST until it lists n processes (the
+//                control tests).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -288,5 +291,29 @@ class served {
   std::unique_ptr<weft::server::server> s_;
   weft::chan<bool> served_;
 };
+
+inline v1::Hello stub_hello(std::int64_t pid) {
+  v1::Hello h = good_hello();
+  h.set_role(v1::Hello::STUB);
+  h.mutable_process()->set_pid(pid);
+  h.mutable_process()->set_host("testhost");
+  h.mutable_process()->set_binary_path("/bin/prog");
+  h.mutable_process()->add_argv("prog");
+  h.mutable_process()->add_argv("--flag");
+  return h;
+}
+
+// A stub's attach is registered when its Welcome is sent; LIST right after
+// may race it by a moment, hence the retries.
+inline void wait_listed(test_client& tool, int n) {
+  frame list;
+  list.mutable_control()->set_action(v1::Control::LIST);
+  for (int i = 0; i < 200; ++i) {
+    std::optional<frame> r = tool.call(list);
+    if (r && r->has_control_reply() && r->control_reply().processes_size() == n) return;
+    weft::this_goroutine::sleep_for(5ms);
+  }
+  ADD_FAILURE() << "the server never listed " << n << " processes";
+}
 
 }  // namespace server_testing

@@ -4,9 +4,12 @@
 // instrumentation gives unknown rates, never negative ones; a goroutine
 // first seen in the later sample counts from zero only when the earlier
 // listed every goroutine; rows sort by the key, then by name; malformed
-// JSON is refused whole. The tool's sources are compiled in.
+// JSON is refused whole, and so are numbers and escapes JSON has not (the
+// fuzzer's findings); a repeated key keeps its last value. The tool's
+// sources are compiled in.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <string>
 
 #include "json_value.hpp"
@@ -58,6 +61,41 @@ TEST(JsonValue, ReadsWhatTheStubWritesAndRefusesTheRest) {
   for (const char* bad : {"", "{", "{\"a\":}", "[1,]", "{\"a\":1} x", "tru", "\"open"})
     EXPECT_FALSE(parse_json(bad)) << bad;
   EXPECT_FALSE(parse_json(std::string(100, '[') + std::string(100, ']'))) << "depth is bounded";
+}
+
+// json_value_fuzz found "nAn" (it traps on nan) in a minute: strtod took nan
+// (a value no JSON has), "inf", hex and signs.
+TEST(JsonValue, NumbersAreJsonNumbersOnly) {
+  for (const char* bad : {"nAn", "nan", "NAN", "inf", "-inf", "infinity", "0x10", "+1", ".5", "1.", "-", "1e", "1e+",
+                          "01", "[01]", "- 1"})
+    EXPECT_FALSE(parse_json(bad)) << bad;
+  EXPECT_EQ(parse_json("-0")->num(7), 0);
+  EXPECT_EQ(parse_json("1E+2")->num(), 100);
+  EXPECT_EQ(parse_json("[2.5e-1]")->items.at(0).num(), 0.25);
+  const auto huge = parse_json("1e999");
+  ASSERT_TRUE(huge) << "too large for a double reads as an infinity, not as an error";
+  EXPECT_TRUE(std::isinf(huge->num()));
+  const auto longer = parse_json("0." + std::string(80, '0') + "1");
+  ASSERT_TRUE(longer) << "a number of more than 64 characters";
+  EXPECT_GT(longer->num(), 0);
+}
+
+// strtoul read "\u -12" as a code point (a sign and a space taken as
+// digits), and "\u0x12" too.
+TEST(JsonValue, AUnicodeEscapeIsFourHexDigits) {
+  for (const char* bad : {R"("\u -12")", R"("\u+123")", R"("\u0x12")", R"("\u12")", R"("\u12g4")"})
+    EXPECT_FALSE(parse_json(bad)) << bad;
+  EXPECT_EQ(parse_json(R"("\u00E9\u0041")")->str(), "\xc3\xa9" "A");
+}
+
+// A repeated key was read over its first value: [1] then [2] gave [1,2].
+TEST(JsonValue, ARepeatedKeyKeepsItsLastValueOnly) {
+  auto v = parse_json(R"({"a":[1],"a":[2],"b":"x","b":3})");
+  ASSERT_TRUE(v);
+  ASSERT_EQ((*v)["a"].items.size(), 1u);
+  EXPECT_EQ((*v)["a"].items[0].num(), 2);
+  EXPECT_EQ((*v)["b"].num(), 3);
+  EXPECT_EQ((*v)["b"].str(), "");
 }
 
 TEST(TopSample, RatesAreDifferencesOverTheProcesssOwnClock) {

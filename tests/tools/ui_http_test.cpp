@@ -1,11 +1,20 @@
-// tests/tools/ui_http_test.cpp: weft ui's HTTP server without a socket
+// tests/tools/ui_http_test.cpp: weft ui's HTTP server, mostly without a socket
 // (tools/weft/ui_http.cpp compiled in): the request parser's refusals,
 // and route()'s: a foreign Host (DNS rebinding), a missing or wrong token,
 // an unknown path, a known path with another method; and that a request
-// that passes reaches its handler with its query decoded.
+// that passes reaches its handler with its query decoded. One test serves
+// a socket: a request line that never ends is cut at the limits.
 #include <gtest/gtest.h>
 
+#include <system_error>
+
+#include <weft/go.hpp>
+#include <weft/net.hpp>
+#include <weft/run.hpp>
+#include <weft/wait_group.hpp>
+
 #include "ui_http.hpp"
+#include "weft_test_util.hpp"
 
 namespace {
 
@@ -103,6 +112,49 @@ TEST(UiHttp, ResponsesCloseTheConnectionAndForbidFraming) {
   const std::string body = "{\"error\":\"weft ui has nothing at /x\"}\n";
   EXPECT_NE(out.find("\r\nContent-Length: " + std::to_string(body.size()) + "\r\n"), std::string::npos) << out;
   EXPECT_EQ(out.substr(out.size() - body.size()), body);
+}
+
+TEST(UiHttp, TheBodyLengthIsContentLengthUpToTheLimit) {
+  auto length = [](std::vector<std::string> headers) {
+    headers.push_back("Host: 127.0.0.1:4242");
+    return http::body_length(parse("POST /api/kill HTTP/1.1", headers), 1 << 20);
+  };
+  EXPECT_EQ(length({}), std::optional<std::size_t>(0)) << "no Content-Length: no body";
+  EXPECT_EQ(length({"Content-Length: 0"}), std::optional<std::size_t>(0));
+  EXPECT_EQ(length({"content-length:  12 "}), std::optional<std::size_t>(12));
+  EXPECT_EQ(length({"Content-Length: 1048576"}), std::optional<std::size_t>(1 << 20));
+  for (const char* bad : {"Content-Length: 1048577", "Content-Length: 12x", "Content-Length:", "Content-Length: 0x10",
+                          "Content-Length: 99999999999999999999999", "Content-Length: -1"})
+    EXPECT_FALSE(length({bad})) << bad;
+}
+
+// A request line that never ends: serve_one read it for its whole 10 s,
+// its buffer growing by every byte sent (reader::read_line reads lines of
+// any length). Now the connection is not read past the head's and body's
+// limits, and closed: the sender cannot send 64 MiB.
+TEST(UiHttp, ALineThatNeverEndsIsCutAtTheLimits) {
+  weft_test::watchdog dog(std::chrono::seconds(60), "ui_http endless line");
+  weft::run([] {
+    weft::net::listener l = weft::net::listen("tcp", "127.0.0.1:0");
+    const auto served = routes();
+    weft::wait_group serving;
+    serving.add(1);
+    weft::go([&] {
+      http::serve(l, guard, served);
+      serving.done();
+    });
+    weft::net::conn c = weft::net::dial("tcp", l.address());
+    const std::string chunk(64 << 10, 'A');
+    constexpr std::size_t all = 64 << 20;
+    std::size_t sent = 0;
+    try {
+      for (c.write(std::string_view("GET /")); sent < all; sent += chunk.size()) c.write(chunk);
+    } catch (const std::system_error&) {}  // reset: the server stopped reading and closed
+    EXPECT_LT(sent, all) << "the server read a 64 MiB request line";
+    c.close();
+    l.close();
+    serving.wait();
+  });
 }
 
 TEST(UiHttp, UrlDecodeKeepsMalformedEscapes) {

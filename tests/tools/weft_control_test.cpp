@@ -13,6 +13,7 @@
 #include <string>
 
 #include "remote/weftd_fixture.hpp"
+#include "weft_cli_util.hpp"
 
 #if !defined(WEFT_TEST_WEFT) || !defined(WEFT_TEST_CONTROL_PROG)
 #error "tests/CMakeLists.txt defines WEFT_TEST_WEFT and WEFT_TEST_CONTROL_PROG for this test"
@@ -22,35 +23,20 @@ namespace {
 
 using namespace std::chrono_literals;
 using weft_test::command;
+using weft_test::pid_selector;
 
 class WeftControl : public weft_test::weftd_test {
  protected:
   // Runs `weft ARGS... --runtime ADDR` to its end (20 s at most).
   std::unique_ptr<command> weft(std::vector<std::string> args, bool with_runtime = true) {
-    args.insert(args.begin(), WEFT_TEST_WEFT);
-    if (with_runtime) {
-      args.push_back("--runtime");
-      args.push_back(address());
-    }
-    auto c = std::make_unique<command>(args);
-    EXPECT_GE(c->wait(20s), 0) << "weft " << args[1] << " did not end within 20 s";
-    return c;
+    return weft_test::run_weft(WEFT_TEST_WEFT, std::move(args), with_runtime ? address() : "", 20s);
   }
   // Starts control_prog attached to the fixture's weftd; waits until weft ps
   // lists it.
   std::unique_ptr<command> program(int goroutines = 3) {
-    auto p = std::make_unique<command>(
-        std::vector<std::string>{WEFT_TEST_CONTROL_PROG, std::to_string(goroutines)},
-        std::vector<std::string>{"WEFT_RUNTIME=" + address()});
-    const std::string needle = "\"pid\":" + std::to_string(p->pid()) + ",";
-    for (int i = 0; i < 200; ++i) {
-      if (weft({"ps", "--json"})->out().find(needle) != std::string::npos) return p;
-      std::this_thread::sleep_for(50ms);
-    }
-    ADD_FAILURE() << "weft ps never listed pid " << p->pid() << "; its stderr: " << p->err();
-    return p;
+    return weft_test::start_listed(WEFT_TEST_WEFT, {WEFT_TEST_CONTROL_PROG, std::to_string(goroutines)}, address(),
+                                   20s);
   }
-  static std::string sel(const command& p) { return "pid:" + std::to_string(p.pid()); }
 };
 
 TEST_F(WeftControl, PsListsAnAttachedProgramByPid) {
@@ -74,11 +60,11 @@ TEST_F(WeftControl, PsListsAnAttachedProgramByPid) {
 TEST_F(WeftControl, StkShowsTheNamedGoroutinesWhereTheyPark) {
   auto p = program(3);
   auto q = program(1);
-  auto stk = weft({"stk", sel(*p), sel(*q)});
+  auto stk = weft({"stk", pid_selector(*p), pid_selector(*q)});
   EXPECT_EQ(stk->wait(), 0) << stk->err();
   const std::string out = stk->out();
-  std::size_t first = out.find("== " + sel(*p) + " ==");
-  std::size_t second = out.find("== " + sel(*q) + " ==");
+  std::size_t first = out.find("== " + pid_selector(*p) + " ==");
+  std::size_t second = out.find("== " + pid_selector(*q) + " ==");
   ASSERT_NE(first, std::string::npos) << out;
   ASSERT_NE(second, std::string::npos) << out;
   const std::string mine = out.substr(first, second - first);
@@ -90,7 +76,7 @@ TEST_F(WeftControl, StkShowsTheNamedGoroutinesWhereTheyPark) {
 
 TEST_F(WeftControl, PeekGivesThePidAndTheGoroutines) {
   auto p = program(5);
-  auto peek = weft({"peek", sel(*p)});
+  auto peek = weft({"peek", pid_selector(*p)});
   EXPECT_EQ(peek->wait(), 0) << peek->err();
   const std::string out = peek->out();
   EXPECT_NE(out.find("{\"pid\":" + std::to_string(p->pid()) + ","), std::string::npos) << out;
@@ -103,11 +89,11 @@ TEST_F(WeftControl, PeekGivesThePidAndTheGoroutines) {
 
 TEST_F(WeftControl, PeekGoroutinesStartsInstrumentationAndListsTheBusiest) {
   auto p = program(2);
-  auto first = weft({"peek", "--goroutines", sel(*p)});
+  auto first = weft({"peek", "--goroutines", pid_selector(*p)});
   EXPECT_EQ(first->wait(), 0) << first->err();
   EXPECT_NE(first->out().find("\"instrumenting\":true,\"started_now\":true"), std::string::npos) << first->out();
   std::this_thread::sleep_for(600ms);  // the stub's heartbeat runs meanwhile
-  auto second = weft({"peek", "--goroutines", "--top", "50", sel(*p)});
+  auto second = weft({"peek", "--goroutines", "--top", "50", pid_selector(*p)});
   EXPECT_EQ(second->wait(), 0) << second->err();
   const std::string out = second->out();
   EXPECT_NE(out.find("\"started_now\":false"), std::string::npos) << "counting goes on: " << out;
@@ -118,13 +104,13 @@ TEST_F(WeftControl, PeekGoroutinesStartsInstrumentationAndListsTheBusiest) {
   std::size_t hb = out.find("\"name\":\"weft: runtime stub heartbeat\"");
   ASSERT_NE(hb, std::string::npos) << out;
   EXPECT_NE(out.find("\"reason\":\"sleep\"", hb), std::string::npos) << out.substr(hb);
-  auto off = weft({"kill", sel(*p), "--code", "0"});
+  auto off = weft({"kill", pid_selector(*p), "--code", "0"});
   EXPECT_EQ(off->wait(), 0) << off->err();
 }
 
 TEST_F(WeftControl, KillEndsTheProgramWithTheStatusAsked) {
   auto p = program();
-  auto kill = weft({"kill", sel(*p), "--code", "7"});
+  auto kill = weft({"kill", pid_selector(*p), "--code", "7"});
   EXPECT_EQ(kill->wait(), 0) << kill->err();
   EXPECT_NE(kill->out().find("exits with status 7"), std::string::npos) << kill->out();
   EXPECT_EQ(p->wait(5s), 7) << p->err();
@@ -141,7 +127,7 @@ TEST_F(WeftControl, KillEndsTheProgramWithTheStatusAsked) {
 
 TEST_F(WeftControl, AnUnknownPidFailsNamingIt) {
   auto p = program();
-  auto stk = weft({"stk", "pid:999999999", sel(*p)});
+  auto stk = weft({"stk", "pid:999999999", pid_selector(*p)});
   EXPECT_EQ(stk->wait(), 1);
   EXPECT_NE(stk->err().find("weft stk: pid:999999999: no process with pid 999999999 is attached"), std::string::npos)
       << stk->err();
@@ -181,7 +167,7 @@ TEST_F(WeftControl, NoWeftdSaysHowToGetOne) {
 TEST_F(WeftControl, AProgramThatDiesMidRequestIsAnErrorNotAHang) {
   auto p = program();
   ::kill(p->pid(), SIGSTOP);  // it cannot answer
-  command stk({WEFT_TEST_WEFT, "stk", sel(*p), "--runtime", address()});
+  command stk({WEFT_TEST_WEFT, "stk", pid_selector(*p), "--runtime", address()});
   std::this_thread::sleep_for(500ms);  // the request reaches weftd and waits
   ::kill(p->pid(), SIGKILL);
   auto start = std::chrono::steady_clock::now();
@@ -194,7 +180,7 @@ TEST_F(WeftControl, AProgramThatDoesNotAnswerTimesOut) {
   auto p = program();
   ::kill(p->pid(), SIGSTOP);
   auto start = std::chrono::steady_clock::now();
-  auto peek = weft({"peek", sel(*p)});
+  auto peek = weft({"peek", pid_selector(*p)});
   EXPECT_EQ(peek->wait(), 1) << peek->err();
   EXPECT_LT(std::chrono::steady_clock::now() - start, 8s);
   EXPECT_NE(peek->err().find("did not answer STATS within 5 s"), std::string::npos) << peek->err();

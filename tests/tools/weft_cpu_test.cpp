@@ -14,6 +14,7 @@
 #include <string>
 
 #include "remote/weftd_fixture.hpp"
+#include "weft_cli_util.hpp"
 #include "weft_test_util.hpp"
 
 #if !defined(WEFT_TEST_WEFT) || !defined(WEFT_TEST_CPU_PROG)
@@ -24,6 +25,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using weft_test::command;
+using weft_test::pid_selector;
 
 class WeftCpu : public weft_test::weftd_test {
  protected:
@@ -36,27 +38,14 @@ class WeftCpu : public weft_test::weftd_test {
     std::system(("rm -rf " + dir_).c_str());
     weftd_test::TearDown();
   }
+  // Started, not waited for.
   std::unique_ptr<command> weft(std::vector<std::string> args) {
-    args.insert(args.begin(), WEFT_TEST_WEFT);
-    args.push_back("--runtime");
-    args.push_back(address());
-    return std::make_unique<command>(args);
+    return weft_test::start_weft(WEFT_TEST_WEFT, std::move(args), address());
   }
   // cpu_prog attached to the fixture's weftd, once weft ps lists it.
   std::unique_ptr<command> program() {
-    auto p = std::make_unique<command>(std::vector<std::string>{WEFT_TEST_CPU_PROG},
-                                       std::vector<std::string>{"WEFT_RUNTIME=" + address()});
-    const std::string needle = "\"pid\":" + std::to_string(p->pid()) + ",";
-    for (int i = 0; i < 200; ++i) {
-      auto ps = weft({"ps", "--json"});
-      ps->wait(20s);
-      if (ps->out().find(needle) != std::string::npos) return p;
-      std::this_thread::sleep_for(50ms);
-    }
-    ADD_FAILURE() << "weft ps never listed pid " << p->pid() << "; its stderr: " << p->err();
-    return p;
+    return weft_test::start_listed(WEFT_TEST_WEFT, {WEFT_TEST_CPU_PROG}, address(), 20s);
   }
-  static std::string sel(const command& p) { return "pid:" + std::to_string(p.pid()); }
 
   std::string dir_;
   static inline int n_ = 0;
@@ -67,9 +56,10 @@ TEST_F(WeftCpu, GoToolPprofPutsTheSpinningFunctionOnTop) {
     FAIL() << "go is missing: install Debian's golang-go (scripts/deps.sh does) to read the profile with go tool pprof";
   auto p = program();
   const std::string file = dir_ + "/p.pb.gz";
-  auto cpu = weft({"cpu", sel(*p), "--seconds", "2", "-o", file});
+  auto cpu = weft({"cpu", pid_selector(*p), "--seconds", "2", "-o", file});
   ASSERT_EQ(cpu->wait(30s), 0) << cpu->err();
-  EXPECT_NE(cpu->err().find("weft cpu: profiling " + sel(*p) + " for 2 s..."), std::string::npos) << cpu->err();
+  EXPECT_NE(cpu->err().find("weft cpu: profiling " + pid_selector(*p) + " for 2 s..."), std::string::npos)
+      << cpu->err();
   EXPECT_NE(cpu->err().find("go tool pprof -top " + file), std::string::npos) << cpu->err();
   EXPECT_EQ(cpu->out(), file + "\n");
 
@@ -94,9 +84,9 @@ TEST_F(WeftCpu, GoToolPprofPutsTheSpinningFunctionOnTop) {
 
 TEST_F(WeftCpu, ASecondProfileWhileOneRunsIsRefused) {
   auto p = program();
-  auto first = weft({"cpu", sel(*p), "--seconds", "3", "-o", dir_ + "/a.pb.gz"});
+  auto first = weft({"cpu", pid_selector(*p), "--seconds", "3", "-o", dir_ + "/a.pb.gz"});
   std::this_thread::sleep_for(1s);  // the first one is recording
-  auto second = weft({"cpu", sel(*p), "--seconds", "1", "-o", dir_ + "/b.pb.gz"});
+  auto second = weft({"cpu", pid_selector(*p), "--seconds", "1", "-o", dir_ + "/b.pb.gz"});
   EXPECT_EQ(second->wait(20s), 1) << second->err();
   EXPECT_NE(second->err().find("a CPU profile is already running"), std::string::npos) << second->err();
   EXPECT_EQ(first->wait(30s), 0) << first->err();
@@ -105,7 +95,7 @@ TEST_F(WeftCpu, ASecondProfileWhileOneRunsIsRefused) {
 TEST_F(WeftCpu, ABadDurationIsRefusedWithTheRange) {
   auto p = program();
   for (const char* seconds : {"0", "900"}) {
-    auto cpu = weft({"cpu", sel(*p), "--seconds", seconds, "-o", dir_ + "/x.pb.gz"});
+    auto cpu = weft({"cpu", pid_selector(*p), "--seconds", seconds, "-o", dir_ + "/x.pb.gz"});
     EXPECT_EQ(cpu->wait(20s), 1) << cpu->err();
     EXPECT_NE(cpu->err().find("ask for 1 ms to 10 min"), std::string::npos) << cpu->err();
   }

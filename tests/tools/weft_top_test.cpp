@@ -18,6 +18,7 @@
 #include <string>
 
 #include "remote/weftd_fixture.hpp"
+#include "weft_cli_util.hpp"
 
 #if !defined(WEFT_TEST_WEFT) || !defined(WEFT_TEST_CPU_PROG)
 #error "tests/CMakeLists.txt defines WEFT_TEST_WEFT and WEFT_TEST_CPU_PROG for this test"
@@ -27,6 +28,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using weft_test::command;
+using weft_test::pid_selector;
 
 // The spinner burns a whole CPU when it has one. The test machine shares
 // its cores among parallel tests and builds, so a spinner may get a fifth
@@ -37,32 +39,15 @@ constexpr double spinner_min_cpu = 5;
 class WeftTop : public weft_test::weftd_test {
  protected:
   std::unique_ptr<command> start(std::vector<std::string> args, bool with_runtime = true) {
-    args.insert(args.begin(), WEFT_TEST_WEFT);
-    if (with_runtime) {
-      args.push_back("--runtime");
-      args.push_back(address());
-    }
-    return std::make_unique<command>(args);
+    return weft_test::start_weft(WEFT_TEST_WEFT, std::move(args), with_runtime ? address() : "");
   }
   std::unique_ptr<command> weft(std::vector<std::string> args, bool with_runtime = true) {
-    const std::string what = args.empty() ? "" : args.front();
-    auto c = start(std::move(args), with_runtime);
-    EXPECT_GE(c->wait(30s), 0) << "weft " << what << " did not end within 30 s";
-    return c;
+    return weft_test::run_weft(WEFT_TEST_WEFT, std::move(args), with_runtime ? address() : "", 30s);
   }
   // cpu_prog attached to the fixture's weftd, once weft ps lists it.
   std::unique_ptr<command> program() {
-    auto p = std::make_unique<command>(std::vector<std::string>{WEFT_TEST_CPU_PROG},
-                                       std::vector<std::string>{"WEFT_RUNTIME=" + address()});
-    const std::string needle = "\"pid\":" + std::to_string(p->pid()) + ",";
-    for (int i = 0; i < 200; ++i) {
-      if (weft({"ps", "--json"})->out().find(needle) != std::string::npos) return p;
-      std::this_thread::sleep_for(50ms);
-    }
-    ADD_FAILURE() << "weft ps never listed pid " << p->pid() << "; its stderr: " << p->err();
-    return p;
+    return weft_test::start_listed(WEFT_TEST_WEFT, {WEFT_TEST_CPU_PROG}, address(), 30s);
   }
-  static std::string sel(const command& p) { return "pid:" + std::to_string(p.pid()); }
 
   // Runs python3 on `check` with the JSON text as sys.argv[1]'s file and
   // the extra arguments after it; its output ("ok" when the checks hold).
@@ -78,7 +63,7 @@ class WeftTop : public weft_test::weftd_test {
   }
   // The program's STATS "instrumenting" (peek), as "true" or "false".
   std::string instrumenting(const command& p) {
-    const std::string out = weft({"peek", sel(p)})->out();
+    const std::string out = weft({"peek", pid_selector(p)})->out();
     const std::size_t at = out.find("\"instrumenting\":");
     if (at == std::string::npos) return "missing from " + out;
     return out.substr(at + 16, out.compare(at + 16, 4, "true") == 0 ? 4 : 5);
@@ -87,11 +72,11 @@ class WeftTop : public weft_test::weftd_test {
 
 TEST_F(WeftTop, OnceShowsTheProgramsRowWithItsGoroutinesAndTheSpinnersCpu) {
   auto p = program();
-  auto top = weft({"top", "--once", "--interval", "1", sel(*p)});
+  auto top = weft({"top", "--once", "--interval", "1", pid_selector(*p)});
   ASSERT_EQ(top->wait(), 0) << top->err();
   const std::string out = top->out();
   ASSERT_EQ(out.rfind("TARGET ", 0), 0u) << out;  // the header first: no screen control off a terminal
-  const std::size_t at = out.find("\n" + sel(*p) + " ");
+  const std::size_t at = out.find("\n" + pid_selector(*p) + " ");
   ASSERT_NE(at, std::string::npos) << out;
   char label[64];
   long long pid = 0;
@@ -132,7 +117,7 @@ print("ok")
 
 TEST_F(WeftTop, TheGoroutineViewPutsTheSpinnerFirstWithItsCreationSite) {
   auto p = program();
-  auto top = weft({"top", "--once", "--json", "--goroutines", "--interval", "1", sel(*p)});
+  auto top = weft({"top", "--once", "--json", "--goroutines", "--interval", "1", pid_selector(*p)});
   ASSERT_EQ(top->wait(), 0) << top->err();
   const std::string check = R"(
 doc = json.load(open(sys.argv[1]))
@@ -152,7 +137,7 @@ print("ok")
   EXPECT_EQ(py(check, top->out(), {std::to_string(p->pid()), std::to_string(spinner_min_cpu)}), "ok\n")
       << top->out();
   // The table too: the first row after the header is the spinner's.
-  auto table = weft({"top", "--once", "-g", "--interval", "1", sel(*p)});
+  auto table = weft({"top", "--once", "-g", "--interval", "1", pid_selector(*p)});
   ASSERT_EQ(table->wait(), 0) << table->err();
   const std::string out = table->out();
   const std::size_t header = out.find("ID ");
@@ -165,7 +150,7 @@ print("ok")
 
 TEST_F(WeftTop, TheLiveViewRefreshesUntilSigintThenTurnsInstrumentationOff) {
   auto p = program();
-  auto top = start({"top", "--interval", "0.3", sel(*p)});
+  auto top = start({"top", "--interval", "0.3", pid_selector(*p)});
   // Not a terminal: each refresh is printed as "== HH:MM:SS ==" and a table.
   std::string out;
   for (int i = 0; i < 200 && out.find("== ", out.find("== ") + 1) == std::string::npos; ++i) {
@@ -173,7 +158,7 @@ TEST_F(WeftTop, TheLiveViewRefreshesUntilSigintThenTurnsInstrumentationOff) {
     out = top->out();
   }
   ASSERT_NE(out.find("== ", out.find("== ") + 1), std::string::npos) << "two refreshes: " << out << top->err();
-  EXPECT_NE(out.find("\n" + sel(*p) + " "), std::string::npos) << out;
+  EXPECT_NE(out.find("\n" + pid_selector(*p) + " "), std::string::npos) << out;
   EXPECT_EQ(instrumenting(*p), "true") << "top is running: it instruments";
   ::kill(top->pid(), SIGINT);
   EXPECT_EQ(top->wait(10s), 0) << top->err();
@@ -183,16 +168,16 @@ TEST_F(WeftTop, TheLiveViewRefreshesUntilSigintThenTurnsInstrumentationOff) {
 TEST_F(WeftTop, UsageErrorsAndFailures) {
   auto p = program();
   auto q = program();
-  auto two = weft({"top", "--once", "-g", sel(*p), sel(*q)});
+  auto two = weft({"top", "--once", "-g", pid_selector(*p), pid_selector(*q)});
   EXPECT_EQ(two->wait(), 2);
   EXPECT_NE(two->err().find("--goroutines shows one process"), std::string::npos) << two->err();
-  auto bad_sort = weft({"top", "--once", "--sort", "colour", sel(*p)});
+  auto bad_sort = weft({"top", "--once", "--sort", "colour", pid_selector(*p)});
   EXPECT_EQ(bad_sort->wait(), 2);
   auto bad_sel = weft({"top", "--once", "4242"});
   EXPECT_EQ(bad_sel->wait(), 2);
   EXPECT_NE(bad_sel->err().find("is not a selector"), std::string::npos) << bad_sel->err();
   // An unknown pid: its row says why, the others still show, status 1.
-  auto gone = weft({"top", "--once", "--json", "--interval", "0.2", "pid:1", sel(*p)});
+  auto gone = weft({"top", "--once", "--json", "--interval", "0.2", "pid:1", pid_selector(*p)});
   EXPECT_EQ(gone->wait(), 1) << gone->out();
   const std::string check = R"(
 doc = json.load(open(sys.argv[1]))
@@ -201,7 +186,7 @@ assert rows["pid:1"]["error"], rows
 assert rows[sys.argv[2]]["goroutines"] >= 2, rows
 print("ok")
 )";
-  EXPECT_EQ(py(check, gone->out(), {sel(*p)}), "ok\n") << gone->out();
+  EXPECT_EQ(py(check, gone->out(), {pid_selector(*p)}), "ok\n") << gone->out();
   // No weftd there.
   auto none = weft({"top", "--once", "--runtime", "unix:/tmp/weft-top-test-nothing.sock"}, false);
   EXPECT_EQ(none->wait(), 1);
@@ -213,13 +198,13 @@ TEST_F(WeftTop, TheProgressLineIsDrawnOnATerminalsStderrOnly) {
   if (::access("/usr/bin/script", X_OK) != 0) GTEST_SKIP() << "script (util-linux) is missing: no terminal to test on";
   auto p = program();
   // Off a terminal: nothing on stderr, however long it takes.
-  auto plain = weft({"top", "--once", "--interval", "1.5", sel(*p)});
+  auto plain = weft({"top", "--once", "--interval", "1.5", pid_selector(*p)});
   EXPECT_EQ(plain->wait(), 0) << plain->err();
   EXPECT_EQ(plain->err(), "");
   // On one (script gives the command a pseudo-terminal): stdout goes to
   // /dev/null, so what script shows is stderr's line alone.
   const std::string line = std::string(WEFT_TEST_WEFT) + " top --once --interval 1.5 --runtime " + address() + " " +
-                           sel(*p) + " >/dev/null";
+                           pid_selector(*p) + " >/dev/null";
   command tty({"/usr/bin/script", "-qec", line, "/dev/null"});
   EXPECT_EQ(tty.wait(30s), 0) << tty.out() << tty.err();
   EXPECT_NE(tty.out().find("weft top: waiting 1.5 s for the second sample..."), std::string::npos) << tty.out();
@@ -231,7 +216,8 @@ TEST_F(WeftTop, OnATerminalKeysSortTheTableAndQQuits) {
   auto p = program();
   // script gives top a pseudo-terminal and passes it what the pipe types:
   // m after the first screen, then q.
-  const std::string line = std::string(WEFT_TEST_WEFT) + " top --interval 0.5 --runtime " + address() + " " + sel(*p);
+  const std::string line =
+      std::string(WEFT_TEST_WEFT) + " top --interval 0.5 --runtime " + address() + " " + pid_selector(*p);
   command tty({"/bin/bash", "-c",
                "(sleep 1.5; printf m; sleep 1; printf q; sleep 5) | /usr/bin/script -qec '" + line + "' /dev/null"});
   EXPECT_EQ(tty.wait(30s), 0) << tty.out() << tty.err();
@@ -255,14 +241,16 @@ for k in sys.argv[3].split(","):
 assert o["target"] == sys.argv[2], o
 print("ok" if o["ok"] else "error: " + o["error"])
 )";
-  auto cpu = weft({"cpu", "--json", sel(*p), "--seconds", "0.2", "-o", dir + "/p.pb.gz"});
+  auto cpu = weft({"cpu", "--json", pid_selector(*p), "--seconds", "0.2", "-o", dir + "/p.pb.gz"});
   EXPECT_EQ(cpu->wait(), 0) << cpu->err();
-  EXPECT_EQ(py(fields, cpu->out(), {sel(*p), "pid,worker,anchor,ok,file,bytes,seconds"}), "ok\n") << cpu->out();
+  EXPECT_EQ(py(fields, cpu->out(), {pid_selector(*p), "pid,worker,anchor,ok,file,bytes,seconds"}), "ok\n")
+      << cpu->out();
   EXPECT_NE(cpu->out().find("\"file\":\"" + dir + "/p.pb.gz\""), std::string::npos) << cpu->out();
 
-  auto trace = weft({"trace", "--json", sel(*p), "--seconds", "0.2", "-o", dir + "/t.json"});
+  auto trace = weft({"trace", "--json", pid_selector(*p), "--seconds", "0.2", "-o", dir + "/t.json"});
   EXPECT_EQ(trace->wait(), 0) << trace->err();
-  EXPECT_EQ(py(fields, trace->out(), {sel(*p), "pid,worker,anchor,ok,file,seconds,summary"}), "ok\n") << trace->out();
+  EXPECT_EQ(py(fields, trace->out(), {pid_selector(*p), "pid,worker,anchor,ok,file,seconds,summary"}), "ok\n")
+      << trace->out();
 
   auto unknown = weft({"cpu", "--json", "pid:1", "--seconds", "0.1", "-o", dir + "/q.pb.gz"});
   EXPECT_EQ(unknown->wait(), 1);
@@ -273,9 +261,9 @@ print("ok" if o["ok"] else "error: " + o["error"])
   EXPECT_EQ(py(fields, logs->out(), {"R0123456789abcdef", "worker,anchor,ok,error"}).rfind("error: ", 0), 0u)
       << logs->out();
 
-  auto kill = weft({"kill", "--json", sel(*p), "--code", "3"});
+  auto kill = weft({"kill", "--json", pid_selector(*p), "--code", "3"});
   EXPECT_EQ(kill->wait(), 0) << kill->err();
-  EXPECT_EQ(py(fields, kill->out(), {sel(*p), "pid,worker,anchor,ok,outcome"}), "ok\n") << kill->out();
+  EXPECT_EQ(py(fields, kill->out(), {pid_selector(*p), "pid,worker,anchor,ok,outcome"}), "ok\n") << kill->out();
   EXPECT_NE(kill->out().find("exits with status 3"), std::string::npos) << kill->out();
   EXPECT_EQ(p->wait(10s), 3);
   std::system(("rm -rf " + dir).c_str());

@@ -42,6 +42,42 @@ struct reader {
       out += static_cast<char>(0x80 | (cp & 0x3f));
     }
   }
+  static int hex_digit(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  }
+  bool digits() {
+    const std::size_t from = at;
+    while (at < t.size() && t[at] >= '0' && t[at] <= '9') ++at;
+    return at > from;
+  }
+  // A number as JSON writes it: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?.
+  // The text is checked first, then read by strtod, which alone would
+  // also take "nan", "inf", "0x1p3" and ".5". Too large a number reads as
+  // an infinity (strtod's HUGE_VAL).
+  bool number(double& n) {
+    const std::size_t from = at;
+    if (at < t.size() && t[at] == '-') ++at;
+    if (at < t.size() && t[at] == '0') {
+      ++at;
+    } else if (!digits()) {
+      return false;
+    }
+    if (at < t.size() && t[at] == '.') {
+      ++at;
+      if (!digits()) return false;
+    }
+    if (at < t.size() && (t[at] == 'e' || t[at] == 'E')) {
+      ++at;
+      if (at < t.size() && (t[at] == '+' || t[at] == '-')) ++at;
+      if (!digits()) return false;
+    }
+    const std::string text(t.substr(from, at - from));
+    n = std::strtod(text.c_str(), nullptr);
+    return true;
+  }
   bool string(std::string& out) {
     if (!eat('"')) return false;
     while (at < t.size()) {
@@ -60,12 +96,15 @@ struct reader {
         case 'b': out += '\b'; break;
         case 'f': out += '\f'; break;
         case 'u': {
+          // Four hex digits exactly: strtoul would also take a sign,
+          // spaces or "0x" (the fuzzer's "\u -12").
           if (at + 4 > t.size()) return false;
-          const std::string hex(t.substr(at, 4));
-          at += 4;
-          char* end = nullptr;
-          unsigned cp = static_cast<unsigned>(std::strtoul(hex.c_str(), &end, 16));
-          if (end != hex.c_str() + 4) return false;
+          unsigned cp = 0;
+          for (int i = 0; i < 4; ++i) {
+            const int d = hex_digit(t[at++]);
+            if (d < 0) return false;
+            cp = cp * 16 + static_cast<unsigned>(d);
+          }
           utf8(out, cp);  // surrogate pairs stay two code points: names only
           break;
         }
@@ -87,7 +126,11 @@ struct reader {
       while (!ok) {
         std::string key;
         if (!string(key) || !eat(':')) break;
-        if (!value(v.members[key])) break;
+        // A repeated key keeps its last value, read into a fresh one (not
+        // over the first: its array items would add up).
+        json_value& member = v.members[key];
+        member = json_value{};
+        if (!value(member)) break;
         if (eat('}')) {
           ok = true;
         } else if (!eat(',')) {
@@ -117,12 +160,8 @@ struct reader {
     } else if (word("null")) {
       ok = true;
     } else {
-      const std::string rest(t.substr(at, 64));
-      char* end = nullptr;
-      v.n = std::strtod(rest.c_str(), &end);
-      ok = end != rest.c_str();
-      at += static_cast<std::size_t>(end - rest.c_str());
       v.k = json_value::kind::number;
+      ok = number(v.n);
     }
     --depth;
     return ok;

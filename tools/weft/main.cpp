@@ -169,11 +169,12 @@ int main(int argc, char** argv) {
   CLI::App* trace = app.add_subcommand(
       "trace",
       "Record each selected process's runtime events for a while (goroutines, blocks and their reasons, channel "
-      "operations, blocking calls, steals, remote calls) as a Chrome/Perfetto trace; its summary goes to stderr");
+      "operations, blocking calls, steals, remote calls, xref calls) as a Chrome/Perfetto trace; its summary goes to "
+      "stderr");
   trace->footer(
       "Examples:\n  weft trace pid:4242\n  weft trace pid:4242 --seconds 2 -o slow-start.json\n"
       "  weft trace pid:4242 pid:4243   (each to weft-trace-PID.json)\n  weft trace /db/...   (every worker under /db, "
-      "at once)\n\n"
+      "at once)\n  weft trace /db/... -o db.json   (all in one file: xref calls drawn as arrows between workers)\n\n"
       "Open the file in https://ui.perfetto.dev. A trace holds 12 MiB at most: past that, events are counted as\n"
       "dropped (the summary says how many). A process traced already (weft remote --trace, or another weft trace)\n"
       "refuses.\n--json: one object per process and line on stdout: "
@@ -186,7 +187,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.001, 600.0))
       ->capture_default_str();
   trace->add_option("-o,--output", control.output,
-                    "The file to write (one process only; default: weft-trace-PID.json here)");
+                    "The file to write (several processes: one merged file; default: weft-trace-PID.json here)");
 
   weft::tool::migrate_args migrate;
   CLI::App* migrate_cmd = weft::tool::add_migrate_command(app, migrate);

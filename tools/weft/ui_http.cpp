@@ -68,10 +68,27 @@ int hex(char c) {
   return -1;
 }
 
+// What serve_one reads through: the connection, ended after `left` bytes.
+// reader::read_line reads a line of any length, and the head's limit is
+// checked between lines, so a line that never ends grew the buffer for
+// the whole 10 s. A head within its limit has at most as many CRLF bytes
+// as other bytes, hence twice max_head, then the body.
+struct capped {
+  weft::net::conn& c;
+  std::size_t left;
+  std::size_t read(std::span<std::byte> buf) {
+    if (left == 0) return 0;
+    std::size_t n = c.read(buf.first(std::min(buf.size(), left)));
+    left -= n;
+    return n;
+  }
+};
+
 // Reads one request's head and body from c, answers it and returns.
 void serve_one(weft::net::conn& c, const guard& g, const std::map<std::string, route_entry>& routes) {
   c.set_read_deadline(std::chrono::steady_clock::now() + read_time);
-  weft::net::reader in(c);
+  capped src{c, 2 * max_head + max_body};
+  weft::net::reader in(src);
   response out;
   try {
     std::size_t head = 0;
@@ -97,16 +114,14 @@ void serve_one(weft::net::conn& c, const guard& g, const std::map<std::string, r
     }
     // The body is not used; it is read so that closing the connection
     // does not reset it under a reply the browser has not read yet.
-    auto length = p.req->headers.find("content-length");
-    if (length != p.req->headers.end()) {
-      char* end = nullptr;
-      unsigned long long n = std::strtoull(length->second.c_str(), &end, 10);
-      if (length->second.empty() || *end != '\0' || n > max_body) {
-        c.write(serialize(error(413, "the request's body is over 1 MiB, or its Content-Length is not a number")));
-        return;
-      }
-      std::string body(n, '\0');
-      if (n > 0) in.read_full(std::span<std::byte>(reinterpret_cast<std::byte*>(body.data()), body.size()));
+    std::optional<std::size_t> n = body_length(*p.req, max_body);
+    if (!n) {
+      c.write(serialize(error(413, "the request's body is over 1 MiB, or its Content-Length is not a number")));
+      return;
+    }
+    if (*n > 0) {
+      std::string body(*n, '\0');
+      in.read_full(std::span<std::byte>(reinterpret_cast<std::byte*>(body.data()), body.size()));
     }
     c.set_read_deadline({});
     out = route(*p.req, g, routes);
@@ -122,6 +137,15 @@ void serve_one(weft::net::conn& c, const guard& g, const std::map<std::string, r
 
 response error(int status, const std::string& why) {
   return {status, "application/json", "{\"error\":" + wire::json_string(why) + "}\n", {}};
+}
+
+std::optional<std::size_t> body_length(const request& r, std::size_t max) {
+  auto length = r.headers.find("content-length");
+  if (length == r.headers.end()) return 0;
+  char* end = nullptr;
+  unsigned long long n = std::strtoull(length->second.c_str(), &end, 10);
+  if (length->second.empty() || *end != '\0' || n > max) return std::nullopt;
+  return static_cast<std::size_t>(n);
 }
 
 std::string url_decode(const std::string& s) {

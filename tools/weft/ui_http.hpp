@@ -76,6 +76,11 @@ struct parsed {
 };
 parsed parse_head(const std::string& request_line, const std::vector<std::string>& header_lines);
 
+// The length of the request's body (0 without Content-Length), or
+// nullopt when its Content-Length is not a number or is over max (the
+// request is refused with 413).
+std::optional<std::size_t> body_length(const request& r, std::size_t max);
+
 // "%41b+c" -> "Ab c". Malformed escapes stay as they are.
 std::string url_decode(const std::string& s);
 
@@ -84,7 +89,9 @@ std::string serialize(const response& r);
 
 // Serves the connections of l until it is closed: each in a goroutine of
 // its own, which reads one request (at most 64 KiB of head, 10 s to send
-// it), answers it through route() and closes the connection. Returns once
+// it; the connection is not read past 128 KiB of head and 1 MiB of body,
+// so a line that never ends is cut there), answers it through route() and
+// closes the connection. Returns once
 // the listener is closed and every connection's goroutine has ended.
 void serve(weft::net::listener& l, const guard& g, const std::map<std::string, route_entry>& routes);
 

@@ -99,6 +99,11 @@ int main(int argc, char** argv) {
   std::vector<std::string> labels;
   app.add_option("--label", labels,
                  "NAME=VALUE, repeatable: a label of this host that spawns may require (spawn_options::labels)");
+  app.add_option("--migrate-load-threshold", opts.state.migrate_limits.auto_rules.load_threshold,
+                 "weft migrate --to auto moves a goroutine off a host whose 1-minute load per CPU is over this "
+                 "(docs/migration.md)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   std::string etcd_urls;
   std::string etcd_prefix = "/weft";
 #if WEFT_HAS_ETCD
@@ -107,6 +112,11 @@ int main(int argc, char** argv) {
                  "(docs/cluster.md); weft ls then lists every host's workers");
   app.add_option("--etcd-prefix", etcd_prefix, "the circuit's keys in etcd start with this")->capture_default_str();
 #endif
+  bool no_fork_server = false;
+  app.add_flag("--no-fork-server", no_fork_server,
+               "start every worker from its binary, never fork it from a fork server of the binary (also: "
+               "WEFT_FORK_SERVER=0 in weftd's environment; a program's own WEFT_FORK_SERVER=0 does it for its "
+               "spawns)");
   bool quiet = false;
   app.add_flag("--quiet", quiet, "log nothing (weft remote's passthrough: the program's output stays its own)");
   try {
@@ -143,6 +153,8 @@ int main(int argc, char** argv) {
     opts.state.host_name = host_name;
     opts.state.binary_cache_dir = cache_dir;
     opts.state.binary_cache_bytes = cache_bytes;
+    const char* forks = std::getenv("WEFT_FORK_SERVER");
+    opts.state.worker_limits.fork_server = !no_fork_server && !(forks != nullptr && std::string(forks) == "0");
   } catch (const std::exception& e) {
     return fail(e.what());
   }
@@ -205,6 +217,7 @@ int main(int argc, char** argv) {
             return fail(std::string("--etcd: ") + e.what());
           }
           st.workers.set_cluster(member.get());
+          st.migrations.set_cluster(member.get());  // auto weighs other hosts' loads
         }
 #endif
         weft::go(weft::go_options{.stack_size = 0, .name = "weftd accept"}, [&srv] { srv.serve(); });
