@@ -107,7 +107,11 @@ const std::string& spawn_result(spawn_state& s) {
 weft::worker spawn_worker(spawn_state& s) {
   s.started.recv();
   if (s.who) return *s.who;
-  throw *s.failure;
+  if (s.failure) throw *s.failure;
+  // The outcome came with no Spawned before it: a weftd that broke step 2
+  // of its spawn protocol (worker_host.hpp).
+  throw remote_error(remote_errc::protocol,
+                     "weft::spawn(" + s.function + "): the runtime answered before it named the worker");
 }
 
 namespace {

@@ -346,6 +346,11 @@ void worker_host::spawn(client& c, std::uint64_t id, const v1::Spawn& m, const v
   }
   r->pid = proc->pid();
   r->proc = std::move(proc);
+  if (r->early_start) {
+    post_spawned(*r);
+    post_job(*r->early_start, r->early_start_id, *r);
+    r->early_start = nullptr;
+  }
   log_("worker " + r->id + " started: " + r->function + " (pid " + std::to_string(r->pid) + ")");
   std::vector<v1::AnchorEntry> entries = entries_of(*r);
   reapers_.add(1);
@@ -408,25 +413,37 @@ void worker_host::start(client& c, std::uint64_t id, std::uint64_t process_id, c
       return;
     }
   }
-  if (r->caller) {  // not final: the worker runs and listens (step 2)
-    wire::frame sp;
-    sp.set_id(r->caller_id);
-    v1::Spawned* s = sp.mutable_spawned();
-    s->set_worker_id(r->id);
-    s->set_address(r->peer_address);
-    s->set_placement(r->placement);
-    s->set_pid(r->pid);
-    s->set_host(host_);
-    r->caller->post(sp);
+  if (r->pid == 0) {  // the spawn path posts both once it has the pid (step 2)
+    r->early_start = &c;
+    r->early_start_id = id;
+    return;
   }
+  post_spawned(*r);
+  post_job(c, id, *r);
+}
+
+void worker_host::post_job(client& c, std::uint64_t id, const record& r) {
   wire::frame f;
   f.set_id(id);
   v1::WorkerJob* j = f.mutable_worker_job();
-  j->set_function(r->function);
-  j->set_signature(r->signature);
-  j->set_args(r->args);
-  for (const std::string& a : r->anchors) j->add_anchors(a);
+  j->set_function(r.function);
+  j->set_signature(r.signature);
+  j->set_args(r.args);
+  for (const std::string& a : r.anchors) j->add_anchors(a);
   c.post(f);
+}
+
+void worker_host::post_spawned(record& r) {
+  if (!r.caller) return;  // answered (it failed) or gone (W1)
+  wire::frame sp;  // not final: the worker runs and listens (step 2)
+  sp.set_id(r.caller_id);
+  v1::Spawned* s = sp.mutable_spawned();
+  s->set_worker_id(r.id);
+  s->set_address(r.peer_address);
+  s->set_placement(r.placement);
+  s->set_pid(r.pid);
+  s->set_host(host_);
+  r.caller->post(sp);
 }
 
 void worker_host::done(client& c, std::uint64_t id, std::uint64_t process_id, const v1::WorkerDone& m) {
@@ -467,6 +484,10 @@ void worker_host::kill(client& c, std::uint64_t id, const v1::WorkerKill& m) {
       return;
     }
     r = it->second;
+    if (!r->proc) {  // its start has not returned yet: there is no process to signal
+      c.post(error_frame(id, v1::Error::REFUSED, "worker " + r->id + " is still starting: try again"));
+      return;
+    }
     if (m.hard()) {
       r->hard_killed = true;
       r->proc->signal(SIGKILL);
@@ -588,6 +609,7 @@ void worker_host::forget_client(client& c) {
   detail::lock_scope lk(mu_);
   for (auto& [id, r] : workers_) {
     if (r->caller == &c) r->caller = nullptr;
+    if (r->early_start == &c) r->early_start = nullptr;
     std::erase_if(r->waiters, [&](const auto& w) { return w.first == &c; });
   }
 }

@@ -13,7 +13,9 @@
 //   2. The worker attaches with the ticket in its Hello (claim: once per
 //      ticket), listens for peers, and sends WorkerStart: the caller gets
 //      Spawned then (so a dial to the worker's address finds it
-//      listening), and the worker its WorkerJob.
+//      listening), and the worker its WorkerJob. Spawned carries the pid,
+//      so it waits for the start to return it: a forked child can send
+//      WorkerStart before the fork server's answer reaches this host.
 //   3. Its WorkerDone is relayed to the caller as SpawnResult (or Error
 //      REFUSED when the worker refused the job).
 //   4. A reaper goroutine per worker waits for the process's end (a
@@ -169,7 +171,14 @@ class worker_host {
     std::int64_t started_unix_ms = 0;
     std::string placement;  // why this host (placement.hpp)
     std::unique_ptr<child> proc;
-    long pid = 0;
+    long pid = 0;  // 0 until the fork (or posix_spawn) has returned
+    // A WorkerStart that came before the pid (step 2): the worker's
+    // connection and request, answered (and Spawned posted) once the pid is
+    // known. Spawned must come before the job runs, or SpawnResult could
+    // overtake it; and a caller given pid 0 that kill()s it signals its own
+    // process group.
+    client* early_start = nullptr;
+    std::uint64_t early_start_id = 0;
     client* caller = nullptr;  // null once answered or gone (W1)
     std::uint64_t caller_id = 0;
     std::uint64_t session = 0;  // the worker's own connection, once claimed
@@ -189,6 +198,10 @@ class worker_host {
   static std::string describe_end(const record& r, int status, bool signalled,
                                   std::chrono::steady_clock::time_point now);
   void reap(std::shared_ptr<record> r);
+  // Tells the caller the worker runs (Spawned), once it has both sent
+  // WorkerStart and a pid; and the worker its job.
+  void post_spawned(record& r) REQUIRES(mu_);
+  static void post_job(client& c, std::uint64_t id, const record& r);
   // Where a spawn runs: placement over this host, or every host of the
   // cluster; another host's spawn goes to forwarder_ (true: handled).
   bool placed_elsewhere(client& c, std::uint64_t id, const v1::Spawn& m, const v1::ProcessInfo& caller,

@@ -83,6 +83,9 @@ seen spawn_one(int round) {
   s.marker = f.size() > 5 ? f[5] : "";
   s.name = f.size() > 6 ? f[6] : "";
   s.worker_id = w.worker().id();
+  // A forked child can send WorkerStart before weftd has its pid from the
+  // fork server: Spawned must still carry it (0 made kill() hit the caller).
+  EXPECT_EQ(w.worker().pid(), s.pid) << "the handle's pid is the worker's own";
   EXPECT_EQ(w.worker().wait(), 0);
   return s;
 }
