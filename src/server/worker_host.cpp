@@ -342,6 +342,8 @@ void worker_host::spawn(client& c, std::uint64_t id, const v1::Spawn& m, const v
     workers_.erase(r->id);
     --live_;
     c.post(error_frame(id, v1::Error::REFUSED, "weft::spawn(" + m.function() + "): " + failure));
+    // A child that started anyway and said WorkerStart gets no job: it ends.
+    if (r->early_start) r->early_start->post(error_frame(r->early_start_id, v1::Error::REFUSED, failure));
     return;
   }
   r->pid = proc->pid();
