@@ -58,6 +58,8 @@ std::string idle_list_problems();
 
 // Whether sysmon sleeps because every P is idle (runtime/sysmon.cpp).
 bool sysmon_in_deep_sleep() noexcept;
+// Whether an idle M waits in the network poller (proc.cpp, m_idle).
+bool an_m_waits_in_the_poller() noexcept;
 
 // Timers armed on all Ps' heaps (sleepers and channel timers alike).
 // REQUIRES: inside weft::run.

@@ -671,6 +671,14 @@ void handoffp(p* pp) {
     // queued after this look finds the P idle when its wakep looks.
     lock_scope lk(sched.lock);
     work = sched.has_global_work();
+    // The last running P, and no M waits for the poller or the timers (the
+    // waiter woke, took a P and its G went into the call this handoff
+    // answers): an M must take the P and become the waiter, or the I/O
+    // and timers would wait for sysmon, which sleeps up to 1 s while every
+    // P is idle (Go's handoffp does the same). weftd's workers died of
+    // that second when its etcd calls hung.
+    work = work || (sched.timer_waiter == nullptr && sched.npidle.load() == sched.procs - 1 &&
+                    ((netpoll_active() && netpoll_waiters() > 0) || earliest_timer() != INT64_MAX));
     if (!work) pidle_put(pp);
   }
   if (work) {

@@ -30,6 +30,11 @@ int m_count() noexcept {
 
 bool sysmon_in_deep_sleep() noexcept { return detail::sched.sysmon_deep.load(std::memory_order_seq_cst) != 0; }
 
+bool an_m_waits_in_the_poller() noexcept {
+  detail::lock_scope lk(detail::sched.lock);
+  return detail::sched.timer_waiter != nullptr && detail::sched.waiter_polls;
+}
+
 int wake_idle_ms() noexcept {
   detail::lock_scope lk(detail::sched.lock);
   int n = 0;

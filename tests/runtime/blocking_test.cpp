@@ -81,6 +81,41 @@ TEST(Blocking, ALongCallDoesNotStallTheOtherGoroutines) {
   EXPECT_GT(progress_during_call, 20) << "the other goroutine barely ran during the blocking call";
 }
 
+// The only P's goroutine in a long blocking call while another waits for
+// I/O: sysmon hands the P off, and some M must then wait in the poller,
+// or the I/O waits for sysmon, which sleeps up to 1 s while every P is
+// idle. (A weftd whose etcd calls hung answered its workers' pings a
+// second late, and they died of it.)
+TEST(Blocking, IoIsPolledWhileTheOnlyProcessorsGoroutineIsInACall) {
+  std::atomic<bool> read_done{false};
+  bool poller_seen = false, read_during_call = false;
+  weft::run([&] {
+    weft::net::listener ln = weft::net::listen("tcp", "127.0.0.1:0");
+    weft::wait_group wg;
+    wg.add(1);
+    weft::go([&] {
+      weft::net::conn c = ln.accept();
+      std::byte b[1];
+      c.read(b);  // parks in IO wait: the only goroutine the poller can ready
+      read_done = true;
+      wg.done();
+    });
+    weft::net::conn client = weft::net::dial("tcp", ln.address());
+    weft::this_goroutine::sleep_for(20ms);  // the reader parks; this M leaves the poller
+    weft::blocking([&] {
+      const auto limit = clk::now() + 2s;
+      while (!(poller_seen = weft::testing::an_m_waits_in_the_poller()) && clk::now() < limit)
+        std::this_thread::sleep_for(1ms);
+      client.write("x");  // one byte: never parks
+      while (!read_done && clk::now() < limit) std::this_thread::sleep_for(1ms);
+      read_during_call = read_done;
+    });
+    wg.wait();
+  }, procs_opt(1));
+  EXPECT_TRUE(poller_seen) << "no M waited in the poller while the only P's goroutine was in a blocking call";
+  EXPECT_TRUE(read_during_call) << "the reader did not run while the call lasted";
+}
+
 // The scenario: procs = 2, 64 goroutines in 100 ms blocking calls,
 // while a ping-pong pair keeps its round trips short.
 TEST(Blocking, PingPongKeepsItsLatencyDuringABlockingStorm) {
