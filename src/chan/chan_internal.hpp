@@ -16,7 +16,7 @@ namespace weft::detail {
 
 struct chan_core {
   std::atomic<std::int64_t> refs{1};
-  spinlock lock;
+  backoff_spinlock lock;
   // Fixed from chan_make on.
   const elem_ops* ops;
   std::size_t capacity;

@@ -80,10 +80,17 @@ bool mutex::try_lock() noexcept {
 // wake-up), which only the whole protocol makes always true. Not analysed.
 void mutex::lock_slow() NO_THREAD_SAFETY_ANALYSIS {
   bool multi = detail::sched.procs > 1 || detail::this_g() == nullptr;
-  for (int spin = 0; multi && spin < 64; ++spin) {
+  // Spins with exponential backoff: a waiter that tries at once pulls the
+  // state's cache line from the holder at every try; waiting longer lets
+  // the holder lock and unlock locally (mutex at procs 2: 17.5 -> 8 ns).
+  // 10 tries of 1 to 32 pauses, 191 in all (~5 us here; Go's sync.Mutex
+  // spins 4 x 30) before it parks.
+  int pauses = 1;
+  for (int spin = 0; multi && spin < 10; ++spin) {
     if (state_.load(std::memory_order_relaxed) & starving) break;  // owed to the waiters
     if (try_lock()) return;
-    detail::cpu_relax();
+    for (int i = 0; i < pauses; ++i) detail::cpu_relax();
+    if (pauses < 32) pauses *= 2;
   }
   detail::forbid_parking_in_blocking("mutex.lock");
   mutex_waiter w;
