@@ -209,7 +209,10 @@ void binary_cache::upload::write(std::string_view bytes) {
 std::string binary_cache::upload::commit() {
   if (fd_ < 0) throw std::logic_error("binary cache: commit twice");
   int fd = std::exchange(fd_, -1);
-  bool closed = weft::blocking([&] { return ::fsync(fd) == 0 && ::close(fd) == 0; });
+  bool closed = weft::blocking([&] {
+    const bool synced = ::fsync(fd) == 0;
+    return ::close(fd) == 0 && synced;  // closed either way: a failed fsync must not leak fd
+  });
   struct remove_temp {
     const std::string& path;
     ~remove_temp() { ::unlink(path.c_str()); }
