@@ -19,6 +19,7 @@
 #include "circuit/peers.hpp"
 #include "circuit/xref_flow.hpp"
 #include "circuit/xref_serve.hpp"
+#include "remote/migration.hpp"
 #include "remote/stub.hpp"
 #include "runtime/trace_events.hpp"
 #include "wire/worker_id.hpp"
@@ -101,7 +102,8 @@ peer_link::peer_link(std::unique_ptr<wire::link> l, std::string address, bool di
       dialed_(dialed),
       lease_(lease),
       self_pid_(::getpid()),
-      peer_pid_(peer.pid()) {
+      peer_pid_(peer.pid()),
+      peer_host_(peer.host()) {
   last_heard_ns_.store(now_ns(), std::memory_order_relaxed);
   wire::track_peer_link(link_.get(), peer.pid(), peer.host());
 }
@@ -293,6 +295,7 @@ void peer_link::close(const std::string& why) noexcept {
     death_ = why;
     for (auto& [id, p] : pending_) failed.push_back(std::move(p));
     pending_.clear();
+    tallied_.clear();
   }
   // These were sent and got no reply: they may or may not have run, and
   // weft never sends them again (the caller decides).
@@ -326,6 +329,10 @@ void peer_link::request(v1::Frame f, std::shared_ptr<weft::detail::future_state>
   f.set_id(id);
   if (weft::detail::tracing() && f.has_x_call())
     weft::detail::trace_here(weft::detail::ev::xref_call, xref_flow_id(self_pid_, peer_pid_, id));
+  std::shared_ptr<wire::peer_tally> tally;
+  if (f.has_x_call()) {
+    if (remote::detail::migration_ctx* m = remote::detail::current_migration()) tally = m->tally();
+  }
   {
     weft::detail::lock_scope lk(lock_);
     if (dead_.load(std::memory_order_relaxed)) {
@@ -335,13 +342,16 @@ void peer_link::request(v1::Frame f, std::shared_ptr<weft::detail::future_state>
       return;
     }
     pending_.emplace(id, out);
+    if (tally) tallied_.emplace(id, tally);
   }
   auto take = [&] {
     weft::detail::lock_scope lk(lock_);
     pending_.erase(id);
+    tallied_.erase(id);
   };
   try {
     link_->send(f);
+    if (tally) tally->add(peer_pid_, peer_host_, f.ByteSizeLong(), 0);
   } catch (const remote_error& e) {
     take();
     out->settle_failed(remote_errc::lost, e.what());
@@ -427,13 +437,19 @@ void peer_link::dispatch(v1::Frame& f) {
         return;
       }
       std::shared_ptr<weft::detail::future_state> p;
+      std::shared_ptr<wire::peer_tally> tally;
       {
         weft::detail::lock_scope lk(lock_);
         auto it = pending_.find(f.id());
         if (it == pending_.end()) return;  // not ours: ignored
         p = std::move(it->second);
         pending_.erase(it);
+        if (auto t = tallied_.find(f.id()); t != tallied_.end()) {
+          tally = std::move(t->second);
+          tallied_.erase(t);
+        }
       }
+      if (tally) tally->add(peer_pid_, peer_host_, 0, f.ByteSizeLong());
       // Replies to dials too: the trace finds no call of that id, and skips it.
       if (weft::detail::tracing())
         weft::detail::trace_here(weft::detail::ev::xref_reply, xref_flow_id(self_pid_, peer_pid_, f.id()));

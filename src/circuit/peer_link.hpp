@@ -51,6 +51,7 @@
 #include "platform/spinlock.hpp"
 #include "weft/runtime/v1/runtime.pb.h"
 #include "wire/link.hpp"
+#include "wire/peer_tally.hpp"
 #include "wire/tls.hpp"
 
 namespace weft::circuit::detail {
@@ -112,8 +113,12 @@ class peer_link : public std::enable_shared_from_this<peer_link> {
   std::atomic<std::uint32_t> serving_{0};  // the peer's calls running here
   const std::int64_t self_pid_;  // the two ends' pids: xref calls' trace ids (xref_flow.hpp)
   const std::int64_t peer_pid_;
+  const std::string peer_host_;  // as its handshake named it: a tally's key
   weft::detail::spinlock lock_;
   std::unordered_map<std::uint64_t, std::shared_ptr<weft::detail::future_state>> pending_ GUARDED_BY(lock_);
+  // The calls of migratable goroutines, whose replies count for their
+  // tallies too (wire/peer_tally.hpp): a subset of pending_'s ids.
+  std::unordered_map<std::uint64_t, std::shared_ptr<wire::peer_tally>> tallied_ GUARDED_BY(lock_);
   std::string death_ GUARDED_BY(lock_);  // why it died
 };
 

@@ -9,7 +9,9 @@
 // the weftd asks about all of a process's, and an idle one is exactly the
 // one a busiest-first list would leave out. One with no record in the
 // snapshot (parked since before instrumentation began and never woken)
-// is listed with recorded = false and zero times.
+// is listed with recorded = false and zero times. Each also lists the
+// bytes its own xref calls exchanged with each peer (counts_peers: a stub
+// that counts them; wire/peer_tally.hpp).
 #include <unordered_map>
 
 #include "remote/migration.hpp"
@@ -25,6 +27,18 @@ void add_migratable_stats(v1::ControlReply& r, const weft::detail::gstats_snapsh
     v1::MigratableStats* m = r.add_migratable();
     m->set_goroutine(gid);
     m->set_runtime_id(runtime_id);
+    // Its own xref bytes, whatever instrumentation recorded: the tally
+    // counts from the goroutine's start, as the process's peers do.
+    m->set_counts_peers(true);
+    if (auto tally = migratable_tally(gid)) {
+      for (const wire::peer_bytes& b : tally->snapshot()) {
+        v1::PeerTraffic* t = m->add_peers();
+        t->set_pid(b.pid);
+        t->set_host(b.host);
+        t->set_bytes_out(b.out);
+        t->set_bytes_in(b.in);
+      }
+    }
     auto it = by_id.find(runtime_id);
     if (it == by_id.end()) continue;
     const weft::detail::goroutine_stats& g = *it->second;

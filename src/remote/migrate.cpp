@@ -73,6 +73,12 @@ std::vector<std::pair<std::string, std::uint64_t>> migratable_running() {
   return r;
 }
 
+std::shared_ptr<wire::peer_tally> migratable_tally(const std::string& id) {
+  weft::detail::lock_scope lk(contexts_lock);
+  auto it = contexts().find(id);
+  return it == contexts().end() ? nullptr : it->second->tally();
+}
+
 migration_ctx* current_migration() noexcept {
   if (current() == nullptr) return nullptr;
   try {

@@ -27,6 +27,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <stop_token>
 #include <string>
 #include <utility>
@@ -39,6 +40,7 @@
 #include "platform/spinlock.hpp"
 #include "platform/thread_annotations.hpp"
 #include "runtime/gstats.hpp"
+#include "wire/peer_tally.hpp"
 #include "weft/runtime/v1/runtime.pb.h"
 
 namespace weft::remote::detail {
@@ -74,12 +76,16 @@ class migration_ctx {
   std::uint64_t epoch() const noexcept { return epoch_; }
   // Its goroutine id in this process (the runtime's, not the server's).
   std::uint64_t runtime_id() const noexcept { return runtime_id_; }
+  // Its own xref calls' bytes per peer since it started or came here
+  // (wire/peer_tally.hpp): peer links hold it while a call is out.
+  const std::shared_ptr<wire::peer_tally>& tally() const noexcept { return tally_; }
 
  private:
   const std::string id_;
   const std::uint64_t epoch_;
   const weft::detail::migratable_ops ops_;
   const std::uint64_t runtime_id_;
+  const std::shared_ptr<wire::peer_tally> tally_ = std::make_shared<wire::peer_tally>();
   std::atomic<bool> requested_{false};  // the safe points' fast test
   weft::detail::spinlock lock_;
   std::uint64_t ticket_ GUARDED_BY(lock_) = 0;
@@ -94,6 +100,8 @@ migration_ctx* current_migration() noexcept;
 
 // The migratable goroutines running here: (server id, runtime goroutine id).
 std::vector<std::pair<std::string, std::uint64_t>> migratable_running();
+// The tally of the one with server id `id` here, or null.
+std::shared_ptr<wire::peer_tally> migratable_tally(const std::string& id);
 // GOROUTINE_STATS's ControlReply.migratable: each of them, with its
 // counters in snap (migratable_stats.cpp).
 void add_migratable_stats(v1::ControlReply& r, const weft::detail::gstats_snapshot& snap);

@@ -47,18 +47,21 @@ std::uint32_t own_cpus() {
 
 // Rule 2 (migrate_auto.hpp): a target, or none with why added to note.
 // on_peer: the goroutine itself waits mostly on xref calls, which says
-// more of it than its process's bytes with this weftd.
+// more of it than its process's bytes with this weftd. g: the goroutine's
+// own bytes per peer, when counted; else its process's decide.
 auto_choice choose_peer(const auto_process& owner, const std::vector<auto_process>& candidates, const auto_policy& pol,
-                        bool on_peer, std::string& note) {
+                        bool on_peer, const goroutine_facts& g, std::string& note) {
   auto_choice r;
+  const bool own = g.known && g.peers_counted;
   const auto_peer* top = nullptr;
-  for (const auto_peer& p : owner.peers)
+  for (const auto_peer& p : own ? g.peers : owner.peers)
     if (top == nullptr || p.bytes > top->bytes) top = &p;
   if (top == nullptr || top->bytes < pol.peer_min_bytes || (!on_peer && top->bytes <= owner.bytes)) return r;
   const std::string peer = "pid " + std::to_string(top->pid) + (top->host.empty() ? "" : " on " + top->host);
-  const std::string text = where(owner) + " exchanged " + std::to_string(top->bytes) + " bytes with " + peer +
-                           " over peer links (xrefs), its busiest peer, and " + std::to_string(owner.bytes) +
-                           " bytes with this weftd" +
+  const std::string text = where(owner) + (own ? " (the goroutine's own xref calls)" : "") + " exchanged " +
+                           std::to_string(top->bytes) + " bytes with " + peer + " over peer links (xrefs), " +
+                           (own ? "the goroutine's" : "its") + " busiest peer, and " + (own ? "its process " : "") +
+                           std::to_string(owner.bytes) + " bytes with this weftd" +
                            (on_peer ? ", and the goroutine waits on xref calls more than on this weftd" : "");
   for (const auto_process& c : candidates)
     if (top->id != 0 && c.id == top->id && !over(c, pol)) {
@@ -142,7 +145,7 @@ auto_choice decide(const auto_process& owner, const std::vector<auto_process>& c
     note = load_text + ", but no accepting process is on a host below it; ";
   }
   // 2. peer: next to the process it talks to most over peer links.
-  if (auto_choice pc = choose_peer(owner, candidates, pol, g.known && k.on_peer, note); pc.target != 0) return pc;
+  if (auto_choice pc = choose_peer(owner, candidates, pol, g.known && k.on_peer, g, note); pc.target != 0) return pc;
   // 3. traffic: next to this weftd, which holds its channels and variables.
   if (!owner.near) {
     const double rate = owner.seconds > 0 ? static_cast<double>(owner.bytes) / owner.seconds : 0;

@@ -16,8 +16,11 @@
 //     process over its circuit peer links (xrefs), which do not pass
 //     here: weftd asks the owner (Control STATS, ControlReply.peers;
 //     wire/peer_traffic.hpp) just before the decision. Totals since the
-//     process's run began, both ways; like traffic, the process's, not
-//     the goroutine's.
+//     process's run began, both ways. The goroutine's own share, when its
+//     stub counts it (its xref calls and their replies since it started or
+//     came there: wire/peer_tally.hpp, MigratableStats.peers), decides
+//     rule 2 instead: a process whose goroutines talk to different peers
+//     sends each next to its own.
 //   - the goroutine's own CPU and blocked time over a short window
 //     (migrate_facts.hpp), when its process answers: what it spends its
 //     time on, which the process's measures cannot tell apart from its
@@ -31,7 +34,8 @@
 //      Not for an idle goroutine (rule 0: moving it frees nothing); the
 //      coordinator moves a request's goroutines busiest first, so those
 //      that use the most CPU reach the least loaded hosts.
-//   2. peer: the peer the owner exchanged the most bytes with, at least
+//   2. peer: the peer the goroutine (or, its share unknown, the owner)
+//      exchanged the most bytes with, at least
 //      peer_min_bytes and more than it exchanged with this weftd (for a
 //      goroutine that waits mostly on xref calls, its own waits say so
 //      instead of the process's bytes with this weftd): that
@@ -64,14 +68,6 @@
 namespace weft::server {
 
 class cluster_view;
-
-// A process the owner exchanged bytes with over peer links.
-struct auto_peer {
-  std::uint64_t id = 0;  // its process_id here; 0: not attached to this weftd
-  std::int64_t pid = 0;
-  std::string host;
-  std::uint64_t bytes = 0;  // both ways, since the owner's run began
-};
 
 struct auto_process {
   std::uint64_t id = 0;  // process_id

@@ -34,6 +34,9 @@ goroutine_facts facts_between(const v1::MigratableStats* a, const v1::Migratable
   goroutine_facts f;
   f.known = true;
   f.window_s = window_s;
+  f.peers_counted = b.counts_peers();
+  for (const v1::PeerTraffic& t : b.peers())
+    f.peers.push_back(auto_peer{.id = 0, .pid = t.pid(), .host = t.host(), .bytes = t.bytes_out() + t.bytes_in()});
   auto since = [](std::int64_t later, std::int64_t earlier) { return later > earlier ? later - earlier : 0; };
   std::map<std::string, std::int64_t> before;
   if (a != nullptr) {

@@ -30,6 +30,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "weft/runtime/v1/runtime.pb.h"
 
@@ -38,6 +39,15 @@ namespace weft::server {
 namespace v1 = weft::runtime::v1;
 
 struct auto_policy;
+
+// A process the owner, or one goroutine of it, exchanged bytes with over
+// peer links (xrefs).
+struct auto_peer {
+  std::uint64_t id = 0;  // its process_id here; 0: not attached to this weftd
+  std::int64_t pid = 0;
+  std::string host;
+  std::uint64_t bytes = 0;  // both ways: since the owner's run began, or the goroutine's start there
+};
 
 struct goroutine_facts {
   bool known = false;  // false: nothing below is meaningful
@@ -48,6 +58,10 @@ struct goroutine_facts {
   std::int64_t xref_ns = 0;  // blocked on xref calls
   std::string other_reason;  // the longest other wait ("sleep"), if any
   std::int64_t other_ns = 0;  // its time
+  // Its own xref bytes per peer process (the second sample's totals),
+  // when its stub counts them (peers_counted; ids 0 until resolved).
+  bool peers_counted = false;
+  std::vector<auto_peer> peers;
 };
 
 struct goroutine_kind {

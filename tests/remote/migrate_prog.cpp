@@ -19,6 +19,10 @@
 //                           bytes), prints "ready ADDRESS" (its peer
 //                           address), accepts moved goroutines; ends when
 //                           "stop" is set
+//   migrate_prog talker2 ADDRESS_A ADDRESS_B
+//                           two migratable goroutines: "heavy" calls the
+//                           sink at A with 16 KiB, "light" the one at B
+//                           with 1 KiB, counted in heavy.calls, light.calls
 //   migrate_prog talker ADDRESS
 //                           a migratable goroutine that calls ADDRESS's
 //                           "sink" with 4 KiB at a time over its peer link
@@ -133,13 +137,15 @@ struct sink {
 struct chatter {
   std::string peer;  // the sink's process's peer address
   long calls = 0;
+  long size = 4096;  // bytes per call
+  std::string counter = "talk.calls";  // the remote variable its calls are counted in
 };
-WEFT_FIELDS(chatter, peer, calls);
+WEFT_FIELDS(chatter, peer, calls, size, counter);
 
 void talk(chatter& c) {
   weft::remote::var<long> stop("stop", 0);
-  weft::remote::var<long> calls("talk.calls", 0);
-  const std::string payload(4096, 'x');
+  weft::remote::var<long> calls(c.counter, 0);
+  const std::string payload(static_cast<std::size_t>(c.size), 'x');
   for (;;) {
     try {
       auto x = weft::dial<sink>(c.peer, "sink");
@@ -205,7 +211,7 @@ namespace {
 
 int usage() {
   std::fprintf(stderr,
-               "usage: migrate_prog consumer|waiter|host|sink|talker ADDRESS|pair|feeder|get NAME|set NAME V\n");
+               "usage: migrate_prog consumer|waiter|host|sink|talker ADDRESS|talker2 A B|pair|feeder|get NAME|set NAME V\n");
   return 2;
 }
 
@@ -261,6 +267,19 @@ int main(int argc, char** argv) {
       weft::accept_migrations();
       std::string id = weft::go_migratable<talk>(chatter{.peer = argv[2], .calls = 0});
       std::printf("id %s\n", id.c_str());
+      std::fflush(stdout);
+      wait_for_stop();
+      return 0;
+    }
+    if (mode == "talker2" && argc == 4) {
+      // Two goroutines, each calling a sink of its own: the first sends 16
+      // times the bytes, so its sink is the process's busiest peer.
+      weft::accept_migrations();
+      const std::string heavy = weft::go_migratable<talk>(
+          chatter{.peer = argv[2], .calls = 0, .size = 16384, .counter = "heavy.calls"});
+      const std::string light =
+          weft::go_migratable<talk>(chatter{.peer = argv[3], .calls = 0, .size = 1024, .counter = "light.calls"});
+      std::printf("heavy %s\nlight %s\n", heavy.c_str(), light.c_str());
       std::fflush(stdout);
       wait_for_stop();
       return 0;

@@ -361,6 +361,42 @@ TEST_F(MigrateAuto, MovesAGoroutineNextToThePeerItExchangesMostBytesWithOverXref
   for (command* p : {idle.get(), s.get(), t.get()}) EXPECT_EQ(p->wait(20s), 0) << p->err();
 }
 
+// `--to auto` weighs a goroutine's own xref bytes, not its process's: of
+// two goroutines of one process, each calling a sink of its own, the one
+// that sends little goes next to its own sink, though its process sends
+// 16 times more to the other.
+TEST_F(MigrateAuto, AGoroutineGoesNextToItsOwnPeerNotItsProcesssBusiest) {
+  auto a = prog({"sink"});
+  auto b = prog({"sink"});
+  const std::string ready_a = first_line(*a), ready_b = first_line(*b);
+  ASSERT_EQ(ready_a.rfind("ready ", 0), 0u) << ready_a;
+  ASSERT_EQ(ready_b.rfind("ready ", 0), 0u) << ready_b;
+  auto t = prog({"talker2", ready_a.substr(6), ready_b.substr(6)});
+  std::string ids;
+  for (int i = 0; i < 1000 && std::count(ids.begin(), ids.end(), '\n') < 2; ++i) {
+    ids = t->out();
+    std::this_thread::sleep_for(10ms);
+  }
+  const std::size_t l = ids.find("light M");
+  ASSERT_NE(l, std::string::npos) << ids << t->err();
+  const std::string light = ids.substr(l + 6, 17);
+  auto pid = [](const std::unique_ptr<command>& p) { return "pid:" + std::to_string(p->pid()); };
+  write_loads(pid(a) + " 0.3\n" + pid(b) + " 0.3\n" + pid(t) + " 0.3\n");
+  bool busy = false;  // 128 calls each: 128 KiB to b, 2 MiB to a
+  for (int i = 0; i < 500 && !busy; ++i) {
+    busy = get("light.calls") >= 128 && get("heavy.calls") >= 128;
+    if (!busy) std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_TRUE(busy) << get("light.calls") << " and " << get("heavy.calls") << " calls; " << t->err();
+  auto m = weft({"migrate", light, "--to", "auto", "--json"});
+  ASSERT_EQ(m->wait(), 0) << m->err() << m->out();
+  EXPECT_NE(m->out().find("\"to_pid\":" + std::to_string(b->pid())), std::string::npos) << m->out();
+  EXPECT_NE(m->out().find("(the goroutine's own xref calls) exchanged "), std::string::npos) << m->out();
+  EXPECT_NE(m->out().find(" bytes with pid " + std::to_string(b->pid())), std::string::npos) << m->out();
+  set("stop", 1);
+  for (command* p : {a.get(), b.get(), t.get()}) EXPECT_EQ(p->wait(20s), 0) << p->err();
+}
+
 // `--to auto` weighs each goroutine's own CPU and blocked time, watched
 // for a moment before the decision: of two goroutines of a process on a
 // host over the threshold, the one that spins is moved first, to the

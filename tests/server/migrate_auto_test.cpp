@@ -20,6 +20,7 @@ using weft::server::auto_choice;
 using weft::server::auto_policy;
 using weft::server::auto_process;
 using weft::server::choose_auto;
+using weft::server::goroutine_facts;
 
 using weft_test::proc;
 
@@ -80,6 +81,35 @@ TEST(MigrateAutoRules, ItGoesToTheProcessOfItsBusiestPeerAndTheReasonNamesTheByt
   EXPECT_TRUE(has(c.reason, "auto: peer: pid 1001 on here exchanged 900000 bytes with pid 1003 on here over peer "
                             "links (xrefs), its busiest peer, and 5000 bytes with this weftd; it goes to that process"))
       << c.reason;
+}
+
+// Rule 2 with the goroutine's own bytes (its stub counts them): its own
+// busiest peer decides, not its process's; a goroutine that calls no peer
+// is not drawn to its process's; an older stub leaves the process's.
+TEST(MigrateAutoRules, AGoroutinesOwnXrefBytesChooseItsPeerOverItsProcesss) {
+  auto_process owner = proc(1, true, 0.2);
+  owner.bytes = 5000;
+  owner.peers = {{.id = 2, .pid = 1002, .host = "here", .bytes = 300000},
+                 {.id = 3, .pid = 1003, .host = "here", .bytes = 900000}};
+  goroutine_facts g;
+  g.known = true;
+  g.window_s = 1;
+  g.running_ns = 500'000'000;  // it uses CPU: not idle (rule 0)
+  g.peers_counted = true;
+  g.peers = {{.id = 2, .pid = 1002, .host = "here", .bytes = 300000}};
+  const std::vector<auto_process> cs = {proc(2, true, 0.2), proc(3, true, 0.2), proc(4, true, 0.2)};
+  auto_choice c = choose_auto(owner, cs, auto_policy{}, g);
+  EXPECT_EQ(c.target, 2u) << c.reason;
+  EXPECT_TRUE(has(c.reason, "auto: peer: pid 1001 on here (the goroutine's own xref calls) exchanged 300000 bytes "
+                            "with pid 1002 on here over peer links (xrefs), the goroutine's busiest peer, and its "
+                            "process 5000 bytes with this weftd"))
+      << c.reason;
+  g.peers.clear();  // it calls no peer: its process's busiest peer is no reason
+  c = choose_auto(owner, cs, auto_policy{}, g);
+  EXPECT_FALSE(has(c.reason, "auto: peer: ")) << c.reason;
+  g.peers_counted = false;  // an older stub: the process's peers decide
+  c = choose_auto(owner, cs, auto_policy{}, g);
+  EXPECT_EQ(c.target, 3u) << c.reason;
 }
 
 TEST(MigrateAutoRules, APeerThatAcceptsNoneDrawsItToItsHostOnlyFromAnotherHost) {

@@ -1,7 +1,8 @@
 // tests/wire/peer_traffic_test.cpp: the per-peer byte table (design in
 // src/wire/peer_traffic.hpp): a live link's bytes count for its peer, two
 // links to one peer add up, a link that goes leaves its bytes in its
-// peer's total (T1), and the busiest peer comes first.
+// peer's total (T1), and the busiest peer comes first. One goroutine's
+// tally (src/wire/peer_tally.hpp) adds up per peer the same way.
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -10,6 +11,7 @@
 
 #include "weft/runtime/v1/runtime.pb.h"
 #include "wire/link.hpp"
+#include "wire/peer_tally.hpp"
 #include "wire/peer_traffic.hpp"
 #include <weft/net.hpp>
 #include <weft/weft.hpp>
@@ -90,6 +92,27 @@ TEST(PeerTraffic, LiveAndGoneLinksAddUpPerPeerAndTheBusiestComesFirst) {
     for (auto* l : {a.get(), a_far.get(), q.get(), q_far.get()}) l->close();
     writers.wait();
   });
+}
+
+// A goroutine's tally: calls and replies to one peer add up, peers are
+// told apart by pid and host, the busiest comes first.
+TEST(PeerTally, CallsAndRepliesAddUpPerPeerAndTheBusiestComesFirst) {
+  weft::wire::peer_tally t;
+  EXPECT_TRUE(t.snapshot().empty());
+  t.add(7, "a", 100, 0);
+  t.add(7, "a", 0, 40);
+  t.add(7, "b", 1000, 0);  // the same pid on another host: another peer
+  t.add(9, "a", 10, 5);
+  const std::vector<peer_bytes> s = t.snapshot();
+  ASSERT_EQ(s.size(), 3u);
+  EXPECT_EQ(s[0].pid, 7);
+  EXPECT_EQ(s[0].host, "b");
+  EXPECT_EQ(s[0].out, 1000u);
+  EXPECT_EQ(s[1].host, "a");
+  EXPECT_EQ(s[1].out, 100u);
+  EXPECT_EQ(s[1].in, 40u);
+  EXPECT_EQ(s[2].pid, 9);
+  EXPECT_EQ(s[2].out + s[2].in, 15u);
 }
 
 }  // namespace
