@@ -485,7 +485,7 @@ g* find_runnable_fast(p* pp, bool run_timers) {
   // such a pair would starve every other G of its P.
   bool slice_over = pp->preempt.load(std::memory_order_relaxed);
   if (slice_over) {
-    pp->preempt.store(false, std::memory_order_relaxed);
+    if (pp->preempt.exchange(false, std::memory_order_relaxed)) preempt_asks.fetch_sub(1, std::memory_order_relaxed);
   } else if (g* gp = runnext_take(pp)) {
     return gp;
   }
@@ -698,7 +698,9 @@ void handoffp(p* pp) {
 // and once the runtime stops (sysmon is gone by then, and a P's flag may
 // have been spent by a pick just before the stop), so that pick_next sends
 // its M to g0, which sees the stop.
-void preempt_check() noexcept {
+std::atomic<std::uint32_t> preempt_asks{0};
+
+void preempt_check_slow() noexcept {
   m* mp = this_m();
   if (!mp || !mp->curg || !mp->pp || mp->curg->blocking_depth != 0) return;
   if (mp->pp->preempt.load(std::memory_order_relaxed) || sched.stopping.load(std::memory_order_relaxed)) yield_now();

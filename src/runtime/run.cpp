@@ -32,6 +32,7 @@ struct main_closure {
     sched.exit_code = code;
     // Like Go: when main returns, the program is done.
     sched.stopping.store(true, std::memory_order_release);
+    preempt_asks.fetch_add(1, std::memory_order_relaxed);  // every yield point looks now
     wake_all_for_stop();
   }
   static void destroy(void*) noexcept {}
@@ -109,6 +110,7 @@ int run_main(std::function<int()> main, const options& opts, const trace_hooks* 
   install_runtime_signals();
   sched_reset(opts.procs);
   sched.stopping.store(false);
+  preempt_asks.store(0, std::memory_order_relaxed);  // fresh Ps below, none flagged
   for (int i = 0; i < opts.procs; ++i) {
     p* pp = new p;
     pp->id = i;

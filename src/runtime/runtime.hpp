@@ -377,9 +377,18 @@ void sysmon_stop();
 // Wakes sysmon if it sleeps because every P was idle; cheap otherwise (one
 // load). Called when a P leaves the idle list of an all-idle program.
 void sysmon_wake_from_deep_sleep() noexcept;
+// How many Ps sysmon has flagged (p.preempt) and their owners have not
+// picked since, plus one once the runtime stops: preempt_check's fast
+// test, one load of a word that changes at most every 10 ms per P, in
+// place of a call that found this M and its P at every channel
+// operation. Stale for a moment at worst: a yield comes a check later.
+extern std::atomic<std::uint32_t> preempt_asks;
+void preempt_check_slow() noexcept;
 // A yield point: yields if sysmon flagged the running G as a long runner
 // (or the runtime is stopping). Not inside weft::blocking.
-void preempt_check() noexcept;
+inline void preempt_check() noexcept {
+  if (__builtin_expect(preempt_asks.load(std::memory_order_relaxed) != 0, 0)) preempt_check_slow();
+}
 // blocking.cpp: parking (or yielding) inside weft::blocking would leave the
 // P marked as blocked while other Gs run on it: misuse. parking_forbidden()
 // tells whether the calling goroutine is inside weft::blocking;

@@ -134,7 +134,8 @@ void flag_long_runners(std::int64_t now) {
       pp->sysmon_run_since = now;
       continue;
     }
-    if (now - pp->sysmon_run_since > long_run_ns) pp->preempt.store(true, std::memory_order_relaxed);
+    if (now - pp->sysmon_run_since > long_run_ns && !pp->preempt.exchange(true, std::memory_order_relaxed))
+      preempt_asks.fetch_add(1, std::memory_order_relaxed);  // preempt_check's fast test
   }
 }
 
