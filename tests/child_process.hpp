@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
@@ -99,8 +100,9 @@ class tied_spawner {
 // test that dies (a panic, an abort, ctest's timeout) leaves no server
 // behind. Callable from any thread or goroutine. Returns the pid, or -1.
 enum class log_mode { truncate, append };
+// The same with stdout and stderr apart (err_log "" : with stdout).
 inline pid_t spawn_tied(const std::vector<std::string>& argv, const std::vector<std::string>& env_extra,
-                        const std::string& log, log_mode mode = log_mode::truncate) {
+                        const std::string& log, log_mode mode, const std::string& err_log) {
   exec_arrays x(argv, env_extra);
   const int flags = O_WRONLY | O_CREAT | (mode == log_mode::append ? O_APPEND : O_TRUNC);
   return tied_spawner::run([&]() -> pid_t {
@@ -112,12 +114,19 @@ inline pid_t spawn_tied(const std::vector<std::string>& argv, const std::vector<
     if (::getppid() != parent) ::_exit(127);  // the test died already
     const int fd = ::open(log.c_str(), flags, 0600);
     if (fd < 0) ::_exit(127);
+    const int efd = err_log.empty() ? fd : ::open(err_log.c_str(), flags, 0600);
+    if (efd < 0) ::_exit(127);
     ::dup2(fd, 1);
-    ::dup2(fd, 2);
+    ::dup2(efd, 2);
     if (fd > 2) ::close(fd);
+    if (efd > 2 && efd != fd) ::close(efd);
     ::execve(x.args[0], x.args.data(), x.envp.data());
     ::_exit(127);
   });
+}
+inline pid_t spawn_tied(const std::vector<std::string>& argv, const std::vector<std::string>& env_extra,
+                        const std::string& log, log_mode mode = log_mode::truncate) {
+  return spawn_tied(argv, env_extra, log, mode, "");
 }
 
 // Waits up to `limit` for pid; returns its wait status, or -1 on timeout.
@@ -133,18 +142,15 @@ inline int wait_status(pid_t pid, std::chrono::milliseconds limit) {
 }
 
 // A child process with its stdout and stderr captured in files; SIGKILLed
-// by the destructor if still running.
+// by the destructor if still running, and by the kernel if the test dies
+// first (spawn_tied: a test that ctest's timeout ends, or one killed while
+// its child is SIGSTOPped, leaves none behind).
 class command {
  public:
   explicit command(const std::vector<std::string>& argv, const std::vector<std::string>& env_extra = {}) {
-    static int n = 0;
+    static std::atomic<int> n{0};
     base_ = "/tmp/weft-test-cmd-" + std::to_string(::getpid()) + "-" + std::to_string(n++);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, (base_ + ".out").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addopen(&fa, 2, (base_ + ".err").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    pid_ = spawn_process(argv, env_extra, &fa);
-    posix_spawn_file_actions_destroy(&fa);
+    pid_ = spawn_tied(argv, env_extra, base_ + ".out", log_mode::truncate, base_ + ".err");
   }
   command(const command&) = delete;
   command& operator=(const command&) = delete;
