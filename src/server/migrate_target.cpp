@@ -163,13 +163,10 @@ std::uint64_t migrate_host::pick_target(const goroutine& g, const std::string& t
     auto_process owner_view = auto_view(g.owner, loads);
     owner_view.peers = loads.peers;
     goroutine_facts own = facts;  // its own peers, resolved as its process's are
-    auto resolve = [&](std::vector<auto_peer>& peers) {
-      for (auto_peer& peer : peers)
+    for (std::vector<auto_peer>* peers : {&owner_view.peers, &own.peers})
+      for (auto_peer& peer : *peers)
         for (auto& [id, p] : procs_)
           if (p.info.pid() == peer.pid && p.info.host() == peer.host) peer.id = id;
-    };
-    resolve(owner_view.peers);
-    resolve(own.peers);
     const auto_choice choice = choose_auto(owner_view, cs, limits_.auto_rules, own);
     reason = choice.reason;
     if (choice.stays) {
