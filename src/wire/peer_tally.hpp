@@ -8,7 +8,9 @@
 // (remote/migration.hpp) from when it started or arrived here; a peer
 // link adds each x_call it sends for that goroutine and each final reply
 // it gets for it (circuit/peer_link.cpp), frame bodies counted. Only
-// migratable goroutines have one: other calls cost a null test.
+// migratable goroutines have one: another call costs the lookup of the
+// caller's migration context (a goroutine-local slot; nothing when the
+// program is not attached to a runtime server).
 //
 // Invariant: totals only grow; a reply counts for the tally its call was
 // sent for, even if the goroutine moved away meanwhile (the link holds
