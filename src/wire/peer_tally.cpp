@@ -1,8 +1,6 @@
 // src/wire/peer_tally.cpp: one goroutine's bytes per peer (peer_tally.hpp).
 #include "wire/peer_tally.hpp"
 
-#include <algorithm>
-
 #include "platform/lock_scope.hpp"
 
 namespace weft::wire {
@@ -21,7 +19,7 @@ std::vector<peer_bytes> peer_tally::snapshot() const {
     for (const auto& [key, b] : bytes_)
       r.push_back(peer_bytes{.pid = key.first, .host = key.second, .out = b.first, .in = b.second});
   }
-  std::sort(r.begin(), r.end(), [](const peer_bytes& a, const peer_bytes& b) { return a.out + a.in > b.out + b.in; });
+  sort_busiest_first(r);
   return r;
 }
 

@@ -71,8 +71,12 @@ std::vector<peer_bytes> peer_traffic() {
   std::vector<peer_bytes> r;
   for (const auto& [key, s] : sum)
     r.push_back(peer_bytes{.pid = key.first, .host = key.second, .out = s.out, .in = s.in});
-  std::sort(r.begin(), r.end(), [](const peer_bytes& a, const peer_bytes& b) { return a.out + a.in > b.out + b.in; });
+  sort_busiest_first(r);
   return r;
+}
+
+void sort_busiest_first(std::vector<peer_bytes>& v) {
+  std::sort(v.begin(), v.end(), [](const peer_bytes& a, const peer_bytes& b) { return a.out + a.in > b.out + b.in; });
 }
 
 std::string peer_host_name() {

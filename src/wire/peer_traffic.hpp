@@ -40,6 +40,9 @@ void untrack_peer_link(const link* l) noexcept;
 // Every peer this process exchanged bytes with, by (pid, host), most
 // bytes first.
 std::vector<peer_bytes> peer_traffic();
+// Orders v most bytes (both ways) first: peer_traffic's order, and a
+// goroutine's tally's (peer_tally.hpp).
+void sort_busiest_first(std::vector<peer_bytes>& v);
 // This host's name, as a peer's handshake gives it (gethostname).
 std::string peer_host_name();
 
