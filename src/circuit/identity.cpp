@@ -51,7 +51,12 @@ std::string runtime_dir() {
 }
 
 std::string peer_address(const std::string& id) {
-  return wire::endpoint{"unix", runtime_dir() + "/peer/" + id + ".sock", peers_use_tls()}.text();
+  static const std::string dir = [] {
+    std::string d = wire::user_scratch_dir();
+    wire::make_private_dir(d);
+    return d;
+  }();
+  return wire::endpoint{"unix", dir + "/peer/" + id + ".sock", peers_use_tls()}.text();
 }
 
 bool peers_use_tls() {

@@ -38,7 +38,8 @@ const std::string& self_id();
 // $XDG_RUNTIME_DIR/weft, else /tmp/weft-<uid> (beside weftd.sock); made
 // (0700) if missing.
 std::string runtime_dir();
-// Where the process `id` on this host listens for peers.
+// Where the process `id` on this host listens for peers: a socket in this
+// user's scratch directory (wire::user_scratch_dir, made 0700 on first use).
 std::string peer_address(const std::string& id);
 // Whether this process's peer links are TLS (wire/tls.hpp): WEFT_TLS=1, or
 // its runtime server is reached over TLS (the attached stub's address, else

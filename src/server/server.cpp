@@ -79,8 +79,8 @@ void server::listen() {
   ln_ = wire::listen(opts_.endpoint);
   address_ = opts_.endpoint.network == "unix" ? opts_.endpoint.text()
                                               : wire::endpoint{"tcp", ln_.address(), opts_.endpoint.tls}.text();
-  std::string logs = wire::user_runtime_dir();
-  ::mkdir(logs.c_str(), 0700);
+  std::string logs = wire::user_scratch_dir();
+  wire::make_private_dir(logs);
   logs += "/logs";
   ::mkdir(logs.c_str(), 0700);
   host_identity self;

@@ -33,7 +33,7 @@ std::int64_t unix_ms() {
 bool starts(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
 
 // Where the worker will listen for peers: circuit/identity.hpp's rule,
-// under the runtime directory of the worker's environment (the caller's).
+// under the scratch directory of the worker's environment (the caller's).
 // A worker of a TLS server is a TLS client of it, and serves its peers
 // over TLS too ("tls:unix:PATH").
 wire::endpoint peer_address(const v1::Spawn& m, const std::string& id, bool tls) {
@@ -45,7 +45,7 @@ wire::endpoint peer_address(const v1::Spawn& m, const std::string& id, bool tls)
       set = true;
     }
   }
-  return wire::endpoint{"unix", wire::user_runtime_dir(set ? xdg.c_str() : nullptr) + "/peer/" + id + ".sock", tls};
+  return wire::endpoint{"unix", wire::user_scratch_dir(set ? xdg.c_str() : nullptr) + "/peer/" + id + ".sock", tls};
 }
 
 wire::frame exit_frame(std::uint64_t id, int status, const std::string& text) {

@@ -1,7 +1,9 @@
 // src/wire/endpoint.cpp: endpoint parsing, dialing and listening.
 #include "wire/endpoint.hpp"
 
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -61,6 +63,30 @@ std::string user_runtime_dir(const char* xdg) {
 }
 
 std::string user_runtime_dir() { return user_runtime_dir(std::getenv("XDG_RUNTIME_DIR")); }
+
+std::string user_scratch_dir(const char* xdg) {
+  if (xdg && *xdg) return user_runtime_dir(xdg);
+  static const bool shm_in_memory = [] {
+    struct statfs fs {};
+    return ::statfs("/dev/shm", &fs) == 0 && fs.f_type == TMPFS_MAGIC;
+  }();
+  return shm_in_memory ? "/dev/shm/weft-" + std::to_string(::getuid()) : user_runtime_dir(nullptr);
+}
+
+std::string user_scratch_dir() { return user_scratch_dir(std::getenv("XDG_RUNTIME_DIR")); }
+
+void make_private_dir(const std::string& dir) {
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+    throw std::system_error(errno, std::generic_category(), "weft: cannot make " + dir);
+  struct stat st {};
+  if (::lstat(dir.c_str(), &st) != 0)
+    throw std::system_error(errno, std::generic_category(), "weft: cannot look at " + dir);
+  if (!S_ISDIR(st.st_mode) || st.st_uid != ::geteuid() || (st.st_mode & 077) != 0)
+    throw std::system_error(EACCES, std::generic_category(),
+                            "weft: " + dir + " is not a directory of this user's alone (owner uid " +
+                                std::to_string(st.st_uid) + ", mode " + std::to_string(st.st_mode & 0777) +
+                                " in decimal): remove it, or set XDG_RUNTIME_DIR to a directory of your own");
+}
 
 endpoint default_endpoint() { return endpoint{"unix", user_runtime_dir() + "/weftd.sock"}; }
 
