@@ -1,9 +1,14 @@
 // src/runtime/gslab.cpp: G allocation.
 //
-// Gs are carved from 2 MiB chunks (huge-page backed when the kernel allows:
-// on the VMs we measure on, faulting in 4 KiB pages one by one costs 10-20 us
-// each, and a million queued goroutines need ~250 MB of Gs) and recycled
-// through per-P free lists that spill into a global one. A G is never
+// Gs are carved from 2 MiB chunks and recycled through per-P free lists that
+// spill into a global one. A chunk is carved as Gs are needed, a few dozen
+// at a time, and a free G is always taken before a fresh one: a program with
+// few goroutines touches a few pages of it, not 2 MiB (a circuit worker is
+// such a program, and its start is on spawn's path). Every chunk but the
+// first is huge-page backed when the kernel allows: on the VMs we measure
+// on, faulting in 4 KiB pages one by one costs 10-20 us each, and a million
+// queued goroutines need ~250 MB of Gs; the first is not, because clearing
+// a huge page at a worker's first `go` cost more than its whole use of Gs. A G is never
 // returned to the system while the process lives, which is what lets a
 // goroutine dump walk every chunk without racing with frees: that walk is
 // the list of all goroutines, so spawning registers nothing anywhere.
@@ -12,6 +17,7 @@
 #include <cstdlib>
 #include <mutex>
 #include <new>
+#include <utility>
 #include <vector>
 
 #include "platform/memory.hpp"
@@ -45,7 +51,8 @@ constexpr int local_max = 64;
 
 struct gslab_t {
   thread_mutex lock;
-  std::vector<g*> chunks GUARDED_BY(lock);  // each gs_per_chunk Gs
+  std::vector<g*> chunks GUARDED_BY(lock);  // each gs_per_chunk Gs, the last one maybe not all carved
+  std::size_t carved_in_last GUARDED_BY(lock) = 0;  // Gs constructed in chunks.back()
   g* free GUARDED_BY(lock) = nullptr;
   std::size_t nfree GUARDED_BY(lock) = 0;
 };
@@ -55,19 +62,21 @@ gslab_t& slab() {
   return *s;
 }
 
-void carve_chunk(gslab_t& s) REQUIRES(s.lock) {
-  int err = 0;
-  void* mem = os::mem_map(chunk_bytes, false, &err);
-  if (mem == nullptr) throw std::bad_alloc();
-  os::mem_huge_pages(mem, chunk_bytes, true);
-  g* gs = static_cast<g*>(mem);
-  for (std::size_t i = 0; i < gs_per_chunk; ++i) {
-    g* gp = ::new (&gs[i]) g;
-    gp->schedlink = s.free;
-    s.free = gp;
+// The Gs constructed in chunk i: all of them but in the last chunk.
+std::size_t carved(const gslab_t& s, std::size_t i) REQUIRES(s.lock) {
+  return i + 1 < s.chunks.size() ? gs_per_chunk : s.carved_in_last;
+}
+
+g* carve_one(gslab_t& s) REQUIRES(s.lock) {
+  if (s.chunks.empty() || s.carved_in_last == gs_per_chunk) {
+    int err = 0;
+    void* mem = os::mem_map(chunk_bytes, false, &err);
+    if (mem == nullptr) throw std::bad_alloc();
+    if (!s.chunks.empty()) os::mem_huge_pages(mem, chunk_bytes, true);
+    s.chunks.push_back(static_cast<g*>(mem));
+    s.carved_in_last = 0;
   }
-  s.nfree += gs_per_chunk;
-  s.chunks.push_back(gs);
+  return ::new (&s.chunks.back()[s.carved_in_last++]) g;
 }
 
 }  // namespace
@@ -107,11 +116,14 @@ g* g_get(p* pp) {
   if (pp->free_gs == nullptr) {
     gslab_t& s = slab();
     lock_scope lk(s.lock);
-    if (s.free == nullptr) carve_chunk(s);
-    for (int i = 0; i < local_max / 2 && s.free; ++i) {
+    for (int i = 0; i < local_max / 2; ++i) {
       g* gp = s.free;
-      s.free = gp->schedlink;
-      --s.nfree;
+      if (gp != nullptr) {
+        s.free = gp->schedlink;
+        --s.nfree;
+      } else {
+        gp = carve_one(s);
+      }
       gp->schedlink = pp->free_gs;
       pp->free_gs = gp;
       ++pp->nfree_gs;
@@ -174,13 +186,13 @@ void g_clear_locals(g* gp) {
 
 void for_each_g(void (*fn)(g*, void*), void* arg) {
   gslab_t& s = slab();
-  std::vector<g*> chunks;
+  std::vector<std::pair<g*, std::size_t>> chunks;  // each with its count carved so far
   {
     lock_scope lk(s.lock);
-    chunks = s.chunks;
+    for (std::size_t i = 0; i < s.chunks.size(); ++i) chunks.emplace_back(s.chunks[i], carved(s, i));
   }
-  for (g* c : chunks)
-    for (std::size_t i = 0; i < gs_per_chunk; ++i) fn(&c[i], arg);
+  for (auto [c, n] : chunks)
+    for (std::size_t i = 0; i < n; ++i) fn(&c[i], arg);
 }
 
 namespace {
@@ -206,9 +218,9 @@ void gslab_reset_all() {
   lock_scope lk(s.lock);
   s.free = nullptr;
   s.nfree = 0;
-  for (g* c : s.chunks) {
-    for (std::size_t i = 0; i < gs_per_chunk; ++i) {
-      g* gp = &c[i];
+  for (std::size_t ci = 0; ci < s.chunks.size(); ++ci) {
+    for (std::size_t i = 0, n = carved(s, ci); i < n; ++i) {
+      g* gp = &s.chunks[ci][i];
       if (gp->status.load(std::memory_order_relaxed) != g_unused) {
         // Abandoned when main returned. A G that never ran still owns its
         // closure; one that ran is left as Go leaves it (its frames are gone).
