@@ -7,11 +7,15 @@
 // and faulting the binary: README, "Benchmarks"). A fork server pays that
 // once; each worker is a copy of it.
 //
-// Where it stops: in a constructor of priority 101, which runs once every
-// shared library is loaded and initialized, and before the executable's
-// constructors of default priority (WEFT_SPAWNABLE registrations, the
-// program's globals: all but protobuf's generated descriptors, which ask
-// for 101 too and may run on either side) and main. A
+// Where it stops: in a constructor of priority 103, which runs once every
+// shared library is loaded and initialized, after the executable's
+// constructors of priority 101 and 102 (protobuf's generated code asks for
+// those: its default instances and the registration of its descriptors,
+// which parses every .proto's descriptor: ~0.1 ms a worker did again
+// before this server ran them once), and before its constructors of default
+// priority (WEFT_SPAWNABLE registrations, the program's globals) and main.
+// A program's own constructor with a priority under 103 runs once, here,
+// not in each worker. A
 // forked worker then runs the executable's constructors, main and
 // weft::run as a started one does, with its own environment; only what
 // the libraries did while loading is shared, and they did it with the same
@@ -76,6 +80,7 @@
 #include <string>
 
 #include "circuit/fork_server_entry.hpp"
+#include "platform/process.hpp"
 #include "wire/fork_request.hpp"
 
 namespace weft::circuit::detail {
@@ -300,7 +305,7 @@ void serve(int sock) {
   }
 }
 
-__attribute__((constructor(101))) void fork_server_entry() {
+__attribute__((constructor(103))) void fork_server_entry() {
   const char* v = std::getenv("WEFT_FORK_SERVER");
   if (v == nullptr) return;
   char* end = nullptr;
@@ -310,6 +315,12 @@ __attribute__((constructor(101))) void fork_server_entry() {
   const char* sp = std::getenv("WEFT_FORK_SPARE");
   spares_asked = sp != nullptr && std::strcmp(sp, "1") == 0;
   ::unsetenv("WEFT_FORK_SPARE");
+  // Work every worker would do the same way, done once here: the main
+  // thread's stack bounds (weft::run asks for them; glibc parses
+  // /proc/self/maps to tell).
+  char* lo = nullptr;
+  char* hi = nullptr;
+  weft::detail::os::thread_stack(&lo, &hi);
   serve(static_cast<int>(fd));
 }
 

@@ -9,6 +9,7 @@ namespace weft::detail::os {
 // The calling thread's kernel id (gettid).
 long thread_id() noexcept;
 // The calling thread's own stack [*lo, *hi). False if it cannot be told.
+// The main thread's is found once per process image (fork copies it).
 bool thread_stack(char** lo, char** hi) noexcept;
 // Writes all of [p, p + n) to standard error (retrying short writes and
 // EINTR); gives up silently on any other failure.
