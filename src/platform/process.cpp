@@ -14,11 +14,14 @@ bool thread_stack(char** lo, char** hi) noexcept {
   // The main thread's bounds cost glibc a parse of /proc/self/maps (~0.1 ms
   // with a few hundred mappings): found once per process image and kept, so
   // a fork server's workers, which inherit them, do not parse it again. Only
-  // the main thread reads or writes these.
+  // the main thread reads or writes these. The frame must lie within them: a
+  // process forked by another thread than its parent's main one has that
+  // thread's stack as its main stack, and finds its bounds afresh.
   static char* main_lo = nullptr;
   static char* main_hi = nullptr;
   const bool main_thread = ::gettid() == ::getpid();
-  if (main_thread && main_lo != nullptr) {
+  auto* frame = static_cast<char*>(__builtin_frame_address(0));
+  if (main_thread && main_lo != nullptr && frame >= main_lo && frame < main_hi) {
     *lo = main_lo;
     *hi = main_hi;
     return true;

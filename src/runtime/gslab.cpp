@@ -8,10 +8,11 @@
 // first is huge-page backed when the kernel allows: on the VMs we measure
 // on, faulting in 4 KiB pages one by one costs 10-20 us each, and a million
 // queued goroutines need ~250 MB of Gs; the first is not, because clearing
-// a huge page at a worker's first `go` cost more than its whole use of Gs. A G is never
-// returned to the system while the process lives, which is what lets a
-// goroutine dump walk every chunk without racing with frees: that walk is
-// the list of all goroutines, so spawning registers nothing anywhere.
+// a huge page at a worker's first `go` cost more than its whole use of Gs.
+// A G is never returned to the system while the process lives, which is
+// what lets a goroutine dump walk every chunk without racing with frees:
+// that walk is the list of all goroutines, so spawning registers nothing
+// anywhere.
 #include "runtime/gslab.hpp"
 
 #include <cstdlib>

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
 #include <system_error>
@@ -81,11 +82,15 @@ void make_private_dir(const std::string& dir) {
   struct stat st {};
   if (::lstat(dir.c_str(), &st) != 0)
     throw std::system_error(errno, std::generic_category(), "weft: cannot look at " + dir);
-  if (!S_ISDIR(st.st_mode) || st.st_uid != ::geteuid() || (st.st_mode & 077) != 0)
+  if (!S_ISDIR(st.st_mode) || st.st_uid != ::geteuid() || (st.st_mode & 077) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%03o", static_cast<unsigned>(st.st_mode & 0777));
     throw std::system_error(EACCES, std::generic_category(),
-                            "weft: " + dir + " is not a directory of this user's alone (owner uid " +
-                                std::to_string(st.st_uid) + ", mode " + std::to_string(st.st_mode & 0777) +
-                                " in decimal): remove it, or set XDG_RUNTIME_DIR to a directory of your own");
+                            "weft: " + dir + " is not a directory of this user's alone (" +
+                                (S_ISDIR(st.st_mode) ? "a directory" : "not a directory") + ", owner uid " +
+                                std::to_string(st.st_uid) + ", mode " + mode +
+                                "): remove it, or set XDG_RUNTIME_DIR to a directory of your own");
+  }
 }
 
 endpoint default_endpoint() { return endpoint{"unix", user_runtime_dir() + "/weftd.sock"}; }
