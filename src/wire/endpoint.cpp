@@ -69,7 +69,10 @@ std::string user_scratch_dir(const char* xdg) {
   if (xdg && *xdg) return user_runtime_dir(xdg);
   static const bool shm_in_memory = [] {
     struct statfs fs {};
-    return ::statfs("/dev/shm", &fs) == 0 && fs.f_type == TMPFS_MAGIC;
+    if (::statfs("/dev/shm", &fs) != 0 || fs.f_type != TMPFS_MAGIC) return false;
+    // A small one (a container's 64 MiB) would fill up with worker logs:
+    // the disk is better then.
+    return static_cast<unsigned long long>(fs.f_bavail) * static_cast<unsigned long long>(fs.f_bsize) >= 1ull << 30;
   }();
   return shm_in_memory ? "/dev/shm/weft-" + std::to_string(::getuid()) : user_runtime_dir(nullptr);
 }

@@ -43,8 +43,8 @@ std::string user_runtime_dir(const char* xdg);
 // Where this user's files that live no longer than a weftd go: worker logs
 // and peer sockets, a few made and removed per spawn. Always in memory when
 // the host allows: $XDG_RUNTIME_DIR/weft when it is set (a tmpfs under
-// systemd), else /dev/shm/weft-<uid> when /dev/shm is a tmpfs, else
-// user_runtime_dir(). On a disk file system those files cost a spawn
+// systemd), else /dev/shm/weft-<uid> when /dev/shm is a tmpfs with 1 GiB
+// free or more, else user_runtime_dir(). On a disk file system those files cost a spawn
 // 0.4-0.8 ms here (ext4: inode allocation and the journal; spawn_process
 // p50 2.5 -> 1.95 ms). Not made here: make_private_dir.
 std::string user_scratch_dir();
