@@ -1,5 +1,6 @@
 // src/remote/stub.cpp: the stub's connection (design in stub.hpp).
 #include "remote/stub.hpp"
+
 #include "remote/migration.hpp"
 
 #include <unistd.h>
@@ -16,6 +17,7 @@
 
 #include "net/adopt.hpp"
 #include "platform/futex.hpp"
+#include "runtime/park.hpp"
 #include "runtime/runtime.hpp"
 #include "wire/cluster_key.hpp"
 #include "wire/remote_wait.hpp"
@@ -262,6 +264,7 @@ std::uint64_t stub::start_request(v1::Frame req, std::shared_ptr<pending> p) {
     link_->send(req);
   } catch (...) {
     take(id, true);
+    abandon_if_detaching();
     throw;
   }
   return id;
@@ -283,6 +286,7 @@ void stub::start_requests(std::vector<v1::Frame>& reqs, const std::vector<std::s
     link_->send_all(reqs);
   } catch (...) {
     for (const v1::Frame& r : reqs) take(r.id(), true);
+    abandon_if_detaching();
     throw;
   }
 }
@@ -300,7 +304,19 @@ v1::Frame stub::call(v1::Frame req) {
   return std::move(p->reply);
 }
 
-void stub::send(const v1::Frame& f) { link_->send(f); }
+void stub::send(const v1::Frame& f) {
+  try {
+    link_->send(f);
+  } catch (...) {
+    abandon_if_detaching();
+    throw;
+  }
+}
+
+void stub::abandon_if_detaching() {
+  if (!detaching_.load() || weft::detail::this_g() == nullptr) return;
+  weft::detail::block_forever("weft::run is ending");
+}
 
 std::shared_ptr<pending> stub::take(std::uint64_t id, bool final) {
   weft::detail::lock_scope lk(lock_);

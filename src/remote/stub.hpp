@@ -75,6 +75,11 @@ class stub {
   // Starts the reader, writer and heartbeat goroutines.
   void start();
   // Says Goodbye (with reason) and closes; a loss after this is not fatal.
+  // A goroutine that sends after this (start_request, start_requests,
+  // send) is one the end of the run abandons: it parks for good instead of
+  // failing, as Go abandons every goroutine when main returns, so that a
+  // goroutine that was only asking the server something does not turn the
+  // end of the run into a panic. A plain thread gets the error.
   void detach(const std::string& reason = "weft::run returned") noexcept;
 
   // Sends req (its id is set here) and parks until the final reply, which
@@ -114,6 +119,9 @@ class stub {
   void answer_trace(v1::Frame& r, std::int64_t duration_ms);
   void heartbeat_loop();
   [[noreturn]] void lost(const std::string& why);
+  // After detach: parks the calling goroutine for good (detach says why).
+  // Returns on a plain thread, or when not detaching.
+  void abandon_if_detaching();
   std::shared_ptr<pending> take(std::uint64_t id, bool final);
 
   std::string address_;

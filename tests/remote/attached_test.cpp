@@ -160,6 +160,34 @@ TEST_F(Attached, AKilledServerEndsTheProgramWithinASecond) {
       ::testing::ExitedWithCode(2), "weft: fatal error: runtime server unix:.*");
 }
 
+// When main returns the run is over: goroutines still asking the server
+// something are abandoned, as a Go program's are, not failed. weft::run's
+// end closes the link under them; a send on it used to throw, and the
+// goroutine's panic made the program exit 2 (once in CI, through
+// migrate_prog's dozer loading a remote variable).
+TEST_F(Attached, GoroutinesStillCallingTheServerWhenMainReturnsAreAbandoned) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        for (int round = 0; round < 20; ++round) {
+          const int code = weft::run(
+              [] {
+                for (int i = 0; i < 4; ++i)
+                  weft::go([] {
+                    weft::remote::var<std::int64_t> v("t.busy", 0);
+                    for (;;) v.fetch_add(1);
+                  });
+                weft::this_goroutine::sleep_for(5ms);
+                return 7;
+              },
+              attached());
+          if (code != 7) std::_Exit(1);
+        }
+        std::_Exit(0);
+      },
+      ::testing::ExitedWithCode(0), "");
+}
+
 // DESIGN.md: a program whose server dies ends within 1 s, exit status 2.
 TEST_F(Attached, AnAttachedProcessEndsWithinASecondOfTheServersDeath) {
   pid_t consumer = weft_test::spawn_process({WEFT_TEST_PIPELINE, "consume", "10"}, {"WEFT_RUNTIME=" + address()});
