@@ -13,6 +13,9 @@ namespace weft::detail::os {
 
 namespace {
 
+#ifndef MADV_POPULATE_WRITE
+constexpr int MADV_POPULATE_WRITE = 23;
+#endif
 #ifndef MADV_GUARD_INSTALL
 constexpr int MADV_GUARD_INSTALL = 102;
 #endif
@@ -38,6 +41,10 @@ int mem_unmap(void* addr, std::size_t bytes) noexcept {
 
 int mem_huge_pages(void* addr, std::size_t bytes, bool want) noexcept {
   return checked([&] { return ::madvise(addr, bytes, want ? MADV_HUGEPAGE : MADV_NOHUGEPAGE); });
+}
+
+int mem_populate(void* addr, std::size_t bytes) noexcept {
+  return checked([&] { return ::madvise(addr, bytes, MADV_POPULATE_WRITE); });
 }
 
 int mem_release(void* addr, std::size_t bytes) noexcept {

@@ -15,6 +15,9 @@ void* mem_map(std::size_t bytes, bool no_reserve, int* err) noexcept;
 int mem_unmap(void* addr, std::size_t bytes) noexcept;
 // Asks for transparent huge pages (true) or none (false) over the range.
 int mem_huge_pages(void* addr, std::size_t bytes, bool want) noexcept;
+// Commits the range now, in one call (MADV_POPULATE_WRITE, Linux 5.14+;
+// -EINVAL on older kernels, which then fault it in as it is touched).
+int mem_populate(void* addr, std::size_t bytes) noexcept;
 // Gives the range's memory back to the kernel (MADV_DONTNEED): it reads as
 // zeros when touched again; guard markers stay.
 int mem_release(void* addr, std::size_t bytes) noexcept;

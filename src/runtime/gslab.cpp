@@ -5,10 +5,11 @@
 // at a time, and a free G is always taken before a fresh one: a program with
 // few goroutines touches a few pages of it, not 2 MiB (a circuit worker is
 // such a program, and its start is on spawn's path). Every chunk but the
-// first is huge-page backed when the kernel allows: on the VMs we measure
-// on, faulting in 4 KiB pages one by one costs 10-20 us each, and a million
-// queued goroutines need ~250 MB of Gs; the first is not, because clearing
-// a huge page at a worker's first `go` cost more than its whole use of Gs.
+// first comes committed, in small pages, from gslab_spare.cpp, which makes
+// the next one ahead on another thread: a million queued goroutines need
+// ~290 MB of Gs, and how much faulting them in costs, page by page or in
+// huge pages, swung 5x between runs on the VMs we measure on (the numbers
+// are there).
 // A G is never returned to the system while the process lives, which is
 // what lets a goroutine dump walk every chunk without racing with frees:
 // that walk is the list of all goroutines, so spawning registers nothing
@@ -23,6 +24,7 @@
 
 #include "platform/memory.hpp"
 #include "platform/thread_mutex.hpp"
+#include "runtime/gslab_spare.hpp"
 #include "runtime/sanitizers.hpp"
 
 namespace weft::detail {
@@ -46,7 +48,7 @@ std::string g_name(g* gp) {
 
 namespace {
 
-constexpr std::size_t chunk_bytes = 2u << 20;
+constexpr std::size_t chunk_bytes = gslab_spare_bytes;
 constexpr std::size_t gs_per_chunk = chunk_bytes / sizeof(g);
 constexpr int local_max = 64;
 
@@ -70,10 +72,14 @@ std::size_t carved(const gslab_t& s, std::size_t i) REQUIRES(s.lock) {
 
 g* carve_one(gslab_t& s) REQUIRES(s.lock) {
   if (s.chunks.empty() || s.carved_in_last == gs_per_chunk) {
-    int err = 0;
-    void* mem = os::mem_map(chunk_bytes, false, &err);
+    void* mem = nullptr;
+    if (s.chunks.empty()) {
+      int err = 0;
+      mem = os::mem_map(chunk_bytes, false, &err);
+    } else {
+      mem = gslab_take_spare();
+    }
     if (mem == nullptr) throw std::bad_alloc();
-    if (!s.chunks.empty()) os::mem_huge_pages(mem, chunk_bytes, true);
     s.chunks.push_back(static_cast<g*>(mem));
     s.carved_in_last = 0;
   }
