@@ -134,6 +134,7 @@ void finish_switch(void* from_ctx) {
       // Timers that park skipped (fire functions may take the lock just
       // released), before this context goes on.
       if (mp->pp) run_due_timers_owned(mp->pp);
+      mp->now_hint = 0;  // unused when nothing was near due: never older than this park
       break;
     }
     case after_switch::yield:

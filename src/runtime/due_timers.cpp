@@ -22,7 +22,14 @@ namespace {
 
 // Fires pp's timers due by now (when0: the earliest, read by the caller).
 bool fire_due(p* pp, std::int64_t when0) {
-  std::int64_t now = os::nanotime();
+  m* mp = this_m();
+  std::int64_t now = 0;
+  if (mp != nullptr && mp->now_hint != 0) {
+    now = mp->now_hint;  // a sleeper's read, moments ago (m.now_hint)
+    mp->now_hint = 0;
+  } else {
+    now = os::nanotime();
+  }
   if (when0 > now) return false;
   // The fired timers' Gs go to this M's ring: fire no more than it has room
   // for (but one at least, so that due timers always move). The rest stay
@@ -30,7 +37,6 @@ bool fire_due(p* pp, std::int64_t when0) {
   // (steal_work). Firing all at once (100k sleepers due together)
   // overflowed the ring into the global queue again and again: at procs 2
   // both Ms then queued for its lock.
-  m* mp = this_m();
   int room = INT32_MAX;
   if (mp && mp->pp && !mp->pp->is_private) room = std::max(static_cast<int>(runq_room(mp->pp)), 1);
   return pp->timers.run_due(now, room) > 0;

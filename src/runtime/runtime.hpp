@@ -171,6 +171,11 @@ struct m {
   // How long find_runnable spins before giving its P up: adapts to whether
   // spinning finds work (proc.cpp, spin_before_idle). Owner only.
   std::int64_t spin_ns = 50'000;
+  // The clock as a sleeping G read it for its deadline, just before it
+  // parked: the park's own look at the timers (finish_switch) uses it
+  // rather than a second read, and clears it. Older than now by the park's
+  // path alone (no user code), so a timer due at it is due. Owner only.
+  std::int64_t now_hint = 0;
   // While this M polls the network for itself (proc.cpp, poll_for_self):
   // the Gs it readies wake no M; it counts them and wakes one afterwards
   // only for the second and later. Owner only.

@@ -46,6 +46,7 @@
 #include <string>
 
 #include "runtime/runtime.hpp"
+#include "time/sleep.hpp"
 #include <weft/errors.hpp>
 
 namespace weft::detail {
@@ -179,11 +180,12 @@ chan_timer* make(std::int64_t when, std::int64_t period, bool owned, chan<time_p
 
 }  // namespace
 
-std::int64_t deadline_after(std::chrono::nanoseconds d) noexcept {
-  std::int64_t now = os::nanotime();
+std::int64_t deadline_from(std::int64_t now, std::chrono::nanoseconds d) noexcept {
   std::int64_t n = d.count();
   return n > never - now ? never : now + n;
 }
+
+std::int64_t deadline_after(std::chrono::nanoseconds d) noexcept { return deadline_from(os::nanotime(), d); }
 
 std::int64_t deadline_at(timer_clock::time_point t) noexcept {
   // steady_clock is CLOCK_MONOTONIC in libstdc++ and libc++: nanotime's clock.

@@ -29,11 +29,14 @@ void fire_ready(timer* t) {
 
 void arm_after_park(void* arg) { timer_start(static_cast<timer*>(arg)); }
 
-void park_until(g* gp, std::int64_t when) {
+// now: the clock as the caller read it for `when`; the park's look at the
+// timers uses it instead of reading the clock again (m.now_hint).
+void park_until(g* gp, std::int64_t when, std::int64_t now) {
   timer t;
   t.when = when;
   t.fire = fire_ready;
   t.arg = gp;
+  this_m()->now_hint = now;
   park("sleep", arm_after_park, &t);
 }
 
@@ -51,7 +54,7 @@ void sleep_until_ns(std::int64_t when) {
     yield_now();
     return;
   }
-  park_until(gp, when);
+  park_until(gp, when, now);
 }
 
 }  // namespace detail
@@ -59,7 +62,8 @@ void sleep_until_ns(std::int64_t when) {
 namespace this_goroutine {
 
 // One clock read, not two: a positive duration's deadline is in the future
-// by construction (a timer already due when armed simply fires at once).
+// by construction (a timer already due when armed simply fires at once),
+// and the park's look at the timers reuses the read.
 void sleep_for(std::chrono::nanoseconds d) {
   detail::g* gp = detail::this_g();
   if (gp == nullptr || d.count() <= 0) {
@@ -67,7 +71,8 @@ void sleep_for(std::chrono::nanoseconds d) {
     return;
   }
   detail::forbid_parking_in_blocking("this_goroutine::sleep_for");
-  detail::park_until(gp, detail::deadline_after(d));
+  std::int64_t now = detail::os::nanotime();
+  detail::park_until(gp, detail::deadline_from(now, d), now);
 }
 
 void sleep_until(std::chrono::steady_clock::time_point t) { detail::sleep_until_ns(detail::deadline_at(t)); }
