@@ -597,7 +597,7 @@ void park(const char* reason, void (*unlock)(void*), void* arg) {
   if (gp->blocking_depth != 0)
     fatal(std::string("goroutine ") + std::to_string(gp->id) + " parked (" + reason + ") inside weft::blocking");
   gp->wait_reason = reason;
-  gp->wait_since = os::nanotime_coarse();
+  gp->wait_since = sched.sysmon_clock.load(std::memory_order_relaxed);
   mp->action = after_switch::park;
   mp->park_unlock = unlock;
   mp->park_arg = arg;

@@ -113,7 +113,7 @@ struct g {
 
   // Cold: for dumps, panics and goroutine_local.
   const char* wait_reason = nullptr;
-  std::int64_t wait_since = 0;
+  std::int64_t wait_since = 0;  // sched.sysmon_clock when it parked
   // While set (wait_label_scope, gstats.hpp): the reason instrumentation
   // counts this G's blocked time under, instead of its park's. Only the G
   // itself writes it; read by the M that parks it.
@@ -310,6 +310,12 @@ struct sched_t {
   // 1 while sysmon sleeps because every P is idle; pidle_get wakes it
   // (sysmon.cpp: its deep sleep and the handshake).
   std::atomic<std::uint32_t> sysmon_deep{0};
+  // os::nanotime() at sysmon's last look: behind the clock by at most its
+  // delay (10 ms) while any P runs. What a park stamps as wait_since: a
+  // dump shows waits only from 10 ms up, and a clock read per park (even
+  // the coarse one, a vDSO call) was 11% of pingpong's round trip. Its own
+  // line: sysmon writes it every look, parks on every core read it.
+  alignas(64) std::atomic<std::int64_t> sysmon_clock{0};
   std::atomic<bool> running{false};
   std::atomic<bool> stopping{false};
   // Which weft::run this is (1, 2, ...; 0 before the first): state kept

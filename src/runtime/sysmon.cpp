@@ -13,6 +13,8 @@
 //     the G yields at its next yield point (channel operations, select).
 //     weft cannot preempt a loop that never reaches one: see
 //     docs/runtime.md, Preemption.
+// Each look also stores the clock in sched.sysmon_clock, which parks stamp
+// as a G's wait_since instead of reading a clock themselves.
 // It sleeps 20 us between looks while it finds things to do, and backs off
 // (doubling after 1 ms of nothing, up to 10 ms) when it does not, so an idle
 // or purely computing program pays almost nothing for it.
@@ -159,6 +161,7 @@ void sysmon_loop() {
     os::futex_wait(&sysmon_stopping, 0, delay);
     if (sysmon_stopping.load(std::memory_order_acquire) != 0) break;
     std::int64_t now = os::nanotime();
+    sched.sysmon_clock.store(now, std::memory_order_relaxed);
     // Between taking a timer off its heap and queueing its G, that G is
     // visible nowhere: the deadlock check must not conclude anything then.
     sched.sysmon_acting.store(true);
@@ -193,11 +196,15 @@ void sysmon_start() {
   sysmon_m.id = -1;
   sysmon_m.rand_state = 0x5851f42d4c957f2dull;
   sysmon_stopping.store(0, std::memory_order_release);
+  sched.sysmon_clock.store(os::nanotime(), std::memory_order_relaxed);
   sysmon_thread = std::thread(sysmon_loop);
 }
 
 void sysmon_wake_from_deep_sleep() noexcept {
   if (sched.sysmon_deep.load(std::memory_order_seq_cst) == 0) return;
+  // A P runs again: its first parks come before sysmon is back, and must
+  // not stamp the time it went to sleep at.
+  sched.sysmon_clock.store(os::nanotime(), std::memory_order_relaxed);
   sched.sysmon_deep.store(0, std::memory_order_seq_cst);
   os::futex_wake(&sched.sysmon_deep, 1);
 }
