@@ -314,9 +314,10 @@ struct sched_t {
   // delay (10 ms) while any P runs. What a park stamps as wait_since: a
   // dump shows waits only from 10 ms up, and a clock read per park (even
   // the coarse one, a vDSO call) was 11% of pingpong's round trip. Its own
-  // line: sysmon writes it every look, parks on every core read it.
+  // line: sysmon writes it every look, parks on every core read it, and
+  // what follows (stopping, read at every pick) must not share it.
   alignas(64) std::atomic<std::int64_t> sysmon_clock{0};
-  std::atomic<bool> running{false};
+  alignas(64) std::atomic<bool> running{false};
   std::atomic<bool> stopping{false};
   // Which weft::run this is (1, 2, ...; 0 before the first): state kept
   // per run outside the scheduler (os/shutdown.cpp) tells a new run from
