@@ -23,7 +23,7 @@
 #include <vector>
 
 #include "platform/memory.hpp"
-#include "platform/thread_mutex.hpp"
+#include "platform/spin_futex_mutex.hpp"
 #include "runtime/gslab_spare.hpp"
 #include "runtime/sanitizers.hpp"
 
@@ -53,7 +53,7 @@ constexpr std::size_t gs_per_chunk = chunk_bytes / sizeof(g);
 constexpr int local_max = 64;
 
 struct gslab_t {
-  thread_mutex lock;
+  spin_futex_mutex lock;
   std::vector<g*> chunks GUARDED_BY(lock);  // each gs_per_chunk Gs, the last one maybe not all carved
   std::size_t carved_in_last GUARDED_BY(lock) = 0;  // Gs constructed in chunks.back()
   g* free GUARDED_BY(lock) = nullptr;

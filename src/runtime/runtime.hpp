@@ -13,7 +13,7 @@
 
 #include "platform/spinlock.hpp"
 #include "platform/thread_annotations.hpp"
-#include "platform/thread_mutex.hpp"
+#include "platform/spin_futex_mutex.hpp"
 #include "runtime/fatal.hpp"
 #include "runtime/note.hpp"
 #include "runtime/stack.hpp"
@@ -265,7 +265,7 @@ struct p {
 
 // The global scheduler state.
 struct sched_t {
-  thread_mutex lock;  // guards the global queues and the idle lists
+  spin_futex_mutex lock;  // guards the global queues and the idle lists
   gqueue runq GUARDED_BY(lock);  // Gs that ran before and are runnable again
   gqueue freshq GUARDED_BY(lock);  // Gs that never ran, beyond what the rings hold (runq.cpp)
   // Reads only the queues' atomic size hints, which need no lock.

@@ -57,7 +57,7 @@
 #include <string>
 
 #include "platform/memory.hpp"
-#include "platform/thread_mutex.hpp"
+#include "platform/spin_futex_mutex.hpp"
 
 namespace weft::detail {
 
@@ -81,7 +81,7 @@ struct slab {
 };
 
 struct pool_t {
-  thread_mutex lock;
+  spin_futex_mutex lock;
   std::deque<slab> slabs GUARDED_BY(lock);
   slab* current[stack_classes] GUARDED_BY(lock) = {};
   std::vector<stack> hot[stack_classes] GUARDED_BY(lock);  // freed recently

@@ -39,6 +39,7 @@
 #include <mutex>
 #include <string>
 
+#include "platform/thread_mutex.hpp"
 #include "runtime/gslab.hpp"
 #include "runtime/runq.hpp"
 #include <weft/errors.hpp>
