@@ -17,6 +17,10 @@
 //   uring_rw  recvs through io_uring as in uring, answers by write(2) at
 //             once: how much of io_uring's gain a backend keeps if only
 //             a goroutine's wait for bytes goes through the ring.
+//   epoll_ws  readiness from epoll as in epoll, but the answers are sends
+//             posted on a ring and submitted together (one io_uring_enter)
+//             before the next epoll_wait: how much a readiness netpoller
+//             keeps if only the writes are batched.
 //
 // Both sides of every connection are in this thread, as in weft-bench's
 // tcp_echo. If io_uring does not beat epoll here, where the interface is
@@ -141,49 +145,6 @@ void write_all(int fd, const unsigned char* b) {
   if (::write(fd, b, msg_size) != msg_size) die("write (short or failed)");
 }
 
-double run_epoll(int conns, int rounds) {
-  pairs p = connect_all(conns);
-  int ep = ::epoll_create1(EPOLL_CLOEXEC);
-  for (std::size_t i = 0; i < p.ends.size(); ++i) {
-    epoll_event ev{};
-    ev.events = EPOLLIN | EPOLLET;
-    ev.data.u64 = i;
-    if (::epoll_ctl(ep, EPOLL_CTL_ADD, p.ends[i].fd, &ev) != 0) die("epoll_ctl");
-  }
-  auto t0 = std::chrono::steady_clock::now();
-  for (int i = 0; i < conns; ++i) {
-    end& c = p.ends[2 * i];
-    fill(c.out, c.index, 0);
-    write_all(c.fd, c.out);
-  }
-  int done = 0;
-  std::vector<epoll_event> evs(512);
-  while (done < conns) {
-    int n = ::epoll_wait(ep, evs.data(), static_cast<int>(evs.size()), -1);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) die("epoll_wait");
-    for (int k = 0; k < n; ++k) {
-      end& e = p.ends[evs[k].data.u64];
-      for (;;) {  // until EAGAIN, as an edge-triggered reader must
-        ssize_t r = ::read(e.fd, e.in + e.got, msg_size - e.got);
-        if (r < 0 && errno == EAGAIN) break;
-        if (r <= 0) die("read");
-        e.got += static_cast<int>(r);
-        if (e.got < msg_size) continue;
-        e.got = 0;
-        if (on_message(e, rounds))
-          write_all(e.fd, e.out);
-        else
-          ++done;
-      }
-    }
-  }
-  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  ::close(ep);
-  close_all(p);
-  return static_cast<double>(conns) * rounds / secs;
-}
-
 enum op : std::uint64_t { op_recv = 0, op_send = 1 };
 
 void post_recv(io_uring& ring, end& e, std::size_t i) {
@@ -198,6 +159,76 @@ void post_send(io_uring& ring, end& e, std::size_t i) {
   if (sqe == nullptr) die("io_uring: no free SQE");
   io_uring_prep_send(sqe, e.fd, e.out, msg_size, 0);
   io_uring_sqe_set_data64(sqe, (i << 1) | op_send);
+}
+
+// batched_sends: the answers are posted on a ring and submitted together
+// before the next epoll_wait (epoll_ws); else written at once.
+double run_epoll(int conns, int rounds, bool batched_sends = false) {
+  pairs p = connect_all(conns);
+  io_uring ring;
+  if (batched_sends) {
+    if (int err = io_uring_queue_init(static_cast<unsigned>(2 * p.ends.size()), &ring, 0); err != 0) {
+      errno = -err;
+      die("io_uring_queue_init");
+    }
+  }
+  auto answer = [&](end& e, std::size_t i) {
+    if (batched_sends)
+      post_send(ring, e, i);
+    else
+      write_all(e.fd, e.out);
+  };
+  int ep = ::epoll_create1(EPOLL_CLOEXEC);
+  for (std::size_t i = 0; i < p.ends.size(); ++i) {
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLET;
+    ev.data.u64 = i;
+    if (::epoll_ctl(ep, EPOLL_CTL_ADD, p.ends[i].fd, &ev) != 0) die("epoll_ctl");
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < conns; ++i) {
+    end& c = p.ends[2 * i];
+    fill(c.out, c.index, 0);
+    answer(c, 2 * static_cast<std::size_t>(i));
+  }
+  int done = 0;
+  std::vector<epoll_event> evs(512);
+  while (done < conns) {
+    if (batched_sends) {
+      if (io_uring_submit(&ring) < 0) die("io_uring_submit");
+      io_uring_cqe* cqe = nullptr;
+      unsigned head = 0, seen = 0;
+      io_uring_for_each_cqe(&ring, head, cqe) {
+        ++seen;
+        if (cqe->res != msg_size) die("send (short or failed)");
+      }
+      io_uring_cq_advance(&ring, seen);
+    }
+    int n = ::epoll_wait(ep, evs.data(), static_cast<int>(evs.size()), -1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) die("epoll_wait");
+    for (int k = 0; k < n; ++k) {
+      std::size_t i = evs[k].data.u64;
+      end& e = p.ends[i];
+      for (;;) {  // until EAGAIN, as an edge-triggered reader must
+        ssize_t r = ::read(e.fd, e.in + e.got, msg_size - e.got);
+        if (r < 0 && errno == EAGAIN) break;
+        if (r <= 0) die("read");
+        e.got += static_cast<int>(r);
+        if (e.got < msg_size) continue;
+        e.got = 0;
+        if (on_message(e, rounds))
+          answer(e, i);
+        else
+          ++done;
+      }
+    }
+  }
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  ::close(ep);
+  if (batched_sends) io_uring_queue_exit(&ring);
+  close_all(p);
+  return static_cast<double>(conns) * rounds / secs;
 }
 
 double run_uring(int conns, int rounds, unsigned flags, bool direct_writes = false) {
@@ -299,20 +330,22 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "io_uring_probe: -conns, -rounds and -runs must be at least 1\n");
     return 2;
   }
-  std::vector<double> ep, ur, dt, rw;
+  std::vector<double> ep, ur, dt, rw, ws;
   for (int r = 0; r < runs; ++r) {  // interleaved: the machine's drift hits all three alike
     ep.push_back(run_epoll(conns, rounds));
     ur.push_back(run_uring(conns, rounds, 0));
     dt.push_back(run_uring(conns, rounds, IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN));
     rw.push_back(run_uring(conns, rounds, 0, true));
+    ws.push_back(run_epoll(conns, rounds, true));
   }
-  double e = median(ep), u = median(ur), d = median(dt), w = median(rw);
+  double e = median(ep), u = median(ur), d = median(dt), w = median(rw), b = median(ws);
   std::printf("bench=tcp_echo_probe impl=epoll value=%.0f unit=rt/s extra=conns:%d,rounds:%d,runs:%d\n", e, conns,
               rounds, runs);
   std::printf("bench=tcp_echo_probe impl=uring value=%.0f unit=rt/s\n", u);
   std::printf("bench=tcp_echo_probe impl=uring_dt value=%.0f unit=rt/s\n", d);
   std::printf("bench=tcp_echo_probe impl=uring_rw value=%.0f unit=rt/s\n", w);
-  std::printf("uring/epoll %.2f  uring_dt/epoll %.2f  uring_rw/epoll %.2f  (a rate: more is better)\n", u / e, d / e,
-              w / e);
+  std::printf("bench=tcp_echo_probe impl=epoll_ws value=%.0f unit=rt/s\n", b);
+  std::printf("uring/epoll %.2f  uring_dt/epoll %.2f  uring_rw/epoll %.2f  epoll_ws/epoll %.2f  (a rate: more is better)\n",
+              u / e, d / e, w / e, b / e);
   return 0;
 }

@@ -8,7 +8,8 @@
 #   P/lib/pkgconfig/weft.pc                 pkg-config --cflags --libs weft (--static too)
 # ("lib" is CMAKE_INSTALL_LIBDIR: lib/<multiarch> when the prefix is /usr on Debian.)
 #
-# A static libweft.a links Boost.Context, libunwind, libdw and libdl privately;
+# A static libweft.a links Boost.Context, libunwind, libdw, liburing (when
+# found) and libdl privately;
 # CMake exports those as $<LINK_ONLY:...> entries of weft::weft, so the package
 # config must bring those targets back in the consumer (see weftConfig.cmake.in).
 # The warning flags targets (weft_flags, weft_warnings) are linked only under $<BUILD_INTERFACE:>
@@ -107,15 +108,19 @@ endforeach()
 # needs this, static or shared, and it must come before -lunwind, which
 # pkg-config puts after these (Requires come after Libs).
 set(weft_pc_gcc_s "-Wl,--push-state,--no-as-needed,-lgcc_s,--pop-state -pthread")
+set(weft_pc_modules "libunwind libdw protobuf libssl libcrypto zlib")
+if(WEFT_HAVE_LIBURING)
+  string(APPEND weft_pc_modules " liburing")
+endif()
 if(WEFT_STATIC)
   set(WEFT_PC_LIBS "${weft_pc_deps} ${weft_pc_gcc_s}")
-  set(WEFT_PC_REQUIRES "libunwind libdw protobuf libssl libcrypto zlib")
+  set(WEFT_PC_REQUIRES "${weft_pc_modules}")
   set(WEFT_PC_REQUIRES_PRIVATE "")
   set(WEFT_PC_LIBS_PRIVATE "")
 else()
   set(WEFT_PC_LIBS "${weft_pc_gcc_s}")
   set(WEFT_PC_REQUIRES "")
-  set(WEFT_PC_REQUIRES_PRIVATE "libunwind libdw protobuf libssl libcrypto zlib")
+  set(WEFT_PC_REQUIRES_PRIVATE "${weft_pc_modules}")
   set(WEFT_PC_LIBS_PRIVATE "${weft_pc_deps}")
 endif()
 # What weft::weft gives its users' compiles, pkg-config users get too.

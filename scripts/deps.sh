@@ -24,7 +24,7 @@ WEFT_DEB_PACKAGES=(
   golang-etcd-server-dev            # etcd's v3 .proto files (rpc.proto, kv.proto), compiled for src/etcd/
   libgrpc++-dev protobuf-compiler-grpc  # gRPC, etcd's v3 API: the library and protoc's C++ plugin
   golang-go libboost-fiber-dev      # benchmark peers; go tool pprof reads weft cpu's profiles in a test
-  liburing-dev                      # bench/io_uring_probe: io_uring against epoll (weft does not use it)
+  liburing-dev                      # io_uring: batched socket writes (src/runtime/send_batch.cpp), bench/io_uring_probe
   python3                           # bench/run's result tooling
   python3-protobuf python3-msgpack  # examples/python_server: the protocol from another language
   iproute2                          # the cluster suite's hosts: network namespaces, veth pairs, a bridge

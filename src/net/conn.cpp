@@ -5,7 +5,10 @@
 // edge-triggered polling a fresh socket usually has room to write, and a
 // reply is often there by the time it is read. write loops until every
 // byte is out (send with MSG_NOSIGNAL: a peer that has gone away is EPIPE,
-// never SIGPIPE).
+// never SIGPIPE). A goroutine's write goes through its P's io_uring batch
+// when there is one (runtime/send_batch.cpp): the same send, made together
+// with the other goroutines' in one system call; a full socket (-EAGAIN)
+// waits on the netpoller as always.
 //
 // Wait after a short read (opt-in, net_access::wait_after_short_reads): a
 // request-reply connection reads each message whole, and the next read's
@@ -35,6 +38,7 @@
 #include "net/netfd.hpp"
 #include "platform/socket.hpp"
 #include "runtime/gstats.hpp"
+#include "runtime/send_batch.hpp"
 
 namespace weft::net {
 
@@ -95,7 +99,9 @@ void conn::write(std::span<const std::byte> buf) {
   std::size_t done = 0;
   while (done < buf.size()) {
     op.check_deadline(poll_mode::write);
-    long n = detail::os::sock_send(fd_->sysfd, buf.data() + done, buf.size() - done);
+    long n = 0;
+    if (!detail::send_batched(fd_->sysfd, buf.data() + done, buf.size() - done, &n))
+      n = detail::os::sock_send(fd_->sysfd, buf.data() + done, buf.size() - done);
     if (n >= 0) {
       done += static_cast<std::size_t>(n);
       if (detail::gstats_enabled()) detail::gstats_bytes(false, static_cast<std::uint64_t>(n));

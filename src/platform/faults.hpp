@@ -47,6 +47,13 @@ extern std::atomic<int> armed[fault_point_count];
 bool take_slow(fault_point point, fault* f) noexcept;
 }  // namespace faults_detail
 
+// Whether calls at `point` are to fail or fall short: a caller with another
+// way to the kernel (runtime/send_batch.cpp's io_uring) takes the checked
+// call instead while one is armed.
+inline bool fault_armed(fault_point point) noexcept {
+  return faults_detail::armed[static_cast<int>(point)].load(std::memory_order_relaxed) > 0;
+}
+
 // For the platform's own calls: true (and the fault in *f) if this call is
 // to fail or fall short.
 inline bool take_fault(fault_point point, fault* f) noexcept {

@@ -60,6 +60,7 @@
 #include "platform/futex.hpp"
 #include "runtime/gslab.hpp"
 #include "runtime/netpoll.hpp"
+#include "runtime/send_batch.hpp"
 #include "runtime/runq.hpp"
 #include "runtime/signals.hpp"
 
@@ -476,6 +477,7 @@ void check_dead() {
 }
 
 g* find_runnable_fast(p* pp, bool run_timers) {
+  send_batch_poll(pp);  // writers waiting for their flush (send_batch.cpp)
   if (run_timers) run_due_timers_owned(pp);
   if (pp->is_private) return bound_pick(pp);  // only its own Gs, never the global queues
   // A G in runnext inherits the time slice of the G that readied it (Go's
@@ -665,7 +667,8 @@ bool m_leave(m* mp) {
 }
 
 void handoffp(p* pp) {
-  bool work = !runq_empty(pp) || pp->timers.when0.load(std::memory_order_acquire) != INT64_MAX;
+  // Writers waiting for the P's flush are work too (send_batch.cpp, S3).
+  bool work = !runq_empty(pp) || pp->send_pending != 0 || pp->timers.when0.load(std::memory_order_acquire) != INT64_MAX;
   if (!work) {
     // The global queue is looked at under the lock it is filled under: a G
     // queued after this look finds the P idle when its wakep looks.

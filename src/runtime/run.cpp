@@ -11,6 +11,7 @@
 #include "platform/futex.hpp"
 #include "runtime/gslab.hpp"
 #include "runtime/runq.hpp"
+#include "runtime/send_batch.hpp"
 #include "runtime/signals.hpp"
 #include <weft/errors.hpp>
 #include <weft/goroutine_local.hpp>
@@ -41,6 +42,7 @@ struct main_closure {
 void teardown() {
   for (p* pp : sched.allp) {
     g_flush(pp);
+    send_batch_free(pp);
     delete pp;
   }
   {

@@ -13,6 +13,7 @@
 
 #include "platform/spinlock.hpp"
 #include "platform/thread_annotations.hpp"
+#include "platform/send_ring.hpp"
 #include "platform/spin_futex_mutex.hpp"
 #include "runtime/fatal.hpp"
 #include "runtime/note.hpp"
@@ -96,6 +97,9 @@ struct g {
   // a reply over and reads again): what it readies goes to its P's runnext
   // without waking another M (proc.cpp, ready). Owner only.
   bool parks_soon = false;
+  // Parked in a batched write whose flush has not run (send_batch.cpp):
+  // until its park completes no flush may ready it. Owner P's M only.
+  bool in_send_batch = false;
   locker_state* locker = nullptr;  // the thread_locker it holds
   // For dumps, which read them from another thread: the home's thread id
   // and which control set it (thread_control.cpp, control_names).
@@ -261,6 +265,12 @@ struct p {
   gstats_ended gstats;  // goroutines that ended here while instrumenting
   g* free_gs = nullptr;  // unused Gs for its next goroutines (gslab.cpp), owner only
   int nfree_gs = 0;
+  // Writes batched through io_uring (send_batch.cpp), owner only: the
+  // ring, made at the first batched write; how many of its goroutines wait
+  // for the next flush; the schedtick when the first of them posted.
+  os::send_ring* send_ring = nullptr;
+  std::uint32_t send_pending = 0;
+  std::uint32_t send_first_tick = 0;
 };
 
 // The global scheduler state.

@@ -1,0 +1,162 @@
+// src/runtime/send_batch.cpp: socket writes batched through io_uring.
+//
+// Why. A loopback round trip is mostly system calls, and on this kernel
+// making many sends in one io_uring_enter costs less than a send(2) each:
+// bench/io_uring_probe's epoll_ws mode (epoll for readiness as weft's
+// netpoller does, sends batched on a ring) drives tcp_echo's sockets 1.19x
+// faster than send(2) (docs/net.md). Reads stay on the netpoller.
+//
+// How. Each P owns a ring (made at its first batched write). A goroutine's
+// conn::write posts its send there and parks ("IO write"); the buffer stays
+// valid because the writer waits. The P's owner flushes: one submission for
+// every posted send, each completing before the flush returns
+// (platform/send_ring.hpp: MSG_DONTWAIT sends are never left in flight),
+// and each writer is readied with its result. A result of -EAGAIN (the
+// socket was full) sends the writer to the netpoller as before.
+//
+// When a batch is flushed (send_batch_poll, at every pick):
+//   - when the P has nothing else to run: the batch is as big as it gets;
+//   - when its first send has waited 16 picks: a P that always has work
+//     (CPU-bound goroutines) still sends within a few time slices at most;
+//   - by a writer that finds 64 posted: it flushes before it posts.
+//
+// Invariants.
+//   S1 Only the M that owns a P touches its ring, its send_pending and the
+//      in_send_batch flags of its posted writers: a P has one owner at a
+//      time, and ownership passes with acquire/release (acquirep).
+//   S2 A posted writer is readied only after its park completed: the
+//      writer sets in_send_batch before it parks, and no flush runs while
+//      the M's current G has it set (the writer's own pick, before its
+//      switch); the flush clears it before ready().
+//   S3 A P with posted sends never goes idle: find_runnable flushes before
+//      it could give the P up (the run queue is empty then), and handoffp
+//      counts pending sends as work, so some M takes the P and flushes.
+//   S4 Nothing touches a writer's send_op after ready(): it lives on the
+//      writer's stack, which may run on at once on another M.
+//
+// Forks: the rings' memory is not inherited (MADV_DONTFORK), and a child
+// forgets the Ps' rings; writers parked in the parent's batches are the
+// parent's. Rejected: one ring for all Ps (a lock on every post, and
+// submissions from many threads); a write that returns before its flush (a
+// copy of every buffer, and an error reported on a later call); batching
+// reads (their completions come later, with no goroutine to flush: a
+// completion-based poller, docs/net.md).
+#include "runtime/send_batch.hpp"
+
+#include <pthread.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "platform/faults.hpp"
+#include "runtime/runq.hpp"
+
+namespace weft::detail {
+
+namespace {
+
+constexpr unsigned ring_entries = 128;
+constexpr std::uint32_t max_batch = 64;
+constexpr std::uint32_t max_age_picks = 16;
+
+// -1 unknown, 0 off, 1 on.
+std::atomic<int> enabled_state{-1};
+std::atomic<std::uint64_t> total_sends{0};
+std::atomic<std::uint64_t> total_flushes{0};
+
+struct send_op {
+  g* gp;
+  long result;
+};
+
+void forget_rings_in_child() {
+  // No lock: the child has one thread. The rings' mappings did not come
+  // along (send_ring_new); their structs are left to leak.
+  for (p* pp : sched.allp) {
+    pp->send_ring = nullptr;
+    pp->send_pending = 0;
+  }
+}
+
+bool decide_enabled() {
+  int s = enabled_state.load(std::memory_order_acquire);
+  if (s >= 0) return s == 1;
+  const char* env = std::getenv("WEFT_IO_URING");
+  bool on = env == nullptr || std::strcmp(env, "0") != 0;
+  if (on) {
+    // One ring made and dropped: io_uring works here, or it never will.
+    int err = 0;
+    os::send_ring* probe = os::send_ring_new(4, &err);
+    on = probe != nullptr;
+    os::send_ring_free(probe);
+  }
+  if (on) ::pthread_atfork(nullptr, nullptr, forget_rings_in_child);
+  int expected = -1;
+  if (!enabled_state.compare_exchange_strong(expected, on ? 1 : 0, std::memory_order_acq_rel)) return expected == 1;
+  return on;
+}
+
+void on_sent(void*, std::uint64_t tag, long result) {
+  auto* op = reinterpret_cast<send_op*>(static_cast<std::uintptr_t>(tag));
+  g* gp = op->gp;
+  op->result = result;
+  gp->in_send_batch = false;
+  ready(gp);  // S4: op may be gone from here on
+}
+
+void flush(p* pp) {
+  pp->send_pending = 0;
+  int n = os::send_ring_flush(pp->send_ring, on_sent, nullptr);
+  if (n < 0) fatal("io_uring: submitting batched writes failed: " + std::string(std::strerror(errno)));
+  total_flushes.fetch_add(1, std::memory_order_relaxed);
+  total_sends.fetch_add(static_cast<std::uint64_t>(n), std::memory_order_relaxed);
+}
+
+}  // namespace
+
+bool send_batch_enabled() { return decide_enabled(); }
+
+bool send_batched(int fd, const void* buf, std::size_t len, long* result) {
+  if (enabled_state.load(std::memory_order_relaxed) == 0 || os::fault_armed(os::fault_point::write)) return false;
+  m* mp = this_m();
+  if (mp == nullptr || mp->kind != m_kind::normal) return false;
+  g* gp = mp->curg;
+  p* pp = mp->pp;
+  if (gp == nullptr || pp == nullptr || pp->is_private || gp->home != nullptr || gp->blocking_depth != 0) return false;
+  if (pp->send_ring == nullptr) {
+    if (!decide_enabled()) return false;
+    int err = 0;
+    pp->send_ring = os::send_ring_new(ring_entries, &err);
+    if (pp->send_ring == nullptr) return false;  // out of memory for a ring: this write goes the plain way
+  }
+  if (pp->send_pending >= max_batch) flush(pp);  // this G is running: not in the batch (S2)
+  send_op op{gp, 0};
+  if (!os::send_ring_post(pp->send_ring, fd, buf, len, reinterpret_cast<std::uintptr_t>(&op))) return false;
+  if (pp->send_pending++ == 0) pp->send_first_tick = pp->schedtick.load(std::memory_order_relaxed);
+  gp->in_send_batch = true;
+  park("IO write", nullptr, nullptr);
+  *result = op.result;
+  return true;
+}
+
+void send_batch_flush_if_due(p* pp) {
+  m* mp = this_m();
+  if (mp->curg != nullptr && mp->curg->in_send_batch) return;  // S2: its park is under way
+  std::uint32_t age = pp->schedtick.load(std::memory_order_relaxed) - pp->send_first_tick;
+  if (age < max_age_picks && !runq_empty(pp)) return;
+  flush(pp);
+}
+
+void send_batch_free(p* pp) {
+  os::send_ring_free(pp->send_ring);
+  pp->send_ring = nullptr;
+  pp->send_pending = 0;
+}
+
+send_batch_totals send_batch_counts() {
+  return {total_sends.load(std::memory_order_relaxed), total_flushes.load(std::memory_order_relaxed)};
+}
+
+}  // namespace weft::detail

@@ -1,0 +1,170 @@
+// tests/net/batched_write_test.cpp: goroutines' writes batched through
+// io_uring (runtime/send_batch.cpp). Many goroutines' writes leave in fewer
+// system calls than writes, and each still arrives whole and in order; a
+// full socket still waits on the netpoller (nothing lost, deadlines fire);
+// a peer that went away is still the usual error; WEFT_IO_URING=0 turns it
+// off. Where io_uring is not available (a kernel or sandbox without it) the
+// tests that need it skip, saying so. Each runs at every procs value of
+// weft_test::all_procs().
+#include <weft/chan.hpp>
+#include <weft/go.hpp>
+#include <weft/net.hpp>
+#include <weft/weft.hpp>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "child_process.hpp"
+#include "net/loopback_pair.hpp"
+#include "runtime/send_batch.hpp"
+#include "weft_test_util.hpp"
+
+namespace {
+
+using weft_test::procs_name;
+namespace net = weft::net;
+using namespace std::chrono_literals;
+
+std::span<const std::byte> bytes(const std::string& s) { return std::as_bytes(std::span(s.data(), s.size())); }
+
+std::string pattern(std::size_t n, int seed) {
+  std::string s(n, '\0');
+  for (std::size_t i = 0; i < n; ++i) s[i] = static_cast<char>((i * 31 + static_cast<std::size_t>(seed)) % 251);
+  return s;
+}
+
+bool batching_here() {
+  if (weft::detail::send_batch_enabled()) return true;
+  const char* env = std::getenv("WEFT_IO_URING");
+  return env != nullptr && std::strcmp(env, "0") == 0;  // off on purpose: the tests still run, unbatched
+}
+
+class NetBatchedWrite : public ::testing::TestWithParam<int> {};
+
+TEST_P(NetBatchedWrite, ManyGoroutinesWritesLeaveInFewerCallsAndArriveWholeInOrder) {
+  if (!batching_here()) GTEST_SKIP() << "io_uring is not available here: every write is a send(2)";
+  constexpr int conns = 40;
+  constexpr int messages = 100;
+  constexpr std::size_t size = 100;
+  auto before = weft::detail::send_batch_counts();
+  std::vector<std::string> bad;
+  weft::run(
+      [&] {
+        net::listener ln = net::listen("tcp", "127.0.0.1:0");
+        weft::wait_group wg;
+        weft::chan<std::string> errors(conns);
+        wg.add(2 * conns);
+        for (int c = 0; c < conns; ++c) {
+          weft::go([&, c] {
+            net::conn w = net::dial("tcp", ln.address());
+            for (int m = 0; m < messages; ++m) w.write(bytes(pattern(size, c * 1000 + m)));
+            wg.done();
+          });
+          weft::go([&] {
+            net::conn r = ln.accept();
+            std::string got(size, '\0');
+            r.read_full(std::as_writable_bytes(std::span(got.data(), got.size())));
+            // The writer's index is not known here: find it from the first message.
+            int seed = -1;
+            for (int c2 = 0; c2 < conns && seed < 0; ++c2)
+              if (got == pattern(size, c2 * 1000)) seed = c2 * 1000;
+            if (seed < 0) errors.send("a first message matches no writer");
+            for (int m = 1; m < messages && seed >= 0; ++m) {
+              r.read_full(std::as_writable_bytes(std::span(got.data(), got.size())));
+              if (got != pattern(size, seed + m)) {
+                errors.send("writer " + std::to_string(seed / 1000) + " message " + std::to_string(m) +
+                            " arrived wrong or out of order");
+                break;
+              }
+            }
+            wg.done();
+          });
+        }
+        wg.wait();
+        errors.close();
+        for (std::string e : errors) bad.push_back(e);
+      },
+      weft_test::procs_opt(GetParam()));
+  EXPECT_TRUE(bad.empty()) << bad.front();
+  auto after = weft::detail::send_batch_counts();
+  if (!weft::detail::send_batch_enabled()) return;  // WEFT_IO_URING=0: the check above is all
+  std::uint64_t sends = after.sends - before.sends;
+  std::uint64_t flushes = after.flushes - before.flushes;
+  EXPECT_GE(sends, std::uint64_t(conns) * messages) << "every write went through a ring";
+  EXPECT_LT(flushes, sends) << "some flush made more than one goroutine's send";
+}
+
+TEST_P(NetBatchedWrite, AFullSocketWaitsOnTheNetpollerAndLosesNothing) {
+  weft_test::with_loopback_pair(GetParam(), [](net::conn& client, net::conn& server) {
+    const std::string big = pattern(8 << 20, 7);  // far more than the socket buffers hold
+    weft::chan<bool> written(1);
+    weft::go([&] {
+      client.write(bytes(big));
+      written.send(true);
+    });
+    weft::this_goroutine::sleep_for(50ms);  // the writer fills the socket and waits
+    std::string got(big.size(), '\0');
+    server.read_full(std::as_writable_bytes(std::span(got.data(), got.size())));
+    EXPECT_TRUE(written.recv().value_or(false));
+    EXPECT_TRUE(got == big) << "bytes lost, repeated or reordered";
+  });
+}
+
+TEST_P(NetBatchedWrite, AWriteDeadlineStillEndsAWriteToAFullSocket) {
+  weft_test::with_loopback_pair(GetParam(), [](net::conn& client, net::conn&) {
+    client.set_write_deadline(std::chrono::steady_clock::now() + 100ms);
+    const std::string big = pattern(32 << 20, 3);  // the peer never reads
+    try {
+      client.write(bytes(big));
+      ADD_FAILURE() << "a 32 MiB write to a peer that never reads returned";
+    } catch (const std::system_error& e) {
+      EXPECT_EQ(e.code(), std::errc::timed_out) << e.what();
+    }
+  });
+}
+
+TEST_P(NetBatchedWrite, WritingToAPeerThatClosedIsTheUsualError) {
+  weft_test::with_loopback_pair(GetParam(), [](net::conn& client, net::conn& server) {
+    server.close();
+    const std::string chunk = pattern(64 << 10, 1);
+    try {
+      for (int i = 0; i < 1000; ++i) client.write(bytes(chunk));
+      ADD_FAILURE() << "64 MiB written to a closed peer without an error";
+    } catch (const std::system_error& e) {
+      EXPECT_TRUE(e.code() == std::errc::broken_pipe || e.code() == std::errc::connection_reset) << e.what();
+    }
+  });
+}
+
+INSTANTIATE_TEST_SUITE_P(Procs, NetBatchedWrite, ::testing::ValuesIn(weft_test::all_procs()), procs_name);
+
+// WEFT_IO_URING=0: this test binary again, in a child with the variable
+// set, runs the first test above unbatched and checks that nothing went
+// through a ring.
+TEST(NetBatchedWriteOff, WeftIoUring0TurnsBatchingOff) {
+  if (const char* env = std::getenv("WEFT_IO_URING"); env && std::strcmp(env, "0") == 0) {
+    EXPECT_FALSE(weft::detail::send_batch_enabled());
+    weft_test::with_loopback_pair(1, [](net::conn& client, net::conn& server) {
+      client.write(bytes(pattern(1000, 5)));
+      std::string got(1000, '\0');
+      server.read_full(std::as_writable_bytes(std::span(got.data(), got.size())));
+      EXPECT_TRUE(got == pattern(1000, 5));
+    });
+    EXPECT_EQ(weft::detail::send_batch_counts().sends, 0u);
+    return;
+  }
+  pid_t pid = weft_test::spawn_process({"/proc/self/exe", "--gtest_filter=NetBatchedWriteOff.*"}, {"WEFT_IO_URING=0"});
+  ASSERT_GT(pid, 0);
+  int st = weft_test::wait_status(pid, 60s);
+  ASSERT_NE(st, -1) << "the child with WEFT_IO_URING=0 did not end within 60 s";
+  ASSERT_TRUE(WIFEXITED(st)) << "status " << st;
+  EXPECT_EQ(WEXITSTATUS(st), 0) << "the child with WEFT_IO_URING=0 failed (its output is above)";
+}
+
+}  // namespace
