@@ -25,7 +25,8 @@ inline void send_batch_poll(p* pp) {
   if (pp->send_pending != 0) send_batch_flush_if_due(pp);
 }
 
-// Frees pp's ring (teardown: nothing runs any more).
+// Frees pp's ring (teardown: nothing runs any more), sending what is
+// still posted on it.
 void send_batch_free(p* pp);
 
 // Whether writes are batched in this process (io_uring works here and

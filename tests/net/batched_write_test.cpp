@@ -13,6 +13,9 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -21,6 +24,7 @@
 #include <vector>
 
 #include "child_process.hpp"
+#include "net/adopt.hpp"
 #include "net/loopback_pair.hpp"
 #include "runtime/send_batch.hpp"
 #include "weft_test_util.hpp"
@@ -143,6 +147,31 @@ TEST_P(NetBatchedWrite, WritingToAPeerThatClosedIsTheUsualError) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Procs, NetBatchedWrite, ::testing::ValuesIn(weft_test::all_procs()), procs_name);
+
+// A goroutine's write still waiting for its P's flush when main returns is
+// made anyway, as a send(2) made before the end would have been. At procs
+// 1 the order is fixed: main yields, the writer posts its send and parks,
+// main runs again (a pick with work left does not flush) and returns.
+TEST(NetBatchedWriteEnd, AWriteStillPostedWhenMainReturnsIsMade) {
+  int sv[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  const std::string last = "last words";
+  weft::run(
+      [&] {
+        // The writer owns the conn: nobody closes it (a close would wait
+        // for the write, and so flush it) before the end.
+        weft::go([c = weft::detail::adopt_socket(sv[0], "batched_write_test"), &last]() mutable {
+          c.write(bytes(last));
+        });
+        weft::this_goroutine::yield();
+      },
+      weft_test::procs_opt(1));
+  std::string got(last.size(), '\0');
+  ssize_t n = ::recv(sv[1], got.data(), got.size(), MSG_DONTWAIT);
+  ::close(sv[1]);
+  ASSERT_EQ(n, static_cast<ssize_t>(last.size())) << "the posted write was dropped at the end";
+  EXPECT_EQ(got, last);
+}
 
 // WEFT_IO_URING=0: this test binary again, in a child with the variable
 // set, runs the first test above unbatched and checks that nothing went
