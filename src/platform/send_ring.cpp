@@ -60,7 +60,10 @@ int send_ring_flush(send_ring* r, void (*done)(void* arg, std::uint64_t tag, lon
   while (r->posted > 0) {
     if (io_uring_sq_ready(&r->ring) > 0) {
       int s = io_uring_submit(&r->ring);
-      if (s < 0 && s != -EINTR && s != -EAGAIN && s != -EBUSY) return -1;
+      if (s < 0 && s != -EINTR && s != -EAGAIN && s != -EBUSY) {
+        errno = -s;
+        return -1;
+      }
     }
     io_uring_cqe* cqe = nullptr;
     int e = io_uring_peek_cqe(&r->ring, &cqe);

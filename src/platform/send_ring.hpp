@@ -32,7 +32,8 @@ bool send_ring_post(send_ring* r, int fd, const void* buf, std::size_t len, std:
 
 // Submits every queued send and calls done(arg, tag, result) for each:
 // bytes sent, or -errno (-EAGAIN: the socket was full, nothing sent).
-// Returns how many completed (every one posted).
+// Returns how many completed (every one posted), or -1 with errno set if
+// the kernel refused the submission itself.
 int send_ring_flush(send_ring* r, void (*done)(void* arg, std::uint64_t tag, long result), void* arg) noexcept;
 
 }  // namespace weft::detail::os
