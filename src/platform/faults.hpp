@@ -57,7 +57,7 @@ inline bool fault_armed(fault_point point) noexcept {
 // For the platform's own calls: true (and the fault in *f) if this call is
 // to fail or fall short.
 inline bool take_fault(fault_point point, fault* f) noexcept {
-  if (faults_detail::armed[static_cast<int>(point)].load(std::memory_order_relaxed) <= 0) return false;
+  if (!fault_armed(point)) return false;
   return faults_detail::take_slow(point, f);
 }
 

@@ -16,8 +16,11 @@
 //
 // When a batch is flushed (send_batch_poll, at every pick):
 //   - when the P has nothing else to run: the batch is as big as it gets;
-//   - when its first send has waited 16 picks: a P that always has work
-//     (CPU-bound goroutines) still sends within a few time slices at most;
+//   - when its first send has waited 16 time slices (schedtick): a P that
+//     always has work (CPU-bound goroutines) still sends. A pair handing
+//     runnext back and forth is one slice until sysmon ends it (10 ms),
+//     so behind such a pair a batch can wait that long (counting switches
+//     instead would bound it tighter: not yet measured);
 //   - by a writer that finds 64 posted: it flushes before it posts.
 //
 // Invariants.
