@@ -267,10 +267,10 @@ struct p {
   int nfree_gs = 0;
   // Writes batched through io_uring (send_batch.cpp), owner only: the
   // ring, made at the first batched write; how many of its goroutines wait
-  // for the next flush; the schedtick when the first of them posted.
+  // for the next flush; p.switches when the first of them posted.
   os::send_ring* send_ring = nullptr;
   std::uint32_t send_pending = 0;
-  std::uint32_t send_first_tick = 0;
+  std::uint32_t send_first_switch = 0;
 };
 
 // The global scheduler state.

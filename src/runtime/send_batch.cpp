@@ -16,11 +16,10 @@
 //
 // When a batch is flushed (send_batch_poll, at every pick):
 //   - when the P has nothing else to run: the batch is as big as it gets;
-//   - when its first send has waited 16 time slices (schedtick): a P that
-//     always has work (CPU-bound goroutines) still sends. A pair handing
-//     runnext back and forth is one slice until sysmon ends it (10 ms),
-//     so behind such a pair a batch can wait that long (counting switches
-//     instead would bound it tighter: not yet measured);
+//   - when 16 goroutines have run on the P since its first send was
+//     posted (p.switches): a P that always has work still sends, and so
+//     does one where a pair hands runnext back and forth (that pair is one
+//     time slice, schedtick, until sysmon ends it after 10 ms);
 //   - by a writer that finds 64 posted: it flushes before it posts.
 //
 // Invariants.
@@ -62,7 +61,7 @@ namespace {
 
 constexpr unsigned ring_entries = 128;
 constexpr std::uint32_t max_batch = 64;
-constexpr std::uint32_t max_age_picks = 16;
+constexpr std::uint32_t max_age_switches = 16;
 
 // -1 unknown, 0 off, 1 on.
 std::atomic<int> enabled_state{-1};
@@ -137,7 +136,7 @@ bool send_batched(int fd, const void* buf, std::size_t len, long* result) {
   if (pp->send_pending >= max_batch) flush(pp);  // this G is running: not in the batch (S2)
   send_op op{gp, 0};
   if (!os::send_ring_post(pp->send_ring, fd, buf, len, reinterpret_cast<std::uintptr_t>(&op))) return false;
-  if (pp->send_pending++ == 0) pp->send_first_tick = pp->schedtick.load(std::memory_order_relaxed);
+  if (pp->send_pending++ == 0) pp->send_first_switch = pp->switches.load(std::memory_order_relaxed);
   gp->in_send_batch = true;
   park("IO write", nullptr, nullptr);
   *result = op.result;
@@ -147,8 +146,8 @@ bool send_batched(int fd, const void* buf, std::size_t len, long* result) {
 void send_batch_flush_if_due(p* pp) {
   m* mp = this_m();
   if (mp->curg != nullptr && mp->curg->in_send_batch) return;  // S2: its park is under way
-  std::uint32_t age = pp->schedtick.load(std::memory_order_relaxed) - pp->send_first_tick;
-  if (age < max_age_picks && !runq_empty(pp)) return;
+  std::uint32_t age = pp->switches.load(std::memory_order_relaxed) - pp->send_first_switch;
+  if (age < max_age_switches && !runq_empty(pp)) return;
   flush(pp);
 }
 

@@ -173,6 +173,54 @@ TEST(NetBatchedWriteEnd, AWriteStillPostedWhenMainReturnsIsMade) {
   EXPECT_EQ(got, last);
 }
 
+// A write posted while a pair of goroutines hands a channel's value back
+// and forth on the same P leaves within a few of their switches. The pair
+// keeps the P's run queue from ever being empty, and shares one time slice
+// (runnext), so a batch aged by time slices would wait for the pair to end
+// (or for sysmon, 10 ms later). At procs 1 the order is fixed: the writer
+// runs first (runnext), posts its send and parks; then the pair.
+TEST(NetBatchedWriteAge, AWritePostedBehindAChannelPingPongLeavesWithinAFewSwitches) {
+  if (!batching_here()) GTEST_SKIP() << "io_uring is not available here: every write is a send(2)";
+  constexpr int rounds = 2000;
+  int sv[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  int rounds_when_written = -1;
+  weft::run(
+      [&] {
+        weft::chan<int> ping;
+        weft::chan<int> pong;
+        int done_rounds = 0;
+        weft::wait_group wg;
+        wg.add(3);
+        weft::go([&] {
+          for (int v : ping) pong.send(v);
+          wg.done();
+        });
+        weft::go([&] {
+          for (int i = 0; i < rounds; ++i) {
+            ping.send(i);
+            pong.recv();
+            done_rounds = i + 1;
+          }
+          ping.close();
+          wg.done();
+        });
+        weft::go([&, c = weft::detail::adopt_socket(sv[0], "batched_write_test")]() mutable {
+          c.write(bytes(std::string("x")));
+          rounds_when_written = done_rounds;
+          wg.done();
+        });
+        wg.wait();
+      },
+      weft_test::procs_opt(1));
+  char got = 0;
+  ssize_t n = ::recv(sv[1], &got, 1, MSG_DONTWAIT);
+  ::close(sv[1]);
+  ASSERT_EQ(n, 1) << "the write never arrived";
+  EXPECT_LT(rounds_when_written, rounds / 2)
+      << "the write waited behind the ping-pong pair for " << rounds_when_written << " of its " << rounds << " rounds";
+}
+
 // WEFT_IO_URING=0: this test binary again, in a child with the variable
 // set, runs the first test above unbatched and checks that nothing went
 // through a ring.
