@@ -428,6 +428,7 @@ TEST(ThreadControlDump, ShowsWhoHoldsALockedThreadAndWhoWaits) {
   std::string dump;
   goroutine_id_holder ids;
   int call_line = 0;
+  std::atomic<bool> dumped{false};
   weft::run(
       [&] {
         weft::thread_locker tl;
@@ -448,17 +449,28 @@ TEST(ThreadControlDump, ShowsWhoHoldsALockedThreadAndWhoWaits) {
           ids.holder = weft::this_goroutine::get_id();
           in_call.send(1);
           call_line = __LINE__ + 1;
-          weft::blocking([] { std::this_thread::sleep_for(300ms); });
+          weft::blocking([&] {
+            for (int i = 0; i < 10000 && !dumped.load(); ++i) std::this_thread::sleep_for(1ms);
+          });
           tl.unlock();
           wg.done();
         });
         in_call.recv();
-        weft::this_goroutine::sleep_for(20ms);  // the holder is in its call now
         poke.send(1);
-        weft::this_goroutine::sleep_for(20ms);
-        std::ostringstream out;
-        weft::dump_goroutines(out);
-        dump = out.str();
+        // Dump until it shows the holder in its call and the waiter readied
+        // (a loaded machine may take a while to get there); the holder's
+        // call lasts until then.
+        for (auto deadline = std::chrono::steady_clock::now() + 10s;;) {
+          weft::this_goroutine::sleep_for(10ms);
+          std::ostringstream out;
+          weft::dump_goroutines(out);
+          dump = out.str();
+          if ((dump.find("in a blocking call]") != std::string::npos &&
+               dump.find("\"waiter\" [runnable]") != std::string::npos) ||
+              std::chrono::steady_clock::now() > deadline)
+            break;
+        }
+        dumped = true;
         wg.wait();
         return 0;
       },

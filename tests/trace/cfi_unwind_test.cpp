@@ -118,9 +118,15 @@ TEST(CfiUnwind, GivesLibunwindsPcsForGoroutinesParkedInManyWays) {
     for (int i = 0; i < 5; ++i) start([&mu] { parked_in_lock(&mu); });
     for (int i = 0; i < 5; ++i) start([c, s] { parked_in_select(c, s); });
     for (int i = 0; i < 3; ++i) start([] { parked_in_sleep(); });
-    weft::this_goroutine::sleep_for(100ms);  // all of them parked
-    scan_ctx ctx{&result, {}};
-    weft::detail::for_each_g(compare_one, &ctx);
+    // Scan until all 43 are parked (a loaded machine may take a while to
+    // run them all): each scan starts afresh.
+    for (auto deadline = std::chrono::steady_clock::now() + 10s;;) {
+      weft::this_goroutine::sleep_for(20ms);
+      result = compared{};
+      scan_ctx ctx{&result, {}};
+      weft::detail::for_each_g(compare_one, &ctx);
+      if (result.fast + result.fallback >= 43 || std::chrono::steady_clock::now() > deadline) break;
+    }
     mu.unlock();
     c.close();
     s.close();
