@@ -22,17 +22,16 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <string>
 #include <vector>
 
 #include <weft/mutex.hpp>
 
+#include "remote/trace_encode.hpp"
 #include "runtime/trace_events.hpp"
-#include "weft/runtime/v1/runtime.pb.h"
 #include "wire/link.hpp"
 
 namespace weft::remote::detail {
-
-namespace v1 = weft::runtime::v1;
 
 constexpr std::chrono::milliseconds drain_period{50};
 constexpr std::size_t max_events_per_frame = 8192;
@@ -52,15 +51,16 @@ class trace_stream {
 
  private:
   void loop();
-  void send(const weft::detail::trace_batch& b);
+  // Sends batch_ as TraceEvents frames. REQUIRES: mu_.
+  void send();
 
   wire::link& link_;
   weft::mutex mu_;  // one drain-and-send at a time: frames leave in time order
+  // Kept from one drain to the next (guarded by mu_), so that each drain
+  // reuses their memory.
+  weft::detail::trace_batch batch_;
+  std::string framed_;
   std::atomic<bool> finished_{false};
 };
-
-// The TraceEvents frames for a batch, at most max_events per frame (the
-// runtime's records in the protocol's terms; M-level events are left out).
-std::vector<v1::Frame> trace_frames(const weft::detail::trace_batch& b, std::size_t max_events);
 
 }  // namespace weft::remote::detail

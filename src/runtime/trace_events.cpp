@@ -96,6 +96,14 @@ void trace_start() {
 
 trace_batch trace_drain() {
   trace_batch b;
+  trace_drain_into(b);
+  return b;
+}
+
+void trace_drain_into(trace_batch& b) {
+  b.events.clear();
+  b.names.clear();
+  b.dropped = 0;
   // Each M's buffer is swapped out under the locks and merged after them:
   // sched.lock is held for a few pointer swaps, not for copying events.
   std::vector<std::vector<trace_event>> parts;
@@ -136,12 +144,17 @@ trace_batch trace_drain() {
     lock_scope l2(t.lock);
     if (parts[i].capacity() > t.spare.capacity()) t.spare.swap(parts[i]);
   }
-  return b;
 }
 
 trace_batch trace_finish() {
+  trace_batch b;
+  trace_finish_into(b);
+  return b;
+}
+
+void trace_finish_into(trace_batch& b) {
   trace_on.store(false, std::memory_order_release);
-  return trace_drain();
+  trace_drain_into(b);
 }
 
 std::vector<trace_event> trace_stop() { return trace_finish().events; }

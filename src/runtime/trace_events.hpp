@@ -119,8 +119,12 @@ inline void trace_here(ev type, std::uint64_t arg = 0, const char* text = nullpt
 void trace_start();
 // Takes what every M recorded so far; recording goes on.
 trace_batch trace_drain();
+// The same into b, whose vectors' capacity is reused (a reader that drains
+// every few milliseconds allocates, and faults in, nothing new).
+void trace_drain_into(trace_batch& b);
 // Stops recording and takes the rest.
 trace_batch trace_finish();
+void trace_finish_into(trace_batch& b);
 // Stops tracing and returns every M's events, merged and ordered by time.
 std::vector<trace_event> trace_stop();
 

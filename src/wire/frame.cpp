@@ -24,10 +24,14 @@ std::uint32_t get_u32(const char* p) {
 
 }  // namespace
 
-void append_frame(std::string_view payload, std::string& out) {
+void append_frame_header(std::uint32_t n, std::string& out) {
   char h[header_size];
-  put_u32(static_cast<std::uint32_t>(payload.size()), h);
+  put_u32(n, h);
   out.append(h, header_size);
+}
+
+void append_frame(std::string_view payload, std::string& out) {
+  append_frame_header(static_cast<std::uint32_t>(payload.size()), out);
   out.append(payload);
 }
 

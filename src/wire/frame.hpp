@@ -28,6 +28,9 @@ constexpr std::size_t header_size = 4;
 
 // Appends the frame for payload (its length, then the bytes) to out.
 void append_frame(std::string_view payload, std::string& out);
+// Appends the length prefix of a payload of n bytes (which the caller
+// appends next) to out.
+void append_frame_header(std::uint32_t n, std::string& out);
 // Appends f, serialized and framed, to out. Throws std::length_error if it
 // is larger than max_frame.
 void append_frame(const frame& f, std::string& out, std::uint32_t max_frame = default_max_frame);

@@ -31,11 +31,11 @@ std::size_t link::outbox_size() const noexcept {
 
 void link::send(const frame& f) { send_all(std::span<const frame>(&f, 1)); }
 
-void link::send_all(std::span<const frame> fs) {
+template <class Encode>
+void link::send_encoded(Encode encode) {
   if (closed()) throw remote_error(remote_errc::lost, "weft: link to " + peer_ + " is closed");
-  if (fs.empty()) return;
   bool ring = false, full = false, direct = false;
-  std::exception_ptr failed;  // a frame that cannot be encoded: those before it go
+  std::exception_ptr failed;  // what could not be encoded; what was, goes
   {
     detail::lock_scope lk(lock_);
     if (!writing_ && outbox_.empty() && !closing_.load(std::memory_order_relaxed) &&
@@ -44,29 +44,14 @@ void link::send_all(std::span<const frame> fs) {
       direct = true;
     } else {
       ring = outbox_.empty() && !writing_;
-      // Queued: encoded in place, as under load most frames are.
-      for (const frame& f : fs) {
-        try {
-          append_frame(f, outbox_, max_frame_);
-        } catch (...) {
-          failed = std::current_exception();
-          break;
-        }
-      }
+      failed = encode(outbox_);  // queued: encoded in place, as under load most frames are
       full = outbox_.size() > max_outbox;
       ring = ring && !outbox_.empty();
     }
   }
   if (direct) {
     std::string bytes;
-    for (const frame& f : fs) {
-      try {
-        append_frame(f, bytes, max_frame_);
-      } catch (...) {
-        failed = std::current_exception();
-        break;
-      }
-    }
+    failed = encode(bytes);
     write_through(bytes);  // gives `writing` back, even when empty
     if (failed) std::rethrow_exception(failed);
     return;
@@ -78,6 +63,28 @@ void link::send_all(std::span<const frame> fs) {
   }
   if (ring) ring_doorbell();
   if (failed) std::rethrow_exception(failed);
+}
+
+void link::send_all(std::span<const frame> fs) {
+  if (fs.empty() && !closed()) return;
+  send_encoded([fs, this](std::string& out) -> std::exception_ptr {
+    for (const frame& f : fs) {
+      try {
+        append_frame(f, out, max_frame_);
+      } catch (...) {
+        return std::current_exception();  // the frames before it go
+      }
+    }
+    return nullptr;
+  });
+}
+
+void link::send_framed(std::string_view framed) {
+  if (framed.empty() && !closed()) return;
+  send_encoded([framed](std::string& out) -> std::exception_ptr {
+    out.append(framed);
+    return nullptr;
+  });
 }
 
 // Not doorbell_.try_send: that is a yield point, and send() is called with

@@ -73,6 +73,9 @@ class link {
   // pipeline's requests: one system call rather than one each). Throws as
   // send() does; the frames before one that fails were queued.
   void send_all(std::span<const frame> fs);
+  // Queues bytes that are whole frames already (wire/frame.hpp: length
+  // prefix and payload each), as send does.
+  void send_framed(std::string_view framed);
   // Reads the next frame; false once the peer has closed. Throws
   // remote_error{protocol} for a frame that is too large or not a Frame,
   // remote_error{lost} when reading fails. One reader at a time.
@@ -108,6 +111,11 @@ class link {
   std::size_t outbox_size() const noexcept;
 
  private:
+  // send_all's and send_framed's way: encode(out) appends the framed bytes
+  // (and returns what failed to encode), into the outbox or, when nothing
+  // else is written, a buffer this sender writes at once.
+  template <class Encode>
+  void send_encoded(Encode encode);
   void ring_doorbell() noexcept;
   // The write-through of send(): `bytes` while this sender holds `writing`,
   // which it gives back.
