@@ -5,12 +5,54 @@
 #include <mutex>
 
 #include "platform/futex.hpp"
+#include "platform/tsc.hpp"
 #include "runtime/runtime.hpp"
 
 namespace weft::detail {
 
 std::atomic<bool> trace_on{false};
 std::atomic<std::uint32_t> trace_epoch{0};
+
+namespace {
+
+// The clock. Where the TSC keeps time (platform/tsc.hpp) an event is
+// stamped with it, and a drain maps the stamps to nanotime linearly
+// between two points where it read both clocks: the previous drain's (or
+// trace_start's) and its own. The map is continuous from one drain to the
+// next, and monotonic, so events keep their order. Elsewhere events are
+// stamped with nanotime. Decided once per process: a recording M never
+// sees the choice change.
+const bool stamp_with_tsc = os::tsc_usable();
+
+struct clock_point {
+  std::uint64_t tsc = 0;
+  std::int64_t ns = 0;
+};
+
+clock_point clock_now() {
+  const std::uint64_t before = os::tsc_now();
+  const std::int64_t ns = os::nanotime();
+  const std::uint64_t after = os::tsc_now();
+  return {before + (after - before) / 2, ns};
+}
+
+// The last point read, and nanoseconds per tick as last measured (a drain
+// right after the previous one has too short a base to measure its own).
+// Guarded by sched.lock.
+clock_point last_point;
+double ns_per_tick = 1.0 / 3.0;
+
+std::int64_t stamp() noexcept { return stamp_with_tsc ? static_cast<std::int64_t>(os::tsc_now()) : os::nanotime(); }
+
+// Maps the TSC stamps of events recorded since `from` to nanotime.
+void to_nanotime(std::vector<trace_event>& events, clock_point from, double slope) {
+  for (trace_event& e : events) {
+    const auto ticks = static_cast<std::int64_t>(static_cast<std::uint64_t>(e.ts) - from.tsc);
+    e.ts = from.ns + static_cast<std::int64_t>(static_cast<double>(ticks) * slope);
+  }
+}
+
+}  // namespace
 
 const char* ev_name(ev e) noexcept {
   switch (e) {
@@ -40,12 +82,13 @@ const char* ev_name(ev e) noexcept {
 
 void trace_record(m* mp, ev type, std::uint64_t g, std::uint64_t arg, const char* text) {
   if (mp == nullptr) return;
+  const std::int64_t ts = stamp();
   lock_scope lk(mp->trace.lock);
   if (mp->trace.events.size() >= trace_buffer_limit) {
     ++mp->trace.dropped;
     return;
   }
-  mp->trace.events.push_back(trace_event{os::nanotime(), g, arg, text, mp->id, type});
+  mp->trace.events.push_back(trace_event{ts, g, arg, text, mp->id, type});
 }
 
 void trace_record_here(ev type, std::uint64_t arg, const char* text) {
@@ -85,6 +128,7 @@ void trace_here_start() {
 void trace_start() {
   trace_epoch.fetch_add(1, std::memory_order_release);
   lock_scope lk(sched.lock);
+  last_point = clock_now();
   for (m* mp : sched.allm) {
     lock_scope l2(mp->trace.lock);
     mp->trace.events.clear();
@@ -108,8 +152,18 @@ void trace_drain_into(trace_batch& b) {
   // sched.lock is held for a few pointer swaps, not for copying events.
   std::vector<std::vector<trace_event>> parts;
   std::vector<m*> owners;  // parts[i] came from owners[i]
+  clock_point from, to;  // the stamps of these events lie between (or just past `to`)
+  double slope = 0;
   {
     lock_scope lk(sched.lock);
+    if (stamp_with_tsc) {
+      from = last_point;
+      to = clock_now();  // before the swap: events stamped after it are few, and just past it
+      if (to.tsc - from.tsc > 100'000)  // tens of microseconds: a base long enough to measure the rate
+        ns_per_tick = static_cast<double>(to.ns - from.ns) / static_cast<double>(to.tsc - from.tsc);
+      slope = ns_per_tick;
+      last_point = to;
+    }
     parts.resize(sched.allm.size());
     owners = sched.allm;
     for (std::size_t i = 0; i < sched.allm.size(); ++i) {
@@ -124,7 +178,10 @@ void trace_drain_into(trace_batch& b) {
     }
   }
   std::size_t n = 0;
-  for (const auto& p : parts) n += p.size();
+  for (auto& p : parts) {
+    if (stamp_with_tsc) to_nanotime(p, from, slope);
+    n += p.size();
+  }
   b.events.reserve(n);
   // Each M's events are already in time order (one clock, read under its
   // lock): merging them run by run is linear in the events for the few Ms

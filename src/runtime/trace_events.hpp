@@ -58,7 +58,7 @@ enum class ev : std::uint8_t {
 const char* ev_name(ev e) noexcept;
 
 struct trace_event {
-  std::int64_t ts;  // os::nanotime()
+  std::int64_t ts;  // os::nanotime() once drained (in an M's buffer, the raw stamp: trace_events.cpp)
   std::uint64_t g;  // the goroutine concerned (0: none)
   std::uint64_t arg;  // see ev
   const char* text;  // a static string, or null

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "platform/futex.hpp"
 #include "testing.hpp"
 #include <weft/blocking.hpp>
 #include <weft/weft.hpp>
@@ -125,6 +126,42 @@ TEST(TraceEvents, DrainsComeInTimeOrderAcrossMs) {
   }
   EXPECT_GE(events, 8u * 2 * 20000) << "every send and receive was recorded or counted as dropped";
   EXPECT_GE(ms.size(), 2u) << "the test means to merge several Ms' buffers";
+}
+
+// Events may be stamped with the TSC and mapped to nanotime when drained
+// (runtime/trace_events.cpp): each drained stamp lies between nanotime
+// read just before and just after its event, across drains near and far
+// apart, so stamps from different drains and Ms compare.
+TEST(TraceEvents, DrainedStampsAreNanotimeOfTheEventsMoment) {
+  struct window {
+    std::int64_t before, after;
+  };
+  std::vector<window> windows;
+  std::vector<std::int64_t> stamps;
+  weft::run([&] {
+    weft::testing::trace_start();
+    weft::chan<int> c(1);
+    for (int round = 0; round < 12; ++round) {
+      // Drains 0 to 3 ms apart: a short base between two drains too.
+      weft::this_goroutine::sleep_for(std::chrono::microseconds(round % 4 * 1000));
+      std::int64_t before = weft::detail::os::nanotime();
+      c.try_send(1);  // one chan_send event
+      std::int64_t after = weft::detail::os::nanotime();
+      windows.push_back({before, after});
+      trace_batch b = round % 3 == 2 ? weft::testing::trace_drain() : trace_batch{};
+      for (const auto& e : b.events)
+        if (e.type == ev::chan_send) stamps.push_back(e.ts);
+      c.try_recv();
+    }
+    for (const auto& e : weft::testing::trace_finish().events)
+      if (e.type == ev::chan_send) stamps.push_back(e.ts);
+  }, weft::options{.procs = 1});
+  ASSERT_EQ(stamps.size(), windows.size());
+  constexpr std::int64_t slack = 2000;  // ns: the two clocks are read a few instructions apart
+  for (std::size_t i = 0; i < stamps.size(); ++i) {
+    EXPECT_GE(stamps[i], windows[i].before - slack) << "event " << i;
+    EXPECT_LE(stamps[i], windows[i].after + slack) << "event " << i;
+  }
 }
 
 }  // namespace
