@@ -1,6 +1,9 @@
 // src/wire/frame.cpp: the length-prefixed framing (design in frame.hpp).
 #include "wire/frame.hpp"
 
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/wire_format_lite.h>
+
 #include <cstring>
 #include <stdexcept>
 
@@ -78,7 +81,39 @@ frame_decoder::status frame_decoder::next(std::string_view* payload) {
   return status::ready;
 }
 
+namespace {
+
+// Whether payload has a TraceEvents body at its top level (skipping the
+// other fields as protobuf does; false for bytes that are not a message).
+bool has_trace_events_field(std::string_view payload) {
+  using wfl = google::protobuf::internal::WireFormatLite;
+  google::protobuf::io::CodedInputStream in(reinterpret_cast<const std::uint8_t*>(payload.data()),
+                                            static_cast<int>(payload.size()));
+  while (std::uint32_t tag = in.ReadTag()) {
+    if (wfl::GetTagFieldNumber(tag) == runtime::v1::Frame::kTraceEventsFieldNumber) return true;
+    if (!wfl::SkipField(&in, tag)) return false;
+  }
+  return false;
+}
+
+}  // namespace
+
 bool parse_frame(std::string_view payload, frame& f) {
+  // A stream of TraceEvents frames (a traced program's) reuses the
+  // messages of the previous one: protobuf's Clear keeps a repeated
+  // field's elements and their strings for the next parse to fill, where
+  // ParseFromArray would free them with the oneof and allocate each event
+  // again. Merging into an empty TraceEvents is parsing when the payload
+  // has that body, which the check makes sure of.
+  if (f.has_trace_events() && has_trace_events_field(payload)) {
+    runtime::v1::TraceEvents* kept = f.release_trace_events();
+    f.Clear();
+    kept->Clear();
+    f.set_allocated_trace_events(kept);
+    google::protobuf::io::CodedInputStream in(reinterpret_cast<const std::uint8_t*>(payload.data()),
+                                              static_cast<int>(payload.size()));
+    return f.MergeFromCodedStream(&in) && in.ConsumedEntireMessage();
+  }
   return f.ParseFromArray(payload.data(), static_cast<int>(payload.size()));
 }
 

@@ -93,4 +93,40 @@ TEST(Frame, EveryTruncationAndBitFlipParsesOrIsRefused) {
   SUCCEED();  // reaching here without a crash (or a sanitizer report) is the assertion
 }
 
+// parse_frame reuses a TraceEvents body's messages from one frame to the
+// next (frame.cpp): whatever came before, the result is what a fresh
+// parse gives, for TraceEvents frames and the others alike.
+TEST(Frame, AReusedFrameParsesAsAFreshOne) {
+  auto trace = [](std::uint64_t id, int events, std::string text) {
+    v1::Frame f;
+    f.set_id(id);
+    for (int i = 0; i < events; ++i) {
+      v1::TraceEvent* e = f.mutable_trace_events()->add_events();
+      e->set_time_ns(1000 + i);
+      e->set_kind(2);
+      e->set_goroutine(7 + i);
+      if (i % 2 == 0) e->set_text(text);
+    }
+    if (events == 0) f.mutable_trace_events();
+    return f.SerializeAsString();
+  };
+  v1::Frame ping;
+  ping.mutable_ping();
+  v1::Frame bodiless;
+  bodiless.set_id(5);
+  std::string unknown_body = bodiless.SerializeAsString() + std::string("\xa2\x3e\x00", 3);  // field 999, empty
+  const std::vector<std::string> payloads = {
+      trace(0, 5, "chan receive"), trace(0, 2, "x"), trace(3, 0, ""), trace(0, 4, std::string(300, 'y')),
+      ping.SerializeAsString(),    trace(0, 3, "IO wait"), bodiless.SerializeAsString(), trace(0, 1, "z"),
+      unknown_body,                trace(0, 6, "select"),  sample(9, "v").SerializeAsString(), trace(0, 2, "w")};
+  v1::Frame reused;
+  for (std::size_t i = 0; i < payloads.size(); ++i) {
+    v1::Frame fresh;
+    ASSERT_TRUE(fresh.ParseFromString(payloads[i])) << i;
+    ASSERT_TRUE(weft::wire::parse_frame(payloads[i], reused)) << i;
+    EXPECT_EQ(reused.body_case(), fresh.body_case()) << "payload " << i;
+    EXPECT_EQ(reused.SerializeAsString(), fresh.SerializeAsString()) << "payload " << i;
+  }
+}
+
 }  // namespace
