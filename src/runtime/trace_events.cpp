@@ -82,13 +82,14 @@ const char* ev_name(ev e) noexcept {
 
 void trace_record(m* mp, ev type, std::uint64_t g, std::uint64_t arg, const char* text) {
   if (mp == nullptr) return;
-  const std::int64_t ts = stamp();
+  // Stamped under the lock: another thread may record on this M (an
+  // m_wake), and each M's events must stay in time order for the merge.
   lock_scope lk(mp->trace.lock);
   if (mp->trace.events.size() >= trace_buffer_limit) {
     ++mp->trace.dropped;
     return;
   }
-  mp->trace.events.push_back(trace_event{ts, g, arg, text, mp->id, type});
+  mp->trace.events.push_back(trace_event{stamp(), g, arg, text, mp->id, type});
 }
 
 void trace_record_here(ev type, std::uint64_t arg, const char* text) {
@@ -184,12 +185,19 @@ void trace_drain_into(trace_batch& b) {
   }
   b.events.reserve(n);
   // Each M's events are already in time order (one clock, read under its
-  // lock): merging them run by run is linear in the events for the few Ms
-  // there are; sorting was not.
-  auto by_time = [](const trace_event& x, const trace_event& y) { return x.ts < y.ts; };
-  for (const auto& p : parts) {
-    auto middle = b.events.insert(b.events.end(), p.begin(), p.end());
-    std::inplace_merge(b.events.begin(), middle, b.events.end(), by_time);
+  // lock): a merge of the few Ms' runs, each step taking the least of their
+  // heads, is linear in the events and allocates nothing (inplace_merge
+  // took a temporary buffer as large as the events at every drain; sorting
+  // was slower still).
+  std::vector<std::pair<const trace_event*, const trace_event*>> runs;  // [next, end) of each non-empty part
+  for (const auto& p : parts)
+    if (!p.empty()) runs.emplace_back(p.data(), p.data() + p.size());
+  while (!runs.empty()) {
+    std::size_t least = 0;
+    for (std::size_t i = 1; i < runs.size(); ++i)
+      if (runs[i].first->ts < runs[least].first->ts) least = i;
+    b.events.push_back(*runs[least].first++);
+    if (runs[least].first == runs[least].second) runs.erase(runs.begin() + static_cast<std::ptrdiff_t>(least));
   }
   // Give each M its emptied buffer back as its spare, if the M is still
   // there (a locked thread's M leaves allm when its thread ends).
