@@ -160,8 +160,14 @@ void trace_drain_into(trace_batch& b) {
     if (stamp_with_tsc) {
       from = last_point;
       to = clock_now();  // before the swap: events stamped after it are few, and just past it
-      if (to.tsc - from.tsc > 100'000)  // tens of microseconds: a base long enough to measure the rate
-        ns_per_tick = static_cast<double>(to.ns - from.ns) / static_cast<double>(to.tsc - from.tsc);
+      // Measured over tens of microseconds at least, and believed only
+      // between 50 MHz and 20 GHz: a process restored on another host
+      // (docs/migration-criu.md) finds another TSC there, and its first
+      // drain's stamps are skewed, not the rate of every later one.
+      if (to.tsc > from.tsc && to.tsc - from.tsc > 100'000) {
+        const double measured = static_cast<double>(to.ns - from.ns) / static_cast<double>(to.tsc - from.tsc);
+        if (measured > 0.05 && measured < 20.0) ns_per_tick = measured;
+      }
       slope = ns_per_tick;
       last_point = to;
     }
