@@ -39,16 +39,19 @@ struct wire_event {
   std::string_view text;
 };
 
+// text, at most max_text_bytes of it, cut between characters.
+std::string_view cut_text(std::string_view text) {
+  if (text.size() <= max_text_bytes) return text;
+  std::size_t cut = max_text_bytes;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xc0) == 0x80) --cut;  // not inside a character
+  return text.substr(0, cut);
+}
+
 // A goroutine's name as a proto3 string may carry it: valid UTF-8 (a
-// receiver refuses a frame that is not), at most max_text_bytes. The
-// runtime's own texts are short ASCII literals.
+// receiver refuses a frame that is not), cut. The runtime's own texts are
+// literals and function names, UTF-8 already.
 std::string wire_name(std::string_view name) {
-  if (name.size() > max_text_bytes) {
-    std::size_t cut = max_text_bytes;
-    while (cut > 0 && (static_cast<unsigned char>(name[cut]) & 0xc0) == 0x80) --cut;  // not inside a character
-    name = name.substr(0, cut);
-  }
-  std::string out(name);
+  std::string out(cut_text(name));
   if (!google::protobuf::internal::IsStructurallyValidUTF8(out.data(), static_cast<int>(out.size())))
     for (char& c : out)
       if (static_cast<unsigned char>(c) >= 0x80) c = '?';
@@ -79,7 +82,7 @@ void for_each_wire_event(const weft::detail::trace_batch& b, Visit&& visit) {
       w.arg = e.g;
       name_of(e.arg, w);
     } else {
-      if (e.text) w.text = e.text;
+      if (e.text) w.text = cut_text(e.text);  // a function's name may be long
       if (e.type == ev::go_start && !names.empty()) name_of(e.g, w);
     }
     visit(w);

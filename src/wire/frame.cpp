@@ -83,14 +83,18 @@ frame_decoder::status frame_decoder::next(std::string_view* payload) {
 
 namespace {
 
-// Whether payload has a TraceEvents body at its top level (skipping the
-// other fields as protobuf does; false for bytes that are not a message).
+// Whether payload has a TraceEvents body at its top level: its field
+// number with the wire type of a message (with another wire type protobuf
+// keeps it as an unknown field). The other fields are skipped as protobuf
+// does; false for bytes that are not a message.
 bool has_trace_events_field(std::string_view payload) {
   using wfl = google::protobuf::internal::WireFormatLite;
+  constexpr std::uint32_t body_tag =
+      wfl::MakeTag(runtime::v1::Frame::kTraceEventsFieldNumber, wfl::WIRETYPE_LENGTH_DELIMITED);
   google::protobuf::io::CodedInputStream in(reinterpret_cast<const std::uint8_t*>(payload.data()),
                                             static_cast<int>(payload.size()));
   while (std::uint32_t tag = in.ReadTag()) {
-    if (wfl::GetTagFieldNumber(tag) == runtime::v1::Frame::kTraceEventsFieldNumber) return true;
+    if (tag == body_tag) return true;
     if (!wfl::SkipField(&in, tag)) return false;
   }
   return false;

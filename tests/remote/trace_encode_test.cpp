@@ -125,6 +125,11 @@ TEST(TraceFramed, NamesThatAreNotUtf8OrHugeStillMakeFramesAReceiverTakes) {
     if (g % 2 == 1) name.assign(50'000, '\xe9');  // a long name of bytes that are not UTF-8 alone
     b.names.emplace_back(g, std::move(name));
   }
+  // A runtime text may be long too (a function's name), and is cut between
+  // characters: 3000 three-byte characters.
+  static std::string long_function;
+  for (int i = 0; i < 3000; ++i) long_function += "\u20ac";
+  b.events.push_back(trace_event{1000, 1, 0, long_function.c_str(), 0, ev::blocking_enter});
   std::string framed;
   weft::remote::detail::trace_framed(b, 8192, framed);
   auto got = payloads(framed);
@@ -142,7 +147,7 @@ TEST(TraceFramed, NamesThatAreNotUtf8OrHugeStillMakeFramesAReceiverTakes) {
       ++events;
     }
   }
-  EXPECT_EQ(events, 600u);
+  EXPECT_EQ(events, 601u);
 }
 
 }  // namespace

@@ -115,10 +115,13 @@ TEST(Frame, AReusedFrameParsesAsAFreshOne) {
   v1::Frame bodiless;
   bodiless.set_id(5);
   std::string unknown_body = bodiless.SerializeAsString() + std::string("\xa2\x3e\x00", 3);  // field 999, empty
+  // TraceEvents' field number as a varint: an unknown field, not that body.
+  std::string wrong_wire_type = std::string("\xe0\x03\x01", 3);
   const std::vector<std::string> payloads = {
       trace(0, 5, "chan receive"), trace(0, 2, "x"), trace(3, 0, ""), trace(0, 4, std::string(300, 'y')),
       ping.SerializeAsString(),    trace(0, 3, "IO wait"), bodiless.SerializeAsString(), trace(0, 1, "z"),
-      unknown_body,                trace(0, 6, "select"),  sample(9, "v").SerializeAsString(), trace(0, 2, "w")};
+      unknown_body,                trace(0, 6, "select"),  sample(9, "v").SerializeAsString(), trace(0, 2, "w"),
+      wrong_wire_type,             trace(0, 1, "u")};
   v1::Frame reused;
   for (std::size_t i = 0; i < payloads.size(); ++i) {
     v1::Frame fresh;
