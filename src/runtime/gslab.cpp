@@ -203,9 +203,12 @@ void for_each_g(void (*fn)(g*, void*), void* arg) {
 }
 
 namespace {
-// ASan builds: an abandoned G's live stack and closure stay visible to LSan
-// (sanitizers.hpp, keep_for_leak_checker).
+// ASan builds: an abandoned G's live stack, closure and caught exceptions
+// stay visible to LSan (sanitizers.hpp, keep_for_leak_checker). A G parked
+// in a catch block may hold its exception only in its exception-handling
+// state (gp->eh, in this unscanned slab), not on its stack.
 void keep_for_leak_checker(g* gp) {
+  if (gp->eh.caught != nullptr) san::keep_for_leak_checker(&gp->eh, sizeof gp->eh);
   auto* sp = static_cast<char*>(gp->ctx);
   if (sp != nullptr && sp >= gp->stk.lo && sp < gp->stk.hi) {
     san::keep_for_leak_checker(sp, static_cast<std::size_t>(gp->stk.hi - sp));
