@@ -2,6 +2,7 @@
 // (libstdc++ and libc++ both offer __cxa_current_exception_type), so a
 // thrown int or a user's class arrives with its name, not just "unknown".
 #include "circuit/exception_info.hpp"
+#include "wire/utf8.hpp"
 
 #include <cxxabi.h>
 
@@ -28,7 +29,7 @@ exception_info current_exception_info() {
   try {
     throw;
   } catch (const std::exception& e) {
-    info.what = e.what();
+    info.what = wire::utf8_text(e.what());
   } catch (...) {}
   return info;
 }

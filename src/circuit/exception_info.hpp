@@ -9,7 +9,10 @@ namespace weft::circuit::detail {
 
 struct exception_info {
   std::string type_name;  // demangled and qualified: "std::out_of_range"
-  std::string what;  // verbatim; empty for a value that is not a std::exception
+  // Verbatim when UTF-8 (it crosses in a proto3 string), else with each
+  // byte that starts no character made '?'; empty for a value that is not
+  // a std::exception.
+  std::string what;
 };
 
 // The exception being handled. REQUIRES: inside a catch block.

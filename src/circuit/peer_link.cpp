@@ -28,6 +28,7 @@
 #include "wire/peer_traffic.hpp"
 #include "wire/tls.hpp"
 #include "wire/version.hpp"
+#include "wire/utf8.hpp"
 
 namespace weft::circuit::detail {
 
@@ -47,7 +48,7 @@ v1::Frame error_frame(std::uint64_t id, v1::Error::Code code, const std::string&
   v1::Frame f;
   f.set_id(id);
   f.mutable_error()->set_code(code);
-  f.mutable_error()->set_message(why);
+  f.mutable_error()->set_message(wire::utf8_text(why));
   return f;
 }
 
@@ -315,7 +316,7 @@ void peer_link::close(const std::string& why) noexcept {
 void peer_link::shutdown(const std::string& why) noexcept {
   if (dead()) return;
   v1::Frame bye;
-  bye.mutable_goodbye()->set_reason(why);
+  bye.mutable_goodbye()->set_reason(wire::utf8_text(why));
   send(bye);
   link_->close_when_flushed();
   try {

@@ -19,6 +19,7 @@
 #include "platform/lock_scope.hpp"
 #include "platform/spinlock.hpp"
 #include "remote/stub.hpp"
+#include "wire/utf8.hpp"
 
 extern char** environ;
 
@@ -75,6 +76,12 @@ bool on_spawn_reply(spawn_state& s, v1::Frame& f) {
 
 std::shared_ptr<spawn_state> spawn_start(const spawn_options& opts, std::string name, std::string signature,
                                          std::string args) {
+  for (const std::string& a : opts.anchors) wire::require_utf8(a, "weft::spawn anchor");
+  wire::require_utf8(opts.host, "weft::spawn host");
+  for (const auto& [k, v] : opts.labels) {
+    wire::require_utf8(k, "weft::spawn label name");
+    wire::require_utf8(v, "weft::spawn label value");
+  }
   remote::detail::stub& stub = circuit::detail::circuit_stub();
   auto s = std::make_shared<spawn_state>();
   s->function = name;

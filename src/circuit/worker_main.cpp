@@ -13,6 +13,7 @@
 #include "circuit/registry.hpp"
 #include "remote/stub.hpp"
 #include "runtime/fatal.hpp"
+#include "wire/utf8.hpp"
 
 namespace weft::circuit::detail {
 
@@ -91,6 +92,8 @@ int worker_main(const worker_ticket& ticket) {
                         (job.has_error() ? job.error().message() : std::string("an unexpected reply")));
   v1::Frame done;
   int status = run_job(job.worker_job(), *done.mutable_worker_done());
+  if (!done.worker_done().refused().empty())  // it quotes the binary's path
+    done.mutable_worker_done()->set_refused(wire::utf8_text(done.worker_done().refused()));
   v1::Frame ok = s->call(std::move(done));
   if (ok.has_error())
     weft::detail::fatal("worker " + ticket.id + ": runtime server " + s->address() +

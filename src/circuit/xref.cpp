@@ -22,6 +22,7 @@
 #include "circuit/peers.hpp"
 #include "circuit/xref_serve.hpp"
 #include "wire/worker_id.hpp"
+#include "wire/utf8.hpp"
 
 namespace weft::detail {
 
@@ -143,6 +144,7 @@ std::shared_ptr<xref_handle> xref_decode(xref_wire w) {
 
 void xref_listen(const std::string& name, std::shared_ptr<xref_handle> h, const std::string& type) {
   if (!h) throw misuse_error("weft::listen(\"" + name + "\"): the xref is null");
+  wire::require_utf8(name, "weft::listen name");
   cd::start_peer_listener();
   cd::names_set(name, std::move(h), type);
 }
@@ -150,6 +152,7 @@ void xref_listen(const std::string& name, std::shared_ptr<xref_handle> h, const 
 std::shared_ptr<xref_handle> xref_dial(const std::string& where, const std::string& name, const std::string& type) {
   const std::string address = wire::is_worker_id(where) ? cd::peer_address(where) : where;
   const std::string what = "weft::dial(" + where + ", \"" + name + "\")";
+  wire::require_utf8(name, "weft::dial name");
   cd::ensure_xref_run();
   if (address == cd::self_address()) {
     std::optional<cd::named> n = cd::names_get(name);

@@ -14,6 +14,7 @@
 #include "circuit/exports.hpp"
 #include "circuit/identity.hpp"
 #include "platform/spinlock.hpp"
+#include "wire/utf8.hpp"
 
 namespace weft::circuit::detail {
 
@@ -22,7 +23,7 @@ namespace {
 v1::Frame error(v1::Error::Code code, const std::string& why) {
   v1::Frame f;
   f.mutable_error()->set_code(code);
-  f.mutable_error()->set_message(why);
+  f.mutable_error()->set_message(wire::utf8_text(why));
   return f;
 }
 

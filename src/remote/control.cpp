@@ -64,6 +64,7 @@
 #include "trace/pprof.hpp"
 #include "wire/frame.hpp"
 #include "wire/peer_traffic.hpp"
+#include "wire/utf8.hpp"
 
 namespace weft::remote::detail {
 
@@ -122,7 +123,7 @@ void cpu_profile(v1::Frame& r, std::int64_t duration_ms) {
   auto refuse = [&r](v1::Error::Code code, const std::string& why) {
     v1::Error* e = r.mutable_error();
     e->set_code(code);
-    e->set_message(why);
+    e->set_message(weft::wire::utf8_text(why));
   };
   if (duration_ms < 1 || duration_ms > cpu_profile_max_ms) {
     refuse(v1::Error::REFUSED, "CPU_PROFILE duration_ms is " + std::to_string(duration_ms) +
@@ -197,7 +198,9 @@ void stub::answer_control(std::uint64_t id, const v1::Control& c) {
       case v1::Control::DUMP_GOROUTINES: {
         // Room for the frame's other fields: the id, the field tags and lengths.
         constexpr std::size_t limit = weft::wire::default_max_frame - 1024;
-        r.mutable_control_reply()->set_text(weft::detail::trace::fit_dump(weft::detail::dump_goroutines_text(), limit));
+        // The dump has goroutines' names: UTF-8 or not, as their programs gave them.
+        r.mutable_control_reply()->set_text(
+            weft::wire::utf8_text(weft::detail::trace::fit_dump(weft::detail::dump_goroutines_text(), limit)));
         break;
       }
       case v1::Control::STATS: {

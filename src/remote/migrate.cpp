@@ -18,6 +18,7 @@
 
 #include "remote/migration.hpp"
 #include "remote/stub.hpp"
+#include "wire/utf8.hpp"
 
 namespace weft {
 
@@ -130,7 +131,7 @@ void migration_ctx::safe_point() {
   try {
     bytes = ops_.encode(ops_.state);
   } catch (const std::exception& e) {
-    st->set_error(std::string("its state would not encode: ") + e.what());
+    st->set_error(weft::wire::utf8_text(std::string("its state would not encode: ") + e.what()));
     {
       weft::detail::lock_scope lk(lock_);
       parked_ = false;
@@ -229,7 +230,7 @@ void on_migrate_in(stub& s, const v1::MigrateIn& piece) {
     r->set_goroutine(m.goroutine());
     r->set_epoch(m.epoch());
     r->set_ticket(m.ticket());
-    r->set_error(error);
+    r->set_error(weft::wire::utf8_text(error));
     send_or_ignore(s, f);
   });
 }
@@ -275,7 +276,7 @@ void run_migratable(std::string id, std::uint64_t epoch, migratable_ops ops) {
     remote::detail::v1::Frame f;
     f.mutable_migrate_end()->set_goroutine(id);
     f.mutable_migrate_end()->set_epoch(epoch);
-    f.mutable_migrate_end()->set_what(what);
+    f.mutable_migrate_end()->set_what(weft::wire::utf8_text(what));
     remote::detail::send_or_ignore(*s, f);
   };
   try {

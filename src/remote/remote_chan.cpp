@@ -11,6 +11,7 @@
 #include "remote/stub.hpp"
 #include "runtime/gstats.hpp"
 #include "wire/remote_wait.hpp"
+#include "wire/utf8.hpp"
 
 namespace weft::remote::detail {
 
@@ -73,6 +74,8 @@ void migratable_send(migration_ctx& m, chan_link& c, std::string bytes) {
 
 std::shared_ptr<chan_link> chan_open(const std::string& name, const std::string& signature, bool has_capacity,
                                      std::size_t capacity) {
+  // Attached or not: a name that works only unattached would fail later.
+  weft::wire::require_utf8(name, "weft::remote::chan name");
   stub* s = current();
   if (s == nullptr) return nullptr;
   if (!s->has_capability("chan"))

@@ -20,6 +20,7 @@
 #include "remote/migration.hpp"
 #include "remote/stub.hpp"
 #include "wire/remote_wait.hpp"
+#include "wire/utf8.hpp"
 
 namespace weft::remote::detail {
 
@@ -90,6 +91,7 @@ v1::Frame migratable_wait(migration_ctx& m, var_link& v, const std::string& expe
 }  // namespace
 
 std::shared_ptr<var_link> var_open(const std::string& name, const std::string& signature, std::string initial) {
+  weft::wire::require_utf8(name, "weft::remote::var name");  // attached or not
   auto v = std::make_shared<var_link>();
   v->name = name;
   stub* s = current();
@@ -142,6 +144,7 @@ namespace weft::remote {
 bool attached() noexcept { return detail::current() != nullptr; }
 
 void remove(std::string_view name) {
+  weft::wire::require_utf8(name, "weft::remote::remove name");
   detail::stub* s = detail::current();
   if (s == nullptr) {
     detail::local_remove(name);

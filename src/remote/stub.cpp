@@ -22,6 +22,7 @@
 #include "wire/cluster_key.hpp"
 #include "wire/remote_wait.hpp"
 #include "wire/version.hpp"
+#include "wire/utf8.hpp"
 
 namespace weft::remote::detail {
 
@@ -137,7 +138,7 @@ stub::stub(const wire::endpoint& server, const std::string& worker_ticket, int c
   v1::ProcessInfo* p = h->mutable_process();
   p->set_pid(::getpid());
   p->set_procs(weft::detail::sched.procs);
-  p->set_host(host_name());
+  p->set_host(weft::wire::utf8_text(host_name()));
   p->set_binary_path(read_link("/proc/self/exe"));
   for (const std::string& a : own_argv()) p->add_argv(a);
   h->set_worker(worker_ticket);
@@ -234,7 +235,7 @@ void stub::detach(const std::string& reason) noexcept {
   if (trace_requested_.load()) weft::detail::trace_finish();
   try {
     v1::Frame bye;
-    bye.mutable_goodbye()->set_reason(reason);
+    bye.mutable_goodbye()->set_reason(weft::wire::utf8_text(reason));
     link_->send(bye);
   } catch (...) {}
   // The Goodbye (and with a trace logger, the last events) must reach the

@@ -3,7 +3,6 @@
 #include "remote/trace_encode.hpp"
 
 #include <google/protobuf/io/coded_stream.h>
-#include <google/protobuf/stubs/common.h>
 #include <google/protobuf/wire_format_lite.h>
 
 #include <cstring>
@@ -12,6 +11,7 @@
 
 #include "wire/frame.hpp"
 #include "wire/trace_kind.hpp"
+#include "wire/utf8.hpp"
 
 namespace weft::remote::detail {
 
@@ -50,13 +50,7 @@ std::string_view cut_text(std::string_view text) {
 // A goroutine's name as a proto3 string may carry it: valid UTF-8 (a
 // receiver refuses a frame that is not), cut. The runtime's own texts are
 // literals and function names, UTF-8 already.
-std::string wire_name(std::string_view name) {
-  std::string out(cut_text(name));
-  if (!google::protobuf::internal::IsStructurallyValidUTF8(out.data(), static_cast<int>(out.size())))
-    for (char& c : out)
-      if (static_cast<unsigned char>(c) >= 0x80) c = '?';
-  return out;
-}
+std::string wire_name(std::string_view name) { return wire::utf8_text(std::string(cut_text(name))); }
 
 // Calls visit(const wire_event&) for each event of b that goes on the wire.
 template <class Visit>

@@ -19,8 +19,8 @@
 // Bounds: a frame holds at most max_events events and stays far under the
 // frame limit; a text longer than max_text_bytes (a goroutine's name, a
 // function's) is cut there, between characters, and a name that is not
-// UTF-8 has its bytes above 0x7f made '?' (proto3 strings are UTF-8: a
-// receiver refused the whole frame).
+// UTF-8 has each byte that starts no character made '?' (wire/utf8.hpp:
+// proto3 strings are UTF-8, a receiver refuses the whole frame).
 #pragma once
 
 #include <cstddef>

@@ -14,6 +14,7 @@
 #include "remote/trace_stream.hpp"
 #include "runtime/trace_events.hpp"
 #include "wire/trace_log.hpp"
+#include "wire/utf8.hpp"
 
 namespace weft::remote::detail {
 
@@ -67,7 +68,7 @@ void stub::answer_trace(v1::Frame& r, std::int64_t duration_ms) {
   auto refuse = [&r](const std::string& why) {
     v1::Error* e = r.mutable_error();
     e->set_code(v1::Error::REFUSED);
-    e->set_message(why);
+    e->set_message(weft::wire::utf8_text(why));
   };
   if (duration_ms <= 0 || duration_ms > max_trace_ms)
     return refuse("TRACE duration_ms " + std::to_string(duration_ms) + " is not between 1 and " +
@@ -86,7 +87,7 @@ void stub::answer_trace(v1::Frame& r, std::int64_t duration_ms) {
                                   [this] { return detaching_.load() || link_->closed(); });
   trace_requested_.store(false);
   v1::ControlReply* reply = r.mutable_control_reply();
-  reply->set_text(std::move(t.summary));
+  reply->set_text(weft::wire::utf8_text(std::move(t.summary)));  // it names goroutines
   reply->set_data(std::move(t.json));
 }
 

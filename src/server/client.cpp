@@ -1,5 +1,6 @@
 // src/server/client.cpp: reply builders and names (see client.hpp).
 #include "server/client.hpp"
+#include "wire/utf8.hpp"
 
 #include <utility>
 
@@ -10,7 +11,7 @@ wire::frame error_frame(std::uint64_t id, v1::Error::Code code, std::string mess
   f.set_id(id);
   v1::Error* e = f.mutable_error();
   e->set_code(code);
-  e->set_message(std::move(message));
+  e->set_message(wire::utf8_text(std::move(message)));  // it may quote a path or a name
   return f;
 }
 

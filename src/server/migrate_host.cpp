@@ -13,6 +13,7 @@
 
 #include "server/migrate_wait.hpp"
 #include "wire/worker_id.hpp"
+#include "wire/utf8.hpp"
 
 namespace weft::server {
 
@@ -363,6 +364,10 @@ void migrate_host::run_request(std::uint64_t tool_process_id, std::uint64_t id, 
       log_("migrate auto: all " + std::to_string(stayed) +
            " selected goroutines are idle over the window: moving them "
            "frees nothing and brings them nearer to nothing; none moved");
+  }
+  for (v1::MigrateReport::Move& mv : *report->mutable_moves()) {  // they may quote a binary's path
+    mv.set_error(wire::utf8_text(std::move(*mv.mutable_error())));
+    mv.set_reason(wire::utf8_text(std::move(*mv.mutable_reason())));
   }
   detail::lock_scope lk(mu_);
   auto t = tools_.find(tool_process_id);

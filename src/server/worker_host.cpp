@@ -18,6 +18,7 @@
 #include "server/server.hpp"
 #include "wire/endpoint.hpp"
 #include "wire/worker_id.hpp"
+#include "wire/utf8.hpp"
 
 namespace weft::server {
 
@@ -52,7 +53,7 @@ wire::frame exit_frame(std::uint64_t id, int status, const std::string& text) {
   wire::frame f;
   f.set_id(id);
   f.mutable_worker_exit()->set_status(status);
-  f.mutable_worker_exit()->set_text(text);
+  f.mutable_worker_exit()->set_text(wire::utf8_text(text));
   return f;
 }
 
@@ -556,7 +557,7 @@ void worker_host::anchors(client& c, std::uint64_t id, const v1::AnchorList& m) 
     try {
       entries = cluster_->anchors(m.selector());
     } catch (const std::exception& e) {
-      out->set_warning(std::string("only this host's workers: ") + e.what());
+      out->set_warning(wire::utf8_text(std::string("only this host's workers: ") + e.what()));
       local = true;
     }
   }

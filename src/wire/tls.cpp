@@ -20,6 +20,7 @@
 #include "weft/runtime/v1/runtime.pb.h"
 #include "wire/cluster_key.hpp"
 #include "wire/frame.hpp"
+#include "wire/utf8.hpp"
 
 namespace weft::wire {
 
@@ -125,7 +126,7 @@ void refuse_plain(net::conn& c, std::string_view message, std::string& scratch) 
   try {
     frame f;
     f.mutable_error()->set_code(weft::runtime::v1::Error::REFUSED);
-    f.mutable_error()->set_message(std::string(message));
+    f.mutable_error()->set_message(utf8_text(std::string(message)));
     std::string out;
     append_frame(f, out);
     c.write(out);

@@ -65,6 +65,29 @@ TEST_F(Attached, ChannelsAndVariablesWork) {
   }, attached());
 }
 
+// A name that is not UTF-8 cannot cross the protocol (proto3 strings are
+// UTF-8: weftd would not parse the frame and would drop the program): it is
+// refused at the call, naming its bytes, and the program goes on using the
+// server.
+TEST_F(Attached, ANameThatIsNotUtf8IsRefusedAndTheProgramGoesOn) {
+  weft::run([] {
+    auto refused = [](auto make) {
+      try {
+        make();
+      } catch (const std::invalid_argument& e) {
+        return std::string(e.what());
+      }
+      return std::string("no exception");
+    };
+    EXPECT_NE(refused([] { weft::remote::chan<int>("caf\xe9"); }).find("\"caf\\xe9\" is not UTF-8"), std::string::npos);
+    EXPECT_NE(refused([] { weft::remote::var<int>("caf\xe9", 0); }).find("is not UTF-8"), std::string::npos);
+    EXPECT_NE(refused([] { weft::remote::remove("caf\xe9"); }).find("is not UTF-8"), std::string::npos);
+    weft::remote::var<int> fine("t.caf\xc3\xa9", 1);  // UTF-8: é
+    EXPECT_EQ(fine.fetch_add(1), 1);
+    EXPECT_EQ(weft::remote::var<int>("t.caf\xc3\xa9", 0).load(), 2);
+  }, attached());
+}
+
 // Many goroutines select between one remote channel and one local channel
 // each; producers feed both. Every value must arrive exactly once.
 TEST_F(Attached, SelectAcrossRemoteAndLocalLosesAndDuplicatesNothing) {

@@ -74,6 +74,25 @@ TEST_F(WeftControl, StkShowsTheNamedGoroutinesWhereTheyPark) {
   EXPECT_NE(out.substr(second).find("parked-worker-0"), std::string::npos);
 }
 
+// A program's bytes that are not UTF-8 (an argument, a goroutine's name)
+// cross in bytes fields or as text made UTF-8: proto3 strings must be
+// UTF-8, and a frame with one that is not would not parse at weftd, which
+// then closed the program's connection (the program ended) or refused it
+// at the handshake.
+TEST_F(WeftControl, ArgumentsAndNamesThatAreNotUtf8NeitherStopTheProgramNorItsTools) {
+  auto p = weft_test::start_listed(WEFT_TEST_WEFT, {WEFT_TEST_CONTROL_PROG, "2", "caf\xe9"}, address(), 20s);
+  auto stk = weft({"stk", pid_selector(*p)});
+  EXPECT_EQ(stk->wait(), 0) << stk->err();
+  EXPECT_NE(stk->out().find("caf?-1"), std::string::npos) << stk->out();
+  EXPECT_NE(stk->out().find("control_prog_parked_here"), std::string::npos) << stk->out();
+  auto ps = weft({"ps", "--json"});
+  EXPECT_EQ(ps->wait(), 0) << ps->err();
+  // Its argv as it was (JSON shows the byte as U+FFFD), and it still runs.
+  EXPECT_NE(ps->out().find("\"argv\":[\"" WEFT_TEST_CONTROL_PROG "\",\"2\",\"caf\xef\xbf\xbd\"]"), std::string::npos)
+      << ps->out();
+  EXPECT_EQ(p->wait(200ms), -1) << "it ended: " << p->err();
+}
+
 TEST_F(WeftControl, PeekGivesThePidAndTheGoroutines) {
   auto p = program(5);
   auto peek = weft({"peek", pid_selector(*p)});

@@ -10,28 +10,11 @@
 #include <string>
 
 #include "control_cmd.hpp"
+#include "wire/json.hpp"
 
 namespace weft::tool {
 
 namespace {
-
-std::string json_string(const std::string& s) {
-  std::string out = "\"";
-  for (char ch : s) {
-    const auto u = static_cast<unsigned char>(ch);
-    if (ch == '"' || ch == '\\') {
-      out += '\\';
-      out += ch;
-    } else if (u < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", u);
-      out += buf;
-    } else {
-      out += ch;
-    }
-  }
-  return out + "\"";
-}
 
 std::string local_time(std::int64_t unix_ms) {
   std::time_t t = static_cast<std::time_t>(unix_ms / 1000);
@@ -66,11 +49,12 @@ int run_ps(const control_args& a) {
         const v1::ProcessInfo& p = e.process();
         out += out.size() > 1 ? ",\n " : "";
         out += "{\"pid\":" + std::to_string(p.pid()) + ",\"process_id\":" + std::to_string(e.process_id()) +
-               ",\"host\":" + json_string(p.host()) + ",\"binary\":" + json_string(p.binary_path()) + ",\"argv\":[";
-        for (int i = 0; i < p.argv_size(); ++i) out += (i ? "," : "") + json_string(p.argv(i));
+               ",\"host\":" + wire::json_string(p.host()) + ",\"binary\":" + wire::json_string(p.binary_path()) +
+               ",\"argv\":[";
+        for (int i = 0; i < p.argv_size(); ++i) out += (i ? "," : "") + wire::json_string(p.argv(i));
         out += "],\"procs\":" + std::to_string(p.procs()) +
                ",\"attached_unix_ms\":" + std::to_string(e.attached_unix_ms()) +
-               ",\"worker_id\":" + json_string(e.worker_id()) + "}";
+               ",\"worker_id\":" + wire::json_string(e.worker_id()) + "}";
       }
       std::printf("%s]\n", out.c_str());
       return 0;
