@@ -23,9 +23,8 @@ std::string utf8_text(std::string s) {
   return out;
 }
 
-void require_utf8(std::string_view s, std::string_view what) {
-  if (is_utf8(s)) return;
-  std::string shown;  // the name with its bad bytes as \xNN, so the message itself is text
+std::string escaped_bytes(std::string_view s) {
+  std::string shown;
   for (unsigned char c : s) {
     if (c >= 0x20 && c < 0x7f) {
       shown += static_cast<char>(c);
@@ -35,7 +34,13 @@ void require_utf8(std::string_view s, std::string_view what) {
       shown += buf;
     }
   }
-  throw std::invalid_argument("weft: " + std::string(what) + " \"" + shown +
+  return shown;
+}
+
+void require_utf8(std::string_view s, std::string_view what) {
+  if (is_utf8(s)) return;
+  // The bytes as \xNN: the message itself is text.
+  throw std::invalid_argument("weft: " + std::string(what) + " \"" + escaped_bytes(s) +
                               "\" is not UTF-8: names cross the runtime protocol as UTF-8 text; "
                               "use an ASCII or UTF-8 name");
 }

@@ -27,6 +27,9 @@ bool is_utf8(std::string_view s) noexcept;
 // no valid character replaced by '?'.
 std::string utf8_text(std::string s);
 
+// s for a message: printable ASCII as it is, every other byte as \xNN.
+std::string escaped_bytes(std::string_view s);
+
 // Throws std::invalid_argument naming `what` ("remote channel name") and
 // saying what to do when s is not UTF-8.
 void require_utf8(std::string_view s, std::string_view what);

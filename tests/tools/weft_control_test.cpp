@@ -166,6 +166,10 @@ TEST_F(WeftControl, BadSelectorsAreUsageErrorsAndAnEmptyAnchorAFailure) {
   EXPECT_NE(bad->err().find("write pid:N"), std::string::npos) << bad->err();
   auto none = weft({"peek"});
   EXPECT_EQ(none->wait(), 2);
+  auto latin1 = weft({"stk", "/db/caf\xe9"});  // would not cross the protocol: said before it is sent
+  EXPECT_EQ(latin1->wait(), 2);
+  EXPECT_NE(latin1->err().find("weft stk: anchor path \"/db/caf\\xe9\" is not UTF-8"), std::string::npos)
+      << latin1->err();
   auto bad_runtime = weft({"ps", "--runtime", "nowhere"}, false);
   EXPECT_EQ(bad_runtime->wait(), 2);
   EXPECT_NE(bad_runtime->err().find("weft ps: runtime server address 'nowhere' has no network"), std::string::npos)

@@ -12,6 +12,7 @@
 
 #include "circuit_cmd.hpp"
 #include "wire/json.hpp"
+#include "wire/utf8.hpp"
 
 namespace weft::tool {
 
@@ -60,6 +61,8 @@ std::vector<v1::AnchorEntry> list_anchors(runtime_client& rc, const std::vector<
   std::set<std::string> seen, warned;
   std::vector<std::string> sels = selectors.empty() ? std::vector<std::string>{"/..."} : selectors;
   for (const std::string& s : sels) {
+    if (!wire::is_utf8(s))
+      throw tool_error("anchor path \"" + wire::escaped_bytes(s) + "\" is not UTF-8, as anchors are");
     wire::frame req;
     req.mutable_anchor_list()->set_selector(s);
     wire::frame r = rc.call(req);
