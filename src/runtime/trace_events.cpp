@@ -20,9 +20,12 @@ namespace {
 // between two points where it read both clocks: the previous drain's (or
 // trace_start's) and its own. The map is continuous from one drain to the
 // next, and monotonic, so events keep their order. Elsewhere events are
-// stamped with nanotime. Decided once per process: a recording M never
-// sees the choice change.
-const bool stamp_with_tsc = os::tsc_usable();
+// stamped with nanotime. Decided by the first trace_start, not at start-up
+// (reading the kernel's clocksource takes ~9 us, a cost to every program,
+// traced or not), and never changed after: trace_start sets it before it
+// takes each M's trace lock, and an M stamps under that lock only once
+// tracing is on.
+std::atomic<bool> stamp_with_tsc{false};
 
 struct clock_point {
   std::uint64_t tsc = 0;
@@ -55,7 +58,9 @@ clock_point clock_now() {
 clock_point last_point;
 double ns_per_tick = 1.0 / 3.0;
 
-std::int64_t stamp() noexcept { return stamp_with_tsc ? static_cast<std::int64_t>(os::tsc_now()) : os::nanotime(); }
+std::int64_t stamp() noexcept {
+  return stamp_with_tsc.load(std::memory_order_relaxed) ? static_cast<std::int64_t>(os::tsc_now()) : os::nanotime();
+}
 
 // Maps the TSC stamps of events recorded since `from` to nanotime.
 void to_nanotime(std::vector<trace_event>& events, clock_point from, double slope) {
@@ -140,6 +145,7 @@ void trace_here_start() {
 }
 
 void trace_start() {
+  stamp_with_tsc.store(os::tsc_usable(), std::memory_order_relaxed);  // the same answer every time
   trace_epoch.fetch_add(1, std::memory_order_release);
   lock_scope lk(sched.lock);
   last_point = clock_now();
@@ -170,7 +176,7 @@ void trace_drain_into(trace_batch& b) {
   double slope = 0;
   {
     lock_scope lk(sched.lock);
-    if (stamp_with_tsc) {
+    if (stamp_with_tsc.load(std::memory_order_relaxed)) {
       from = last_point;
       to = clock_now();  // before the swap: events stamped after it are few, and just past it
       // Measured over tens of microseconds at least, and believed only
@@ -199,7 +205,7 @@ void trace_drain_into(trace_batch& b) {
   }
   std::size_t n = 0;
   for (auto& p : parts) {
-    if (stamp_with_tsc) to_nanotime(p, from, slope);
+    if (slope != 0) to_nanotime(p, from, slope);  // TSC stamps
     n += p.size();
   }
   b.events.reserve(n);

@@ -190,7 +190,9 @@ bool link::receive(frame& f) {
       case frame_decoder::status::ready:
         if (!parse_frame(payload, f))
           throw remote_error(remote_errc::protocol,
-                             "weft: " + peer_ + " sent a frame that is not a weft.runtime.v1.Frame");
+                             "weft: " + peer_ +
+                                 " sent a frame that is not a weft.runtime.v1.Frame (a string field that is not "
+                                 "UTF-8 is enough: docs/protocol.md, \"Text and bytes\")");
         // More bytes after this frame: a burst, whose replies leave together.
         bursting_.store(decoder_.buffered() != 0, std::memory_order_relaxed);
         return true;
