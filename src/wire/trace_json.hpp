@@ -60,7 +60,9 @@ class trace_json_file {
   std::string take() { return std::move(text_); }
 
  private:
+  static constexpr std::size_t write_chunk = 64 * 1024;
   void put(std::string_view s);
+  void write_out();  // a file's gathered bytes to stdio
 
   std::string path_;
   std::FILE* f_ = nullptr;
@@ -68,7 +70,7 @@ class trace_json_file {
   bool open_ = false;
   bool full_ = false;
   std::size_t max_bytes_ = 0;
-  std::string text_;  // memory: the document
+  std::string text_;  // memory: the document; a file: what is not yet written
   std::uint64_t events_ = 0;
 };
 

@@ -36,16 +36,20 @@ void append_int(std::string& out, std::int64_t v) {
 }
 
 // Nanoseconds as the format's microseconds with three decimals ("12.345"),
-// in integers: printf's %f took 40% of a tracing weftd's time.
+// in integers (printf's %f took 40% of a tracing weftd's time), appended
+// at once.
 void append_micros(std::string& out, std::int64_t ns) {
-  if (ns < 0) out += '-';
+  char buf[32];
+  char* at = buf;
+  if (ns < 0) *at++ = '-';
   std::uint64_t mag = ns < 0 ? 0 - static_cast<std::uint64_t>(ns) : static_cast<std::uint64_t>(ns);
-  append_int(out, mag / 1000);
+  at = std::to_chars(at, buf + sizeof buf - 4, mag / 1000).ptr;
   auto frac = static_cast<unsigned>(mag % 1000);
-  out += '.';
-  out += static_cast<char>('0' + frac / 100);
-  out += static_cast<char>('0' + frac / 10 % 10);
-  out += static_cast<char>('0' + frac % 10);
+  *at++ = '.';
+  *at++ = static_cast<char>('0' + frac / 100);
+  *at++ = static_cast<char>('0' + frac / 10 % 10);
+  *at++ = static_cast<char>('0' + frac % 10);
+  out.append(buf, at);
 }
 
 // "12 MiB", or "65536 bytes" for a cap that is not a whole MiB.
@@ -93,6 +97,7 @@ struct goroutine_track {
 
 struct trace_log::program {
   std::int64_t pid = 0;
+  std::string pid_tid;  // `","pid":PID,"tid":`, the middle of every event's head
   std::string binary;
   std::int64_t last_ns = 0;
   std::unordered_map<std::uint64_t, goroutine_track> gs;
@@ -109,15 +114,14 @@ struct trace_log::program {
   std::unordered_map<std::uint64_t, xref_end> xserves;  // flow id -> the goroutine serving it
   trace_summary summary;
 
-  // The common head of an event on goroutine g's track, into out.
+  // The common head of an event on goroutine g's track, into out. ph is
+  // one letter.
   void head(std::string& out, const char* ph, std::uint64_t g, std::string_view name, std::int64_t base_ns,
             std::int64_t t) const {
     out.clear();
     out += "{\"ph\":\"";
-    out += ph;
-    out += "\",\"pid\":";
-    append_int(out, pid);
-    out += ",\"tid\":";
+    out += ph[0];
+    out += pid_tid;
     append_int(out, g);
     out += ",\"ts\":";
     append_micros(out, t - base_ns);
@@ -137,6 +141,7 @@ void trace_log::attach(std::uint64_t client, std::int64_t pid, const std::string
   std::lock_guard lk(mu_);
   auto p = std::make_unique<program>();
   p->pid = pid;
+  p->pid_tid = "\",\"pid\":" + std::to_string(pid) + ",\"tid\":";
   p->binary = binary;
   std::string name = base_name(binary) + " (pid " + std::to_string(pid) + ")";
   file_.event("{\"ph\":\"M\",\"pid\":" + std::to_string(pid) +
@@ -199,7 +204,7 @@ void trace_log::one(program& p, const runtime::v1::TraceEvent& e) {
     line_ += a.view();
     line_ += '}';
   };
-  auto slice = [&](std::uint64_t tid, std::string_view name, const char* cat, std::int64_t since,
+  auto slice = [&](std::uint64_t tid, std::string_view name, std::string_view cat, std::int64_t since,
                    const arg& args = {}) {
     p.head(line_, "X", tid, name, base_ns_, since);
     line_ += ",\"cat\":\"";
@@ -218,7 +223,7 @@ void trace_log::one(program& p, const runtime::v1::TraceEvent& e) {
     file_.event(line_);
   };
   auto async_edge = [&](const char* ph, std::uint64_t tid, std::string_view name, std::uint64_t id,
-                        const char* cat = "remote", std::int64_t at = -1) {
+                        std::string_view cat = "remote", std::int64_t at = -1) {
     p.head(line_, ph, tid, name, base_ns_, at < 0 ? t : at);
     line_ += ",\"cat\":\"";
     line_ += cat;
@@ -286,7 +291,11 @@ void trace_log::one(program& p, const runtime::v1::TraceEvent& e) {
       goroutine_track& gt = track(g);
       end_running(gt);
       gt.blocked = t;
-      gt.reason = e.text().empty() ? "blocked" : e.text().substr(0, 100);
+      if (e.text().empty()) {
+        gt.reason = "blocked";
+      } else {
+        gt.reason.assign(e.text(), 0, 100);  // into its buffer: no string made per event
+      }
       break;
     }
     case wire::tk_go_unblock: end_block(track(g), e.arg() ? arg("woken_by", e.arg()) : arg()); break;

@@ -34,7 +34,7 @@ std::string line(const char* fmt, auto... args) {
 
 }  // namespace
 
-bool runtime_goroutine(const std::string& name) { return name.rfind("weft: ", 0) == 0; }
+bool runtime_goroutine(const std::string& name) { return name.starts_with("weft: "); }
 
 void trace_summary::chan_op(std::uint64_t chan, bool send, const std::string& by) {
   if (runtime_goroutine(by)) return;
