@@ -100,6 +100,10 @@ struct g {
   // Parked in a batched write whose flush has not run (send_batch.cpp):
   // until its park completes no flush may ready it. Owner P's M only.
   bool in_send_batch = false;
+  // Readied into its P's lazy list rather than its run queue (proc.cpp,
+  // ready): a link's writer goroutine, which writes more frames at once the
+  // later it runs (wire/link.hpp). Set by the G itself.
+  bool ready_lazily = false;
   locker_state* locker = nullptr;  // the thread_locker it holds
   // For dumps, which read them from another thread: the home's thread id
   // and which control set it (thread_control.cpp, control_names).
@@ -271,6 +275,15 @@ struct p {
   os::send_ring* send_ring = nullptr;
   std::uint32_t send_pending = 0;
   std::uint32_t send_first_switch = 0;
+  // Gs readied lazily (g::ready_lazily), owner only: runnable, but held
+  // here until the P has nothing else to run or lazy_max_age goroutines
+  // have run on it since the first was readied; then they go to its run
+  // queue, the first to runnext (find_runnable_fast). A P holding any is not idle
+  // (handoffp), and none is left here when it would go idle: the pick that
+  // finds its run queue empty moves them first.
+  g* lazy_head = nullptr;
+  g* lazy_tail = nullptr;
+  std::uint32_t lazy_first_switch = 0;
 };
 
 // The global scheduler state.
@@ -374,6 +387,15 @@ class parks_soon_scope {
  private:
   g* gp_;
 };
+
+// For a goroutine that writes what others queue (a link's writer): from
+// now on it is readied lazily, after the goroutines runnable on the
+// readier's P, so that their frames join its next write (g::ready_lazily).
+void ready_me_lazily() noexcept;
+// Whether goroutines other than the caller are queued to run on its P:
+// what the caller hands over now would wait for them anyway. False outside
+// a goroutine.
+bool others_runnable_here() noexcept;
 
 // proc.cpp: the scheduler.
 void ready(g* gp);  // waiting -> runnable

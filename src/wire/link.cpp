@@ -13,6 +13,7 @@
 
 #include <weft/errors.hpp>
 
+#include "runtime/runtime.hpp"
 #include "weft/runtime/v1/runtime.pb.h"
 
 namespace weft::wire {
@@ -38,11 +39,22 @@ void link::send_encoded(Encode encode) {
   std::exception_ptr failed;  // what could not be encoded; what was, goes
   {
     detail::lock_scope lk(lock_);
-    if (!writing_ && outbox_.empty() && !closing_.load(std::memory_order_relaxed) &&
-        !bursting_.load(std::memory_order_relaxed)) {
+    const bool idle = !writing_ && outbox_.empty() && !closing_.load(std::memory_order_relaxed) &&
+                      !bursting_.load(std::memory_order_relaxed);
+    bool defer = false;  // to the writer, after the goroutines waiting to run here (link.hpp, "Many senders")
+    if (idle) {
+      if (direct_sends_left_ > 0) {
+        --direct_sends_left_;
+      } else {
+        defer = weft::detail::others_runnable_here();
+      }
+    }
+    if (idle && !defer) {
       writing_ = true;
       direct = true;
     } else {
+      deferred_batch_ = deferred_batch_ || defer;
+      ++outbox_sends_;
       ring = outbox_.empty() && !writing_;
       failed = encode(outbox_);  // queued: encoded in place, as under load most frames are
       full = outbox_.size() > max_outbox;
@@ -135,6 +147,9 @@ bool link::wait_closed(std::chrono::nanoseconds limit) noexcept {
 }
 
 void link::write_loop() {
+  // Readied after the goroutines queued on the sender's P, whose frames
+  // then join this write (link.hpp, "Many senders").
+  weft::detail::ready_me_lazily();
   std::string batch;
   while (!closed()) {
     bool sender_writing;
@@ -144,6 +159,18 @@ void link::write_loop() {
       if (!sender_writing) {
         batch.swap(outbox_);
         writing_ = !batch.empty();
+        // Deferred batches that carry one send each (the goroutines that ran
+        // meanwhile sent nothing here: other connections' handlers in a
+        // server) only delay it: direct writes for a while.
+        if (deferred_batch_) {
+          lone_deferrals_ = outbox_sends_ <= 1 ? lone_deferrals_ + 1 : 0;
+          if (lone_deferrals_ >= max_lone_deferrals) {
+            lone_deferrals_ = 0;
+            direct_sends_left_ = direct_sends_after_lone;
+          }
+        }
+        deferred_batch_ = false;
+        outbox_sends_ = 0;
       }
     }
     if (batch.empty()) {

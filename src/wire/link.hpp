@@ -11,6 +11,15 @@
 // one system call, so frames queued while a write is in flight leave
 // together in the next: under load, many replies per write.
 //
+// Many senders: while other goroutines wait to run on a sender's P, its
+// frame goes to the outbox too (it would wait for them anyway: the sender
+// parks for its reply), and the writer is readied lazily, after them
+// (runtime.hpp, ready_me_lazily; at most 32 of them): 64 goroutines each
+// making a call leave in a few writes, not 64. Where it does not pay (four
+// deferred writes in a row of one frame each: the goroutines that ran
+// meanwhile send on other connections, as in a server), the next 256
+// sends write directly, then deferring is tried again.
+//
 // A burst: while the reader holds more of the peer's bytes than the frame
 // it just returned (`bursting`), a send goes to the outbox and the writer
 // rather than out at once: the replies to a pipeline of requests then
@@ -126,6 +135,15 @@ class link {
   mutable detail::spinlock lock_;
   std::string outbox_ GUARDED_BY(lock_);
   bool writing_ GUARDED_BY(lock_) = false;  // a write is in flight
+  // Deferring ("Many senders"): whether the outbox began with a deferred
+  // send; sends in it; deferred batches in a row of one send each; and
+  // sends to write directly before deferring again.
+  static constexpr std::uint32_t max_lone_deferrals = 4;
+  static constexpr std::uint32_t direct_sends_after_lone = 256;
+  bool deferred_batch_ GUARDED_BY(lock_) = false;
+  std::uint32_t outbox_sends_ GUARDED_BY(lock_) = 0;
+  std::uint32_t lone_deferrals_ GUARDED_BY(lock_) = 0;
+  std::uint32_t direct_sends_left_ GUARDED_BY(lock_) = 0;
   chan<bool> doorbell_{1};
   std::atomic<bool> closed_{false};
   chan<bool> close_done_;  // closed once the connection is: every close() waits for it

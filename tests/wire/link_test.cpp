@@ -2,7 +2,8 @@
 // src/wire/link.hpp): senders write through when nothing else is being
 // written and queue otherwise, and either way every frame arrives once, in
 // each sender's order, even when frames outgrow the socket's buffers and
-// writes are cut short; close_when_flushed lets the last frames out first.
+// writes are cut short; close_when_flushed lets the last frames out first;
+// many goroutines' frames sent while they all wait to run leave together.
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -10,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "testing.hpp"
 #include "weft/runtime/v1/runtime.pb.h"
 #include "wire/link.hpp"
 #include <weft/net.hpp>
@@ -123,6 +125,85 @@ TEST_P(LinkProcs, CloseWhenFlushedSendsWhatWasQueuedFirst) {
       weft::options{.procs = GetParam()});
   EXPECT_EQ(got, frames) << "every frame sent before close_when_flushed arrives, in order";
   EXPECT_TRUE(ended) << "then the connection ends";
+}
+
+// 64 goroutines, runnable together on one P, each send a frame (as 64
+// callers do when a burst of replies wakes them): while others wait to
+// run, a frame goes to the outbox and the writer runs after them, so the
+// frames leave in a few writes, not one system call each. The writes are
+// counted at the platform's fault point, armed to pass every byte.
+TEST(Link, FramesOfGoroutinesThatWaitToRunLeaveInFewWrites) {
+  constexpr int senders = 64;
+  constexpr int armed = 1 << 20;
+  int got = 0, writes = 0;
+  weft::run(
+      [&] {
+        linked_pair p = connect_pair();
+        weft::wait_group writer;
+        start_writer(*p.out, writer);
+        weft::chan<int> gate;
+        weft::wait_group sending;
+        for (int k = 0; k < senders; ++k) {
+          sending.add(1);
+          weft::go([&, gate, k]() mutable {
+            gate.recv();  // closed below: every sender is readied at once
+            p.out->send(numbered(0, static_cast<std::uint64_t>(k) % 8));
+            sending.done();
+          });
+        }
+        weft::this_goroutine::yield();  // each is parked on the gate
+        weft::testing::fault_scope scope;
+        weft::testing::inject_faults(weft::testing::fault_point::write, armed, 0, std::size_t{1} << 30);
+        gate.close();
+        sending.wait();
+        frame f;
+        while (got < senders && p.in->receive(f)) ++got;
+        writes = armed - weft::testing::faults_left(weft::testing::fault_point::write);
+        p.out->close();
+        writer.wait();
+        p.in->close();
+      },
+      weft::options{.procs = 1});
+  EXPECT_EQ(got, senders);
+  EXPECT_GE(writes, 1);
+  EXPECT_LE(writes, 8) << "one write per frame is " << senders;
+}
+
+// Deferring does not pay when the goroutines that run meanwhile send
+// nothing on this link (a server's other connections): after a few
+// deferred writes of one frame each, sends write directly again. Each of
+// 200 sends is made while another goroutine waits to run, which looks at
+// the link's bytes written: it sees the frame gone when it was written
+// directly, not yet when it was deferred until after it.
+TEST(Link, DeferringThatCarriesOneFrameEachStops) {
+  constexpr int rounds = 200;
+  int deferred = 0;
+  weft::run(
+      [&] {
+        linked_pair p = connect_pair();
+        weft::wait_group writer;
+        start_writer(*p.out, writer);
+        frame f;
+        for (int i = 0; i < rounds; ++i) {
+          const std::uint64_t before = p.out->bytes_out();
+          weft::wait_group other;
+          other.add(1);
+          weft::go([&] {  // queued when the send below is made; sends nothing here
+            if (p.out->bytes_out() == before) ++deferred;
+            other.done();
+          });
+          p.out->send(numbered(0, static_cast<std::uint64_t>(i)));
+          ASSERT_TRUE(p.in->receive(f));
+          ASSERT_EQ(f.id(), static_cast<std::uint64_t>(i));
+          other.wait();
+        }
+        p.out->close();
+        writer.wait();
+        p.in->close();
+      },
+      weft::options{.procs = 1});
+  EXPECT_GE(deferred, 1) << "no send was deferred: the case tests nothing";
+  EXPECT_LE(deferred, 10) << "of " << rounds << " sends";
 }
 
 TEST(Link, AFrameTooLargeToSendLeavesTheLinkUsable) {
