@@ -21,6 +21,7 @@
 #include "circuit/xref_serve.hpp"
 #include "remote/migration.hpp"
 #include "remote/stub.hpp"
+#include "runtime/runtime.hpp"
 #include "runtime/trace_events.hpp"
 #include "wire/worker_id.hpp"
 #include "wire/cluster_key.hpp"
@@ -370,6 +371,9 @@ void peer_link::send(const v1::Frame& f) noexcept {
 }
 
 void peer_link::read_loop() {
+  // Each reply readies its caller and the reader reads again at once (as
+  // the stub's reader does: runtime.hpp, parks_soon_scope).
+  weft::detail::parks_soon_scope handing_over;
   v1::Frame f;
   std::string why = "closed the connection";
   for (;;) {
