@@ -18,7 +18,9 @@
 // making a call leave in a few writes, not 64. Where it does not pay (four
 // deferred writes in a row of one frame each: the goroutines that ran
 // meanwhile send on other connections, as in a server), the next 256
-// sends write directly, then deferring is tried again.
+// sends write directly, then deferring is tried again. A link's first 16
+// sends write directly too: a short exchange (a worker's start, job and
+// result) gains nothing from waiting and would only be later.
 //
 // A burst: while the reader holds more of the peer's bytes than the frame
 // it just returned (`bursting`), a send goes to the outbox and the writer
@@ -140,10 +142,11 @@ class link {
   // sends to write directly before deferring again.
   static constexpr std::uint32_t max_lone_deferrals = 4;
   static constexpr std::uint32_t direct_sends_after_lone = 256;
+  static constexpr std::uint32_t direct_sends_at_start = 16;
   bool deferred_batch_ GUARDED_BY(lock_) = false;
   std::uint32_t outbox_sends_ GUARDED_BY(lock_) = 0;
   std::uint32_t lone_deferrals_ GUARDED_BY(lock_) = 0;
-  std::uint32_t direct_sends_left_ GUARDED_BY(lock_) = 0;
+  std::uint32_t direct_sends_left_ GUARDED_BY(lock_) = direct_sends_at_start;
   chan<bool> doorbell_{1};
   std::atomic<bool> closed_{false};
   chan<bool> close_done_;  // closed once the connection is: every close() waits for it

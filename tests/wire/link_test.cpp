@@ -152,11 +152,15 @@ TEST(Link, FramesOfGoroutinesThatWaitToRunLeaveInFewWrites) {
           });
         }
         weft::this_goroutine::yield();  // each is parked on the gate
+        frame f;
+        for (std::uint64_t i = 0; i < 16; ++i) {  // a link's first 16 sends write directly (link.hpp)
+          p.out->send(numbered(1, i));
+          ASSERT_TRUE(p.in->receive(f));
+        }
         weft::testing::fault_scope scope;
         weft::testing::inject_faults(weft::testing::fault_point::write, armed, 0, std::size_t{1} << 30);
         gate.close();
         sending.wait();
-        frame f;
         while (got < senders && p.in->receive(f)) ++got;
         writes = armed - weft::testing::faults_left(weft::testing::fault_point::write);
         p.out->close();
