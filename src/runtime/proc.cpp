@@ -490,8 +490,7 @@ constexpr std::uint32_t lazy_max_age = 32;
 // and forth (which the ring would wait behind for a whole time slice).
 void promote_lazy_if_due(p* pp) {
   if (!runq_empty(pp) && pp->switches.load(std::memory_order_relaxed) - pp->lazy_first_switch < lazy_max_age) return;
-  g* gp = pp->lazy_head;
-  pp->lazy_head = pp->lazy_tail = nullptr;
+  g* gp = take_lazy(pp);
   for (bool first = true; gp != nullptr; first = false) {
     g* next = gp->schedlink;
     gp->schedlink = nullptr;
@@ -501,6 +500,14 @@ void promote_lazy_if_due(p* pp) {
 }
 
 }  // namespace
+
+g* take_lazy(p* pp) noexcept {
+  lock_scope lk(pp->lazy_lock);
+  g* gp = pp->lazy_head;
+  pp->lazy_head = pp->lazy_tail = nullptr;
+  pp->has_lazy.store(false, std::memory_order_relaxed);
+  return gp;
+}
 
 void ready_me_lazily() noexcept {
   if (g* gp = this_g()) gp->ready_lazily = true;
@@ -513,7 +520,7 @@ bool others_runnable_here() noexcept {
 
 g* find_runnable_fast(p* pp, bool run_timers) {
   send_batch_poll(pp);  // writers waiting for their flush (send_batch.cpp)
-  if (pp->lazy_head != nullptr) promote_lazy_if_due(pp);
+  if (pp->has_lazy.load(std::memory_order_relaxed)) promote_lazy_if_due(pp);
   if (run_timers) run_due_timers_owned(pp);
   if (pp->is_private) return bound_pick(pp);  // only its own Gs, never the global queues
   // A G in runnext inherits the time slice of the G that readied it (Go's
@@ -587,9 +594,11 @@ void ready(g* gp) {
   if (gp->ready_lazily && mp && mp->curg != nullptr && mp->pp && !mp->pp->is_private && !runq_empty(mp->pp)) {
     p* pp = mp->pp;
     gp->schedlink = nullptr;
+    lock_scope lk(pp->lazy_lock);
     if (pp->lazy_head == nullptr) {
       pp->lazy_head = gp;
       pp->lazy_first_switch = pp->switches.load(std::memory_order_relaxed);
+      pp->has_lazy.store(true, std::memory_order_relaxed);
     } else {
       pp->lazy_tail->schedlink = gp;
     }
@@ -721,7 +730,7 @@ bool m_leave(m* mp) {
 void handoffp(p* pp) {
   // Writers waiting for the P's flush are work too (send_batch.cpp, S3),
   // and so are Gs readied lazily.
-  bool work = !runq_empty(pp) || pp->send_pending != 0 || pp->lazy_head != nullptr ||
+  bool work = !runq_empty(pp) || pp->send_pending != 0 || pp->has_lazy.load(std::memory_order_relaxed) ||
               pp->timers.when0.load(std::memory_order_acquire) != INT64_MAX;
   if (!work) {
     // The global queue is looked at under the lock it is filled under: a G

@@ -275,15 +275,23 @@ struct p {
   os::send_ring* send_ring = nullptr;
   std::uint32_t send_pending = 0;
   std::uint32_t send_first_switch = 0;
-  // Gs readied lazily (g::ready_lazily), owner only: runnable, but held
-  // here until the P has nothing else to run or lazy_max_age goroutines
-  // have run on it since the first was readied; then they go to its run
-  // queue, the first to runnext (find_runnable_fast). A P holding any is not idle
+  // Gs readied lazily (g::ready_lazily): runnable, but held here until the
+  // P has nothing else to run or lazy_max_age goroutines have run on it
+  // since the first was readied; then they go to its run queue, the first
+  // to runnext (find_runnable_fast). A P holding any is not idle
   // (handoffp), and none is left here when it would go idle: the pick that
-  // finds its run queue empty moves them first.
-  g* lazy_head = nullptr;
-  g* lazy_tail = nullptr;
-  std::uint32_t lazy_first_switch = 0;
+  // finds its run queue empty moves them first. No other P can steal them,
+  // so when the P's G runs on for a whole look of sysmon's without a
+  // switch, sysmon takes them to the global queue (take_lazy): the owner
+  // adds and takes them under lazy_lock, and has_lazy lets both look
+  // without it.
+  spinlock lazy_lock;
+  g* lazy_head GUARDED_BY(lazy_lock) = nullptr;
+  g* lazy_tail GUARDED_BY(lazy_lock) = nullptr;
+  std::atomic<bool> has_lazy{false};
+  std::uint32_t lazy_first_switch = 0;  // owner only
+  std::uint32_t sysmon_lazy_switches = 0;  // sysmon only
+  bool sysmon_saw_lazy = false;  // sysmon only
 };
 
 // The global scheduler state.
@@ -396,6 +404,9 @@ void ready_me_lazily() noexcept;
 // what the caller hands over now would wait for them anyway. False outside
 // a goroutine.
 bool others_runnable_here() noexcept;
+// Takes the P's lazily readied Gs off it (linked by schedlink), or null:
+// its owner when they are due, sysmon when the P is stuck (proc.cpp).
+g* take_lazy(p* pp) noexcept;
 
 // proc.cpp: the scheduler.
 void ready(g* gp);  // waiting -> runnable

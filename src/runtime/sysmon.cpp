@@ -7,6 +7,8 @@
 //     protocol), so the P's other Gs run on another M;
 //   - a P whose queue has work while Ps are idle and no M spins (its M is
 //     busy with one long G): wakes an M to steal it;
+//   - a P holding lazily readied Gs, which no M can steal, that switched
+//     to no G since the last look: moves them to the global queue;
 //   - a timer overdue by more than 1 ms (every M busy): fires it here;
 //   - I/O nobody polled for in 10 ms (every M busy): polls for it;
 //   - a P that has run one G for more than 10 ms: flags it (p.preempt), and
@@ -104,6 +106,36 @@ bool wake_for_stranded_work() {
   return stranded;
 }
 
+// Gs readied lazily on a P (proc.cpp, ready) wait there for its G to
+// switch, and no other P can steal them. A P that has switched to no G
+// since the last look while it holds some has a G that runs on (a loop
+// that waits for what a lazy G would do, such as a link's writer sending
+// the frame it waits for the answer to): they go to the global queue, and
+// an M is woken to run them.
+bool rescue_stuck_lazy_gs() {
+  bool rescued = false;
+  for (p* pp : sched.allp) {
+    const bool lazy = pp->has_lazy.load(std::memory_order_relaxed);
+    const std::uint32_t switches = pp->switches.load(std::memory_order_relaxed);
+    if (lazy && pp->sysmon_saw_lazy && switches == pp->sysmon_lazy_switches) {
+      if (g* gp = take_lazy(pp)) {
+        lock_scope lk(sched.lock);
+        while (gp != nullptr) {
+          g* next = gp->schedlink;
+          gp->schedlink = nullptr;
+          globrunq_put(gp);
+          gp = next;
+        }
+        rescued = true;
+      }
+    }
+    pp->sysmon_saw_lazy = lazy;
+    pp->sysmon_lazy_switches = switches;
+  }
+  if (rescued) wakep();
+  return rescued;
+}
+
 bool fire_overdue_timers(std::int64_t now) {
   bool fired = false;
   for (p* pp : sched.allp) {
@@ -168,6 +200,7 @@ void sysmon_loop() {
     bool waiting = false;
     bool acted = retake_blocking(now, &waiting) > 0 || waiting;
     acted = wake_for_stranded_work() || acted;
+    acted = rescue_stuck_lazy_gs() || acted;
     acted = fire_overdue_timers(now) || acted;
     acted = poll_if_nobody_did(now) || acted;
     sched.sysmon_acting.store(false);

@@ -1,8 +1,12 @@
 // A goroutine readied lazily (runtime.hpp, ready_me_lazily: a link's
 // writer) runs after the goroutines already queued on the readier's P, and
 // is never left behind: not by a P that runs out of work, not behind a pair
-// that keeps readying each other, and not when nothing else is queued.
+// that keeps readying each other, not when nothing else is queued, and not
+// behind a goroutine that runs on without a switch while another P idles.
 #include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
 
 #include <string>
 #include <vector>
@@ -96,6 +100,55 @@ TEST(LazyReady, WithNothingElseQueuedItRunsAsAnyGoroutine) {
         weft::options{.procs = procs});
     EXPECT_TRUE(ran) << "procs " << procs;
   }
+}
+
+// The goroutine ahead of it spins until the lazy one has run (as a loop
+// waiting for an answer whose request a link's writer holds would). Its P
+// never switches, and no other P can steal a lazily readied goroutine:
+// sysmon must move it to where the idle P finds it.
+TEST(LazyReady, AGoroutineThatRunsOnAheadOfItDoesNotHoldItBack) {
+  std::atomic<bool> lazy_ran{false}, spinner_saw_it{false};
+  weft::run(
+      [&] {
+        weft::chan<int> doorbell(1), occupied;
+        weft::wait_group done;
+        std::atomic<bool> release{false};
+        auto until = [](const std::atomic<bool>& flag) {
+          auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+          while (!flag.load() && std::chrono::steady_clock::now() < deadline) {
+          }
+          return flag.load();
+        };
+        done.add(3);
+        weft::go([&, doorbell]() mutable {
+          weft::detail::ready_me_lazily();
+          doorbell.recv();
+          lazy_ran = true;
+          done.done();
+        });
+        weft::this_goroutine::yield();  // it parks on the doorbell
+        // One P is kept busy, so that nothing steals the spinner queued
+        // below and the doorbell readies the lazy one lazily; this
+        // goroutine goes on on the other P. (It parks rather than spins
+        // meanwhile: a goroutine that ran 10 ms is asked to yield at its
+        // next channel operation, and the doorbell's is one.)
+        weft::go([&, occupied]() mutable {
+          occupied.send(1);
+          until(release);
+          done.done();
+        });
+        occupied.recv();
+        weft::go([&] {
+          spinner_saw_it = until(lazy_ran);
+          done.done();
+        });
+        doorbell.send(1);  // the spinner is queued here: readied lazily
+        release = true;    // the other P idles from now on
+        done.wait();       // this P runs the spinner
+      },
+      weft::options{.procs = 2});
+  EXPECT_TRUE(lazy_ran);
+  EXPECT_TRUE(spinner_saw_it) << "the lazily readied goroutine waited behind a goroutine that ran on";
 }
 
 }  // namespace
