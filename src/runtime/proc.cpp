@@ -476,48 +476,6 @@ void check_dead() {
   fatal("all goroutines are asleep - deadlock!");
 }
 
-namespace {
-
-// How many goroutines may run on a P ahead of a lazily readied one: a P
-// that always has work still runs it (and so does one where a pair hands
-// runnext back and forth). A link's writer then takes up to this many
-// senders' frames in one write.
-constexpr std::uint32_t lazy_max_age = 32;
-
-// Moves the P's lazy Gs to its run queue when it has nothing else to run,
-// or when the first has waited lazy_max_age goroutines: the first to
-// runnext, so that it runs next even beside a pair that hands runnext back
-// and forth (which the ring would wait behind for a whole time slice).
-void promote_lazy_if_due(p* pp) {
-  if (!runq_empty(pp) && pp->switches.load(std::memory_order_relaxed) - pp->lazy_first_switch < lazy_max_age) return;
-  g* gp = take_lazy(pp);
-  for (bool first = true; gp != nullptr; first = false) {
-    g* next = gp->schedlink;
-    gp->schedlink = nullptr;
-    runq_put(pp, gp, first);
-    gp = next;
-  }
-}
-
-}  // namespace
-
-g* take_lazy(p* pp) noexcept {
-  lock_scope lk(pp->lazy_lock);
-  g* gp = pp->lazy_head;
-  pp->lazy_head = pp->lazy_tail = nullptr;
-  pp->has_lazy.store(false, std::memory_order_relaxed);
-  return gp;
-}
-
-void ready_me_lazily() noexcept {
-  if (g* gp = this_g()) gp->ready_lazily = true;
-}
-
-bool others_runnable_here() noexcept {
-  m* mp = this_m();
-  return mp != nullptr && mp->curg != nullptr && mp->pp != nullptr && !runq_empty(mp->pp);
-}
-
 g* find_runnable_fast(p* pp, bool run_timers) {
   send_batch_poll(pp);  // writers waiting for their flush (send_batch.cpp)
   if (pp->has_lazy.load(std::memory_order_relaxed)) promote_lazy_if_due(pp);
@@ -587,24 +545,7 @@ void ready(g* gp) {
   if (m* home = gp->home) {
     if (ready_home(mp, gp, home)) return;
   }
-  // A lazy G readied by a running G while others wait to run on its P: the
-  // P keeps it until it runs out of them (or lazy_max_age of them ran), and
-  // needs no other M. With nothing else queued it is readied as any G: it
-  // would run next anyway, and another M may take it now.
-  if (gp->ready_lazily && mp && mp->curg != nullptr && mp->pp && !mp->pp->is_private && !runq_empty(mp->pp)) {
-    p* pp = mp->pp;
-    gp->schedlink = nullptr;
-    lock_scope lk(pp->lazy_lock);
-    if (pp->lazy_head == nullptr) {
-      pp->lazy_head = gp;
-      pp->lazy_first_switch = pp->switches.load(std::memory_order_relaxed);
-      pp->has_lazy.store(true, std::memory_order_relaxed);
-    } else {
-      pp->lazy_tail->schedlink = gp;
-    }
-    pp->lazy_tail = gp;
-    return;
-  }
+  if (gp->ready_lazily && queue_lazily(mp, gp)) return;  // lazy_ready.cpp
   // Readied by a G that parks soon onto a P with nothing else queued: this
   // M runs gp next, and waking another would only have it spin and sleep
   // again (Tokio's LIFO slot: filling it notifies nobody). Should the

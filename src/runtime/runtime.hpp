@@ -100,7 +100,7 @@ struct g {
   // Parked in a batched write whose flush has not run (send_batch.cpp):
   // until its park completes no flush may ready it. Owner P's M only.
   bool in_send_batch = false;
-  // Readied into its P's lazy list rather than its run queue (proc.cpp,
+  // Readied into its P's lazy list rather than its run queue (lazy_ready.cpp,
   // ready): a link's writer goroutine, which writes more frames at once the
   // later it runs (wire/link.hpp). Set by the G itself.
   bool ready_lazily = false;
@@ -276,15 +276,8 @@ struct p {
   std::uint32_t send_pending = 0;
   std::uint32_t send_first_switch = 0;
   // Gs readied lazily (g::ready_lazily): runnable, but held here until the
-  // P has nothing else to run or lazy_max_age goroutines have run on it
-  // since the first was readied; then they go to its run queue, the first
-  // to runnext (find_runnable_fast). A P holding any is not idle
-  // (handoffp), and none is left here when it would go idle: the pick that
-  // finds its run queue empty moves them first. No other P can steal them,
-  // so when the P's G runs on for a whole look of sysmon's without a
-  // switch, sysmon takes them to the global queue (take_lazy): the owner
-  // adds and takes them under lazy_lock, and has_lazy lets both look
-  // without it.
+  // P has nothing else to run or enough goroutines ran; sysmon takes them
+  // when the P is stuck. The protocol and its invariants: lazy_ready.cpp.
   spinlock lazy_lock;
   g* lazy_head GUARDED_BY(lazy_lock) = nullptr;
   g* lazy_tail GUARDED_BY(lazy_lock) = nullptr;
@@ -404,8 +397,13 @@ void ready_me_lazily() noexcept;
 // what the caller hands over now would wait for them anyway. False outside
 // a goroutine.
 bool others_runnable_here() noexcept;
-// Takes the P's lazily readied Gs off it (linked by schedlink), or null:
-// its owner when they are due, sysmon when the P is stuck (proc.cpp).
+// lazy_ready.cpp: a P's lazily readied Gs. queue_lazily keeps gp (a
+// ready_me_lazily G) on mp's P if others wait to run there, else says
+// no; promote_lazy_if_due moves them to the run queue when due (the
+// owner, at each pick); take_lazy takes them off (sysmon, when the P is
+// stuck), linked by schedlink, or null.
+bool queue_lazily(m* mp, g* gp) noexcept;
+void promote_lazy_if_due(p* pp);
 g* take_lazy(p* pp) noexcept;
 
 // proc.cpp: the scheduler.
