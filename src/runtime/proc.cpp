@@ -3,7 +3,7 @@
 // Over 700 lines on purpose: the run loop, the P idle list, spinning Ms and
 // wakep share one lock and its invariants, read together; the parts that
 // stand alone already live apart (runq.cpp, sysmon.cpp, gslab.cpp, park.hpp,
-// due_timers.cpp, send_batch.cpp).
+// due_timers.cpp, send_batch.cpp, lazy_ready.cpp).
 //
 // Concepts (docs/GLOSSARY.md): a G is a goroutine, an M an OS thread, a P a
 // processor, the right to run Gs. There are exactly procs Ps; an M needs a P
