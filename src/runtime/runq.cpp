@@ -135,6 +135,8 @@ std::uint32_t runq_room(const p* pp) {
   return used < runq_size ? runq_size - used : 0;
 }
 
+std::atomic<void (*)(p* victim)> runnext_wait_hook{nullptr};
+
 g* runq_steal(p* pp, p* victim, bool steal_next) {
   std::uint32_t t = pp->runq_tail.load(std::memory_order_relaxed);
   for (;;) {
@@ -150,12 +152,15 @@ g* runq_steal(p* pp, p* victim, bool steal_next) {
         // The victim is running and has just readied `next`: it usually
         // switches to it within a few microseconds (a channel ping-pong).
         // Taking it now would split the pair across threads, so wait ~3 us
-        // first, as Go does; and if the victim scheduled anything meanwhile,
-        // it is not stuck: leave its runnext to it.
-        std::uint32_t tick = victim->schedtick.load(std::memory_order_relaxed);
+        // first, as Go does; and if the victim switched to any G meanwhile,
+        // it is not stuck: leave its runnext to it. (p.switches, not
+        // schedtick: a runnext hand-over starts no time slice, so a pair
+        // would look stuck however fast it hands over.)
+        std::uint32_t switches = victim->switches.load(std::memory_order_relaxed);
         std::int64_t until = os::nanotime() + 3000;
+        if (auto hook = runnext_wait_hook.load(std::memory_order_relaxed)) hook(victim);
         while (os::nanotime() < until) cpu_relax();
-        if (victim->schedtick.load(std::memory_order_relaxed) != tick) return nullptr;
+        if (victim->switches.load(std::memory_order_relaxed) != switches) return nullptr;
         next = victim->runnext.load(std::memory_order_relaxed);
         if (next == nullptr) return nullptr;
       }

@@ -17,6 +17,9 @@ std::uint32_t runq_room(const p* pp);
 // Steals half of victim's queue into pp's (which must be empty) and returns
 // one G to run. steal_next: also take victim's runnext.
 g* runq_steal(p* pp, p* victim, bool steal_next);
+// Tests only: called with the victim once inside runq_steal's wait for a
+// running victim's runnext, to play what its owner does meanwhile.
+extern std::atomic<void (*)(p* victim)> runnext_wait_hook;
 
 // The global queues (sched.runq, sched.freshq).
 void globrunq_put(g* gp) REQUIRES(sched.lock);  // a G that ran before

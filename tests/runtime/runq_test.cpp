@@ -59,6 +59,34 @@ TEST(Runq, RunnextDisplacesToTheTail) {
   EXPECT_EQ(weft::detail::runq_get(pp.get()), &gs[2]);
 }
 
+// A thief may take a running P's runnext only if the P switched to no G
+// during a ~3 us wait: then the G that readied it runs on, and the P is
+// stuck. A pair of goroutines that hand runnext to each other every
+// ~100 ns (a channel ping-pong) switch many times in that wait, without
+// starting a new time slice (schedtick): a thief that looked at the
+// slices split such pairs across threads. The hook plays the owner.
+std::vector<g> the_pair(2);
+void pair_switches(p* victim) {
+  g* next = victim->runnext.load() == &the_pair[0] ? &the_pair[1] : &the_pair[0];
+  victim->switches.store(victim->switches.load() + 1);  // to runnext's G, which readies the other
+  victim->runnext.store(next);
+}
+void owner_runs_on(p*) {}
+
+TEST(Runq, ARunningPsRunnextIsLeftToItWhileItSwitches) {
+  auto victim = std::make_unique<p>(), thief = std::make_unique<p>();
+  weft::detail::m owner_m;
+  victim->owner.store(&owner_m);
+  victim->runnext.store(&the_pair[0]);
+  weft::detail::runnext_wait_hook.store(pair_switches);
+  EXPECT_EQ(weft::detail::runq_steal(thief.get(), victim.get(), true), nullptr) << "the pair was split";
+  EXPECT_NE(victim->runnext.load(), nullptr);
+  weft::detail::runnext_wait_hook.store(owner_runs_on);
+  EXPECT_NE(weft::detail::runq_steal(thief.get(), victim.get(), true), nullptr) << "a stuck P kept its runnext";
+  EXPECT_EQ(victim->runnext.load(), nullptr);
+  weft::detail::runnext_wait_hook.store(nullptr);
+}
+
 TEST(Runq, OverflowMovesHalfToTheGlobalQueue) {
   weft::detail::sched.procs = 1;
   auto pp = std::make_unique<p>();
