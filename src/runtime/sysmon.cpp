@@ -106,7 +106,7 @@ bool wake_for_stranded_work() {
   return stranded;
 }
 
-// Gs readied lazily on a P (proc.cpp, ready) wait there for its G to
+// Gs readied lazily on a P (lazy_ready.cpp) wait there for its G to
 // switch, and no other P can steal them. A P that has switched to no G
 // since the last look while it holds some has a G that runs on (a loop
 // that waits for what a lazy G would do, such as a link's writer sending

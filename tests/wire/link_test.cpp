@@ -173,6 +173,38 @@ TEST(Link, FramesOfGoroutinesThatWaitToRunLeaveInFewWrites) {
   EXPECT_LE(writes, 8) << "one write per frame is " << senders;
 }
 
+// A link's first sends write directly even while other goroutines wait to
+// run (a worker's start, job and result: deferring would only make them
+// later). Each of them is made while another goroutine waits to run,
+// which looks at the link's bytes written, as in the test below.
+TEST(Link, ALinksFirstSendsWriteDirectly) {
+  int deferred = 0;
+  weft::run(
+      [&] {
+        linked_pair p = connect_pair();
+        weft::wait_group writer;
+        start_writer(*p.out, writer);
+        frame f;
+        for (int i = 0; i < 16; ++i) {
+          const std::uint64_t before = p.out->bytes_out();
+          weft::wait_group other;
+          other.add(1);
+          weft::go([&] {  // queued when the send below is made
+            if (p.out->bytes_out() == before) ++deferred;
+            other.done();
+          });
+          p.out->send(numbered(0, static_cast<std::uint64_t>(i)));
+          ASSERT_TRUE(p.in->receive(f));
+          other.wait();
+        }
+        p.out->close();
+        writer.wait();
+        p.in->close();
+      },
+      weft::options{.procs = 1});
+  EXPECT_EQ(deferred, 0) << "of a link's first 16 sends, made while another goroutine waited to run";
+}
+
 // Deferring does not pay when the goroutines that run meanwhile send
 // nothing on this link (a server's other connections): after a few
 // deferred writes of one frame each, sends write directly again. Each of
