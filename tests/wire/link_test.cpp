@@ -173,10 +173,30 @@ TEST(Link, FramesOfGoroutinesThatWaitToRunLeaveInFewWrites) {
   EXPECT_LE(writes, 8) << "one write per frame is " << senders;
 }
 
+// Sends frame i on p.out while another goroutine waits to run on this P
+// and receives it on p.in. That goroutine sends nothing; it looks at the
+// link's bytes written: true if the frame was not yet written when it
+// ran (deferred until after it), false if it was written directly.
+bool deferred_past_a_waiting_goroutine(linked_pair& p, std::uint64_t i) {
+  const std::uint64_t before = p.out->bytes_out();
+  bool deferred = false;
+  weft::wait_group other;
+  other.add(1);
+  weft::go([&] {
+    deferred = p.out->bytes_out() == before;
+    other.done();
+  });
+  p.out->send(numbered(0, i));
+  frame f;
+  EXPECT_TRUE(p.in->receive(f));
+  EXPECT_EQ(f.id(), i);
+  other.wait();
+  return deferred;
+}
+
 // A link's first sends write directly even while other goroutines wait to
 // run (a worker's start, job and result: deferring would only make them
-// later). Each of them is made while another goroutine waits to run,
-// which looks at the link's bytes written, as in the test below.
+// later).
 TEST(Link, ALinksFirstSendsWriteDirectly) {
   int deferred = 0;
   weft::run(
@@ -184,19 +204,7 @@ TEST(Link, ALinksFirstSendsWriteDirectly) {
         linked_pair p = connect_pair();
         weft::wait_group writer;
         start_writer(*p.out, writer);
-        frame f;
-        for (int i = 0; i < 16; ++i) {
-          const std::uint64_t before = p.out->bytes_out();
-          weft::wait_group other;
-          other.add(1);
-          weft::go([&] {  // queued when the send below is made
-            if (p.out->bytes_out() == before) ++deferred;
-            other.done();
-          });
-          p.out->send(numbered(0, static_cast<std::uint64_t>(i)));
-          ASSERT_TRUE(p.in->receive(f));
-          other.wait();
-        }
+        for (std::uint64_t i = 0; i < 16; ++i) deferred += deferred_past_a_waiting_goroutine(p, i) ? 1 : 0;
         p.out->close();
         writer.wait();
         p.in->close();
@@ -219,20 +227,7 @@ TEST(Link, DeferringThatCarriesOneFrameEachStops) {
         linked_pair p = connect_pair();
         weft::wait_group writer;
         start_writer(*p.out, writer);
-        frame f;
-        for (int i = 0; i < rounds; ++i) {
-          const std::uint64_t before = p.out->bytes_out();
-          weft::wait_group other;
-          other.add(1);
-          weft::go([&] {  // queued when the send below is made; sends nothing here
-            if (p.out->bytes_out() == before) ++deferred;
-            other.done();
-          });
-          p.out->send(numbered(0, static_cast<std::uint64_t>(i)));
-          ASSERT_TRUE(p.in->receive(f));
-          ASSERT_EQ(f.id(), static_cast<std::uint64_t>(i));
-          other.wait();
-        }
+        for (std::uint64_t i = 0; i < rounds; ++i) deferred += deferred_past_a_waiting_goroutine(p, i) ? 1 : 0;
         p.out->close();
         writer.wait();
         p.in->close();
