@@ -194,23 +194,29 @@ bool deferred_past_a_waiting_goroutine(linked_pair& p, std::uint64_t i) {
   return deferred;
 }
 
-// A link's first sends write directly even while other goroutines wait to
-// run (a worker's start, job and result: deferring would only make them
-// later).
-TEST(Link, ALinksFirstSendsWriteDirectly) {
+// How many of a new link's first n sends, each made as above, were
+// deferred (procs 1).
+int deferred_of_a_new_links_sends(int n) {
   int deferred = 0;
   weft::run(
       [&] {
         linked_pair p = connect_pair();
         weft::wait_group writer;
         start_writer(*p.out, writer);
-        for (std::uint64_t i = 0; i < 16; ++i) deferred += deferred_past_a_waiting_goroutine(p, i) ? 1 : 0;
+        for (int i = 0; i < n; ++i) deferred += deferred_past_a_waiting_goroutine(p, static_cast<std::uint64_t>(i)) ? 1 : 0;
         p.out->close();
         writer.wait();
         p.in->close();
       },
       weft::options{.procs = 1});
-  EXPECT_EQ(deferred, 0) << "of a link's first 16 sends, made while another goroutine waited to run";
+  return deferred;
+}
+
+// A link's first sends write directly even while other goroutines wait to
+// run (a worker's start, job and result: deferring would only make them
+// later).
+TEST(Link, ALinksFirstSendsWriteDirectly) {
+  EXPECT_EQ(deferred_of_a_new_links_sends(16), 0) << "of a link's first 16 sends, made while another goroutine waited to run";
 }
 
 // Deferring does not pay when the goroutines that run meanwhile send
@@ -221,18 +227,7 @@ TEST(Link, ALinksFirstSendsWriteDirectly) {
 // directly, not yet when it was deferred until after it.
 TEST(Link, DeferringThatCarriesOneFrameEachStops) {
   constexpr int rounds = 200;
-  int deferred = 0;
-  weft::run(
-      [&] {
-        linked_pair p = connect_pair();
-        weft::wait_group writer;
-        start_writer(*p.out, writer);
-        for (std::uint64_t i = 0; i < rounds; ++i) deferred += deferred_past_a_waiting_goroutine(p, i) ? 1 : 0;
-        p.out->close();
-        writer.wait();
-        p.in->close();
-      },
-      weft::options{.procs = 1});
+  const int deferred = deferred_of_a_new_links_sends(rounds);
   EXPECT_GE(deferred, 1) << "no send was deferred: the case tests nothing";
   EXPECT_LE(deferred, 10) << "of " << rounds << " sends";
 }
