@@ -56,5 +56,8 @@ int watch_anchors(runtime_client& rc, const circuit_args& a);
 
 // Whether s names workers (an anchor, a subtree or an id), not pid:N.
 bool worker_selector(const std::string& s);
+// Empty for an anchor path that is UTF-8, as anchors are; else what to
+// tell the user (weftd could not even parse a request that names it).
+std::string anchor_path_not_utf8(const std::string& path);
 
 }  // namespace weft::tool

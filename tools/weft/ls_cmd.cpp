@@ -12,7 +12,6 @@
 
 #include "circuit_cmd.hpp"
 #include "wire/json.hpp"
-#include "wire/utf8.hpp"
 
 namespace weft::tool {
 
@@ -61,8 +60,7 @@ std::vector<v1::AnchorEntry> list_anchors(runtime_client& rc, const std::vector<
   std::set<std::string> seen, warned;
   std::vector<std::string> sels = selectors.empty() ? std::vector<std::string>{"/..."} : selectors;
   for (const std::string& s : sels) {
-    if (!wire::is_utf8(s))
-      throw tool_error("anchor path \"" + wire::escaped_bytes(s) + "\" is not UTF-8, as anchors are");
+    if (std::string why = anchor_path_not_utf8(s); !why.empty()) throw tool_error(why);
     wire::frame req;
     req.mutable_anchor_list()->set_selector(s);
     wire::frame r = rc.call(req);

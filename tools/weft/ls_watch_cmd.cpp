@@ -37,7 +37,6 @@
 
 #include "circuit_cmd.hpp"
 #include "wire/json.hpp"
-#include "wire/utf8.hpp"
 
 namespace weft::tool {
 
@@ -94,8 +93,7 @@ int watch_anchors(runtime_client& rc, const circuit_args& a) {
 
   std::map<std::uint64_t, std::string> watches;  // request id -> selector
   for (const std::string& s : a.selectors.empty() ? std::vector<std::string>{"/..."} : a.selectors) {
-    if (!wire::is_utf8(s))
-      throw tool_error("anchor path \"" + wire::escaped_bytes(s) + "\" is not UTF-8, as anchors are");
+    if (std::string why = anchor_path_not_utf8(s); !why.empty()) throw tool_error(why);
     wire::frame req;
     req.mutable_anchor_watch()->set_selector(s);
     watches.emplace(rc.send(req), s);

@@ -9,7 +9,6 @@
 #include "circuit_cmd.hpp"
 #include "control_cmd.hpp"
 #include "wire/worker_id.hpp"
-#include "wire/utf8.hpp"
 
 namespace weft::tool {
 
@@ -18,9 +17,9 @@ bool check_selectors(const char* cmd, const std::vector<std::string>& selectors)
     if (s.rfind("pid:", 0) == 0) {
       if (parse_selector(cmd, s) == 0) return false;
     } else if (!s.empty() && s[0] == '/') {
-      if (wire::is_utf8(s)) continue;  // weftd's AnchorList judges the path
-      std::fprintf(stderr, "weft %s: anchor path \"%s\" is not UTF-8, as anchors are\n", cmd,
-                   wire::escaped_bytes(s).c_str());
+      const std::string why = anchor_path_not_utf8(s);
+      if (why.empty()) continue;  // weftd's AnchorList judges the path
+      std::fprintf(stderr, "weft %s: %s\n", cmd, why.c_str());
       return false;
     } else if (!s.empty() && s[0] == 'R' && !wire::is_worker_id(s)) {
       std::fprintf(stderr, "weft %s: %s is not a worker id (R and 16 hex digits; weft ls -l lists them)\n", cmd,

@@ -21,10 +21,16 @@
 #include "targets.hpp"
 #include "wire/json.hpp"
 #include "wire/worker_id.hpp"
+#include "wire/utf8.hpp"
 
 namespace weft::tool {
 
 bool worker_selector(const std::string& s) { return !s.empty() && (s[0] == '/' || s[0] == 'R'); }
+
+std::string anchor_path_not_utf8(const std::string& path) {
+  if (wire::is_utf8(path)) return "";
+  return "anchor path \"" + wire::escaped_bytes(path) + "\" is not UTF-8, as anchors are";
+}
 
 namespace {
 
