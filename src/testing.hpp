@@ -37,6 +37,12 @@ std::uint64_t m_wakeups() noexcept;
 // Marks the calling goroutine as one that parks soon after it readies
 // another, for the scope's life (runtime/runtime.hpp).
 using detail::parks_soon_scope;
+// Whether the scheduler has learned that the calling goroutine parks soon
+// after it readies another, so its readies wake no other M (parks_soon.cpp).
+bool learned_it_parks_soon() noexcept;
+// How many readies of this weft::run skipped wakep because their readier
+// was expected to park soon (all Ps' p.skipped_wakes).
+std::uint64_t skipped_wakes() noexcept;
 
 inline detail::stack_stats stack_stats() { return detail::stacks_stats(); }
 // The calling goroutine's usable stack [lo, hi) and the size of the guard

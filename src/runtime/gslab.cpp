@@ -104,6 +104,10 @@ void g_reset(g* gp) {
   gp->home = nullptr;
   gp->lock_count = 0;
   gp->locker = nullptr;
+  gp->parks_soon = false;
+  gp->readied_into_empty_p = false;
+  gp->parked_soon = 0;
+  gp->ready_lazily = false;  // a link's writer sets it for its whole life
   gp->blocking_file.store(nullptr, std::memory_order_relaxed);
   gp->blocking_function.store(nullptr, std::memory_order_relaxed);
   gp->blocking_line.store(0, std::memory_order_relaxed);

@@ -3,7 +3,7 @@
 // Over 700 lines on purpose: the run loop, the P idle list, spinning Ms and
 // wakep share one lock and its invariants, read together; the parts that
 // stand alone already live apart (runq.cpp, sysmon.cpp, gslab.cpp, park.hpp,
-// due_timers.cpp, send_batch.cpp, lazy_ready.cpp).
+// due_timers.cpp, send_batch.cpp, lazy_ready.cpp, parks_soon.cpp).
 //
 // Concepts (docs/GLOSSARY.md): a G is a goroutine, an M an OS thread, a P a
 // processor, the right to run Gs. There are exactly procs Ps; an M needs a P
@@ -548,11 +548,10 @@ void ready(g* gp) {
   if (gp->ready_lazily && queue_lazily(mp, gp)) return;  // lazy_ready.cpp
   // Readied by a G that parks soon onto a P with nothing else queued: this
   // M runs gp next, and waking another would only have it spin and sleep
-  // again (Tokio's LIFO slot: filling it notifies nobody). Should the
-  // readier run on instead, sysmon finds gp stranded and wakes an M.
+  // again (parks_soon.cpp).
   bool runs_next_here = false;
   if (mp && mp->pp && !mp->pp->is_private) {
-    runs_next_here = mp->curg != nullptr && mp->curg->parks_soon && runq_empty(mp->pp);
+    runs_next_here = ready_skips_wake(mp->curg, mp->pp);
     runq_put(mp->pp, gp, true);
   } else {
     lock_scope lk(sched.lock);
@@ -596,6 +595,7 @@ g* pick_next(m* mp, bool run_timers) {
 void park(const char* reason, void (*unlock)(void*), void* arg) {
   m* mp = this_m();
   g* gp = mp->curg;
+  learn_whether_it_parked_soon(gp, mp->pp);
   // The primitives throw before they get here (forbid_parking_in_blocking);
   // one that does not would park on a P that sysmon may hand to another M.
   if (gp->blocking_depth != 0)
@@ -615,6 +615,7 @@ void park(const char* reason, void (*unlock)(void*), void* arg) {
 void yield_now() {
   m* mp = this_m();
   g* gp = mp->curg;
+  learn_whether_it_parked_soon(gp, mp->pp);
   g* next = pick_next(mp, true);
   if (next == nullptr) {
     bool others = mp->handoff_g != nullptr || sched.stopping.load(std::memory_order_relaxed) ||

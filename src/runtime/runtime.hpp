@@ -97,6 +97,12 @@ struct g {
   // a reply over and reads again): what it readies goes to its P's runnext
   // without waking another M (proc.cpp, ready). Owner only.
   bool parks_soon = false;
+  // What ready learns of the running G (parks_soon.cpp): set when it
+  // readies a G into its P's empty run queue, looked at and cleared when it
+  // next parks or yields; parked_soon counts the times in a row the readied
+  // G was still there to run next. Owner only.
+  bool readied_into_empty_p = false;
+  std::uint8_t parked_soon = 0;
   // Parked in a batched write whose flush has not run (send_batch.cpp):
   // until its park completes no flush may ready it. Owner P's M only.
   bool in_send_batch = false;
@@ -234,6 +240,10 @@ struct p {
   p* link = nullptr;  // idle list
   std::atomic<std::uint32_t> schedtick{0};  // picks so far; written by the owner only
   std::atomic<std::uint32_t> switches{0};  // Gs switched to; written by the owner only
+  // Readies whose wakep was skipped because the readier was expected to
+  // park soon (parks_soon.cpp); written by the owner only. While it moves,
+  // sysmon looks at least every millisecond for a G left waiting.
+  std::atomic<std::uint32_t> skipped_wakes{0};
 
   // The local run queue: a ring the owner pushes at tail and everyone pops
   // at head with CAS. runnext: the G readied by the running G, run next.
@@ -259,6 +269,7 @@ struct p {
   // sysmon's bookkeeping (sysmon thread only): what it saw last, and since when.
   std::uint32_t sysmon_schedtick = 0;
   std::uint32_t sysmon_switches = 0;
+  std::uint32_t sysmon_skipped_wakes = 0;
   bool sysmon_saw_queued = false;
   std::uint32_t sysmon_blocking_tick = 0;
   std::int64_t sysmon_run_since = 0;
@@ -405,6 +416,17 @@ bool others_runnable_here() noexcept;
 bool queue_lazily(m* mp, g* gp) noexcept;
 void promote_lazy_if_due(p* pp);
 g* take_lazy(p* pp) noexcept;
+
+// parks_soon.cpp: which Gs park soon after they ready another. Whether
+// gp's readies into its P's empty queue skip wakep; whether this ready by
+// readier (the running G, or null) into pp's queue does (and the mark its
+// next park looks at); and that look, by the G about to park or yield.
+bool learned_it_parks_soon(const g* gp) noexcept;
+bool ready_skips_wake(g* readier, p* pp) noexcept;
+void learn_whether_it_parked_soon_slow(g* gp, const p* pp) noexcept;
+inline void learn_whether_it_parked_soon(g* gp, const p* pp) noexcept {
+  if (gp->readied_into_empty_p) learn_whether_it_parked_soon_slow(gp, pp);
+}
 
 // proc.cpp: the scheduler.
 void ready(g* gp);  // waiting -> runnable

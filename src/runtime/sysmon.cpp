@@ -6,7 +6,8 @@
 //     (>= 20 us): takes it away and hands it off (blocking.cpp has the
 //     protocol), so the P's other Gs run on another M;
 //   - a P whose queue has work while Ps are idle and no M spins (its M is
-//     busy with one long G): wakes an M to steal it;
+//     busy with one long G, or a G expected to park soon ran on after a
+//     ready: parks_soon.cpp): wakes an M to steal it;
 //   - a P holding lazily readied Gs, which no M can steal, that switched
 //     to no G since the last look: moves them to the global queue;
 //   - a timer overdue by more than 1 ms (every M busy): fires it here;
@@ -18,8 +19,9 @@
 // Each look also stores the clock in sched.sysmon_clock, which parks stamp
 // as a G's wait_since instead of reading a clock themselves.
 // It sleeps 20 us between looks while it finds things to do, and backs off
-// (doubling after 1 ms of nothing, up to 10 ms) when it does not, so an idle
-// or purely computing program pays almost nothing for it.
+// (doubling after 1 ms of nothing, up to 10 ms; up to 1 ms while Ps skip
+// wakes for Gs run next) when it does not, so an idle or purely computing
+// program pays almost nothing for it.
 //
 // Deep sleep (as Go's sysmon, sched.sysmonwait): every duty above needs a P
 // that is not idle, so when all procs Ps are idle after a quiet look (and
@@ -51,6 +53,9 @@ namespace {
 
 constexpr std::int64_t min_delay_ns = 20'000;
 constexpr std::int64_t max_delay_ns = 10'000'000;
+// While Ps skip wakes for Gs readied by Gs expected to park soon: how
+// long a G left behind by one that ran on instead may wait for this look.
+constexpr std::int64_t max_delay_skipping_wakes_ns = 1'000'000;
 constexpr int idle_looks_before_backoff = 50;  // 1 ms at the shortest delay
 constexpr std::int64_t blocking_retake_ns = 20'000;
 constexpr std::int64_t long_run_ns = 10'000'000;
@@ -155,6 +160,17 @@ bool poll_if_nobody_did(std::int64_t now) {
   return netpoll(0) > 0;
 }
 
+// Whether some P skipped a wakep since the last look (parks_soon.cpp).
+bool wakes_were_skipped() {
+  bool skipped = false;
+  for (p* pp : sched.allp) {
+    const std::uint32_t n = pp->skipped_wakes.load(std::memory_order_relaxed);
+    skipped = skipped || n != pp->sysmon_skipped_wakes;
+    pp->sysmon_skipped_wakes = n;
+  }
+  return skipped;
+}
+
 void flag_long_runners(std::int64_t now) {
   for (p* pp : sched.allp) {
     if (pp->owner.load(std::memory_order_relaxed) == nullptr ||
@@ -216,7 +232,7 @@ void sysmon_loop() {
       delay = min_delay_ns;
       idle_looks = 0;
     } else if (++idle_looks > idle_looks_before_backoff) {
-      delay = std::min(delay * 2, max_delay_ns);
+      delay = std::min(delay * 2, wakes_were_skipped() ? max_delay_skipping_wakes_ns : max_delay_ns);
       deep_sleep_if_all_idle();
     }
   }

@@ -23,6 +23,14 @@ std::int64_t live_goroutines() noexcept { return detail::sched.live_goroutines.l
 
 std::uint64_t m_wakeups() noexcept { return detail::sched.m_wakeups.load(std::memory_order_relaxed); }
 
+bool learned_it_parks_soon() noexcept { return detail::learned_it_parks_soon(detail::this_g()); }
+
+std::uint64_t skipped_wakes() noexcept {
+  std::uint64_t n = 0;
+  for (const detail::p* pp : detail::sched.allp) n += pp->skipped_wakes.load(std::memory_order_relaxed);
+  return n;
+}
+
 int m_count() noexcept {
   detail::lock_scope lk(detail::sched.lock);
   return detail::sched.mcount;

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <thread>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -163,6 +164,67 @@ TEST(Sched, PingPongPairDoesNotStarveTheRestOfItsP) {
   EXPECT_LT(waited_ms.load(), 1000);
 }
 
+// What a ping-pong pair at procs 2 cost in threads, once warmed up.
+struct pair_hand_overs {
+  std::uint64_t woken = 0;  // Ms woken or started during the timed rounds
+  std::uint64_t skipped = 0;  // readies that skipped wakep then
+  int crossed = 0;  // hand-overs received on another M than the sender's
+  bool learned = false;  // the scheduler learned that both park soon
+};
+
+// Two goroutines hand a value back and forth at procs 2, declaring that
+// they park soon (parks_soon_scope) or not.
+pair_hand_overs hand_over(int warmup, int rounds, bool declare_parks_soon) {
+  pair_hand_overs out;
+  std::atomic<int> crossed{0};
+  std::atomic<int> learned{0};
+  weft::run(
+      [&] {
+        weft::chan<int> ping, pong;
+        weft::wait_group pair;
+        pair.add(2);
+        weft::go([&] {
+          std::optional<weft::testing::parks_soon_scope> declared;
+          if (declare_parks_soon) declared.emplace();
+          for (int i = 0; auto from = ping.recv(); ++i) {
+            if (i >= warmup && *from != weft::testing::current_m_id()) crossed.fetch_add(1);
+            if (i == warmup) learned.fetch_add(weft::testing::learned_it_parks_soon());
+            pong.send(weft::testing::current_m_id());
+          }
+          pair.done();
+        });
+        weft::go([&] {
+          std::optional<weft::testing::parks_soon_scope> declared;
+          if (declare_parks_soon) declared.emplace();
+          std::uint64_t before = 0, skipped_before = 0;
+          for (int i = 0; i < warmup + rounds; ++i) {
+            if (i == warmup) {
+              before = weft::testing::m_wakeups();
+              skipped_before = weft::testing::skipped_wakes();
+              learned.fetch_add(weft::testing::learned_it_parks_soon());
+            }
+            ping.send(weft::testing::current_m_id());
+            int from = pong.recv().value();
+            if (i >= warmup && from != weft::testing::current_m_id()) crossed.fetch_add(1);
+          }
+          out.woken = weft::testing::m_wakeups() - before;
+          out.skipped = weft::testing::skipped_wakes() - skipped_before;
+          ping.close();
+          pair.done();
+        });
+        pair.wait();
+      },
+      weft_test::procs_opt(2));
+  out.crossed = crossed.load();
+  out.learned = learned.load() == 2;
+  return out;
+}
+
+// Not zero: sysmon wakes an M for a G it finds waiting in runnext while
+// the machine preempted the thread between a hand-over and the park.
+// Sanitizers stretch that window tenfold.
+constexpr int wake_slack = weft_test::sanitized ? 50 : 250;
+
 // A goroutine that parks right after readying another (a reader handing a
 // reply over) leaves it in its P's runnext and wakes no other M: its own M
 // runs it next. At procs 2 two such goroutines ping-pong on one thread,
@@ -171,44 +233,80 @@ TEST(Sched, PingPongPairDoesNotStarveTheRestOfItsP) {
 // and every hand-over crosses between them.
 TEST(Sched, ReadyingFromAGoroutineThatParksSoonKeepsThePairOnOneM) {
   constexpr int warmup = 100, rounds = 5000;
-  std::uint64_t woken = 0;
-  std::atomic<int> crossed{0};  // hand-overs received on another M than the sender's
+  const pair_hand_overs r = hand_over(warmup, rounds, true);
+  EXPECT_LE(r.woken, static_cast<std::uint64_t>(rounds / wake_slack))
+      << "Ms woken during " << rounds << " hand-overs between two goroutines that park soon";
+  EXPECT_LE(r.crossed, 2 * rounds / 100) << "of " << 2 * rounds << " hand-overs crossed between threads";
+}
+
+// The same pair with nothing declared: the scheduler sees each park right
+// after a ready and, four in a row later, stops calling wakep for it
+// (parks_soon.cpp). Go calls wakep at every hand-over,
+// and the M it wakes spins for nothing: pingpong at procs 2 made ~650
+// futex wake-and-sleep rounds per million round trips here, and 160-250 ns
+// a round trip where one thread does 105-150.
+TEST(Sched, APairThatParksRightAfterEachHandOverIsLearnedAndSkipsTheWakeUps) {
+  constexpr int warmup = 100, rounds = 5000;
+  const pair_hand_overs r = hand_over(warmup, rounds, false);
+  EXPECT_TRUE(r.learned) << "after " << warmup << " hand-overs";
+  EXPECT_GE(r.skipped, static_cast<std::uint64_t>(2 * rounds * 9 / 10))
+      << "of " << 2 * rounds << " hand-overs skipped wakep";
+  EXPECT_LE(r.woken, static_cast<std::uint64_t>(rounds / wake_slack))
+      << "Ms woken during " << rounds << " hand-overs between two goroutines";
+  EXPECT_LE(r.crossed, 2 * rounds / 100) << "of " << 2 * rounds << " hand-overs crossed between threads";
+}
+
+// The other side of skipping the wake-up (Tokio's users met it, tokio
+// #4941): a goroutine learned to park soon readies another and then runs
+// on without parking. The readied one waits in runnext, which no M looks
+// at; sysmon must find it and wake an M to steal it, and the readier, at
+// its next park, must unlearn. Here the readier spins until the readied
+// goroutine has run: without sysmon's look it would spin forever.
+TEST(Sched, AGoroutineLearnedToParkSoonThatRunsOnDoesNotHoldTheReadiedBack) {
+  std::atomic<bool> ran{false};
+  bool learned_before = false, learned_after = true;
+  std::int64_t waited_ms = -1;
   weft::run(
       [&] {
-        weft::chan<int> ping, pong;
+        weft::chan<int> ping, pong(1);  // the partner's answer parks nobody
         weft::wait_group pair;
-        pair.add(2);
+        pair.add(1);
         weft::go([&] {
-          weft::testing::parks_soon_scope reader_like;
-          for (int i = 0; auto from = ping.recv(); ++i) {
-            if (i >= warmup && *from != weft::testing::current_m_id()) crossed.fetch_add(1);
-            pong.send(weft::testing::current_m_id());
+          while (auto v = ping.recv()) {
+            if (*v < 0) ran.store(true);
+            pong.send(0);
           }
           pair.done();
         });
-        weft::go([&] {
-          weft::testing::parks_soon_scope reader_like;
-          std::uint64_t before = 0;
-          for (int i = 0; i < warmup + rounds; ++i) {
-            if (i == warmup) before = weft::testing::m_wakeups();
-            ping.send(weft::testing::current_m_id());
-            int from = pong.recv().value();
-            if (i >= warmup && from != weft::testing::current_m_id()) crossed.fetch_add(1);
-          }
-          woken = weft::testing::m_wakeups() - before;
-          ping.close();
-          pair.done();
-        });
+        for (int i = 0; i < 10'000 && !learned_before; ++i) {
+          ping.send(i);
+          pong.recv();
+          learned_before = weft::testing::learned_it_parks_soon();
+        }
+        if (!learned_before) return;
+        // Long enough for an M woken while it was learned to stop spinning
+        // (50 us): from here on nothing but sysmon looks at this P's runnext.
+        for (auto t = std::chrono::steady_clock::now(); std::chrono::steady_clock::now() - t < std::chrono::milliseconds(2);) {
+          ping.send(0);
+          pong.recv();
+        }
+        const auto start = std::chrono::steady_clock::now();
+        ping.send(-1);  // readies the partner into runnext, waking no M
+        while (!ran.load() && std::chrono::steady_clock::now() - start < std::chrono::seconds(5)) {
+        }
+        waited_ms =
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+        weft::this_goroutine::sleep_for(std::chrono::milliseconds(1));  // the first park since
+        learned_after = weft::testing::learned_it_parks_soon();
+        pong.recv();
+        ping.close();
         pair.wait();
       },
       weft_test::procs_opt(2));
-  // Not zero: sysmon wakes an M for a G it finds waiting in runnext while
-  // the machine preempted the thread between a hand-over and the park.
-  // Sanitizers stretch that window tenfold.
-  const int slack = weft_test::sanitized ? 50 : 250;
-  EXPECT_LE(woken, static_cast<std::uint64_t>(rounds / slack))
-      << "Ms woken during " << rounds << " hand-overs between two goroutines that park soon";
-  EXPECT_LE(crossed.load(), 2 * rounds / 100) << "of " << 2 * rounds << " hand-overs crossed between threads";
+  ASSERT_TRUE(learned_before) << "10,000 hand-overs did not teach the scheduler that the pair parks soon";
+  ASSERT_TRUE(ran.load()) << "the readied goroutine did not run in 5 s while its readier ran on";
+  EXPECT_LT(waited_ms, 1000);
+  EXPECT_FALSE(learned_after) << "a park that found the readied goroutine taken did not unlearn it";
 }
 
 TEST(Trace, RecordsCreateStartBlockUnblockEnd) {
