@@ -3,6 +3,7 @@
 // is never left behind: not by a P that runs out of work, not behind a pair
 // that keeps readying each other, not when nothing else is queued, and not
 // behind a goroutine that runs on without a switch while another P idles.
+// The goroutine that next runs on its G is readied as any other.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -149,6 +150,30 @@ TEST(LazyReady, AGoroutineThatRunsOnAheadOfItDoesNotHoldItBack) {
       weft::options{.procs = 2});
   EXPECT_TRUE(lazy_ran);
   EXPECT_TRUE(spinner_saw_it) << "the lazily readied goroutine waited behind a goroutine that ran on";
+}
+
+// Asking to be readied lazily lasts for the goroutine's life, not its G's:
+// a G is recycled for later goroutines (gslab.cpp, g_reset), which must be
+// readied as any other. A link's writer ends when its link closes.
+TEST(LazyReady, AGoroutineThatAskedForItDoesNotPassItToTheNextOnItsG) {
+  int inherited = 0;
+  weft::run(
+      [&] {
+        for (int i = 0; i < 100; ++i) {
+          weft::chan<int> ended;
+          weft::go([ended]() mutable {
+            weft::detail::ready_me_lazily();
+            ended.send(1);
+          });
+          ended.recv();
+          weft::this_goroutine::yield();  // its G goes back to the free list
+          weft::chan<bool> lazily;
+          weft::go([lazily]() mutable { lazily.send(weft::detail::this_g()->ready_lazily); });
+          inherited += lazily.recv().value() ? 1 : 0;
+        }
+      },
+      weft::options{.procs = 1});
+  EXPECT_EQ(inherited, 0) << "of 100 goroutines started on a G whose last goroutine asked to be readied lazily";
 }
 
 }  // namespace
