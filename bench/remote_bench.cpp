@@ -147,8 +147,11 @@ void push(weft::remote::chan<payload_t>& q, payload_t v) {
   progress.fetch_add(1, std::memory_order_relaxed);
 }
 
-void check(bool ok, const std::string& what) {
-  if (!ok) fail("check failed: " + what);
+// what() builds the message only when the check fails: a string made at
+// every operation was a heap allocation per call that the peers do not pay.
+template <class What>
+void check(bool ok, What&& what) {
+  if (!ok) fail("check failed: " + std::string(what()));
 }
 
 void print_line(const args& a, const sizes& s, double value, const char* unit, std::string extra) {
@@ -166,7 +169,7 @@ void chan_client(const args& a, const sizes& s) {
     for (int n : {s.warmup, a.bench == "remote_chan" ? s.round_trips : 0}) {
       for (int i = 0; i < n; ++i) {
         payload_t v = pop(ping);
-        check(v == payload(i), "b: ping value " + std::to_string(i));
+        check(v == payload(i), [&] { return "b: ping value " + std::to_string(i); });
         push(pong, std::move(v));
       }
     }
@@ -174,9 +177,9 @@ void chan_client(const args& a, const sizes& s) {
       // Pipelined receives, as Redis's BLPOP window: never more than are left.
       for (int k = 0; k < s.stream;) {
         std::vector<payload_t> some = ping.recv_some(std::min<std::size_t>(kWindow, static_cast<std::size_t>(s.stream - k)));
-        check(!some.empty(), "b: ping closed at stream value " + std::to_string(k));
+        check(!some.empty(), [&] { return "b: ping closed at stream value " + std::to_string(k); });
         for (const payload_t& v : some) {
-          check(v == payload(k), "b: stream value " + std::to_string(k));
+          check(v == payload(k), [&] { return "b: stream value " + std::to_string(k); });
           ++k;
         }
       }
@@ -186,7 +189,7 @@ void chan_client(const args& a, const sizes& s) {
   }
   for (int i = 0; i < s.warmup; ++i) {
     push(ping, payload(i));
-    check(pop(pong) == payload(i), "a: warm-up reply " + std::to_string(i));
+    check(pop(pong) == payload(i), [&] { return "a: warm-up reply " + std::to_string(i); });
   }
   std::string queue = ",queue:cap" + std::to_string(kQueueCapacity);
   if (a.bench == "remote_chan") {
@@ -198,7 +201,7 @@ void chan_client(const args& a, const sizes& s) {
       push(ping, payload(i));
       payload_t v = pop(pong);
       lat.push_back(micros(steady::now() - t0));
-      check(v == payload(i), "a: reply " + std::to_string(i));
+      check(v == payload(i), [&] { return "a: reply " + std::to_string(i); });
     }
     double secs = std::chrono::duration<double>(steady::now() - start).count();
     char extra[160];
@@ -214,7 +217,7 @@ void chan_client(const args& a, const sizes& s) {
     for (int end = std::min(s.stream, k + static_cast<int>(kWindow)); k < end; ++k) batch.push_back(payload(k));
     ping.send_all(std::move(batch));
   }
-  check(pop(pong) == payload(s.stream), "a: the end marker");
+  check(pop(pong) == payload(s.stream), [&] { return "a: the end marker"; });
   double secs = std::chrono::duration<double>(steady::now() - start).count();
   print_line(a, s, s.stream / secs, "messages/s", "window:" + std::to_string(kWindow) + queue);
 }
@@ -239,7 +242,7 @@ void counter_client(const args& a, const sizes& s) {
       std::int64_t v = counter.fetch_add(1);
       lat.push_back(micros(steady::now() - t0));
       progress.fetch_add(1, std::memory_order_relaxed);
-      check(v > last && v >= 0 && v < std::int64_t{s.clients} * s.ops, "fetch_add returned " + std::to_string(v));
+      check(v > last && v >= 0 && v < std::int64_t{s.clients} * s.ops, [&] { return "fetch_add returned " + std::to_string(v); });
       last = v;
     }
   };
@@ -257,8 +260,8 @@ void counter_client(const args& a, const sizes& s) {
   for (int k = 1; k < s.clients; ++k) pop(done);
   double secs = std::chrono::duration<double>(steady::now() - start).count();
   std::int64_t total = counter.load(), warm = warmup.load();
-  check(total == std::int64_t{s.clients} * s.ops, "counter is " + std::to_string(total));
-  check(warm == std::int64_t{s.clients} * s.warmup, "warmup is " + std::to_string(warm));
+  check(total == std::int64_t{s.clients} * s.ops, [&] { return "counter is " + std::to_string(total); });
+  check(warm == std::int64_t{s.clients} * s.warmup, [&] { return "warmup is " + std::to_string(warm); });
   char extra[160];
   std::snprintf(extra, sizeof extra, "p50_us:%.2f,p99_us:%.2f,clients:%d", percentile(lat, 0.50),
                 percentile(lat, 0.99), s.clients);
