@@ -56,6 +56,7 @@
 #include <atomic>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "platform/futex.hpp"
 #include "runtime/gslab.hpp"
@@ -242,10 +243,30 @@ bool leave_idle_pool(m* mp) {
 // the first G of netpoll's list and injects the others.
 int poll_for_self(m* mp, std::int64_t delay_ns) {
   mp->deferred_readies = 0;
+  mp->deferred_readies_not_parking_soon = 0;
   mp->defer_wakep = true;
   int n = netpoll(delay_ns);
   mp->defer_wakep = false;
   return n;
+}
+
+// After poll_for_self, holding a P: wakes an M for the Gs readied beyond
+// the first (this M runs that one), unless every one of them is a reader
+// declared to park soon (parks_soon_scope: it hands what it read over and
+// reads again). Those this M runs in turn sooner than a woken M would: a
+// wake-up and the woken M's sleep again cost more CPU than such a G's
+// run, and remote_counter's server at procs 2 spent a quarter more CPU
+// than at procs 1 on them. Should one of them run on, sysmon finds the
+// rest waiting (stranded work) and looks every millisecond meanwhile
+// (p.skipped_wakes).
+void wake_for_polled(m* mp) {
+  if (mp->deferred_readies <= 1) return;
+  if (mp->deferred_readies_not_parking_soon > 0) {
+    wakep();
+    return;
+  }
+  auto& skipped = mp->pp->skipped_wakes;
+  skipped.store(skipped.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
 }
 
 // Whether an M about to give up its P polls the network first (netpoll(0)).
@@ -335,10 +356,25 @@ void m_idle(m* mp) {
     sched.waiter_deadline.store(INT64_MIN, std::memory_order_release);
     pp = pidle_get();
   }
+  g* polled = std::exchange(mp->polled_head, nullptr);
+  mp->polled_tail = nullptr;
   if (pp) {
     acquirep(mp, pp);  // schedule_loop fires due timers of every P
-    if (mp->deferred_readies > 1) wakep();  // the first is this M's
+    // On this P's queue, not the global one, so that sysmon counts them
+    // stranded only while this P switches to no G (wake_for_polled).
+    for (g* next; polled != nullptr; polled = next) {
+      next = std::exchange(polled->schedlink, nullptr);
+      runq_put(pp, polled, false);
+    }
+    wake_for_polled(mp);
   } else {
+    if (polled != nullptr) {
+      lock_scope lk(sched.lock);
+      for (g* next; polled != nullptr; polled = next) {
+        next = std::exchange(polled->schedlink, nullptr);
+        globrunq_put(polled);
+      }
+    }
     if (mp->deferred_readies > 0) wakep();
     // Every P is busy: fire due timers anyway; their Gs go to the global queue.
     std::int64_t now = os::nanotime();
@@ -382,7 +418,7 @@ g* find_runnable(m* mp) {
     if (netpoll_active() && netpoll_waiters() > 0 && poll_before_idle()) {
       sched.last_poll.store(os::nanotime(), std::memory_order_relaxed);
       if (poll_for_self(mp, 0) > 0) {  // readied onto this P
-        if (mp->deferred_readies > 1) wakep();  // the first is this M's
+        wake_for_polled(mp);
         continue;
       }
     }
@@ -553,12 +589,17 @@ void ready(g* gp) {
   if (mp && mp->pp && !mp->pp->is_private) {
     runs_next_here = ready_skips_wake(mp->curg, mp->pp);
     runq_put(mp->pp, gp, true);
+  } else if (mp && mp->defer_wakep && mp->pp == nullptr) {
+    gp->schedlink = nullptr;  // the idle M's poll: queued where it runs next (m_idle)
+    (mp->polled_tail ? mp->polled_tail->schedlink : mp->polled_head) = gp;
+    mp->polled_tail = gp;
   } else {
     lock_scope lk(sched.lock);
     globrunq_put(gp);
   }
   if (mp && mp->defer_wakep) {
     ++mp->deferred_readies;
+    if (!gp->parks_soon) ++mp->deferred_readies_not_parking_soon;
     return;
   }
   if (!runs_next_here) wakep();

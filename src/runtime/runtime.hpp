@@ -95,7 +95,9 @@ struct g {
   std::uint32_t blocking_depth = 0;
   // Set by runtime code that is about to park (a reader goroutine that hands
   // a reply over and reads again): what it readies goes to its P's runnext
-  // without waking another M (proc.cpp, ready). Owner only.
+  // without waking another M (proc.cpp, ready), and the network poller's
+  // readies of such Gs wake none either (proc.cpp, wake_for_polled).
+  // Written by the G itself; read by the M that readies it once parked.
   bool parks_soon = false;
   // What ready learns of the running G (parks_soon.cpp): set when it
   // readies a G into its P's empty run queue, looked at and cleared when it
@@ -191,10 +193,17 @@ struct m {
   // path alone (no user code), so a timer due at it is due. Owner only.
   std::int64_t now_hint = 0;
   // While this M polls the network for itself (proc.cpp, poll_for_self):
-  // the Gs it readies wake no M; it counts them and wakes one afterwards
-  // only for the second and later. Owner only.
+  // the Gs it readies wake no M; it counts them, and those not declared to
+  // park soon, and wakes one afterwards only for the second and later
+  // (proc.cpp, wake_for_polled). Owner only.
   bool defer_wakep = false;
   int deferred_readies = 0;
+  int deferred_readies_not_parking_soon = 0;
+  // The Gs it readied while it held no P (the idle M's blocking poll),
+  // linked by schedlink: they go to the P it takes next, else to the
+  // global queue (proc.cpp, m_idle). Owner only.
+  g* polled_head = nullptr;
+  g* polled_tail = nullptr;
   bool exiting = false;  // left the idle pool; its thread ends (proc.cpp)
   long tid = 0;  // gettid()
   m_kind kind = m_kind::normal;
