@@ -13,10 +13,10 @@
 // (parks_soon_scope).
 //
 // The protocol:
-//   - ready() by a running G into its P's empty run queue (procs > 1)
-//     marks the G (g.readied_into_empty_p) and skips wakep if the G is
-//     learned (g.parks_soon, or g.parked_soon at parked_soon_to_skip_wake),
-//     counting the skip in p.skipped_wakes;
+//   - ready() by a running G not tied to its thread into its P's empty
+//     run queue (procs > 1) marks the G (g.readied_into_empty_p) and skips
+//     wakep if the G is learned (g.parks_soon, or g.parked_soon at
+//     parked_soon_to_skip_wake), counting the skip in p.skipped_wakes;
 //   - the G's next park or yield looks: the readied G still in runnext
 //     means it parked soon (g.parked_soon + 1); runnext empty (a thief took
 //     it) means it did not (0). A second ready before that park also
@@ -49,8 +49,12 @@ bool learned_it_parks_soon(const g* gp) noexcept {
 }
 
 bool ready_skips_wake(g* readier, p* pp) noexcept {
-  // One P: there is never another to wake, and nothing to learn for.
-  if (readier == nullptr || sched.procs == 1) return false;
+  // One P: there is never another to wake, and nothing to learn for. A G
+  // tied to its thread (g.home: lock_os_thread, thread_locker): its M
+  // gives the P away when it parks, so another M runs what it readied
+  // anyway, and woken now it is ready by then (locked_server at procs 2
+  // took 600 -> 1,700 ns a request when the wake waited for the park).
+  if (readier == nullptr || readier->home != nullptr || sched.procs == 1) return false;
   if (readier->readied_into_empty_p) readier->parked_soon = 0;  // readied again before parking
   if (!runq_empty(pp)) return false;
   readier->readied_into_empty_p = true;
