@@ -1,8 +1,9 @@
 // src/runtime/proc.cpp: the scheduler.
 //
-// Over 700 lines on purpose: the run loop, the P idle list, spinning Ms and
-// wakep share one lock and its invariants, read together; the parts that
-// stand alone already live apart (runq.cpp, sysmon.cpp, gslab.cpp, park.hpp,
+// Over 700 lines on purpose: the run loop, the P idle list, spinning Ms,
+// wakep and the idle M's poll (poll_for_self, wake_for_polled, whose
+// readies m_idle queues) share one lock and its invariants, read together;
+// the parts that stand alone already live apart (runq.cpp, sysmon.cpp, gslab.cpp, park.hpp,
 // due_timers.cpp, send_batch.cpp, lazy_ready.cpp, parks_soon.cpp).
 //
 // Concepts (docs/GLOSSARY.md): a G is a goroutine, an M an OS thread, a P a

@@ -8,6 +8,11 @@
 //
 // Until the scheduler polls by itself, a poller goroutine or thread stands
 // in for it (netpoll(0) in a loop); the tests stay valid once it does.
+//
+// Over 700 lines on purpose: every test here shares the socket pairs, the
+// stand-in pollers and the waits below, and each is about one behaviour of
+// the one poller; a second file would copy those helpers or move them to
+// a header used by nothing else.
 #include <sys/socket.h>
 #include <unistd.h>
 
