@@ -219,6 +219,7 @@ void g_start(g* gp, void (*invoke)(void*), void (*destroy)(void*) noexcept, void
     globrunq_put_batch(sched.freshq, gp, gp, 1);
   } else {
     runq_put(mp->pp, gp, true);
+    if (start_skips_wake(mp->curg, mp->pp)) return;  // a reader's call handler (parks_soon.cpp)
   }
   wakep();
 }

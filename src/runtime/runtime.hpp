@@ -94,9 +94,9 @@ struct g {
   // P; while it is > 0 the G must not park or yield. Owner only.
   std::uint32_t blocking_depth = 0;
   // Set by runtime code that is about to park (a reader goroutine that hands
-  // a reply over and reads again): what it readies goes to its P's runnext
-  // without waking another M (proc.cpp, ready), and the network poller's
-  // readies of such Gs wake none either (proc.cpp, wake_for_polled).
+  // a reply over and reads again): what it readies or starts goes to its
+  // P's queue without waking another M (parks_soon.cpp), and the network
+  // poller's readies of such Gs wake none either (proc.cpp, wake_for_polled).
   // Written by the G itself; read by the M that readies it once parked.
   bool parks_soon = false;
   // What ready learns of the running G (parks_soon.cpp): set when it
@@ -280,6 +280,9 @@ struct p {
   std::uint32_t sysmon_switches = 0;
   std::uint32_t sysmon_skipped_wakes = 0;
   bool sysmon_saw_queued = false;
+  bool sysmon_saw_backlog = false;  // Gs in the ring, beyond runnext
+  std::uint32_t sysmon_runq_head = 0;
+  std::int64_t sysmon_look_ns = 0;
   std::uint32_t sysmon_blocking_tick = 0;
   std::int64_t sysmon_run_since = 0;
   std::int64_t sysmon_blocking_since = 0;
@@ -432,6 +435,9 @@ g* take_lazy(p* pp) noexcept;
 // next park looks at); and that look, by the G about to park or yield.
 bool learned_it_parks_soon(const g* gp) noexcept;
 bool ready_skips_wake(g* readier, p* pp) noexcept;
+// Whether starting a G onto pp by starter (the running G, or null) skips
+// wakep: starter is declared to park soon.
+bool start_skips_wake(const g* starter, p* pp) noexcept;
 void learn_whether_it_parked_soon_slow(g* gp, const p* pp) noexcept;
 inline void learn_whether_it_parked_soon(g* gp, const p* pp) noexcept {
   if (gp->readied_into_empty_p) learn_whether_it_parked_soon_slow(gp, pp);

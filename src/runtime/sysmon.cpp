@@ -61,6 +61,9 @@ constexpr std::int64_t blocking_retake_ns = 20'000;
 constexpr std::int64_t long_run_ns = 10'000'000;
 constexpr std::int64_t overdue_timer_ns = 1'000'000;
 constexpr std::int64_t overdue_poll_ns = 10'000'000;
+// A P's queue that would take longer than this to drain alone wants
+// another M (wake_for_stranded_work).
+constexpr std::int64_t backlog_drain_ns = 250'000;
 
 std::thread sysmon_thread;
 std::atomic<std::uint32_t> sysmon_stopping{0};
@@ -91,24 +94,49 @@ int retake_blocking(std::int64_t now, bool* waiting) {
 }
 
 // Work queued on a P whose M is busy, while another P idles with nobody
-// looking: wake an M to steal it. A P's queue counts only when this look
-// and the last both found it non-empty and the P has switched to no G in
+// looking: wake an M to steal it. A P's queue counts when this look and
+// the last both found it non-empty and the P has switched to no G in
 // between: a G readied a moment ago by one that parks soon (proc.cpp,
 // ready) is about to run there, and waking an M for it would only have
 // that M steal it and leave a pair of goroutines split across two threads.
-bool wake_for_stranded_work() {
-  if (sched.npidle.load(std::memory_order_acquire) == 0) return false;
-  if (sched.nmspinning.load(std::memory_order_acquire) > 0) return false;
+// Or, switches or not, when both looks found Gs in its ring beyond runnext
+// and, at the pace its head moved between them, what is there now takes
+// over backlog_drain_ns to run: such as a burst of long Gs that a reader
+// declared to park soon started without a wake (parks_soon.cpp). A burst
+// of short ones (a reader's replies, each a few us) drains sooner than
+// another M would start, and is left to its P.
+bool long_backlog(p* pp, bool owned, std::int64_t now) {
+  const std::uint32_t head = pp->runq_head.load(std::memory_order_acquire);
+  const std::uint32_t tail = pp->runq_tail.load(std::memory_order_acquire);
+  const std::uint32_t queued = owned ? tail - head : 0;
+  const std::uint32_t ran = head - pp->sysmon_runq_head;
+  const std::int64_t since = now - pp->sysmon_look_ns;
+  const bool backlog = queued > 0 && queued <= runq_size && pp->sysmon_saw_backlog &&
+                       static_cast<std::int64_t>(queued) * since > backlog_drain_ns * static_cast<std::int64_t>(ran);
+  pp->sysmon_saw_backlog = queued > 0;
+  pp->sysmon_runq_head = head;
+  pp->sysmon_look_ns = now;
+  return backlog;
+}
+
+// Every look takes each P's snapshot, so that "the last look" is the one
+// just before, whether or not it could act.
+bool wake_for_stranded_work(std::int64_t now) {
   bool stranded = sched.has_global_work();
   for (p* pp : sched.allp) {
-    const bool queued = pp->owner.load(std::memory_order_relaxed) && !runq_empty(pp);
+    const bool owned = pp->owner.load(std::memory_order_relaxed) != nullptr;
+    const bool queued = owned && !runq_empty(pp);
     const std::uint32_t switches = pp->switches.load(std::memory_order_relaxed);
-    stranded = stranded || (queued && pp->sysmon_saw_queued && switches == pp->sysmon_switches);
+    const bool backlog = long_backlog(pp, owned, now);
+    stranded = stranded || (queued && pp->sysmon_saw_queued && switches == pp->sysmon_switches) || backlog;
     pp->sysmon_saw_queued = queued;
     pp->sysmon_switches = switches;
   }
-  if (stranded) wakep();
-  return stranded;
+  if (!stranded || sched.npidle.load(std::memory_order_acquire) == 0 ||
+      sched.nmspinning.load(std::memory_order_acquire) > 0)
+    return false;
+  wakep();
+  return true;
 }
 
 // Gs readied lazily on a P (lazy_ready.cpp) wait there for its G to
@@ -215,7 +243,7 @@ void sysmon_loop() {
     sched.sysmon_acting.store(true);
     bool waiting = false;
     bool acted = retake_blocking(now, &waiting) > 0 || waiting;
-    acted = wake_for_stranded_work() || acted;
+    acted = wake_for_stranded_work(now) || acted;
     acted = rescue_stuck_lazy_gs() || acted;
     acted = fire_overdue_timers(now) || acted;
     acted = poll_if_nobody_did(now) || acted;

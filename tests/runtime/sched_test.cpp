@@ -340,6 +340,114 @@ TEST(Sched, AGoroutineLockedToItsThreadDoesNotLearnToSkipWakeUps) {
   EXPECT_FALSE(learned) << "after 200 replies, each followed by a park";
 }
 
+// A reader declared to park soon hands over everything one read brought
+// (readies the goroutines waiting for replies, starts call handlers) and
+// then reads again: its M runs all of them in turn, and waking the other
+// P's M for the second one only had it steal a few, run them and sleep
+// (remote_call_pipelined at procs 2: half of its CPU). So none of the
+// burst wakes an M.
+TEST(Sched, ABurstFromAReaderDeclaredToParkSoonWakesNoM) {
+  constexpr int rounds = 200, burst = 16;
+  std::uint64_t woken = 0, skipped = 0;
+  std::atomic<int> ran{0};
+  // Read by each goroutine of the burst as it runs: the last one's done()
+  // readies the reader, a wake-up of its own that is not the burst's.
+  std::atomic<std::uint64_t> last_seen{0};
+  auto ran_one = [&] {
+    ran.fetch_add(1);
+    last_seen.store(weft::testing::m_wakeups());
+  };
+  weft::run(
+      [&] {
+        std::vector<std::unique_ptr<weft::chan<int>>> replies;
+        for (int i = 0; i < burst / 2; ++i) replies.push_back(std::make_unique<weft::chan<int>>(1));
+        weft::chan<int> reads;
+        weft::wait_group reader_done;
+        reader_done.add(1);
+        weft::go([&] {
+          weft::testing::parks_soon_scope declared;
+          for (int r = 0; r < rounds; ++r) {
+            // The goroutines waiting for this round's replies, parked.
+            weft::wait_group handled;
+            handled.add(burst);
+            for (auto& reply : replies) {
+              weft::go([&] {
+                reply->recv();
+                ran_one();
+                handled.done();
+              });
+            }
+            weft::this_goroutine::sleep_for(std::chrono::microseconds(200));  // they park
+            reads.recv();  // the read
+            const std::uint64_t woken_before = weft::testing::m_wakeups();
+            const std::uint64_t skipped_before = weft::testing::skipped_wakes();
+            for (auto& reply : replies) reply->send(r);  // readies its waiter
+            for (int i = 0; i < burst / 2; ++i) {
+              weft::go([&] {  // starts a handler
+                ran_one();
+                handled.done();
+              });
+            }
+            handled.wait();  // parks: its M runs the burst
+            woken += last_seen.load() - woken_before;
+            skipped += weft::testing::skipped_wakes() - skipped_before;
+          }
+          reader_done.done();
+        });
+        for (int r = 0; r < rounds; ++r) reads.send(r);
+        reader_done.wait();
+      },
+      weft_test::procs_opt(2));
+  EXPECT_EQ(ran.load(), rounds * burst);
+  EXPECT_GE(skipped, static_cast<std::uint64_t>(rounds * burst)) << "readies and starts that skipped wakep";
+  // Not zero: sysmon wakes an M for a burst it catches queued at two looks
+  // in a row, which sanitizers make likelier.
+  EXPECT_LE(woken, static_cast<std::uint64_t>(rounds / (weft_test::sanitized ? 4 : 10)))
+      << "Ms woken in " << rounds << " bursts of " << burst;
+}
+
+// The other side: a burst of long goroutines from such a reader (calls that
+// compute) must not stay on one P while another idles. sysmon finds the
+// backlog (Gs queued at two looks, and at the pace they ran between the
+// looks, more than 250 us of them left) and wakes an M, which shares it.
+// The goroutines here switch every 300 us, more often than sysmon looks,
+// so its older rule (no switch between two looks) never sees them.
+TEST(Sched, ALongBurstFromAReaderDeclaredToParkSoonIsSharedWithTheIdleP) {
+  constexpr int burst = 100;
+  constexpr auto each = std::chrono::microseconds(300);
+  std::atomic<int> running{0}, most{0};
+  weft::run(
+      [&] {
+        weft::wait_group done;
+        done.add(1);
+        weft::go([&] {
+          // Every other M asleep, and sysmon backed off: only its look can
+          // bring the idle P in.
+          weft::this_goroutine::sleep_for(std::chrono::milliseconds(30));
+          weft::testing::parks_soon_scope declared;
+          weft::wait_group burst_done;
+          burst_done.add(burst);
+          for (int i = 0; i < burst; ++i) {
+            weft::go([&] {
+              int now = running.fetch_add(1) + 1;
+              for (int m = most.load(); now > m && !most.compare_exchange_weak(m, now);) {
+              }
+              for (auto t = std::chrono::steady_clock::now(); std::chrono::steady_clock::now() - t < each;) {
+              }
+              running.fetch_sub(1);
+              burst_done.done();
+            });
+          }
+          burst_done.wait();
+          done.done();
+        });
+        done.wait();
+      },
+      weft_test::procs_opt(2));
+  EXPECT_GE(most.load(), 2) << burst << " goroutines of " << each.count()
+                            << " us each, started by a reader declared to park soon, all ran on one P";
+}
+
 TEST(Trace, RecordsCreateStartBlockUnblockEnd) {
   std::vector<weft::testing::trace_event> events;
   weft::goroutine_id child = 0;
