@@ -21,12 +21,14 @@
 #include <cstring>
 #include <string>
 #include <system_error>
+#include <thread>
 #include <vector>
 
 #include "child_process.hpp"
 #include "net/adopt.hpp"
 #include "net/loopback_pair.hpp"
 #include "runtime/send_batch.hpp"
+#include "testing.hpp"
 #include "weft_test_util.hpp"
 
 namespace {
@@ -219,6 +221,50 @@ TEST(NetBatchedWriteAge, AWritePostedBehindAChannelPingPongLeavesWithinAFewSwitc
   ASSERT_EQ(n, 1) << "the write never arrived";
   EXPECT_LT(rounds_when_written, rounds / 2)
       << "the write waited behind the ping-pong pair for " << rounds_when_written << " of its " << rounds << " rounds";
+}
+
+// A writer alone on its P parks for the flush, and the flush, made at the
+// P's next pick with nothing else to run, readies it where that pick takes
+// it next: no other M is woken for it. A link's one writer, readied by
+// every flush, woke the idle P's M each time, which found nothing and
+// slept (remote_call_pipelined's client at procs 2: 3.3k wake-ups per 200k
+// calls). The socket's other end is read by a plain thread, which readies
+// nothing.
+TEST(NetBatchedWriteWake, AWriterAloneOnItsPIsRunNextAfterItsFlushWithoutWakingAnM) {
+  if (!batching_here()) GTEST_SKIP() << "io_uring is not available here: every write is a send(2)";
+  constexpr int writes = 2000;
+  int sv[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  std::thread drain([fd = sv[1]] {
+    char buf[4096];
+    while (::read(fd, buf, sizeof buf) > 0) {
+    }
+  });
+  std::uint64_t woken = 0;
+  int crossed = 0;  // writes after which the writer ran on another M
+  weft::run(
+      [&] {
+        weft::chan<std::uint64_t> result(1);
+        weft::go([&, c = weft::detail::adopt_socket(sv[0], "batched_write_test")]() mutable {
+          weft::this_goroutine::sleep_for(5ms);  // the other M asleep
+          const std::uint64_t before = weft::testing::m_wakeups();
+          for (int i = 0; i < writes; ++i) {
+            const int m = weft::testing::current_m_id();
+            c.write(bytes(std::string("x")));
+            if (weft::testing::current_m_id() != m) ++crossed;
+          }
+          const std::uint64_t n = weft::testing::m_wakeups() - before;
+          c.close();  // before main can return: the drain thread ends at its EOF
+          result.send(n);
+        });
+        woken = result.recv().value();
+      },
+      weft_test::procs_opt(2));
+  drain.join();
+  ::close(sv[1]);
+  EXPECT_LE(woken, static_cast<std::uint64_t>(writes / (weft_test::sanitized ? 10 : 50)))
+      << "Ms woken for " << writes << " writes of one goroutine, each readied by its flush";
+  EXPECT_LE(crossed, writes / 50) << "of " << writes << " writes, the writer came back on another M";
 }
 
 // WEFT_IO_URING=0: this test binary again, in a child with the variable
