@@ -64,6 +64,8 @@ std::string idle_list_problems();
 
 // Whether sysmon sleeps because every P is idle (runtime/sysmon.cpp).
 bool sysmon_in_deep_sleep() noexcept;
+// How many deep sleeps sysmon began in this weft::run.
+std::uint64_t sysmon_deep_sleeps() noexcept;
 // Whether an idle M waits in the network poller (proc.cpp, m_idle).
 bool an_m_waits_in_the_poller() noexcept;
 

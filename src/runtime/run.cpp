@@ -77,6 +77,7 @@ void sched_reset(int procs) {
   sched.next_m_id = 0;
   sched.nmspinning.store(0);
   sched.m_wakeups.store(0);
+  sched.sysmon_deep_sleeps.store(0);
   sched.allp.clear();
   sched.allm.clear();
   sched.private_ps.clear();

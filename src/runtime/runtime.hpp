@@ -357,6 +357,7 @@ struct sched_t {
   // 1 while sysmon sleeps because every P is idle; pidle_get wakes it
   // (sysmon.cpp: its deep sleep and the handshake).
   std::atomic<std::uint32_t> sysmon_deep{0};
+  std::atomic<std::uint64_t> sysmon_deep_sleeps{0};  // this run's, for tests
   // os::nanotime() at sysmon's last look: behind the clock by at most its
   // delay (10 ms) while any P runs. What a park stamps as wait_since: a
   // dump shows waits only from 10 ms up, and a clock read per park (even

@@ -25,10 +25,15 @@
 //
 // Deep sleep (as Go's sysmon, sched.sysmonwait): every duty above needs a P
 // that is not idle, so when all procs Ps are idle after a quiet look (and
-// its deadlock check), sysmon sleeps until pidle_get takes the first P out
-// of the idle list, or 1 s (a bound, not a duty). Why: 100 looks a second
-// of each idle program were most of the CPU 1,000 idle workers cost (issue
-// 16: 1.5 of this machine's 2 CPUs, with weftd starved behind them). The
+// its deadlock check), and no G has run since the look before, sysmon
+// sleeps until pidle_get takes the first P out of the idle list, or 1 s (a
+// bound, not a duty). Why: 100 looks a second of each idle program were
+// most of the CPU 1,000 idle workers cost (issue 16: 1.5 of this machine's
+// 2 CPUs, with weftd starved behind them). Why "no G has run": a program
+// that waits on the network between short bursts (a remote call's client)
+// is all idle at many looks, and a deep sleep at each cost it a futex wake
+// from the next pidle_get and a thread wake-up (3.1k per 50k
+// remote_counter operations) where a look every millisecond costs one. The
 // handshake: sysmon stores sched.sysmon_deep = 1, then reads npidle again
 // and sleeps only if every P is still idle; pidle_get decrements npidle,
 // then reads sysmon_deep (all seq_cst): one of the two sees the other.
@@ -40,6 +45,7 @@
 #include <atomic>
 #include <mutex>
 #include <thread>
+#include <utility>
 
 #include "runtime/netpoll.hpp"
 #include "platform/futex.hpp"
@@ -219,12 +225,23 @@ void flag_long_runners(std::int64_t now) {
 
 constexpr std::int64_t deep_sleep_bound_ns = 1'000'000'000;
 
+// Gs switched to on all Ps so far: unchanged between two looks, nothing ran.
+std::uint64_t total_switches() {
+  std::uint64_t n = 0;
+  for (const p* pp : sched.allp) n += pp->switches.load(std::memory_order_relaxed);
+  return n;
+}
+
 void deep_sleep_if_all_idle() {
-  if (sched.npidle.load(std::memory_order_seq_cst) != sched.procs) return;
+  static std::uint64_t switches_at_last_check = ~std::uint64_t{0};
+  const std::uint64_t switches = std::exchange(switches_at_last_check, total_switches());
+  if (sched.npidle.load(std::memory_order_seq_cst) != sched.procs || switches != switches_at_last_check) return;
   sched.sysmon_deep.store(1, std::memory_order_seq_cst);
   if (sched.npidle.load(std::memory_order_seq_cst) == sched.procs &&
-      sysmon_stopping.load(std::memory_order_seq_cst) == 0)
+      sysmon_stopping.load(std::memory_order_seq_cst) == 0) {
+    sched.sysmon_deep_sleeps.fetch_add(1, std::memory_order_relaxed);
     os::futex_wait(&sched.sysmon_deep, 1, deep_sleep_bound_ns);
+  }
   sched.sysmon_deep.store(0, std::memory_order_seq_cst);
 }
 

@@ -38,6 +38,8 @@ int m_count() noexcept {
 
 bool sysmon_in_deep_sleep() noexcept { return detail::sched.sysmon_deep.load(std::memory_order_seq_cst) != 0; }
 
+std::uint64_t sysmon_deep_sleeps() noexcept { return detail::sched.sysmon_deep_sleeps.load(std::memory_order_relaxed); }
+
 bool an_m_waits_in_the_poller() noexcept {
   detail::lock_scope lk(detail::sched.lock);
   return detail::sched.timer_waiter != nullptr && detail::sched.waiter_polls;

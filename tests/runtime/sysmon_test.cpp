@@ -49,4 +49,23 @@ TEST(Sysmon, SleepsWhileIdleAndWakesForABlockingCall) {
   EXPECT_TRUE(ran_during_call) << "the P of a 300 ms blocking call was not handed off";
 }
 
+// A program that waits between short bursts (a remote call's client: a
+// reply every ~50 us) is all idle at many of sysmon's looks. A deep sleep
+// at each cost it a futex wake from the next P taken and a thread wake-up
+// where a look costs one; so sysmon sleeps deeply only when no goroutine
+// has run since its previous look. Here a goroutine wakes every 100 us for
+// 300 ms: before, sysmon slept deeply 35-37 times.
+TEST(Sysmon, DoesNotSleepDeeplyBetweenShortBursts) {
+  std::uint64_t deep = 0;
+  weft::run(
+      [&] {
+        const std::uint64_t before = weft::testing::sysmon_deep_sleeps();
+        for (auto t = std::chrono::steady_clock::now(); std::chrono::steady_clock::now() - t < 300ms;)
+          weft::this_goroutine::sleep_for(100us);
+        deep = weft::testing::sysmon_deep_sleeps() - before;
+      },
+      weft::options{.procs = 2, .runtime = {}});
+  EXPECT_LE(deep, 3u) << "deep sleeps of sysmon while a goroutine woke every 100 us for 300 ms";
+}
+
 }  // namespace
