@@ -526,6 +526,12 @@ g* find_runnable_fast(p* pp, bool run_timers) {
   bool slice_over = pp->preempt.load(std::memory_order_relaxed);
   if (slice_over) {
     if (pp->preempt.exchange(false, std::memory_order_relaxed)) preempt_asks.fetch_sub(1, std::memory_order_relaxed);
+    // runnext's G queues behind the ring's, ahead of the G that yields
+    // now. Taken only once the ring was empty, it waited forever behind
+    // Gs that only yield at the ends of their slices, each going back to
+    // the ring (main, readied into runnext by its timer at such a pick,
+    // never ran: Run.ReturnsWhileAGoroutineLoopsOnNonBlockingOperations).
+    if (g* next = runnext_take(pp)) runq_put(pp, next, false);
   } else if (g* gp = runnext_take(pp)) {
     return gp;
   }
@@ -537,9 +543,6 @@ g* find_runnable_fast(p* pp, bool run_timers) {
     if (g* gp = globrunq_get(pp, 1, tick % 122 == 0)) return gp;
   }
   if (g* gp = runq_get_ring(pp)) return gp;
-  if (slice_over) {
-    if (g* gp = runnext_take(pp)) return gp;
-  }
   if (sched.has_global_work()) {
     lock_scope lk(sched.lock);
     return globrunq_get(pp, 0);

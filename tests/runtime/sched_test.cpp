@@ -340,6 +340,46 @@ TEST(Sched, AGoroutineLockedToItsThreadDoesNotLearnToSkipWakeUps) {
   EXPECT_FALSE(learned) << "after 200 replies, each followed by a park";
 }
 
+// A G in runnext when a time slice ends queues behind the ring's Gs, not
+// behind every G that comes to the ring later: two goroutines that only
+// yield at the ends of their slices (sysmon's preemption) kept the ring
+// busy forever, and a G readied into runnext by one of them never ran
+// (seen as a 20 s hang of weft::run under TSan: main readied by its timer).
+TEST(Sched, AGoroutineInRunnextRunsWhileOthersOnlyYieldAtTheEndsOfTheirSlices) {
+  std::atomic<bool> ran{false};
+  std::int64_t waited_ms = -1;
+  weft::run(
+      [&] {
+        weft::chan<int> wake(1), box(1);
+        weft::wait_group done;
+        done.add(3);
+        weft::go([&] {
+          wake.recv();  // parked: readied into runnext by the spinner below
+          ran = true;
+          done.done();
+        });
+        weft::this_goroutine::yield();  // it parks first
+        const auto start = std::chrono::steady_clock::now();
+        auto too_long = [&] { return std::chrono::steady_clock::now() - start > std::chrono::seconds(5); };
+        for (int s = 0; s < 2; ++s) {
+          weft::go([&, s] {
+            if (s == 0) wake.try_send(1);
+            while (!ran.load() && !too_long()) {
+              box.try_send(1);
+              box.try_recv();
+            }
+            done.done();
+          });
+        }
+        done.wait();
+        waited_ms =
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+      },
+      weft::options{.procs = 1, .runtime = {}});
+  EXPECT_TRUE(ran.load()) << "the goroutine readied into runnext did not run in 5 s";
+  EXPECT_LT(waited_ms, 2000);
+}
+
 // A reader declared to park soon hands over everything one read brought
 // (readies the goroutines waiting for replies, starts call handlers) and
 // then reads again: its M runs all of them in turn, and waking the other
@@ -399,7 +439,9 @@ TEST(Sched, ABurstFromAReaderDeclaredToParkSoonWakesNoM) {
       },
       weft_test::procs_opt(2));
   EXPECT_EQ(ran.load(), rounds * burst);
-  EXPECT_GE(skipped, static_cast<std::uint64_t>(rounds * burst)) << "readies and starts that skipped wakep";
+  // Not all: a waiter that has not parked yet when its reply is sent
+  // (sanitizers, a loaded machine) is not readied.
+  EXPECT_GE(skipped, static_cast<std::uint64_t>(rounds * burst * 9 / 10)) << "readies and starts that skipped wakep";
   // Not zero: sysmon wakes an M for a burst it catches queued at two looks
   // in a row, which sanitizers make likelier.
   EXPECT_LE(woken, static_cast<std::uint64_t>(rounds / (weft_test::sanitized ? 4 : 10)))
