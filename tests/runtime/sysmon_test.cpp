@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "testing.hpp"
+#include "weft_test_util.hpp"
 
 namespace {
 
@@ -65,7 +66,10 @@ TEST(Sysmon, DoesNotSleepDeeplyBetweenShortBursts) {
         deep = weft::testing::sysmon_deep_sleeps() - before;
       },
       weft::options{.procs = 2, .runtime = {}});
-  EXPECT_LE(deep, 3u) << "deep sleeps of sysmon while a goroutine woke every 100 us for 300 ms";
+  // Not zero: on a loaded machine (and under sanitizers) a 100 us sleep
+  // can outlast two of sysmon's looks, and then nothing ran between them.
+  EXPECT_LE(deep, weft_test::sanitized ? 15u : 8u)
+      << "deep sleeps of sysmon while a goroutine woke every 100 us for 300 ms";
 }
 
 }  // namespace
