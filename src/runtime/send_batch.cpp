@@ -159,16 +159,13 @@ void send_batch_flush_if_due(p* pp) {
   // by every flush, woke the other P's M each time, which found nothing
   // and slept: 3.3k futex wake-ups per 200k calls of
   // remote_call_pipelined's client at procs 2.
-  const bool was_deferring = mp->defer_wakep;
-  const int outer = mp->deferred_readies, outer_not_parking_soon = mp->deferred_readies_not_parking_soon;
-  mp->defer_wakep = true;
+  // Never inside poll_for_self's own deferral: a pick does not poll.
   mp->deferred_readies = 0;
+  mp->deferred_readies_not_parking_soon = 0;
+  mp->defer_wakep = true;
   flush(pp);
-  const bool others = mp->deferred_readies > 1;
-  mp->defer_wakep = was_deferring;
-  mp->deferred_readies = outer;
-  mp->deferred_readies_not_parking_soon = outer_not_parking_soon;
-  if (others) wakep();
+  mp->defer_wakep = false;
+  if (mp->deferred_readies > 1) wakep();
 }
 
 void send_batch_free(p* pp) {
