@@ -3,8 +3,14 @@
 // close() until the reader has left the descriptor; the reader then
 // unwinds and destroys the conn. Destroying it freed the netfd under the
 // parked close (a segfault in netpoll_close, 8 runs of 8 at procs 1): now a
-// destroy waits for a close that another goroutine has begun. Both
-// std::stop_callback and weft::stop_callback are exercised.
+// destroy waits for a close that another goroutine has begun.
+//
+// Only weft::stop_callback is exercised: std::stop_callback is not safe
+// with a callback that parks (weft/stop_callback.hpp says why). A variant
+// with it passed for weeks and then failed under TSan, rightly: the reader,
+// on the thread the request began on, was taken for "inside the callback",
+// skipped the wait, and read libstdc++'s record of the callback while the
+// requester was still writing it.
 #include <weft/net.hpp>
 #include <weft/stop_callback.hpp>
 #include <weft/weft.hpp>
@@ -23,7 +29,6 @@ namespace {
 using namespace std::chrono_literals;
 namespace net = weft::net;
 
-template <template <class> class Callback>
 void stop_closes_conn_of_reader(int procs) {
   std::atomic<int> read_failed{0};
   weft::run([&] {
@@ -50,7 +55,7 @@ void stop_closes_conn_of_reader(int procs) {
         {
           net::conn c = net::dial("tcp", ln.address());
           auto close_it = [&c] { c.close(); };
-          Callback<decltype(close_it)> cb(src.get_token(), close_it);
+          weft::stop_callback<decltype(close_it)> cb(src.get_token(), close_it);
           std::byte buf[16];
           try {
             c.read(buf);
@@ -75,17 +80,8 @@ void stop_closes_conn_of_reader(int procs) {
   EXPECT_EQ(read_failed.load(), weft_test::scaled(20));
 }
 
-template <class F>
-using std_callback = std::stop_callback<F>;
-template <class F>
-using weft_callback = weft::stop_callback<F>;
-
-TEST(StopClose, StdStopCallbackClosingTheConnOfItsReader) {
-  for (int procs : {1, 2}) stop_closes_conn_of_reader<std_callback>(procs);
-}
-
 TEST(StopClose, WeftStopCallbackClosingTheConnOfItsReader) {
-  for (int procs : {1, 2}) stop_closes_conn_of_reader<weft_callback>(procs);
+  for (int procs : {1, 2}) stop_closes_conn_of_reader(procs);
 }
 
 }  // namespace
