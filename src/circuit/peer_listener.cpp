@@ -15,6 +15,7 @@
 
 #include "circuit/identity.hpp"
 #include "circuit/peers.hpp"
+#include "net/netfd.hpp"
 #include "platform/spinlock.hpp"
 #include "wire/cluster_key.hpp"
 #include "wire/endpoint.hpp"
@@ -107,9 +108,12 @@ void start_peer_listener() {
           if (box->ln) l = &*box->ln;
         }
         if (l == nullptr) return;
-        c = l->accept();
+        // Closed is the run's end, and every worker's: no exception for it.
+        std::optional<net::conn> got = weft::detail::net_access::accept_unless_closed(*l);
+        if (!got) return;
+        c = std::move(*got);
       } catch (const std::system_error&) {
-        return;  // closed: the run is ending
+        return;  // the socket failed: peers can no longer dial this run
       }
       go_counted("weft: peer handshake", [c = std::make_shared<net::conn>(std::move(c)), key, lease, tls] {
         try {

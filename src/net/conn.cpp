@@ -33,6 +33,7 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <optional>
 #include <utility>
 
 #include "net/netfd.hpp"
@@ -57,32 +58,49 @@ conn& conn::operator=(conn&& other) noexcept {
 
 conn::~conn() { detail::netfd_destroy(fd_); }
 
-std::size_t conn::read(std::span<std::byte> buf) {
-  fd_op op(fd_, "read", fd_ ? &fd_->read_mu : nullptr);
-  if (buf.empty()) return 0;
-  const bool trust_short = fd_->wait_after_short_read;
-  if (trust_short && fd_->drained) {
-    fd_->drained = false;
-    if (!detail::netpoll_hangup(fd_->pd)) {
-      op.check_deadline(poll_mode::read);
+namespace {
+
+// conn::read; with `quiet`, empty once the conn is closed instead of
+// throwing (net_access::read_unless_closed).
+std::optional<std::size_t> read_on(detail::netfd* fd, std::span<std::byte> buf, bool quiet) {
+  bool closed = false;
+  fd_op op(fd, "read", fd ? &fd->read_mu : nullptr, quiet ? &closed : nullptr);
+  if (closed) return std::nullopt;
+  auto wait = [&] {
+    if (!quiet) {
       op.wait(poll_mode::read);
+      return true;
+    }
+    return op.wait_unless_closed(poll_mode::read);
+  };
+  if (buf.empty()) return 0;
+  const bool trust_short = fd->wait_after_short_read;
+  if (trust_short && fd->drained) {
+    fd->drained = false;
+    if (!detail::netpoll_hangup(fd->pd)) {
+      op.check_deadline(poll_mode::read);
+      if (!wait()) return std::nullopt;
     }
   }
   for (;;) {
     op.check_deadline(poll_mode::read);
     bool short_read = false;
-    long n = trust_short ? detail::os::sock_recv(fd_->sysfd, buf.data(), buf.size(), &short_read)
-                         : detail::os::sock_recv(fd_->sysfd, buf.data(), buf.size());
+    long n = trust_short ? detail::os::sock_recv(fd->sysfd, buf.data(), buf.size(), &short_read)
+                         : detail::os::sock_recv(fd->sysfd, buf.data(), buf.size());
     if (n >= 0) {
-      fd_->drained = short_read;
+      fd->drained = short_read;
       if (detail::gstats_enabled()) detail::gstats_bytes(true, static_cast<std::uint64_t>(n));
       return static_cast<std::size_t>(n);
     }
     if (n == -EINTR) continue;
     if (n != -EAGAIN) op.fail(static_cast<int>(-n));
-    op.wait(poll_mode::read);
+    if (!wait()) return std::nullopt;
   }
 }
+
+}  // namespace
+
+std::size_t conn::read(std::span<std::byte> buf) { return *read_on(fd_, buf, false); }
 
 std::size_t conn::read_full(std::span<std::byte> buf) {
   std::size_t got = 0;
@@ -134,6 +152,10 @@ std::size_t send_once(const fd_op& op, int sysfd, std::span<const std::byte> buf
 }
 
 }  // namespace
+
+std::optional<std::size_t> net_access::read_unless_closed(weft::net::conn& c, std::span<std::byte> buf) {
+  return weft::net::read_on(c.fd_, buf, true);
+}
 
 void net_access::wait_after_short_reads(weft::net::conn& c) noexcept {
   if (c.fd_ != nullptr) c.fd_->wait_after_short_read = true;

@@ -16,6 +16,7 @@
 #include <netinet/tcp.h>
 
 #include <cerrno>
+#include <optional>
 #include <utility>
 
 #include "net/address.hpp"
@@ -82,23 +83,37 @@ listener& listener::operator=(listener&& other) noexcept {
 
 listener::~listener() { detail::netfd_destroy(fd_); }
 
-conn listener::accept() {
-  fd_op op(fd_, "accept", fd_ ? &fd_->read_mu : nullptr);
+namespace {
+
+// listener::accept; with `quiet`, empty once the listener is closed
+// instead of throwing (net_access::accept_unless_closed).
+std::optional<conn> accept_on(detail::netfd* fd, bool quiet) {
+  bool closed = false;
+  fd_op op(fd, "accept", fd ? &fd->read_mu : nullptr, quiet ? &closed : nullptr);
+  if (closed) return std::nullopt;
   for (;;) {
     op.check_deadline(poll_mode::read);
-    int s = detail::os::sock_accept(fd_->sysfd);
+    int s = detail::os::sock_accept(fd->sysfd);
     if (s >= 0) {
-      if (fd_->net != "unix") detail::os::sock_setopt_int(s, IPPROTO_TCP, TCP_NODELAY, 1);
-      detail::netfd* c = detail::netfd_new(s, fd_->net);
+      if (fd->net != "unix") detail::os::sock_setopt_int(s, IPPROTO_TCP, TCP_NODELAY, 1);
+      detail::netfd* c = detail::netfd_new(s, fd->net);
       c->laddr = detail::local_address_of(s);
       c->raddr = detail::peer_address_of(s);
       return detail::net_access::make_conn(c);
     }
     if (s == -EINTR || s == -ECONNABORTED) continue;
     if (s != -EAGAIN) op.fail(-s);
-    op.wait(poll_mode::read);
+    if (!quiet) {
+      op.wait(poll_mode::read);
+    } else if (!op.wait_unless_closed(poll_mode::read)) {
+      return std::nullopt;
+    }
   }
 }
+
+}  // namespace
+
+conn listener::accept() { return *accept_on(fd_, false); }
 
 void listener::close() { detail::netfd_close(fd_); }
 
@@ -107,3 +122,11 @@ std::string listener::address() const { return fd_ ? fd_->laddr : std::string();
 void listener::set_deadline(time_point t) { detail::netfd_set_deadline(fd_, "set_deadline", true, false, t); }
 
 }  // namespace weft::net
+
+namespace weft::detail {
+
+std::optional<weft::net::conn> net_access::accept_unless_closed(weft::net::listener& l) {
+  return weft::net::accept_on(l.fd_, true);
+}
+
+}  // namespace weft::detail

@@ -84,8 +84,18 @@ std::string describe(const char* op, const netfd* fd) {
 
 void throw_op(const char* op, const netfd* fd, int err) { throw_net_error(describe(op, fd), err); }
 
-fd_op::fd_op(netfd* fd, const char* op, weft::mutex* mode_lock) : fd_(fd), op_(op), lock_(nullptr) {
-  if (!fd || !fd->refs.incref()) throw_net_closed(describe(op, fd));
+fd_op::fd_op(netfd* fd, const char* op, weft::mutex* mode_lock) : fd_op(fd, op, mode_lock, nullptr) {}
+
+fd_op::fd_op(netfd* fd, const char* op, weft::mutex* mode_lock, bool* closed) : fd_(fd), op_(op), lock_(nullptr) {
+  auto refuse = [&] {
+    fd_ = nullptr;
+    if (closed == nullptr) throw_net_closed(describe(op, fd));
+    *closed = true;
+  };
+  if (!fd || !fd->refs.incref()) {
+    refuse();
+    return;
+  }
   if (mode_lock) {
     try {
       mode_lock->lock();
@@ -97,13 +107,15 @@ fd_op::fd_op(netfd* fd, const char* op, weft::mutex* mode_lock) : fd_(fd), op_(o
     // Queued behind an operation that close woke: fail as it did.
     if (fd->refs.closing()) {
       lock_->unlock();
+      lock_ = nullptr;
       fd->refs.decref();
-      throw_net_closed(describe(op, fd));
+      refuse();
     }
   }
 }
 
 fd_op::~fd_op() {
+  if (fd_ == nullptr) return;  // the quiet form, refused
   if (lock_) lock_->unlock();
   fd_->refs.decref();
 }
@@ -115,11 +127,16 @@ void fd_op::check_deadline(poll_mode mode) const {
 }
 
 void fd_op::wait(poll_mode mode) const {
+  if (!wait_unless_closed(mode)) throw_net_closed(describe(op_, fd_));
+}
+
+bool fd_op::wait_unless_closed(poll_mode mode) const {
   switch (netpoll_wait(fd_->pd, mode)) {
-    case poll_result::ready: return;
+    case poll_result::ready: return true;
     case poll_result::timed_out: fail(ETIMEDOUT);
-    case poll_result::closing: throw_net_closed(describe(op_, fd_));
+    case poll_result::closing: return false;
   }
+  return true;
 }
 
 std::int64_t to_nanotime(weft::net::time_point t) noexcept {

@@ -8,6 +8,7 @@
 #include <weft/timer.hpp>
 
 #include <mutex>
+#include <optional>
 #include <system_error>
 #include <utility>
 
@@ -232,13 +233,15 @@ bool link::receive(frame& f) {
     bursting_.store(false, std::memory_order_relaxed);  // about to wait for the peer: sends go out at once
     constexpr std::size_t chunk = 64 * 1024;
     char* at = decoder_.prepare(chunk);
-    std::size_t n;
+    std::optional<std::size_t> got;
     try {
-      n = conn_.read(std::span<std::byte>(reinterpret_cast<std::byte*>(at), chunk));
+      got = conn_.read_unless_closed(std::span<std::byte>(reinterpret_cast<std::byte*>(at), chunk));
     } catch (const std::system_error& e) {
       if (closed()) return false;
       throw remote_error(remote_errc::lost, "weft: reading from " + peer_ + ": " + e.what());
     }
+    if (!got) return false;  // closed here (close() from another goroutine)
+    const std::size_t n = *got;
     if (n == 0) {
       if (decoder_.buffered() != 0)
         throw remote_error(remote_errc::lost, "weft: " + peer_ + " closed the connection in the middle of a frame");

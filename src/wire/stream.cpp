@@ -20,6 +20,11 @@ std::size_t stream::read(std::span<std::byte> buf) {
   return tls_->read(conn_, buf);
 }
 
+std::optional<std::size_t> stream::read_unless_closed(std::span<std::byte> buf) {
+  if (!tls_) return detail::net_access::read_unless_closed(conn_, buf);
+  return tls_->read(conn_, buf);
+}
+
 void stream::write(std::span<const std::byte> buf) {
   if (!tls_) return conn_.write(buf);
   tls_->write(conn_, buf);

@@ -19,6 +19,7 @@
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -43,6 +44,10 @@ class stream {
   // As net::conn::read: at least 1 byte, 0 at end of stream. Throws
   // std::system_error (a TLS record that does not decrypt: EPROTO).
   std::size_t read(std::span<std::byte> buf);
+  // As read, but empty once close() was called (from any goroutine) where
+  // read throws: a reader whose normal end is that close unwinds nothing
+  // (net_access::read_unless_closed). Under TLS it throws as read does.
+  std::optional<std::size_t> read_unless_closed(std::span<std::byte> buf);
   // As net::conn::write: every byte, or throws.
   void write(std::span<const std::byte> buf);
   void write(std::string_view s) { write(std::as_bytes(std::span<const char>(s.data(), s.size()))); }
