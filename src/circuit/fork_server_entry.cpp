@@ -81,6 +81,7 @@
 
 #include "circuit/fork_server_entry.hpp"
 #include "platform/process.hpp"
+#include "runtime/send_batch.hpp"
 #include "wire/fork_request.hpp"
 
 namespace weft::circuit::detail {
@@ -321,6 +322,10 @@ __attribute__((constructor(103))) void fork_server_entry() {
   char* lo = nullptr;
   char* hi = nullptr;
   weft::detail::os::thread_stack(&lo, &hi);
+  // And whether io_uring works here: a ring made and dropped (~8 system
+  // calls) at every worker's first write otherwise. The answer, and the
+  // fork handler that forgets the rings, carry into the workers.
+  (void)weft::detail::send_batch_enabled();
   serve(static_cast<int>(fd));
 }
 
