@@ -66,20 +66,13 @@ std::optional<std::size_t> read_on(detail::netfd* fd, std::span<std::byte> buf, 
   bool closed = false;
   fd_op op(fd, "read", fd ? &fd->read_mu : nullptr, quiet ? &closed : nullptr);
   if (closed) return std::nullopt;
-  auto wait = [&] {
-    if (!quiet) {
-      op.wait(poll_mode::read);
-      return true;
-    }
-    return op.wait_unless_closed(poll_mode::read);
-  };
   if (buf.empty()) return 0;
   const bool trust_short = fd->wait_after_short_read;
   if (trust_short && fd->drained) {
     fd->drained = false;
     if (!detail::netpoll_hangup(fd->pd)) {
       op.check_deadline(poll_mode::read);
-      if (!wait()) return std::nullopt;
+      if (!op.wait_unless_closed(poll_mode::read)) return std::nullopt;
     }
   }
   for (;;) {
@@ -94,7 +87,7 @@ std::optional<std::size_t> read_on(detail::netfd* fd, std::span<std::byte> buf, 
     }
     if (n == -EINTR) continue;
     if (n != -EAGAIN) op.fail(static_cast<int>(-n));
-    if (!wait()) return std::nullopt;
+    if (!op.wait_unless_closed(poll_mode::read)) return std::nullopt;
   }
 }
 

@@ -103,11 +103,7 @@ std::optional<conn> accept_on(detail::netfd* fd, bool quiet) {
     }
     if (s == -EINTR || s == -ECONNABORTED) continue;
     if (s != -EAGAIN) op.fail(-s);
-    if (!quiet) {
-      op.wait(poll_mode::read);
-    } else if (!op.wait_unless_closed(poll_mode::read)) {
-      return std::nullopt;
-    }
+    if (!op.wait_unless_closed(poll_mode::read)) return std::nullopt;
   }
 }
 

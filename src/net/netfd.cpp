@@ -86,7 +86,8 @@ void throw_op(const char* op, const netfd* fd, int err) { throw_net_error(descri
 
 fd_op::fd_op(netfd* fd, const char* op, weft::mutex* mode_lock) : fd_op(fd, op, mode_lock, nullptr) {}
 
-fd_op::fd_op(netfd* fd, const char* op, weft::mutex* mode_lock, bool* closed) : fd_(fd), op_(op), lock_(nullptr) {
+fd_op::fd_op(netfd* fd, const char* op, weft::mutex* mode_lock, bool* closed)
+    : fd_(fd), op_(op), lock_(nullptr), quiet_(closed != nullptr) {
   auto refuse = [&] {
     fd_ = nullptr;
     if (closed == nullptr) throw_net_closed(describe(op, fd));
@@ -134,7 +135,9 @@ bool fd_op::wait_unless_closed(poll_mode mode) const {
   switch (netpoll_wait(fd_->pd, mode)) {
     case poll_result::ready: return true;
     case poll_result::timed_out: fail(ETIMEDOUT);
-    case poll_result::closing: return false;
+    case poll_result::closing:
+      if (!quiet_) throw_net_closed(describe(op_, fd_));
+      return false;
   }
   return true;
 }

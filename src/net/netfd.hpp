@@ -58,7 +58,7 @@ std::string describe(const char* op, const netfd* fd);
 // The quiet form (a `closed` flag to set) is for loops whose normal end is
 // a close from another goroutine (an accept loop, a connection's reader at
 // a run's end): it sets *closed and enters nothing instead of throwing,
-// and wait_unless_closed returns false where wait throws. An exception
+// and its wait_unless_closed returns false where wait throws. An exception
 // costs little in a warm process but ~0.1 ms in a worker that has just
 // forked (the unwinder's first lookups fault in .eh_frame pages), twice on
 // every worker's way out.
@@ -74,7 +74,8 @@ class fd_op {
   void check_deadline(poll_mode mode) const;
   // Parks until the socket may be ready for mode; throws on a deadline or close.
   void wait(poll_mode mode) const;
-  // As wait, but false on a close.
+  // The quiet form's wait: false on a close. The other form throws as
+  // wait does, so one call serves a loop written for both.
   [[nodiscard]] bool wait_unless_closed(poll_mode mode) const;
   [[noreturn]] void fail(int err) const { throw_op(op_, fd_, err); }
 
@@ -82,6 +83,7 @@ class fd_op {
   netfd* fd_;
   const char* op_;
   weft::mutex* lock_;
+  bool quiet_ = false;
 };
 
 // Sets the deadline(s) of fd (time_point::max(): none).
