@@ -66,7 +66,7 @@ class note {
  private:
   static constexpr std::uint32_t empty = 0, woken = 1, in_kernel = 2;
   std::atomic<std::uint32_t> word_{empty};
-  std::int64_t spin_ns_ = spin_max_ns;  // the sleeper's only
+  std::int64_t spin_ns_ = spin_min_ns;  // the sleeper's only; starts short, as m::spin_ns
 };
 
 }  // namespace weft::detail

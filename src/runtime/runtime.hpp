@@ -185,8 +185,11 @@ struct m {
   std::atomic<p*> nextp{nullptr};
   bool spinning = false;
   // How long find_runnable spins before giving its P up: adapts to whether
-  // spinning finds work (proc.cpp, spin_before_idle). Owner only.
-  std::int64_t spin_ns = 50'000;
+  // spinning finds work (proc.cpp, spin_before_idle). Starts short: a new
+  // M learns to spin long from spins that found work, where a long first
+  // spin cost every short-lived process (a spawned worker) ~0.3 ms of CPU
+  // on each M, taken from the processes it waits for. Owner only.
+  std::int64_t spin_ns = 1'000;
   // The clock as a sleeping G read it for its deadline, just before it
   // parked: the park's own look at the timers (finish_switch) uses it
   // rather than a second read, and clears it. Older than now by the park's
