@@ -4,6 +4,7 @@
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/wire_format_lite.h>
 
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 
@@ -51,15 +52,23 @@ void append_frame(const frame& f, std::string& out, std::uint32_t max_frame) {
 
 void frame_decoder::compact() {
   if (start_ == 0) return;
-  std::memmove(buf_.data(), buf_.data() + start_, end_ - start_);
+  std::memmove(buf_.get(), buf_.get() + start_, end_ - start_);
   end_ -= start_;
   start_ = 0;
 }
 
 char* frame_decoder::prepare(std::size_t n) {
-  if (start_ > 0 && (start_ == end_ || start_ > buf_.size() / 2)) compact();
-  if (buf_.size() < end_ + n) buf_.resize(end_ + n);
-  return buf_.data() + end_;
+  if (start_ > 0 && (start_ == end_ || start_ > capacity_ / 2)) compact();
+  if (capacity_ < end_ + n) {
+    std::size_t grown = std::max(end_ + n, 2 * capacity_);
+    std::unique_ptr<char[]> bigger(new char[grown]);  // default-initialized: not zeroed
+    if (end_ > start_) std::memcpy(bigger.get(), buf_.get() + start_, end_ - start_);
+    end_ -= start_;
+    start_ = 0;
+    buf_ = std::move(bigger);
+    capacity_ = grown;
+  }
+  return buf_.get() + end_;
 }
 
 void frame_decoder::commit(std::size_t k) { end_ += k; }
@@ -72,11 +81,11 @@ void frame_decoder::feed(std::string_view bytes) {
 frame_decoder::status frame_decoder::next(std::string_view* payload) {
   std::size_t have = end_ - start_;
   if (have < header_size) return status::need_more;
-  std::uint32_t n = get_u32(buf_.data() + start_);
+  std::uint32_t n = get_u32(buf_.get() + start_);
   announced_ = n;
   if (n == 0 || n > max_frame_) return status::too_large;
   if (have < header_size + n) return status::need_more;
-  *payload = std::string_view(buf_.data() + start_ + header_size, n);
+  *payload = std::string_view(buf_.get() + start_ + header_size, n);
   start_ += header_size + n;
   return status::ready;
 }

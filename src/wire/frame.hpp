@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -61,7 +62,11 @@ class frame_decoder {
  private:
   void compact();
   std::uint32_t max_frame_;
-  std::string buf_;
+  // Not a std::string: growing one zero-fills it, and a read's 64 KiB that
+  // the peer mostly leaves unwritten would then be 16 pages touched (each a
+  // page fault in a worker just forked) where the bytes read touch one.
+  std::unique_ptr<char[]> buf_;
+  std::size_t capacity_ = 0;
   std::size_t start_ = 0;  // consumed bytes at the front of buf_
   std::size_t end_ = 0;  // bytes of buf_ in use
   std::uint64_t announced_ = 0;
