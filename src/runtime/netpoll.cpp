@@ -74,6 +74,7 @@
 #include <atomic>
 #include <cstdint>
 #include <mutex>
+#include <new>
 #include <string>
 #include <system_error>
 
@@ -171,20 +172,26 @@ poll_desc* pd_alloc(int fd) {
   if (i >= max_chunks * chunk_size)
     throw std::system_error(EMFILE, std::system_category(),
                             "netpoll_open of fd " + std::to_string(fd) + ": too many poll descriptors");
-  if ((i & (chunk_size - 1)) == 0) {
-    auto* c = new poll_desc[chunk_size];
-    for (std::uint32_t k = 0; k < chunk_size; ++k) {
-      c[k].index = i + k;
-      for (mode_state& s : c[k].modes) {
-        s.t.fire = fire_deadline;
-        s.t.drop = drop_timer;
-        s.t.arg = &c[k];
-      }
-    }
-    chunks[i >> chunk_bits].store(c, std::memory_order_release);
+  // A chunk's poll_descs are constructed as they are handed out, not all
+  // at once: a program with a few fds (a spawned worker) touches one page
+  // of its first chunk, not the 11 a chunk spans (each a page fault, a
+  // copy in a process just forked). netpoll looks up only indices handed
+  // out; the chunk is stored again after each one is made, so that its
+  // acquire load orders the construction before whatever it reads.
+  std::atomic<poll_desc*>& chunk = chunks[i >> chunk_bits];
+  poll_desc* c = chunk.load(std::memory_order_relaxed);
+  if ((i & (chunk_size - 1)) == 0)
+    c = static_cast<poll_desc*>(::operator new (sizeof(poll_desc) * chunk_size, std::align_val_t{alignof(poll_desc)}));
+  poll_desc* pd = new (c + (i & (chunk_size - 1))) poll_desc;
+  pd->index = i;
+  for (mode_state& s : pd->modes) {
+    s.t.fire = fire_deadline;
+    s.t.drop = drop_timer;
+    s.t.arg = pd;
   }
+  chunk.store(c, std::memory_order_release);
   pool.next_index = i + 1;
-  return lookup(i);
+  return pd;
 }
 
 void pd_free(poll_desc* pd) {
