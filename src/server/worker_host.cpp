@@ -134,9 +134,17 @@ worker_host::record* worker_host::find(const std::string& id) {
 }
 
 worker_host::record* worker_host::by_session(std::uint64_t process_id) {
-  for (auto& [id, r] : workers_)
-    if (r->claimed && r->session == process_id) return r.get();
-  return nullptr;
+  auto it = sessions_.find(process_id);
+  return it == sessions_.end() ? nullptr : it->second;
+}
+
+void worker_host::forget_record(const std::string& id) {
+  auto it = workers_.find(id);
+  if (it == workers_.end()) return;
+  record* r = it->second.get();
+  if (r->claimed) sessions_.erase(r->session);
+  running_.erase(r);
+  workers_.erase(it);
 }
 
 void worker_host::answer_caller(record& r, const wire::frame& f) {
@@ -324,6 +332,7 @@ void worker_host::spawn(client& c, std::uint64_t id, const v1::Spawn& m, const v
     }
     ++live_;
     workers_.emplace(r->id, r);
+    running_.insert(r.get());
   }
   child_spec spec;
   spec.binary = binary;
@@ -340,7 +349,7 @@ void worker_host::spawn(client& c, std::uint64_t id, const v1::Spawn& m, const v
   }
   detail::lock_scope lk(mu_);
   if (!proc) {
-    workers_.erase(r->id);
+    forget_record(r->id);
     --live_;
     c.post(error_frame(id, v1::Error::REFUSED, "weft::spawn(" + m.function() + "): " + failure));
     // A child that started anyway and said WorkerStart gets no job: it ends.
@@ -397,6 +406,7 @@ bool worker_host::claim(const std::string& ticket, std::uint64_t process_id) {
   if (r == nullptr || r->claimed || r->ended || r->token != ticket.substr(dot + 1)) return false;
   r->claimed = true;
   r->session = process_id;
+  sessions_[process_id] = r;
   return true;
 }
 
@@ -610,7 +620,7 @@ void worker_host::forget_client(client& c) {
   forget_watches(c);
   if (forwarder_) forwarder_->forget_client(c);
   detail::lock_scope lk(mu_);
-  for (auto& [id, r] : workers_) {
+  for (record* r : running_) {
     if (r->caller == &c) r->caller = nullptr;
     if (r->early_start == &c) r->early_start = nullptr;
     std::erase_if(r->waiters, [&](const auto& w) { return w.first == &c; });
@@ -630,6 +640,7 @@ void worker_host::reap(std::shared_ptr<record> r) {
   }
   detail::lock_scope lk(mu_);
   r->ended = true;
+  running_.erase(r.get());
   r->status = status;
   r->end = describe_end(*r, status, r->proc->signalled(), std::chrono::steady_clock::now());
   --live_;
@@ -650,7 +661,7 @@ void worker_host::reap(std::shared_ptr<record> r) {
     auto it = workers_.find(ended_.front());
     if (it != workers_.end()) {
       std::remove(it->second->log_path.c_str());
-      workers_.erase(it);
+      forget_record(ended_.front());
     }
     ended_.pop_front();
   }

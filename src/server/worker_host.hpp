@@ -59,6 +59,8 @@
 #include <set>
 #include <stop_token>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <weft/mutex.hpp>
@@ -217,6 +219,8 @@ class worker_host {
   void answer_caller(record& r, const wire::frame& f) REQUIRES(mu_);
   record* find(const std::string& id) REQUIRES(mu_);
   record* by_session(std::uint64_t process_id) REQUIRES(mu_);
+  // Erases the record with this id from workers_ and its indexes.
+  void forget_record(const std::string& id) REQUIRES(mu_);
 
   // Anchor watches (worker_host_watch.cpp, W5).
   struct anchor_watch {
@@ -253,6 +257,12 @@ class worker_host {
   bool tls_ = false;  // address_ is a TLS one: so are the workers' peer addresses
   weft::mutex mu_;
   std::map<std::string, std::shared_ptr<record>> workers_ GUARDED_BY(mu_);  // live and remembered
+  // Indexes into workers_, so that a worker's frames (by_session) and a
+  // client's end (forget_client) cost the same with 1024 ended workers
+  // remembered as with none: the claimed ones by their connection, and the
+  // ones not ended (only those can hold a client: reap answers and clears).
+  std::unordered_map<std::uint64_t, record*> sessions_ GUARDED_BY(mu_);
+  std::unordered_set<record*> running_ GUARDED_BY(mu_);
   std::deque<std::string> ended_ GUARDED_BY(mu_);  // ended ids, oldest first
   std::size_t live_ GUARDED_BY(mu_) = 0;
   bool stopping_ GUARDED_BY(mu_) = false;
