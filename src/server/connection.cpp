@@ -150,6 +150,13 @@ void server::connection(net::conn c, std::string worker_ticket) {
     }
     live_.insert(l.get());
   }
+  // This goroutine parks soon after whatever it readies or starts (its
+  // writer and watcher, then what a request readies: a writer, a waiting
+  // receiver): they run next on this P, with no other thread woken for
+  // them, and the reader reads again at once (runtime.hpp,
+  // parks_soon_scope). Every part of its life after the loop parks soon
+  // too: each hand-over is followed by a wait.
+  detail::parks_soon_scope handing_over;
   chan<bool> writer_done, stop_watch, watch_done;
   go(go_options{.stack_size = 0, .name = "weftd writer"}, [l, writer_done]() mutable {
     l->write_loop();
@@ -167,9 +174,6 @@ void server::connection(net::conn c, std::string worker_ticket) {
   std::string why = "closed";
   wire::frame f;
   try {
-    // What a request readies (a writer, a waiting receiver) runs next on
-    // this P: the reader reads again at once (runtime.hpp, parks_soon_scope).
-    detail::parks_soon_scope handing_over;
     while (l->receive(f)) {
       if (s.handle(f) == session::verdict::close) break;
     }

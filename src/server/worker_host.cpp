@@ -14,6 +14,7 @@
 
 #include <weft/go.hpp>
 
+#include "runtime/runtime.hpp"
 #include "server/placement.hpp"
 #include "server/server.hpp"
 #include "wire/endpoint.hpp"
@@ -638,6 +639,10 @@ void worker_host::reap(std::shared_ptr<record> r) {
   } catch (const std::exception&) {
     return;  // stop(): the server goes; the worker ends when it loses it
   }
+  // What the end readies (the caller's and the waiters' writers) runs on
+  // this P once this goroutine, which only posts and ends, is gone: no
+  // other thread is woken for it (runtime.hpp, parks_soon_scope).
+  detail::parks_soon_scope ends_soon;
   detail::lock_scope lk(mu_);
   r->ended = true;
   running_.erase(r.get());
