@@ -94,10 +94,27 @@ int worker_main(const worker_ticket& ticket) {
   int status = run_job(job.worker_job(), *done.mutable_worker_done());
   if (!done.worker_done().refused().empty())  // it quotes the binary's path
     done.mutable_worker_done()->set_refused(wire::utf8_text(done.worker_done().refused()));
-  v1::Frame ok = s->call(std::move(done));
-  if (ok.has_error())
-    weft::detail::fatal("worker " + ticket.id + ": runtime server " + s->address() +
-                        " refused the result: " + ok.error().message());
+  // A refusal of the result is a bug of ours (this connection claimed the
+  // ticket): fatal, whenever its answer comes.
+  auto refused = [id = ticket.id, address = s->address()](const v1::Frame& ok) {
+    if (ok.has_error())
+      weft::detail::fatal("worker " + id + ": runtime server " + address +
+                          " refused the result: " + ok.error().message());
+  };
+  if (s->has_capability("exit_after_done")) {
+    // The server reads this connection to its end before it decides how
+    // the worker ended (docs/protocol.md, "Workers"): no need to wait for
+    // its Ok before exiting, a round trip through weftd on every spawn's
+    // path to the caller's wait.
+    auto p = std::make_shared<remote::detail::pending>();
+    p->on_reply = [refused](v1::Frame& ok) {
+      refused(ok);
+      return true;
+    };
+    s->start_request(std::move(done), std::move(p));
+  } else {
+    refused(s->call(std::move(done)));
+  }
   daemons.wait();
   return status;
 }

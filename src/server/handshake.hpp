@@ -23,8 +23,8 @@ constexpr std::string_view protocol_magic = "weft-runtime";
 
 struct identity {
   std::string name = "weftd";  // Welcome.server
-  std::vector<std::string> capabilities{"chan", "var",     "control",
-                                        "os",   "circuit", "migrate"};  // what this server offers
+  std::vector<std::string> capabilities{"chan",    "var",     "control",        "os",
+                                        "circuit", "migrate", "exit_after_done"};  // what this server offers
   std::uint32_t max_frame = wire::default_max_frame;
 };
 

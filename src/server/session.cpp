@@ -559,6 +559,7 @@ void session::end(std::string_view why) {
   if (migrating_) st_.migrations.forget_tool(process_id_);
   if (welcomed() && role_.load(std::memory_order_relaxed) == v1::Hello::STUB) st_.migrations.detach(process_id_);
   st_.workers.forget_client(*this);
+  st_.workers.session_ended(process_id_);  // every frame it sent is handled (a worker's reaper waits: W6)
   // Every waiter and reservation of this client is in an object it
   // opened: dropping it from each frees them all (chan_host.hpp, I7).
   for (auto& [h, o] : handles_) {

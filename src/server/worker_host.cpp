@@ -13,6 +13,8 @@
 #include <system_error>
 
 #include <weft/go.hpp>
+#include <weft/select.hpp>
+#include <weft/timer.hpp>
 
 #include "runtime/runtime.hpp"
 #include "server/placement.hpp"
@@ -617,6 +619,11 @@ void worker_host::log(client& c, std::uint64_t id, const v1::WorkerLog& m) {
   c.post(f);
 }
 
+void worker_host::session_ended(std::uint64_t process_id) {
+  detail::lock_scope lk(mu_);
+  if (record* r = by_session(process_id)) r->session_over.close();
+}
+
 void worker_host::forget_client(client& c) {
   forget_watches(c);
   if (forwarder_) forwarder_->forget_client(c);
@@ -639,6 +646,16 @@ void worker_host::reap(std::shared_ptr<record> r) {
   } catch (const std::exception&) {
     return;  // stop(): the server goes; the worker ends when it loses it
   }
+  // W6: its last frames (a WorkerDone sent just before it exited) are read
+  // before its end is decided. Its process is gone, so the kernel has
+  // closed its end of the connection: the session ends as soon as its
+  // reader has handled what is left, unless a descendant holds the socket.
+  bool claimed;
+  {
+    detail::lock_scope lk(mu_);
+    claimed = r->claimed;
+  }
+  if (claimed) select(on_recv(r->session_over, [] {}), on_recv(after(std::chrono::seconds(2)), [] {}));
   // What the end readies (the caller's and the waiters' writers) runs on
   // this P once this goroutine, which only posts and ends, is gone: no
   // other thread is woken for it (runtime.hpp, parks_soon_scope).

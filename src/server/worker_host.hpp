@@ -19,7 +19,10 @@
 //   3. Its WorkerDone is relayed to the caller as SpawnResult (or Error
 //      REFUSED when the worker refused the job).
 //   4. A reaper goroutine per worker waits for the process's end (a
-//      pidfd on the netpoller): the worker leaves the anchors (here, and
+//      pidfd on the netpoller), then for the end of the worker's own
+//      connection (a worker may exit right behind its WorkerDone, whose
+//      bytes this host may not have read yet: capability "exit_after_done",
+//      W6), 2 s at most: the worker leaves the anchors (here, and
 //      in the cluster's namespace when there is one), a caller
 //      still waiting gets Error LOST naming how it ended, waiters get
 //      WorkerExit, and its peer socket file is removed (a SIGKILLed
@@ -30,7 +33,8 @@
 //      (forget_client): then nothing is posted to it.
 //   W2 A worker is listed under its anchors from its process's start
 //      until the host has seen it end, never after: an entry never
-//      outlives its process by more than the reaper's wake-up.
+//      outlives its process by more than the reaper's wake-up and the
+//      read of the worker's last frames (W6).
 //   W3 A ticket is claimed by one connection at most, and only one this
 //      host issued: another process cannot take a worker's job (and its
 //      arguments) by guessing.
@@ -44,6 +48,11 @@
 //      streams them (cluster_view::watch_anchors). A watch whose client
 //      has more than max_watch_backlog bytes unsent ends with Error
 //      TOO_LARGE; at most max_watches at once.
+//   W6 A worker's WorkerDone counts if its connection carried it, even
+//      when the process had ended before this host read it: the reaper of
+//      a claimed ticket decides how the worker ended only once that
+//      connection's session has ended (session_ended), or 2 s after the
+//      process (a descendant of the worker may hold the socket open).
 // Threads: one weft::mutex over the tables; replies are posted under it
 // (post only queues, client.hpp). Starting a process (a fork server's
 // fork, or posix_spawn: a vfork, ~1 ms for a large binary) happens
@@ -63,6 +72,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include <weft/chan.hpp>
 #include <weft/mutex.hpp>
 #include <weft/wait_group.hpp>
 
@@ -142,6 +152,9 @@ class worker_host {
   // Cancel of request id: if it is a watch of c's, it ends with Error
   // CANCELLED (true); false if it is not (its end crossed the Cancel).
   bool cancel_watch(client& c, std::uint64_t id);
+  // The session of connection process_id ended; a worker's reaper that
+  // waits for it goes on (W6).
+  void session_ended(std::uint64_t process_id);
   // The client's connection ended: nothing more is posted to it (W1), and
   // its watches end.
   void forget_client(client& c);
@@ -185,6 +198,7 @@ class worker_host {
     std::uint64_t caller_id = 0;
     std::uint64_t session = 0;  // the worker's own connection, once claimed
     bool claimed = false;
+    weft::chan<bool> session_over{0};  // closed when that connection's session ends (W6)
     bool ended = false;
     int status = 0;
     // How it was asked to end (kill) and how it did (reap): what WorkerExit

@@ -95,7 +95,7 @@ TEST(Session, HandshakeWelcomes) {
     EXPECT_NE(w->welcome().process_id(), 0u);
     EXPECT_TRUE(w->welcome().challenge().empty());
     std::vector<std::string> caps(w->welcome().capabilities().begin(), w->welcome().capabilities().end());
-    EXPECT_EQ(caps, (std::vector<std::string>{"chan", "var", "control", "os", "circuit", "migrate"}));
+    EXPECT_EQ(caps, (std::vector<std::string>{"chan", "var", "control", "os", "circuit", "migrate", "exit_after_done"}));
     EXPECT_EQ(s.log->count("attached: tool 1.0"), 1u) << s.log->all();
   });
 }
@@ -141,7 +141,7 @@ TEST(Session, AMissingCapabilityIsRefusedByName) {
     test_client c(s.endpoint);
     v1::Hello h = good_hello();
     h.add_required_capabilities("trace");
-    expect_error(c.handshake(h), v1::Error::REFUSED, "capability trace (it offers chan, var, control, os, circuit, migrate)");
+    expect_error(c.handshake(h), v1::Error::REFUSED, "capability trace (it offers chan, var, control, os, circuit, migrate, exit_after_done)");
     expect_closed(c);
   });
 }
