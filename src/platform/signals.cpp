@@ -81,10 +81,6 @@ void* ucontext_stack_pointer(void* ucontext) noexcept {
 #endif
 }
 
-int signal_pipe(int fds[2]) noexcept {
-  return checked([&] { return ::pipe2(fds, O_CLOEXEC); });
-}
-
 int signal_pipe_nonblocking(int fds[2]) noexcept {
   return checked([&] { return ::pipe2(fds, O_CLOEXEC | O_NONBLOCK); });
 }
@@ -142,15 +138,6 @@ void signal_notify(int write_fd) noexcept {
   char b = 'q';
   while (::write(write_fd, &b, 1) < 0 && errno == EINTR) {}
   errno = saved;
-}
-
-bool signal_wait(int read_fd) noexcept {
-  char b;
-  for (;;) {
-    ssize_t n = ::read(read_fd, &b, 1);
-    if (n == 1) return true;
-    if (n == 0 || errno != EINTR) return false;
-  }
 }
 
 }  // namespace weft::detail::os

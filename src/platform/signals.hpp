@@ -36,16 +36,13 @@ void altstack_remove() noexcept;
 // architecture is not known).
 void* ucontext_stack_pointer(void* ucontext) noexcept;
 
-// A close-on-exec pipe through which a signal handler wakes a thread:
-// signal_notify writes a byte (async-signal-safe), signal_wait blocks until
-// it reads one. False / -errno on failure.
-int signal_pipe(int fds[2]) noexcept;
-void signal_notify(int write_fd) noexcept;
-bool signal_wait(int read_fd) noexcept;
-// The same pipe, both ends O_NONBLOCK: its read end goes on the netpoller
-// (a goroutine waits for the signal), and a full pipe never blocks the
-// handler (a byte is pending already).
+// A close-on-exec pipe through which a signal handler wakes a goroutine:
+// both ends O_NONBLOCK, its read end goes on the netpoller (a goroutine
+// waits for the signal), and signal_notify writes a byte (async-signal-
+// safe; a full pipe never blocks the handler: a byte is pending already).
+// -errno on failure.
 int signal_pipe_nonblocking(int fds[2]) noexcept;
+void signal_notify(int write_fd) noexcept;
 // Reads whatever bytes are pending on a non-blocking read end.
 void signal_drain(int read_fd) noexcept;
 // Ends the process by sig's default action (restored and unblocked here),

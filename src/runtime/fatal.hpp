@@ -19,7 +19,7 @@ struct g;
 // From the SIGSEGV handler (on the alternate signal stack): gp ran off its
 // stack; ucontext is the handler's third argument. Exits 2.
 [[noreturn]] void fatal_stack_overflow(g* gp, void* ucontext);
-// SIGQUIT (signals.cpp's quit thread): every goroutine, then exit 2.
+// SIGQUIT (sysmon, asked by signals.cpp's handler): every goroutine, then exit 2.
 [[noreturn]] void fatal_sigquit();
 
 // What the fatal reports borrow from src/trace/, a layer above the runtime:

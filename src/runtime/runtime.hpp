@@ -468,6 +468,10 @@ void handoffp(p* pp);
 // sysmon (sysmon.cpp): started by run_main, stopped before the Ms are joined.
 void sysmon_start();
 void sysmon_stop();
+// SIGQUIT's handler: asks sysmon to dump every goroutine and exit 2 (the
+// dump waits for its next look, 1 s at most). False when no sysmon runs.
+// Async-signal-safe.
+bool sysmon_ask_quit() noexcept;
 // Wakes sysmon if it sleeps because every P was idle; cheap otherwise (one
 // load). Called when a P leaves the idle list of an all-idle program.
 void sysmon_wake_from_deep_sleep() noexcept;

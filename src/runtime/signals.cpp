@@ -10,13 +10,18 @@
 // handler that was installed before weft's (ASan's, or the default: a core
 // dump).
 //
-// SIGQUIT: the handler only writes a byte to a pipe; a small thread that
-// exists for that purpose has fatal.cpp write the goroutine dump to stderr
-// and exit 2, as a Go program does. Dumping from inside the handler would
-// call malloc and take locks in whatever state the interrupted thread left
-// them.
+// SIGQUIT: the handler only asks sysmon (sysmon_ask_quit: a flag and a
+// futex wake, async-signal-safe), which has fatal.cpp write the goroutine
+// dump to stderr and exit 2, as a Go program does. Dumping from inside the
+// handler would call malloc and take locks in whatever state the
+// interrupted thread left them. sysmon, a thread of its own outside the
+// scheduler, dumps a program whose goroutines are all stuck as well as a
+// thread kept for the purpose did, and every process has one thread less
+// (a spawned worker's start and exit were each one clone the poorer).
+// Outside weft::run (no sysmon) the handler says "SIGQUIT: quit" and exits
+// 2 itself: there are no goroutines to show.
 //
-// Signal masks: the runtime's own threads (sysmon, the SIGQUIT thread)
+// Signal masks: the runtime's own threads (sysmon, the G chunk maker)
 // block every asynchronous signal, so a process-directed one (SIGTERM for
 // weft::on_shutdown, SIGPROF, the program's own) is handled on an M or a
 // thread of the program. A new M sets the mask weft::run's caller had:
@@ -31,11 +36,12 @@
 // handler reports it as a panic when it runs on a goroutine.
 #include "runtime/signals.hpp"
 
+#include <unistd.h>
+
 #include <cstdint>
 #include <exception>
 #include <mutex>
 #include <string>
-#include <thread>
 
 #include "platform/process.hpp"
 #include "runtime/cpu_ticks.hpp"
@@ -49,7 +55,6 @@ namespace {
 constexpr std::size_t altstack_size = 256 * 1024;  // symbolizing needs room
 struct sigaction old_segv, old_bus;
 std::terminate_handler old_terminate = nullptr;
-int quit_pipe[2] = {-1, -1};
 sigset_t run_sigmask;  // written as a run starts, before any M of it
 
 // The fault (or the stack pointer) is in gp's guard, or a little below it.
@@ -71,11 +76,11 @@ void on_fault(int sig, siginfo_t* info, void* uc) {
   os::sig_forward(sig, info, uc, sig == SIGBUS ? old_bus : old_segv);
 }
 
-void on_quit(int) { os::signal_notify(quit_pipe[1]); }
-
-void quit_thread() {
-  os::block_async_signals();
-  if (os::signal_wait(quit_pipe[0])) fatal_sigquit();
+void on_quit(int) {
+  if (sysmon_ask_quit()) return;
+  static const char text[] = "SIGQUIT: quit\n";
+  [[maybe_unused]] ssize_t n = ::write(2, text, sizeof text - 1);
+  ::_exit(2);
 }
 
 void on_terminate() {
@@ -120,10 +125,7 @@ void install_runtime_signals() {
   std::call_once(once, [] {
     os::sig_handle_fault(SIGSEGV, on_fault, &old_segv);
     os::sig_handle_fault(SIGBUS, on_fault, &old_bus);
-    if (os::signal_pipe(quit_pipe) == 0) {
-      std::thread(quit_thread).detach();
-      os::sig_handle(SIGQUIT, on_quit);
-    }
+    os::sig_handle(SIGQUIT, on_quit);
     old_terminate = std::set_terminate(on_terminate);
   });
 }

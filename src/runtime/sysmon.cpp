@@ -15,7 +15,13 @@
 //   - a P that has run one G for more than 10 ms: flags it (p.preempt), and
 //     the G yields at its next yield point (channel operations, select).
 //     weft cannot preempt a loop that never reaches one: see
-//     docs/runtime.md, Preemption.
+//     docs/runtime.md, Preemption;
+//   - SIGQUIT (sysmon_ask_quit, from the handler): dumps every goroutine
+//     and exits 2 (fatal.cpp). The handler sets quit_asked and wakes both
+//     words sysmon sleeps on; a wake that comes just before sysmon's sleep
+//     is lost, and the dump waits for the sleep's end: 10 ms, 1 s in a
+//     deep sleep, at most. A request that comes as sysmon stops is seen
+//     by sysmon_stop.
 // Each look also stores the clock in sched.sysmon_clock, which parks stamp
 // as a G's wait_since instead of reading a clock themselves.
 // It sleeps 20 us between looks while it finds things to do, and backs off
@@ -47,6 +53,7 @@
 #include <thread>
 #include <utility>
 
+#include "runtime/fatal.hpp"
 #include "runtime/netpoll.hpp"
 #include "platform/futex.hpp"
 #include "platform/signals.hpp"
@@ -73,6 +80,8 @@ constexpr std::int64_t backlog_drain_ns = 250'000;
 
 std::thread sysmon_thread;
 std::atomic<std::uint32_t> sysmon_stopping{0};
+std::atomic<bool> sysmon_live{false};  // between sysmon_start and sysmon_stop
+std::atomic<bool> quit_asked{false};  // SIGQUIT came (sysmon_ask_quit)
 m sysmon_m;
 
 // Takes the Ps of blocking calls seen on two looks at least 20 us apart.
@@ -238,7 +247,7 @@ void deep_sleep_if_all_idle() {
   if (sched.npidle.load(std::memory_order_seq_cst) != sched.procs || switches != switches_at_last_check) return;
   sched.sysmon_deep.store(1, std::memory_order_seq_cst);
   if (sched.npidle.load(std::memory_order_seq_cst) == sched.procs &&
-      sysmon_stopping.load(std::memory_order_seq_cst) == 0) {
+      sysmon_stopping.load(std::memory_order_seq_cst) == 0 && !quit_asked.load(std::memory_order_seq_cst)) {
     sched.sysmon_deep_sleeps.fetch_add(1, std::memory_order_relaxed);
     os::futex_wait(&sched.sysmon_deep, 1, deep_sleep_bound_ns);
   }
@@ -252,6 +261,7 @@ void sysmon_loop() {
   int idle_looks = 0;
   while (sysmon_stopping.load(std::memory_order_acquire) == 0) {
     os::futex_wait(&sysmon_stopping, 0, delay);
+    if (quit_asked.load(std::memory_order_acquire)) fatal_sigquit();
     if (sysmon_stopping.load(std::memory_order_acquire) != 0) break;
     std::int64_t now = os::nanotime();
     sched.sysmon_clock.store(now, std::memory_order_relaxed);
@@ -292,6 +302,15 @@ void sysmon_start() {
   sysmon_stopping.store(0, std::memory_order_release);
   sched.sysmon_clock.store(os::nanotime(), std::memory_order_relaxed);
   sysmon_thread = std::thread(sysmon_loop);
+  sysmon_live.store(true, std::memory_order_seq_cst);
+}
+
+bool sysmon_ask_quit() noexcept {
+  if (!sysmon_live.load(std::memory_order_seq_cst)) return false;
+  quit_asked.store(true, std::memory_order_seq_cst);
+  os::futex_wake(&sysmon_stopping, 1);
+  os::futex_wake(&sched.sysmon_deep, 1);
+  return true;
 }
 
 void sysmon_wake_from_deep_sleep() noexcept {
@@ -308,6 +327,10 @@ void sysmon_stop() {
   os::futex_wake(&sysmon_stopping, 1);
   sysmon_wake_from_deep_sleep();
   if (sysmon_thread.joinable()) sysmon_thread.join();
+  // A SIGQUIT that sysmon, leaving, did not see: dumped here (the handler
+  // saw sysmon live), not lost.
+  sysmon_live.store(false, std::memory_order_seq_cst);
+  if (quit_asked.load(std::memory_order_seq_cst)) fatal_sigquit();
 }
 
 }  // namespace weft::detail

@@ -7,6 +7,7 @@
 
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 #include "weft_test_util.hpp"
 #include <weft/weft.hpp>
@@ -107,6 +108,33 @@ TEST_F(Fatal, SigquitDumpsEveryGoroutineAndExits) {
         weft::this_goroutine::sleep_for(5s);
       }, weft::options{.procs = 2}),
       ::testing::ExitedWithCode(2), "SIGQUIT: quit.*\"parked\" \\[chan receive.*created by");
+}
+
+// sysmon makes the dump; in a program whose every P has been idle a while
+// it sleeps deeply (up to 1 s), and the signal must still wake it. The
+// signal comes from a plain thread, as `kill -QUIT` from outside would.
+TEST_F(Fatal, SigquitDumpsAProgramWhoseEveryGoroutineSleeps) {
+  EXPECT_EXIT(
+      weft::run([] {
+        std::thread([] {
+          std::this_thread::sleep_for(300ms);  // sysmon deep asleep by now
+          kill(getpid(), SIGQUIT);
+        }).detach();
+        weft::this_goroutine::sleep_for(10s);
+      }, weft::options{.procs = 2}),
+      ::testing::ExitedWithCode(2), "SIGQUIT: quit.*\"main\" \\[sleep");
+}
+
+// After weft::run has returned there is no sysmon and no goroutine: the
+// handler says so itself and exits 2, as inside a run.
+TEST_F(Fatal, SigquitAfterTheRunExitsTwo) {
+  EXPECT_EXIT(
+      {
+        weft::run([] {});
+        kill(getpid(), SIGQUIT);
+        std::this_thread::sleep_for(5s);
+      },
+      ::testing::ExitedWithCode(2), "SIGQUIT: quit");
 }
 
 [[gnu::noinline]] void park_here_marker(weft::chan<int> c) { c.recv(); }
