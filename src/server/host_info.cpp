@@ -6,10 +6,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <mutex>
 #include <cctype>
 #include <cstdio>
 #include <cstring>
 
+#include "platform/spinlock.hpp"
 #include "wire/version.hpp"
 
 namespace weft::server {
@@ -38,19 +41,45 @@ void memory(std::uint64_t& total, std::uint64_t& available) {
   std::fclose(f);
 }
 
+// The kernel's figures, read again when older than 50 ms (host_info.hpp).
+struct kernel_figures {
+  std::uint32_t cpus = 0;
+  std::uint64_t mem_total = 0, mem_available = 0;
+  double load1 = 0;
+};
+
+kernel_figures current_figures() {
+  constexpr auto max_age = std::chrono::milliseconds(50);
+  static weft::detail::spinlock lock;
+  static kernel_figures cached;
+  static std::chrono::steady_clock::time_point read_at{};
+  const auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard<weft::detail::spinlock> lk(lock);
+    if (read_at != std::chrono::steady_clock::time_point{} && now - read_at < max_age) return cached;
+  }
+  kernel_figures k;  // read outside the lock: two callers may both read, and both are right
+  k.cpus = usable_cpus();
+  memory(k.mem_total, k.mem_available);
+  double load[1] = {0};
+  if (::getloadavg(load, 1) == 1) k.load1 = load[0];
+  std::lock_guard<weft::detail::spinlock> lk(lock);
+  cached = k;
+  read_at = now;
+  return k;
+}
+
 }  // namespace
 
 v1::HostInfo collect_host_info(const host_identity& id, std::uint32_t workers) {
+  const kernel_figures now = current_figures();
   v1::HostInfo h;
   h.set_name(id.name);
   h.set_address(id.address);
-  h.set_cpus(usable_cpus());
-  std::uint64_t total = 0, available = 0;
-  memory(total, available);
-  h.set_mem_total(total);
-  h.set_mem_available(available);
-  double load[1] = {0};
-  if (::getloadavg(load, 1) == 1) h.set_load1(load[0]);
+  h.set_cpus(now.cpus);
+  h.set_mem_total(now.mem_total);
+  h.set_mem_available(now.mem_available);
+  h.set_load1(now.load1);
   h.set_workers(workers);
   for (const auto& [k, v] : id.labels) (*h.mutable_labels())[k] = v;
   h.set_started_unix_ms(id.started_unix_ms);
