@@ -58,6 +58,12 @@
 //      (WEFT_FORK_SPARE=1): on a loaded 2-core machine they were not
 //      faster, the next spare's fork competing with the new worker for
 //      the cores (docs/circuit.md, "Fork servers").
+//   F7 Between a request's arrival and the next, neither the server nor
+//      the child it forks allocates or frees on the request's behalf: the
+//      request is read as views into the receive buffer, the answer made
+//      on the stack. Each free was a write to a heap page the two share
+//      after the fork, a copy-on-write fault on one side or the other
+//      (the server took ~26 a fork, some before its answer went out).
 // What a forked worker shares with its server, unlike a started one (said
 // in docs/circuit.md): the address-space layout and the stack canary (as
 // Android's zygote), and libraries' pthread_atfork handlers do not run in
@@ -96,7 +102,7 @@ bool spares_asked = false;  // F6: weftd's WEFT_FORK_SPARE=1
 // a worker gets its server's name back.
 constexpr const char* spare_name = "weft spare";
 
-bool send_text(int sock, const std::string& s) {
+bool send_text(int sock, std::string_view s) {
   return ::send(sock, s.data(), s.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(s.size());
 }
 
@@ -167,8 +173,9 @@ bool forward(int to, const char* bytes, std::size_t n, int log, int conn) {
   }
 }
 
-// In the new process: becomes the worker r describes (F4).
-void become_worker(const wire::fork_request& r, int sock, int log, int conn) {
+// In the new process: becomes the worker r describes (F4). r points into
+// the request's buffer, which the new process never frees.
+void become_worker(const wire::fork_request_view& r, int sock, int log, int conn) {
   forked = true;
   weftd_connection = conn;
   ::close(sock);
@@ -178,12 +185,12 @@ void become_worker(const wire::fork_request& r, int sock, int log, int conn) {
     if (log > 2) ::close(log);
   }
   ::setsid();  // a session of its own, as a started worker has
-  if (::chdir(r.cwd.c_str()) != 0) {
-    std::fprintf(stderr, "weft: worker: cannot enter %s: %s\n", r.cwd.c_str(), std::strerror(errno));
+  if (::chdir(r.cwd.data()) != 0) {
+    std::fprintf(stderr, "weft: worker: cannot enter %s: %s\n", r.cwd.data(), std::strerror(errno));
     ::_exit(127);
   }
   ::clearenv();
-  for (const std::string& e : r.env) ::putenv(::strdup(e.c_str()));  // putenv keeps the string
+  r.for_each_env([](const char* e) { ::putenv(::strdup(e)); });  // putenv keeps the string
 }
 
 struct spare {
@@ -201,8 +208,8 @@ void spare_life(int own, char* buf, std::size_t size) {
   std::size_t got = 0;
   if (!receive(own, buf, size, got, log, conn)) ::_exit(0);
   std::string why;
-  std::optional<wire::fork_request> req =
-      got > size ? std::nullopt : wire::decode_fork_request(std::string_view(buf, got), why);
+  std::optional<wire::fork_request_view> req =
+      got > size ? std::nullopt : wire::decode_fork_request_view(std::string_view(buf, got), why);
   if (!req) ::_exit(127);  // the server checked it: not reached
   ::prctl(PR_SET_NAME, name);
   become_worker(*req, own, log, conn);
@@ -255,21 +262,23 @@ void serve(int sock) {
     int log = -1, conn = -1;
     std::size_t got = 0;
     if (!receive(sock, buf.get(), size, got, log, conn)) ::_exit(0);
+    // Nothing below allocates on a request's way to a worker (F7): the
+    // request is read as views into buf, the answer made on the stack.
     std::string why;
-    std::optional<wire::fork_request> req =
-        got > size ? std::nullopt : wire::decode_fork_request(std::string_view(buf.get(), got), why);
+    std::optional<wire::fork_request_view> req =
+        got > size ? std::nullopt : wire::decode_fork_request_view(std::string_view(buf.get(), got), why);
     if (got > size) why = "a fork request is at most " + std::to_string(size) + " bytes";
     wire::fork_answer a;
     struct stat st {};
     if (!req) {
       a.error = EINVAL;
       a.why = why;
-    } else if (::stat(req->cwd.c_str(), &st) != 0) {
+    } else if (::stat(req->cwd.data(), &st) != 0) {
       a.error = errno;
-      a.why = "cannot enter " + req->cwd;
+      a.why = "cannot enter " + std::string(req->cwd);
     } else if (!S_ISDIR(st.st_mode)) {
       a.error = ENOTDIR;
-      a.why = "cannot enter " + req->cwd;
+      a.why = "cannot enter " + std::string(req->cwd);
     } else if (next.pid > 0 && forward(next.sock, buf.get(), got, log, conn)) {
       a.pid = next.pid;
       a.took_connection = conn >= 0;
@@ -302,7 +311,8 @@ void serve(int sock) {
       if (next.pid < 0) return;  // in the spare, now a worker
       a.spare = next.pid;
     }
-    if (!send_text(sock, wire::encode_fork_answer(a))) ::_exit(0);
+    char answer[640];
+    if (!send_text(sock, wire::encode_fork_answer(a, answer))) ::_exit(0);
   }
 }
 

@@ -4,6 +4,7 @@
 // static object of weft's (they may not be constructed yet).
 #include "wire/fork_request.hpp"
 
+#include <algorithm>
 #include <charconv>
 
 namespace weft::wire {
@@ -23,40 +24,73 @@ std::string encode_fork_request(const fork_request& r) {
   return out.size() > max_fork_request ? std::string() : out;
 }
 
-std::optional<fork_request> decode_fork_request(std::string_view bytes, std::string& why) {
+std::optional<fork_request_view> decode_fork_request_view(std::string_view bytes, std::string& why) {
   if (bytes.empty() || bytes.size() > max_fork_request || bytes.back() != '\0') {
     why = "a fork request is NUL-terminated strings, at most " + std::to_string(max_fork_request) + " bytes";
     return std::nullopt;
   }
-  fork_request r;
-  bool first = true;
-  while (!bytes.empty()) {
-    std::size_t end = bytes.find('\0');
-    std::string_view s = bytes.substr(0, end);
-    bytes.remove_prefix(end + 1);
-    if (first) {
-      if (s.empty() || s.front() != '/') {
-        why = "a fork request's working directory is an absolute path";
-        return std::nullopt;
-      }
-      r.cwd = s;
-      first = false;
-      continue;
-    }
-    if (s.empty() || s.front() == '=' || s.find('=') == std::string_view::npos) {
+  fork_request_view r;
+  std::size_t end = bytes.find('\0');
+  r.cwd = bytes.substr(0, end);
+  if (r.cwd.empty() || r.cwd.front() != '/') {
+    why = "a fork request's working directory is an absolute path";
+    return std::nullopt;
+  }
+  r.env = bytes.substr(end + 1);
+  for (std::string_view rest = r.env; !rest.empty();) {
+    std::size_t e = rest.find('\0');
+    std::string_view entry = rest.substr(0, e);
+    rest.remove_prefix(e + 1);
+    if (entry.empty() || entry.front() == '=' || entry.find('=') == std::string_view::npos) {
       why = "a fork request's environment entries are NAME=VALUE";
       return std::nullopt;
     }
-    r.env.emplace_back(s);
   }
   return r;
 }
 
+std::optional<fork_request> decode_fork_request(std::string_view bytes, std::string& why) {
+  std::optional<fork_request_view> v = decode_fork_request_view(bytes, why);
+  if (!v) return std::nullopt;
+  fork_request r;
+  r.cwd = v->cwd;
+  v->for_each_env([&](const char* e) { r.env.emplace_back(e); });
+  return r;
+}
+
+std::string_view encode_fork_answer(const fork_answer& a, std::span<char> room) {
+  std::size_t n = 0;
+  auto put = [&](std::string_view text) {
+    std::size_t k = std::min(text.size(), room.size() - n);
+    std::copy_n(text.data(), k, room.data() + n);
+    n += k;
+  };
+  auto put_number = [&](long v) {
+    char digits[24];
+    auto [end, ec] = std::to_chars(digits, digits + sizeof digits, v);
+    put(std::string_view(digits, ec == std::errc() ? static_cast<std::size_t>(end - digits) : 0));
+  };
+  if (a.pid > 0) {
+    put("pid ");
+    put_number(a.pid);
+    if (a.took_connection) put(" conn");
+    if (a.spare >= 0) {
+      put(" spare ");
+      put_number(a.spare);
+    }
+  } else {
+    put("error ");
+    put_number(a.error);
+    put(" ");
+    put(a.why);
+  }
+  return std::string_view(room.data(), n);
+}
+
 std::string encode_fork_answer(const fork_answer& a) {
-  if (a.pid > 0)
-    return "pid " + std::to_string(a.pid) + (a.took_connection ? " conn" : "") +
-           (a.spare >= 0 ? " spare " + std::to_string(a.spare) : std::string());
-  return "error " + std::to_string(a.error) + " " + a.why;
+  std::string out(a.why.size() + 64, '\0');
+  out.resize(encode_fork_answer(a, std::span<char>(out)).size());
+  return out;
 }
 
 std::optional<fork_answer> decode_fork_answer(std::string_view bytes) {

@@ -27,6 +27,7 @@
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,11 +43,31 @@ struct fork_request {
 // The largest request either side handles: the socket buffers are sized for it.
 constexpr std::size_t max_fork_request = 1u << 20;
 
+// A fork_request as views into the bytes it was decoded from (which must
+// outlive it). What a fork server decodes: nothing allocated, so that after
+// a fork neither it nor the child frees anything, each free a write to a
+// page the two share (a copy-on-write fault).
+struct fork_request_view {
+  std::string_view cwd;  // cwd.data() is NUL-terminated: a C string
+  std::string_view env;  // the entries back to back, each followed by a NUL
+  // Calls f(const char* entry) for each environment entry, in order.
+  template <class F>
+  void for_each_env(F f) const {
+    for (std::size_t at = 0; at < env.size();) {
+      const char* e = env.data() + at;
+      f(e);
+      at += std::string_view(e).size() + 1;
+    }
+  }
+};
+
 // cwd, then each env entry, each followed by a NUL. Empty if a string holds
 // a NUL, an entry has no '=', or the whole is over max_fork_request.
 std::string encode_fork_request(const fork_request& r);
 // The inverse; nullopt (with why) on anything encode_fork_request does not
-// make.
+// make. why is written only then.
+std::optional<fork_request_view> decode_fork_request_view(std::string_view bytes, std::string& why);
+// The same, copied out of bytes.
 std::optional<fork_request> decode_fork_request(std::string_view bytes, std::string& why);
 
 // "pid N" / "error ERRNO WHY": one fork's answer.
@@ -58,6 +79,9 @@ struct fork_answer {
   long spare = -1;  // the spare waiting now (" spare Q"); 0: none; -1: not said (a server without spares)
 };
 std::string encode_fork_answer(const fork_answer& a);
+// The same text in room, cut at its size (a why is cut first): nothing
+// allocated, for a fork server that answers just after a fork.
+std::string_view encode_fork_answer(const fork_answer& a, std::span<char> room);
 std::optional<fork_answer> decode_fork_answer(std::string_view bytes);
 
 // "ready" (spare -1) or "ready spare Q": a fork server's first message

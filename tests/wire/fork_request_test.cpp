@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "wire/fork_request.hpp"
 
@@ -24,6 +26,29 @@ TEST(ForkRequest, RoundTripsADirectoryAndAnEnvironment) {
   ASSERT_TRUE(back) << why;
   EXPECT_EQ(back->cwd, "/home/a b");
   EXPECT_EQ(back->env, r.env);
+}
+
+// What a fork server reads: views into the bytes received, nothing copied.
+TEST(ForkRequest, TheViewPointsIntoTheBytesEntryByEntry) {
+  const std::string bytes = encode_fork_request({"/work", {"A=1", "EMPTY=", "X=y=z"}});
+  std::string why;
+  auto v = weft::wire::decode_fork_request_view(bytes, why);
+  ASSERT_TRUE(v) << why;
+  EXPECT_EQ(v->cwd, "/work");
+  EXPECT_EQ(v->cwd.data(), bytes.data());
+  EXPECT_STREQ(v->cwd.data(), "/work");  // a C string for chdir
+  std::vector<std::string> env;
+  v->for_each_env([&](const char* e) {
+    EXPECT_GE(e, bytes.data());
+    EXPECT_LT(e, bytes.data() + bytes.size());
+    env.emplace_back(e);
+  });
+  EXPECT_EQ(env, (std::vector<std::string>{"A=1", "EMPTY=", "X=y=z"}));
+  auto none = weft::wire::decode_fork_request_view(std::string("/\0", 2), why);
+  ASSERT_TRUE(none);
+  int entries = 0;
+  none->for_each_env([&](const char*) { ++entries; });
+  EXPECT_EQ(entries, 0);
 }
 
 TEST(ForkRequest, WhatCannotCrossIsNotEncoded) {
@@ -58,6 +83,21 @@ TEST(ForkAnswer, RoundTripsAPidOrAnError) {
   EXPECT_EQ(err->pid, 0);
   EXPECT_EQ(err->error, 2);
   EXPECT_EQ(err->why, "cannot enter /gone");
+}
+
+// What a fork server sends just after a fork: the same text, made on its
+// stack; a why too long for the room is cut, never overrun.
+TEST(ForkAnswer, TheStackEncodingIsTheSameTextCutToItsRoom) {
+  char room[64];
+  for (const fork_answer& a : {fork_answer{4242, 0, "", true, 17}, fork_answer{0, 13, "cannot enter /x", false, -1}})
+    EXPECT_EQ(encode_fork_answer(a, room), encode_fork_answer(a));
+  const fork_answer long_why{0, 2, std::string(500, 'w'), false, -1};
+  std::string_view cut = encode_fork_answer(long_why, room);
+  EXPECT_EQ(cut.size(), sizeof room);
+  EXPECT_EQ(cut, encode_fork_answer(long_why).substr(0, sizeof room));
+  auto back = decode_fork_answer(cut);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->error, 2);
 }
 
 TEST(ForkAnswer, APidAnswerNamesTheSpareThatWaitsNow) {
