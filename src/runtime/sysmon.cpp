@@ -306,8 +306,12 @@ void sysmon_start() {
 }
 
 bool sysmon_ask_quit() noexcept {
-  if (!sysmon_live.load(std::memory_order_seq_cst)) return false;
+  // The flag first, then the look at sysmon_live, while sysmon_stop clears
+  // sysmon_live, then looks at the flag (all seq_cst): one of the two sees
+  // the other, so a request at the run's end is never lost (both may act:
+  // each exits 2).
   quit_asked.store(true, std::memory_order_seq_cst);
+  if (!sysmon_live.load(std::memory_order_seq_cst)) return false;
   os::futex_wake(&sysmon_stopping, 1);
   os::futex_wake(&sched.sysmon_deep, 1);
   return true;
@@ -327,8 +331,8 @@ void sysmon_stop() {
   os::futex_wake(&sysmon_stopping, 1);
   sysmon_wake_from_deep_sleep();
   if (sysmon_thread.joinable()) sysmon_thread.join();
-  // A SIGQUIT that sysmon, leaving, did not see: dumped here (the handler
-  // saw sysmon live), not lost.
+  // A SIGQUIT that sysmon, leaving, did not see: dumped here, not lost
+  // (sysmon_ask_quit has the other half of the handshake).
   sysmon_live.store(false, std::memory_order_seq_cst);
   if (quit_asked.load(std::memory_order_seq_cst)) fatal_sigquit();
 }
