@@ -263,8 +263,8 @@ TEST(Sched, APairThatParksRightAfterEachHandOverIsLearnedAndSkipsTheWakeUps) {
 // its next park, must unlearn. Here the readier spins until the readied
 // goroutine has run: without sysmon's look it would spin forever.
 TEST(Sched, AGoroutineLearnedToParkSoonThatRunsOnDoesNotHoldTheReadiedBack) {
-  std::atomic<bool> ran{false};
-  bool learned_before = false, learned_after = true;
+  std::atomic<bool> ran{false}, partner_learned{false};
+  bool learned_before = false, learned_after = true, together = false;
   std::int64_t waited_ms = -1;
   weft::run(
       [&] {
@@ -274,6 +274,7 @@ TEST(Sched, AGoroutineLearnedToParkSoonThatRunsOnDoesNotHoldTheReadiedBack) {
         weft::go([&] {
           while (auto v = ping.recv()) {
             if (*v < 0) ran.store(true);
+            partner_learned.store(weft::testing::learned_it_parks_soon());
             pong.send(0);
           }
           pair.done();
@@ -290,6 +291,17 @@ TEST(Sched, AGoroutineLearnedToParkSoonThatRunsOnDoesNotHoldTheReadiedBack) {
           ping.send(0);
           pong.recv();
         }
+        // The last exchange on one M, both learned: the partner readied
+        // this goroutine into its own runnext and parked in ping.recv
+        // before this one ran, so the send below finds it parked. A pair
+        // split across two threads (a steal meanwhile) has no such order:
+        // the send could find the partner still running and park itself.
+        for (int i = 0; i < 10'000 && !together; ++i) {
+          ping.send(0);
+          pong.recv();
+          together = partner_learned.load() && weft::testing::learned_it_parks_soon();
+        }
+        if (!together) return;
         const auto start = std::chrono::steady_clock::now();
         ping.send(-1);  // readies the partner into runnext, waking no M
         while (!ran.load() && std::chrono::steady_clock::now() - start < std::chrono::seconds(5)) {
@@ -304,6 +316,7 @@ TEST(Sched, AGoroutineLearnedToParkSoonThatRunsOnDoesNotHoldTheReadiedBack) {
       },
       weft_test::procs_opt(2));
   ASSERT_TRUE(learned_before) << "10,000 hand-overs did not teach the scheduler that the pair parks soon";
+  ASSERT_TRUE(together) << "in 10,000 more hand-overs the pair was never both learned at once";
   ASSERT_TRUE(ran.load()) << "the readied goroutine did not run in 5 s while its readier ran on";
   EXPECT_LT(waited_ms, 1000);
   EXPECT_FALSE(learned_after) << "a park that found the readied goroutine taken did not unlearn it";
