@@ -1,5 +1,10 @@
 // src/server/worker_host.cpp: starting, tracking and reaping workers
 // (design and invariants in worker_host.hpp).
+//
+// Over 700 lines, for now: the spawn path, the ticket claims, kills,
+// waits, logs and the reaper all hold mu_ and keep W1-W6 together. The
+// reaper and its helpers (exit_frame) are the next to move, beside
+// describe_end in worker_end.cpp.
 #include "server/worker_host.hpp"
 
 #include <signal.h>
