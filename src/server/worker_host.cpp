@@ -166,7 +166,7 @@ bool worker_host::placed_elsewhere(client& c, std::uint64_t id, const v1::Spawn&
   std::uint32_t running;
   {
     detail::lock_scope lk(mu_);
-    running = static_cast<std::uint32_t>(live_);
+    running = static_cast<std::uint32_t>(running_.size());
   }
   // This host as of now; with etcd, every other live host as last
   // published (docs/cluster.md, "Placement").
@@ -282,7 +282,7 @@ void worker_host::spawn(client& c, std::uint64_t id, const v1::Spawn& m, const v
     std::uint32_t running;
     {
       detail::lock_scope lk(mu_);
-      running = static_cast<std::uint32_t>(live_);
+      running = static_cast<std::uint32_t>(running_.size());
     }
     placement here = place(requirements_of(m), {collect_host_info(identity_, running)}, host_);
     if (here.chosen < 0) {
@@ -333,12 +333,11 @@ void worker_host::spawn(client& c, std::uint64_t id, const v1::Spawn& m, const v
       c.post(error_frame(id, v1::Error::REFUSED, "this weftd is stopping"));
       return;
     }
-    if (live_ >= limits_.max_workers) {
+    if (running_.size() >= limits_.max_workers) {
       c.post(error_frame(id, v1::Error::REFUSED,
-                         "this host runs " + std::to_string(live_) + " workers, its limit: kill some first"));
+                         "this host runs " + std::to_string(running_.size()) + " workers, its limit: kill some first"));
       return;
     }
-    ++live_;
     workers_.emplace(r->id, r);
     running_.insert(r.get());
   }
@@ -358,7 +357,6 @@ void worker_host::spawn(client& c, std::uint64_t id, const v1::Spawn& m, const v
   detail::lock_scope lk(mu_);
   if (!proc) {
     forget_record(r->id);
-    --live_;
     c.post(error_frame(id, v1::Error::REFUSED, "weft::spawn(" + m.function() + "): " + failure));
     // A child that started anyway and said WorkerStart gets no job: it ends.
     if (r->early_start) r->early_start->post(error_frame(r->early_start_id, v1::Error::REFUSED, failure));
@@ -670,7 +668,6 @@ void worker_host::reap(std::shared_ptr<record> r) {
   running_.erase(r.get());
   r->status = status;
   r->end = describe_end(*r, status, r->proc->signalled(), std::chrono::steady_clock::now());
-  --live_;
   left(*r);
   // Its pidfd goes now: a remembered worker holds no descriptor (W4).
   r->proc.reset();
@@ -718,7 +715,7 @@ void worker_host::stop() {
 
 std::size_t worker_host::live() {
   detail::lock_scope lk(mu_);
-  return live_;
+  return running_.size();
 }
 
 std::uint64_t worker_host::forked() { return forks_ ? forks_->forked() : 0; }

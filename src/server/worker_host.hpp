@@ -274,11 +274,11 @@ class worker_host {
   // Indexes into workers_, so that a worker's frames (by_session) and a
   // client's end (forget_client) cost the same with 1024 ended workers
   // remembered as with none: the claimed ones by their connection, and the
-  // ones not ended (only those can hold a client: reap answers and clears).
+  // ones not ended (only those can hold a client: reap answers and clears;
+  // their number is the host's live workers, W4).
   std::unordered_map<std::uint64_t, record*> sessions_ GUARDED_BY(mu_);
   std::unordered_set<record*> running_ GUARDED_BY(mu_);
   std::deque<std::string> ended_ GUARDED_BY(mu_);  // ended ids, oldest first
-  std::size_t live_ GUARDED_BY(mu_) = 0;
   bool stopping_ GUARDED_BY(mu_) = false;
   std::map<watch_key, std::shared_ptr<anchor_watch>> watches_ GUARDED_BY(mu_);
   std::set<std::string> joined_ GUARDED_BY(mu_);  // ids of the workers watches have heard join
