@@ -80,7 +80,7 @@ void blocking_exit() noexcept {
   // (schedule_locked): arm it before the G can be seen.
   if (mp->kind == m_kind::locked) mp->park.clear();
   mp->action = after_switch::requeue;
-  switch_to(gp, &mp->g0);
+  switch_to(mp, gp, &mp->g0);
 }
 
 bool parking_forbidden() noexcept {

@@ -1,17 +1,15 @@
 // src/runtime/context.cpp: switching between goroutines.
 //
-// Every switch goes through switch_to. The machine-level switch is Boost
-// Context's jump_fcontext: it saves the callee-saved registers on the stack
-// being left and hands the resulting pointer to the context being entered.
-// That pointer is the old context's only handle, so the old G cannot be
-// published (put in a run queue, a wait queue, a timer) until the new context
-// has stored it: the entered context calls finish_switch first thing, which
-// saves the handle and then performs the action the old G asked for (park:
-// mark it waiting and release the lock that guards its wait queue; yield:
-// queue it; exit: recycle its stack and G). This is what lets a goroutine
-// switch directly to the next one, with no detour through the scheduler's
-// own stack, without a window in which another M could resume a G whose
-// registers are not saved yet.
+// Every switch goes through switch_to. The machine-level switch is
+// jump_context (jump.hpp: Boost Context's jump_fcontext, or weft's own on
+// x86-64, which skips reloading unchanged floating-point controls): it
+// saves the callee-saved registers on the stack being left and hands the resulting pointer to the context being
+// entered. That pointer is the old context's only handle, so the old G cannot be published (put in a run queue, a wait
+// queue, a timer) until the new context has stored it: the entered context calls finish_switch first thing, which saves
+// the handle and then performs the action the old G asked for (park: mark it waiting and release the lock that guards
+// its wait queue; yield: queue it; exit: recycle its stack and G). This is what lets a goroutine switch directly to the
+// next one, with no detour through the scheduler's own stack, without a window in which another M could resume a G
+// whose registers are not saved yet.
 //
 // Around the jump: the C++ exception globals of the thread (the stack of
 // caught exceptions and the uncaught count) are saved into the old G and
@@ -25,6 +23,7 @@
 #include <string>
 
 #include "platform/futex.hpp"
+#include "runtime/jump.hpp"
 #include "runtime/gslab.hpp"
 #include "runtime/runq.hpp"
 #include "runtime/sanitizers.hpp"
@@ -39,8 +38,10 @@ thread_local m* tls_m = nullptr;
 
 void g_entry(bctx::transfer_t t);
 
+// A stack without a guard page (stack.cpp) is checked at each switch away
+// from it; the caller has looked at `guarded`.
 void check_canary(g* gp) {
-  if (!gp->is_g0 && gp->stk.lo && !gp->stk.guarded && !stack_canary_intact(gp->stk)) {
+  if (!gp->is_g0 && gp->stk.lo && !stack_canary_intact(gp->stk)) {
     fatal("goroutine " + std::to_string(gp->id) + " overflowed its " + std::to_string(gp->stk.size()) +
           "-byte stack (detected late: this stack has no guard page)\n"
           "  raise it with weft::go(weft::go_options{.stack_size = " +
@@ -83,12 +84,12 @@ void prepare_first_run(p* pp, g* gp) {
           std::to_string(gp->id) + (name.empty() ? "" : " \"" + name + "\""));
   }
   gp->ctx = bctx::make_fcontext(gp->stk.hi, gp->stk.size(), g_entry);
+  fp_controls_seed(gp->ctx);
   gp->san = san::fiber_create();
   gp->eh = eh_globals{};
 }
 
-void switch_to(g* from, g* to) {
-  m* mp = this_m();
+void switch_to(m* mp, g* from, g* to) {
   mp->prev = from;
   if (to->is_g0) {
     mp->curg = nullptr;
@@ -103,10 +104,10 @@ void switch_to(g* from, g* to) {
   eh_globals* eh = mp->eh;
   from->eh = *eh;
   *eh = to->eh;
-  if (mp->action != after_switch::exit) check_canary(from);
+  if (!from->stk.guarded && mp->action != after_switch::exit) check_canary(from);
   san::start_switch(mp->action == after_switch::exit ? nullptr : &from->san, to->stk.lo, to->stk.size());
   san::fiber_switch(to->san);
-  bctx::transfer_t t = bctx::jump_fcontext(to->ctx, nullptr);
+  bctx::transfer_t t = jump_context(to->ctx, nullptr);
   finish_switch(t.fctx);
 }
 

@@ -68,9 +68,7 @@ bool run_due_timers(p* pp) {
 // longer than far_timer_ns / far_timer_skips) can leave it late, and then
 // sysmon fires it once it is 1 ms overdue, as for a P whose G never
 // schedules. The fields are the owner's: no other M reads them.
-bool run_due_timers_owned(p* pp) {
-  std::int64_t when0 = pp->timers.when0.load(std::memory_order_acquire);
-  if (when0 == INT64_MAX) return false;
+bool run_due_timers_owned_slow(p* pp, std::int64_t when0) {
   if (pp->far_timer_skips > 0 && when0 == pp->far_timer_when) {
     --pp->far_timer_skips;
     return false;

@@ -69,13 +69,8 @@ bool learned_it_parks_soon(const g* gp) noexcept {
   return gp->parks_soon || gp->parked_soon >= parked_soon_to_skip_wake;
 }
 
-bool ready_skips_wake(g* readier, p* pp) noexcept {
-  // One P: there is never another to wake, and nothing to learn for. A G
-  // tied to its thread (g.home: lock_os_thread, thread_locker): its M
-  // gives the P away when it parks, so another M runs what it readied
-  // anyway, and woken now it is ready by then (locked_server at procs 2
-  // took 600 -> 1,700 ns a request when the wake waited for the park).
-  if (readier == nullptr || readier->home != nullptr || sched.procs == 1) return false;
+// Past ready_skips_wake's inline checks (runtime.hpp).
+bool ready_skips_wake_slow(g* readier, p* pp) noexcept {
   if (readier->parks_soon) return count_skipped_wake(pp);
   if (readier->readied_into_empty_p) readier->parked_soon = 0;  // readied again before parking
   if (!runq_empty(pp)) return false;

@@ -476,7 +476,7 @@ void schedule_loop(m* mp) {
       startlockedm(mp, gp);
       continue;
     }
-    switch_to(&mp->g0, gp);
+    switch_to(mp, &mp->g0, gp);
   }
 }
 
@@ -559,8 +559,7 @@ std::uint64_t fastrand(m* mp) noexcept {
   return x;
 }
 
-void wakep() {
-  if (sched.npidle.load(std::memory_order_seq_cst) == 0) return;
+void wakep_slow() {
   std::int32_t zero = 0;
   if (sched.nmspinning.load(std::memory_order_seq_cst) != 0 ||
       !sched.nmspinning.compare_exchange_strong(zero, 1, std::memory_order_seq_cst))
@@ -592,7 +591,7 @@ void ready(g* gp) {
   bool runs_next_here = false;
   if (mp && mp->pp && !mp->pp->is_private) {
     runs_next_here = ready_skips_wake(mp->curg, mp->pp);
-    runq_put(mp->pp, gp, true);
+    runq_put_next(mp->pp, gp);
   } else if (mp && mp->defer_wakep && mp->pp == nullptr) {
     gp->schedlink = nullptr;  // the idle M's poll: queued where it runs next (m_idle)
     (mp->polled_tail ? mp->polled_tail->schedlink : mp->polled_head) = gp;
@@ -654,7 +653,7 @@ void park(const char* reason, void (*unlock)(void*), void* arg) {
   // channel's lock), and a fire function may need it. finish_switch runs
   // them once it is released.
   g* next = pick_next(mp, false);
-  switch_to(gp, next ? next : &mp->g0);
+  switch_to(mp, gp, next ? next : &mp->g0);
 }
 
 void yield_now() {
@@ -669,7 +668,7 @@ void yield_now() {
     next = &mp->g0;
   }
   mp->action = after_switch::yield;
-  switch_to(gp, next);
+  switch_to(mp, gp, next);
 }
 
 void goexit() {
@@ -684,7 +683,7 @@ void goexit() {
   if (gp->home != nullptr) thread_control_exit(mp, gp);
   mp->action = after_switch::exit;
   g* next = pick_next(mp, true);
-  switch_to(gp, next ? next : &mp->g0);
+  switch_to(mp, gp, next ? next : &mp->g0);
   __builtin_unreachable();
 }
 

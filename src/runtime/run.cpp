@@ -7,6 +7,7 @@
 #include <thread>
 #include <vector>
 
+#include "runtime/jump.hpp"
 #include "runtime/netpoll.hpp"
 #include "platform/futex.hpp"
 #include "runtime/gslab.hpp"
@@ -153,6 +154,7 @@ int run_main(std::function<int()> main, const options& opts, const trace_hooks* 
   sched.running.store(true);
   netpoll_init();
   capture_run_sigmask();  // before sysmon, which may start an M
+  fp_controls_capture();
   sysmon_start();
 
   run_m0(m0);  // returns once main has returned

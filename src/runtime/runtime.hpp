@@ -438,7 +438,19 @@ g* take_lazy(p* pp) noexcept;
 // readier (the running G, or null) into pp's queue does (and the mark its
 // next park looks at); and that look, by the G about to park or yield.
 bool learned_it_parks_soon(const g* gp) noexcept;
-bool ready_skips_wake(g* readier, p* pp) noexcept;
+bool ready_skips_wake_slow(g* readier, p* pp) noexcept;
+// Inline, as are wakep's and run_due_timers_owned's first looks: a channel
+// hand-over at procs 1 (pingpong) is some 500 instructions, and each call
+// that returns at once was a few percent of them.
+inline bool ready_skips_wake(g* readier, p* pp) noexcept {
+  // One P: there is never another to wake, and nothing to learn for. A G
+  // tied to its thread (g.home: lock_os_thread, thread_locker): its M
+  // gives the P away when it parks, so another M runs what it readied
+  // anyway, and woken now it is ready by then (locked_server at procs 2
+  // took 600 -> 1,700 ns a request when the wake waited for the park).
+  if (readier == nullptr || readier->home != nullptr || sched.procs == 1) return false;
+  return ready_skips_wake_slow(readier, pp);
+}
 // Whether starting a G onto pp by starter (the running G, or null) skips
 // wakep: starter is declared to park soon.
 bool start_skips_wake(const g* starter, p* pp) noexcept;
@@ -452,11 +464,20 @@ void ready(g* gp);  // waiting -> runnable
 void park(const char* reason, void (*unlock)(void*), void* arg);  // running -> waiting
 void yield_now();
 [[noreturn]] void goexit();
-void wakep();
+void wakep_slow();
+// Starts an M to run queued work if a P is idle and no M spins.
+inline void wakep() {
+  if (sched.npidle.load(std::memory_order_seq_cst) != 0) wakep_slow();
+}
 std::uint64_t fastrand(m* mp) noexcept;
 g* find_runnable_fast(p* pp, bool run_timers = true);  // never blocks; safe on a parking G's stack
 bool run_due_timers(p* pp);  // fires pp's due timers; true if any fired
-bool run_due_timers_owned(p* pp);  // the same, by pp's owner at a schedule
+bool run_due_timers_owned_slow(p* pp, std::int64_t when0);
+// The same, by pp's owner at a schedule.
+inline bool run_due_timers_owned(p* pp) {
+  std::int64_t when0 = pp->timers.when0.load(std::memory_order_acquire);
+  return when0 != INT64_MAX && run_due_timers_owned_slow(pp, when0);
+}
 void run_m0(m* m0);  // the calling thread becomes M0 until stop
 void acquirep(m* mp, p* pp);
 p* releasep(m* mp);
@@ -492,6 +513,9 @@ inline void preempt_check() noexcept {
 // tells whether the calling goroutine is inside weft::blocking;
 // throw_parking_forbidden throws the misuse_error that names `what`.
 bool parking_forbidden() noexcept;
+// The same for gp, the calling goroutine (this_g(), or null), when the
+// caller needs gp anyway.
+inline bool parking_forbidden(const g* gp) noexcept { return gp != nullptr && gp->blocking_depth != 0; }
 [[noreturn]] void throw_parking_forbidden(const char* what);
 // The check the parking primitives make before they queue a waiter.
 inline void forbid_parking_in_blocking(const char* what) {
@@ -525,8 +549,8 @@ void thread_control_exit(m* mp, g* gp);
 // left without a P.
 void startlockedm(m* mp, g* gp);
 
-// context.cpp: switching.
-void switch_to(g* from, g* to);
+// context.cpp: switching. mp is the calling thread's M (this_m()).
+void switch_to(m* mp, g* from, g* to);
 void finish_switch(void* from_ctx);
 void prepare_first_run(p* pp, g* gp);
 

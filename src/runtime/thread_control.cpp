@@ -221,7 +221,7 @@ bool schedule_locked(m* mp) {
   for (;;) {
     if (p* pp = mp->nextp.exchange(nullptr, std::memory_order_acq_rel)) {
       acquirep(mp, pp);
-      switch_to(&mp->g0, mp->lockedg);
+      switch_to(mp, &mp->g0, mp->lockedg);
       return true;
     }
     if (sched.stopping.load(std::memory_order_acquire)) return false;
@@ -235,7 +235,7 @@ bool schedule_bound(m* mp) {
     if (sched.stopping.load(std::memory_order_acquire)) return false;
     if (mp->retire) return unbind(mp);
     if (g* gp = bound_pick(mp->own_p)) {
-      switch_to(&mp->g0, gp);
+      switch_to(mp, &mp->g0, gp);
       return true;
     }
     mp->park.clear();

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cfenv>
 #include <exception>
 #include <stdexcept>
 #include <string>
@@ -207,6 +208,60 @@ TEST(Hazards, ParkingDoesNotClobberErrno) {
   // At procs=1 the goroutine resumes on the same thread, where the runtime
   // itself must not have changed errno.
   EXPECT_EQ(after, 1234);
+}
+
+// The rounding mode (and the rest of the floating-point controls) is the
+// goroutine's own, as a callee must keep it for its caller: a goroutine
+// that rounds upward and parks resumes rounding upward, and one that first
+// runs on the same thread meanwhile starts with weft::run's mode and rounds
+// to nearest. The context switch loads the controls only when they differ
+// (src/runtime/jump.hpp); elsewhere than x86-64 Boost's switch does not
+// promise the start.
+double one_third() {
+  volatile double one = 1, three = 3;  // computed now, under the current mode
+  return one / three;
+}
+
+TEST(Hazards, RoundingModeIsPerGoroutine) {
+#if !defined(__x86_64__)
+  GTEST_SKIP() << "weft's own context switch is x86-64's";
+#endif
+  const double nearest = one_third();
+  ASSERT_EQ(std::fesetround(FE_UPWARD), 0);
+  const double upward = one_third();
+  ASSERT_EQ(std::fesetround(FE_TONEAREST), 0);
+  ASSERT_NE(nearest, upward);  // 1/3 is not exact: the two modes differ
+  double a_before = 0, a_after = 0, b_seen = 0;
+  int a_mode = -1, b_mode = -1;
+  weft::run([&] {
+    weft::chan<int> to_b, to_a;
+    weft::wait_group wg;
+    wg.add(2);
+    weft::go([&] {  // B: runs between A's two looks, on A's thread
+      to_b.recv();
+      b_mode = std::fegetround();
+      b_seen = one_third();
+      to_a.send(1);
+      wg.done();
+    });
+    weft::go([&] {  // A
+      std::fesetround(FE_UPWARD);
+      a_before = one_third();
+      to_b.send(1);
+      to_a.recv();
+      a_mode = std::fegetround();
+      a_after = one_third();
+      std::fesetround(FE_TONEAREST);
+      wg.done();
+    });
+    wg.wait();
+  }, weft::options{.procs = 1});
+  EXPECT_EQ(a_before, upward);
+  EXPECT_EQ(a_after, upward);
+  EXPECT_EQ(a_mode, FE_UPWARD);
+  EXPECT_EQ(b_seen, nearest);
+  EXPECT_EQ(b_mode, FE_TONEAREST);
+  EXPECT_EQ(std::fegetround(), FE_TONEAREST);
 }
 
 }  // namespace
