@@ -1,10 +1,5 @@
-// src/server/worker_host.cpp: starting, tracking and reaping workers
-// (design and invariants in worker_host.hpp).
-//
-// Over 700 lines, for now: the spawn path, the ticket claims, kills,
-// waits, logs and the reaper all hold mu_ and keep W1-W6 together. The
-// reaper and its helpers (exit_frame) are the next to move, beside
-// describe_end in worker_end.cpp.
+// src/server/worker_host.cpp: starting and tracking workers (design and
+// invariants in worker_host.hpp; their end, the reaper, in worker_end.cpp).
 #include "server/worker_host.hpp"
 
 #include <signal.h>
@@ -18,7 +13,6 @@
 #include <system_error>
 
 #include <weft/go.hpp>
-#include <weft/select.hpp>
 #include <weft/timer.hpp>
 
 #include "runtime/runtime.hpp"
@@ -55,14 +49,6 @@ wire::endpoint peer_address(const v1::Spawn& m, const std::string& id, bool tls)
     }
   }
   return wire::endpoint{"unix", wire::user_scratch_dir(set ? xdg.c_str() : nullptr) + "/peer/" + id + ".sock", tls};
-}
-
-wire::frame exit_frame(std::uint64_t id, int status, const std::string& text) {
-  wire::frame f;
-  f.set_id(id);
-  f.mutable_worker_exit()->set_status(status);
-  f.mutable_worker_exit()->set_text(wire::utf8_text(text));
-  return f;
 }
 
 }  // namespace
@@ -555,7 +541,7 @@ void worker_host::wait(client& c, std::uint64_t id, const v1::WorkerWait& m) {
     return;
   }
   if (r->ended) {
-    c.post(exit_frame(id, r->status, r->end));
+    c.post(worker_host::exit_frame(id, r->status, r->end));
     return;
   }
   r->waiters.emplace_back(&c, id);
@@ -636,61 +622,6 @@ void worker_host::forget_client(client& c) {
     if (r->early_start == &c) r->early_start = nullptr;
     std::erase_if(r->waiters, [&](const auto& w) { return w.first == &c; });
   }
-}
-
-void worker_host::reap(std::shared_ptr<record> r) {
-  struct done_at_end {
-    weft::wait_group& wg;
-    ~done_at_end() { wg.done(); }
-  } guard{reapers_};
-  int status = 0;
-  try {
-    status = r->proc->wait();
-  } catch (const std::exception&) {
-    return;  // stop(): the server goes; the worker ends when it loses it
-  }
-  // W6: its last frames (a WorkerDone sent just before it exited) are read
-  // before its end is decided. Its process is gone, so the kernel has
-  // closed its end of the connection: the session ends as soon as its
-  // reader has handled what is left, unless a descendant holds the socket.
-  bool claimed;
-  {
-    detail::lock_scope lk(mu_);
-    claimed = r->claimed;
-  }
-  if (claimed) select(on_recv(r->session_over, [] {}), on_recv(after(std::chrono::seconds(2)), [] {}));
-  // What the end readies (the caller's and the waiters' writers) runs on
-  // this P once this goroutine, which only posts and ends, is gone: no
-  // other thread is woken for it (runtime.hpp, parks_soon_scope).
-  detail::parks_soon_scope ends_soon;
-  detail::lock_scope lk(mu_);
-  r->ended = true;
-  running_.erase(r.get());
-  r->status = status;
-  r->end = describe_end(*r, status, r->proc->signalled(), std::chrono::steady_clock::now());
-  left(*r);
-  // Its pidfd goes now: a remembered worker holds no descriptor (W4).
-  r->proc.reset();
-  std::remove(r->peer_socket.c_str());
-  const std::string& how = r->end;
-  log_("worker " + r->id + " (" + r->function + ") " + how);
-  answer_caller(*r, error_frame(r->caller_id, v1::Error::LOST,
-                                "worker " + r->id + " (pid " + std::to_string(r->pid) + ") " + how + " before " +
-                                    r->function + " returned"));
-  for (auto& [c, id] : r->waiters) c->post(exit_frame(id, status, how));
-  r->waiters.clear();
-  r->args.clear();
-  ended_.push_back(r->id);
-  while (ended_.size() > limits_.max_ended) {
-    auto it = workers_.find(ended_.front());
-    if (it != workers_.end()) {
-      std::remove(it->second->log_path.c_str());
-      forget_record(ended_.front());
-    }
-    ended_.pop_front();
-  }
-  lk.unlock();
-  if (cluster_ != nullptr) cluster_->worker_ended(r->id);
 }
 
 void worker_host::stop() {

@@ -213,6 +213,9 @@ class worker_host {
   // The sentence weft kill prints for r's end (worker_end.cpp).
   static std::string describe_end(const record& r, int status, bool signalled,
                                   std::chrono::steady_clock::time_point now);
+  // A WorkerExit answering request id (worker_end.cpp).
+  static wire::frame exit_frame(std::uint64_t id, int status, const std::string& text);
+  // Waits for r's process to end, then ends its record (worker_end.cpp).
   void reap(std::shared_ptr<record> r);
   // Tells the caller the worker runs (Spawned), once it has both sent
   // WorkerStart and a pid; and the worker its job.
