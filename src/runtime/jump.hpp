@@ -27,7 +27,7 @@ namespace weft::detail {
 void fp_controls_capture() noexcept;  // by weft::run, before any goroutine runs
 void fp_controls_seed(boost::context::detail::fcontext_t fresh) noexcept;  // a context not yet run
 extern "C" boost::context::detail::transfer_t weft_jump_context(boost::context::detail::fcontext_t to,
-                                                                 void* data) noexcept;
+                                                                void* data) noexcept;
 inline boost::context::detail::transfer_t jump_context(boost::context::detail::fcontext_t to, void* data) noexcept {
   return weft_jump_context(to, data);
 }
