@@ -677,8 +677,8 @@ void goexit() {
   if (gp->destroy) gp->destroy(gp->closure);
   gp->destroy = nullptr;
   g_clear_locals(gp);
-  sched.live_goroutines.fetch_sub(1, std::memory_order_relaxed);
   mp = this_m();  // goroutine-local destructors may have blocked
+  count_live_goroutines(mp->pp, -1);
   gp->status.store(g_dead, std::memory_order_relaxed);
   if (gp->home != nullptr) thread_control_exit(mp, gp);
   mp->action = after_switch::exit;

@@ -1,5 +1,6 @@
 // src/runtime/run.cpp: weft::run, weft::go and this_goroutine: the public
 // entry points of the runtime core, on top of proc.cpp.
+#include <algorithm>
 #include <cstdlib>
 #include <mutex>
 #include <stdexcept>
@@ -93,6 +94,7 @@ void sched_reset(int procs) {
   sched.exit_code = 0;
   sched.next_goid.store(1);
   sched.live_goroutines.store(0);
+  for (sched_t::live_slot& s : sched.live_by_p) s.n.store(0, std::memory_order_relaxed);
 }
 
 m* require_goroutine(const char* what) {
@@ -205,6 +207,15 @@ g* g_alloc(std::size_t size, std::size_t align, const go_options* opts, void** c
 
 void g_discard(g* gp) noexcept { g_put(this_m()->pp, gp); }
 
+std::int64_t live_goroutine_count() noexcept {
+  // Relaxed: a snapshot; g_start and goexit change the parts on other
+  // threads meanwhile, and nothing else is read along with them.
+  std::int64_t n = sched.live_goroutines.load(std::memory_order_relaxed);
+  const int ps = std::min(sched.procs, sched_t::live_slots);  // the others stay 0
+  for (int i = 0; i < ps; ++i) n += sched.live_by_p[i].n.load(std::memory_order_relaxed);
+  return n;
+}
+
 void g_start(g* gp, void (*invoke)(void*), void (*destroy)(void*) noexcept, void* creation_pc) {
   m* mp = this_m();
   gp->invoke = invoke;
@@ -214,7 +225,7 @@ void g_start(g* gp, void (*invoke)(void*), void (*destroy)(void*) noexcept, void
   gp->id = sched.next_goid.fetch_add(1, std::memory_order_relaxed);
   // Release: a goroutine dump that sees the new status sees the fields above.
   gp->status.store(g_runnable, std::memory_order_release);
-  sched.live_goroutines.fetch_add(1, std::memory_order_relaxed);
+  count_live_goroutines(mp->pp, 1);
   if (tracing()) trace_record_create(mp, gp->parent_id.load(std::memory_order_relaxed), gp);
   if (gstats_enabled()) gstats_created(gp);
   if (mp->pp->is_private) {  // a bound M runs only its own Gs
@@ -257,9 +268,7 @@ bool running() noexcept { return detail::sched.running.load(std::memory_order_ac
 
 std::size_t num_goroutines() noexcept {
   if (!running()) return 0;
-  // Relaxed: a snapshot; g_start and goexit change it on other threads
-  // meanwhile, and nothing else is read along with it.
-  const std::int64_t n = detail::sched.live_goroutines.load(std::memory_order_relaxed);
+  const std::int64_t n = detail::live_goroutine_count();
   return n > 0 ? static_cast<std::size_t>(n) : 0;
 }
 

@@ -19,7 +19,7 @@ stack_bounds current_stack() noexcept {
   return {s.lo, s.hi, s.guarded ? detail::stack_guard_size(s.cls) : 0};
 }
 
-std::int64_t live_goroutines() noexcept { return detail::sched.live_goroutines.load(); }
+std::int64_t live_goroutines() noexcept { return detail::live_goroutine_count(); }
 
 std::uint64_t m_wakeups() noexcept { return detail::sched.m_wakeups.load(std::memory_order_relaxed); }
 
