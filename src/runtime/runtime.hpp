@@ -295,6 +295,10 @@ struct p {
   gstats_ended gstats;  // goroutines that ended here while instrumenting
   g* free_gs = nullptr;  // unused Gs for its next goroutines (gslab.cpp), owner only
   int nfree_gs = 0;
+  // Goroutine ids taken from sched.next_goid a batch at a time (Go's
+  // goidcache): [goid_next, goid_end) are this P's to give; owner only.
+  std::uint64_t goid_next = 0;
+  std::uint64_t goid_end = 0;
   // Writes batched through io_uring (send_batch.cpp), owner only: the
   // ring, made at the first batched write; how many of its goroutines wait
   // for the next flush; p.switches when the first of them posted.
@@ -375,8 +379,9 @@ struct sched_t {
   // the one it was made in. Lock-free: signal handlers read it.
   std::atomic<std::uint64_t> epoch{0};
   int exit_code = 0;
-  // On a line of its own: every go writes it, and beside `stopping` (read
-  // at every pick) it dragged that line between cores.
+  // On a line of its own: Ps take ids from it in batches (p.goid_next),
+  // and beside `stopping` (read at every pick) it dragged that line
+  // between cores.
   alignas(64) std::atomic<std::uint64_t> next_goid{1};
   // How many goroutines live, kept in parts (live_goroutine_count sums
   // them): each of the first live_slots Ps counts its own starts and exits
