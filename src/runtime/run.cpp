@@ -67,10 +67,10 @@ void teardown() {
 
 void sched_reset(int procs) {
   lock_scope lk(sched.lock);  // no M runs: uncontended, taken for the analysis
-  for (gqueue* q : {&sched.runq, &sched.freshq}) {
-    q->head = q->tail = nullptr;
-    q->size.store(0, std::memory_order_relaxed);
-  }
+  sched.runq.head = sched.runq.tail = nullptr;
+  sched.runq.size.store(0, std::memory_order_relaxed);
+  sched.freshq.gs.clear();
+  sched.freshq.size.store(0, std::memory_order_relaxed);
   sched.pidle = nullptr;
   sched.npidle.store(0);
   sched.midle = nullptr;
@@ -247,7 +247,7 @@ void g_start(g* gp, void (*invoke)(void*), void (*destroy)(void*) noexcept, void
   if (gstats_enabled()) gstats_created(gp);
   if (mp->pp->is_private) {  // a bound M runs only its own Gs
     lock_scope lk(sched.lock);
-    globrunq_put_batch(sched.freshq, gp, gp, 1);
+    freshq_put(&gp, 1);
   } else {
     runq_put(mp->pp, gp, true);
     if (start_skips_wake(mp->curg, mp->pp)) return;  // a reader's call handler (parks_soon.cpp)

@@ -36,6 +36,8 @@ void globrunq_put(g* gp) REQUIRES(sched.lock);  // a G that ran before
 // Appends the list head..tail (n Gs) to q. REQUIRES: q's lock (sched.lock,
 // or a bound M's inbox_lock): one function for both, so not annotated.
 void globrunq_put_batch(gqueue& q, g* head, g* tail, std::int32_t n);
+// Appends n Gs that never ran to sched.freshq, in order.
+void freshq_put(g* const* gs, std::int32_t n) REQUIRES(sched.lock);
 // Takes up to max (0: a fair share) Gs, returns one and queues the rest on
 // pp: from sched.runq, or when that is empty (or fresh_first), from
 // sched.freshq, in smaller batches.

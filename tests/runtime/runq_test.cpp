@@ -30,6 +30,14 @@ std::vector<g*> drain(weft::detail::gqueue& q) {
   return out;
 }
 
+std::vector<g*> drain(weft::detail::gfifo& q) {
+  std::lock_guard lk(weft::detail::sched.lock);
+  std::vector<g*> out(q.gs.begin(), q.gs.end());
+  q.gs.clear();
+  q.size = 0;
+  return out;
+}
+
 // Both global queues: Gs that ran, then Gs that never ran.
 std::vector<g*> drain_global() {
   std::vector<g*> out = drain(weft::detail::sched.runq);
