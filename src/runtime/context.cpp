@@ -3,13 +3,17 @@
 // Every switch goes through switch_to. The machine-level switch is
 // jump_context (jump.hpp: Boost Context's jump_fcontext, or weft's own on
 // x86-64, which skips reloading unchanged floating-point controls): it
-// saves the callee-saved registers on the stack being left and hands the resulting pointer to the context being
-// entered. That pointer is the old context's only handle, so the old G cannot be published (put in a run queue, a wait
-// queue, a timer) until the new context has stored it: the entered context calls finish_switch first thing, which saves
-// the handle and then performs the action the old G asked for (park: mark it waiting and release the lock that guards
-// its wait queue; yield: queue it; exit: recycle its stack and G). This is what lets a goroutine switch directly to the
-// next one, with no detour through the scheduler's own stack, without a window in which another M could resume a G
-// whose registers are not saved yet.
+// saves the callee-saved registers on the stack being left and hands the
+// resulting pointer to the context being entered. That pointer is the old
+// context's only handle, so the old G cannot be published (put in a run
+// queue, a wait queue, a timer) until the new context has stored it: the
+// entered context calls finish_switch first thing, which saves the handle
+// and then performs the action the old G asked for (park: mark it waiting
+// and release the lock that guards its wait queue; yield: queue it; exit:
+// recycle its stack and G). This is what lets a goroutine switch directly
+// to the next one, with no detour through the scheduler's own stack,
+// without a window in which another M could resume a G whose registers are
+// not saved yet.
 //
 // Around the jump: the C++ exception globals of the thread (the stack of
 // caught exceptions and the uncaught count) are saved into the old G and
