@@ -83,10 +83,7 @@ void blocking_exit() noexcept {
   switch_to(mp, gp, &mp->g0);
 }
 
-bool parking_forbidden() noexcept {
-  g* gp = this_g();
-  return gp != nullptr && gp->blocking_depth != 0;
-}
+bool parking_forbidden() noexcept { return parking_forbidden(this_g()); }
 
 void throw_parking_forbidden(const char* what) {
   throw misuse_error(std::string(what) +

@@ -249,7 +249,7 @@ void g_start(g* gp, void (*invoke)(void*), void (*destroy)(void*) noexcept, void
     lock_scope lk(sched.lock);
     freshq_put(&gp, 1);
   } else {
-    runq_put(mp->pp, gp, true);
+    runq_put_next(mp->pp, gp);
     if (start_skips_wake(mp->curg, mp->pp)) return;  // a reader's call handler (parks_soon.cpp)
   }
   wakep();

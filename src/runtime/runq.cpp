@@ -82,14 +82,7 @@ bool runq_put_slow(p* pp, g* gp, std::uint32_t h, std::uint32_t t) {
 }  // namespace
 
 void runq_put(p* pp, g* gp, bool next) {
-  if (next) {
-    // Only the owner stores a G into runnext; stealers only take one out
-    // (CAS non-null -> null). So an empty runnext stays empty until we fill
-    // it, and a plain release store will do: no RMW on the ping-pong path.
-    if (pp->runnext.load(std::memory_order_relaxed) == nullptr) {
-      pp->runnext.store(gp, std::memory_order_release);
-      return;
-    }
+  if (next) {  // runq_put_next (runq.hpp) has already tried an empty runnext
     gp = pp->runnext.exchange(gp, std::memory_order_acq_rel);
     if (gp == nullptr) return;  // the previous runnext, if any, goes to the ring
   }

@@ -5,11 +5,12 @@
 
 namespace weft::detail {
 
-// Owner only. next: put gp in runnext (the previous runnext goes to the tail).
+// Owner only. next: put gp in runnext (the previous runnext goes to the
+// tail); callers use runq_put_next, below, for that.
 void runq_put(p* pp, g* gp, bool next);
-// runq_put(pp, gp, true), inline where runnext is empty (the ping-pong
-// path): only the owner fills runnext and thieves only empty it, so an
-// empty one stays empty until this store, and no RMW is needed.
+// Owner only: gp into runnext. Inline where runnext is empty (the
+// ping-pong path): only the owner fills runnext and thieves only empty it,
+// so an empty one stays empty until this store, and no RMW is needed.
 inline void runq_put_next(p* pp, g* gp) {
   if (pp->runnext.load(std::memory_order_relaxed) == nullptr) {
     pp->runnext.store(gp, std::memory_order_release);

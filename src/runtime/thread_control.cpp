@@ -155,7 +155,7 @@ struct waking {
 bool ready_home(m* self, g* gp, m* home) {
   if (gp->lock_count == 0) {  // bound: dedicated or holding a thread_locker
     if (self == home && self->pp == home->own_p) {
-      runq_put(self->pp, gp, true);
+      runq_put_next(self->pp, gp);
       return true;
     }
     waking w(home);

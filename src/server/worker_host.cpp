@@ -541,7 +541,7 @@ void worker_host::wait(client& c, std::uint64_t id, const v1::WorkerWait& m) {
     return;
   }
   if (r->ended) {
-    c.post(worker_host::exit_frame(id, r->status, r->end));
+    c.post(exit_frame(id, r->status, r->end));
     return;
   }
   r->waiters.emplace_back(&c, id);
