@@ -588,6 +588,9 @@ void ready(g* gp) {
   // Readied by a G that parks soon onto a P with nothing else queued: this
   // M runs gp next, and waking another would only have it spin and sleep
   // again (parks_soon.cpp).
+  // Read before gp is queued: from then on another M may run it and write
+  // its fields.
+  const bool gp_parks_soon = gp->parks_soon;
   bool runs_next_here = false;
   if (mp && mp->pp && !mp->pp->is_private) {
     runs_next_here = ready_skips_wake(mp->curg, mp->pp);
@@ -602,7 +605,7 @@ void ready(g* gp) {
   }
   if (mp && mp->defer_wakep) {
     ++mp->deferred_readies;
-    if (!gp->parks_soon) ++mp->deferred_readies_not_parking_soon;
+    if (!gp_parks_soon) ++mp->deferred_readies_not_parking_soon;
     return;
   }
   if (!runs_next_here) wakep();
