@@ -221,9 +221,14 @@ pair_hand_overs hand_over(int warmup, int rounds, bool declare_parks_soon) {
 }
 
 // Not zero: sysmon wakes an M for a G it finds waiting in runnext while
-// the machine preempted the thread between a hand-over and the park.
-// Sanitizers stretch that window tenfold.
-constexpr int wake_slack = weft_test::sanitized ? 50 : 250;
+// the machine preempted the thread between a hand-over and the park, and
+// the thief splits the pair until it is learned again. Sanitizers stretch
+// that window tenfold; with them, on a loaded machine (CI runs two tests at
+// once on two cores), TSan measured episodes of 250-440 wakes, each with
+// as many crossings, in 5,000 rounds. A pair that is never kept together
+// crosses at nearly every hand-over, so a quarter still tells it apart.
+constexpr int wake_slack = weft_test::sanitized ? 4 : 250;
+constexpr int crossed_percent = weft_test::sanitized ? 25 : 1;
 
 // A goroutine that parks right after readying another (a reader handing a
 // reply over) leaves it in its P's runnext and wakes no other M: its own M
@@ -236,7 +241,7 @@ TEST(Sched, ReadyingFromAGoroutineThatParksSoonKeepsThePairOnOneM) {
   const pair_hand_overs r = hand_over(warmup, rounds, true);
   EXPECT_LE(r.woken, static_cast<std::uint64_t>(rounds / wake_slack))
       << "Ms woken during " << rounds << " hand-overs between two goroutines that park soon";
-  EXPECT_LE(r.crossed, 2 * rounds / 100) << "of " << 2 * rounds << " hand-overs crossed between threads";
+  EXPECT_LE(r.crossed, 2 * rounds * crossed_percent / 100) << "of " << 2 * rounds << " hand-overs crossed between threads";
 }
 
 // The same pair with nothing declared: the scheduler sees each park right
@@ -253,7 +258,7 @@ TEST(Sched, APairThatParksRightAfterEachHandOverIsLearnedAndSkipsTheWakeUps) {
       << "of " << 2 * rounds << " hand-overs skipped wakep";
   EXPECT_LE(r.woken, static_cast<std::uint64_t>(rounds / wake_slack))
       << "Ms woken during " << rounds << " hand-overs between two goroutines";
-  EXPECT_LE(r.crossed, 2 * rounds / 100) << "of " << 2 * rounds << " hand-overs crossed between threads";
+  EXPECT_LE(r.crossed, 2 * rounds * crossed_percent / 100) << "of " << 2 * rounds << " hand-overs crossed between threads";
 }
 
 // The other side of skipping the wake-up (Tokio's users met it, tokio
