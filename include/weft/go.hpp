@@ -35,7 +35,14 @@ struct g;
 // Throws misuse_error outside weft::run, std::invalid_argument on a bad option.
 g* g_alloc(std::size_t size, std::size_t align, const go_options* opts, void** closure_storage);
 void g_discard(g*) noexcept;  // frees a g whose closure could not be built
-void g_start(g*, void (*invoke)(void*), void (*destroy)(void*) noexcept, void* creation_pc);
+// What a goroutine does with its closure: one table per closure type C.
+struct closure_ops {
+  void (*invoke)(void*);
+  void (*destroy)(void*) noexcept;
+};
+template <class C>
+inline constexpr closure_ops closure_ops_of{&C::invoke, &C::destroy};
+void g_start(g*, const closure_ops* ops, void* creation_pc);
 
 // Whether weft::go can run f(args...): each static_assert names one way it
 // cannot, and at most one of them fires. The caller instantiates nothing
@@ -71,7 +78,7 @@ void spawn(const go_options* opts, void* pc, F&& f, Args&&... args) {
       g_discard(gp);
       throw;
     }
-    g_start(gp, &C::invoke, &C::destroy, pc);
+    g_start(gp, &closure_ops_of<C>, pc);
   }
 }
 }  // namespace detail

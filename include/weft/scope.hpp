@@ -287,7 +287,7 @@ bool scope::start(const go_options* opts, void* pc, bool may_wait, F&& f, Args&&
       detail::g_discard(gp);
       throw;
     }
-    detail::g_start(gp, &C::invoke, &C::destroy, pc);
+    detail::g_start(gp, &detail::closure_ops_of<C>, pc);
   }
   return true;
 }

@@ -89,7 +89,7 @@ void prepare_first_run(p* pp, g* gp) {
   }
   gp->ctx = bctx::make_fcontext(gp->stk.hi, gp->stk.size(), g_entry);
   fp_controls_seed(gp->ctx);
-  gp->san = san::fiber_create();
+  set_san(gp, san::fiber_create());
   gp->eh = eh_globals{};
 }
 
@@ -109,8 +109,8 @@ void switch_to(m* mp, g* from, g* to) {
   from->eh = *eh;
   *eh = to->eh;
   if (!from->stk.guarded && mp->action != after_switch::exit) check_canary(from);
-  san::start_switch(mp->action == after_switch::exit ? nullptr : &from->san, to->stk.lo, to->stk.size());
-  san::fiber_switch(to->san);
+  san::start_switch(mp->action == after_switch::exit ? nullptr : san_slot(from), to->stk.lo, to->stk.size());
+  san::fiber_switch(san_of(to));
   bctx::transfer_t t = jump_context(to->ctx, nullptr);
   finish_switch(t.fctx);
 }
@@ -119,7 +119,7 @@ void finish_switch(void* from_ctx) {
   m* mp = this_m();  // not the M we left from, possibly
   g* self = mp->curg ? mp->curg : &mp->g0;
   san::fiber_arrived();
-  san::finish_switch(self->san);
+  san::finish_switch(san_of(self));
   g* prev = mp->prev;
   prev->ctx = from_ctx;
   after_switch action = mp->action;
@@ -160,7 +160,7 @@ void finish_switch(void* from_ctx) {
       break;
     }
     case after_switch::exit:
-      san::fiber_destroy(prev->san);
+      san::fiber_destroy(san_of(prev));
       stack_put(&mp->pp->stacks, prev->stk);
       trace_ev(mp, ev::go_end, prev->id);
       if (gstats_enabled()) gstats_end(mp->pp, prev);
@@ -179,7 +179,7 @@ void g_entry(bctx::transfer_t t) {
   // (nothing above this frame has unwind information), so the C++ runtime
   // calls std::terminate with the thrower's frames still on the stack, and
   // the panic handler (fatal.cpp) prints the trace from where it was thrown.
-  gp->invoke(gp->closure);
+  gp->ops->invoke(gp->closure);
   goexit();
 }
 

@@ -7,7 +7,7 @@
 // such a program, and its start is on spawn's path). Every chunk but the
 // first comes committed, in small pages, from gslab_spare.cpp, which makes
 // the next one ahead on another thread: a million queued goroutines need
-// ~290 MB of Gs, and how much faulting them in costs, page by page or in
+// ~256 MB of Gs, and how much faulting them in costs, page by page or in
 // huge pages, swung 5x between runs on the VMs we measure on (the numbers
 // are there).
 // A G is never returned to the system while the process lives, which is
@@ -95,9 +95,8 @@ void g_reset(g* gp) {
   gp->stack_request = 0;
   gp->stk = stack{};
   gp->eh = eh_globals{};
-  gp->san = nullptr;
-  gp->invoke = nullptr;
-  gp->destroy = nullptr;
+  set_san(gp, nullptr);
+  gp->ops = nullptr;
   if (gp->closure && gp->closure != gp->inline_buf) std::free(gp->closure);
   gp->closure = nullptr;
   gp->wait_reason = nullptr;
@@ -238,7 +237,7 @@ void gslab_reset_all() {
       if (gp->status.load(std::memory_order_relaxed) != g_unused) {
         // Abandoned when main returned. A G that never ran still owns its
         // closure; one that ran is left as Go leaves it (its frames are gone).
-        if (!gp->ever_ran && gp->destroy) gp->destroy(gp->closure);
+        if (!gp->ever_ran && gp->ops) gp->ops->destroy(gp->closure);
         if (gp->ever_ran) keep_for_leak_checker(gp);
         g_clear_locals(gp);
         g_reset(gp);  // its stack is unmapped with the slabs (stacks_release_all)

@@ -677,8 +677,8 @@ void yield_now() {
 void goexit() {
   m* mp = this_m();
   g* gp = mp->curg;
-  if (gp->destroy) gp->destroy(gp->closure);
-  gp->destroy = nullptr;
+  if (gp->ops) gp->ops->destroy(gp->closure);
+  gp->ops = nullptr;
   g_clear_locals(gp);
   mp = this_m();  // goroutine-local destructors may have blocked
   count_live_goroutines(mp->pp, -1);

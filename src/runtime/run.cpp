@@ -143,8 +143,7 @@ int run_main(std::function<int()> main, const options& opts, const trace_hooks* 
 
   g* main_g = g_get(p0);
   main_g->closure = ::new (main_g->inline_buf) main_closure{&main};
-  main_g->invoke = &main_closure::invoke;
-  main_g->destroy = &main_closure::destroy;
+  main_g->ops = &closure_ops_of<main_closure>;
   main_g->id = sched.next_goid.fetch_add(1);
   main_g->stack_request = stack_class_for(main_stack_size);
   main_g->creation_pc.store(__builtin_return_address(0), std::memory_order_relaxed);
@@ -233,10 +232,9 @@ std::int64_t live_goroutine_count() noexcept {
   return n;
 }
 
-void g_start(g* gp, void (*invoke)(void*), void (*destroy)(void*) noexcept, void* creation_pc) {
+void g_start(g* gp, const closure_ops* ops, void* creation_pc) {
   m* mp = this_m();
-  gp->invoke = invoke;
-  gp->destroy = destroy;
+  gp->ops = ops;
   gp->creation_pc.store(creation_pc, std::memory_order_relaxed);
   gp->parent_id.store(mp->curg ? mp->curg->id : 0, std::memory_order_relaxed);
   gp->id = next_goid(mp->pp);

@@ -28,7 +28,7 @@
 //
 // runq is linked through g.schedlink; freshq is an array of pointers
 // (gfifo). Fresh Gs are the many (a million spawns queue a million of
-// them, ~290 MB), and taking 32 from a linked queue read each G in turn,
+// them, ~256 MB), and taking 32 from a linked queue read each G in turn,
 // one cache miss after another (10% of spawn's time at procs 1 and 2).
 // From the array a batch moves to the ring without reading a G, and each G
 // is asked for (prefetch_g) when the one before it is taken from the ring,

@@ -24,6 +24,19 @@
 #include "runtime/timer.hpp"
 #include <weft/go.hpp>
 
+// Whether this translation unit is built with ASan or TSan (the compiler's
+// own flags, so that every unit of one build agrees on g's layout).
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define WEFT_G_HAS_SAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define WEFT_G_HAS_SAN 1
+#endif
+#endif
+#ifndef WEFT_G_HAS_SAN
+#define WEFT_G_HAS_SAN 0
+#endif
+
 namespace weft::detail {
 
 struct m;
@@ -56,7 +69,7 @@ struct gls_slot {
   void (*destroy)(void*);
 };
 
-// What few goroutines have: kept out of g to keep g at three cache lines.
+// What few goroutines have: kept out of g to keep g at four cache lines.
 struct g_extra {
   std::string name;
   std::vector<gls_slot> gls;
@@ -74,22 +87,24 @@ struct g {
   std::uint8_t stack_request = 0;  // the size class it will get
   stack stk;
   eh_globals eh;
+#if WEFT_G_HAS_SAN
   // ASan: the fake-stack slot of this stack; TSan: this goroutine's fiber.
-  // (The two sanitizers never share a build.)
+  // (The two sanitizers never share a build; plain builds have no slot: use
+  // san_slot.)
   void* san = nullptr;
+#endif
   goroutine_id id = 0;
 
-  // The body.
-  void (*invoke)(void*) = nullptr;
-  void (*destroy)(void*) noexcept = nullptr;
+  // The body. ops is null once the closure is destroyed.
+  const closure_ops* ops = nullptr;
   void* closure = nullptr;  // inline_buf or heap
-  alignas(16) unsigned char inline_buf[48];
-
   // Thread controls (thread_control.cpp). home: the only M this G may run
   // on (lock_os_thread, dedicate_os_thread, thread_locker), else null.
   // Changed only by the G itself while it runs; read by ready() after it
-  // parked.
+  // parked. (Here: it fills what inline_buf's alignment would leave empty.)
   m* home = nullptr;
+  alignas(16) unsigned char inline_buf[48];
+
   std::uint32_t lock_count = 0;  // lock_os_thread nesting
   // weft::blocking nesting (blocking.cpp): only the outermost call marks the
   // P; while it is > 0 the G must not park or yield. Owner only.
@@ -113,20 +128,20 @@ struct g {
   // ready): a link's writer goroutine, which writes more frames at once the
   // later it runs (wire/link.hpp). Set by the G itself.
   bool ready_lazily = false;
-  locker_state* locker = nullptr;  // the thread_locker it holds
-  // For dumps, which read them from another thread: the home's thread id
-  // and which control set it (thread_control.cpp, control_names).
-  std::atomic<long> home_tid{0};
+  // For dumps, which read them from another thread: which thread control
+  // set home (thread_control.cpp, control_names), and below, the home's
+  // thread id.
   std::atomic<std::uint8_t> control{0};
   // The trace (trace_events.hpp, trace_epoch) in which this G's name was
   // last recorded. Written at its creation and by the M about to run it.
-  // (Here: it fits the padding after control, so a G stays its size.)
   std::uint32_t trace_epoch = 0;
   // Inside weft::blocking: where it was called from (for dumps; static
   // strings, weft/blocking.hpp's call_site), else null.
+  std::atomic<std::uint32_t> blocking_line{0};
   std::atomic<const char*> blocking_file{nullptr};
   std::atomic<const char*> blocking_function{nullptr};
-  std::atomic<std::uint32_t> blocking_line{0};
+  locker_state* locker = nullptr;  // the thread_locker it holds
+  std::atomic<long> home_tid{0};
 
   // Cold: for dumps, panics and goroutine_local.
   const char* wait_reason = nullptr;
@@ -149,6 +164,30 @@ struct g {
   const std::string* name() const noexcept { return extra && !extra->name.empty() ? &extra->name : nullptr; }
   g_extra& extras();
 };
+
+// Four cache lines, each G on its own four (chunks are mapped pages): a
+// million queued goroutines are a million Gs, and every byte of a G is
+// faulted in, zeroed and carried between cores (spawn). Sanitizer builds
+// add their slot.
+static_assert(WEFT_G_HAS_SAN || sizeof(g) == 256, "a G grew past four cache lines: see the comment above");
+
+// The sanitizers' slot of gp (see g::san), or null in plain builds, whose
+// hooks ignore it.
+inline void** san_slot(g* gp) noexcept {
+#if WEFT_G_HAS_SAN
+  return &gp->san;
+#else
+  (void)gp;
+  return nullptr;
+#endif
+}
+inline void* san_of(g* gp) noexcept {
+  void** slot = san_slot(gp);
+  return slot ? *slot : nullptr;
+}
+inline void set_san(g* gp, void* v) noexcept {
+  if (void** slot = san_slot(gp)) *slot = v;
+}
 
 // A global FIFO of Gs linked through schedlink. head and tail are guarded by
 // sched.lock (a bound M's inbox: by its inbox_lock); size may be read without it (a hint).

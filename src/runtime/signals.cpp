@@ -107,7 +107,7 @@ void m_init_thread(m* mp) {
   g* g0 = &mp->g0;
   g0->is_g0 = true;
   g0->status.store(g_running, std::memory_order_relaxed);
-  g0->san = san::fiber_current();
+  set_san(g0, san::fiber_current());
   if (os::thread_stack(&g0->stk.lo, &g0->stk.hi)) g0->stk.guarded = true;
   os::altstack_install(altstack_size);  // without one, an overflow is a bare SIGSEGV
   cpu_ticks_thread_start();  // after the altstack: SIGPROF's handler runs on it
