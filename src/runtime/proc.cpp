@@ -585,12 +585,12 @@ void ready(g* gp) {
     if (ready_home(mp, gp, home)) return;
   }
   if (gp->ready_lazily && queue_lazily(mp, gp)) return;  // lazy_ready.cpp
-  // Readied by a G that parks soon onto a P with nothing else queued: this
-  // M runs gp next, and waking another would only have it spin and sleep
-  // again (parks_soon.cpp).
   // Read before gp is queued: from then on another M may run it and write
   // its fields.
   const bool gp_parks_soon = gp->parks_soon;
+  // Readied by a G that parks soon onto a P with nothing else queued: this
+  // M runs gp next, and waking another would only have it spin and sleep
+  // again (parks_soon.cpp).
   bool runs_next_here = false;
   if (mp && mp->pp && !mp->pp->is_private) {
     runs_next_here = ready_skips_wake(mp->curg, mp->pp);
