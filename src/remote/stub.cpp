@@ -297,10 +297,22 @@ v1::Frame stub::first_reply() {
   return std::move(first_->reply);
 }
 
+bool answered_at_once(const v1::Frame& req) noexcept {
+  switch (req.body_case()) {
+    case v1::Frame::kVarOp:
+    case v1::Frame::kChanStat: return true;
+    case v1::Frame::kChanSend: return req.chan_send().mode() != v1::OFFER;
+    case v1::Frame::kChanRecv: return req.chan_recv().mode() == v1::TRY || req.chan_recv().mode() == v1::OFFER_NOW;
+    default: return false;
+  }
+}
+
 v1::Frame stub::call(v1::Frame req) {
   auto p = std::make_shared<pending>();
+  const bool quick = answered_at_once(req);
   start_request(std::move(req), p);
   weft::detail::wait_label_scope remote(wire::wait_runtime_server);
+  weft::detail::quick_reply_scope soon(quick);
   p->done.acquire();
   return std::move(p->reply);
 }

@@ -150,6 +150,14 @@ std::string goroutine_stats_json(const weft::detail::gstats_snapshot& snap, bool
 stub* current() noexcept;
 void set_current(stub*) noexcept;
 
+// Whether the server answers req as soon as it has it, rather than when
+// someone else acts (a receive that waits for a sender, an offer held for
+// a select, a spawn, a worker's exit): call() then waits in a
+// quick_reply_scope (runtime.hpp). A send that waits counts as quick:
+// into a buffered channel with room, the usual case, it is; where it is
+// not, the scheduler's budget for quick waits shrinks (quick_spin.hpp).
+bool answered_at_once(const v1::Frame& req) noexcept;
+
 // The remote_error kind for an Error reply's code.
 remote_errc errc_of(v1::Error::Code c);
 // remote_error for an Error reply.

@@ -53,12 +53,15 @@
 // asleep - deadlock!" and a dump. (A foreign thread that would later ready a
 // goroutine through a weft primitive is invisible to this check; see
 // docs/runtime.md.)
+#include <sched.h>
+
 #include <algorithm>
 #include <atomic>
 #include <string>
 #include <thread>
 #include <utility>
 
+#include "platform/cpu_load.hpp"
 #include "platform/futex.hpp"
 #include "runtime/gslab.hpp"
 #include "runtime/netpoll.hpp"
@@ -399,18 +402,41 @@ g* find_runnable(m* mp) {
       // come in bursts, and while this M spins (nmspinning > 0) a submitter's
       // wakep costs a load instead of a wake-up (sched lock, an idle P and M,
       // and cache misses on all of them for the submitting thread).
-      std::int64_t spin_until = os::nanotime() + mp->spin_ns;
+      // Waiting for a quick reply (quick_spin.hpp): the spin polls the
+      // network too, and yields rather than pausing. Not beside an M
+      // blocked in the poller: the reply would wake it all the same.
+      const std::int64_t quick_ns =
+          sched.quick_reply_waits.load(std::memory_order_relaxed) > 0 && netpoll_active() && !sched.waiter_polls_now()
+              ? mp->quick.begin(os::cpus_to_spare())
+              : 0;
+      const bool quick = quick_ns > 0;
+      std::int64_t spin_until = os::nanotime() + std::max(mp->spin_ns, quick_ns);
       for (;;) {
         g* gp = steal_work(mp);
         if (gp == nullptr) gp = find_runnable_fast(pp);
+        if (gp == nullptr && quick && poll_for_self(mp, 0) > 0) {  // readied onto this P
+          wake_for_polled(mp);
+          gp = find_runnable_fast(pp);
+        }
         if (gp) {
-          mp->spin_ns = std::clamp(2 * mp->spin_ns, spin_before_idle_grow_ns, spin_before_idle_max_ns);
+          if (quick) {
+            mp->quick.found();
+            sched.quick_spin_finds.fetch_add(1, std::memory_order_relaxed);
+          } else {
+            mp->spin_ns = std::clamp(2 * mp->spin_ns, spin_before_idle_grow_ns, spin_before_idle_max_ns);
+          }
           return gp;
         }
         if (sched.stopping.load(std::memory_order_relaxed) || os::nanotime() >= spin_until) break;
-        for (int i = 0; i < 64; ++i) cpu_relax();
+        if (quick) {
+          if (!mp->quick.may_go_on(os::cpus_to_spare())) break;
+          ::sched_yield();
+        } else {
+          for (int i = 0; i < 64; ++i) cpu_relax();
+        }
       }
       mp->spin_ns /= 2;
+      if (quick) mp->quick.ran_out();
     } else {
       for (p* q : sched.allp) run_due_timers(q);
       if (g* gp = runq_get(pp)) return gp;

@@ -90,6 +90,8 @@ void sched_reset(int procs) {
   sched.last_poll.store(0);
   sched.waiter_deadline.store(INT64_MIN);  // no waiter: nobody to wake early
   sched.plain_threads_seen.store(false);
+  sched.quick_reply_waits.store(0);  // a call the last run's end abandoned
+  sched.quick_spin_finds.store(0);
   sched.sysmon_acting.store(false);
   sched.exit_code = 0;
   sched.next_goid.store(1);

@@ -17,6 +17,7 @@
 #include "platform/send_ring.hpp"
 #include "platform/spin_futex_mutex.hpp"
 #include "runtime/fatal.hpp"
+#include "runtime/quick_spin.hpp"
 #include "runtime/note.hpp"
 #include "runtime/stack.hpp"
 #include "runtime/gstats.hpp"
@@ -245,6 +246,9 @@ struct m {
   // spin cost every short-lived process (a spawned worker) ~0.3 ms of CPU
   // on each M, taken from the processes it waits for. Owner only.
   std::int64_t spin_ns = 1'000;
+  // How long find_runnable looks for a quick reply (quick_reply_scope)
+  // before giving its P up (quick_spin.hpp). Owner only.
+  quick_spin quick;
   // The clock as a sleeping G read it for its deadline, just before it
   // parked: the park's own look at the timers (finish_switch) uses it
   // rather than a second read, and clears it. Older than now by the park's
@@ -414,6 +418,10 @@ struct sched_t {
   // readied a G during this run: it may ready one later, so deadlock
   // detection is off.
   std::atomic<bool> plain_threads_seen{false};
+  // Goroutines in a quick_reply_scope now: while any, an M with nothing
+  // to run looks for their replies before it sleeps (quick_spin.hpp).
+  std::atomic<std::int32_t> quick_reply_waits{0};
+  std::atomic<std::uint64_t> quick_spin_finds{0};  // quick spins that found work, this run (for tests)
   // sysmon is firing timers or handing off a P (sysmon.cpp, check_dead).
   std::atomic<bool> sysmon_acting{false};
   // 1 while sysmon sleeps because every P is idle; pidle_get wakes it
@@ -503,6 +511,29 @@ class parks_soon_scope {
 
  private:
   g* gp_;
+};
+
+// For the life of the scope, the calling goroutine waits for a reply that
+// its peer sends as soon as it has the request (a remote call the server
+// answers without waiting for anyone: a fetch-add, a send into a buffered
+// channel), not for an event of unknown distance (a receive). Then an M
+// that runs out of goroutines polls the network for a while, yielding the
+// CPU in between, before it sleeps: a sleep and the wake-up for a reply
+// 10-30 us away cost more than the wait (quick_spin.hpp). With `quick`
+// false, or outside a goroutine, it does nothing.
+class quick_reply_scope {
+ public:
+  explicit quick_reply_scope(bool quick) noexcept : on_(quick && this_g() != nullptr) {
+    if (on_) sched.quick_reply_waits.fetch_add(1, std::memory_order_relaxed);
+  }
+  ~quick_reply_scope() {
+    if (on_) sched.quick_reply_waits.fetch_sub(1, std::memory_order_relaxed);
+  }
+  quick_reply_scope(const quick_reply_scope&) = delete;
+  quick_reply_scope& operator=(const quick_reply_scope&) = delete;
+
+ private:
+  bool on_;
 };
 
 // For a goroutine that writes what others queue (a link's writer): from
