@@ -29,8 +29,9 @@
 //
 // What it bought (weft-remote-bench, alternating runs): remote_chan at
 // procs 1 104-123 -> 73-85 us a round trip; at procs 2 the same median (78
-// us) with a narrower spread (66-80 against 68-102), as there another M
-// usually waits in the poller; remote_counter unchanged, and its CPU too.
+// us) with a narrower spread (66-80 against 68-102), though most spins
+// there find their reply too (84% in a counted run; why the round trip
+// does not shorten is not known); remote_counter unchanged, and its CPU.
 #pragma once
 
 #include <cstdint>
