@@ -4,7 +4,8 @@
 // wakep and the idle M's poll (poll_for_self, wake_for_polled, whose
 // readies m_idle queues) share one lock and its invariants, read together;
 // the parts that stand alone already live apart (runq.cpp, sysmon.cpp, gslab.cpp, park.hpp,
-// due_timers.cpp, send_batch.cpp, lazy_ready.cpp, parks_soon.cpp).
+// due_timers.cpp, send_batch.cpp, lazy_ready.cpp, parks_soon.cpp, and the
+// quick-reply spin's policy in quick_spin.cpp).
 //
 // Concepts (docs/GLOSSARY.md): a G is a goroutine, an M an OS thread, a P a
 // processor, the right to run Gs. There are exactly procs Ps; an M needs a P

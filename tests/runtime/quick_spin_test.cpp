@@ -120,7 +120,10 @@ TEST(CpuLoad, ALookAtThisMachineAnswers) {
 // goroutine's own M is the one that runs out of goroutines at each wait.
 std::uint64_t quick_finds_over_round_trips(bool quick, int spare, int rounds, bool stop_at_first = false) {
   int sv[2];
-  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) ADD_FAILURE() << "socketpair failed";
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+    ADD_FAILURE() << "socketpair failed";
+    return 0;
+  }
   std::thread echo([fd = sv[1]] {
     std::array<char, 64> b{};
     for (;;) {
