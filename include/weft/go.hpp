@@ -36,12 +36,19 @@ struct g;
 g* g_alloc(std::size_t size, std::size_t align, const go_options* opts, void** closure_storage);
 void g_discard(g*) noexcept;  // frees a g whose closure could not be built
 // What a goroutine does with its closure: one table per closure type C.
+// plain_bytes: a copy of C's bytes is a C and the original needs no
+// destructor, so the scheduler may move a closure that has not run with
+// memcpy (a queued goroutine kept compact: src/runtime/freshq.hpp).
 struct closure_ops {
   void (*invoke)(void*);
   void (*destroy)(void*) noexcept;
+  std::size_t size;
+  bool plain_bytes;
 };
 template <class C>
-inline constexpr closure_ops closure_ops_of{&C::invoke, &C::destroy};
+inline constexpr closure_ops closure_ops_of{
+    &C::invoke, &C::destroy, sizeof(C),
+    std::is_trivially_copy_constructible_v<C>&& std::is_trivially_destructible_v<C>};
 void g_start(g*, const closure_ops* ops, void* creation_pc);
 
 // Whether weft::go can run f(args...): each static_assert names one way it

@@ -69,8 +69,7 @@ void sched_reset(int procs) {
   lock_scope lk(sched.lock);  // no M runs: uncontended, taken for the analysis
   sched.runq.head = sched.runq.tail = nullptr;
   sched.runq.size.store(0, std::memory_order_relaxed);
-  sched.freshq.gs.clear();
-  sched.freshq.size.store(0, std::memory_order_relaxed);
+  sched.freshq.clear();
   sched.pidle = nullptr;
   sched.npidle.store(0);
   sched.midle = nullptr;

@@ -26,21 +26,19 @@
 // VMs) while the first ones wait behind the rest. Go runs them in plain FIFO
 // order; its 2 KiB stacks come from memory the heap already has.
 //
-// runq is linked through g.schedlink; freshq is an array of pointers
-// (gfifo). Fresh Gs are the many (a million spawns queue a million of
-// them, ~256 MB), and taking 32 from a linked queue read each G in turn,
-// one cache miss after another (10% of spawn's time at procs 1 and 2).
-// From the array a batch moves to the ring without reading a G, and each G
-// is asked for (prefetch_g) when the one before it is taken from the ring,
-// so its lines arrive while that one runs.
+// runq is linked through g.schedlink; freshq is an array of 64-byte
+// entries (freshq.hpp). Fresh goroutines are the many (a million spawns
+// queue a million), so most of them wait there as records, not Gs: a G
+// that overflows into freshq gives its closure to a record and goes back to
+// the free list, and a P that takes the record makes it a G again from its
+// own free list. A G that stays a G is asked for (prefetch_g) when the one
+// before it is taken from the ring, so its lines arrive while that one runs.
 #include "runtime/runq.hpp"
 
 #include <algorithm>
-#include <deque>
-#include <new>
-#include <string>
 
 #include "platform/futex.hpp"
+#include "runtime/gslab.hpp"
 
 namespace weft::detail {
 
@@ -73,9 +71,17 @@ bool runq_put_slow(p* pp, g* gp, std::uint32_t h, std::uint32_t t) {
     tail = b;
     ++ran;
   }
-  lock_scope lk(sched.lock);
-  if (ran) globrunq_put_batch(sched.runq, head, tail, ran);
-  if (nfresh) freshq_put(fresh, nfresh);
+  // Fresh Gs that became records (freshq.hpp) go back to this P's free
+  // list, outside the lock: the next spawns here take them again. (They
+  // are gathered at the front of `fresh`, behind the reads of it.)
+  std::int32_t nrecorded = 0;
+  {
+    lock_scope lk(sched.lock);
+    if (ran) globrunq_put_batch(sched.runq, head, tail, ran);
+    for (std::int32_t i = 0; i < nfresh; ++i)
+      if (sched.freshq.put_or_record(fresh[i])) fresh[nrecorded++] = fresh[i];
+  }
+  for (std::int32_t i = 0; i < nrecorded; ++i) g_put(pp, fresh[i]);
   return true;
 }
 
@@ -209,13 +215,7 @@ void globrunq_put_batch(gqueue& q, g* head, g* tail, std::int32_t n) {
 }
 
 void freshq_put(g* const* gs, std::int32_t n) {
-  try {
-    sched.freshq.gs.insert(sched.freshq.gs.end(), gs, gs + n);
-  } catch (const std::bad_alloc&) {
-    // The Gs are off their ring already: nowhere left to put them.
-    fatal("out of memory: no room in the global queue for " + std::to_string(n) + " goroutines");
-  }
-  sched.freshq.size.fetch_add(n, std::memory_order_release);
+  for (std::int32_t i = 0; i < n; ++i) sched.freshq.put(gs[i]);
 }
 
 g* globrunq_get(p* pp, std::int32_t max, bool fresh_first) {
@@ -228,12 +228,10 @@ g* globrunq_get(p* pp, std::int32_t max, bool fresh_first) {
   if (max > 0) n = std::min(n, max);
   n = std::min<std::int32_t>(n, fresh ? fresh_batch : std::int32_t(runq_size / 2));
   if (fresh) {
-    std::deque<g*>& gs = sched.freshq.gs;
-    sched.freshq.size.fetch_sub(n, std::memory_order_relaxed);
-    g* gp = gs.front();
+    // Records become Gs here, from pp's free list (freshq.hpp).
+    g* gp = materialize(pp, sched.freshq.take());
     prefetch_g(gp);
-    for (std::int32_t i = 1; i < n; ++i) runq_put(pp, gs[static_cast<std::size_t>(i)], false);
-    gs.erase(gs.begin(), gs.begin() + n);
+    for (std::int32_t i = 1; i < n; ++i) runq_put(pp, materialize(pp, sched.freshq.take()), false);
     return gp;
   }
   gqueue& q = sched.runq;

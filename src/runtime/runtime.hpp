@@ -6,7 +6,6 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -17,6 +16,7 @@
 #include "platform/send_ring.hpp"
 #include "platform/spin_futex_mutex.hpp"
 #include "runtime/fatal.hpp"
+#include "runtime/freshq.hpp"
 #include "runtime/quick_spin.hpp"
 #include "runtime/note.hpp"
 #include "runtime/stack.hpp"
@@ -205,14 +205,6 @@ inline void prefetch_g(const g* gp) noexcept {
   for (int i = 0; i < 4; ++i) __builtin_prefetch(b + 64 * i);
 }
 
-// A FIFO of Gs as an array of pointers (sched.freshq): a batch is taken
-// without reading a single G, where a linked queue reads each one in turn
-// (runq.cpp, "Two global queues").
-struct gfifo {
-  std::deque<g*> gs;
-  std::atomic<std::int32_t> size{0};
-};
-
 // What the context that runs next must do for the one that switched away
 // (see finish_switch in context.cpp).
 // requeue: back to the global run queue (an M that lost its P in a blocking
@@ -380,7 +372,7 @@ struct p {
 struct sched_t {
   spin_futex_mutex lock;  // guards the global queues and the idle lists
   gqueue runq GUARDED_BY(lock);  // Gs that ran before and are runnable again
-  gfifo freshq GUARDED_BY(lock);  // Gs that never ran, beyond what the rings hold (runq.cpp)
+  fresh_fifo freshq GUARDED_BY(lock);  // goroutines that never ran, beyond what the rings hold (freshq.hpp)
   // Reads only the queues' atomic size hints, which need no lock.
   bool has_global_work() const NO_THREAD_SAFETY_ANALYSIS {
     return runq.size.load(std::memory_order_relaxed) + freshq.size.load(std::memory_order_relaxed) > 0;

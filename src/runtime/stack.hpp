@@ -31,6 +31,12 @@ struct stack_cache {
 // The size class for a requested size (0: the default). Throws
 // std::invalid_argument below min_stack_size or above 1 GiB.
 std::uint8_t stack_class_for(std::size_t request);
+// stack_class_for(0), known at compile time (class c is 16 KiB << c).
+constexpr std::uint8_t default_stack_class() noexcept {
+  std::uint8_t cls = 0;
+  while ((min_stack_size << cls) < default_stack_size) ++cls;
+  return cls;
+}
 std::size_t stack_class_size(std::uint8_t cls) noexcept;
 // The no-access gap below a stack of class cls: as large as the stack
 // itself (so that no frame that fits the stack can step over it into the

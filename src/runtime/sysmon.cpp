@@ -254,6 +254,18 @@ void deep_sleep_if_all_idle() {
   sched.sysmon_deep.store(0, std::memory_order_seq_cst);
 }
 
+// Frees the fresh queue's drained chunks (freshq.hpp) outside sched.lock:
+// unmapping 2 MiB is too long to hold the scheduler's lock for.
+void release_fresh_chunks() {
+  if (!sched.freshq.has_released()) return;
+  fresh_fifo::chunk* list = nullptr;
+  {
+    lock_scope lk(sched.lock);
+    list = sched.freshq.detach_released();
+  }
+  fresh_fifo::free_chunks(list);
+}
+
 void sysmon_loop() {
   os::block_async_signals();  // handlers run on Ms (runtime/signals.cpp)
   set_this_m(&sysmon_m);
@@ -283,6 +295,7 @@ void sysmon_loop() {
       check_dead();
     }
     flag_long_runners(now);
+    release_fresh_chunks();
     if (acted) {
       delay = min_delay_ns;
       idle_looks = 0;

@@ -229,10 +229,40 @@ void describe_goroutine(std::ostream& out, g* gp, void* const* pcs, int n, const
   }
 }
 
+// Goroutines that never ran and wait in the global queue as records
+// (runtime/freshq.hpp) have no G to walk: each is listed as its G would
+// have been, from a stand-in G with the record's fields, under the queue's
+// lock. A fatal report may come from a thread that holds that lock: after
+// a bounded try the dump says how many it leaves out instead of waiting.
+namespace {
+void dump_records(dump_ctx& c) NO_THREAD_SAFETY_ANALYSIS {
+  bool locked = false;
+  for (int i = 0; i < 10000 && !(locked = sched.lock.try_lock()); ++i) cpu_relax();
+  if (!locked) {
+    if (std::int32_t n = sched.freshq.size.load(std::memory_order_relaxed); n > 0)
+      *c.out << "(up to " << n
+             << " goroutines that have not started are not listed: the scheduler's queue is locked)\n\n";
+    return;
+  }
+  sched.freshq.for_each_record(
+      [](const fresh_entry& e, void* arg) {
+        g stand_in;
+        stand_in.id = e.id;
+        stand_in.creation_pc.store(e.creation_pc, std::memory_order_relaxed);
+        stand_in.parent_id.store(e.parent_id, std::memory_order_relaxed);
+        stand_in.status.store(g_runnable, std::memory_order_relaxed);
+        dump_one(&stand_in, arg);
+      },
+      &c);
+  sched.lock.unlock();
+}
+}  // namespace
+
 void dump_all_goroutines(std::ostream& out, g* self, void* const* self_pcs, int self_n) {
   dump_ctx c{&out, self, self_pcs, self_n, {}, {}, {}, {}};
   for_each_g(find_holder, &c);
   for_each_g(dump_one, &c);
+  dump_records(c);
 }
 
 [[gnu::noinline]] std::string dump_goroutines_text(int skip) {

@@ -29,7 +29,8 @@ inline constexpr bool closure_calls_lvalues = std::is_invocable_v<std::decay_t<F
 template <class F, class... Args>
 struct closure {
   F fn;
-  std::tuple<Args...> args;
+  [[no_unique_address]] std::tuple<Args...>
+      args;  // no byte for none: a lambda alone fits a record (runtime/freshq.hpp)
 
   template <class FF, class... AA>
   explicit closure(FF&& f, AA&&... a) : fn(std::forward<FF>(f)), args(std::forward<AA>(a)...) {}
