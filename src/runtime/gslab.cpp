@@ -6,10 +6,12 @@
 // few goroutines touches a few pages of it, not 2 MiB (a circuit worker is
 // such a program, and its start is on spawn's path). Every chunk but the
 // first comes committed, in small pages, from gslab_spare.cpp, which makes
-// the next one ahead on another thread: a million queued goroutines need
+// the next one ahead on another thread: a million queued goroutines needed
 // ~256 MB of Gs, and how much faulting them in costs, page by page or in
 // huge pages, swung 5x between runs on the VMs we measure on (the numbers
-// are there).
+// are there). Most queued goroutines now wait as 64-byte records instead
+// (freshq.hpp), their Gs back on the free lists, so such a burst cycles a
+// few hundred Gs.
 // A G is never returned to the system while the process lives, which is
 // what lets a goroutine dump walk every chunk without racing with frees:
 // that walk is the list of all goroutines, so spawning registers nothing

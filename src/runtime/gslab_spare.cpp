@@ -1,8 +1,8 @@
-// src/runtime/gslab_spare.cpp: G chunks committed ahead, off the spawner's
-// path.
+// src/runtime/gslab_spare.cpp: G chunks, and the fresh queue's chunks of
+// records (freshq.hpp), committed ahead, off the spawner's path.
 //
-// Why: a program that queues many goroutines touches ~290 bytes of fresh
-// memory per G (gslab.cpp). How much a fresh page costs depends on where
+// Why: a program that queues many goroutines touched ~290 bytes of fresh
+// memory per G (gslab.cpp), now 64 per record. How much a fresh page costs depends on where
 // it comes from, and on the VMs we measure on, by a factor of 25: a 2 MiB
 // huge page of memory the hypervisor still backs is 0.35 us per 4 KiB,
 // one it took back (free page reporting) 8-9 us; small pages touched one

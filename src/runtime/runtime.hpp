@@ -377,6 +377,8 @@ struct sched_t {
   bool has_global_work() const NO_THREAD_SAFETY_ANALYSIS {
     return runq.size.load(std::memory_order_relaxed) + freshq.size.load(std::memory_order_relaxed) > 0;
   }
+  // Reads only the fresh queue's atomic hint (sysmon's release_fresh_chunks).
+  bool fresh_chunks_released() const NO_THREAD_SAFETY_ANALYSIS { return freshq.has_released(); }
 
   p* pidle GUARDED_BY(lock) = nullptr;
   std::atomic<std::int32_t> npidle{0};

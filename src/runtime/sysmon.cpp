@@ -257,7 +257,7 @@ void deep_sleep_if_all_idle() {
 // Frees the fresh queue's drained chunks (freshq.hpp) outside sched.lock:
 // unmapping 2 MiB is too long to hold the scheduler's lock for.
 void release_fresh_chunks() {
-  if (!sched.freshq.has_released()) return;
+  if (!sched.fresh_chunks_released()) return;
   fresh_fifo::chunk* list = nullptr;
   {
     lock_scope lk(sched.lock);
