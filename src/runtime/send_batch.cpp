@@ -1,10 +1,16 @@
 // src/runtime/send_batch.cpp: socket writes batched through io_uring.
 //
-// Why. A loopback round trip is mostly system calls, and on this kernel
-// making many sends in one io_uring_enter costs less than a send(2) each:
-// bench/io_uring_probe's epoll_ws mode (epoll for readiness as weft's
-// netpoller does, sends batched on a ring) drives tcp_echo's sockets 1.19x
-// faster than send(2) (docs/net.md). Reads stay on the netpoller.
+// Why. A loopback round trip is mostly system calls, and on one host we
+// measure on making many sends in one io_uring_enter cost less than a
+// send(2) each: bench/io_uring_probe's epoll_ws mode (epoll for readiness
+// as weft's netpoller does, sends batched on a ring) drove tcp_echo's
+// sockets 1.19x faster than send(2) (docs/net.md). On another (same
+// kernel, another CPU) a send cost the same either way, 1.01x, and
+// batching made weft's tcp_echo 8% slower: the batch only delays its
+// writers. So unless WEFT_IO_URING says, the process measures both at its
+// first write, on a thread of its own (platform/send_ring_cost.hpp), and
+// batches only where a ring's send is clearly cheaper (at most 0.85 of a
+// send(2)). Reads stay on the netpoller.
 //
 // How. Each P owns a ring (made at its first batched write). A goroutine's
 // conn::write posts its send there and parks ("IO write"); the buffer stays
@@ -51,8 +57,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <thread>
 
 #include "platform/faults.hpp"
+#include "platform/send_ring_cost.hpp"
+#include "platform/signals.hpp"
 #include "runtime/runq.hpp"
 
 namespace weft::detail {
@@ -63,8 +72,14 @@ constexpr unsigned ring_entries = 128;
 constexpr std::uint32_t max_batch = 64;
 constexpr std::uint32_t max_age_switches = 16;
 
-// -1 unknown, 0 off, 1 on.
+// -1 unknown, 0 off, 1 on, 2 being measured (writes are sends meanwhile).
 std::atomic<int> enabled_state{-1};
+constexpr int measuring = 2;
+// Batching pays where a send through the ring costs clearly less than a
+// send(2) (platform/send_ring_cost.hpp): a batch delays its writers, so a
+// tie is a loss (tcp_echo -8% on the host where the two cost the same).
+constexpr double ring_must_cost_at_most = 0.85;
+constexpr int measure_rounds = 8;
 std::atomic<std::uint64_t> total_sends{0};
 std::atomic<std::uint64_t> total_flushes{0};
 
@@ -82,11 +97,25 @@ void forget_rings_in_child() {
   }
 }
 
-bool decide_enabled() {
+void measure_and_settle() {
+  os::send_costs c;
+  bool on = os::measure_send_costs(measure_rounds, &c) && c.ring_ns <= ring_must_cost_at_most * c.direct_ns;
+  if (on) ::pthread_atfork(nullptr, nullptr, forget_rings_in_child);
+  enabled_state.store(on ? 1 : 0, std::memory_order_release);
+}
+
+// Off, on, or measured (about 1 ms): on a thread of its own while writes
+// go out as send(2), so that the first write of a program is not held up
+// for it (a circuit worker's is on spawn's path); or here (inline), by a
+// fork server, whose workers inherit the answer and must not inherit a
+// thread.
+bool decide_enabled(bool inline_measure = false) {
   int s = enabled_state.load(std::memory_order_acquire);
   if (s >= 0) return s == 1;
+  // Unset: measured. 0: off. Anything else: on wherever io_uring works.
   const char* env = std::getenv("WEFT_IO_URING");
-  bool on = env == nullptr || std::strcmp(env, "0") != 0;
+  const bool measure = env == nullptr || *env == '\0';
+  bool on = measure || std::strcmp(env, "0") != 0;
   if (on) {
     // One ring made and dropped: io_uring works here, or it never will.
     int err = 0;
@@ -94,10 +123,21 @@ bool decide_enabled() {
     on = probe != nullptr;
     os::send_ring_free(probe);
   }
-  if (on) ::pthread_atfork(nullptr, nullptr, forget_rings_in_child);
+  const int state = !on ? 0 : measure ? measuring : 1;
   int expected = -1;
-  if (!enabled_state.compare_exchange_strong(expected, on ? 1 : 0, std::memory_order_acq_rel)) return expected == 1;
-  return on;
+  if (!enabled_state.compare_exchange_strong(expected, state, std::memory_order_acq_rel)) return expected == 1;
+  if (state == 1) ::pthread_atfork(nullptr, nullptr, forget_rings_in_child);
+  if (state == measuring) {
+    if (inline_measure) {
+      measure_and_settle();
+      return enabled_state.load(std::memory_order_acquire) == 1;
+    }
+    std::thread([] {
+      os::block_async_signals();  // signals are the Ms' to take
+      measure_and_settle();
+    }).detach();
+  }
+  return state == 1;
 }
 
 void on_sent(void*, std::uint64_t tag, long result) {
@@ -119,6 +159,18 @@ void flush(p* pp) {
 }  // namespace
 
 bool send_batch_enabled() { return decide_enabled(); }
+
+void send_batch_settle() {
+  (void)decide_enabled(true);
+  // Another thread's measurement under way (not in a fork server, which
+  // has one thread): a millisecond or so.
+  while (enabled_state.load(std::memory_order_acquire) == measuring) std::this_thread::yield();
+}
+
+bool send_batch_decided() {
+  const int s = enabled_state.load(std::memory_order_acquire);
+  return s == 0 || s == 1;
+}
 
 bool send_batched(int fd, const void* buf, std::size_t len, long* result) {
   if (enabled_state.load(std::memory_order_relaxed) == 0 || os::fault_armed(os::fault_point::write)) return false;

@@ -29,9 +29,17 @@ inline void send_batch_poll(p* pp) {
 // still posted on it.
 void send_batch_free(p* pp);
 
-// Whether writes are batched in this process (io_uring works here and
-// WEFT_IO_URING is not 0). Settled at the first batched write.
+// Whether writes are batched in this process: io_uring works here, and
+// WEFT_IO_URING is set and not 0, or unset and a send through a ring
+// measured clearly cheaper than a send(2) (platform/send_ring_cost.hpp;
+// measured on a thread of its own, false until then). Settled at the
+// first batched write.
 bool send_batch_enabled();
+// Settles it now, measuring on this thread if it must (a fork server: its
+// workers inherit the answer, and it must stay one thread).
+void send_batch_settle();
+// Whether that is settled (tests: the measurement ends).
+bool send_batch_decided();
 
 // Totals since the process started: sends made through a ring, and the
 // flushes (system calls) that made them.

@@ -45,6 +45,11 @@ std::string pattern(std::size_t n, int seed) {
   return s;
 }
 
+// Unset, WEFT_IO_URING lets the process measure whether batching pays
+// here (send_batch.cpp) and it may not: these tests force it on wherever
+// io_uring works, unless a test's child set the variable itself.
+const bool batching_forced = [] { return ::setenv("WEFT_IO_URING", "1", 0) == 0; }();
+
 bool batching_here() {
   if (weft::detail::send_batch_enabled()) return true;
   const char* env = std::getenv("WEFT_IO_URING");
@@ -266,6 +271,34 @@ TEST(NetBatchedWriteWake, AWriterAloneOnItsPIsRunNextAfterItsFlushWithoutWakingA
       << "Ms woken for " << writes << " writes of one goroutine, each readied by its flush";
   EXPECT_LE(crossed, writes / (weft_test::sanitized ? 10 : 50))
       << "of " << writes << " writes, the writer came back on another M";
+}
+
+// WEFT_IO_URING empty (as unset): the first write starts the measurement
+// on a thread of its own and goes out as a send(2); the decision is made
+// soon after, either way, and writes work before and after it.
+TEST(NetBatchedWriteMeasured, UnsetMeasuresOnceThenDecides) {
+  if (const char* env = std::getenv("WEFT_IO_URING"); env && *env == '\0') {
+    auto echo = [] {
+      weft_test::with_loopback_pair(1, [](net::conn& client, net::conn& server) {
+        client.write(bytes(pattern(1000, 6)));
+        std::string got(1000, '\0');
+        server.read_full(std::as_writable_bytes(std::span(got.data(), got.size())));
+        EXPECT_TRUE(got == pattern(1000, 6));
+      });
+    };
+    echo();
+    (void)weft::detail::send_batch_enabled();
+    for (int i = 0; i < 200 && !weft::detail::send_batch_decided(); ++i) std::this_thread::sleep_for(10ms);
+    EXPECT_TRUE(weft::detail::send_batch_decided()) << "the measurement did not end within 2 s";
+    echo();
+    return;
+  }
+  pid_t pid = weft_test::spawn_process({"/proc/self/exe", "--gtest_filter=NetBatchedWriteMeasured.*"}, {"WEFT_IO_URING="});
+  ASSERT_GT(pid, 0);
+  int st = weft_test::wait_status(pid, 60s);
+  ASSERT_NE(st, -1) << "the child with WEFT_IO_URING empty did not end within 60 s";
+  ASSERT_TRUE(WIFEXITED(st)) << "status " << st;
+  EXPECT_EQ(WEXITSTATUS(st), 0) << "the child with WEFT_IO_URING empty failed (its output is above)";
 }
 
 // WEFT_IO_URING=0: this test binary again, in a child with the variable
