@@ -22,9 +22,9 @@ constexpr int sends_per_round = 32;
 constexpr std::size_t message_bytes = 64;
 
 double now_ns() {
-  return static_cast<double>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                 std::chrono::steady_clock::now().time_since_epoch())
-                                 .count());
+  return static_cast<double>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+          .count());
 }
 
 // A connected loopback pair (TCP_NODELAY on the sender, as weft::net sets
@@ -82,7 +82,8 @@ bool measure_send_costs(int rounds, send_costs* out) noexcept {
     drain(r);
     double t2 = now_ns();
     for (int i = 0; i < sends_per_round; ++i) ok = ok && send_ring_post(ring, s, message, sizeof message, 0);
-    ok = ok && send_ring_flush(ring, [](void*, std::uint64_t, long) {}, nullptr) == sends_per_round;
+    ok = ok && send_ring_flush(
+                   ring, [](void*, std::uint64_t, long) {}, nullptr) == sends_per_round;
     double t3 = now_ns();
     drain(r);
     best_direct = std::min(best_direct, (t1 - t0) / sends_per_round);
