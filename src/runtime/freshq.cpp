@@ -35,8 +35,8 @@ constexpr std::size_t first_chunk_bytes = 64 * 1024;
 // Fatal when the heap has no room either: the G being queued is off its
 // ring already, and weft::go returned long ago (runq_put_slow), as when
 // the queue was a std::deque.
-template <class Chunk>
-Chunk* new_chunk(bool small) {
+fresh_fifo::chunk* new_chunk(bool small) {
+  using Chunk = fresh_fifo::chunk;
   std::size_t bytes = small ? first_chunk_bytes : gslab_spare_bytes;
   void* mem = small ? nullptr : gslab_take_spare();
   const bool mapped = mem != nullptr;
@@ -61,7 +61,7 @@ fresh_entry* fresh_fifo::append() {
       c->next = nullptr;
       c->head = c->tail = 0;
     } else {
-      c = new_chunk<chunk>(!first_taken_);
+      c = new_chunk(!first_taken_);
       first_taken_ = true;
     }
     (tail_ ? tail_->next : head_) = c;

@@ -273,32 +273,40 @@ TEST(NetBatchedWriteWake, AWriterAloneOnItsPIsRunNextAfterItsFlushWithoutWakingA
       << "of " << writes << " writes, the writer came back on another M";
 }
 
+// One loopback write of 1000 bytes, read back whole.
+void echo_once(int seed) {
+  weft_test::with_loopback_pair(1, [seed](net::conn& client, net::conn& server) {
+    client.write(bytes(pattern(1000, seed)));
+    std::string got(1000, '\0');
+    server.read_full(std::as_writable_bytes(std::span(got.data(), got.size())));
+    EXPECT_TRUE(got == pattern(1000, seed));
+  });
+}
+
+// This test binary again, running `filter` with `env` first in its
+// environment; expects it to end well within 60 s.
+void run_child(const std::string& filter, const std::string& env) {
+  pid_t pid = weft_test::spawn_process({"/proc/self/exe", "--gtest_filter=" + filter}, {env});
+  ASSERT_GT(pid, 0);
+  int st = weft_test::wait_status(pid, 60s);
+  ASSERT_NE(st, -1) << "the child with " << env << " did not end within 60 s";
+  ASSERT_TRUE(WIFEXITED(st)) << "status " << st;
+  EXPECT_EQ(WEXITSTATUS(st), 0) << "the child with " << env << " failed (its output is above)";
+}
+
 // WEFT_IO_URING empty (as unset): the first write starts the measurement
 // on a thread of its own and goes out as a send(2); the decision is made
 // soon after, either way, and writes work before and after it.
 TEST(NetBatchedWriteMeasured, UnsetMeasuresOnceThenDecides) {
   if (const char* env = std::getenv("WEFT_IO_URING"); env && *env == '\0') {
-    auto echo = [] {
-      weft_test::with_loopback_pair(1, [](net::conn& client, net::conn& server) {
-        client.write(bytes(pattern(1000, 6)));
-        std::string got(1000, '\0');
-        server.read_full(std::as_writable_bytes(std::span(got.data(), got.size())));
-        EXPECT_TRUE(got == pattern(1000, 6));
-      });
-    };
-    echo();
+    echo_once(6);
     (void)weft::detail::send_batch_enabled();
     for (int i = 0; i < 200 && !weft::detail::send_batch_decided(); ++i) std::this_thread::sleep_for(10ms);
     EXPECT_TRUE(weft::detail::send_batch_decided()) << "the measurement did not end within 2 s";
-    echo();
+    echo_once(6);
     return;
   }
-  pid_t pid = weft_test::spawn_process({"/proc/self/exe", "--gtest_filter=NetBatchedWriteMeasured.*"}, {"WEFT_IO_URING="});
-  ASSERT_GT(pid, 0);
-  int st = weft_test::wait_status(pid, 60s);
-  ASSERT_NE(st, -1) << "the child with WEFT_IO_URING empty did not end within 60 s";
-  ASSERT_TRUE(WIFEXITED(st)) << "status " << st;
-  EXPECT_EQ(WEXITSTATUS(st), 0) << "the child with WEFT_IO_URING empty failed (its output is above)";
+  run_child("NetBatchedWriteMeasured.*", "WEFT_IO_URING=");
 }
 
 // WEFT_IO_URING=0: this test binary again, in a child with the variable
@@ -307,21 +315,11 @@ TEST(NetBatchedWriteMeasured, UnsetMeasuresOnceThenDecides) {
 TEST(NetBatchedWriteOff, WeftIoUring0TurnsBatchingOff) {
   if (const char* env = std::getenv("WEFT_IO_URING"); env && std::strcmp(env, "0") == 0) {
     EXPECT_FALSE(weft::detail::send_batch_enabled());
-    weft_test::with_loopback_pair(1, [](net::conn& client, net::conn& server) {
-      client.write(bytes(pattern(1000, 5)));
-      std::string got(1000, '\0');
-      server.read_full(std::as_writable_bytes(std::span(got.data(), got.size())));
-      EXPECT_TRUE(got == pattern(1000, 5));
-    });
+    echo_once(5);
     EXPECT_EQ(weft::detail::send_batch_counts().sends, 0u);
     return;
   }
-  pid_t pid = weft_test::spawn_process({"/proc/self/exe", "--gtest_filter=NetBatchedWriteOff.*"}, {"WEFT_IO_URING=0"});
-  ASSERT_GT(pid, 0);
-  int st = weft_test::wait_status(pid, 60s);
-  ASSERT_NE(st, -1) << "the child with WEFT_IO_URING=0 did not end within 60 s";
-  ASSERT_TRUE(WIFEXITED(st)) << "status " << st;
-  EXPECT_EQ(WEXITSTATUS(st), 0) << "the child with WEFT_IO_URING=0 failed (its output is above)";
+  run_child("NetBatchedWriteOff.*", "WEFT_IO_URING=0");
 }
 
 }  // namespace
