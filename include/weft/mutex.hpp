@@ -25,13 +25,23 @@ class WEFT_CAPABILITY("mutex") mutex {
   mutex& operator=(const mutex&) = delete;
   ~mutex() = default;
 
-  void lock() WEFT_ACQUIRE();
+  void lock() WEFT_ACQUIRE() WEFT_NO_THREAD_SAFETY_ANALYSIS {
+    std::uint32_t expected = 0;
+    if (state_.compare_exchange_weak(expected, locked_bit, std::memory_order_acquire, std::memory_order_relaxed))
+      return;
+    lock_slow();
+  }
   // Takes the mutex if it is free; never waits.
   bool try_lock() noexcept WEFT_TRY_ACQUIRE(true);
   // Unlocking a mutex that is not locked is misuse ("unlock of unlocked mutex").
   void unlock() WEFT_RELEASE();
 
  private:
+  // The uncontended lock is inline (one CAS, as Go inlines sync.Mutex.Lock):
+  // the call cost a fifth of mutex's ns/op at procs 1. unlock stays a call:
+  // inline too, a holder that locks again at once shut the spinning waiter
+  // out at procs 2 (44 -> 69 ns/op).
+  static constexpr std::uint32_t locked_bit = 1;
   void lock_slow();
   void unlock_slow();
   // bit 0: locked; bit 1: waiters are queued; bit 2: starvation mode.

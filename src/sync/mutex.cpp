@@ -61,12 +61,6 @@ struct queue_view {
 };
 }  // namespace
 
-void mutex::lock() {
-  std::uint32_t expected = 0;
-  if (state_.compare_exchange_weak(expected, locked, std::memory_order_acquire, std::memory_order_relaxed)) return;
-  lock_slow();
-}
-
 bool mutex::try_lock() noexcept {
   std::uint32_t s = state_.load(std::memory_order_relaxed);
   while (!(s & locked)) {  // (starving implies locked)
@@ -79,6 +73,7 @@ bool mutex::try_lock() noexcept {
 // (try_lock) and not on others (handed over by unlock_slow, or won after a
 // wake-up), which only the whole protocol makes always true. Not analysed.
 void mutex::lock_slow() NO_THREAD_SAFETY_ANALYSIS {
+  static_assert(locked == locked_bit);
   bool multi = detail::sched.procs > 1 || detail::this_g() == nullptr;
   // Spins with exponential backoff: a waiter that tries at once pulls the
   // state's cache line from the holder at every try; waiting longer lets
