@@ -32,6 +32,7 @@
 #include "platform/futex.hpp"
 #include "runtime/runtime.hpp"
 #include "testing.hpp"
+#include "unsplit_burst.hpp"
 #include "weft_test_util.hpp"
 #include <weft/weft.hpp>
 
@@ -261,6 +262,7 @@ TEST(Netpoll, ReadersThatParkSoonReadiedByOnePollWakeNoM) {
   constexpr int readers = 4, warmup = 20, rounds = 200;
   std::uint64_t woken = 0, skipped = 0;
   std::int64_t held_ms = -1;
+  weft_test::one_cpu_scope one_cpu;  // see unsplit_burst.hpp
   weft::run(
       [&] {
         std::vector<std::unique_ptr<sock_pair>> sps;
@@ -307,7 +309,9 @@ TEST(Netpoll, ReadersThatParkSoonReadiedByOnePollWakeNoM) {
               skipped = weft::testing::skipped_wakes() - skipped_before;
               spin_once.store(true);
             }
-            for (int r = 0; r < readers; ++r) put_byte(sps[r]->b);  // reader 0 runs first
+            weft_test::write_unsplit([&] {
+              for (int r = 0; r < readers; ++r) put_byte(sps[r]->b);  // reader 0 runs first
+            });
             while (answered.load() < readers * (i + 1)) std::this_thread::yield();
             // Every M idle again, the poller blocked in it: the next four
             // bytes arrive before it wakes, and one poll finds them all.
