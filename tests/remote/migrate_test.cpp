@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "remote/weftd_fixture.hpp"
+#include "weft_test_util.hpp"
 
 #if !defined(WEFT_TEST_WEFT) || !defined(WEFT_TEST_MIGRATE_PROG)
 #error "tests/CMakeLists.txt defines WEFT_TEST_WEFT and WEFT_TEST_MIGRATE_PROG for this test"
@@ -161,6 +162,16 @@ TEST_F(Migrate, ToNewStartsAProcessOfItsBinaryThatEndsWithTheGoroutine) {
   const std::string id = first_line(*a).substr(3);
   auto feeder = prog({"feeder"});
   auto m = weft({"migrate", id, "--to", "new"});
+  // ASan's runtime (clang 14) now and then never finishes its own start-up
+  // in a fresh process (a stack taken at 4 s: _dl_init, AsanInitInternal,
+  // its interceptors' dlsym, its internal allocator, still there), before
+  // any of weft's code runs: 2 runs of 60 of this test beside a loaded
+  // machine. The process started for the move then never attaches, and the
+  // move fails as it should, leaving the goroutine where it was. Under a
+  // sanitizer that failure alone is tried once more.
+  if (weft_test::sanitized && m->wait() != 0 &&
+      m->err().find("did not attach to this weftd within 10 s") != std::string::npos)
+    m = weft({"migrate", id, "--to", "new"});
   ASSERT_EQ(m->wait(), 0) << m->err();
   EXPECT_NE(m->out().find("a new process of its binary"), std::string::npos) << m->out();
   const std::size_t at = m->out().find("-> pid ");
