@@ -116,8 +116,9 @@ bool decide_enabled(bool inline_measure = false) {
   const char* env = std::getenv("WEFT_IO_URING");
   const bool measure = env == nullptr || *env == '\0';
   bool on = measure || std::strcmp(env, "0") != 0;
-  if (on) {
+  if (on && !measure) {
     // One ring made and dropped: io_uring works here, or it never will.
+    // (A measurement makes a ring of its own and says off without one.)
     int err = 0;
     os::send_ring* probe = os::send_ring_new(4, &err);
     on = probe != nullptr;

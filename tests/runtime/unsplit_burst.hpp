@@ -17,13 +17,24 @@
 
 namespace weft_test {
 
-// Whether this thread may take SCHED_FIFO (it tries and steps back).
-inline bool can_run_fifo() {
+// This thread to SCHED_FIFO at its lowest priority; false where that is
+// not allowed.
+inline bool enter_fifo() {
   sched_param fifo{};
   fifo.sched_priority = sched_get_priority_min(SCHED_FIFO);
-  if (pthread_setschedparam(pthread_self(), SCHED_FIFO, &fifo) != 0) return false;
+  return pthread_setschedparam(pthread_self(), SCHED_FIFO, &fifo) == 0;
+}
+
+// Back to SCHED_OTHER.
+inline void leave_fifo() {
   sched_param other{};
   pthread_setschedparam(pthread_self(), SCHED_OTHER, &other);
+}
+
+// Whether this thread may take SCHED_FIFO (it tries and steps back).
+inline bool can_run_fifo() {
+  if (!enter_fifo()) return false;
+  leave_fifo();
   return true;
 }
 
@@ -60,14 +71,9 @@ class one_cpu_scope {
 // (a FIFO thread that then waited by yielding would starve the Ms).
 template <typename F>
 void write_unsplit(F write_all) {
-  sched_param fifo{};
-  fifo.sched_priority = sched_get_priority_min(SCHED_FIFO);
-  bool raised = pthread_setschedparam(pthread_self(), SCHED_FIFO, &fifo) == 0;
+  bool raised = enter_fifo();
   write_all();
-  if (raised) {
-    sched_param other{};
-    pthread_setschedparam(pthread_self(), SCHED_OTHER, &other);
-  }
+  if (raised) leave_fifo();
 }
 
 }  // namespace weft_test
